@@ -1,0 +1,34 @@
+# The two commands: `make run` starts the server on its embedded defaults,
+# `make test` runs the whole suite (see README.md).
+BIN      := bin/odoo-iot-mqtt
+GO       ?= go
+FUZZTIME ?= 10s
+RUN_ARGS ?=
+
+.PHONY: build run test vet fuzz bench clean
+
+build:
+	$(GO) build -o $(BIN) ./server
+
+run: build
+	./$(BIN) $(RUN_ARGS)
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+# The suite: vet and format, every test under the race detector, then each
+# fuzz target briefly on top of its committed seeds.
+test: vet
+	$(GO) test -race -count=1 ./...
+	$(MAKE) fuzz
+
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodeCall$$' -fuzztime=$(FUZZTIME) ./rpc/xmlrpc
+	$(GO) test -run='^$$' -fuzz='^FuzzParseDomain$$' -fuzztime=$(FUZZTIME) ./models
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchtime=1x ./bench/...
+
+clean:
+	rm -rf bin

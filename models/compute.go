@@ -1,0 +1,176 @@
+package models
+
+import "strings"
+
+// trigger says: when field Field of some model changes, recompute the
+// stored computed fields of Model reached through Path (a many2one path
+// from Model to the changed model).
+type trigger struct {
+	Model *Model
+	Path  string
+}
+
+// buildTriggers indexes the dotted dependencies of stored computed and
+// related fields by the field they depend on ("mqtt.broker.name").
+func (r *Registry) buildTriggers() {
+	r.triggers = map[string][]trigger{}
+	for _, m := range r.Models() {
+		for _, f := range m.Fields {
+			if !f.Stored() || (f.Compute == nil && f.Related == "") {
+				continue
+			}
+			for _, dep := range f.depends() {
+				parts := strings.Split(dep, ".")
+				cur := m
+				for i := 0; i < len(parts)-1; i++ {
+					hop := cur.Field(parts[i])
+					if hop == nil || hop.Type != Many2one {
+						break
+					}
+					cur = r.models[hop.Relation]
+					key := cur.Name + "." + parts[i+1]
+					t := trigger{Model: m, Path: strings.Join(parts[:i+1], ".")}
+					if !hasTrigger(r.triggers[key], t) {
+						r.triggers[key] = append(r.triggers[key], t)
+					}
+				}
+			}
+		}
+	}
+}
+
+func hasTrigger(ts []trigger, t trigger) bool {
+	for _, x := range ts {
+		if x == t {
+			return true
+		}
+	}
+	return false
+}
+
+// depends lists what a stored computed field depends on; a related field
+// depends on its path.
+func (f *Field) depends() []string {
+	if f.Related != "" {
+		return []string{f.Related}
+	}
+	return f.Depends
+}
+
+// dependsOn reports whether f must be recomputed when one of names changed
+// on its own record.
+func (f *Field) dependsOn(names map[string]bool) bool {
+	for _, dep := range f.depends() {
+		first, _, _ := strings.Cut(dep, ".")
+		if names[first] {
+			return true
+		}
+	}
+	return false
+}
+
+// afterChange recomputes what depends on the given fields of ids (every
+// computed field when names is nil: a create), propagates to dependent
+// records of other models, and runs the model's constraints.
+func (e *Env) afterChange(m *Model, ids []int64, names []string) error {
+	return e.recompute(m, ids, names, 0, true)
+}
+
+func (e *Env) recompute(m *Model, ids []int64, names []string, depth int, constrain bool) error {
+	if depth > 8 || len(ids) == 0 {
+		return nil
+	}
+	su := e.Sudo()
+	changed := make(map[string]bool, len(names))
+	for _, n := range names {
+		changed[n] = true
+	}
+	// Fields are visited in declaration order and each recomputed field
+	// counts as changed, so a chain (related topic -> display_name) settles
+	// in one pass.
+	var todo []*Field
+	for _, f := range m.Fields {
+		if f.Stored() && (f.Compute != nil || f.Related != "") && (names == nil || f.dependsOn(changed)) {
+			todo = append(todo, f)
+			changed[f.Name] = true
+		}
+	}
+	var recs []*Record
+	if len(todo) > 0 || (constrain && len(m.Constraints) > 0) {
+		var err error
+		if recs, err = su.load(m, ids, nil); err != nil {
+			return err
+		}
+	}
+	for _, r := range recs {
+		cols := map[string]any{}
+		for _, f := range todo {
+			v, err := su.computeValue(f, r)
+			if err != nil {
+				return err
+			}
+			dv, err := f.toDB(e.Dialect(), v)
+			if err != nil {
+				return err
+			}
+			r.vals[f.Name] = f.normalizeDB(dv)
+			cols[f.Name] = dv
+		}
+		if len(cols) > 0 {
+			if err := su.setColumns(m, []int64{r.ID}, cols); err != nil {
+				return err
+			}
+		}
+	}
+	if constrain {
+		for _, c := range m.Constraints {
+			if err := c(e, recs); err != nil {
+				return err
+			}
+		}
+	}
+	if names == nil {
+		// A new record has no dependents yet.
+		return nil
+	}
+	inactive := su.WithContext(map[string]any{"active_test": false})
+	for name := range changed {
+		for _, t := range e.reg.triggers[m.Name+"."+name] {
+			dep, err := inactive.search(t.Model, []any{[]any{t.Path, "in", toAnyIDs(ids)}}, 0, 0, "id")
+			if err != nil {
+				return err
+			}
+			first, _, _ := strings.Cut(t.Path, ".")
+			if err := e.recompute(t.Model, dep, []string{first}, depth+1, false); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// computeValue evaluates a stored computed or related field on a record.
+// Related paths are followed as superuser, like Odoo's related fields.
+func (e *Env) computeValue(f *Field, r *Record) (any, error) {
+	if f.Related == "" {
+		return f.Compute(e, r)
+	}
+	parts := strings.Split(f.Related, ".")
+	cur := r
+	for i, p := range parts {
+		if i == len(parts)-1 {
+			return cur.vals[p], nil
+		}
+		id := cur.Int(p)
+		if id == 0 {
+			return nil, nil
+		}
+		co := e.reg.Model(cur.Model.Field(p).Relation)
+		recs, err := e.load(co, []int64{id}, nil)
+		if err != nil || len(recs) == 0 {
+			return nil, err
+		}
+		cur = recs[0]
+	}
+	return nil, nil
+}

@@ -1,0 +1,413 @@
+package models
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// compiler holds the state of one compileDomain call: the env whose rights
+// and context apply, and a counter that gives every subquery its own alias
+// (a correlated reference must never be captured by an inner table of the
+// same name).
+type compiler struct {
+	env   *Env
+	d     Dialect
+	n     int
+	nargs int
+}
+
+func (c *compiler) alias() string {
+	c.n++
+	return "_d" + strconv.Itoa(c.n)
+}
+
+// count tracks bound parameters: past the database's limit the query would
+// fail with an internal error rather than a message the client can act on.
+func (c *compiler) count(n int) error {
+	c.nargs += n
+	if c.nargs > maxDomainArgs {
+		return ValueErrorf("This domain has too many values (at most %d)", maxDomainArgs)
+	}
+	return nil
+}
+
+func col(alias, name string) string { return quote(alias) + "." + quote(name) }
+
+func invalidField(m *Model, name string, lf *leaf) error {
+	return ValueErrorf("Invalid field %s.%s in leaf %s", m.Name, name, reprShort(lf.raw))
+}
+
+func invalidLeaf(lf *leaf) error { return ValueErrorf("Invalid leaf %s", reprShort(lf.raw)) }
+
+// leaf compiles one leaf on m. hops counts relational hops, related-field
+// rewrites and sub-searches taken so far, which bounds the recursion.
+func (c *compiler) leaf(m *Model, alias string, lf *leaf, hops int) (string, []any, error) {
+	if lf.isCst {
+		if lf.cst {
+			return "1=1", nil, nil
+		}
+		return "1=0", nil, nil
+	}
+	if hops > maxPathHops {
+		return "", nil, ValueErrorf("Too many relational hops in leaf %s (at most %d)", reprShort(lf.raw), maxPathHops)
+	}
+	head, rest, dotted := strings.Cut(lf.path, ".")
+	f := m.Field(head)
+	if f == nil || f.Secret {
+		// A secret (a password hash) must not be probed by searching on it.
+		return "", nil, invalidField(m, head, lf)
+	}
+	if err := c.checkGroups(m, f); err != nil {
+		return "", nil, err
+	}
+	if f.NotStored {
+		switch {
+		case head == "display_name":
+			rf, err := recField(m)
+			if err != nil {
+				return "", nil, err
+			}
+			f = rf
+		case f.Related != "":
+			// A related field searches through the path it mirrors.
+			sub := *lf
+			sub.path = f.Related
+			if dotted {
+				sub.path += "." + rest
+			}
+			return c.leaf(m, alias, &sub, hops+1)
+		default:
+			return "", nil, invalidField(m, head, lf)
+		}
+	}
+	if dotted {
+		return c.hop(m, alias, f, rest, lf, hops)
+	}
+	if lf.op == "=?" {
+		if isFalse(lf.val) {
+			return "1=1", nil, nil
+		}
+		sub := *lf
+		sub.op = "="
+		normalizeLeaf(&sub)
+		lf = &sub
+	}
+	if lf.op == "child_of" || lf.op == "parent_of" {
+		return c.hierarchyLeaf(m, alias, f, lf, hops)
+	}
+	switch f.Type {
+	case One2many, Many2many:
+		return c.x2manyLeaf(m, alias, f, lf, hops)
+	case Many2one:
+		if names, ok := stringValues(lf.val); ok {
+			return c.m2oNameLeaf(alias, f, lf, names, hops)
+		}
+	}
+	return c.columnLeaf(col(alias, f.Name), f, lf)
+}
+
+// checkGroups refuses a field restricted to groups the user lacks, as
+// reading it would.
+func (c *compiler) checkGroups(m *Model, f *Field) error {
+	if len(f.Groups) == 0 || c.env.IsSuperuser() || c.env.hasAnyGroup(f.Groups) {
+		return nil
+	}
+	return AccessErrorf("You do not have enough rights to access the fields \"%s\" on %s (%s). Please contact your system administrator.\n\n(Operation: read)", f.Name, m.Description, m.Name)
+}
+
+// recField is the stored field a name search compares: the model's rec
+// name, or "name" when the rec name is not stored.
+func recField(m *Model) (*Field, error) {
+	for _, name := range []string{m.RecName, "name"} {
+		if f := m.Field(name); f != nil && f.Stored() && !f.Secret {
+			return f, nil
+		}
+	}
+	return nil, ValueErrorf("Model %s cannot be searched by name", m.Name)
+}
+
+// stringValues reports whether v is a name or a non-empty list of names,
+// which a relational leaf resolves through a name search.
+func stringValues(v any) (any, bool) {
+	if s, ok := v.(string); ok {
+		return s, true
+	}
+	l, ok := asList(v)
+	if !ok || len(l) == 0 {
+		return nil, false
+	}
+	for _, x := range l {
+		if _, ok := x.(string); !ok {
+			return nil, false
+		}
+	}
+	return l, true
+}
+
+// columnLeaf compiles a leaf on one stored column, following the table of
+// Odoo's semantics, NULLs included.
+func (c *compiler) columnLeaf(colSQL string, f *Field, lf *leaf) (string, []any, error) {
+	op, val := lf.op, lf.val
+	if s, ok := val.(string); ok && f.Type == Datetime && utf8.RuneCountInString(s) == 10 {
+		// A bare date against a datetime covers the whole day.
+		if op == ">" || op == "<=" {
+			val = s + " 23:59:59"
+		} else {
+			val = s + " 00:00:00"
+		}
+	}
+	switch op {
+	case "=", "!=":
+		if isFalse(val) {
+			if op == "=" {
+				if f.Type == Boolean {
+					return "(" + colSQL + " IS NULL OR " + colSQL + " = ?)", []any{false}, nil
+				}
+				return colSQL + " IS NULL", nil, nil
+			}
+			if f.Type == Boolean {
+				return "(" + colSQL + " IS NOT NULL AND " + colSQL + " != ?)", []any{false}, nil
+			}
+			return colSQL + " IS NOT NULL", nil, nil
+		}
+		p, err := c.value(f, val, lf)
+		if err != nil {
+			return "", nil, err
+		}
+		if op == "=" {
+			return colSQL + " = ?", []any{p}, nil
+		}
+		if pyTruthy(val) {
+			return "(" + colSQL + " != ? OR " + colSQL + " IS NULL)", []any{p}, nil
+		}
+		return colSQL + " != ?", []any{p}, nil
+	case "<", ">", "<=", ">=":
+		p, err := c.value(f, val, lf)
+		if err != nil {
+			return "", nil, err
+		}
+		return colSQL + " " + op + " ?", []any{p}, nil
+	case "like", "ilike", "not like", "not ilike":
+		text, ok := likeText(val)
+		if !ok {
+			return "", nil, invalidLeaf(lf)
+		}
+		neg := strings.HasPrefix(op, "not ")
+		sql := c.d.likeOp(c.likeExpr(colSQL, f), strings.HasSuffix(op, "ilike"), neg)
+		if neg || !pyTruthy(val) {
+			// An empty pattern matches every row, NULLs too; a negated
+			// pattern matches the NULLs it cannot test.
+			sql = "(" + sql + " OR " + colSQL + " IS NULL)"
+		}
+		return sql, []any{"%" + text + "%"}, nil
+	case "=like", "=ilike":
+		var p any
+		if !isFalse(val) {
+			text, ok := likeText(val)
+			if !ok {
+				return "", nil, invalidLeaf(lf)
+			}
+			p = text
+		}
+		return c.d.likeOp(c.likeExpr(colSQL, f), op == "=ilike", false), []any{p}, nil
+	case "in", "not in":
+		return c.inLeaf(colSQL, f, lf)
+	}
+	return "", nil, invalidLeaf(lf)
+}
+
+// likeExpr casts non-text columns to text, as Odoo's "::text" does.
+func (c *compiler) likeExpr(colSQL string, f *Field) string {
+	switch f.Type {
+	case Char, Text, Selection:
+		return colSQL
+	}
+	return c.d.textCast(colSQL)
+}
+
+// inLeaf compiles 'in' and 'not in': False items become an IS NULL test,
+// an empty list is FALSE for 'in' and TRUE for 'not in', and 'not in'
+// matches NULL rows unless False is in the list.
+func (c *compiler) inLeaf(colSQL string, f *Field, lf *leaf) (string, []any, error) {
+	list, ok := asList(lf.val)
+	if !ok {
+		// Odoo refuses a scalar here; taking it as a one-item list is kinder.
+		list = []any{lf.val}
+	}
+	var params []any
+	checkNull := false
+	if f.Type == Boolean {
+		// Odoo keeps [it for it in (True, False) if it in right]: Python's
+		// equality makes 1 True and 0 False.
+		hasTrue, hasFalse := false, false
+		for _, x := range list {
+			if n, ok := pyInt(x); ok && n == 1 {
+				hasTrue = true
+			} else if x == nil || ok && n == 0 {
+				hasFalse = true
+			}
+		}
+		if hasTrue {
+			params = append(params, true)
+		}
+		if hasFalse {
+			params = append(params, false)
+		}
+		checkNull = hasFalse
+	} else {
+		for _, x := range list {
+			if isFalse(x) {
+				checkNull = true
+				continue
+			}
+			p, err := c.value(f, x, lf)
+			if err != nil {
+				return "", nil, err
+			}
+			params = append(params, p)
+		}
+	}
+	in := lf.op == "in"
+	if len(params) == 0 {
+		switch {
+		case in && checkNull:
+			return colSQL + " IS NULL", nil, nil
+		case in:
+			return "1=0", nil, nil
+		case checkNull:
+			return colSQL + " IS NOT NULL", nil, nil
+		}
+		return "1=1", nil, nil
+	}
+	sqlOp := " IN ("
+	if !in {
+		sqlOp = " NOT IN ("
+	}
+	set, args := c.placeholders(params)
+	sql := colSQL + sqlOp + set + ")"
+	switch {
+	case in && checkNull, !in && !checkNull:
+		sql = "(" + sql + " OR " + colSQL + " IS NULL)"
+	case !in && checkNull:
+		sql = "(" + sql + " AND " + colSQL + " IS NOT NULL)"
+	}
+	return sql, args, nil
+}
+
+// placeholders renders "?, ?, ?" for params. Long lists of integers (ids)
+// are written as literals: they are int64 values formatted here, never
+// client text, and they would otherwise exceed the databases' parameter
+// limits.
+func (c *compiler) placeholders(params []any) (string, []any) {
+	if len(params) > maxInlineIDs {
+		ints := make([]string, 0, len(params))
+		for _, p := range params {
+			n, ok := p.(int64)
+			if !ok {
+				ints = nil
+				break
+			}
+			ints = append(ints, strconv.FormatInt(n, 10))
+		}
+		if ints != nil {
+			return strings.Join(ints, ", "), nil
+		}
+	}
+	return strings.TrimSuffix(strings.Repeat("?, ", len(params)), ", "), params
+}
+
+// value converts a comparison value for f's column. Char, text and
+// selection values are compared as given (Odoo does not validate them, and
+// a search for a longer string than the column's size is no error); other
+// types go through toDB so datetimes and booleans bind right on both
+// databases.
+func (c *compiler) value(f *Field, v any, lf *leaf) (any, error) {
+	switch f.Type {
+	case Char, Text, Selection:
+		if isFalse(v) {
+			return nil, nil
+		}
+		if _, isBool := v.(bool); !isBool {
+			if text, ok := likeText(v); ok {
+				return text, nil
+			}
+		}
+		return nil, ValueErrorf("Invalid value %s in leaf %s: want a string of valid UTF-8", reprShort(v), reprShort(lf.raw))
+	case Integer:
+		// A fractional bound against an integer column is a valid comparison.
+		if x, ok := v.(float64); ok && x != math.Trunc(x) && !math.IsInf(x, 0) && !math.IsNaN(x) {
+			return x, nil
+		}
+	}
+	if _, isList := asList(v); isList {
+		return nil, invalidLeaf(lf)
+	}
+	if _, isMap := v.(map[string]any); isMap {
+		return nil, invalidLeaf(lf)
+	}
+	p, err := f.toDB(c.d, v)
+	if err != nil {
+		if KindOf(err) == KindInternal {
+			return nil, err
+		}
+		return nil, ValueErrorf("Invalid value %s in leaf %s: %s", reprShort(v), reprShort(lf.raw), MessageOf(err))
+	}
+	return p, nil
+}
+
+// pyTruthy is Python's truth value of a decoded RPC value.
+func pyTruthy(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return x
+	case string:
+		return x != ""
+	case int64:
+		return x != 0
+	case int:
+		return x != 0
+	case float64:
+		return x != 0
+	}
+	if l, ok := asList(v); ok {
+		return len(l) > 0
+	}
+	return true
+}
+
+// likeText is the text a like pattern is built from: Python's str() of the
+// value, except that False and None are the empty pattern (matching all).
+func likeText(v any) (string, bool) {
+	switch x := v.(type) {
+	case nil:
+		return "", true
+	case bool:
+		if x {
+			return "True", true
+		}
+		return "", true
+	case string:
+		if !utf8.ValidString(x) {
+			return "", false
+		}
+		return x, true
+	case int64:
+		return strconv.FormatInt(x, 10), true
+	case int:
+		return strconv.Itoa(x), true
+	case float64:
+		// JSON numbers arrive as float64; integral ones were ints.
+		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+			return strconv.FormatInt(int64(x), 10), true
+		}
+		return strconv.FormatFloat(x, 'g', -1, 64), true
+	case time.Time:
+		return x.UTC().Format(DatetimeFormat), true
+	}
+	return "", false
+}

@@ -1,0 +1,117 @@
+package models
+
+// FieldType is an Odoo field type name as fields_get reports it.
+type FieldType string
+
+// The field types the record layer knows.
+const (
+	Char      FieldType = "char"
+	Text      FieldType = "text"
+	Integer   FieldType = "integer"
+	Float     FieldType = "float"
+	Boolean   FieldType = "boolean"
+	Selection FieldType = "selection"
+	Datetime  FieldType = "datetime"
+	Date      FieldType = "date"
+	Binary    FieldType = "binary"
+	Many2one  FieldType = "many2one"
+	One2many  FieldType = "one2many"
+	Many2many FieldType = "many2many"
+)
+
+// Choice is one value of a selection field.
+type Choice struct{ Value, Label string }
+
+// Field declares one field of a model. Zero values mean Odoo's defaults:
+// stored, copied, not required.
+type Field struct {
+	Name      string
+	Type      FieldType
+	String    string // label
+	Help      string
+	Required  bool
+	Readonly  bool
+	Selection []Choice
+	Size      int // char: maximum length in characters (0 = unlimited)
+
+	// Default gives the value a new record gets when create omits the field.
+	Default func(env *Env) any
+
+	// Relational fields.
+	Relation    string // comodel name
+	InverseName string // one2many: the many2one on the comodel pointing back
+	RelTable    string // many2many: relation table (derived when empty)
+	OnDelete    string // many2one: "cascade", "set null" (default) or "restrict"
+
+	// Related is a dotted path ("subscription_id.topic") whose value this
+	// field mirrors; with Store it is kept in its own column.
+	Related string
+	// Compute derives the value from the record's other fields; Depends
+	// lists the fields (dotted paths allowed) whose change recomputes it.
+	Compute func(env *Env, rec *Record) (any, error)
+	Depends []string
+
+	NotStored bool // computed on read, no column
+	NoCopy    bool // copy() leaves it at its default
+	Secret    bool // write-only: never returned by read or search_read
+	Index     bool
+	Unique    bool // SQL unique constraint on the column
+
+	// Groups restricts reading and writing the field to members of these
+	// group keys; fields_get omits it for others.
+	Groups []string
+
+	model *Model
+}
+
+// Stored reports whether the field has a column in the model's table.
+func (f *Field) Stored() bool {
+	return !f.NotStored && f.Type != One2many && f.Type != Many2many
+}
+
+// IsRelational reports whether the field points at another model.
+func (f *Field) IsRelational() bool {
+	return f.Type == Many2one || f.Type == One2many || f.Type == Many2many
+}
+
+// Model is the model the field belongs to.
+func (f *Field) Model() *Model { return f.model }
+
+// label returns the field's label, derived from its name when not given,
+// as Odoo does ("broker_id" -> "Broker").
+func (f *Field) label() string {
+	if f.String != "" {
+		return f.String
+	}
+	return labelFromName(f.Name)
+}
+
+func labelFromName(name string) string {
+	n := name
+	for _, suf := range []string{"_ids", "_id"} {
+		if len(n) > len(suf) && n[len(n)-len(suf):] == suf {
+			n = n[:len(n)-len(suf)]
+			break
+		}
+	}
+	b := []byte(n)
+	for i := range b {
+		if b[i] == '_' {
+			b[i] = ' '
+		}
+	}
+	if len(b) > 0 && b[0] >= 'a' && b[0] <= 'z' {
+		b[0] -= 'a' - 'A'
+	}
+	return string(b)
+}
+
+// selectionHas reports whether v is one of the field's selection values.
+func (f *Field) selectionHas(v string) bool {
+	for _, c := range f.Selection {
+		if c.Value == v {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,118 @@
+package models
+
+import "strings"
+
+func init() { declarations = append(declarations, mqttSubscription) }
+
+// mqttSubscription mirrors mqtt.subscription (seed-addon.md §1.2). Fixed
+// defects: qos and retain_handling are range-checked, topic filters are
+// validated, and a subscription that never tried to subscribe shows "Not
+// subscribed" instead of "Fail".
+func mqttSubscription() *Model {
+	return &Model{
+		Name: "mqtt.subscription", Description: "MQTT Subscription", RecName: "display_name",
+		Fields: []*Field{
+			{Name: "broker_id", Type: Many2one, Relation: "mqtt.broker", String: "Broker", Required: true, OnDelete: "cascade"},
+			{Name: "topic", Type: Char, Required: true},
+			{Name: "qos", Type: Integer, String: "QoS", Default: constant(int64(0))},
+			{Name: "no_local_flag", Type: Boolean, String: "No Local", Default: constant(false)},
+			{Name: "retain_as_published_flag", Type: Boolean, String: "Retain As Published", Default: constant(false)},
+			{Name: "retain_handling", Type: Integer, Default: constant(int64(0)),
+				Help: "0 = send retained messages on subscribe, 1 = only for a new subscription, 2 = never"},
+			{Name: "subscribed", Type: Boolean, Readonly: true, Default: constant(false), NoCopy: true},
+			{Name: "subscription_time", Type: Datetime, Readonly: true, NoCopy: true},
+			{Name: "subscription_in_progress", Type: Boolean, Readonly: true, Default: constant(false), NoCopy: true},
+			{Name: "last_error", Type: Char, Readonly: true, NoCopy: true, Help: "Why the last subscribe attempt failed"},
+			{Name: "display_name", Type: Char, Compute: subscriptionDisplayName, Depends: []string{"broker_id.name", "topic"}},
+			{Name: "subscription_status", Type: Selection, NotStored: true, Compute: subscriptionStatus,
+				Selection: []Choice{{"subscribed", "Subscribed"}, {"subscribing", "Subscribing"}, {"fail", "Fail"}, {"unsubscribed", "Not subscribed"}}},
+		},
+		Access:      map[string]string{GroupMQTTUser: "r", GroupMQTTManager: "rwcu"},
+		Constraints: []Constraint{checkSubscription},
+	}
+}
+
+func subscriptionDisplayName(env *Env, r *Record) (any, error) {
+	return brokerName(env, r.Int("broker_id"), "Unknown Broker") + " - " + r.Str("topic"), nil
+}
+
+// brokerName is the name of a broker record, or fallback.
+func brokerName(env *Env, id int64, fallback string) string {
+	if id == 0 {
+		return fallback
+	}
+	names, err := env.Sudo().displayNames(env.reg.Model("mqtt.broker"), []int64{id})
+	if err != nil || names[id] == "" {
+		return fallback
+	}
+	return names[id]
+}
+
+func subscriptionStatus(env *Env, r *Record) (any, error) {
+	switch {
+	case r.Bool("subscribed"):
+		return "subscribed", nil
+	case r.Bool("subscription_in_progress"):
+		return "subscribing", nil
+	case r.Str("last_error") != "":
+		return "fail", nil
+	}
+	return "unsubscribed", nil
+}
+
+func checkSubscription(env *Env, recs []*Record) error {
+	for _, r := range recs {
+		if err := ValidTopicFilter(r.Str("topic")); err != nil {
+			return ValidationErrorf("Topic: %v", err)
+		}
+		if q := r.Int("qos"); q < 0 || q > 2 {
+			return ValidationErrorf("QoS: %d is not a QoS level (0, 1 or 2).", q)
+		}
+		if h := r.Int("retain_handling"); h < 0 || h > 2 {
+			return ValidationErrorf("Retain Handling: %d is not 0, 1 or 2.", h)
+		}
+	}
+	return nil
+}
+
+// ValidTopicFilter checks an MQTT topic filter (MQTT 3.1.1 §4.7): not
+// empty, "#" only as the last level, "+" and "#" alone in their level, no
+// NUL, at most 65535 bytes, and "$share/<group>/<filter>" with a group
+// name free of wildcards.
+func ValidTopicFilter(filter string) error {
+	if filter == "" {
+		return errorf("a topic filter must not be empty")
+	}
+	if len(filter) > 65535 || strings.ContainsRune(filter, 0) {
+		return errorf("%q is not a valid topic filter", filter)
+	}
+	if rest, ok := strings.CutPrefix(filter, "$share/"); ok {
+		group, f, found := strings.Cut(rest, "/")
+		if !found || group == "" || strings.ContainsAny(group, "+#") || f == "" {
+			return errorf("%q: a shared subscription is $share/<group>/<filter>", filter)
+		}
+		filter = f
+	}
+	levels := strings.Split(filter, "/")
+	for i, l := range levels {
+		if strings.Contains(l, "#") && (l != "#" || i != len(levels)-1) {
+			return errorf("%q: '#' must be the whole last level", filter)
+		}
+		if strings.Contains(l, "+") && l != "+" {
+			return errorf("%q: '+' must be a whole level", filter)
+		}
+	}
+	return nil
+}
+
+// ValidTopicName checks a topic to publish on: a valid filter without
+// wildcards.
+func ValidTopicName(topic string) error {
+	if strings.ContainsAny(topic, "+#") {
+		return errorf("%q: wildcards are not allowed in a topic to publish on", topic)
+	}
+	if strings.HasPrefix(topic, "$share/") {
+		return errorf("%q: cannot publish on a shared subscription", topic)
+	}
+	return ValidTopicFilter(topic)
+}

@@ -1,0 +1,288 @@
+package models
+
+import (
+	"sort"
+	"strings"
+)
+
+// load fetches the stored columns of ids (all stored fields when fields is
+// nil), keeping the order of ids and dropping those that don't exist.
+func (e *Env) load(m *Model, ids []int64, fields []*Field) ([]*Record, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	if fields == nil {
+		fields = m.StoredFields()
+	}
+	cols := make([]string, 0, len(fields)+1)
+	cols = append(cols, `"id"`)
+	var stored []*Field
+	for _, f := range fields {
+		if f.Stored() && f.Name != "id" {
+			cols = append(cols, quote(f.Name))
+			stored = append(stored, f)
+		}
+	}
+	rows, err := e.DB().Raw(`SELECT `+strings.Join(cols, ", ")+` FROM `+quote(m.Table)+` WHERE "id" IN ?`, uniqueIDs(ids)).Rows()
+	if err != nil {
+		return nil, Internal("load "+m.Name, err)
+	}
+	defer rows.Close()
+	byID := make(map[int64]*Record, len(ids))
+	dest := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range dest {
+		ptrs[i] = &dest[i]
+	}
+	idField := m.Field("id")
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, Internal("load "+m.Name, err)
+		}
+		rec := &Record{Model: m, vals: make(map[string]any, len(stored)+1)}
+		rec.ID = idField.normalizeDB(dest[0]).(int64)
+		rec.vals["id"] = rec.ID
+		for i, f := range stored {
+			rec.vals[f.Name] = f.normalizeDB(dest[i+1])
+		}
+		byID[rec.ID] = rec
+	}
+	if err := rows.Err(); err != nil {
+		return nil, Internal("load "+m.Name, err)
+	}
+	out := make([]*Record, 0, len(byID))
+	for _, id := range uniqueIDs(ids) {
+		if r := byID[id]; r != nil {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// readableFields resolves the field list of a read: all fields the user may
+// see when names is empty, else exactly names (unknown -> ValueError).
+func (e *Env) readableFields(m *Model, names []string) ([]*Field, error) {
+	if len(names) == 0 {
+		out := make([]*Field, 0, len(m.Fields))
+		for _, f := range m.Fields {
+			if !f.Secret && e.hasAnyGroup(f.Groups) {
+				out = append(out, f)
+			}
+		}
+		return out, nil
+	}
+	out := make([]*Field, 0, len(names)+1)
+	seen := map[string]bool{}
+	for _, n := range names {
+		f := m.Field(n)
+		if f == nil {
+			return nil, ValueErrorf("Invalid field %s on model %s", reprValue(n), reprValue(m.Name))
+		}
+		if err := e.checkFieldAccess(f); err != nil {
+			return nil, err
+		}
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// read returns records in Odoo's read format: a Dict per record with "id"
+// first, then the requested fields. load "_classic_read" renders many2one
+// as [id, display_name]; any other load value as the bare id.
+func (e *Env) read(m *Model, ids []int64, names []string, load string) ([]*Dict, error) {
+	if err := e.checkAccess(m, OpRead); err != nil {
+		return nil, err
+	}
+	fields, err := e.readableFields(m, names)
+	if err != nil {
+		return nil, err
+	}
+	if rule := e.ruleDomain(m); rule != nil && len(ids) > 0 {
+		ok, err := e.Sudo().search(m, append([]any{[]any{"id", "in", toAnyIDs(ids)}}, rule...), 0, 0, "id")
+		if err != nil {
+			return nil, err
+		}
+		if len(ok) != len(uniqueIDs(ids)) {
+			ex, _ := e.existing(m, ids)
+			if len(ex) != len(ok) {
+				return nil, AccessErrorf("Due to security restrictions, you are not allowed to access '%s' (%s) records.", m.Description, m.Name)
+			}
+		}
+	}
+	recs, err := e.load(m, ids, fields)
+	if err != nil {
+		return nil, err
+	}
+	return e.format(m, recs, fields, load != "_classic_read" && load != "")
+}
+
+// format renders loaded records. Relational values are fetched in one query
+// per field for all records at once.
+func (e *Env) format(m *Model, recs []*Record, fields []*Field, bareM2O bool) ([]*Dict, error) {
+	out := make([]*Dict, len(recs))
+	for i, r := range recs {
+		d := NewDict(len(fields) + 1)
+		d.Set("id", r.ID)
+		out[i] = d
+	}
+	if len(recs) == 0 {
+		return out, nil
+	}
+	ids := make([]int64, len(recs))
+	for i, r := range recs {
+		ids[i] = r.ID
+	}
+	su := e.Sudo()
+	for _, f := range fields {
+		if f.Name == "id" {
+			continue
+		}
+		switch {
+		case f.Secret:
+			for _, d := range out {
+				d.Set(f.Name, false)
+			}
+		case f.Type == Many2one:
+			var names map[int64]string
+			if !bareM2O {
+				var refs []int64
+				for _, r := range recs {
+					if id := r.Int(f.Name); id != 0 {
+						refs = append(refs, id)
+					}
+				}
+				var err error
+				if names, err = su.displayNames(e.reg.Model(f.Relation), refs); err != nil {
+					return nil, err
+				}
+			}
+			for i, r := range recs {
+				id := r.Int(f.Name)
+				switch {
+				case id == 0:
+					out[i].Set(f.Name, false)
+				case bareM2O:
+					out[i].Set(f.Name, id)
+				default:
+					out[i].Set(f.Name, []any{id, names[id]})
+				}
+			}
+		case f.Type == One2many || f.Type == Many2many:
+			rel, err := su.x2manyIDs(f, ids)
+			if err != nil {
+				return nil, err
+			}
+			for i, r := range recs {
+				v := rel[r.ID]
+				if v == nil {
+					v = []int64{}
+				}
+				out[i].Set(f.Name, v)
+			}
+		case f.Name == "display_name" && !f.Stored():
+			names, err := su.displayNamesOf(m, recs)
+			if err != nil {
+				return nil, err
+			}
+			for i, r := range recs {
+				out[i].Set(f.Name, names[r.ID])
+			}
+		case !f.Stored() && f.Compute != nil:
+			for i, r := range recs {
+				v, err := f.Compute(su, r)
+				if err != nil {
+					return nil, err
+				}
+				out[i].Set(f.Name, f.toRead(v))
+			}
+		default:
+			for i, r := range recs {
+				out[i].Set(f.Name, f.toRead(r.vals[f.Name]))
+			}
+		}
+	}
+	return out, nil
+}
+
+// displayNames returns the display name of each id of m.
+func (e *Env) displayNames(m *Model, ids []int64) (map[int64]string, error) {
+	if len(ids) == 0 {
+		return map[int64]string{}, nil
+	}
+	recs, err := e.load(m, ids, e.nameFields(m))
+	if err != nil {
+		return nil, err
+	}
+	return e.displayNamesOf(m, recs)
+}
+
+// nameFields are the columns needed to render m's display name.
+func (e *Env) nameFields(m *Model) []*Field {
+	f := m.Field(m.RecName)
+	if f.Stored() {
+		return []*Field{f}
+	}
+	return m.StoredFields()
+}
+
+// displayNamesOf renders display names of loaded records: the rec name
+// column when stored, its compute function otherwise.
+func (e *Env) displayNamesOf(m *Model, recs []*Record) (map[int64]string, error) {
+	out := make(map[int64]string, len(recs))
+	f := m.Field(m.RecName)
+	for _, r := range recs {
+		if f.Stored() {
+			if v, ok := r.vals[f.Name]; ok {
+				s, _ := v.(string)
+				out[r.ID] = s
+				continue
+			}
+		}
+		if f.Compute != nil {
+			v, err := f.Compute(e, r)
+			if err != nil {
+				return nil, err
+			}
+			s, _ := v.(string)
+			out[r.ID] = s
+			continue
+		}
+		out[r.ID] = m.Name + "," + itoa(r.ID)
+	}
+	return out, nil
+}
+
+// x2manyIDs returns, for each id, the related ids of a one2many or
+// many2many field, in the comodel's default order for one2many.
+func (e *Env) x2manyIDs(f *Field, ids []int64) (map[int64][]int64, error) {
+	co := e.reg.Model(f.Relation)
+	type pair struct{ Own, Other int64 }
+	var pairs []pair
+	var q string
+	if f.Type == One2many {
+		ob, err := orderSQL(e, co, "t", "")
+		if err != nil {
+			return nil, err
+		}
+		q = `SELECT t.` + quote(f.InverseName) + ` AS own, t."id" AS other FROM ` + quote(co.Table) + ` t WHERE t.` + quote(f.InverseName) + ` IN ? ORDER BY ` + ob
+	} else {
+		own, other := m2mColumns(f)
+		q = `SELECT ` + quote(own) + ` AS own, ` + quote(other) + ` AS other FROM ` + quote(f.RelTable) + ` WHERE ` + quote(own) + ` IN ?`
+	}
+	if err := e.DB().Raw(q, ids).Scan(&pairs).Error; err != nil {
+		return nil, Internal("read "+f.Name, err)
+	}
+	out := make(map[int64][]int64, len(ids))
+	for _, p := range pairs {
+		out[p.Own] = append(out[p.Own], p.Other)
+	}
+	if f.Type == Many2many {
+		for _, v := range out {
+			sort.Slice(v, func(i, j int) bool { return v[i] < v[j] })
+		}
+	}
+	return out, nil
+}

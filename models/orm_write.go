@@ -1,0 +1,384 @@
+package models
+
+import (
+	"sort"
+	"strings"
+	"time"
+)
+
+// prepared is a validated set of values for one create or write.
+type prepared struct {
+	cols   map[string]any   // column -> DB parameter
+	x2many map[*Field][]any // x2many field -> raw commands
+	names  []string         // fields given, for recompute triggers
+}
+
+// prepareVals checks and converts client values. Fields that cannot be
+// set (magic columns, computed or related fields) are ignored, as Odoo
+// does; unknown fields are a ValueError.
+func (e *Env) prepareVals(m *Model, vals map[string]any) (*prepared, error) {
+	p := &prepared{cols: map[string]any{}, x2many: map[*Field][]any{}}
+	keys := make([]string, 0, len(vals))
+	for k := range vals {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := vals[k]
+		f := m.Field(k)
+		if f == nil {
+			return nil, ValueErrorf("Invalid field %s on model %s", reprValue(k), reprValue(m.Name))
+		}
+		if !e.IsSuperuser() {
+			if err := e.checkFieldAccess(f); err != nil {
+				return nil, err
+			}
+		}
+		switch {
+		case isMagic(k), f.Related != "", f.Compute != nil, f.Name == "display_name":
+			continue
+		case f.Type == One2many || f.Type == Many2many:
+			cmds, ok := v.([]any)
+			if !ok && !isFalse(v) {
+				return nil, ValueErrorf("Invalid value %s for %s.%s: expected a list of commands", reprValue(v), m.Name, k)
+			}
+			p.x2many[f] = cmds
+		default:
+			dv, err := f.toDB(e.Dialect(), v)
+			if err != nil {
+				return nil, err
+			}
+			p.cols[k] = dv
+		}
+		p.names = append(p.names, k)
+	}
+	return p, nil
+}
+
+func isMagic(name string) bool {
+	switch name {
+	case "id", "create_uid", "create_date", "write_uid", "write_date":
+		return true
+	}
+	return false
+}
+
+// create checks access and creates one record per vals dict.
+func (e *Env) create(m *Model, valsList []map[string]any) ([]int64, error) {
+	if err := e.checkAccess(m, OpCreate); err != nil {
+		return nil, err
+	}
+	ids := make([]int64, 0, len(valsList))
+	for _, vals := range valsList {
+		id, err := e.insert(m, vals)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// insert creates one record without the model access check: defaults,
+// conversion, required fields, x2many commands, computed fields and
+// constraints all apply.
+func (e *Env) insert(m *Model, vals map[string]any) (int64, error) {
+	vals = copyVals(vals)
+	for _, f := range m.Fields {
+		if _, given := vals[f.Name]; !given && f.Default != nil {
+			vals[f.Name] = f.Default(e)
+		}
+	}
+	if m.Prepare != nil {
+		if err := m.Prepare(e, vals, true); err != nil {
+			return 0, err
+		}
+	}
+	p, err := e.prepareVals(m, vals)
+	if err != nil {
+		return 0, err
+	}
+	for _, f := range m.StoredFields() {
+		if !f.Required || f.Related != "" || f.Compute != nil || isMagic(f.Name) {
+			continue
+		}
+		if v := p.cols[f.Name]; v == nil || v == "" {
+			return 0, ValidationErrorf("Missing required value for the field '%s' (%s)", f.label(), f.Name)
+		}
+	}
+	now := e.Dialect().dbDatetime(time.Now())
+	p.cols["create_date"], p.cols["write_date"] = now, now
+	if e.UID > 0 {
+		p.cols["create_uid"], p.cols["write_uid"] = e.UID, e.UID
+	}
+	cols := make([]string, 0, len(p.cols))
+	for c := range p.cols {
+		cols = append(cols, c)
+	}
+	sort.Strings(cols)
+	quoted := make([]string, len(cols))
+	args := make([]any, len(cols))
+	marks := make([]string, len(cols))
+	for i, c := range cols {
+		quoted[i], args[i], marks[i] = quote(c), p.cols[c], "?"
+	}
+	var id int64
+	q := `INSERT INTO ` + quote(m.Table) + ` (` + strings.Join(quoted, ", ") + `) VALUES (` + strings.Join(marks, ", ") + `) RETURNING "id"`
+	if err := e.DB().Raw(q, args...).Scan(&id).Error; err != nil {
+		if ie := integrityError(err, "create"); ie != nil {
+			return 0, ie
+		}
+		return 0, Internal("create "+m.Name, err)
+	}
+	if err := e.applyX2many(m, id, p.x2many); err != nil {
+		return 0, err
+	}
+	if err := e.afterChange(m, []int64{id}, nil); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+func copyVals(v map[string]any) map[string]any {
+	out := make(map[string]any, len(v)+8)
+	for k, x := range v {
+		out[k] = x
+	}
+	return out
+}
+
+// write updates ids with vals after access, existence and rule checks.
+func (e *Env) write(m *Model, ids []int64, vals map[string]any) error {
+	if err := e.checkAccess(m, OpWrite); err != nil {
+		return err
+	}
+	if err := e.checkRecords(m, ids, OpWrite); err != nil {
+		return err
+	}
+	return e.update(m, ids, vals)
+}
+
+// update writes without the access checks.
+func (e *Env) update(m *Model, ids []int64, vals map[string]any) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	vals = copyVals(vals)
+	if m.Prepare != nil {
+		if err := m.Prepare(e, vals, false); err != nil {
+			return err
+		}
+	}
+	p, err := e.prepareVals(m, vals)
+	if err != nil {
+		return err
+	}
+	for _, f := range m.StoredFields() {
+		if v, given := p.cols[f.Name]; given && f.Required && (v == nil || v == "") {
+			return ValidationErrorf("Missing required value for the field '%s' (%s)", f.label(), f.Name)
+		}
+	}
+	p.cols["write_date"] = e.Dialect().dbDatetime(time.Now())
+	if e.UID > 0 {
+		p.cols["write_uid"] = e.UID
+	}
+	if err := e.setColumns(m, ids, p.cols); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := e.applyX2many(m, id, p.x2many); err != nil {
+			return err
+		}
+	}
+	return e.afterChange(m, ids, p.names)
+}
+
+// setColumns runs one UPDATE of cols on ids.
+func (e *Env) setColumns(m *Model, ids []int64, cols map[string]any) error {
+	names := make([]string, 0, len(cols))
+	for c := range cols {
+		names = append(names, c)
+	}
+	sort.Strings(names)
+	sets := make([]string, len(names))
+	args := make([]any, 0, len(names)+1)
+	for i, c := range names {
+		sets[i] = quote(c) + " = ?"
+		args = append(args, cols[c])
+	}
+	args = append(args, uniqueIDs(ids))
+	if err := e.DB().Exec(`UPDATE `+quote(m.Table)+` SET `+strings.Join(sets, ", ")+` WHERE "id" IN ?`, args...).Error; err != nil {
+		if ie := integrityError(err, "write"); ie != nil {
+			return ie
+		}
+		return Internal("write "+m.Name, err)
+	}
+	return nil
+}
+
+// unlink deletes ids after access, existence and rule checks.
+func (e *Env) unlink(m *Model, ids []int64) error {
+	if err := e.checkAccess(m, OpUnlink); err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := e.checkRecords(m, ids, OpUnlink); err != nil {
+		return err
+	}
+	if m.BeforeUnlink != nil {
+		if err := m.BeforeUnlink(e, ids); err != nil {
+			return err
+		}
+	}
+	if err := e.DB().Exec(`DELETE FROM `+quote(m.Table)+` WHERE "id" IN ?`, uniqueIDs(ids)).Error; err != nil {
+		if ie := integrityError(err, "unlink"); ie != nil {
+			return ie
+		}
+		return Internal("unlink "+m.Name, err)
+	}
+	return nil
+}
+
+// applyX2many runs Odoo's x2many commands for one record:
+// (0,0,v) create, (1,id,v) update, (2,id) delete, (3,id) unlink,
+// (4,id) link, (5,) clear, (6,0,ids) replace.
+func (e *Env) applyX2many(m *Model, id int64, cmds map[*Field][]any) error {
+	for f, list := range cmds {
+		co := e.reg.Model(f.Relation)
+		for _, raw := range list {
+			cmd, ok := raw.([]any)
+			if !ok || len(cmd) == 0 {
+				return ValueErrorf("Invalid command %s for %s.%s", reprValue(raw), m.Name, f.Name)
+			}
+			code, ok := asInt(cmd[0])
+			if !ok {
+				return ValueErrorf("Invalid command %s for %s.%s", reprValue(raw), m.Name, f.Name)
+			}
+			arg := func(i int) any {
+				if i < len(cmd) {
+					return cmd[i]
+				}
+				return nil
+			}
+			target, _ := asInt(arg(1))
+			if (code >= 1 && code <= 4) && target == 0 {
+				return ValueErrorf("Command %d on %s.%s needs a record id", code, m.Name, f.Name)
+			}
+			var err error
+			switch code {
+			case 0:
+				vals, ok := arg(2).(map[string]any)
+				if !ok {
+					return ValueErrorf("Command 0 on %s.%s needs a dict of values", m.Name, f.Name)
+				}
+				vals = copyVals(vals)
+				if f.Type == One2many {
+					vals[f.InverseName] = id
+				}
+				var nid int64
+				if nid, err = e.createAs(co, vals); err == nil && f.Type == Many2many {
+					err = e.link(f, id, nid)
+				}
+			case 1:
+				vals, ok := arg(2).(map[string]any)
+				if !ok {
+					return ValueErrorf("Command 1 on %s.%s needs a dict of values", m.Name, f.Name)
+				}
+				err = e.write(co, []int64{target}, vals)
+			case 2:
+				err = e.unlink(co, []int64{target})
+			case 3:
+				if f.Type == One2many {
+					err = e.write(co, []int64{target}, map[string]any{f.InverseName: false})
+				} else {
+					err = e.unlinkRel(f, id, []int64{target})
+				}
+			case 4:
+				if f.Type == One2many {
+					err = e.write(co, []int64{target}, map[string]any{f.InverseName: id})
+				} else {
+					err = e.link(f, id, target)
+				}
+			case 5, 6:
+				err = e.clearRel(f, id)
+				if err == nil && code == 6 {
+					ids, ierr := idsArg(arg(2))
+					if ierr != nil {
+						return ierr
+					}
+					for _, t := range uniqueIDs(ids) {
+						if f.Type == One2many {
+							err = e.write(co, []int64{t}, map[string]any{f.InverseName: id})
+						} else {
+							err = e.link(f, id, t)
+						}
+						if err != nil {
+							break
+						}
+					}
+				}
+			default:
+				return ValueErrorf("Unknown x2many command %d for %s.%s", code, m.Name, f.Name)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// createAs creates a comodel record with that model's access check.
+func (e *Env) createAs(m *Model, vals map[string]any) (int64, error) {
+	ids, err := e.create(m, []map[string]any{vals})
+	if err != nil {
+		return 0, err
+	}
+	return ids[0], nil
+}
+
+func (e *Env) link(f *Field, id, target int64) error {
+	co := e.reg.Model(f.Relation)
+	if err := e.checkRecords(co, []int64{target}, OpRead); err != nil {
+		return err
+	}
+	own, other := m2mColumns(f)
+	var n int64
+	e.DB().Raw(`SELECT COUNT(*) FROM `+quote(f.RelTable)+` WHERE `+quote(own)+` = ? AND `+quote(other)+` = ?`, id, target).Scan(&n)
+	if n > 0 {
+		return nil
+	}
+	if err := e.DB().Exec(`INSERT INTO `+quote(f.RelTable)+` (`+quote(own)+`, `+quote(other)+`) VALUES (?, ?)`, id, target).Error; err != nil {
+		return Internal("link "+f.Name, err)
+	}
+	return nil
+}
+
+func (e *Env) unlinkRel(f *Field, id int64, targets []int64) error {
+	own, other := m2mColumns(f)
+	if err := e.DB().Exec(`DELETE FROM `+quote(f.RelTable)+` WHERE `+quote(own)+` = ? AND `+quote(other)+` IN ?`, id, targets).Error; err != nil {
+		return Internal("unlink relation "+f.Name, err)
+	}
+	return nil
+}
+
+// clearRel removes every link of a record: for one2many it detaches the
+// children (Odoo's (5,) sets their inverse to NULL).
+func (e *Env) clearRel(f *Field, id int64) error {
+	if f.Type == One2many {
+		co := e.reg.Model(f.Relation)
+		var ids []int64
+		e.DB().Raw(`SELECT "id" FROM `+quote(co.Table)+` WHERE `+quote(f.InverseName)+` = ?`, id).Scan(&ids)
+		if len(ids) == 0 {
+			return nil
+		}
+		return e.write(co, ids, map[string]any{f.InverseName: false})
+	}
+	own, _ := m2mColumns(f)
+	if err := e.DB().Exec(`DELETE FROM `+quote(f.RelTable)+` WHERE `+quote(own)+` = ?`, id).Error; err != nil {
+		return Internal("clear relation "+f.Name, err)
+	}
+	return nil
+}

@@ -1,0 +1,313 @@
+package models
+
+import (
+	"encoding/base64"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Odoo's wire formats for dates and datetimes (UTC, no zone, no fraction).
+const (
+	DatetimeFormat = "2006-01-02 15:04:05"
+	DateFormat     = "2006-01-02"
+)
+
+// isFalsy reports Python truthiness of an RPC value for "empty" checks:
+// nil and false are empty; so are "" for strings where Odoo treats them so.
+func isFalse(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case bool:
+		return !x
+	}
+	return false
+}
+
+// asInt accepts the integer shapes that arrive from codecs: int64 from
+// XML-RPC, float64 from JSON (when integral), and digit strings, which Odoo
+// accepts for uid.
+func asInt(v any) (int64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return x, true
+	case int:
+		return int64(x), true
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+			return int64(x), true
+		}
+	case bool:
+		return 0, false
+	}
+	return 0, false
+}
+
+func asFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case int64:
+		return float64(x), true
+	case int:
+		return float64(x), true
+	}
+	return 0, false
+}
+
+// parseDatetime accepts "YYYY-MM-DD HH:MM:SS" (optionally with a fraction
+// or a T separator) and "YYYY-MM-DD", as Odoo's to_datetime does.
+func parseDatetime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	for _, layout := range []string{DatetimeFormat, "2006-01-02 15:04:05.999999", "2006-01-02T15:04:05", "2006-01-02T15:04:05.999999", time.RFC3339Nano, DateFormat} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a datetime (want YYYY-MM-DD HH:MM:SS)", s)
+}
+
+// dbDatetime is the parameter for a datetime column: PostgreSQL takes a
+// time.Time; SQLite keeps the Odoo text form, which sorts and compares right.
+func (d Dialect) dbDatetime(t time.Time) any {
+	t = t.UTC().Truncate(time.Second)
+	if d == Postgres {
+		return t
+	}
+	return t.Format(DatetimeFormat)
+}
+
+func (d Dialect) dbDate(t time.Time) any { return t.Format(DateFormat) }
+
+// toDB converts a client value (as decoded from XML-RPC or JSON) into the
+// parameter stored in f's column. False means NULL for every type but
+// boolean, as in Odoo.
+func (f *Field) toDB(d Dialect, v any) (any, error) {
+	bad := func(want string) error {
+		return ValueErrorf("Invalid value %s for field %s.%s (%s): want %s", reprValue(v), f.model.Name, f.Name, f.Type, want)
+	}
+	if f.Type == Boolean {
+		switch x := v.(type) {
+		case nil:
+			return false, nil
+		case bool:
+			return x, nil
+		}
+		if n, ok := asInt(v); ok {
+			return n != 0, nil
+		}
+		if s, ok := v.(string); ok {
+			return s != "", nil
+		}
+		return nil, bad("a boolean")
+	}
+	if isFalse(v) {
+		return nil, nil
+	}
+	switch f.Type {
+	case Char, Text:
+		s, ok := v.(string)
+		if !ok {
+			if n, isNum := asFloat(v); isNum {
+				// Odoo stores str(value): port '1883' may arrive as 1883.
+				if n == math.Trunc(n) {
+					return strconv.FormatInt(int64(n), 10), nil
+				}
+				return strconv.FormatFloat(n, 'g', -1, 64), nil
+			}
+			return nil, bad("a string")
+		}
+		if !utf8.ValidString(s) {
+			return nil, bad("valid UTF-8 text")
+		}
+		if f.Size > 0 && utf8.RuneCountInString(s) > f.Size {
+			return nil, ValidationErrorf("%s: at most %d characters allowed", f.label(), f.Size)
+		}
+		return s, nil
+	case Selection:
+		s, ok := v.(string)
+		if !ok || !f.selectionHas(s) {
+			return nil, ValueErrorf("Wrong value for %s.%s: %s", f.model.Name, f.Name, reprValue(v))
+		}
+		return s, nil
+	case Integer, Many2one:
+		if n, ok := asInt(v); ok {
+			return n, nil
+		}
+		if s, ok := v.(string); ok && f.Type == Integer {
+			if n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err == nil {
+				return n, nil
+			}
+		}
+		if f.Type == Many2one {
+			return nil, bad("a record id")
+		}
+		return nil, bad("an integer")
+	case Float:
+		if x, ok := asFloat(v); ok {
+			return x, nil
+		}
+		if s, ok := v.(string); ok {
+			if x, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
+				return x, nil
+			}
+		}
+		return nil, bad("a number")
+	case Datetime:
+		switch x := v.(type) {
+		case string:
+			t, err := parseDatetime(x)
+			if err != nil {
+				return nil, ValueErrorf("%s: %v", f.label(), err)
+			}
+			return d.dbDatetime(t), nil
+		case time.Time:
+			return d.dbDatetime(x), nil
+		}
+		return nil, bad("a datetime string")
+	case Date:
+		s, ok := v.(string)
+		if !ok {
+			return nil, bad("a date string")
+		}
+		s = strings.TrimSpace(s)
+		t, err := time.Parse(DateFormat, s[:min(10, len(s))])
+		if err != nil {
+			return nil, ValueErrorf("%s: %q is not a date (want YYYY-MM-DD)", f.label(), s)
+		}
+		return d.dbDate(t), nil
+	case Binary:
+		switch x := v.(type) {
+		case string:
+			b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(x), ""))
+			if err != nil {
+				return nil, ValueErrorf("%s: binary values travel as base64 text", f.label())
+			}
+			return b, nil
+		case []byte:
+			return x, nil
+		}
+		return nil, bad("base64 text")
+	}
+	return nil, bad("a storable value")
+}
+
+// normalizeDB turns what a driver returned for f's column into the
+// canonical Go value: int64, float64, bool, string, time.Time, []byte or nil.
+func (f *Field) normalizeDB(v any) any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case []byte:
+		if f.Type == Binary {
+			return x
+		}
+		v = string(x)
+	}
+	switch f.Type {
+	case Integer, Many2one:
+		switch x := v.(type) {
+		case int64:
+			return x
+		case int32:
+			return int64(x)
+		case int:
+			return int64(x)
+		case float64:
+			return int64(x)
+		case string:
+			n, _ := strconv.ParseInt(x, 10, 64)
+			return n
+		}
+	case Float:
+		switch x := v.(type) {
+		case float64:
+			return x
+		case float32:
+			return float64(x)
+		case int64:
+			return float64(x)
+		case string:
+			n, _ := strconv.ParseFloat(x, 64)
+			return n
+		}
+	case Boolean:
+		switch x := v.(type) {
+		case bool:
+			return x
+		case int64:
+			return x != 0
+		case string:
+			return x == "1" || x == "true" || x == "t"
+		}
+	case Datetime, Date:
+		switch x := v.(type) {
+		case time.Time:
+			return x.UTC()
+		case string:
+			if t, err := parseDatetime(x); err == nil {
+				return t
+			}
+			return nil
+		}
+	case Binary:
+		if s, ok := v.(string); ok {
+			return []byte(s)
+		}
+	}
+	return v
+}
+
+// toRead converts a canonical column value into Odoo's read format for f
+// (without relational lookups, which read does in bulk).
+func (f *Field) toRead(v any) any {
+	switch f.Type {
+	case Boolean:
+		b, _ := v.(bool)
+		return b
+	case Integer:
+		if v == nil {
+			return int64(0)
+		}
+		return v
+	case Float:
+		if v == nil {
+			return float64(0)
+		}
+		return v
+	}
+	if v == nil {
+		return false
+	}
+	switch f.Type {
+	case Datetime:
+		return v.(time.Time).Format(DatetimeFormat)
+	case Date:
+		return v.(time.Time).Format(DateFormat)
+	case Binary:
+		return base64.StdEncoding.EncodeToString(v.([]byte))
+	}
+	return v
+}
+
+// reprValue renders a client value in Python-like syntax for messages.
+func reprValue(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "None"
+	case bool:
+		if x {
+			return "True"
+		}
+		return "False"
+	case string:
+		return strconv.Quote(x)
+	}
+	return fmt.Sprint(v)
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

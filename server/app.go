@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/rpc"
+	"gorm.io/gorm"
+)
+
+// app is the running server: what start built and shutdown tears down.
+type app struct {
+	cfg    Config
+	log    *slog.Logger
+	db     *gorm.DB
+	reg    *models.Registry
+	http   *http.Server
+	cancel context.CancelFunc // stops background jobs
+	wg     sync.WaitGroup     // background jobs and the HTTP server
+}
+
+// start opens the database, migrates and initialises it, and starts the
+// HTTP server and background jobs. They run until shutdown.
+func start(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
+	reg, err := models.NewRegistry(log)
+	if err != nil {
+		return nil, err
+	}
+	db, dialect, err := models.OpenDB(cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, log: log, db: db, reg: reg}
+	reg.Attach(db, dialect)
+	if err := reg.Migrate(ctx); err != nil {
+		a.closeDB()
+		return nil, err
+	}
+	generated, err := reg.Init(ctx, cfg.AdminPassword)
+	if err != nil {
+		a.closeDB()
+		return nil, err
+	}
+	if generated != "" {
+		// Shown once, at database creation, so the operator can log in.
+		log.Warn("Created user admin with a generated password; change it after the first login",
+			slog.String("login", "admin"), slog.String("password", generated))
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		a.closeDB()
+		return nil, fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	a.http = &http.Server{
+		Handler:           a.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	jobs, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	a.wg.Add(2)
+	go func() {
+		defer a.wg.Done()
+		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("HTTP server failed", slog.Any("error", err))
+		}
+	}()
+	go func() {
+		defer a.wg.Done()
+		a.purgeSessions(jobs)
+	}()
+	log.Info("Listening", slog.String("addr", ln.Addr().String()), slog.String("db_name", cfg.DBName), slog.String("dialect", string(dialect)))
+	return a, nil
+}
+
+// routes mounts every handler on one router.
+func (a *app) routes() http.Handler {
+	r := chi.NewRouter()
+	r.Mount("/", rpc.NewHandler(a.reg, rpc.Options{
+		DBName:          a.cfg.DBName,
+		ListDB:          a.cfg.ListDB,
+		MaxRequestBytes: a.cfg.MaxRequestBytes,
+		SessionMaxAge:   a.cfg.SessionMaxAge,
+		LoginRateLimit:  a.cfg.LoginRateLimit,
+		Logger:          a.log,
+	}))
+	return r
+}
+
+// purgeSessions deletes expired web sessions every hour until ctx ends.
+func (a *app) purgeSessions(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if err := a.reg.PurgeSessions(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("Unable to purge sessions", slog.Any("error", err))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// shutdown drains HTTP (in-flight calls finish and commit), stops the
+// background jobs, waits for them, then closes the database.
+func (a *app) shutdown() error {
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	err := a.http.Shutdown(ctx)
+	a.cancel()
+	a.wg.Wait()
+	a.closeDB()
+	return err
+}
+
+func (a *app) closeDB() {
+	if d, err := a.db.DB(); err == nil {
+		d.Close()
+	}
+}
