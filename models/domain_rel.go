@@ -38,6 +38,9 @@ func (c *compiler) hop(m *Model, alias string, f *Field, rest string, lf *leaf, 
 	if err != nil {
 		return "", nil, err
 	}
+	if f.Type == Many2one {
+		defer c.withoutActive()()
+	}
 	a := c.alias()
 	sub := *lf
 	sub.path = rest
@@ -61,6 +64,14 @@ func (c *compiler) hop(m *Model, alias string, f *Field, rest string, lf *leaf, 
 	return c.x2manyHas(alias, f, co, set, true), args, nil
 }
 
+// withoutActive turns the active filter off until the returned function
+// restores it.
+func (c *compiler) withoutActive() func() {
+	saved := c.inactive
+	c.inactive = true
+	return func() { c.inactive = saved }
+}
+
 // subWhere completes the condition of a sub-search on co the way Odoo's
 // _search would: the user must be allowed to read co, the implicit active
 // filter applies when activeTest (and the context's active_test) says so,
@@ -70,14 +81,14 @@ func (c *compiler) subWhere(co *Model, a, cond string, args []any, activeTest bo
 		return "", nil, err
 	}
 	parts := []string{cond}
-	if activeTest && co.HasActive() && c.env.ctxBool("active_test", true) {
+	if activeTest && !c.inactive && co.HasActive() && c.env.ctxBool("active_test", true) {
 		parts = append(parts, col(a, "active")+" = ?")
 		args = append(args, true)
 	}
 	if rule := c.env.ruleDomain(co); rule != nil {
 		// Rules are the server's own domains: compiled without the user's
 		// restrictions, with this compiler's aliases and limits.
-		sc := &compiler{env: c.env.Sudo(), d: c.d, n: c.n, nargs: c.nargs}
+		sc := &compiler{env: c.env.Sudo(), d: c.d, n: c.n, nargs: c.nargs, inactive: c.inactive}
 		rw, ra, err := sc.domain(co, a, rule, hops+1)
 		if err != nil {
 			return "", nil, err
@@ -131,6 +142,7 @@ func (c *compiler) m2oNameLeaf(alias string, f *Field, lf *leaf, names any, hops
 			op = "!="
 		}
 	}
+	defer c.withoutActive()()
 	set, args, err := c.nameSearch(co, op, names, false, lf, hops)
 	if err != nil {
 		return "", nil, err

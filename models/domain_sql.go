@@ -17,6 +17,9 @@ type compiler struct {
 	d     Dialect
 	n     int
 	nargs int
+	// inactive is set below a many2one hop or name search: Odoo runs those
+	// sub-searches with active_test=False, and the context carries down.
+	inactive bool
 }
 
 func (c *compiler) alias() string {

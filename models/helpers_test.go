@@ -126,4 +126,3 @@ func (e *Env) call(model, method string, args []any, kwargs map[string]any) (any
 	}
 	return meth.Fn(e.withModel(m), ids, a)
 }
-

@@ -137,16 +137,22 @@ func (e *Env) searchRead(m *Model, a Args) ([]*Dict, error) {
 	if a.Has("load") && isFalse(a.Get("load")) {
 		load = "_classic_write"
 	}
-	ids, err := e.search(m, a.Get("domain"), offset, limit, order)
+	fields, err := e.readableFields(m, names)
 	if err != nil {
 		return nil, err
 	}
-	if len(ids) == 0 {
-		return []*Dict{}, nil
+	// One query selects and loads: the search's WHERE already holds the
+	// access rules, so no second pass over the ids is needed.
+	cols, stored := selectColumns(m, fields, "t")
+	q, args, err := e.searchSQL(m, cols, a.Get("domain"), offset, limit, order)
+	if err != nil {
+		return nil, err
 	}
-	// read never applies the active filter; search_read strips active_test
-	// before reading (Odoo does the same).
-	return e.read(m, ids, names, load)
+	recs, err := e.scanRecords(m, stored, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return e.format(m, recs, fields, load != "_classic_read" && load != "")
 }
 
 func methodSearchRead(env *Env, _ []int64, a Args) (any, error) {

@@ -11,30 +11,61 @@ func (e *Env) load(m *Model, ids []int64, fields []*Field) ([]*Record, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
+	cols, stored := selectColumns(m, fields, "")
+	recs, err := e.scanRecords(m, stored, `SELECT `+cols+` FROM `+quote(m.Table)+` WHERE "id" IN ?`, uniqueIDs(ids))
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]*Record, len(recs))
+	for _, r := range recs {
+		byID[r.ID] = r
+	}
+	out := make([]*Record, 0, len(recs))
+	for _, id := range uniqueIDs(ids) {
+		if r := byID[id]; r != nil {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// selectColumns returns the column list selecting "id" and the stored
+// fields among fields (all stored fields when nil), prefixed by alias.
+func selectColumns(m *Model, fields []*Field, alias string) (string, []*Field) {
 	if fields == nil {
 		fields = m.StoredFields()
 	}
-	cols := make([]string, 0, len(fields)+1)
-	cols = append(cols, `"id"`)
-	var stored []*Field
+	prefix := ""
+	if alias != "" {
+		prefix = alias + "."
+	}
+	var sb strings.Builder
+	sb.WriteString(prefix + `"id"`)
+	stored := make([]*Field, 0, len(fields))
 	for _, f := range fields {
 		if f.Stored() && f.Name != "id" {
-			cols = append(cols, quote(f.Name))
+			sb.WriteString(", " + prefix + quote(f.Name))
 			stored = append(stored, f)
 		}
 	}
-	rows, err := e.DB().Raw(`SELECT `+strings.Join(cols, ", ")+` FROM `+quote(m.Table)+` WHERE "id" IN ?`, uniqueIDs(ids)).Rows()
+	return sb.String(), stored
+}
+
+// scanRecords runs a query selecting "id" then the stored fields, and
+// returns the records in the query's order.
+func (e *Env) scanRecords(m *Model, stored []*Field, q string, args ...any) ([]*Record, error) {
+	rows, err := e.DB().Raw(q, args...).Rows()
 	if err != nil {
 		return nil, Internal("load "+m.Name, err)
 	}
 	defer rows.Close()
-	byID := make(map[int64]*Record, len(ids))
-	dest := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
+	dest := make([]any, len(stored)+1)
+	ptrs := make([]any, len(dest))
 	for i := range dest {
 		ptrs[i] = &dest[i]
 	}
 	idField := m.Field("id")
+	var out []*Record
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return nil, Internal("load "+m.Name, err)
@@ -45,16 +76,10 @@ func (e *Env) load(m *Model, ids []int64, fields []*Field) ([]*Record, error) {
 		for i, f := range stored {
 			rec.vals[f.Name] = f.normalizeDB(dest[i+1])
 		}
-		byID[rec.ID] = rec
+		out = append(out, rec)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, Internal("load "+m.Name, err)
-	}
-	out := make([]*Record, 0, len(byID))
-	for _, id := range uniqueIDs(ids) {
-		if r := byID[id]; r != nil {
-			out = append(out, r)
-		}
 	}
 	return out, nil
 }

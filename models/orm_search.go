@@ -34,16 +34,32 @@ func (e *Env) searchWhere(m *Model, domain any) (string, []any, error) {
 // search returns the ids of m matching domain, in order, windowed by
 // offset and limit (limit <= 0: no limit).
 func (e *Env) search(m *Model, domain any, offset, limit int64, order string) ([]int64, error) {
-	where, args, err := e.searchWhere(m, domain)
+	q, args, err := e.searchSQL(m, `t."id"`, domain, offset, limit, order)
 	if err != nil {
 		return nil, err
+	}
+	ids := []int64{}
+	if err := e.DB().Raw(q, args...).Scan(&ids).Error; err != nil {
+		return nil, Internal("search "+m.Name, err)
+	}
+	return ids, nil
+}
+
+// searchSQL builds "SELECT cols FROM table t WHERE ... ORDER BY ... LIMIT
+// ... OFFSET ..." for a search on m. cols are declared column names only.
+func (e *Env) searchSQL(m *Model, cols string, domain any, offset, limit int64, order string) (string, []any, error) {
+	where, args, err := e.searchWhere(m, domain)
+	if err != nil {
+		return "", nil, err
 	}
 	ob, err := orderSQL(e, m, "t", order)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	var sb strings.Builder
-	sb.WriteString(`SELECT t."id" FROM `)
+	sb.WriteString(`SELECT `)
+	sb.WriteString(cols)
+	sb.WriteString(` FROM `)
 	sb.WriteString(quote(m.Table))
 	sb.WriteString(` t WHERE `)
 	sb.WriteString(where)
@@ -59,11 +75,7 @@ func (e *Env) search(m *Model, domain any, offset, limit int64, order string) ([
 	if offset > 0 {
 		sb.WriteString(" OFFSET " + strconv.FormatInt(offset, 10))
 	}
-	ids := []int64{}
-	if err := e.DB().Raw(sb.String(), args...).Scan(&ids).Error; err != nil {
-		return nil, Internal("search "+m.Name, err)
-	}
-	return ids, nil
+	return sb.String(), args, nil
 }
 
 // count returns how many records of m match domain, capped at limit > 0.
