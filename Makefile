@@ -29,6 +29,7 @@ fuzz:
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchtime=1x ./bench/...
+	$(GO) run ./bench/searchread
 
 clean:
 	rm -rf bin

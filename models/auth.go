@@ -14,19 +14,27 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// bcryptCost trades login latency for resistance to offline guessing; RPC
-// calls stay fast because verified credentials are cached.
-const bcryptCost = 11
+// DefaultHashCost is the bcrypt cost of stored passwords: it trades login
+// latency for resistance to offline guessing; RPC calls stay fast because
+// verified credentials are cached.
+const DefaultHashCost = 11
+
+// SetHashCost changes the bcrypt cost of passwords hashed from now on
+// (existing hashes keep theirs). Tests lower it to bcrypt's minimum so
+// that logging in under the race detector takes milliseconds, not seconds.
+func (r *Registry) SetHashCost(cost int) {
+	r.hashCost = max(cost, bcrypt.MinCost)
+}
 
 // hashPassword returns the stored form of a password.
-func hashPassword(pw string) (string, error) {
+func hashPassword(pw string, cost int) (string, error) {
 	if len(pw) > 72 {
 		// bcrypt ignores bytes past 72; pre-hash so long passphrases keep
 		// their full strength.
 		sum := sha256.Sum256([]byte(pw))
 		pw = "sha256:" + hex.EncodeToString(sum[:])
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcryptCost)
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), cost)
 	return string(h), err
 }
 

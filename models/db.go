@@ -25,7 +25,13 @@ const (
 // sqlitePragmas: WAL for concurrent readers with one writer, a busy timeout
 // instead of SQLITE_BUSY errors, foreign keys (off by default in SQLite) and
 // case-sensitive LIKE so that Odoo's like/ilike pair behaves as on PostgreSQL.
-const sqlitePragmas = "_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=case_sensitive_like(1)"
+//
+// Transactions begin IMMEDIATE: a deferred transaction that reads and then
+// writes fails at once with SQLITE_BUSY when another writer got in between
+// (the busy timeout cannot help a lock upgrade); taking the write lock at
+// BEGIN makes concurrent writers queue instead. Read-only calls run outside
+// transactions, so readers never wait.
+const sqlitePragmas = "_txlock=immediate&_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=case_sensitive_like(1)"
 
 // OpenDB opens "sqlite:PATH" or a postgres:// URL with gorm.
 func OpenDB(dsn string) (*gorm.DB, Dialect, error) {

@@ -1,9 +1,6 @@
 package models
 
-import (
-	"strconv"
-	"strings"
-)
+import "strings"
 
 // Domains are compiled in the steps of Odoo 16's expression.py, so that the
 // same domain selects the same rows here as there:
@@ -45,7 +42,7 @@ var termNegation = map[string]string{
 	"ilike": "not ilike", "not ilike": "ilike",
 }
 
-// negativeOperators is Odoo's NEGATIVE_TERM_OPERATORS.
+// isNegative reports whether op is one of Odoo's NEGATIVE_TERM_OPERATORS.
 func isNegative(op string) bool {
 	return op == "!=" || op == "not like" || op == "not ilike" || op == "not in"
 }
@@ -53,12 +50,12 @@ func isNegative(op string) bool {
 // leaf is one checked domain term. A constant leaf is TRUE_LEAF (1, '=', 1)
 // or FALSE_LEAF (0, '=', 1).
 type leaf struct {
-	path  string
-	op    string
-	val   any
-	raw   any // as the client sent it, for messages
-	isCst bool
-	cst   bool
+	path      string
+	op        string
+	val       any
+	raw       any // as the client sent it, for messages
+	isConst   bool
+	constTrue bool
 }
 
 // token is an operator ('&', '|', '!') or a leaf.
@@ -207,20 +204,9 @@ func checkLeaf(it any) (*leaf, error) {
 	left, okL := pyInt(l[0])
 	right, okR := pyInt(l[2])
 	if okL && okR && op == "=" && right == 1 && (left == 0 || left == 1) {
-		return &leaf{isCst: true, cst: left == 1, raw: it, op: op}, nil
+		return &leaf{isConst: true, constTrue: left == 1, raw: it, op: op}, nil
 	}
 	return nil, ValueErrorf("Invalid leaf %s", reprShort(it))
-}
-
-// pyInt reads a value the way Python compares it with an int.
-func pyInt(v any) (int64, bool) {
-	if b, ok := v.(bool); ok {
-		if b {
-			return 1, true
-		}
-		return 0, true
-	}
-	return asInt(v)
 }
 
 // distributeNot is Odoo's distribute_not: every '!' is pushed down to the
@@ -230,15 +216,20 @@ func distributeNot(toks []token) []token {
 	out := make([]token, 0, len(toks))
 	stack := []bool{false}
 	for _, t := range toks {
-		negate := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
+		// A normalized domain never empties the stack early; the guard
+		// only keeps a bug from becoming a panic (buildTree reports it).
+		negate := false
+		if n := len(stack); n > 0 {
+			negate = stack[n-1]
+			stack = stack[:n-1]
+		}
 		switch {
 		case t.lf != nil:
 			if !negate {
 				out = append(out, t)
-			} else if t.lf.isCst {
+			} else if t.lf.isConst {
 				c := *t.lf
-				c.cst = !c.cst
+				c.constTrue = !c.constTrue
 				out = append(out, token{lf: &c})
 			} else if inv, ok := termNegation[t.lf.op]; ok {
 				c := *t.lf
@@ -264,7 +255,7 @@ func distributeNot(toks []token) []token {
 // normalizeLeaf is Odoo's normalize_leaf: ('f', 'in', True) means '=',
 // ('f', '=', [..]) means 'in'.
 func normalizeLeaf(lf *leaf) {
-	if lf.isCst {
+	if lf.isConst {
 		return
 	}
 	if _, ok := lf.val.(bool); ok && (lf.op == "in" || lf.op == "not in") {
@@ -276,8 +267,7 @@ func normalizeLeaf(lf *leaf) {
 }
 
 // buildTree reads the prefix tokens from the right with a stack, as
-// Odoo's parse does, and flattens runs of the same operator so that long
-// implicit conjunctions do not nest.
+// Odoo's parse does. The tree is binary; render flattens it.
 func buildTree(toks []token, domain any) (*node, error) {
 	var stack []*node
 	pop := func() *node {
@@ -306,18 +296,7 @@ func buildTree(toks []token, domain any) (*node, error) {
 		if b == nil {
 			return nil, ValueErrorf("This domain is syntactically not correct: %s", reprShort(domain))
 		}
-		n := &node{op: t.op}
-		if a.op == t.op {
-			n.kids = a.kids
-		} else {
-			n.kids = []*node{a}
-		}
-		if b.op == t.op {
-			n.kids = append(n.kids, b.kids...)
-		} else {
-			n.kids = append(n.kids, b)
-		}
-		stack = append(stack, n)
+		stack = append(stack, &node{op: t.op, kids: []*node{a, b}})
 	}
 	if len(stack) != 1 {
 		return nil, ValueErrorf("This domain is syntactically not correct: %s", reprShort(domain))
@@ -352,7 +331,28 @@ func (c *compiler) render(b *strings.Builder, args *[]any, n *node, m *Model, al
 		b.WriteString(")")
 		return nil
 	}
-	return c.renderList(b, args, n.op, n.kids, m, alias, hops, depth)
+	return c.renderList(b, args, n.op, flatten(n), m, alias, hops, depth)
+}
+
+// flatten lists the operands of a run of the same binary operator, left to
+// right ("&", A, "&", B, C gives A, B, C), so that long implicit
+// conjunctions neither nest nor count against the depth limit. It walks
+// with its own stack: a 10,000-item chain must not recurse that deep.
+func flatten(n *node) []*node {
+	var out []*node
+	stack := []*node{n}
+	for len(stack) > 0 {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if x.op != n.op {
+			out = append(out, x)
+			continue
+		}
+		for i := len(x.kids) - 1; i >= 0; i-- {
+			stack = append(stack, x.kids[i])
+		}
+	}
+	return out
 }
 
 func (c *compiler) renderList(b *strings.Builder, args *[]any, op byte, kids []*node, m *Model, alias string, hops, depth int) error {
@@ -383,59 +383,4 @@ func (c *compiler) renderList(b *strings.Builder, args *[]any, op byte, kids []*
 	}
 	b.WriteString(")")
 	return nil
-}
-
-// asList returns the items of a list value; Go callers may pass typed
-// slices of ids or names.
-func asList(v any) ([]any, bool) {
-	switch x := v.(type) {
-	case []any:
-		return x, true
-	case []int64:
-		out := make([]any, len(x))
-		for i, n := range x {
-			out[i] = n
-		}
-		return out, true
-	case []int:
-		out := make([]any, len(x))
-		for i, n := range x {
-			out[i] = int64(n)
-		}
-		return out, true
-	case []string:
-		out := make([]any, len(x))
-		for i, s := range x {
-			out[i] = s
-		}
-		return out, true
-	}
-	return nil, false
-}
-
-// reprAny renders a client value in Python-like syntax for messages.
-func reprAny(v any) string {
-	if l, ok := asList(v); ok {
-		parts := make([]string, len(l))
-		for i, x := range l {
-			parts[i] = reprAny(x)
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	}
-	switch x := v.(type) {
-	case float64:
-		return strconv.FormatFloat(x, 'g', -1, 64)
-	case map[string]any:
-		return "{...}"
-	}
-	return reprValue(v)
-}
-
-// reprShort is reprAny cut to a length fit for an error message.
-func reprShort(v any) string {
-	s := reprAny(v)
-	if len(s) > 500 {
-		s = strings.ToValidUTF8(s[:500], "") + "..."
-	}
-	return s
 }

@@ -4,7 +4,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 )
 
@@ -48,8 +47,8 @@ func invalidLeaf(lf *leaf) error { return ValueErrorf("Invalid leaf %s", reprSho
 // leaf compiles one leaf on m. hops counts relational hops, related-field
 // rewrites and sub-searches taken so far, which bounds the recursion.
 func (c *compiler) leaf(m *Model, alias string, lf *leaf, hops int) (string, []any, error) {
-	if lf.isCst {
-		if lf.cst {
+	if lf.isConst {
+		if lf.constTrue {
 			return "1=1", nil, nil
 		}
 		return "1=0", nil, nil
@@ -132,24 +131,6 @@ func recField(m *Model) (*Field, error) {
 	return nil, ValueErrorf("Model %s cannot be searched by name", m.Name)
 }
 
-// stringValues reports whether v is a name or a non-empty list of names,
-// which a relational leaf resolves through a name search.
-func stringValues(v any) (any, bool) {
-	if s, ok := v.(string); ok {
-		return s, true
-	}
-	l, ok := asList(v)
-	if !ok || len(l) == 0 {
-		return nil, false
-	}
-	for _, x := range l {
-		if _, ok := x.(string); !ok {
-			return nil, false
-		}
-	}
-	return l, true
-}
-
 // columnLeaf compiles a leaf on one stored column, following the table of
 // Odoo's semantics, NULLs included.
 func (c *compiler) columnLeaf(colSQL string, f *Field, lf *leaf) (string, []any, error) {
@@ -160,6 +141,20 @@ func (c *compiler) columnLeaf(colSQL string, f *Field, lf *leaf) (string, []any,
 			val = s + " 23:59:59"
 		} else {
 			val = s + " 00:00:00"
+		}
+	}
+	if x, ok := fraction(f, val); ok {
+		// No integer equals 2.5; n > 2.5 and n >= 2.5 mean n > 2, and
+		// n < 2.5 and n <= 2.5 mean n <= 2.
+		switch op {
+		case "=":
+			return "1=0", nil, nil
+		case "!=":
+			return "1=1", nil, nil
+		case ">", ">=":
+			return colSQL + " > ?", []any{int64(math.Floor(x))}, nil
+		case "<", "<=":
+			return colSQL + " <= ?", []any{int64(math.Floor(x))}, nil
 		}
 	}
 	switch op {
@@ -266,6 +261,9 @@ func (c *compiler) inLeaf(colSQL string, f *Field, lf *leaf) (string, []any, err
 				checkNull = true
 				continue
 			}
+			if _, frac := fraction(f, x); frac {
+				continue // no integer equals it
+			}
 			p, err := c.value(f, x, lf)
 			if err != nil {
 				return "", nil, err
@@ -320,97 +318,4 @@ func (c *compiler) placeholders(params []any) (string, []any) {
 		}
 	}
 	return strings.TrimSuffix(strings.Repeat("?, ", len(params)), ", "), params
-}
-
-// value converts a comparison value for f's column. Char, text and
-// selection values are compared as given (Odoo does not validate them, and
-// a search for a longer string than the column's size is no error); other
-// types go through toDB so datetimes and booleans bind right on both
-// databases.
-func (c *compiler) value(f *Field, v any, lf *leaf) (any, error) {
-	switch f.Type {
-	case Char, Text, Selection:
-		if isFalse(v) {
-			return nil, nil
-		}
-		if _, isBool := v.(bool); !isBool {
-			if text, ok := likeText(v); ok {
-				return text, nil
-			}
-		}
-		return nil, ValueErrorf("Invalid value %s in leaf %s: want a string of valid UTF-8", reprShort(v), reprShort(lf.raw))
-	case Integer:
-		// A fractional bound against an integer column is a valid comparison.
-		if x, ok := v.(float64); ok && x != math.Trunc(x) && !math.IsInf(x, 0) && !math.IsNaN(x) {
-			return x, nil
-		}
-	}
-	if _, isList := asList(v); isList {
-		return nil, invalidLeaf(lf)
-	}
-	if _, isMap := v.(map[string]any); isMap {
-		return nil, invalidLeaf(lf)
-	}
-	p, err := f.toDB(c.d, v)
-	if err != nil {
-		if KindOf(err) == KindInternal {
-			return nil, err
-		}
-		return nil, ValueErrorf("Invalid value %s in leaf %s: %s", reprShort(v), reprShort(lf.raw), MessageOf(err))
-	}
-	return p, nil
-}
-
-// pyTruthy is Python's truth value of a decoded RPC value.
-func pyTruthy(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return x
-	case string:
-		return x != ""
-	case int64:
-		return x != 0
-	case int:
-		return x != 0
-	case float64:
-		return x != 0
-	}
-	if l, ok := asList(v); ok {
-		return len(l) > 0
-	}
-	return true
-}
-
-// likeText is the text a like pattern is built from: Python's str() of the
-// value, except that False and None are the empty pattern (matching all).
-func likeText(v any) (string, bool) {
-	switch x := v.(type) {
-	case nil:
-		return "", true
-	case bool:
-		if x {
-			return "True", true
-		}
-		return "", true
-	case string:
-		if !utf8.ValidString(x) {
-			return "", false
-		}
-		return x, true
-	case int64:
-		return strconv.FormatInt(x, 10), true
-	case int:
-		return strconv.Itoa(x), true
-	case float64:
-		// JSON numbers arrive as float64; integral ones were ints.
-		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
-			return strconv.FormatInt(int64(x), 10), true
-		}
-		return strconv.FormatFloat(x, 'g', -1, 64), true
-	case time.Time:
-		return x.UTC().Format(DatetimeFormat), true
-	}
-	return "", false
 }

@@ -40,6 +40,7 @@ func newTestRegistryOn(t testing.TB, kind string, extra ...*Model) *Registry {
 		}
 	})
 	r.Attach(db, d)
+	r.SetHashCost(4)
 	ctx := context.Background()
 	if err := r.Migrate(ctx); err != nil {
 		t.Fatalf("migrate: %v", err)

@@ -11,6 +11,13 @@ func init() {
 	add := func(name string, kind MethodKind, fn func(env *Env, ids []int64, a Args) (any, error), params ...Param) {
 		genericMethods[name] = &Method{Kind: kind, Params: params, Fn: fn}
 	}
+	defer func() {
+		for _, name := range []string{"search", "search_count", "search_read", "web_search_read", "read", "exists",
+			"fields_get", "fields_get_keys", "name_get", "name_search", "default_get", "check_access_rights",
+			"read_group", "get_metadata"} {
+			genericMethods[name].ReadOnly = true
+		}
+	}()
 	add("search", ModelLevel, methodSearch, req("domain"), opt("offset", int64(0)), opt("limit", nil), opt("order", nil), opt("count", false))
 	add("search_count", ModelLevel, methodSearchCount, req("domain"), opt("limit", nil))
 	add("search_read", ModelLevel, methodSearchRead, opt("domain", nil), opt("fields", nil), opt("offset", int64(0)), opt("limit", nil), opt("order", nil), opt("load", "_classic_read"))

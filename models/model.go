@@ -29,7 +29,10 @@ type Method struct {
 	Params []Param
 	// Rest, when set, takes any extra keyword arguments (Python's **kwargs).
 	Rest bool
-	Fn   func(env *Env, ids []int64, a Args) (any, error)
+	// ReadOnly methods write nothing; they run outside a transaction, so
+	// they neither wait for nor block writers.
+	ReadOnly bool
+	Fn       func(env *Env, ids []int64, a Args) (any, error)
 }
 
 // Constraint checks records after create and write; it returns a

@@ -13,8 +13,11 @@ func (e *Env) searchWhere(m *Model, domain any) (string, []any, error) {
 	}
 	dom := domain
 	if m.HasActive() && e.ctxBool("active_test", true) && !domainMentions(domain, "active") {
-		list, _ := domain.([]any)
-		dom = append([]any{[]any{"active", "=", true}}, list...)
+		// Only a well-formed list gets the implicit leaf; anything else goes
+		// to compileDomain as is, which refuses it.
+		if list, ok := domain.([]any); ok || isFalse(domain) {
+			dom = append([]any{[]any{"active", "=", true}}, list...)
+		}
 	}
 	where, args, err := compileDomain(e, m, "t", dom)
 	if err != nil {

@@ -23,6 +23,7 @@ type Registry struct {
 	credCache map[credKey]struct{} // (uid, password hash of the attempt) pairs that checked out
 	secret    []byte               // database secret for session tokens
 	triggers  map[string][]trigger // "model.field" -> dependent stored computed fields
+	hashCost  int                  // bcrypt cost of new password hashes
 }
 
 // NewRegistry returns a registry with every model of the product declared
@@ -34,7 +35,7 @@ func newRegistry(log *slog.Logger, extra ...*Model) (*Registry, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	r := &Registry{models: map[string]*Model{}, log: log, credCache: map[credKey]struct{}{}}
+	r := &Registry{models: map[string]*Model{}, log: log, credCache: map[credKey]struct{}{}, hashCost: DefaultHashCost}
 	for _, decl := range declarations {
 		if err := r.Register(decl()); err != nil {
 			return nil, err
@@ -255,7 +256,11 @@ func (r *Registry) Execute(ctx context.Context, c Call) (any, error) {
 		return nil, err
 	}
 	var result any
-	err = r.Transaction(ctx, c.UID, odooCtx, func(env *Env) error {
+	run := r.Transaction
+	if meth.ReadOnly {
+		run = r.Read
+	}
+	err = run(ctx, c.UID, odooCtx, func(env *Env) error {
 		var err error
 		result, err = meth.Fn(env.withModel(m), ids, bound)
 		return err
@@ -264,6 +269,15 @@ func (r *Registry) Execute(ctx context.Context, c Call) (any, error) {
 		return nil, err
 	}
 	return result, nil
+}
+
+// Read runs fn as uid outside any transaction, for work that only reads.
+func (r *Registry) Read(ctx context.Context, uid int64, odooCtx map[string]any, fn func(env *Env) error) error {
+	if odooCtx == nil {
+		odooCtx = map[string]any{}
+	}
+	env := &Env{Ctx: ctx, UID: uid, Context: odooCtx, reg: r, tx: r.db}
+	return r.wrapError(uid, fn(env))
 }
 
 // Transaction runs fn in one database transaction as uid; an error rolls
@@ -276,18 +290,27 @@ func (r *Registry) Transaction(ctx context.Context, uid int64, odooCtx map[strin
 		env := &Env{Ctx: ctx, UID: uid, Context: odooCtx, reg: r, tx: tx}
 		return fn(env)
 	})
-	if err != nil {
-		var me *Error
-		if errors.As(err, &me) {
-			return err
-		}
-		if ie := integrityError(err, "transaction"); ie != nil {
-			return ie
-		}
-		r.log.Error("transaction failed", slog.Int64("uid", uid), slog.Any("error", err))
-		return Internal("transaction", err)
+	return r.wrapError(uid, err)
+}
+
+// wrapError passes model errors through and turns anything else into an
+// internal error, logged here with its cause.
+func (r *Registry) wrapError(uid int64, err error) error {
+	if err == nil {
+		return nil
 	}
-	return nil
+	var me *Error
+	if errors.As(err, &me) {
+		if me.Kind == KindInternal {
+			r.log.Error("Model call failed", slog.Int64("uid", uid), slog.Any("error", err))
+		}
+		return err
+	}
+	if ie := integrityError(err, "transaction"); ie != nil {
+		return ie
+	}
+	r.log.Error("Model call failed", slog.Int64("uid", uid), slog.Any("error", err))
+	return Internal("transaction", err)
 }
 
 // integrityError rewrites constraint violations the way Odoo does, so a

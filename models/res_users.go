@@ -35,7 +35,7 @@ func resUsers() *Model {
 		Prepare:      prepareUser,
 		BeforeUnlink: refuseBuiltinUsers,
 		Methods: map[string]*Method{
-			"context_get":     {Kind: ModelLevel, Fn: userContextGet},
+			"context_get":     {Kind: ModelLevel, ReadOnly: true, Fn: userContextGet},
 			"change_password": {Kind: ModelLevel, Params: []Param{{Name: "old_passwd"}, {Name: "new_passwd"}}, Fn: userChangePassword},
 		},
 	}
@@ -53,7 +53,7 @@ func prepareUser(env *Env, vals map[string]any, create bool) error {
 		delete(vals, "password")
 		return nil
 	}
-	h, err := hashPassword(s)
+	h, err := hashPassword(s, env.reg.hashCost)
 	if err != nil {
 		return Internal("hash password", err)
 	}

@@ -2,10 +2,12 @@ package rpc
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/rpc/xmlrpc"
 )
@@ -40,6 +42,10 @@ func (s *server) xmlrpcCall(w http.ResponseWriter, r *http.Request) ([]byte, err
 		// Odoo marshals with allow_none=False, so a None anywhere in a
 		// result is a TypeError fault after the call has committed; other
 		// failures (int keys, unknown types) are the same TypeError there.
+		// Clients are used to it, but it usually means a method should
+		// return False instead, so it is worth a line in the log.
+		s.log.WarnContext(r.Context(), "XML-RPC result cannot be marshalled",
+			slog.String("request_id", middleware.GetReqID(r.Context())), slog.String("method", method), slog.Any("error", err))
 		return nil, &pyError{name: nameTypeError, msg: strings.TrimPrefix(err.Error(), "xmlrpc: ")}
 	}
 	return out, nil

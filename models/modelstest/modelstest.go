@@ -10,6 +10,7 @@ import (
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/internal/testdb"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // AdminPassword is the password of user admin in test databases.
@@ -50,6 +51,7 @@ func Open(t testing.TB, dsn string) *models.Registry {
 		}
 	})
 	reg.Attach(db, dialect)
+	reg.SetHashCost(bcrypt.MinCost)
 	ctx := context.Background()
 	if err := reg.Migrate(ctx); err != nil {
 		t.Fatalf("migrate: %v", err)

@@ -1,0 +1,101 @@
+package main
+
+// The bench database: created empty before the server starts (the server
+// creates its own schema), then filled in SQL with pgx in one statement.
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// databaseURL is pgURL with its database replaced by name.
+func databaseURL(pgURL, name string) (string, error) {
+	u, err := url.Parse(pgURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", fmt.Errorf("-pg must be a postgres:// URL, got %q", pgURL)
+	}
+	u.Path = "/" + name
+	return u.String(), nil
+}
+
+// prepareDatabase drops and recreates the bench database, unless keep is
+// set and it already holds at least rows history rows. It reports whether
+// the database is new (and so must be seeded once the server created the
+// schema), else how many rows the kept one holds.
+func prepareDatabase(ctx context.Context, pgURL string, rows int, keep bool) (fresh bool, kept int64, err error) {
+	if keep {
+		if n, err := existingRows(ctx, pgURL); err == nil && n >= int64(rows) {
+			return false, n, nil
+		}
+	}
+	conn, err := pgx.Connect(ctx, pgURL)
+	if err != nil {
+		return false, 0, fmt.Errorf("connect to %s: %w", pgURL, err)
+	}
+	defer conn.Close(ctx)
+	ident := pgx.Identifier{benchDB}.Sanitize()
+	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
+		return false, 0, fmt.Errorf("drop %s: %w", benchDB, err)
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+ident); err != nil {
+		return false, 0, fmt.Errorf("create %s: %w", benchDB, err)
+	}
+	return true, 0, nil
+}
+
+// existingRows counts the history rows of an existing bench database.
+func existingRows(ctx context.Context, pgURL string) (int64, error) {
+	u, err := databaseURL(pgURL, benchDB)
+	if err != nil {
+		return 0, err
+	}
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(ctx)
+	var n int64
+	err = conn.QueryRow(ctx, `SELECT count(*) FROM mqtt_signal_history`).Scan(&n)
+	return n, err
+}
+
+// seed inserts one broker and rows history rows spread over 50 plants x
+// 1000 sensors, one per second going back from now, a quarter of them
+// sent and the rest received, then analyzes the table.
+func seed(ctx context.Context, dbURL string, rows int) error {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	var broker int64
+	err = conn.QueryRow(ctx, `INSERT INTO mqtt_broker
+		(name, host, port, client_id, url_scheme, clean_session, keepalive, connect_timeout,
+		 connection_status, create_uid, create_date, write_uid, write_date)
+		VALUES ('Bench broker', '127.0.0.1', '1883', 'oim-bench', 'mqtt', true, 60, 30,
+		 'disconnected', 2, now() AT TIME ZONE 'UTC', 2, now() AT TIME ZONE 'UTC')
+		RETURNING id`).Scan(&broker)
+	if err != nil {
+		return fmt.Errorf("seed broker: %w", err)
+	}
+	_, err = conn.Exec(ctx, `INSERT INTO mqtt_signal_history
+		(payload, topic, qos, retain, direction, "timestamp", broker_id, display_name,
+		 create_uid, create_date, write_uid, write_date)
+		SELECT '{"value":' || (i % 997) || '.5,"unit":"C"}', topic, i % 3, false,
+			CASE WHEN i % 4 = 0 THEN 'send' ELSE 'receive' END, ts, $1,
+			topic || ' - ' || to_char(ts, 'YYYY-MM-DD HH24:MI:SS'), 2, ts, 2, ts
+		FROM (SELECT i,
+				'plant/' || (i % 50) || '/sensor/' || (i % 1000) || '/temp' AS topic,
+				date_trunc('second', now() AT TIME ZONE 'UTC') - i * interval '1 second' AS ts
+			FROM generate_series(1, $2::int) AS i) s`, broker, rows)
+	if err != nil {
+		return fmt.Errorf("seed history: %w", err)
+	}
+	if _, err := conn.Exec(ctx, `ANALYZE mqtt_signal_history`); err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	return nil
+}
