@@ -54,6 +54,10 @@ func (e *Env) userGroups() map[string]bool {
 	if e.groups != nil {
 		return e.groups
 	}
+	if set := e.reg.auth.userGroups(e.UID); set != nil {
+		e.groups = set
+		return set
+	}
 	set := map[string]bool{}
 	var keys []string
 	e.DB().Raw(`SELECT g."xml_id" FROM "res_groups" g JOIN "res_groups_res_users_rel" r ON r."res_groups_id" = g."id" WHERE r."res_users_id" = ?`, e.UID).Scan(&keys)
@@ -62,6 +66,7 @@ func (e *Env) userGroups() map[string]bool {
 	}
 	impliedClosure(set)
 	e.groups = set
+	e.reg.auth.rememberGroups(e.UID, set)
 	return set
 }
 

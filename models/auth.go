@@ -160,6 +160,9 @@ func (r *Registry) CheckCredentials(ctx context.Context, uid int64, password str
 	if password == "" {
 		return ErrAccessDenied
 	}
+	if r.auth.verified(uid, password) {
+		return nil
+	}
 	u, err := r.loadCreds(ctx, `"id" = ?`, uid)
 	if err != nil {
 		return err
@@ -167,6 +170,7 @@ func (r *Registry) CheckCredentials(ctx context.Context, uid int64, password str
 	if !r.verify(ctx, u, password, false) {
 		return ErrAccessDenied
 	}
+	r.auth.remember(uid, password)
 	return nil
 }
 

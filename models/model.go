@@ -69,6 +69,9 @@ type Model struct {
 	// Internal models (ir.model rows, users' sessions) refuse writes over
 	// RPC even from administrators; the registry maintains them itself.
 	ReadOnly bool
+	// InvalidatesAuth marks models whose changes (users, groups, API keys)
+	// must drop the cache of verified credentials and groups.
+	InvalidatesAuth bool
 
 	fields map[string]*Field
 }

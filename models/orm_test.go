@@ -513,6 +513,40 @@ func testAuth(t *testing.T, r *Registry) {
 	if _, err := r.Authenticate(ctx, "admin", "admin2", true); err != nil {
 		t.Errorf("new password: %v", err)
 	}
+	// The credential cache must not keep the old password alive.
+	if err := r.CheckCredentials(ctx, AdminUID, "admin"); err != ErrAccessDenied {
+		t.Errorf("old password after change: %v", err)
+	}
+	if err := r.CheckCredentials(ctx, AdminUID, "admin2"); err != nil {
+		t.Errorf("new password in execute_kw: %v", err)
+	}
+	// Nor cached groups: a user removed from a group loses its rights at once.
+	var mgr int64
+	err = r.Transaction(ctx, Superuser, nil, func(env *Env) error {
+		g, _ := env.Sudo().tsearch("res.groups", []any{[]any{"xml_id", "=", GroupMQTTManager}}, 0, 0, "")
+		var err error
+		mgr, err = env.Sudo().tcreate("res.users", map[string]any{"name": "Mgr", "login": "mgr", "password": "pw-mgr", "groups_id": []any{[]any{int64(4), g[0]}}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	create := func() error {
+		_, err := r.Execute(ctx, Call{UID: mgr, Model: "mqtt.broker", Method: "create", Args: []any{map[string]any{"name": "by mgr"}}})
+		return err
+	}
+	if err := create(); err != nil {
+		t.Fatalf("manager create: %v", err)
+	}
+	err = r.Transaction(ctx, Superuser, nil, func(env *Env) error {
+		return env.Sudo().update(r.Model("res.users"), []int64{mgr}, map[string]any{"groups_id": []any{[]any{int64(5)}}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := create(); KindOf(err) != KindAccess {
+		t.Errorf("create after losing the group: %v", err)
+	}
 	if _, err := r.Session(ctx, NewSessionID()); err != ErrSessionExpired {
 		t.Errorf("unknown session: %v", err)
 	}

@@ -83,6 +83,7 @@ func (e *Env) create(m *Model, valsList []map[string]any) ([]int64, error) {
 // conversion, required fields, x2many commands, computed fields and
 // constraints all apply.
 func (e *Env) insert(m *Model, vals map[string]any) (int64, error) {
+	e.touch(m)
 	vals = copyVals(vals)
 	for _, f := range m.Fields {
 		if _, given := vals[f.Name]; !given && f.Default != nil {
@@ -139,6 +140,15 @@ func (e *Env) insert(m *Model, vals map[string]any) (int64, error) {
 	return id, nil
 }
 
+// touch records that m is about to change; users, groups and API keys
+// invalidate the credential cache (also when the change rolls back, which
+// only costs a cache miss).
+func (e *Env) touch(m *Model) {
+	if m.InvalidatesAuth {
+		e.reg.auth.invalidate()
+	}
+}
+
 func copyVals(v map[string]any) map[string]any {
 	out := make(map[string]any, len(v)+8)
 	for k, x := range v {
@@ -163,6 +173,7 @@ func (e *Env) update(m *Model, ids []int64, vals map[string]any) error {
 	if len(ids) == 0 {
 		return nil
 	}
+	e.touch(m)
 	vals = copyVals(vals)
 	if m.Prepare != nil {
 		if err := m.Prepare(e, vals, false); err != nil {
@@ -227,6 +238,7 @@ func (e *Env) unlink(m *Model, ids []int64) error {
 	if err := e.checkRecords(m, ids, OpUnlink); err != nil {
 		return err
 	}
+	e.touch(m)
 	if m.BeforeUnlink != nil {
 		if err := m.BeforeUnlink(e, ids); err != nil {
 			return err

@@ -24,6 +24,7 @@ type Registry struct {
 	secret    []byte               // database secret for session tokens
 	triggers  map[string][]trigger // "model.field" -> dependent stored computed fields
 	hashCost  int                  // bcrypt cost of new password hashes
+	auth      *authCache           // recently verified credentials and groups
 }
 
 // NewRegistry returns a registry with every model of the product declared
@@ -35,7 +36,7 @@ func newRegistry(log *slog.Logger, extra ...*Model) (*Registry, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	r := &Registry{models: map[string]*Model{}, log: log, credCache: map[credKey]struct{}{}, hashCost: DefaultHashCost}
+	r := &Registry{models: map[string]*Model{}, log: log, credCache: map[credKey]struct{}{}, hashCost: DefaultHashCost, auth: newAuthCache()}
 	for _, decl := range declarations {
 		if err := r.Register(decl()); err != nil {
 			return nil, err

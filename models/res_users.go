@@ -12,7 +12,8 @@ func resGroups() *Model {
 			{Name: "xml_id", Type: Char, String: "External ID", Readonly: true, Unique: true},
 			{Name: "users", Type: Many2many, Relation: "res.users", String: "Users"},
 		},
-		Access: map[string]string{GroupUser: "r", GroupSystem: "rwcu"},
+		Access:          map[string]string{GroupUser: "r", GroupSystem: "rwcu"},
+		InvalidatesAuth: true,
 	}
 }
 
@@ -31,9 +32,10 @@ func resUsers() *Model {
 			{Name: "login_date", Type: Datetime, String: "Latest authentication", Readonly: true, NoCopy: true},
 			{Name: "api_key_ids", Type: One2many, Relation: "res.users.apikeys", InverseName: "user_id", String: "API Keys", NoCopy: true},
 		},
-		Access:       map[string]string{GroupUser: "r", GroupSystem: "rwcu"},
-		Prepare:      prepareUser,
-		BeforeUnlink: refuseBuiltinUsers,
+		Access:          map[string]string{GroupUser: "r", GroupSystem: "rwcu"},
+		InvalidatesAuth: true,
+		Prepare:         prepareUser,
+		BeforeUnlink:    refuseBuiltinUsers,
 		Methods: map[string]*Method{
 			"context_get":     {Kind: ModelLevel, ReadOnly: true, Fn: userContextGet},
 			"change_password": {Kind: ModelLevel, Params: []Param{{Name: "old_passwd"}, {Name: "new_passwd"}}, Fn: userChangePassword},
@@ -107,7 +109,8 @@ func resUsersAPIKeys() *Model {
 		},
 		// Keys are made by generate (which shows the key once); users may
 		// list and revoke their own.
-		Access: map[string]string{GroupUser: "ru", GroupSystem: "ru"},
+		Access:          map[string]string{GroupUser: "ru", GroupSystem: "ru"},
+		InvalidatesAuth: true,
 		Rules: func(env *Env) []any {
 			return []any{[]any{"user_id", "=", env.UID}}
 		},

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // maxJSONDepth bounds nesting on the way out; real results are shallow, so
@@ -172,11 +173,61 @@ func appendReflect(b []byte, v any, depth int) ([]byte, error) {
 	return append(b, out...), nil
 }
 
-// appendString writes s with encoding/json's escaping (HTML-safe, invalid
-// UTF-8 replaced).
+// appendString writes s with encoding/json's escaping: quotes, backslash
+// and control characters escaped, <, > and & as \u003c... (HTML-safe),
+// U+2028/U+2029 escaped, invalid UTF-8 replaced by U+FFFD. Results carry
+// hundreds of strings, so this avoids json.Marshal's allocation per string.
 func appendString(b []byte, s string) []byte {
-	out, _ := json.Marshal(s) // a string always marshals
-	return append(b, out...)
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // appendFloat writes f as Python's float repr: shortest digits, a ".0" on

@@ -1,8 +1,11 @@
 package rpc
 
 import (
+	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -152,6 +155,28 @@ func TestCheckArgs(t *testing.T) {
 		}
 		if got != tt.want {
 			t.Errorf("checkArgs(%d, %d) = %q, want %q", tt.n, tt.required, got, tt.want)
+		}
+	}
+}
+
+// TestAppendStringMatchesEncodingJSON: the hand-written escaper writes
+// exactly what encoding/json writes, for every byte pattern we can think of
+// and for random inputs.
+func TestAppendStringMatchesEncodingJSON(t *testing.T) {
+	cases := []string{"", "plain", `quote " backslash \ slash /`, "<script>&</script>", "tab\tnl\ncr\r",
+		"\x00\x01\x1f\x7f", "é ü 😀 \u2028 \u2029", "bad \xff\xfe utf8 \xc3", "\xe2\x80", strings.Repeat("x<", 100)}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 2000; i++ {
+		b := make([]byte, rnd.IntN(24))
+		for j := range b {
+			b[j] = byte(rnd.IntN(256))
+		}
+		cases = append(cases, string(b))
+	}
+	for _, s := range cases {
+		want, _ := json.Marshal(s)
+		if got := appendString(nil, s); string(got) != string(want) {
+			t.Fatalf("appendString(%q) = %s, want %s", s, got, want)
 		}
 	}
 }
