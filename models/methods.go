@@ -56,6 +56,16 @@ func intArg(a Args, name string) (int64, error) {
 	return n, nil
 }
 
+// windowArgs reads offset and limit, where False/None/0 mean "from the
+// start" and "no limit".
+func windowArgs(a Args) (offset, limit int64, err error) {
+	if offset, err = intArg(a, "offset"); err != nil {
+		return 0, 0, err
+	}
+	limit, err = intArg(a, "limit")
+	return offset, limit, err
+}
+
 // strArg reads an optional string argument where False/None mean "".
 func strArg(a Args, name string) (string, error) {
 	v := a.Get(name)
@@ -95,11 +105,7 @@ func namesArg(a Args, name string) ([]string, error) {
 
 func methodSearch(env *Env, _ []int64, a Args) (any, error) {
 	m := env.CurrentModel()
-	offset, err := intArg(a, "offset")
-	if err != nil {
-		return nil, err
-	}
-	limit, err := intArg(a, "limit")
+	offset, limit, err := windowArgs(a)
 	if err != nil {
 		return nil, err
 	}
@@ -124,11 +130,7 @@ func methodSearchCount(env *Env, _ []int64, a Args) (any, error) {
 // searchRead is search followed by read, the shape of search_read and
 // web_search_read.
 func (e *Env) searchRead(m *Model, a Args) ([]*Dict, error) {
-	offset, err := intArg(a, "offset")
-	if err != nil {
-		return nil, err
-	}
-	limit, err := intArg(a, "limit")
+	offset, limit, err := windowArgs(a)
 	if err != nil {
 		return nil, err
 	}
@@ -261,12 +263,18 @@ func methodNameGet(env *Env, ids []int64, _ Args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	names, err := env.Sudo().displayNames(m, ex)
+	return env.nameGetPairs(m, ex)
+}
+
+// nameGetPairs returns [[id, display_name], ...] for ids, in their order,
+// the result shape of name_get and name_search.
+func (e *Env) nameGetPairs(m *Model, ids []int64) ([]any, error) {
+	names, err := e.Sudo().displayNames(m, ids)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]any, 0, len(ex))
-	for _, id := range ex {
+	out := make([]any, 0, len(ids))
+	for _, id := range ids {
 		out = append(out, []any{id, names[id]})
 	}
 	return out, nil
@@ -300,15 +308,7 @@ func methodNameSearch(env *Env, _ []int64, a Args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	names, err := env.Sudo().displayNames(m, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]any, 0, len(ids))
-	for _, id := range ids {
-		out = append(out, []any{id, names[id]})
-	}
-	return out, nil
+	return env.nameGetPairs(m, ids)
 }
 
 func methodNameCreate(env *Env, _ []int64, a Args) (any, error) {

@@ -172,11 +172,7 @@ func methodReadGroup(env *Env, _ []int64, a Args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	offset, err := intArg(a, "offset")
-	if err != nil {
-		return nil, err
-	}
-	limit, err := intArg(a, "limit")
+	offset, limit, err := windowArgs(a)
 	if err != nil {
 		return nil, err
 	}
