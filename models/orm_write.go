@@ -244,6 +244,10 @@ func (e *Env) unlink(m *Model, ids []int64) error {
 			return err
 		}
 	}
+	if m.Changed != nil {
+		// Told before the rows go, so it can still read them.
+		m.Changed(e, ids, nil, true)
+	}
 	if err := e.DB().Exec(`DELETE FROM `+quote(m.Table)+` WHERE "id" IN ?`, uniqueIDs(ids)).Error; err != nil {
 		if ie := integrityError(err, "unlink"); ie != nil {
 			return ie
