@@ -152,7 +152,7 @@ func (e *Env) searchRead(m *Model, a Args) ([]*Dict, error) {
 	}
 	// One query selects and loads: the search's WHERE already holds the
 	// access rules, so no second pass over the ids is needed.
-	cols, stored := selectColumns(m, fields, "t")
+	cols, stored := selectColumns(m, columnsFor(fields), "t")
 	q, args, err := e.searchSQL(m, cols, a.Get("domain"), offset, limit, order)
 	if err != nil {
 		return nil, err

@@ -137,11 +137,22 @@ func (e *Env) read(m *Model, ids []int64, names []string, load string) ([]*Dict,
 			}
 		}
 	}
-	recs, err := e.load(m, ids, fields)
+	recs, err := e.load(m, ids, columnsFor(fields))
 	if err != nil {
 		return nil, err
 	}
 	return e.format(m, recs, fields, load != "_classic_read" && load != "")
+}
+
+// columnsFor is the stored fields to load to render fields: those fields,
+// or every stored field when a non-stored computed one needs the others.
+func columnsFor(fields []*Field) []*Field {
+	for _, f := range fields {
+		if !f.Stored() && f.Compute != nil {
+			return nil
+		}
+	}
+	return fields
 }
 
 // format renders loaded records. Relational values are fetched in one query
