@@ -211,7 +211,9 @@ func signalSend(env *Env, ids []int64, _ Args) (any, error) {
 		now := time.Now().UTC()
 		err = env.reg.Transaction(env.Ctx, env.UID, env.Context, func(tx *Env) error {
 			su := tx.Sudo()
-			if err := su.update(m, []int64{r.ID}, map[string]any{"send_at": now}); err != nil {
+			// send_at is system state: written directly, without re-running
+			// the signal's constraints and recomputes.
+			if err := su.setColumnsVals(m, r.ID, map[string]any{"send_at": now}); err != nil {
 				return err
 			}
 			_, err := su.insert(env.reg.Model("mqtt.signal.history"), map[string]any{

@@ -34,7 +34,9 @@ func (f *fakeControl) Subscribe(ctx context.Context, brokerID int64, s Subscript
 	}
 	return f.subErr
 }
-func (f *fakeControl) Unsubscribe(ctx context.Context, brokerID int64, topic string) error { return nil }
+func (f *fakeControl) Unsubscribe(ctx context.Context, brokerID int64, topic string) error {
+	return nil
+}
 func (f *fakeControl) Publish(ctx context.Context, b BrokerConfig, m OutgoingMessage) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -73,6 +73,11 @@ func mqttBroker() *Model {
 		Access:      map[string]string{GroupMQTTUser: "r", GroupMQTTManager: "rwcu"},
 		Constraints: []Constraint{checkBroker},
 		Changed:     brokerChanged,
+		// History rows link their broker without a foreign key: cascade
+		// here. (Subscriptions and signals cascade through their keys.)
+		BeforeUnlink: func(env *Env, ids []int64) error {
+			return env.execCleanup(`DELETE FROM "mqtt_signal_history" WHERE "broker_id" IN ?`, ids)
+		},
 	}
 }
 

@@ -2,6 +2,10 @@ package models
 
 import (
 	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"gorm.io/gorm"
 	"strings"
@@ -125,38 +129,71 @@ type HistoryRow struct {
 	Timestamp      time.Time
 }
 
-// historyColumns is the column list of InsertHistory, in VALUES order.
-const historyColumns = `"broker_id", "subscription_id", "signal_id", "topic", "payload", "payload_raw", "qos", "retain", "direction", "timestamp", "display_name", "create_date", "write_date"`
+// historyColumns are the columns InsertHistory fills, in value order.
+var historyColumns = []string{"broker_id", "subscription_id", "signal_id", "topic", "payload", "payload_raw",
+	"qos", "retain", "direction", "timestamp", "display_name", "create_date", "write_date"}
 
-// InsertHistory stores rows in one transaction with multi-row INSERTs: the
-// listener's batch writer calls it, and acknowledges QoS 1/2 messages only
-// after it returned nil.
+// sqliteRowsPerInsert: the pure-Go SQLite driver binds parameters at a cost
+// that grows with their number per statement; 40 rows (520 parameters) per
+// INSERT measured about 4x cheaper per row than 400.
+const sqliteRowsPerInsert = 40
+
+// InsertHistory stores rows in one transaction: COPY on PostgreSQL,
+// multi-row INSERTs on SQLite. The listener's batch writer calls it and
+// acknowledges QoS 1/2 messages only after it returned nil.
 func (r *Registry) InsertHistory(ctx context.Context, rows []HistoryRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	const perStmt = 400 // 13 parameters a row stays under every driver's limit
-	now := r.dialect.dbDatetime(time.Now())
-	err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		for start := 0; start < len(rows); start += perStmt {
-			chunk := rows[start:min(start+perStmt, len(rows))]
+	now := time.Now().UTC().Truncate(time.Second)
+	values := make([][]any, len(rows))
+	for i, h := range rows {
+		ts := h.Timestamp
+		if ts.IsZero() {
+			ts = now
+		}
+		ts = ts.UTC().Truncate(time.Second)
+		values[i] = []any{nullID(h.BrokerID), nullID(h.SubscriptionID), nullID(h.SignalID), h.Topic,
+			PayloadText(h.Payload), h.Payload, int64(h.QoS), h.Retain, h.Direction, ts,
+			h.Topic + " - " + ts.Format(DatetimeFormat), now, now}
+	}
+	var err error
+	if r.dialect == Postgres {
+		err = r.copyRows(ctx, "mqtt_signal_history", historyColumns, values)
+	} else {
+		err = r.insertRows(ctx, "mqtt_signal_history", historyColumns, values, sqliteRowsPerInsert)
+	}
+	if err != nil {
+		return Internal("store history", err)
+	}
+	return nil
+}
+
+// insertRows writes values with multi-row INSERTs of perStmt rows, in one
+// transaction. time.Time values are converted for the dialect.
+func (r *Registry) insertRows(ctx context.Context, table string, cols []string, values [][]any, perStmt int) error {
+	quoted := make([]string, len(cols))
+	for i, c := range cols {
+		quoted[i] = quote(c)
+	}
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+	return r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		for start := 0; start < len(values); start += perStmt {
+			chunk := values[start:min(start+perStmt, len(values))]
 			var sb strings.Builder
-			sb.WriteString(`INSERT INTO "mqtt_signal_history" (` + historyColumns + `) VALUES `)
-			args := make([]any, 0, len(chunk)*13)
-			for i, h := range chunk {
+			sb.WriteString(`INSERT INTO ` + quote(table) + ` (` + strings.Join(quoted, ", ") + `) VALUES `)
+			args := make([]any, 0, len(chunk)*len(cols))
+			for i, row := range chunk {
 				if i > 0 {
 					sb.WriteString(", ")
 				}
-				sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-				ts := h.Timestamp
-				if ts.IsZero() {
-					ts = time.Now()
+				sb.WriteString(one)
+				for _, v := range row {
+					if t, ok := v.(time.Time); ok {
+						v = r.dialect.dbDatetime(t)
+					}
+					args = append(args, v)
 				}
-				ts = ts.UTC().Truncate(time.Second)
-				text := PayloadText(h.Payload)
-				args = append(args, nullID(h.BrokerID), nullID(h.SubscriptionID), nullID(h.SignalID), h.Topic,
-					text, h.Payload, int64(h.QoS), h.Retain, h.Direction, r.dialect.dbDatetime(ts),
-					h.Topic+" - "+ts.Format(DatetimeFormat), now, now)
 			}
 			if err := tx.Exec(sb.String(), args...).Error; err != nil {
 				return err
@@ -164,19 +201,50 @@ func (r *Registry) InsertHistory(ctx context.Context, rows []HistoryRow) error {
 		}
 		return nil
 	})
+}
+
+// copyRows writes values with PostgreSQL's COPY in one transaction, on a
+// pgx connection taken from the pool: the cheapest bulk path (no SQL to
+// parse, no parameters to bind).
+func (r *Registry) copyRows(ctx context.Context, table string, cols []string, values [][]any) error {
+	sqlDB, err := r.db.DB()
 	if err != nil {
-		return Internal("store history", err)
+		return err
 	}
-	return nil
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("unexpected driver connection %T", dc)
+		}
+		tx, err := sc.Conn().Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(ctx)
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(values)); err != nil {
+			return err
+		}
+		return tx.Commit(ctx)
+	})
 }
 
 // PayloadText is the text view of a payload: valid UTF-8 as is, other bytes
-// replaced by U+FFFD, so a binary payload is shown, never refused.
+// and NUL replaced by U+FFFD, so a binary payload is shown, never refused
+// (PostgreSQL text cannot hold NUL: one such row would fail its batch).
 func PayloadText(b []byte) string {
-	if utf8.Valid(b) {
-		return string(b)
+	s := string(b)
+	if !utf8.Valid(b) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
-	return strings.ToValidUTF8(string(b), "\uFFFD")
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "\uFFFD")
+	}
+	return s
 }
 
 func nullID(id int64) any {

@@ -32,6 +32,11 @@ func mqttSubscription() *Model {
 		Access:      map[string]string{GroupMQTTUser: "r", GroupMQTTManager: "rwcu"},
 		Constraints: []Constraint{checkSubscription},
 		Changed:     subscriptionChanged,
+		// History keeps its rows when a subscription goes (ondelete set null,
+		// done here: the link has no foreign key).
+		BeforeUnlink: func(env *Env, ids []int64) error {
+			return env.execCleanup(`UPDATE "mqtt_signal_history" SET "subscription_id" = NULL WHERE "subscription_id" IN ?`, ids)
+		},
 	}
 }
 
