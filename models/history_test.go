@@ -68,11 +68,18 @@ func TestInsertHistory(t *testing.T) {
 		if n := call("mqtt.signal.history", "search_count", []any{}); n != int64(0) {
 			t.Errorf("history left after its broker was deleted: %v", n)
 		}
+		// A row that arrived after its broker was deleted is swept.
+		if err := r.InsertHistory(ctx, []HistoryRow{{BrokerID: broker, SubscriptionID: sub, Topic: "late", Payload: []byte("x"), Direction: "receive"}}); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := r.PurgeHistory(ctx); err != nil || n != 1 {
+			t.Errorf("orphan sweep: %d, %v", n, err)
+		}
 		// Retention by rows and by age.
 		broker = call("mqtt.broker", "create", map[string]any{"name": "R", "history_max_rows": int64(10)}).(int64)
 		old := []HistoryRow{}
 		for i := 0; i < 25; i++ {
-			old = append(old, HistoryRow{BrokerID: broker, Topic: "t", Payload: []byte("x"), Direction: "receive", Timestamp: time.Now().Add(-time.Duration(i) * time.Hour)})
+			old = append(old, HistoryRow{BrokerID: broker, Topic: "t", Payload: []byte("x"), Direction: "receive", Timestamp: time.Now().Add(-time.Duration(25-i) * time.Minute)})
 		}
 		if err := r.InsertHistory(ctx, old); err != nil {
 			t.Fatal(err)

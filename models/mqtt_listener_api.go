@@ -276,7 +276,17 @@ func (r *Registry) PurgeHistory(ctx context.Context) (int64, error) {
 	if err := db.Raw(`SELECT "id", "history_max_age_days", "history_max_rows" FROM "mqtt_broker" WHERE "history_max_age_days" > 0 OR "history_max_rows" > 0`).Scan(&brokers).Error; err != nil {
 		return 0, Internal("load retention", err)
 	}
-	var total int64
+	// Rows still queued when their broker or subscription was deleted are
+	// inserted after the unlink's own cleanup (the links have no foreign
+	// key): sweep them here.
+	res := db.Exec(`DELETE FROM "mqtt_signal_history" WHERE "broker_id" IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "mqtt_broker" b WHERE b."id" = "mqtt_signal_history"."broker_id")`)
+	if res.Error != nil {
+		return 0, Internal("purge orphan history", res.Error)
+	}
+	total := res.RowsAffected
+	if err := db.Exec(`UPDATE "mqtt_signal_history" SET "subscription_id" = NULL WHERE "subscription_id" IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "mqtt_subscription" s WHERE s."id" = "mqtt_signal_history"."subscription_id")`).Error; err != nil {
+		return total, Internal("unlink orphan history", err)
+	}
 	for _, b := range brokers {
 		if b.MaxAge > 0 {
 			cutoff := r.dialect.dbDatetime(time.Now().Add(-time.Duration(b.MaxAge) * 24 * time.Hour))
