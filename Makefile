@@ -1,5 +1,6 @@
-# The two commands: `make run` starts the server on its embedded defaults,
-# `make test` runs the whole suite (see README.md).
+# The two commands: `make run` starts the server on its embedded defaults
+# with the embedded MQTT broker and the demo devices, so live data flows at
+# once; `make test` runs the whole suite (see README.md).
 BIN      := bin/odoo-iot-mqtt
 GO       ?= go
 FUZZTIME ?= 10s
@@ -11,7 +12,7 @@ build:
 	$(GO) build -o $(BIN) ./server
 
 run: build
-	./$(BIN) $(RUN_ARGS)
+	./$(BIN) --embedded-broker 127.0.0.1:1883 --demo $(RUN_ARGS)
 
 vet:
 	$(GO) vet ./...
@@ -30,6 +31,7 @@ fuzz:
 bench:
 	$(GO) test -run='^$$' -bench=. -benchtime=1x ./bench/...
 	$(GO) run ./bench/searchread
+	$(GO) run ./bench/mqttingest
 
 clean:
 	rm -rf bin

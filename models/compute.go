@@ -73,7 +73,13 @@ func (f *Field) dependsOn(names map[string]bool) bool {
 // computed field when names is nil: a create), propagates to dependent
 // records of other models, and runs the model's constraints.
 func (e *Env) afterChange(m *Model, ids []int64, names []string) error {
-	return e.recompute(m, ids, names, 0, true)
+	if err := e.recompute(m, ids, names, 0, true); err != nil {
+		return err
+	}
+	if m.Changed != nil {
+		m.Changed(e, ids, names, false)
+	}
+	return nil
 }
 
 func (e *Env) recompute(m *Model, ids []int64, names []string, depth int, constrain bool) error {

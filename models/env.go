@@ -25,6 +25,8 @@ type Env struct {
 	su     bool
 	groups map[string]bool // lazily loaded effective groups of UID
 	model  *Model
+
+	afterCommit *[]func() // nil outside a transaction
 }
 
 // Registry returns the registry the env belongs to.

@@ -56,6 +56,11 @@ type Field struct {
 	Secret    bool // write-only: never returned by read or search_read
 	Index     bool
 	Unique    bool // SQL unique constraint on the column
+	// NoForeignKey stores a many2one without a database foreign key; its
+	// OnDelete is then carried out by the comodel's code. For append-heavy
+	// tables (message history) where a key check per row costs more than
+	// the insert itself.
+	NoForeignKey bool
 
 	// Groups restricts reading and writing the field to members of these
 	// group keys; fields_get omits it for others.

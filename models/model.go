@@ -32,7 +32,11 @@ type Method struct {
 	// ReadOnly methods write nothing; they run outside a transaction, so
 	// they neither wait for nor block writers.
 	ReadOnly bool
-	Fn       func(env *Env, ids []int64, a Args) (any, error)
+	// OwnTransactions methods wait on the network (a broker's answer), so
+	// they run outside a transaction and open short ones for their writes:
+	// no database lock is held while a broker is slow.
+	OwnTransactions bool
+	Fn              func(env *Env, ids []int64, a Args) (any, error)
 }
 
 // Constraint checks records after create and write; it returns a
@@ -65,6 +69,11 @@ type Model struct {
 	Prepare func(env *Env, vals map[string]any, create bool) error
 	// BeforeUnlink may refuse or clean up before records are deleted.
 	BeforeUnlink func(env *Env, ids []int64) error
+	// Changed is told which records were created (names nil), written
+	// (names: the fields given) or are about to be deleted (deleted true),
+	// inside the transaction; effects outside the database go through
+	// env.AfterCommit.
+	Changed func(env *Env, ids []int64, names []string, deleted bool)
 
 	// Internal models (ir.model rows, users' sessions) refuse writes over
 	// RPC even from administrators; the registry maintains them itself.

@@ -63,13 +63,16 @@ func mqttSignalHistory() *Model {
 		Name: "mqtt.signal.history", Description: "MQTT Signal History", Order: "timestamp desc, id desc", RecName: "display_name",
 		Fields: []*Field{
 			{Name: "signal_id", Type: Many2one, Relation: "mqtt.signal", String: "Signal", OnDelete: "set null"},
-			{Name: "broker_id", Type: Many2one, Relation: "mqtt.broker", String: "Broker", OnDelete: "cascade"},
-			{Name: "subscription_id", Type: Many2one, Relation: "mqtt.subscription", String: "Subscription", OnDelete: "set null"},
-			{Name: "payload", Type: Text, Required: true},
+			// Set on every received row: no foreign keys (see NoForeignKey);
+			// deleting a broker or subscription cleans its history itself.
+			{Name: "broker_id", Type: Many2one, Relation: "mqtt.broker", String: "Broker", OnDelete: "cascade", NoForeignKey: true},
+			{Name: "subscription_id", Type: Many2one, Relation: "mqtt.subscription", String: "Subscription", OnDelete: "set null", NoForeignKey: true},
+			{Name: "payload", Type: Text, Required: true, Help: "The payload as text; bytes that are not UTF-8 show as U+FFFD."},
+			{Name: "payload_raw", Type: Binary, String: "Raw payload", Help: "The payload bytes exactly as received."},
 			{Name: "topic", Type: Char, Index: true},
 			{Name: "qos", Type: Integer, String: "QoS"},
 			{Name: "retain", Type: Boolean},
-			{Name: "direction", Type: Selection, Required: true, Index: true,
+			{Name: "direction", Type: Selection, Required: true,
 				Selection: []Choice{{"send", "Send"}, {"receive", "Received"}}},
 			{Name: "timestamp", Type: Datetime, Index: true, Default: now},
 			{Name: "display_name", Type: Char, Compute: historyDisplayName, Depends: []string{"topic", "timestamp"}},

@@ -23,13 +23,37 @@ func mqttSubscription() *Model {
 			{Name: "subscription_time", Type: Datetime, Readonly: true, NoCopy: true},
 			{Name: "subscription_in_progress", Type: Boolean, Readonly: true, Default: constant(false), NoCopy: true},
 			{Name: "last_error", Type: Char, Readonly: true, NoCopy: true, Help: "Why the last subscribe attempt failed"},
+			{Name: "enabled", Type: Boolean, String: "Listening", Readonly: true, NoCopy: true, Default: constant(false),
+				Help: "Set by Subscribe, cleared by Unsubscribe: the broker's listener subscribes it on every (re)connect."},
 			{Name: "display_name", Type: Char, Compute: subscriptionDisplayName, Depends: []string{"broker_id.name", "topic"}},
 			{Name: "subscription_status", Type: Selection, NotStored: true, Compute: subscriptionStatus,
 				Selection: []Choice{{"subscribed", "Subscribed"}, {"subscribing", "Subscribing"}, {"fail", "Fail"}, {"unsubscribed", "Not subscribed"}}},
 		},
 		Access:      map[string]string{GroupMQTTUser: "r", GroupMQTTManager: "rwcu"},
 		Constraints: []Constraint{checkSubscription},
+		Changed:     subscriptionChanged,
+		// History keeps its rows when a subscription goes (ondelete set null,
+		// done here: the link has no foreign key).
+		BeforeUnlink: func(env *Env, ids []int64) error {
+			return env.execCleanup(`UPDATE "mqtt_signal_history" SET "subscription_id" = NULL WHERE "subscription_id" IN ?`, ids)
+		},
 	}
+}
+
+// subscriptionChanged restarts the daemon of a broker whose listened
+// subscriptions changed topic, QoS or broker, so it resubscribes them.
+// Subscribe and Unsubscribe talk to the daemon themselves.
+func subscriptionChanged(env *Env, ids []int64, names []string, deleted bool) {
+	relevant := false
+	for _, n := range names {
+		relevant = relevant || n == "topic" || n == "qos" || n == "broker_id"
+	}
+	if !relevant && !deleted {
+		return
+	}
+	var brokers []int64
+	env.DB().Raw(`SELECT DISTINCT "broker_id" FROM "mqtt_subscription" WHERE "id" IN ? AND "enabled"`, ids).Scan(&brokers)
+	notifyBrokers(env, brokers, true)
 }
 
 func subscriptionDisplayName(env *Env, r *Record) (any, error) {
@@ -52,7 +76,7 @@ func subscriptionStatus(env *Env, r *Record) (any, error) {
 	switch {
 	case r.Bool("subscribed"):
 		return "subscribed", nil
-	case r.Bool("subscription_in_progress"):
+	case r.Bool("subscription_in_progress"), r.Bool("enabled") && r.Str("last_error") == "":
 		return "subscribing", nil
 	case r.Str("last_error") != "":
 		return "fail", nil

@@ -140,6 +140,14 @@ func (e *Env) insert(m *Model, vals map[string]any) (int64, error) {
 	return id, nil
 }
 
+// execCleanup runs a cleanup statement on behalf of a model's unlink.
+func (e *Env) execCleanup(q string, ids []int64) error {
+	if err := e.DB().Exec(q, ids).Error; err != nil {
+		return Internal("cleanup", err)
+	}
+	return nil
+}
+
 // touch records that m is about to change; users, groups and API keys
 // invalidate the credential cache (also when the change rolls back, which
 // only costs a cache miss).
@@ -243,6 +251,10 @@ func (e *Env) unlink(m *Model, ids []int64) error {
 		if err := m.BeforeUnlink(e, ids); err != nil {
 			return err
 		}
+	}
+	if m.Changed != nil {
+		// Told before the rows go, so it can still read them.
+		m.Changed(e, ids, nil, true)
 	}
 	if err := e.DB().Exec(`DELETE FROM `+quote(m.Table)+` WHERE "id" IN ?`, uniqueIDs(ids)).Error; err != nil {
 		if ie := integrityError(err, "unlink"); ie != nil {

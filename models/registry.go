@@ -25,6 +25,7 @@ type Registry struct {
 	triggers  map[string][]trigger // "model.field" -> dependent stored computed fields
 	hashCost  int                  // bcrypt cost of new password hashes
 	auth      *authCache           // recently verified credentials and groups
+	control   BrokerControl        // the listener service; nil without MQTT
 }
 
 // NewRegistry returns a registry with every model of the product declared
@@ -64,6 +65,9 @@ func (r *Registry) Register(m *Model) error {
 	}
 	if _, dup := r.models[m.Name]; dup {
 		return fmt.Errorf("models: model %s declared twice", m.Name)
+	}
+	for name, meth := range actionMethods[m.Name] {
+		m.Methods[name] = meth
 	}
 	if !validIdent(m.Table) {
 		return fmt.Errorf("models: %s: invalid table name %q", m.Name, m.Table)
@@ -258,7 +262,7 @@ func (r *Registry) Execute(ctx context.Context, c Call) (any, error) {
 	}
 	var result any
 	run := r.Transaction
-	if meth.ReadOnly {
+	if meth.ReadOnly || meth.OwnTransactions {
 		run = r.Read
 	}
 	err = run(ctx, c.UID, odooCtx, func(env *Env) error {
@@ -287,10 +291,16 @@ func (r *Registry) Transaction(ctx context.Context, uid int64, odooCtx map[strin
 	if odooCtx == nil {
 		odooCtx = map[string]any{}
 	}
+	var after []func()
 	err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		env := &Env{Ctx: ctx, UID: uid, Context: odooCtx, reg: r, tx: tx}
+		env := &Env{Ctx: ctx, UID: uid, Context: odooCtx, reg: r, tx: tx, afterCommit: &after}
 		return fn(env)
 	})
+	if err == nil {
+		for _, f := range after {
+			f()
+		}
+	}
 	return r.wrapError(uid, err)
 }
 

@@ -102,6 +102,9 @@ func (d Dialect) columnType(f *Field) string {
 		}
 		return "BLOB"
 	case Many2one:
+		if f.NoForeignKey {
+			return "INTEGER"
+		}
 		ref := "INTEGER REFERENCES " + quote(tableName(f.Relation)) + ` ("id")`
 		switch f.OnDelete {
 		case "cascade":
@@ -146,7 +149,9 @@ func (r *Registry) syncTables(tx *gorm.DB) error {
 			switch {
 			case f.Unique:
 				stmt = `CREATE UNIQUE INDEX IF NOT EXISTS ` + quote(m.Table+"_"+f.Name+"_uniq") + ` ON ` + quote(m.Table) + ` (` + quote(f.Name) + `)`
-			case f.Index || f.Type == Many2one:
+			case f.Index || f.Type == Many2one && !isMagic(f.Name):
+				// Many2ones are indexed (searches and one2many reads follow
+				// them), but not who created or last wrote a row.
 				stmt = `CREATE INDEX IF NOT EXISTS ` + quote(m.Table+"_"+f.Name+"_index") + ` ON ` + quote(m.Table) + ` (` + quote(f.Name) + `)`
 			default:
 				continue

@@ -11,24 +11,33 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/listener"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/rpc"
+	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 )
 
 // app is the running server: what start built and shutdown tears down.
 type app struct {
-	cfg    Config
-	log    *slog.Logger
-	db     *gorm.DB
-	reg    *models.Registry
-	http   *http.Server
-	cancel context.CancelFunc // stops background jobs
-	wg     sync.WaitGroup     // background jobs and the HTTP server
+	cfg     Config
+	log     *slog.Logger
+	db      *gorm.DB
+	reg     *models.Registry
+	metrics *prometheus.Registry
+	mqtt    *listener.Service
+	broker  *embeddedBroker // nil without --embedded-broker
+	http    *http.Server
+	cancel  context.CancelFunc // stops background jobs, the listener service among them
+	wg      sync.WaitGroup     // background jobs and the HTTP server
+	devices demoDevices        // --demo's simulated devices
 }
 
-// start opens the database, migrates and initialises it, and starts the
-// HTTP server and background jobs. They run until shutdown.
+// start opens the database, migrates and initialises it, starts the
+// embedded broker and the demo records when asked, then the HTTP server,
+// the listener service and the background jobs. They run until shutdown.
+// The MQTT service starts by itself when it was running when the server
+// last stopped.
 func start(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	reg, err := models.NewRegistry(log)
 	if err != nil {
@@ -54,8 +63,23 @@ func start(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		log.Warn("Created user admin with a generated password; change it after the first login",
 			slog.String("login", "admin"), slog.String("password", generated))
 	}
+	if err := a.startEmbedded(ctx); err != nil {
+		a.closeDB()
+		return nil, err
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		a.closeEmbedded()
+		a.closeDB()
+		return nil, err
+	}
+	a.metrics = newMetrics(sqlDB)
+	a.mqtt = listener.New(reg, listener.Options{Logger: log, Metrics: a.metrics})
+	reg.SetBrokerControl(a.mqtt)
+
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
+		a.closeEmbedded()
 		a.closeDB()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
@@ -67,7 +91,7 @@ func start(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	}
 	jobs, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
-	a.wg.Add(2)
+	a.wg.Add(3)
 	go func() {
 		defer a.wg.Done()
 		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -78,21 +102,34 @@ func start(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		defer a.wg.Done()
 		a.purgeSessions(jobs)
 	}()
+	go func() {
+		defer a.wg.Done()
+		if err := a.mqtt.Run(jobs); err != nil {
+			log.Error("MQTT listener service failed", slog.Any("error", err))
+		}
+	}()
+	a.autostartMQTT(ctx)
+	a.startDevices()
 	log.Info("Listening", slog.String("addr", ln.Addr().String()), slog.String("db_name", cfg.DBName), slog.String("dialect", string(dialect)))
 	return a, nil
 }
 
-// routes mounts every handler on one router.
+// routes mounts every handler on one router: each RPC pattern, and
+// GET /metrics beside them.
 func (a *app) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Mount("/", rpc.NewHandler(a.reg, rpc.Options{
+	h := rpc.NewHandler(a.reg, rpc.Options{
 		DBName:          a.cfg.DBName,
 		ListDB:          a.cfg.ListDB,
 		MaxRequestBytes: a.cfg.MaxRequestBytes,
 		SessionMaxAge:   a.cfg.SessionMaxAge,
 		LoginRateLimit:  a.cfg.LoginRateLimit,
 		Logger:          a.log,
-	}))
+	})
+	for _, p := range rpc.Routes() {
+		r.Handle(p, h)
+	}
+	r.Method(http.MethodGet, "/metrics", metricsHandler(a.metrics, a.log))
 	return r
 }
 
@@ -113,13 +150,17 @@ func (a *app) purgeSessions(ctx context.Context) {
 }
 
 // shutdown drains HTTP (in-flight calls finish and commit), stops the
-// background jobs, waits for them, then closes the database.
+// background jobs and waits for them (the listener service stops its
+// daemons and commits what it received), then stops the demo devices and
+// the embedded broker, and finally closes the database.
 func (a *app) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
 	err := a.http.Shutdown(ctx)
 	a.cancel()
 	a.wg.Wait()
+	a.devices.stop()
+	a.closeEmbedded()
 	a.closeDB()
 	return err
 }

@@ -30,6 +30,8 @@ type Config struct {
 	SessionMaxAge   time.Duration // --session-max-age: lifetime of a web session
 	LoginRateLimit  int           // --login-rate-limit: failed web logins allowed per remote address per minute
 	ShutdownTimeout time.Duration // --shutdown-timeout: grace period for in-flight requests on stop
+	EmbeddedBroker  string        // --embedded-broker: host:port of an in-process MQTT broker; "" runs none
+	Demo            bool          // --demo: demo records and simulated devices on the embedded broker
 }
 
 // DefaultConfig returns the built-in defaults, the lowest-precedence source.
@@ -122,6 +124,12 @@ var configOptions = []configOption{
 	{name: "shutdown-timeout", arg: "DURATION", usage: "how long to wait for in-flight requests on stop",
 		set: func(c *Config, v string) (err error) { c.ShutdownTimeout, err = parseConfigDuration(v); return err },
 		get: func(c Config) string { return c.ShutdownTimeout.String() }},
+	{name: "embedded-broker", arg: "ADDR", usage: "run an MQTT broker in-process on host:port, for development and demos (a free port on the same host when taken); empty runs none",
+		set: func(c *Config, v string) error { c.EmbeddedBroker = v; return nil },
+		get: func(c Config) string { return c.EmbeddedBroker }},
+	{name: "demo", usage: "fill an empty database with a demo broker (on the embedded broker), subscriptions and signals, and run simulated devices; needs --embedded-broker",
+		set: func(c *Config, v string) (err error) { c.Demo, err = parseConfigBool(v); return err },
+		get: func(c Config) string { return strconv.FormatBool(c.Demo) }},
 }
 
 // configIgnoredOdooKeys are keys of Odoo's own odoo.conf that have no meaning

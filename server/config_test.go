@@ -512,6 +512,12 @@ func TestConfigValidate(t *testing.T) {
 		{"rate limit zero", func(c *Config) { c.LoginRateLimit = 0 }, "login-rate-limit", "must be at least 1, got 0"},
 		{"shutdown timeout zero", func(c *Config) { c.ShutdownTimeout = 0 }, "shutdown-timeout", "must be positive, got 0s"},
 		{"shutdown timeout negative", func(c *Config) { c.ShutdownTimeout = -time.Second }, "shutdown-timeout", "must be positive"},
+		{"embedded broker", func(c *Config) { c.EmbeddedBroker = "127.0.0.1:1883" }, "", ""},
+		{"embedded broker any port", func(c *Config) { c.EmbeddedBroker = "127.0.0.1:0" }, "", ""},
+		{"embedded broker with demo", func(c *Config) { c.EmbeddedBroker, c.Demo = ":1883", true }, "", ""},
+		{"embedded broker no port", func(c *Config) { c.EmbeddedBroker = "localhost" }, "embedded-broker", `invalid address "localhost"`},
+		{"embedded broker bad port", func(c *Config) { c.EmbeddedBroker = "localhost:mqtt" }, "embedded-broker", `invalid port "mqtt"`},
+		{"demo without embedded broker", func(c *Config) { c.Demo = true }, "demo", "needs --embedded-broker"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -567,6 +573,8 @@ func TestConfigRedacted(t *testing.T) {
 		"admin-password=<redacted>",
 		"db-name=odoo",
 		"db=postgres://odoo:<redacted>@db.internal:5432/iot?sslmode=disable",
+		"demo=false",
+		"embedded-broker=",
 		"http-addr=:8069",
 		"list-db=true",
 		"log-format=text",
@@ -669,5 +677,26 @@ func TestConfigValueParsers(t *testing.T) {
 		if _, err := parseConfigDuration(in); err == nil {
 			t.Errorf("parseConfigDuration(%q) succeeded, want an error", in)
 		}
+	}
+}
+
+func TestConfigEmbeddedBrokerAndDemo(t *testing.T) {
+	c, err := LoadConfig([]string{"--embedded-broker", "127.0.0.1:1883", "--demo"}, nil)
+	if err != nil || c.EmbeddedBroker != "127.0.0.1:1883" || !c.Demo {
+		t.Fatalf("flags: %+v, %v", c, err)
+	}
+	c, err = LoadConfig(nil, []string{"ODOO_IOT_MQTT_EMBEDDED_BROKER=:1884", "ODOO_IOT_MQTT_DEMO=yes"})
+	if err != nil || c.EmbeddedBroker != ":1884" || !c.Demo {
+		t.Fatalf("environment: %+v, %v", c, err)
+	}
+	path := configTestFile(t, "[options]\nembedded_broker = 127.0.0.1:0\ndemo = True\n")
+	c, err = LoadConfig([]string{"-c", path}, nil)
+	if err != nil || c.EmbeddedBroker != "127.0.0.1:0" || !c.Demo {
+		t.Fatalf("file: %+v, %v", c, err)
+	}
+	// --demo alone is refused, naming --demo and where it was set.
+	_, err = LoadConfig(nil, []string{"ODOO_IOT_MQTT_DEMO=1"})
+	if err == nil || !strings.HasPrefix(err.Error(), "--demo: needs --embedded-broker") || !strings.Contains(err.Error(), "(set by ODOO_IOT_MQTT_DEMO)") {
+		t.Fatalf("--demo without --embedded-broker: %v", err)
 	}
 }

@@ -74,6 +74,16 @@ func (c Config) problems() []configProblem {
 	if c.ShutdownTimeout <= 0 {
 		add("shutdown-timeout", "must be positive, got %s", c.ShutdownTimeout)
 	}
+	if c.EmbeddedBroker != "" {
+		if _, port, err := net.SplitHostPort(c.EmbeddedBroker); err != nil {
+			add("embedded-broker", "invalid address %q (want host:port, e.g. 127.0.0.1:1883)", c.EmbeddedBroker)
+		} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			add("embedded-broker", "invalid port %q (want 0-65535)", port)
+		}
+	}
+	if c.Demo && c.EmbeddedBroker == "" {
+		add("demo", "needs --embedded-broker (the demo devices run on the embedded broker), e.g. --embedded-broker 127.0.0.1:1883")
+	}
 	return ps
 }
 

@@ -7,16 +7,21 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
 )
 
 var (
@@ -185,4 +190,258 @@ func postJSON(t *testing.T, c *http.Client, url string, params any) map[string]a
 		t.Fatalf("POST %s: status %d, undecodable body: %v", url, resp.StatusCode, err)
 	}
 	return out
+}
+
+// kill sends SIGKILL, as a crash would, and waits for the process to go.
+func (p *serverProc) kill(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Kill()
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("server did not die on SIGKILL")
+	}
+}
+
+// logRecords returns the JSON log records whose msg is msg.
+func (p *serverProc) logRecords(msg string) []map[string]any {
+	var out []map[string]any
+	for _, line := range strings.Split(p.log.String(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == msg {
+			out = append(out, rec)
+		}
+	}
+	return out
+}
+
+// logValue returns attribute key of the first log record with message
+// msg, failing the test when there is none.
+func (p *serverProc) logValue(t *testing.T, msg, key string) string {
+	t.Helper()
+	recs := p.logRecords(msg)
+	if len(recs) == 0 {
+		t.Fatalf("no log record %q", msg)
+	}
+	v, _ := recs[0][key].(string)
+	return v
+}
+
+// eventually polls cond every 100ms until it holds or timeout passes.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// odoo is an authenticated JSON-RPC client of a running server, calling
+// object.execute_kw as an Odoo script would.
+type odoo struct {
+	t      *testing.T
+	url    string
+	db, pw string
+	uid    int64
+}
+
+// login authenticates user admin over /jsonrpc.
+func login(t *testing.T, srv *serverProc, db, pw string) *odoo {
+	t.Helper()
+	res := postJSON(t, http.DefaultClient, srv.url()+"/jsonrpc", map[string]any{"service": "common", "method": "login", "args": []any{db, "admin", pw}})
+	uid, ok := res["result"].(float64)
+	if !ok || uid == 0 {
+		t.Fatalf("login: %v", res)
+	}
+	return &odoo{t: t, url: srv.url(), db: db, pw: pw, uid: int64(uid)}
+}
+
+// try calls model.method and returns the result or the JSON-RPC error.
+func (o *odoo) try(model, method string, args []any, kwargs map[string]any) (any, error) {
+	o.t.Helper()
+	if args == nil {
+		args = []any{}
+	}
+	if kwargs == nil {
+		kwargs = map[string]any{}
+	}
+	res := postJSON(o.t, http.DefaultClient, o.url+"/jsonrpc", map[string]any{"service": "object", "method": "execute_kw",
+		"args": []any{o.db, o.uid, o.pw, model, method, args, kwargs}})
+	if e, ok := res["error"]; ok {
+		b, _ := json.Marshal(e)
+		return nil, &rpcError{msg: string(b)}
+	}
+	return res["result"], nil
+}
+
+type rpcError struct{ msg string }
+
+func (e *rpcError) Error() string { return e.msg }
+
+// call is try failing the test on an error.
+func (o *odoo) call(model, method string, args []any, kwargs map[string]any) any {
+	o.t.Helper()
+	res, err := o.try(model, method, args, kwargs)
+	if err != nil {
+		o.t.Fatalf("%s.%s: %v", model, method, err)
+	}
+	return res
+}
+
+// create returns the id of a new record.
+func (o *odoo) create(model string, vals map[string]any) int64 {
+	o.t.Helper()
+	id, ok := o.call(model, "create", []any{vals}, nil).(float64)
+	if !ok {
+		o.t.Fatalf("%s.create returned no id", model)
+	}
+	return int64(id)
+}
+
+// searchRead returns the records of model matching domain.
+func (o *odoo) searchRead(model string, domain []any, fields ...string) []map[string]any {
+	o.t.Helper()
+	if domain == nil {
+		domain = []any{}
+	}
+	res, _ := o.call(model, "search_read", []any{domain}, map[string]any{"fields": fields}).([]any)
+	out := make([]map[string]any, len(res))
+	for i, r := range res {
+		out[i], _ = r.(map[string]any)
+	}
+	return out
+}
+
+// count is search_count.
+func (o *odoo) count(model string, domain []any) int {
+	o.t.Helper()
+	n, _ := o.call(model, "search_count", []any{domain}, nil).(float64)
+	return int(n)
+}
+
+// mosquitto is a Mosquitto broker the test started on a free port, with
+// persistence on, so a persistent session's queue survives our server.
+type mosquitto struct {
+	host string
+	port int
+	cmd  *exec.Cmd
+	log  *syncBuffer
+}
+
+func (m *mosquitto) addr() string { return net.JoinHostPort(m.host, strconv.Itoa(m.port)) }
+
+// startMosquitto runs Debian's mosquitto for the test, stopped at cleanup.
+// Under CI=true a missing mosquitto fails the test, elsewhere it skips.
+func startMosquitto(t *testing.T) *mosquitto {
+	t.Helper()
+	bin, err := exec.LookPath("mosquitto")
+	if err != nil {
+		if _, serr := os.Stat("/usr/sbin/mosquitto"); serr != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatal("CI=true but mosquitto is not installed (apt-get install mosquitto)")
+			}
+			t.Skip("mosquitto not found: skipping the MQTT end-to-end test (apt-get install mosquitto)")
+		}
+		bin = "/usr/sbin/mosquitto"
+	}
+	dir := t.TempDir()
+	port := freePort(t)
+	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\n"+
+		"autosave_interval 1\nmax_queued_messages 0\nlog_dest stderr\nlog_type error\nlog_type warning\n", port, dir)
+	if os.Geteuid() == 0 {
+		conf += "user root\n" // else it drops to user mosquitto, who cannot write dir
+	}
+	path := filepath.Join(dir, "mosquitto.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := &mosquitto{host: "127.0.0.1", port: port, log: &syncBuffer{}}
+	m.cmd = exec.Command(bin, "-c", path)
+	m.cmd.Stdout, m.cmd.Stderr = m.log, m.log
+	if err := m.cmd.Start(); err != nil {
+		t.Fatalf("start mosquitto: %v", err)
+	}
+	t.Cleanup(func() {
+		m.cmd.Process.Signal(syscall.SIGTERM)
+		m.cmd.Wait()
+		if t.Failed() {
+			t.Logf("mosquitto log:\n%s", m.log.String())
+		}
+	})
+	eventually(t, 10*time.Second, "mosquitto to listen", func() bool {
+		c, err := net.DialTimeout("tcp", m.addr(), time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	return m
+}
+
+// freePort returns a TCP port of 127.0.0.1 that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// mqttClient connects a paho client to addr, disconnected at cleanup.
+func mqttClient(t *testing.T, addr, clientID string) paho.Client {
+	t.Helper()
+	c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(clientID).SetConnectTimeout(5 * time.Second))
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("MQTT connect to %s: %v", addr, tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(100) })
+	return c
+}
+
+// retained reads the retained message of topic with a fresh subscription,
+// or nil when there is none within a second.
+func retained(t *testing.T, addr, topic string) []byte {
+	t.Helper()
+	c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(fmt.Sprintf("e2e-retained-%d", time.Now().UnixNano())))
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("MQTT connect to %s: %v", addr, tok.Error())
+	}
+	defer c.Disconnect(100)
+	got := make(chan []byte, 1)
+	tok := c.Subscribe(topic, 1, func(_ paho.Client, m paho.Message) {
+		select {
+		case got <- m.Payload():
+		default:
+		}
+	})
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe %s: %v", topic, tok.Error())
+	}
+	select {
+	case p := <-got:
+		return p
+	case <-time.After(time.Second):
+		return nil
+	}
+}
+
+// pythonPaho returns Debian's /usr/bin/python3 when it has paho-mqtt
+// (python3-paho-mqtt installs there, not in a pyenv interpreter). Under
+// CI=true a missing module fails the test, elsewhere it skips.
+func pythonPaho(t *testing.T) string {
+	t.Helper()
+	const py = "/usr/bin/python3"
+	out, err := exec.Command(py, "-c", "import paho.mqtt.client").CombinedOutput()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true but %s cannot import paho.mqtt (apt-get install python3-paho-mqtt): %v\n%s", py, err, out)
+		}
+		t.Skipf("%s has no paho.mqtt: skipping the Python device test (apt-get install python3-paho-mqtt)", py)
+	}
+	return py
 }

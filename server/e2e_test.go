@@ -93,6 +93,8 @@ func TestBadConfiguration(t *testing.T) {
 		{[]string{"--http-addr", "nope"}, "--http-addr"},
 		{[]string{"--db", "mysql://x"}, "--db"},
 		{[]string{"--max-request-bytes", "10"}, "--max-request-bytes"},
+		{[]string{"--demo"}, "--demo: needs --embedded-broker"},
+		{[]string{"--embedded-broker", "localhost"}, "--embedded-broker"},
 	}
 	for _, c := range cases {
 		cmd := exec.Command(binary(t), c.args...)

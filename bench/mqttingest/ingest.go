@@ -1,0 +1,293 @@
+package main
+
+// The ingest cases: N messages published through Mosquitto, received
+// either by the bare paho subscriber (the reference) or by the server,
+// which counts only once the rows are committed.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync/atomic"
+	"time"
+)
+
+// ingestResult is one row of the ingest table.
+type ingestResult struct {
+	qos       byte
+	db        string // "" for the reference
+	published int
+	received  int64 // messages counted, or rows committed
+	elapsed   time.Duration
+	peakRSS   int64 // kB during the case, 0 for the reference
+	hwm       int64 // kB, VmHWM at the end of the case
+	usage     usage
+	dropped   bool   // Mosquitto logged dropping messages for the receiving client
+	connects  int    // connections Mosquitto saw from the receiving client: 1 unless it reconnected
+	metrics   string // the server's /metrics summary, if it has one
+}
+
+func (r ingestResult) name() string {
+	if r.db == "" {
+		return fmt.Sprintf("qos%d paho reference", r.qos)
+	}
+	return fmt.Sprintf("qos%d server %s", r.qos, r.db)
+}
+
+func (r ingestResult) lost() int64 { return max(0, int64(r.published)-r.received) }
+func (r ingestResult) dup() int64  { return max(0, r.received-int64(r.published)) }
+
+// rate is messages (each counted once) per second, from the first publish
+// to the last receipt or commit.
+func (r ingestResult) rate() float64 {
+	if r.elapsed <= 0 {
+		return 0
+	}
+	return float64(min(r.received, int64(r.published))) / r.elapsed.Seconds()
+}
+
+// cpuPerMsg is the CPU time of all parties (bench, server, PostgreSQL,
+// Mosquitto) per stored message, in µs.
+func (r ingestResult) cpuPerMsg() float64 {
+	u := r.usage
+	total := u.bench + u.server + u.postgres + u.mosquitto
+	return float64(total) / float64(time.Microsecond) / float64(max(r.received, 1))
+}
+
+// progress is what follow saw.
+type progress struct {
+	pub   published
+	count int64
+	grew  time.Time // first time count was seen at its final value
+}
+
+// follow polls count until it reaches n with the publisher done, or makes
+// no progress for idleGrace after the publisher finished, or the timeout
+// passes. alive reports a crashed process; it ends the case.
+func (b *bench) follow(ctx context.Context, pubDone <-chan published, every time.Duration,
+	count func(time.Time) (int64, error), alive func() error) (progress, error) {
+	var p progress
+	finished := false
+	deadline := time.Now().Add(b.o.timeout)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case p.pub = <-pubDone:
+			finished = true
+			pubDone = nil
+			if p.pub.err != nil {
+				if err := alive(); err != nil {
+					return p, err
+				}
+				return p, fmt.Errorf("publisher: %w", p.pub.err)
+			}
+		case <-t.C:
+		case <-ctx.Done():
+			return p, ctx.Err()
+		}
+		now := time.Now()
+		n, err := count(p.grew)
+		if err != nil {
+			return p, err
+		}
+		if n > p.count || p.grew.IsZero() {
+			p.count, p.grew = n, now
+		}
+		if err := alive(); err != nil {
+			return p, err
+		}
+		switch {
+		case finished && p.count >= int64(b.o.n):
+			return p, nil
+		case finished && now.Sub(p.grew) >= idleGrace:
+			return p, nil // the rest is lost
+		case !finished && now.Sub(p.grew) >= stallLimit:
+			// A QoS 1 publisher waits on the count: nothing moves any more.
+			return p, fmt.Errorf("%w: nothing received or stored for %s, %d of %d so far", errFunctional, stallLimit, p.count, b.o.n)
+		case now.After(deadline):
+			b.log.Warn("Timeout: stopped waiting", slog.Int64("count", p.count), slog.Duration("timeout", b.o.timeout))
+			if !finished {
+				return p, fmt.Errorf("publisher still running after -timeout %s", b.o.timeout)
+			}
+			return p, nil
+		}
+	}
+}
+
+// reference measures the bare paho subscriber: OrderMatters true, a handler
+// that only counts.
+func (b *bench) reference(ctx context.Context, qos byte) (ingestResult, error) {
+	r := ingestResult{qos: qos, published: b.o.n}
+	fmt.Fprintf(os.Stderr, "%s: %d messages of %d bytes\n", r.name(), b.o.n, b.o.size)
+	prefix := fmt.Sprintf("oim-bench/%d/ref-q%d", clientSeqBase, qos)
+	sub, err := connect(b.broker.url(), "oim-bench-ref-sub")
+	if err != nil {
+		return r, err
+	}
+	defer sub.close()
+	var cnt counter
+	if err := wait(sub.Subscribe(prefix+"/#", qos, cnt.handle), 10*time.Second); err != nil {
+		return r, fmt.Errorf("reference subscribe: %w", err)
+	}
+	pub, err := connect(b.broker.url(), "oim-bench-pub")
+	if err != nil {
+		return r, err
+	}
+	defer pub.close()
+
+	stats := statSource{mosquitto: b.broker.pid()}
+	before := stats.snapshot()
+	done := make(chan published, 1)
+	go func() { done <- publish(ctx, pub, prefix, qos, b.o.n, b.o.size, b.o.window, b.flow(qos, cnt.n.Load)) }()
+	p, err := b.follow(ctx, done, 10*time.Millisecond,
+		func(time.Time) (int64, error) { return cnt.n.Load(), nil },
+		func() error { return errors.Join(b.broker.alive(), sub.lostErr(), pub.lostErr()) })
+	r.usage = stats.snapshot().minus(before)
+	if err != nil {
+		return r, fmt.Errorf("%s: %w", r.name(), err)
+	}
+	r.received = cnt.n.Load()
+	if last := cnt.last.Load(); last != 0 {
+		r.elapsed = time.Unix(0, last).Sub(p.pub.start)
+	}
+	r.dropped = b.broker.droppedFor(sub.id)
+	r.connects = 1
+	b.check(r)
+	return r, nil
+}
+
+// serverIngest measures the server on a fresh database: configured over
+// XML-RPC, proven to store one probe message, then timed on N.
+func (b *bench) serverIngest(ctx context.Context, qos byte, kind string) (ingestResult, error) {
+	r := ingestResult{qos: qos, db: kind, published: b.o.n}
+	fmt.Fprintf(os.Stderr, "%s: %d messages of %d bytes\n", r.name(), b.o.n, b.o.size)
+	db, err := freshDatabase(ctx, kind, b.o.pg)
+	if err != nil {
+		return r, err
+	}
+	defer db.cleanup()
+	srv, err := startServer(ctx, b.o.bin, db.arg)
+	if err != nil {
+		return r, err
+	}
+	defer srv.stop()
+	alive := func() error { return errors.Join(srv.check(nil), b.broker.alive()) }
+
+	c, err := dialRPC(srv.url())
+	if err != nil {
+		return r, srv.check(err)
+	}
+	defer c.close()
+	prefix := fmt.Sprintf("oim-bench/%d/%s-q%d", clientSeqBase, kind, qos)
+	clientID := fmt.Sprintf("oim-bench-server-%d-%s-q%d", clientSeqBase, kind, qos)
+	if _, err := c.listen(ctx, b.broker.addr, clientID, prefix+"/#", qos); err != nil {
+		return r, srv.check(err)
+	}
+	rows, err := openCounter(db, "receive")
+	if err != nil {
+		return r, err
+	}
+	defer rows.close()
+	pub, err := connect(b.broker.url(), "oim-bench-pub")
+	if err != nil {
+		return r, err
+	}
+	defer pub.close()
+
+	// One message end to end before the clock starts: the subscription is
+	// live at the broker and the server commits what it receives.
+	if err := wait(pub.Publish(prefix+"/probe", qos, false, payload(-1, b.o.size)), 10*time.Second); err != nil {
+		return r, fmt.Errorf("probe: %w", err)
+	}
+	var base int64
+	err = poll(ctx, 30*time.Second, pollEvery, func() (bool, error) {
+		n, err := rows.full(ctx)
+		base = n
+		return n >= 1, errors.Join(err, alive())
+	})
+	if err != nil {
+		return r, fmt.Errorf("%s: the probe message was not stored: %w\nserver log:\n%s", r.name(), err, srv.logTail())
+	}
+
+	b.log.Info("Measuring", slog.String("case", r.name()), slog.Int("server_pid", srv.pid()))
+	rss := startRSSSampler(srv.pid(), rssEvery)
+	stats := statSource{server: srv.pid(), mosquitto: b.broker.pid()}
+	before := stats.snapshot()
+	// With a flow the publisher waits on the committed count, so it is
+	// polled often enough not to starve the server.
+	every := pollEvery
+	var committed atomic.Int64
+	fl := b.flow(qos, committed.Load)
+	if fl != nil {
+		every = flowPollEvery
+	}
+	done := make(chan published, 1)
+	go func() { done <- publish(ctx, pub, prefix, qos, b.o.n, b.o.size, b.o.window, fl) }()
+	var recounted time.Time
+	p, err := b.follow(ctx, done, every, func(grew time.Time) (int64, error) {
+		var n int64
+		var err error
+		// step can miss a row committed below the highest id seen; a
+		// stall is the moment to recount (twice a second at most), as is
+		// the end.
+		if !grew.IsZero() && time.Since(grew) > 500*time.Millisecond && time.Since(recounted) > 500*time.Millisecond {
+			recounted = time.Now()
+			n, err = rows.full(ctx)
+		} else {
+			n, err = rows.step(ctx)
+		}
+		committed.Store(n - base)
+		return n - base, err
+	}, alive)
+	r.peakRSS = rss.stop()
+	r.usage = stats.snapshot().minus(before)
+	if err != nil {
+		return r, fmt.Errorf("%s: %w", r.name(), err)
+	}
+	time.Sleep(time.Second) // late rows: duplicates, or a last batch
+	final, err := rows.full(ctx)
+	if err != nil {
+		return r, err
+	}
+	if err := alive(); err != nil {
+		return r, fmt.Errorf("%s: %w", r.name(), err)
+	}
+	r.received = final - base
+	r.elapsed = p.grew.Sub(p.pub.start)
+	r.hwm, _ = procStatusKB(srv.pid(), "VmHWM")
+	r.dropped = b.broker.droppedFor(clientID)
+	r.connects = b.broker.connectsOf(clientID)
+	r.metrics = scrapeMetrics(srv.url())
+	b.check(r)
+	return r, nil
+}
+
+// flow is the end-to-end limit of a QoS 1 publisher, nil at QoS 0 (open
+// loop: what the broker drops is reported as lost) or with -e2e-window 0.
+func (b *bench) flow(qos byte, consumed func() int64) *flow {
+	if qos == 0 || b.o.e2eWindow <= 0 {
+		return nil
+	}
+	return &flow{consumed: consumed, window: b.o.e2eWindow}
+}
+
+// check records the functional failures of an ingest case: loss at QoS 1
+// that Mosquitto did not cause, more messages than were published at
+// QoS 0. When Mosquitto logged dropping messages for the receiving client
+// (its queue of max_queued_messages was full: the subscriber was slower
+// than the publisher), the loss is the broker's, reported and not failed.
+func (b *bench) check(r ingestResult) {
+	if r.qos >= 1 && r.lost() > 0 && !r.dropped {
+		b.fail("%s: %d of %d messages lost at QoS %d, none dropped by Mosquitto", r.name(), r.lost(), r.published, r.qos)
+	}
+	if r.qos >= 1 && r.lost() > 0 && r.dropped {
+		b.log.Warn("Messages dropped by Mosquitto: its queue for the subscriber was full",
+			slog.String("case", r.name()), slog.Int64("lost", r.lost()))
+	}
+	if r.qos == 0 && r.dup() > 0 {
+		b.fail("%s: %d messages counted twice at QoS 0", r.name(), r.dup())
+	}
+}

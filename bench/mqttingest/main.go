@@ -1,0 +1,202 @@
+// Command mqttingest measures how fast the server stores what it receives
+// over MQTT: N messages published through a real Mosquitto, counted once
+// their mqtt.signal.history rows are committed, on PostgreSQL and SQLite,
+// at QoS 0 and 1. The reference, measured in the same run, is a bare paho
+// subscriber that only counts. It also measures action_send_mqtt over
+// XML-RPC against a bare paho publish-and-wait loop. Figures are printed
+// as ratios against those references; the command fails only on
+// functional errors (server crash, loss at QoS 1, wrong counts), never
+// because of a figure. See bench/README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const (
+	benchDB       = "oim_bench_mqtt" // PostgreSQL database each server case recreates
+	rpcDBName     = "bench"          // --db-name given to the server
+	adminPassword = "secret"
+	pollEvery     = 50 * time.Millisecond  // committed-row count polling
+	flowPollEvery = 10 * time.Millisecond  // the same, when a QoS 1 publisher waits on it
+	rssEvery      = 100 * time.Millisecond // VmRSS sampling
+	idleGrace     = 3 * time.Second        // no progress for this long after the last publish: the rest is lost
+	stallLimit    = 30 * time.Second       // no progress for this long while publishing: the case failed
+)
+
+type options struct {
+	n            int
+	size         int
+	window       int
+	e2eWindow    int
+	pg           string
+	mosquitto    string
+	qos          []byte
+	dbs          []string
+	bin          string
+	timeout      time.Duration
+	sendDuration time.Duration
+	sendClients  int
+}
+
+func main() {
+	def := os.Getenv("ODOO_IOT_MQTT_TEST_PG")
+	if def == "" {
+		def = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	var (
+		o        options
+		qos, dbs string
+	)
+	flag.IntVar(&o.n, "n", 200_000, "messages published per case")
+	flag.IntVar(&o.size, "size", 100, "payload size in bytes")
+	flag.IntVar(&o.window, "window", 200, "QoS 1 publisher: PUBACKs awaited at most in flight")
+	flag.IntVar(&o.e2eWindow, "e2e-window", 500, "QoS 1 publisher: messages published but not yet received (or committed) at most; 0: open loop, and Mosquitto drops what exceeds its max_queued_messages (1000)")
+	flag.StringVar(&o.pg, "pg", def, "PostgreSQL URL of a maintenance database (default $ODOO_IOT_MQTT_TEST_PG)")
+	flag.StringVar(&o.mosquitto, "mosquitto", "/usr/sbin/mosquitto", "Mosquitto binary, started on a free port")
+	flag.StringVar(&qos, "qos", "0,1", "QoS levels to measure, comma-separated")
+	flag.StringVar(&dbs, "db", "postgres,sqlite", "databases to measure the server on, comma-separated")
+	flag.StringVar(&o.bin, "bin", "", "server binary to run instead of building ./server from this checkout")
+	flag.DurationVar(&o.timeout, "timeout", 5*time.Minute, "longest wait for one case's messages")
+	flag.DurationVar(&o.sendDuration, "send-duration", 10*time.Second, "send benchmark: measured time per case (0 skips it)")
+	flag.IntVar(&o.sendClients, "send-clients", 4, "send benchmark: concurrent clients")
+	flag.Parse()
+	var err error
+	if o.qos, err = parseQoS(qos); err == nil {
+		o.dbs, err = parseDBs(dbs)
+	}
+	if err == nil && (o.n < 1 || o.size < 16 || o.window < 1 || o.timeout <= 0 || o.sendClients < 1 || o.sendDuration < 0) {
+		err = errors.New("need -n >= 1, -size >= 16, -window >= 1, -timeout > 0, -send-clients >= 1, -send-duration >= 0")
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mqttingest:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "mqttingest: FAIL:", err)
+		os.Exit(1)
+	}
+}
+
+func parseQoS(s string) ([]byte, error) {
+	var out []byte
+	for _, f := range strings.Split(s, ",") {
+		q, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || q < 0 || q > 1 {
+			return nil, fmt.Errorf("-qos: %q is not 0 or 1", f)
+		}
+		out = append(out, byte(q))
+	}
+	return out, nil
+}
+
+func parseDBs(s string) ([]string, error) {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		switch f = strings.TrimSpace(f); f {
+		case "postgres", "sqlite":
+			out = append(out, f)
+		case "":
+		default:
+			return nil, fmt.Errorf("-db: %q is not postgres or sqlite", f)
+		}
+	}
+	return out, nil
+}
+
+func run(ctx context.Context, o options) error {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if o.bin == "" && len(o.dbs) > 0 {
+		bin, cleanup, err := buildServer(ctx)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		o.bin = bin
+	}
+	broker, err := startMosquitto(ctx, o.mosquitto)
+	if err != nil {
+		return err
+	}
+	defer broker.stop()
+	log.Info("Mosquitto started", slog.String("addr", broker.addr), slog.Int("pid", broker.pid()))
+
+	b := &bench{o: o, broker: broker, log: log, startLoad: loadAverage()}
+	err = b.runCases(ctx)
+	b.report(os.Stdout) // what was measured, even when a case failed
+	if err != nil {
+		return err
+	}
+	if len(b.failures) > 0 {
+		return fmt.Errorf("%w:\n  %s", errFunctional, strings.Join(b.failures, "\n  "))
+	}
+	return nil
+}
+
+// runCases measures, for each QoS, the reference then the server on each
+// database; then the send benchmark. The first error stops the run.
+func (b *bench) runCases(ctx context.Context) error {
+	for _, q := range b.o.qos {
+		ref, err := b.reference(ctx, q)
+		if err != nil {
+			return err
+		}
+		b.ingest = append(b.ingest, ref)
+		for _, db := range b.o.dbs {
+			r, err := b.serverIngest(ctx, q, db)
+			if err != nil {
+				return err
+			}
+			b.ingest = append(b.ingest, r)
+		}
+	}
+	if b.o.sendDuration <= 0 {
+		return nil
+	}
+	ref, err := b.referenceSend(ctx)
+	if err != nil {
+		return err
+	}
+	b.sends = append(b.sends, ref)
+	for _, db := range b.o.dbs {
+		r, err := b.serverSend(ctx, db)
+		if err != nil {
+			return err
+		}
+		b.sends = append(b.sends, r)
+	}
+	return nil
+}
+
+// bench holds what every case shares, and the results so far.
+type bench struct {
+	o         options
+	broker    *mosquitto
+	log       *slog.Logger
+	startLoad string // /proc/loadavg when the run began
+
+	ingest   []ingestResult
+	sends    []sendResult
+	failures []string // functional failures that did not stop the run
+}
+
+// fail records a functional failure; the run goes on and exits 1.
+func (b *bench) fail(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	b.failures = append(b.failures, msg)
+	b.log.Error("Functional failure", slog.String("what", msg))
+}
+
+// errFunctional marks a wrong answer, as opposed to an I/O error.
+var errFunctional = errors.New("functional failure")

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// The targets. They are reported as met or not met; a missed
+// target never fails the run.
+const (
+	targetQoS0Ratio = 0.8
+	targetQoS0Rate  = 80_000
+	targetQoS1Ratio = 0.7
+	targetRSSMB     = 150
+)
+
+// report prints the tables, then key=value lines and the targets.
+// Ratios are against the reference of the same QoS, measured in the same run.
+func (b *bench) report(w io.Writer) {
+	flow := "open loop"
+	if b.o.e2eWindow > 0 {
+		flow = fmt.Sprintf("at most %d ahead of the subscriber", b.o.e2eWindow)
+	}
+	fmt.Fprintf(w, "\nmqttingest: %d messages of %d bytes per case; QoS 0 publisher open loop; QoS 1 publisher %d PUBACKs in flight, %s; Mosquitto defaults; %d CPUs, load average %s at start, %s at end\n\n",
+		b.o.n, b.o.size, b.o.window, flow, runtime.NumCPU(), b.startLoad, loadAverage())
+	refs := map[byte]float64{}   // msgs/s
+	refCPU := map[byte]float64{} // CPU µs/msg, all parties
+	for _, r := range b.ingest {
+		if r.db == "" {
+			refs[r.qos], refCPU[r.qos] = r.rate(), r.cpuPerMsg()
+		}
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "case\tpublished\tstored\tmsgs/s\tlost\tdup\tvs ref\tvs ref (CPU)\tpeak RSS MB\tbroker drops\tconnects\tCPU µs/msg: bench\tserver\tpostgres\tmosquitto\t")
+	for _, r := range b.ingest {
+		n := float64(max(r.received, 1))
+		perMsg := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(time.Microsecond)/n) }
+		server, rss := "-", "-"
+		if r.db != "" {
+			server, rss = perMsg(r.usage.server), mb(r.peakRSS)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%d\t%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t\n",
+			r.name(), r.published, r.received, r.rate(), r.lost(), r.dup(), ratio(r.rate(), refs[r.qos]), ratio(refCPU[r.qos], r.cpuPerMsg()),
+			rss, yesNo(r.dropped), r.connects, perMsg(r.usage.bench), server, perMsg(r.usage.postgres), perMsg(r.usage.mosquitto))
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "vs ref (CPU): the reference's CPU per message over this case's, all parties summed; what the throughput ratio would be on a machine busy with nothing else")
+
+	sendRef := 0.0
+	if len(b.sends) > 0 {
+		fmt.Fprintf(w, "\nsend at QoS 1, %d clients, %s per case\n\n", b.o.sendClients, b.o.sendDuration)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "case\tok\tfaults\tsignals/s\tp50\tp99\tvs ref\tsend rows\tpeak RSS MB\tCPU µs/call: bench\tserver\tpostgres\tmosquitto\t")
+		for _, r := range b.sends {
+			if r.db == "" {
+				sendRef = r.rate()
+			}
+			n := float64(max(r.ok, 1))
+			perCall := func(d time.Duration) string { return fmt.Sprintf("%.0f", float64(d)/float64(time.Microsecond)/n) }
+			rows, server, rss := "-", "-", "-"
+			if r.db != "" {
+				rows, server, rss = fmt.Sprint(r.rows), perCall(r.usage.server), mb(r.peakRSS)
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
+				r.name(), r.ok, r.faults, r.rate(), ms(r.percentile(0.50)), ms(r.percentile(0.99)), ratio(r.rate(), sendRef),
+				rows, rss, perCall(r.usage.bench), server, perCall(r.usage.postgres), perCall(r.usage.mosquitto))
+		}
+		tw.Flush()
+		for _, r := range b.sends {
+			if r.faults > 0 {
+				fmt.Fprintf(w, "%s: first fault: %s\n", r.name(), r.firstErr)
+			}
+		}
+	}
+
+	var peakKB, hwmKB int64
+	notes := []string{}
+	for _, r := range b.ingest {
+		peakKB, hwmKB = max(peakKB, r.peakRSS), max(hwmKB, r.hwm)
+		if r.metrics != "" {
+			notes = append(notes, fmt.Sprintf("%s /metrics: %s", r.name(), r.metrics))
+		}
+	}
+	for _, r := range b.sends {
+		peakKB, hwmKB = max(peakKB, r.peakRSS), max(hwmKB, r.hwm)
+	}
+	if hwmKB > 0 {
+		fmt.Fprintf(w, "\nserver VmHWM, highest at the end of a case: %s MB\n", mb(hwmKB))
+	}
+	for _, n := range notes {
+		fmt.Fprintln(w, n)
+	}
+
+	fmt.Fprintln(w)
+	for _, r := range b.ingest {
+		key := fmt.Sprintf("qos%d_%s", r.qos, r.db)
+		if r.db == "" {
+			fmt.Fprintf(w, "qos%d_reference_rate=%.0f qos%d_reference_lost=%d\n", r.qos, r.rate(), r.qos, r.lost())
+			continue
+		}
+		fmt.Fprintf(w, "%s_ratio=%s %s_rate=%.0f %s_lost=%d %s_cpu_ratio=%s\n", key, ratio(r.rate(), refs[r.qos]), key, r.rate(), key, r.lost(),
+			key, ratio(refCPU[r.qos], r.cpuPerMsg()))
+	}
+	for _, r := range b.sends {
+		if r.db == "" {
+			fmt.Fprintf(w, "send_reference_rate=%.0f\n", r.rate())
+			continue
+		}
+		fmt.Fprintf(w, "send_%s_ratio=%s send_%s_rate=%.0f send_%s_p50_ms=%.2f send_%s_p99_ms=%.2f\n", r.db, ratio(r.rate(), sendRef), r.db, r.rate(),
+			r.db, float64(r.percentile(0.5))/1e6, r.db, float64(r.percentile(0.99))/1e6)
+	}
+	if peakKB > 0 {
+		fmt.Fprintf(w, "server_peak_rss_mb=%.0f\n", float64(peakKB)/1024)
+	}
+
+	fmt.Fprintln(w, "\ntargets (reported, never failed on):")
+	for _, r := range b.ingest {
+		if r.db == "" {
+			continue
+		}
+		rel := r.rate() / max(refs[r.qos], 1)
+		switch {
+		case r.qos == 0 && r.db == "postgres":
+			target(w, fmt.Sprintf("qos0 postgres: ratio >= %.1f and >= %d msg/s", targetQoS0Ratio, targetQoS0Rate),
+				rel >= targetQoS0Ratio && r.rate() >= targetQoS0Rate, fmt.Sprintf("ratio %.2f, %.0f msg/s, lost %d", rel, r.rate(), r.lost()))
+		case r.qos == 1:
+			target(w, fmt.Sprintf("qos1 %s: ratio >= %.1f with zero loss", r.db, targetQoS1Ratio),
+				rel >= targetQoS1Ratio && r.lost() == 0, fmt.Sprintf("ratio %.2f, lost %d", rel, r.lost()))
+		}
+	}
+	if peakKB > 0 {
+		target(w, fmt.Sprintf("server peak RSS < %d MB", targetRSSMB), float64(peakKB)/1024 < targetRSSMB, mb(peakKB)+" MB")
+	}
+}
+
+func target(w io.Writer, what string, met bool, got string) {
+	verdict := "not met"
+	if met {
+		verdict = "met"
+	}
+	fmt.Fprintf(w, "  %-45s %-8s (%s)\n", what, verdict, got)
+}
+
+func ratio(v, ref float64) string {
+	if ref <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", v/ref)
+}
+
+func mb(kb int64) string { return fmt.Sprintf("%.1f", float64(kb)/1024) }
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// loadAverage is the first three fields of /proc/loadavg, or "?".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "?"
+}

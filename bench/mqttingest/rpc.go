@@ -1,0 +1,180 @@
+package main
+
+// Configuring the server the way a user's script would: over XML-RPC with
+// github.com/kolo/xmlrpc, creating the broker, subscription and signal
+// records and pressing the addon's buttons.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/rpc"
+	"strings"
+	"time"
+
+	"github.com/kolo/xmlrpc"
+)
+
+// rpcClient is one XML-RPC connection to /xmlrpc/2/object, authenticated
+// as admin. A kolo client runs one call at a time: give each worker its own.
+type rpcClient struct {
+	obj *xmlrpc.Client
+	uid int64
+}
+
+var rpcTransport = &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: time.Minute}
+
+func dialRPC(base string) (*rpcClient, error) {
+	common, err := xmlrpc.NewClient(base+"/xmlrpc/2/common", rpcTransport)
+	if err != nil {
+		return nil, err
+	}
+	defer common.Close()
+	var uid any
+	if err := common.Call("authenticate", []any{rpcDBName, "admin", adminPassword, map[string]any{}}, &uid); err != nil {
+		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	n, ok := uid.(int64)
+	if !ok || n <= 0 {
+		return nil, fmt.Errorf("%w: authenticate as admin returned %#v", errFunctional, uid)
+	}
+	obj, err := xmlrpc.NewClient(base+"/xmlrpc/2/object", rpcTransport)
+	if err != nil {
+		return nil, err
+	}
+	return &rpcClient{obj: obj, uid: n}, nil
+}
+
+func (c *rpcClient) close() { c.obj.Close() }
+
+// call runs execute_kw(model, method, args, kw).
+func (c *rpcClient) call(model, method string, args []any, kw map[string]any) (any, error) {
+	if kw == nil {
+		kw = map[string]any{}
+	}
+	if args == nil {
+		args = []any{}
+	}
+	var out any
+	err := c.obj.Call("execute_kw", []any{rpcDBName, c.uid, adminPassword, model, method, args, kw}, &out)
+	if err != nil {
+		return nil, fmt.Errorf("%s.%s: %w", model, method, err)
+	}
+	return out, nil
+}
+
+// create makes one record and returns its id.
+func (c *rpcClient) create(model string, vals map[string]any) (int64, error) {
+	out, err := c.call(model, "create", []any{vals}, nil)
+	if err != nil {
+		return 0, err
+	}
+	switch v := out.(type) {
+	case int64:
+		return v, nil
+	case []any:
+		if len(v) == 1 {
+			if id, ok := v[0].(int64); ok {
+				return id, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("%w: %s.create returned %#v", errFunctional, model, out)
+}
+
+// listening is a broker record plus one subscription to filter at qos,
+// subscribed and with the service running and connected.
+type listening struct {
+	broker, subscription int64
+}
+
+// listen creates a broker for addr and a subscription to filter, presses
+// Subscribe, starts the service and waits until check_mqtt_status says
+// connected and the subscription says subscribed.
+func (c *rpcClient) listen(ctx context.Context, brokerAddr, clientID, filter string, qos byte) (listening, error) {
+	host, port, err := splitHostPort(brokerAddr)
+	if err != nil {
+		return listening{}, err
+	}
+	var l listening
+	l.broker, err = c.create("mqtt.broker", map[string]any{
+		"name": "Bench Mosquitto", "host": host, "port": port, "client_id": clientID, "clean_session": true,
+	})
+	if err != nil {
+		return l, err
+	}
+	l.subscription, err = c.create("mqtt.subscription", map[string]any{"broker_id": l.broker, "topic": filter, "qos": int64(qos)})
+	if err != nil {
+		return l, err
+	}
+	if _, err := c.call("mqtt.subscription", "subscribe_mqtt", []any{[]any{l.subscription}}, nil); err != nil {
+		return l, err
+	}
+	if _, err := c.call("mqtt.service", "start_mqtt_service", nil, nil); err != nil {
+		return l, err
+	}
+	var last any
+	err = poll(ctx, 30*time.Second, 200*time.Millisecond, func() (bool, error) {
+		out, err := c.call("mqtt.service", "check_mqtt_status", nil, nil)
+		last = out
+		m, _ := out.(map[string]any)
+		return err == nil && m["status"] == "connected", err
+	})
+	if err != nil {
+		return l, fmt.Errorf("service not connected (check_mqtt_status: %v): %w", last, err)
+	}
+	err = poll(ctx, 30*time.Second, 100*time.Millisecond, func() (bool, error) {
+		out, err := c.call("mqtt.subscription", "read", []any{[]any{l.subscription}}, map[string]any{"fields": []any{"subscribed", "subscription_status", "last_error"}})
+		last = out
+		rows, _ := out.([]any)
+		if len(rows) != 1 {
+			return false, err
+		}
+		row, _ := rows[0].(map[string]any)
+		return row["subscribed"] == true, err
+	})
+	if err != nil {
+		return l, fmt.Errorf("subscription not subscribed (read: %v): %w", last, err)
+	}
+	return l, nil
+}
+
+// poll calls check every interval until it returns true, an error, or
+// limit passes.
+func poll(ctx context.Context, limit, every time.Duration, check func() (bool, error)) error {
+	deadline := time.Now().Add(limit)
+	for {
+		ok, err := check()
+		if err != nil || ok {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w: still waiting after %s", errFunctional, limit)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(every):
+		}
+	}
+}
+
+// splitHostPort splits "host:port" into the broker record's host and port
+// (a string field, as in the addon).
+func splitHostPort(addr string) (host, port string, err error) {
+	host, port, err = net.SplitHostPort(addr)
+	if err != nil {
+		return "", "", fmt.Errorf("broker address %q: %w", addr, err)
+	}
+	return host, port, nil
+}
+
+// isFault reports an XML-RPC fault: the server answered, and said no.
+// kolo/xmlrpc returns faults as net/rpc's ServerError; a bad HTTP status
+// comes the same way but is no answer.
+func isFault(err error) bool {
+	var se rpc.ServerError
+	return errors.As(err, &se) && !strings.HasPrefix(string(se), "request error:")
+}

@@ -1,0 +1,241 @@
+package listener
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+const (
+	// signalRefresh is how often a connected daemon reloads its broker's
+	// signal topics: signals are created without telling the service.
+	signalRefresh = 30 * time.Second
+	// disconnectQuiesce is how long a clean disconnect may take, in ms.
+	disconnectQuiesce = 1000
+	// stateWriteTimeout bounds persisting a state change.
+	stateWriteTimeout = 5 * time.Second
+)
+
+// daemon keeps one broker connected: it connects, subscribes, serves until
+// the connection is lost or its context ends, and retries by the broker's
+// backoff policy. Each connection is a fresh paho client (a session):
+// paho's own reconnection is off because it cannot follow our policy and
+// a paho client must not be reused after a disconnect.
+type daemon struct {
+	s      *Service
+	cfg    models.BrokerConfig
+	url    string
+	e      *entry
+	log    *slog.Logger
+	cancel context.CancelCauseFunc
+	done   chan struct{} // closed when run has returned
+	routes routeTable
+
+	received, reconnects prometheus.Counter
+
+	mu   sync.Mutex
+	sess *session // the live connection; nil while not connected
+}
+
+func newDaemon(s *Service, cfg models.BrokerConfig, e *entry, cancel context.CancelCauseFunc) *daemon {
+	id := brokerLabel(cfg.ID)
+	return &daemon{
+		s: s, cfg: cfg, url: brokerURL(cfg), e: e, cancel: cancel, done: make(chan struct{}),
+		log:        s.log.With(slog.Int64("broker_id", cfg.ID), slog.String("broker", cfg.Name)),
+		received:   s.m.received.WithLabelValues(id),
+		reconnects: s.m.reconnects.WithLabelValues(id),
+	}
+}
+
+// stop cancels the daemon with a reason and waits for it.
+func (d *daemon) stop(reason error) {
+	d.cancel(reason)
+	<-d.done
+}
+
+// current returns the live connection, or nil.
+func (d *daemon) current() *session {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.sess
+}
+
+func (d *daemon) setCurrent(s *session) {
+	d.mu.Lock()
+	d.sess = s
+	d.mu.Unlock()
+}
+
+func (d *daemon) run(ctx context.Context) {
+	defer close(d.done)
+	defer d.s.daemons.setDaemon(d.e, nil, d)
+	defer func() { d.finish(context.Cause(ctx)) }()
+
+	bo := newBackoff(d.cfg)
+	d.s.daemons.update(d.e, func(st *models.DaemonStatus) { st.Attempts, st.NextRetry, st.StopReason = 0, time.Time{}, "" })
+	d.transition(ctx, models.StateConnecting, "")
+	for {
+		sess, err := d.connect(ctx)
+		if err == nil {
+			bo.reset()
+			err = d.serve(ctx, sess)
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if ce := (*configError)(nil); errors.As(err, &ce) {
+			d.transition(ctx, models.StateError, err.Error())
+			<-ctx.Done() // nothing to retry until the record changes
+			return
+		}
+		delay := bo.next()
+		d.s.daemons.update(d.e, func(st *models.DaemonStatus) {
+			st.Attempts++
+			st.NextRetry = time.Now().Add(delay)
+			st.LastError = err.Error()
+		})
+		d.transition(ctx, models.StateReconnecting, err.Error())
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		d.reconnects.Inc()
+	}
+}
+
+// connect opens one connection and waits for its CONNACK (paho bounds
+// the wait by the connect timeout).
+func (d *daemon) connect(ctx context.Context) (*session, error) {
+	// Routes first: a persistent session's queued messages arrive right
+	// after the CONNACK, before anything is subscribed.
+	if err := d.loadRoutes(ctx); err != nil {
+		return nil, err
+	}
+	opts, err := clientOptions(d.cfg, d.cfg.ClientID, true)
+	if err != nil {
+		return nil, err
+	}
+	sess := newSession(d)
+	// Subscriptions carry no callback: every message goes to this one
+	// handler exactly once, even when several filters match it.
+	opts.SetDefaultPublishHandler(sess.handle).SetConnectionLostHandler(sess.connectionLost)
+	c := mqtt.NewClient(opts)
+	tok := c.Connect()
+	<-tok.Done()
+	if err := tok.Error(); err != nil {
+		return nil, connectError(d.url, tok, err)
+	}
+	sess.start(c)
+	return sess, nil
+}
+
+// serve subscribes and then waits until the connection is lost (an error)
+// or ctx ends (nil).
+func (d *daemon) serve(ctx context.Context, sess *session) error {
+	// Live before subscribing: a Subscribe call from now on goes through
+	// this connection, and one made before has already enabled its record,
+	// which subscribeAll loads.
+	d.setCurrent(sess)
+	d.subscribeAll(ctx, sess)
+	now := time.Now()
+	d.s.daemons.update(d.e, func(st *models.DaemonStatus) {
+		st.ConnectedAt, st.Attempts, st.NextRetry, st.LastError = now, 0, time.Time{}, ""
+	})
+	d.transition(ctx, models.StateConnected, "")
+
+	refresh := time.NewTicker(signalRefresh)
+	defer refresh.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			d.setCurrent(nil)
+			sess.client.Disconnect(disconnectQuiesce)
+			sess.close()
+			d.s.daemons.update(d.e, func(st *models.DaemonStatus) { st.DisconnectedAt = time.Now() })
+			return nil
+		case err := <-sess.lost:
+			d.setCurrent(nil)
+			sess.close()
+			err = fmt.Errorf("connection to %s lost: %w", d.url, err)
+			d.s.daemons.update(d.e, func(st *models.DaemonStatus) {
+				st.DisconnectedAt, st.StopReason = time.Now(), err.Error()
+			})
+			return err
+		case <-refresh.C:
+			d.loadSignals(ctx)
+		}
+	}
+}
+
+// finish records that the daemon stopped, and why.
+func (d *daemon) finish(reason error) {
+	if reason == nil {
+		reason = errServiceStopped
+	}
+	d.s.daemons.update(d.e, func(st *models.DaemonStatus) { st.StopReason, st.NextRetry = reason.Error(), time.Time{} })
+	d.transition(context.Background(), models.StateStopped, "")
+}
+
+// transition sets the daemon's state; a change is logged and persisted on
+// the broker record once, repeated failures are not.
+func (d *daemon) transition(ctx context.Context, state, errText string) {
+	changed := false
+	var st models.DaemonStatus
+	d.s.daemons.update(d.e, func(s *models.DaemonStatus) {
+		if s.State != state {
+			changed = true
+			s.State, s.Since = state, time.Now()
+		}
+		if errText != "" {
+			s.LastError = errText
+		}
+		st = *s
+	})
+	d.s.m.setState(d.cfg.ID, state)
+	if !changed {
+		return
+	}
+	switch state {
+	case models.StateConnecting:
+		d.log.Info("MQTT listener connecting", slog.String("url", d.url))
+	case models.StateConnected:
+		d.log.Info("MQTT listener connected", slog.String("url", d.url))
+	case models.StateReconnecting:
+		d.log.Warn("MQTT listener not connected, retrying", slog.String("url", d.url), slog.String("error", errText),
+			slog.Duration("retry_in", time.Until(st.NextRetry).Round(time.Millisecond)))
+	case models.StateError:
+		d.log.Error("MQTT listener cannot use the broker settings", slog.String("error", errText))
+	case models.StateStopped:
+		d.log.Info("MQTT listener stopped", slog.String("reason", st.StopReason))
+	}
+	var connectedAt time.Time
+	if state == models.StateConnected {
+		connectedAt = st.ConnectedAt
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stateWriteTimeout)
+	defer cancel()
+	if err := d.s.reg.SetListenerState(wctx, d.cfg.ID, state, errText, connectedAt); err != nil {
+		d.log.Warn("Unable to save the listener state", slog.String("state", state), slog.Any("error", err))
+	}
+}
+
+// connectError says why a CONNECT failed: the broker's CONNACK refusal
+// (bad credentials, say) or the network/TLS error.
+func connectError(url string, tok mqtt.Token, err error) error {
+	if ct, ok := tok.(*mqtt.ConnectToken); ok {
+		if rc := ct.ReturnCode(); rc != 0 && rc < 0x80 {
+			return fmt.Errorf("%s refused the connection: %w (CONNACK return code %d)", url, err, rc)
+		}
+	}
+	return fmt.Errorf("cannot connect to %s: %w", url, err)
+}

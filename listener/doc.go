@@ -1,0 +1,25 @@
+// Package listener is the MQTT engine behind the mqtt.* models: the Go
+// counterpart of the addon's listener thread and its MQTT_THREADS table,
+// with the addon's defects fixed (seed-addon.md §3 and §9).
+//
+// A Service implements models.BrokerControl. Once started it runs one
+// daemon goroutine per active broker, each with its own paho client. A
+// daemon connects, subscribes every enabled subscription of its broker,
+// and on a failed connect or a lost connection waits by the broker's
+// backoff policy (first retry after reconnect_initial, times
+// reconnect_factor, capped at reconnect_max, with jitter) before it tries
+// again with a fresh client and subscribes again. Its state is kept in a
+// registry (Daemons) and persisted on the broker record once per change.
+//
+// Received messages never touch the database from paho's goroutines: the
+// message handler puts them in one bounded queue per Service and blocks
+// when it is full (back-pressure, never a drop). One writer goroutine
+// takes what is queued, stores it with Registry.InsertHistory in one
+// transaction, and only then acknowledges each QoS 1/2 message to its
+// broker (paho's automatic ack is off), so a message is either stored or
+// redelivered by the broker.
+//
+// Every goroutine has an owner that waits for it: daemons and their
+// ackers belong to the Service, and Run returns only when they, the
+// writer and the retention job have ended.
+package listener

@@ -1,0 +1,394 @@
+package listener
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// checkLeaks fails the test if goroutines started during it are still
+// running when it ends (after a grace period for paho's own teardown).
+// Call it first, so that its check runs after every other clean-up.
+func checkLeaks(t *testing.T) {
+	before := goroutineIDs()
+	t.Cleanup(func() {
+		var extra []string
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			extra = extra[:0]
+			for id, stack := range goroutineStacks() {
+				if !before[id] && !strings.Contains(stack, "testing.(*T).Run") && !strings.Contains(stack, "testing.tRunner") {
+					extra = append(extra, stack)
+				}
+			}
+			if len(extra) == 0 {
+				return
+			}
+		}
+		t.Errorf("%d goroutines outlived the test:\n%s", len(extra), strings.Join(extra, "\n\n"))
+	})
+}
+
+var goroutineHeader = regexp.MustCompile(`^goroutine (\d+) `)
+
+func goroutineStacks() map[string]string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	out := map[string]string{}
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if m := goroutineHeader.FindStringSubmatch(g); m != nil {
+			out[m[1]] = g
+		}
+	}
+	return out
+}
+
+func goroutineIDs() map[string]bool {
+	ids := map[string]bool{}
+	for id := range goroutineStacks() {
+		ids[id] = true
+	}
+	return ids
+}
+
+// logCapture is a test logger: lines go to the test log while the test
+// runs (never after, which would panic) and are kept for assertions.
+type logCapture struct {
+	mu    sync.Mutex
+	t     testing.TB
+	done  bool
+	lines []string
+}
+
+func newLogger(t testing.TB) (*slog.Logger, *logCapture) {
+	c := &logCapture{t: t}
+	t.Cleanup(func() { c.mu.Lock(); c.done = true; c.mu.Unlock() })
+	return slog.New(slog.NewTextHandler(c, &slog.HandlerOptions{Level: slog.LevelInfo})), c
+}
+
+func (c *logCapture) Write(p []byte) (int, error) {
+	line := string(bytes.TrimRight(p, "\n"))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lines = append(c.lines, line)
+	if !c.done {
+		c.t.Log(line)
+	}
+	return len(p), nil
+}
+
+// count returns how many lines contain all of parts.
+func (c *logCapture) count(parts ...string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+next:
+	for _, l := range c.lines {
+		for _, p := range parts {
+			if !strings.Contains(l, p) {
+				continue next
+			}
+		}
+		n++
+	}
+	return n
+}
+
+// harness is a registry with a running Service installed as its
+// BrokerControl.
+type harness struct {
+	t       *testing.T
+	reg     *models.Registry
+	svc     *Service
+	logs    *logCapture
+	metrics *prometheus.Registry
+	stop    func() // cancels Run and waits for it
+}
+
+// newHarness opens a fresh database of kind and runs a Service on it.
+func newHarness(t *testing.T, kind string, opts Options) *harness {
+	h := &harness{t: t, reg: freshRegistry(t, kind)}
+	h.run(opts)
+	return h
+}
+
+// sqliteTemplate is a migrated, initialised SQLite database, made once:
+// copying it is several times faster than migrating anew (seconds under
+// the race detector), and each test still gets a database of its own.
+var sqliteTemplate struct {
+	once sync.Once
+	data []byte
+}
+
+// freshRegistry returns a registry on a new database of kind.
+func freshRegistry(t *testing.T, kind string) *models.Registry {
+	t.Helper()
+	if kind != "sqlite" {
+		return modelstest.NewFor(t, kind)
+	}
+	sqliteTemplate.once.Do(func() {
+		path := filepath.Join(t.TempDir(), "template.db")
+		reg := modelstest.Open(t, "sqlite:"+path)
+		db, err := reg.DB().DB()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil { // everything into the main file
+			t.Fatal(err)
+		}
+		if sqliteTemplate.data, err = os.ReadFile(path); err != nil {
+			t.Fatal(err)
+		}
+	})
+	path := filepath.Join(t.TempDir(), "test.db")
+	if err := os.WriteFile(path, sqliteTemplate.data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return modelstest.Open(t, "sqlite:"+path)
+}
+
+// run starts a new Service on the harness's registry.
+func (h *harness) run(opts Options) {
+	h.t.Helper()
+	if opts.Logger == nil {
+		opts.Logger, h.logs = newLogger(h.t)
+	}
+	if opts.Metrics == nil {
+		h.metrics = prometheus.NewRegistry()
+		opts.Metrics = h.metrics
+	}
+	if opts.PurgeInterval == 0 {
+		opts.PurgeInterval = time.Hour
+	}
+	h.svc = New(h.reg, opts)
+	h.reg.SetBrokerControl(h.svc)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.svc.Run(ctx) }()
+	var once sync.Once
+	h.stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					h.t.Errorf("Run: %v", err)
+				}
+			case <-time.After(60 * time.Second):
+				h.t.Fatalf("Run did not return after its context ended")
+			}
+		})
+	}
+	h.t.Cleanup(h.stop)
+}
+
+// call runs a model method as admin and fails the test on error.
+func (h *harness) call(model, method string, args ...any) any {
+	h.t.Helper()
+	res, err := h.try(model, method, args...)
+	if err != nil {
+		h.t.Fatalf("%s.%s: %v", model, method, err)
+	}
+	return res
+}
+
+func (h *harness) try(model, method string, args ...any) (any, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return h.reg.Execute(ctx, models.Call{UID: models.AdminUID, Model: model, Method: method, Args: args})
+}
+
+// broker creates a broker record for the test Mosquitto on port, with
+// quick reconnection; vals override the defaults.
+func (h *harness) broker(port int, vals map[string]any) int64 {
+	h.t.Helper()
+	v := map[string]any{
+		"name": fmt.Sprintf("broker %d", port), "host": "127.0.0.1", "port": fmt.Sprint(port), "connect_timeout": int64(3),
+		"reconnect_initial": 0.2, "reconnect_factor": 1.5, "reconnect_max": 1.0, "reconnect_jitter": 0.0,
+	}
+	for k, x := range vals {
+		v[k] = x
+	}
+	return h.call("mqtt.broker", "create", v).(int64)
+}
+
+// subscription creates a subscription and subscribes it.
+func (h *harness) subscription(broker int64, topic string, qos int64) int64 {
+	h.t.Helper()
+	id := h.call("mqtt.subscription", "create", map[string]any{"broker_id": broker, "topic": topic, "qos": qos}).(int64)
+	h.call("mqtt.subscription", "subscribe_mqtt", []any{id})
+	return id
+}
+
+// read returns one field of one record.
+func (h *harness) read(model string, id int64, field string) any {
+	h.t.Helper()
+	rows := h.call(model, "read", []any{id}, []any{field}).([]*models.Dict)
+	if len(rows) != 1 {
+		h.t.Fatalf("%s(%d) not found", model, id)
+	}
+	v, _ := rows[0].Get(field)
+	return v
+}
+
+// historyRow is one mqtt.signal.history row as the tests look at it.
+type historyRow struct {
+	Topic, Payload, Direction string
+	Raw                       []byte
+	QoS                       int64
+	Retain                    bool
+	Broker, Sub, Signal       int64
+}
+
+// history returns the history rows matching domain, oldest first.
+func (h *harness) history(domain ...any) []historyRow {
+	h.t.Helper()
+	if domain == nil {
+		domain = []any{}
+	}
+	res := h.call("mqtt.signal.history", "search_read", domain,
+		[]any{"topic", "payload", "payload_raw", "qos", "retain", "direction", "broker_id", "subscription_id", "signal_id"}, int64(0), false, "id asc")
+	var out []historyRow
+	for _, d := range res.([]*models.Dict) {
+		get := func(k string) any { v, _ := d.Get(k); return v }
+		m2o := func(k string) int64 {
+			if pair, ok := get(k).([]any); ok {
+				return pair[0].(int64)
+			}
+			return 0
+		}
+		r := historyRow{Topic: get("topic").(string), Payload: get("payload").(string), Direction: get("direction").(string),
+			QoS: get("qos").(int64), Retain: get("retain").(bool), Broker: m2o("broker_id"), Sub: m2o("subscription_id"), Signal: m2o("signal_id")}
+		if s, ok := get("payload_raw").(string); ok {
+			b, err := base64.StdEncoding.DecodeString(s)
+			if err != nil {
+				h.t.Fatalf("payload_raw is not base64: %v", err)
+			}
+			r.Raw = b
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// count returns the number of history rows matching domain.
+func (h *harness) count(domain ...any) int64 {
+	h.t.Helper()
+	if domain == nil {
+		domain = []any{}
+	}
+	return h.call("mqtt.signal.history", "search_count", domain).(int64)
+}
+
+// daemon returns the registry entry of a broker.
+func (h *harness) daemon(broker int64) models.DaemonStatus {
+	for _, d := range h.svc.Daemons() {
+		if d.BrokerID == broker {
+			return d
+		}
+	}
+	return models.DaemonStatus{}
+}
+
+// waitConnected waits until the broker's daemon is connected (and so has
+// subscribed) after the given time, and its record says so.
+func (h *harness) waitConnected(broker int64, after time.Time) {
+	h.t.Helper()
+	waitFor(h.t, 15*time.Second, fmt.Sprintf("broker %d connected", broker), func() bool {
+		d := h.daemon(broker)
+		return d.State == models.StateConnected && d.ConnectedAt.After(after) &&
+			h.read("mqtt.broker", broker, "listener_state") == models.StateConnected
+	})
+}
+
+// metric returns the value of a counter or gauge, or the sample count of
+// a histogram, summed over the series whose labels include labels.
+func (h *harness) metric(name string, labels ...string) float64 {
+	h.t.Helper()
+	mfs, err := h.metrics.Gather()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	total := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range mf.GetMetric() {
+			have := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				have[lp.GetName()] = lp.GetValue()
+			}
+			for i := 0; i+1 < len(labels); i += 2 {
+				if have[labels[i]] != labels[i+1] {
+					continue series
+				}
+			}
+			switch {
+			case m.Counter != nil:
+				total += m.Counter.GetValue()
+			case m.Gauge != nil:
+				total += m.Gauge.GetValue()
+			case m.Histogram != nil:
+				total += float64(m.Histogram.GetSampleCount())
+			}
+		}
+	}
+	return total
+}
+
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// device is a second MQTT client, playing a device or an operator's tool.
+func device(t testing.TB, url, id string, setup func(*mqtt.ClientOptions)) mqtt.Client {
+	t.Helper()
+	o := mqtt.NewClientOptions().AddBroker(url).SetClientID(id).SetAutoReconnect(false).SetConnectTimeout(5 * time.Second)
+	if setup != nil {
+		setup(o)
+	}
+	c := mqtt.NewClient(o)
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("device %s connect: %v", id, tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(250) })
+	return c
+}
+
+// publish sends and waits for the broker's acknowledgement.
+func publish(t testing.TB, c mqtt.Client, topic string, qos byte, retain bool, payload any) {
+	t.Helper()
+	if tok := c.Publish(topic, qos, retain, payload); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish %s: %v", topic, tok.Error())
+	}
+}

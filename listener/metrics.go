@@ -1,0 +1,88 @@
+package listener
+
+import (
+	"errors"
+	"log/slog"
+	"strconv"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the Service's Prometheus collectors. They always exist, so
+// the code never checks for nil; they are registered only when
+// Options.Metrics is set.
+type metrics struct {
+	state      *prometheus.GaugeVec
+	reconnects *prometheus.CounterVec
+	received   *prometheus.CounterVec
+	sent       *prometheus.CounterVec
+	batchSize  prometheus.Histogram
+	commit     prometheus.Histogram
+	dropped    prometheus.Counter
+	depth      prometheus.GaugeFunc
+}
+
+var daemonStates = []string{models.StateConnecting, models.StateConnected, models.StateReconnecting, models.StateStopped, models.StateError}
+
+func newMetrics(reg prometheus.Registerer, queueDepth func() float64, log *slog.Logger) *metrics {
+	const ns = "odoo_iot_mqtt"
+	m := &metrics{
+		state: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "connection_state",
+			Help: "Listener state of each broker: 1 for the current state, 0 for the others."}, []string{"broker_id", "state"}),
+		reconnects: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "reconnects_total",
+			Help: "Connection attempts after a failed connect or a lost connection."}, []string{"broker_id"}),
+		received: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "messages_received_total",
+			Help: "Messages received from each broker."}, []string{"broker_id"}),
+		sent: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "messages_sent_total",
+			Help: "Messages published to each broker (acknowledged at QoS 1/2)."}, []string{"broker_id"}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "ingest_batch_size",
+			Help: "Received messages stored per commit.", Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000}}),
+		commit: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "ingest_commit_seconds",
+			Help: "Time to store one batch of received messages, retries included.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "messages_dropped_total",
+			Help: "Received messages neither stored nor left to the broker to redeliver. Stays 0: the queue blocks instead of dropping."}),
+		depth: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "ingest_queue_depth",
+			Help: "Received messages waiting to be stored."}, queueDepth),
+	}
+	if reg == nil {
+		return m
+	}
+	for _, c := range []prometheus.Collector{m.state, m.reconnects, m.received, m.sent, m.batchSize, m.commit, m.dropped, m.depth} {
+		if err := reg.Register(c); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if !errors.As(err, &are) {
+				log.Warn("Unable to register a listener metric", slog.Any("error", err))
+				continue
+			}
+			// A second Service on the same registry (tests) keeps the
+			// first one's collectors.
+			log.Warn("Listener metrics already registered; this service's are not exported")
+			return m
+		}
+	}
+	return m
+}
+
+func brokerLabel(id int64) string { return strconv.FormatInt(id, 10) }
+
+// setState makes state the broker's only current state.
+func (m *metrics) setState(brokerID int64, state string) {
+	id := brokerLabel(brokerID)
+	for _, s := range daemonStates {
+		v := 0.0
+		if s == state {
+			v = 1
+		}
+		m.state.WithLabelValues(id, s).Set(v)
+	}
+}
+
+// forget drops the series of a deleted broker.
+func (m *metrics) forget(brokerID int64) {
+	l := prometheus.Labels{"broker_id": brokerLabel(brokerID)}
+	m.state.DeletePartialMatch(l)
+	m.reconnects.DeletePartialMatch(l)
+	m.received.DeletePartialMatch(l)
+	m.sent.DeletePartialMatch(l)
+}

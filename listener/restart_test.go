@@ -1,0 +1,70 @@
+package listener
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+)
+
+// TestBrokerKilledAndRestarted: Mosquitto is killed with SIGKILL in the
+// middle of a stream and started again on the same port. The daemon
+// notices, retries by its backoff (logging the outage once, not per
+// attempt), reconnects by itself, subscribes again, and every message
+// published after the restart is stored. The addon never recovered from a
+// drop after a working connection.
+func TestBrokerKilledAndRestarted(t *testing.T) {
+	checkLeaks(t)
+	mq := startMosquitto(t, brokerSetup{persistence: true})
+	h := newHarness(t, "sqlite", Options{})
+	b := h.broker(mq.port, map[string]any{"reconnect_initial": 0.2, "reconnect_factor": 1.5, "reconnect_max": 0.5})
+	start := time.Now()
+	h.call("mqtt.service", "start_mqtt_service")
+	h.waitConnected(b, start)
+	sub := h.subscription(b, "line/+/count", 1)
+
+	dev := device(t, mq.addr(), "counter-before", nil)
+	for i := range 50 {
+		publish(t, dev, "line/1/count", 1, false, fmt.Sprint("before ", i))
+	}
+	waitFor(t, 10*time.Second, "the messages before the kill", func() bool { return h.count() == 50 })
+
+	killed := time.Now()
+	mq.kill()
+	waitFor(t, 10*time.Second, "the daemon to notice, and say so on the record", func() bool {
+		return h.daemon(b).State == models.StateReconnecting && h.read("mqtt.broker", b, "listener_state") == models.StateReconnecting
+	})
+	// Several attempts fail while the broker stays down.
+	waitFor(t, 10*time.Second, "three failed attempts", func() bool { return h.daemon(b).Attempts >= 3 })
+	if d := h.daemon(b); d.NextRetry.IsZero() || d.LastError == "" || d.StopReason == "" {
+		t.Errorf("registry entry while down: %+v", d)
+	}
+
+	mq.start()
+	h.waitConnected(b, killed)
+	waitFor(t, 5*time.Second, "the record connected", func() bool { return h.read("mqtt.broker", b, "listener_state") == models.StateConnected })
+	if s := h.read("mqtt.subscription", sub, "subscription_status"); s != "subscribed" {
+		t.Errorf("subscription %v after the restart", s)
+	}
+	dev = device(t, mq.addr(), "counter-after", nil)
+	const after = 200
+	for i := range after {
+		publish(t, dev, "line/2/count", 1, false, fmt.Sprint("after ", i))
+	}
+	waitFor(t, 15*time.Second, "every message published after the restart", func() bool {
+		return h.count([]any{"topic", "=", "line/2/count"}) == after
+	})
+	if n := h.logs.count("MQTT listener not connected, retrying"); n != 1 {
+		t.Errorf("the outage was logged %d times, want once", n)
+	}
+	if n := h.logs.count("MQTT listener connected"); n != 2 {
+		t.Errorf("%d connected log lines, want 2", n)
+	}
+	if v := h.metric("odoo_iot_mqtt_reconnects_total", "broker_id", brokerLabel(b)); v < 3 {
+		t.Errorf("reconnects metric %v", v)
+	}
+	if v := h.metric("odoo_iot_mqtt_connection_state", "broker_id", brokerLabel(b), "state", models.StateConnected); v != 1 {
+		t.Errorf("connection state metric %v", v)
+	}
+}

@@ -1,0 +1,250 @@
+package listener
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Options configures a Service; zero values take the defaults.
+type Options struct {
+	Logger        *slog.Logger
+	Metrics       prometheus.Registerer // nil: no metrics
+	QueueSize     int                   // bound of the ingest queue, default 100_000
+	BatchSize     int                   // most rows per commit, default 1000
+	FlushInterval time.Duration         // longest wait to fill a batch when messages keep coming, default 5ms
+	PurgeInterval time.Duration         // retention job period, default 10m
+}
+
+const (
+	defaultQueueSize     = 100_000
+	defaultBatchSize     = 1000
+	defaultFlushInterval = 5 * time.Millisecond
+	defaultPurgeInterval = 10 * time.Minute
+
+	// drainTimeout bounds the final flush at shutdown when the database
+	// keeps failing: what is left then is not acknowledged, so the broker
+	// redelivers it to a persistent session.
+	drainTimeout = 30 * time.Second
+)
+
+// Why daemons stop, as their StopReason says.
+var (
+	errServiceStopped = errors.New("service stopped")
+	errShutdown       = errors.New("server shutting down")
+	errBrokerChanged  = errors.New("broker settings changed")
+	errBrokerInactive = errors.New("broker archived or deleted")
+	errClosed         = errors.New("listener: the service has shut down")
+)
+
+// Service runs the MQTT daemons and the ingest pipeline. It implements
+// models.BrokerControl.
+type Service struct {
+	reg  *models.Registry
+	log  *slog.Logger
+	opts Options
+	m    *metrics
+
+	queue chan item // the ingest queue, shared by every daemon
+
+	// opMu serialises StartService, StopService, BrokerChanged and the
+	// shutdown, so that one broker's daemons never overlap.
+	opMu    sync.Mutex
+	running atomic.Bool // between StartService and StopService
+	closed  atomic.Bool // Run has ended
+
+	daemons *registry
+
+	// base is the parent context of every daemon; Run cancels it on
+	// shutdown.
+	base       context.Context
+	baseCancel context.CancelCauseFunc
+	wg         sync.WaitGroup // daemons
+	ran        atomic.Bool
+
+	// helpers are clean-ups of short-lived clients whose caller stopped
+	// waiting; helpersMu keeps them from starting while Run waits for them.
+	helpersMu     sync.Mutex
+	helpersClosed bool
+	helpers       sync.WaitGroup
+
+	drainTimeout time.Duration // tests shorten it
+}
+
+var _ models.BrokerControl = (*Service)(nil)
+
+// New returns a Service storing into reg. Nothing runs until Run.
+func New(reg *models.Registry, opts Options) *Service {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.QueueSize <= 0 {
+		opts.QueueSize = defaultQueueSize
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = defaultBatchSize
+	}
+	if opts.FlushInterval <= 0 {
+		opts.FlushInterval = defaultFlushInterval
+	}
+	if opts.PurgeInterval <= 0 {
+		opts.PurgeInterval = defaultPurgeInterval
+	}
+	s := &Service{reg: reg, log: opts.Logger, opts: opts, queue: make(chan item, opts.QueueSize), daemons: newRegistry(), drainTimeout: drainTimeout}
+	s.m = newMetrics(opts.Metrics, func() float64 { return float64(len(s.queue)) }, s.log)
+	s.base, s.baseCancel = context.WithCancelCause(context.Background())
+	return s
+}
+
+// Run runs the service's own goroutines (batch writer, retention purge,
+// the supervisor of daemons) until ctx is done; then it stops every
+// daemon, flushes and commits what is queued, and returns. Every goroutine
+// it starts is waited for. When the service was running as the server
+// last stopped (mqtt.service status "start"), Run starts it again.
+func (s *Service) Run(ctx context.Context) error {
+	if !s.ran.CompareAndSwap(false, true) {
+		return errors.New("listener: Run called twice")
+	}
+	logger := s.log
+	pahoLog.Store(logger)
+	defer pahoLog.CompareAndSwap(logger, nil)
+
+	var wg sync.WaitGroup
+	stopWriter := make(chan struct{})
+	wg.Go(func() { s.write(stopWriter) })
+	wg.Go(func() { s.purgeLoop(ctx) })
+
+	// Whether the service starts at boot is the server's decision (it goes
+	// through mqtt.service.start_mqtt_service, which updates the record).
+	<-ctx.Done()
+	s.opMu.Lock()
+	s.closed.Store(true)
+	s.running.Store(false)
+	s.baseCancel(errShutdown)
+	s.opMu.Unlock()
+	s.wg.Wait() // daemons first, while the writer still drains the queue
+	close(stopWriter)
+	wg.Wait()
+	s.helpersMu.Lock()
+	s.helpersClosed = true
+	s.helpersMu.Unlock()
+	s.helpers.Wait()
+	return nil
+}
+
+// ServiceRunning reports whether the service was started and not stopped.
+func (s *Service) ServiceRunning() bool { return s.running.Load() }
+
+// StartService starts a daemon for each active broker that has none.
+func (s *Service) StartService(ctx context.Context) error {
+	s.opMu.Lock()
+	defer s.opMu.Unlock()
+	if s.closed.Load() {
+		return errClosed
+	}
+	cfgs, err := s.reg.BrokerConfigs(ctx)
+	if err != nil {
+		return err
+	}
+	s.running.Store(true)
+	for _, cfg := range cfgs {
+		if s.daemons.running(cfg.ID) == nil {
+			s.startDaemon(cfg)
+		}
+	}
+	return nil
+}
+
+// StopService stops every daemon and waits for them, or for ctx.
+func (s *Service) StopService(ctx context.Context) error {
+	s.opMu.Lock()
+	defer s.opMu.Unlock()
+	s.running.Store(false)
+	ds := s.daemons.runningAll()
+	for _, d := range ds {
+		d.cancel(errServiceStopped)
+	}
+	for _, d := range ds {
+		select {
+		case <-d.done:
+		case <-ctx.Done():
+			return ctx.Err() // they still stop, and Run waits for them
+		}
+	}
+	return nil
+}
+
+// BrokerChanged restarts, starts or stops a broker's daemon after its
+// record changed, when the service runs.
+func (s *Service) BrokerChanged(ctx context.Context, brokerID int64) {
+	s.opMu.Lock()
+	defer s.opMu.Unlock()
+	if s.closed.Load() {
+		return
+	}
+	if !s.running.Load() {
+		s.forgetIfDeleted(ctx, brokerID)
+		return
+	}
+	active, err := s.reg.BrokerConfigs(ctx)
+	if err != nil {
+		s.log.Error("Unable to load the changed broker", slog.Int64("broker_id", brokerID), slog.Any("error", err))
+		return
+	}
+	cur := s.daemons.running(brokerID)
+	for _, cfg := range active {
+		if cfg.ID == brokerID {
+			if cur != nil {
+				cur.stop(errBrokerChanged)
+			}
+			s.startDaemon(cfg)
+			return
+		}
+	}
+	if cur != nil {
+		cur.stop(errBrokerInactive)
+	}
+	s.forgetIfDeleted(ctx, brokerID)
+}
+
+// forgetIfDeleted drops the registry entry and metrics of a deleted
+// broker; an archived one keeps its entry, which says why it stopped.
+func (s *Service) forgetIfDeleted(ctx context.Context, brokerID int64) {
+	if !s.daemons.has(brokerID) {
+		return
+	}
+	if cfgs, err := s.reg.BrokerConfigs(ctx, brokerID); err == nil && len(cfgs) == 0 {
+		s.daemons.remove(brokerID)
+		s.m.forget(brokerID)
+	}
+}
+
+// goHelper runs fn on a goroutine Run waits for, or right away once Run
+// has ended.
+func (s *Service) goHelper(fn func()) {
+	s.helpersMu.Lock()
+	defer s.helpersMu.Unlock()
+	if s.helpersClosed {
+		fn()
+		return
+	}
+	s.helpers.Go(fn)
+}
+
+// Daemons reports the daemon registry, one entry per broker.
+func (s *Service) Daemons() []models.DaemonStatus { return s.daemons.snapshot() }
+
+// startDaemon starts one broker's daemon; the caller holds opMu.
+func (s *Service) startDaemon(cfg models.BrokerConfig) {
+	e := s.daemons.entry(cfg.ID, cfg.Name)
+	ctx, cancel := context.WithCancelCause(s.base)
+	d := newDaemon(s, cfg, e, cancel)
+	s.daemons.setDaemon(e, d, nil)
+	s.wg.Go(func() { d.run(ctx) })
+}

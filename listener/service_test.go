@@ -1,0 +1,176 @@
+package listener
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
+)
+
+// TestServiceLifecycle: one daemon per active broker (not only the
+// first), the registry and the records tell their states, and record
+// changes restart, stop or start daemons while the service runs.
+func TestServiceLifecycle(t *testing.T) {
+	checkLeaks(t)
+	mq := startMosquitto(t, brokerSetup{})
+	h := newHarness(t, "sqlite", Options{})
+	b1 := h.broker(mq.port, map[string]any{"name": "hall A"})
+	b2 := h.broker(mq.port, map[string]any{"name": "hall B"})
+	down := h.broker(freePort(t), map[string]any{"name": "offline"})
+	archived := h.broker(mq.port, map[string]any{"name": "archived", "active": false})
+	var subs []any
+	for _, b := range []int64{b1, b2} {
+		subs = append(subs, h.call("mqtt.subscription", "create", map[string]any{"broker_id": b, "topic": "multi/#", "qos": int64(1)}))
+	}
+	h.call("mqtt.subscription", "subscribe_mqtt", subs)
+
+	start := time.Now()
+	if ok := h.call("mqtt.service", "start_mqtt_service"); ok != true {
+		t.Fatalf("start: %v", ok)
+	}
+	h.waitConnected(b1, start)
+	h.waitConnected(b2, start)
+	waitFor(t, 10*time.Second, "the offline broker retrying", func() bool {
+		return h.daemon(down).State == models.StateReconnecting && h.read("mqtt.broker", down, "listener_state") == models.StateReconnecting
+	})
+	if d := h.daemon(archived); d.BrokerID != 0 {
+		t.Errorf("an archived broker got a daemon: %+v", d)
+	}
+	if s := h.call("mqtt.service", "check_mqtt_status").(map[string]any); s["status"] != "connected" {
+		t.Errorf("check_mqtt_status %v", s)
+	}
+	rows := h.call("mqtt.service", "get_listener_status").([]any)
+	if len(rows) != 3 {
+		t.Fatalf("listener status rows %v", rows)
+	}
+	for _, r := range rows {
+		d := r.(*models.Dict)
+		if id, _ := d.Get("thread_identifier"); id == "" {
+			t.Errorf("no thread identifier in %v", d)
+		}
+	}
+	if e, _ := h.read("mqtt.broker", down, "last_error").(string); e == "" || h.read("mqtt.broker", down, "listener_state") != models.StateReconnecting {
+		t.Errorf("offline broker record: state %v, error %q", h.read("mqtt.broker", down, "listener_state"), e)
+	}
+
+	// Both brokers listen: one message, one row per broker.
+	dev := device(t, mq.addr(), "multi-device", nil)
+	publish(t, dev, "multi/x", 1, false, "hello")
+	waitFor(t, 10*time.Second, "a row per broker", func() bool {
+		return h.count([]any{"broker_id", "=", b1}) == 1 && h.count([]any{"broker_id", "=", b2}) == 1
+	})
+
+	// Fixing the offline broker's port restarts its daemon, which connects.
+	before := time.Now()
+	h.call("mqtt.broker", "write", []any{down}, map[string]any{"port": fmt.Sprint(mq.port)})
+	h.waitConnected(down, before)
+	if d := h.daemon(down); d.Attempts != 0 || !d.NextRetry.IsZero() {
+		t.Errorf("connected entry still counts attempts: %+v", d)
+	}
+
+	// Archiving stops the daemon and says why; unarchiving starts it.
+	h.call("mqtt.broker", "write", []any{b2}, map[string]any{"active": false})
+	if d := h.daemon(b2); d.State != models.StateStopped || d.StopReason != errBrokerInactive.Error() {
+		t.Errorf("archived broker's daemon: %+v", d)
+	}
+	before = time.Now()
+	h.call("mqtt.broker", "write", []any{b2}, map[string]any{"active": true})
+	h.waitConnected(b2, before)
+
+	// A status write (check_connection) does not restart anything; a
+	// deleted broker leaves the registry.
+	connectedAt := h.daemon(b1).ConnectedAt
+	h.call("mqtt.broker", "check_connection", []any{b1})
+	if !h.daemon(b1).ConnectedAt.Equal(connectedAt) {
+		t.Errorf("check_connection restarted the daemon")
+	}
+	h.call("mqtt.broker", "unlink", []any{b1})
+	if d := h.daemon(b1); d.BrokerID != 0 {
+		t.Errorf("deleted broker still in the registry: %+v", d)
+	}
+
+	before = time.Now()
+	h.call("mqtt.service", "restart_mqtt_service")
+	h.waitConnected(b2, before)
+	h.waitConnected(down, before)
+
+	h.call("mqtt.service", "stop_mqtt_service")
+	for _, b := range []int64{b2, down} {
+		if d := h.daemon(b); d.State != models.StateStopped || d.StopReason != errServiceStopped.Error() || d.DisconnectedAt.IsZero() {
+			t.Errorf("after stop: %+v", d)
+		}
+		if s := h.read("mqtt.broker", b, "listener_state"); s != models.StateStopped {
+			t.Errorf("listener_state %v after stop", s)
+		}
+	}
+	if s := h.call("mqtt.service", "check_mqtt_status").(map[string]any); s["status"] != "stopped" {
+		t.Errorf("check_mqtt_status after stop %v", s)
+	}
+	ctx := context.Background()
+	if err := h.svc.Subscribe(ctx, b2, models.SubscriptionConfig{ID: 1, Topic: "x"}); !errors.Is(err, models.ErrDaemonNotRunning) {
+		t.Errorf("Subscribe while stopped: %v", err)
+	}
+	if err := h.svc.Unsubscribe(ctx, b2, "x"); !errors.Is(err, models.ErrDaemonNotRunning) {
+		t.Errorf("Unsubscribe while stopped: %v", err)
+	}
+	h.stop()
+	if err := h.svc.StartService(ctx); err == nil {
+		t.Errorf("StartService after Run ended must fail")
+	}
+}
+
+// fakeMessage stands for a paho message in tests of the writer alone.
+type fakeMessage struct {
+	topic   string
+	payload []byte
+}
+
+func (m *fakeMessage) Duplicate() bool   { return false }
+func (m *fakeMessage) Qos() byte         { return 0 }
+func (m *fakeMessage) Retained() bool    { return false }
+func (m *fakeMessage) Topic() string     { return m.topic }
+func (m *fakeMessage) MessageID() uint16 { return 0 }
+func (m *fakeMessage) Payload() []byte   { return m.payload }
+func (m *fakeMessage) Ack()              {}
+
+// TestUnstorableRowIsIsolated: a message whose signal was deleted while
+// it waited in the queue cannot be inserted with that link (signal_id has
+// a foreign key); the writer isolates it, stores it without the link, and
+// stores the others of its batch as they are, in order.
+func TestUnstorableRowIsIsolated(t *testing.T) {
+	for _, kind := range modelstest.Kinds(t) {
+		t.Run(kind, func(t *testing.T) {
+			checkLeaks(t)
+			h := newHarness(t, kind, Options{BatchSize: 100})
+			b := h.broker(freePort(t), nil)
+			sub := h.call("mqtt.subscription", "create", map[string]any{"broker_id": b, "topic": "t/6"}).(int64)
+			gone := h.call("mqtt.signal", "create", map[string]any{"broker_id": b, "subscription_id": sub, "payload": "x"}).(int64)
+			h.call("mqtt.signal", "unlink", []any{gone})
+			sess := newSession(&daemon{cfg: models.BrokerConfig{ID: b}})
+			var batch []item
+			for i := range 11 {
+				it := item{msg: &fakeMessage{fmt.Sprintf("t/%d", i), []byte(fmt.Sprint(i))}, at: time.Now(), broker: b, sub: sub, sess: sess}
+				if i == 6 {
+					it.signal = gone
+				}
+				batch = append(batch, it)
+			}
+			for _, it := range batch { // queued together: one batch
+				h.svc.queue <- it
+			}
+			waitFor(t, 15*time.Second, "all 11 rows", func() bool { return h.count() == 11 })
+			for i, r := range h.history() {
+				if r.Payload != fmt.Sprint(i) || r.Sub != sub || r.Broker != b || r.Signal != 0 {
+					t.Errorf("row %d: %+v, want payload %d with subscription %d and no signal", i, r, i, sub)
+				}
+			}
+			if n := h.logs.count("without its link to a deleted record", "mqtt.signal"); n != 1 {
+				t.Errorf("%d log lines about the deleted link, want 1", n)
+			}
+		})
+	}
+}

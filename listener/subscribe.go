@@ -1,0 +1,189 @@
+package listener
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+)
+
+// subackTimeout bounds a wait for SUBACK or UNSUBACK when the caller's
+// context has no deadline.
+const subackTimeout = 10 * time.Second
+
+// subackFailure is the SUBACK return code of a refused filter (MQTT 3.1.1
+// §3.9.3).
+const subackFailure = 0x80
+
+// Subscribe subscribes a topic filter through the broker's running daemon
+// and waits for the SUBACK; a 0x80 return code is an error.
+// models.ErrDaemonNotRunning when the broker has no connected daemon: its
+// daemon subscribes the (already enabled) record when it connects.
+func (s *Service) Subscribe(ctx context.Context, brokerID int64, sub models.SubscriptionConfig) error {
+	d := s.daemons.running(brokerID)
+	if d == nil {
+		return models.ErrDaemonNotRunning
+	}
+	sess := d.current()
+	if sess == nil {
+		return models.ErrDaemonNotRunning
+	}
+	// Routed before the SUBACK: retained messages follow it at once.
+	d.routes.addSubscription(sub)
+	d.loadSignals(ctx)
+	res, err := sess.subscribe(ctx, map[string]byte{sub.Topic: sub.QoS})
+	if err == nil {
+		err = res[sub.Topic]
+	}
+	if err != nil {
+		d.routes.removeSubscription(sub.ID)
+	}
+	return err
+}
+
+// Unsubscribe removes a topic filter through the broker's running daemon
+// and waits for the UNSUBACK. The filter stays subscribed at the broker
+// while another enabled subscription record of the broker still uses it.
+func (s *Service) Unsubscribe(ctx context.Context, brokerID int64, topic string) error {
+	d := s.daemons.running(brokerID)
+	if d == nil {
+		return models.ErrDaemonNotRunning
+	}
+	sess := d.current()
+	if sess == nil {
+		return models.ErrDaemonNotRunning
+	}
+	// The records are the truth: the caller disabled its record first.
+	subs, err := s.reg.EnabledSubscriptions(ctx, brokerID)
+	if err != nil {
+		return err
+	}
+	d.routes.setSubscriptions(subs)
+	for _, sub := range subs {
+		if sub.Topic == topic {
+			return nil
+		}
+	}
+	ctx, cancel := withDefaultTimeout(ctx, subackTimeout)
+	defer cancel()
+	if err := waitToken(ctx, sess.client.Unsubscribe(topic)); err != nil {
+		return fmt.Errorf("unsubscribe %q: %w", topic, err)
+	}
+	return nil
+}
+
+// subscribe sends one SUBSCRIBE for filters and returns each filter's
+// outcome (nil or why the broker refused it), or an error when no SUBACK
+// came.
+func (ss *session) subscribe(ctx context.Context, filters map[string]byte) (map[string]error, error) {
+	ctx, cancel := withDefaultTimeout(ctx, subackTimeout)
+	defer cancel()
+	tok := ss.client.SubscribeMultiple(filters, nil)
+	if err := waitToken(ctx, tok); err != nil {
+		return nil, fmt.Errorf("subscribe: %w", err)
+	}
+	codes := tok.(*mqtt.SubscribeToken).Result()
+	out := make(map[string]error, len(filters))
+	for f := range filters {
+		code, ok := codes[f]
+		switch {
+		case !ok:
+			out[f] = fmt.Errorf("no SUBACK return code for %q", f)
+		case code == subackFailure:
+			out[f] = fmt.Errorf("the broker refused the subscription to %q (SUBACK return code 0x80)", f)
+		case code > 2:
+			out[f] = fmt.Errorf("unexpected SUBACK return code 0x%02x for %q", code, f)
+		}
+	}
+	return out, nil
+}
+
+// subscribeAll subscribes every enabled subscription of the broker, on
+// each (re)connect, and records each outcome on its record.
+func (d *daemon) subscribeAll(ctx context.Context, sess *session) {
+	subs, err := d.s.reg.EnabledSubscriptions(ctx, d.cfg.ID)
+	if err != nil {
+		d.log.Warn("Unable to load the subscriptions", slog.Any("error", err))
+		return
+	}
+	d.routes.setSubscriptions(subs)
+	if len(subs) == 0 {
+		return
+	}
+	filters := make(map[string]byte, len(subs))
+	for _, sub := range subs {
+		if q, ok := filters[sub.Topic]; !ok || sub.QoS > q {
+			filters[sub.Topic] = sub.QoS
+		}
+	}
+	res, err := sess.subscribe(ctx, filters)
+	if err != nil {
+		// The connection is failing; its loss is reported separately.
+		d.log.Warn("Unable to subscribe", slog.Any("error", err))
+		return
+	}
+	for _, sub := range subs {
+		serr := res[sub.Topic]
+		if serr != nil {
+			d.log.Warn("Subscription refused", slog.Int64("subscription_id", sub.ID), slog.String("topic", sub.Topic), slog.Any("error", serr))
+		}
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stateWriteTimeout)
+		err := d.s.reg.SetSubscriptionState(wctx, sub.ID, serr == nil, errText(serr))
+		cancel()
+		if err != nil {
+			d.log.Warn("Unable to save a subscription state", slog.Int64("subscription_id", sub.ID), slog.Any("error", err))
+		}
+	}
+}
+
+// loadRoutes loads the subscriptions and signals messages are matched to.
+func (d *daemon) loadRoutes(ctx context.Context) error {
+	subs, err := d.s.reg.EnabledSubscriptions(ctx, d.cfg.ID)
+	if err != nil {
+		return err
+	}
+	signals, err := d.s.reg.SignalTopics(ctx, d.cfg.ID)
+	if err != nil {
+		return err
+	}
+	d.routes.setSubscriptions(subs)
+	d.routes.setSignals(signals)
+	return nil
+}
+
+// loadSignals refreshes the signal topics; on failure the old ones stay.
+func (d *daemon) loadSignals(ctx context.Context) {
+	signals, err := d.s.reg.SignalTopics(ctx, d.cfg.ID)
+	if err != nil {
+		d.log.Warn("Unable to load the signal topics", slog.Any("error", err))
+		return
+	}
+	d.routes.setSignals(signals)
+}
+
+// waitToken waits for a paho token or ctx.
+func waitToken(ctx context.Context, tok mqtt.Token) error {
+	select {
+	case <-tok.Done():
+		return tok.Error()
+	case <-ctx.Done():
+		return fmt.Errorf("no acknowledgement from the broker: %w", context.Cause(ctx))
+	}
+}
+
+func withDefaultTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

@@ -1,0 +1,155 @@
+package models
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"strings"
+	"time"
+)
+
+// checkBrokerOptions validates the connection options of one broker, each
+// error naming the field.
+func checkBrokerOptions(r *Record) error {
+	for _, f := range []string{"ping_timeout", "write_timeout"} {
+		if v := r.Int(f); v < 0 || v > 3600 {
+			return ValidationErrorf("%s: must be between 0 and 3600 seconds.", labelFromName(f))
+		}
+	}
+	if q := r.Int("will_qos"); q < 0 || q > 2 {
+		return ValidationErrorf("Last will QoS: %d is not a QoS level (0, 1 or 2).", q)
+	}
+	if t := r.Str("will_topic"); t != "" {
+		if err := ValidTopicName(t); err != nil {
+			return ValidationErrorf("Last will topic: %v", err)
+		}
+	}
+	if ca := r.Str("ca_cert"); ca != "" {
+		if _, err := parseCertPool(ca); err != nil {
+			return ValidationErrorf("CA certificate (PEM): %v", err)
+		}
+	}
+	cert, key := r.Str("client_cert"), r.Str("client_key")
+	if (cert == "") != (key == "") {
+		return ValidationErrorf("Client certificate (PEM): a client certificate needs its key, and a key its certificate.")
+	}
+	if cert != "" {
+		if _, err := tls.X509KeyPair([]byte(cert), []byte(key)); err != nil {
+			return ValidationErrorf("Client certificate (PEM): %v", err)
+		}
+	}
+	if r.Str("store_type") == "file" && strings.TrimSpace(r.Str("store_dir")) == "" {
+		return ValidationErrorf("In-flight store folder: required when the store is a file.")
+	}
+	if p := r.Str("ws_path"); p != "" && !strings.HasPrefix(p, "/") {
+		return ValidationErrorf("Websocket path: %q must start with '/'.", p)
+	}
+	if _, err := parseHeaders(r.Str("ws_headers")); err != nil {
+		return ValidationErrorf("Websocket headers: %v", err)
+	}
+	if v := r.Float("reconnect_initial"); v <= 0 || v > 86400 {
+		return ValidationErrorf("First retry after (s): must be more than 0 and at most a day.")
+	}
+	if v := r.Float("reconnect_factor"); v < 1 || v > 10 {
+		return ValidationErrorf("Retry delay factor: must be between 1 and 10.")
+	}
+	if v := r.Float("reconnect_max"); v < r.Float("reconnect_initial") || v > 86400 {
+		return ValidationErrorf("Longest retry delay (s): must be at least the first delay and at most a day.")
+	}
+	if v := r.Float("reconnect_jitter"); v < 0 || v >= 1 {
+		return ValidationErrorf("Retry jitter: must be a fraction between 0 and 1.")
+	}
+	if r.Int("history_max_age_days") < 0 || r.Int("history_max_rows") < 0 {
+		return ValidationErrorf("Keep history: must not be negative.")
+	}
+	return nil
+}
+
+// parseCertPool reads one or more PEM certificates.
+func parseCertPool(pemText string) (*x509.CertPool, error) {
+	pool := x509.NewCertPool()
+	rest := []byte(pemText)
+	n := 0
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			return nil, errorf("unexpected PEM block %q (want CERTIFICATE)", block.Type)
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, errorf("bad certificate: %v", err)
+		}
+		pool.AddCert(c)
+		n++
+	}
+	if n == 0 || strings.TrimSpace(string(rest)) != "" {
+		return nil, errorf("not PEM certificate text")
+	}
+	return pool, nil
+}
+
+// parseHeaders reads "Name: value" lines.
+func parseHeaders(text string) (map[string]string, error) {
+	out := map[string]string{}
+	for i, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(line, ":")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" || strings.ContainsAny(name, " \t") {
+			return nil, errorf("line %d: want 'Name: value'", i+1)
+		}
+		out[name] = strings.TrimSpace(value)
+	}
+	return out, nil
+}
+
+// schemes maps url_scheme to the paho scheme that implements it.
+var schemes = map[string]string{
+	"mqtt://": "tcp", "tcp://": "tcp",
+	"mqtts://": "ssl", "ssl://": "ssl", "tls://": "ssl",
+	"ws://": "ws", "wss://": "wss",
+}
+
+func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+
+// brokerConfig builds the connection settings of a loaded broker record.
+func brokerConfig(r *Record) BrokerConfig {
+	port := 0
+	for _, c := range strings.TrimSpace(r.Str("port")) {
+		port = port*10 + int(c-'0')
+	}
+	b := BrokerConfig{
+		ID: r.ID, Name: r.Str("name"), Scheme: schemes[r.Str("url_scheme")], Host: strings.TrimSpace(r.Str("host")), Port: port,
+		ClientID: r.Str("client_id"), Username: r.Str("username"), Password: r.Str("password"),
+		Protocol: 4, CleanSession: r.Bool("clean_session"),
+		Keepalive: time.Duration(r.Int("keepalive")) * time.Second, ConnectTimeout: time.Duration(r.Int("connect_timeout")) * time.Second,
+		PingTimeout: time.Duration(r.Int("ping_timeout")) * time.Second, WriteTimeout: time.Duration(r.Int("write_timeout")) * time.Second,
+		OrderMatters: r.Bool("ordered"),
+		CACert:       r.Str("ca_cert"), ClientCert: r.Str("client_cert"), ClientKey: r.Str("client_key"),
+		ServerName: r.Str("tls_server_name"), InsecureSkipVerify: r.Bool("tls_insecure"),
+		StoreType: r.Str("store_type"), StoreDir: r.Str("store_dir"), WSPath: r.Str("ws_path"),
+		ReconnectInitial: seconds(r.Float("reconnect_initial")), ReconnectFactor: r.Float("reconnect_factor"),
+		ReconnectMax: seconds(r.Float("reconnect_max")), ReconnectJitter: r.Float("reconnect_jitter"),
+	}
+	if b.Scheme == "" {
+		b.Scheme = "tcp"
+	}
+	if r.Str("protocol") == "MQTTv31" {
+		b.Protocol = 3
+	}
+	if b.StoreType == "" {
+		b.StoreType = "memory"
+	}
+	b.WSHeaders, _ = parseHeaders(r.Str("ws_headers"))
+	if t := r.Str("will_topic"); t != "" {
+		b.Will = &WillMessage{Topic: t, Payload: []byte(r.Str("will_payload")), QoS: byte(r.Int("will_qos")), Retain: r.Bool("will_retain")}
+	}
+	return b
+}

@@ -1,0 +1,153 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// BrokerControl is what the MQTT actions need from the listener service.
+// Package listener implements it and server installs it with
+// Registry.SetBrokerControl. Its methods are called outside any database
+// transaction, so they may block on the network.
+type BrokerControl interface {
+	// CheckConnection opens a fresh connection with b, waits for the
+	// CONNACK within b.ConnectTimeout, and disconnects. The error says why
+	// the broker refused or could not be reached.
+	CheckConnection(ctx context.Context, b BrokerConfig) error
+	// Subscribe subscribes through the broker's running daemon and returns
+	// once the SUBACK arrived; a 0x80 return code is an error.
+	// ErrDaemonNotRunning when the service or that daemon is not running.
+	Subscribe(ctx context.Context, brokerID int64, s SubscriptionConfig) error
+	// Unsubscribe removes a topic filter through the running daemon.
+	Unsubscribe(ctx context.Context, brokerID int64, topic string) error
+	// Publish sends through the broker's running daemon, or a short-lived
+	// connection when there is none, and waits for PUBACK/PUBCOMP at QoS
+	// 1/2 up to the timeout of ctx.
+	Publish(ctx context.Context, b BrokerConfig, m OutgoingMessage) error
+	// StartService starts one daemon per active broker; StopService stops
+	// them all and waits for them.
+	StartService(ctx context.Context) error
+	StopService(ctx context.Context) error
+	ServiceRunning() bool
+	// Daemons reports the daemon registry, one entry per broker.
+	Daemons() []DaemonStatus
+	// BrokerChanged tells the service a broker record changed (options,
+	// activation or deletion): its daemon restarts, starts or stops.
+	BrokerChanged(ctx context.Context, brokerID int64)
+}
+
+// ErrDaemonNotRunning is returned by BrokerControl when the broker has no
+// running daemon.
+var ErrDaemonNotRunning = errors.New("the broker's listener is not running")
+
+// BrokerConfig is everything needed to connect to one broker.
+type BrokerConfig struct {
+	ID             int64
+	Name           string
+	Scheme         string // "tcp", "ssl", "ws" or "wss" (normalised from url_scheme)
+	Host           string
+	Port           int
+	ClientID       string
+	Username       string
+	Password       string
+	Protocol       uint // 3 = MQTT 3.1, 4 = MQTT 3.1.1
+	CleanSession   bool
+	Keepalive      time.Duration
+	ConnectTimeout time.Duration
+	PingTimeout    time.Duration
+	WriteTimeout   time.Duration
+	OrderMatters   bool
+
+	// TLS, for ssl and wss: PEM texts.
+	CACert, ClientCert, ClientKey string
+	ServerName                    string
+	InsecureSkipVerify            bool
+
+	Will *WillMessage // nil: no last will
+
+	StoreType string // "memory" or "file": where paho keeps in-flight QoS 1/2 messages
+	StoreDir  string // for "file"
+
+	WSPath    string            // websocket path, "/mqtt" by default
+	WSHeaders map[string]string // extra HTTP headers of the websocket handshake
+
+	// Reconnection policy: first retry after Initial, times Factor after
+	// each failure, capped at Max, each delay varied by +/- Jitter (a
+	// fraction).
+	ReconnectInitial time.Duration
+	ReconnectFactor  float64
+	ReconnectMax     time.Duration
+	ReconnectJitter  float64
+}
+
+// WillMessage is a broker connection's last will.
+type WillMessage struct {
+	Topic   string
+	Payload []byte
+	QoS     byte
+	Retain  bool
+}
+
+// SubscriptionConfig is one topic filter a daemon subscribes.
+type SubscriptionConfig struct {
+	ID    int64
+	Topic string
+	QoS   byte
+}
+
+// OutgoingMessage is one message to publish.
+type OutgoingMessage struct {
+	Topic   string
+	Payload []byte
+	QoS     byte
+	Retain  bool
+}
+
+// Daemon states, as mqtt.broker.listener_state stores them.
+const (
+	StateConnecting   = "connecting"
+	StateConnected    = "connected"
+	StateReconnecting = "reconnecting"
+	StateStopped      = "stopped"
+	StateError        = "error"
+)
+
+// DaemonStatus is one row of the daemon registry (the addon's MQTT_THREADS).
+type DaemonStatus struct {
+	BrokerID         int64
+	BrokerName       string
+	ThreadIdentifier string
+	State            string
+	StopReason       string // why it last stopped or disconnected
+	Since            time.Time
+	ConnectedAt      time.Time
+	DisconnectedAt   time.Time
+	Attempts         int // reconnect attempts since the last connection
+	NextRetry        time.Time
+	LastError        string
+	MessagesIn       uint64
+	MessagesOut      uint64
+}
+
+// SetBrokerControl installs the listener service.
+func (r *Registry) SetBrokerControl(c BrokerControl) { r.control = c }
+
+// control returns the installed BrokerControl or a UserError.
+func (e *Env) control() (BrokerControl, error) {
+	if e.reg.control == nil {
+		return nil, UserErrorf("MQTT is not available in this server.")
+	}
+	return e.reg.control, nil
+}
+
+// AfterCommit runs fn once the env's transaction has committed (at once
+// outside a transaction). It is how record changes reach the daemons only
+// when they are final.
+func (e *Env) AfterCommit(fn func()) {
+	if e.afterCommit == nil {
+		fn()
+		return
+	}
+	*e.afterCommit = append(*e.afterCommit, fn)
+}

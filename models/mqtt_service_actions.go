@@ -1,0 +1,162 @@
+package models
+
+import (
+	"fmt"
+	"os"
+	"time"
+)
+
+// The mqtt.service buttons, with the addon's return values (seed-addon.md
+// §2.5). The service row is a singleton created on demand.
+
+// serviceRow returns the id of the service row, creating it when create.
+func serviceRow(env *Env, create bool) (int64, error) {
+	m := env.reg.Model("mqtt.service")
+	ids, err := env.Sudo().search(m, []any{}, 0, 1, "id")
+	if err != nil || len(ids) > 0 || !create {
+		if len(ids) == 0 {
+			return 0, err
+		}
+		return ids[0], err
+	}
+	var id int64
+	err = env.reg.Transaction(env.Ctx, env.UID, env.Context, func(tx *Env) error {
+		var err error
+		id, err = tx.Sudo().insert(m, map[string]any{})
+		return err
+	})
+	return id, err
+}
+
+// serviceConnection summarises the daemons: connected when any is.
+func serviceConnection(ctl BrokerControl) string {
+	if !ctl.ServiceRunning() {
+		return "disconnected"
+	}
+	for _, d := range ctl.Daemons() {
+		if d.State == StateConnected {
+			return "connected"
+		}
+	}
+	return "connecting"
+}
+
+func serviceStart(env *Env, _ []int64, _ Args) (any, error) {
+	if _, err := requireAccess(env, "mqtt.service", OpWrite); err != nil {
+		return nil, err
+	}
+	ctl, err := env.control()
+	if err != nil {
+		return nil, err
+	}
+	id, err := serviceRow(env, true)
+	if err != nil {
+		return nil, err
+	}
+	if serr := ctl.StartService(env.Ctx); serr != nil {
+		werr := env.writeNow("mqtt.service", []int64{id}, map[string]any{"status": "error", "thread_identifier": false, "connection_status": "disconnected"})
+		env.reg.log.Error("Unable to start the MQTT service", "error", serr)
+		return false, werr
+	}
+	return true, env.writeNow("mqtt.service", []int64{id}, map[string]any{
+		"status": "start", "last_start": time.Now().UTC(), "connection_status": serviceConnection(ctl),
+		"thread_identifier": fmt.Sprintf("mqtt_service_%d_%d", os.Getpid(), time.Now().Unix()),
+	})
+}
+
+func serviceStop(env *Env, _ []int64, _ Args) (any, error) {
+	if _, err := requireAccess(env, "mqtt.service", OpWrite); err != nil {
+		return nil, err
+	}
+	ctl, err := env.control()
+	if err != nil {
+		return nil, err
+	}
+	id, err := serviceRow(env, false)
+	if err != nil || id == 0 {
+		return true, err
+	}
+	if serr := ctl.StopService(env.Ctx); serr != nil {
+		werr := env.writeNow("mqtt.service", []int64{id}, map[string]any{"status": "error", "connection_status": "unknown"})
+		env.reg.log.Error("Unable to stop the MQTT service", "error", serr)
+		return false, werr
+	}
+	return true, env.writeNow("mqtt.service", []int64{id}, map[string]any{"status": "stop", "thread_identifier": false, "connection_status": "disconnected"})
+}
+
+func serviceRestart(env *Env, ids []int64, a Args) (any, error) {
+	if ok, err := serviceStop(env, ids, a); err != nil || ok != true {
+		return ok, err
+	}
+	return serviceStart(env, ids, a)
+}
+
+// serviceCheckStatus returns exactly the addon's status dicts.
+func serviceCheckStatus(env *Env, _ []int64, _ Args) (any, error) {
+	if _, err := requireAccess(env, "mqtt.service", OpRead); err != nil {
+		return nil, err
+	}
+	ctl, err := env.control()
+	if err != nil {
+		return nil, err
+	}
+	id, err := serviceRow(env, false)
+	if err != nil {
+		return nil, err
+	}
+	if id == 0 {
+		return map[string]any{"status": "not_configured", "message": "MQTT Service is not configured"}, nil
+	}
+	recs, err := env.Sudo().load(env.reg.Model("mqtt.service"), []int64{id}, nil)
+	if err != nil || len(recs) == 0 {
+		return nil, err
+	}
+	switch {
+	case recs[0].Str("thread_identifier") == "":
+		err = env.writeNow("mqtt.service", []int64{id}, map[string]any{"connection_status": "disconnected"})
+		return map[string]any{"status": "stopped", "message": "MQTT Service is not working"}, err
+	case !ctl.ServiceRunning():
+		err = env.writeNow("mqtt.service", []int64{id}, map[string]any{"status": "stop", "thread_identifier": false, "connection_status": "disconnected"})
+		return map[string]any{"status": "error", "message": "MQTT thread is no longer active"}, err
+	case serviceConnection(ctl) == "connected":
+		err = env.writeNow("mqtt.service", []int64{id}, map[string]any{"connection_status": "connected"})
+		return map[string]any{"status": "connected", "message": "MQTT Service is connected and running"}, err
+	}
+	err = env.writeNow("mqtt.service", []int64{id}, map[string]any{"connection_status": "connecting"})
+	return map[string]any{"status": "connecting", "message": "MQTT Service is running but not connected"}, err
+}
+
+// serviceListenerStatus returns the daemon registry, one dict per broker.
+func serviceListenerStatus(env *Env, _ []int64, _ Args) (any, error) {
+	if _, err := requireAccess(env, "mqtt.service", OpRead); err != nil {
+		return nil, err
+	}
+	ctl, err := env.control()
+	if err != nil {
+		return nil, err
+	}
+	ts := func(t time.Time) any {
+		if t.IsZero() {
+			return false
+		}
+		return t.UTC().Format(DatetimeFormat)
+	}
+	out := []any{}
+	for _, d := range ctl.Daemons() {
+		row := NewDict(13)
+		row.Set("broker_id", []any{d.BrokerID, d.BrokerName})
+		row.Set("thread_identifier", d.ThreadIdentifier)
+		row.Set("state", d.State)
+		row.Set("since", ts(d.Since))
+		row.Set("stop_reason", d.StopReason)
+		row.Set("connected_at", ts(d.ConnectedAt))
+		row.Set("disconnected_at", ts(d.DisconnectedAt))
+		row.Set("attempts", int64(d.Attempts))
+		row.Set("next_retry", ts(d.NextRetry))
+		row.Set("last_error", d.LastError)
+		row.Set("messages_in", int64(d.MessagesIn))
+		row.Set("messages_out", int64(d.MessagesOut))
+		out = append(out, row)
+	}
+	return out, nil
+}

@@ -1,0 +1,220 @@
+package demo
+
+import (
+	"encoding/json"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"time"
+)
+
+// What the simulated devices are and what they publish. This file is pure:
+// a device turns a clock tick or an action into messages, and run.go puts
+// them on the wire.
+
+// Device ids of the demo.
+const (
+	LampID    = "lamp-1"
+	ThermoID  = "thermo-1"
+	ClimateID = "climate-1"
+	ESP32ID   = "esp32-kitchen"
+)
+
+// message is one publish of a device.
+type message struct {
+	topic   string
+	payload []byte
+	qos     byte
+	retain  bool
+}
+
+// sensor is a value drifting around base within +/- swing, with an alert
+// event when it goes above alertAbove (0: none) and when it comes back.
+type sensor struct {
+	name, kind, unit  string
+	base, swing, step float64
+	alertAbove        float64
+
+	value float64
+	alert bool
+}
+
+// device is one simulated device. Only its own goroutine touches it.
+type device struct {
+	id       string
+	model    string
+	producer string
+	version  string
+	sensors  []*sensor
+	lamp     bool // has a switch it toggles on action
+	esp32    bool // publishes one JSON record on /homecontrol/device/data/<id>, as the ESP32 firmware does
+
+	on  bool // the lamp's state
+	rng *rand.Rand
+}
+
+// devices returns a fresh set of the demo's devices.
+func devices() []*device {
+	return []*device{
+		newDevice(&device{id: ThermoID, model: "temperature-sensor", producer: "Acme Sensors", version: "1.2.0",
+			sensors: []*sensor{{name: "temperature", kind: "TEMPERATURE_SENSOR", unit: "°C", base: 21, swing: 3, step: 0.4, alertAbove: 22}}}),
+		newDevice(&device{id: ClimateID, model: "climate-sensor", producer: "Acme Sensors", version: "2.0.1",
+			sensors: []*sensor{
+				{name: "temperature", kind: "TEMPERATURE_SENSOR", unit: "°C", base: 19, swing: 2, step: 0.3},
+				{name: "humidity", kind: "HUMIDITY_SENSOR", unit: "%", base: 45, swing: 10, step: 1.5, alertAbove: 47},
+			}}),
+		newDevice(&device{id: LampID, model: "smart-lamp", producer: "Acme Lighting", version: "0.9.4", lamp: true}),
+		newDevice(&device{id: ESP32ID, model: "esp32-dht22", producer: "ESP Sensors", version: "0.3.0", esp32: true,
+			sensors: []*sensor{
+				{name: "temperature", kind: "TEMPERATURE_SENSOR", unit: "°C", base: 23, swing: 2, step: 0.2},
+				{name: "humidity", kind: "HUMIDITY_SENSOR", unit: "%", base: 55, swing: 8, step: 1},
+			}}),
+	}
+}
+
+// newDevice seeds the device's random walk from its id, so a run is
+// reproducible, and starts each sensor at its base value.
+func newDevice(d *device) *device {
+	h := fnv.New64a()
+	h.Write([]byte(d.id))
+	d.rng = rand.New(rand.NewPCG(h.Sum64(), 42))
+	for _, s := range d.sensors {
+		s.value = s.base
+	}
+	return d
+}
+
+func (d *device) topic(parts ...string) string {
+	return "device/" + d.id + "/" + strings.Join(parts, "/")
+}
+
+// actionFilter is what the device subscribes to for its actions.
+func (d *device) actionFilter() string { return d.topic("action", "#") }
+
+// infoMessage is the retained descriptor a consumer reads first.
+func (d *device) infoMessage() message {
+	info := map[string]any{
+		"deviceId": d.id, "model": d.model, "producer": d.producer, "softwareVersion": d.version,
+	}
+	var names []string
+	for _, s := range d.sensors {
+		names = append(names, s.name)
+	}
+	if d.lamp {
+		names = append(names, "switch")
+		info["actions"] = []string{"toggle", "switch"}
+	}
+	info["resources"] = names
+	return message{topic: d.topic("info"), payload: mustJSON(info), qos: 1, retain: true}
+}
+
+// stateMessages are the retained events describing the current state, sent
+// on connect so a new consumer sees it.
+func (d *device) stateMessages(now time.Time) []message {
+	if d.lamp {
+		return []message{d.switchEvent(now)}
+	}
+	return nil
+}
+
+// tick advances the sensors one step and returns the telemetry, plus an
+// event for each alert that started or ended.
+func (d *device) tick(now time.Time) []message {
+	var out []message
+	for _, s := range d.sensors {
+		// A random walk pulled back toward base, so alerts come and go.
+		s.value += (d.rng.Float64()*2-1)*s.step + (s.base-s.value)*0.1
+		s.value = math.Max(s.base-s.swing, math.Min(s.base+s.swing, s.value))
+		if s.alertAbove > 0 && (s.value > s.alertAbove) != s.alert {
+			s.alert = !s.alert
+			state := "normal"
+			if s.alert {
+				state = "alert"
+			}
+			out = append(out, d.event(now, map[string]any{"event": s.name + "_high", "state": state, "value": round1(s.value)}))
+		}
+	}
+	switch {
+	case d.esp32:
+		rec := map[string]any{"device_id": d.id, "timestamp": now.Unix(),
+			"battery_v": round1(3.7 + d.rng.Float64()*0.4), "rssi": -50 - d.rng.IntN(30)}
+		for _, s := range d.sensors {
+			rec[s.name] = round1(s.value)
+		}
+		out = append(out, message{topic: "/homecontrol/device/data/" + d.id, payload: mustJSON(rec)})
+	default:
+		for _, s := range d.sensors {
+			out = append(out, message{topic: d.topic("telemetry", s.name), payload: mustJSON(map[string]any{
+				"timestamp": now.UnixMilli(), "type": s.kind, "value": round1(s.value), "unit": s.unit})})
+		}
+		if d.lamp {
+			out = append(out, message{topic: d.topic("telemetry", "switch"), payload: mustJSON(map[string]any{
+				"timestamp": now.UnixMilli(), "type": "SWITCH", "value": d.on})})
+		}
+	}
+	return out
+}
+
+// act obeys an action received on device/<id>/action/<name> and returns
+// what the device publishes in answer: the lamp's new state as a retained
+// event. Actions a device does not know are ignored (nil).
+func (d *device) act(now time.Time, topic string, payload []byte) []message {
+	name, ok := strings.CutPrefix(topic, d.topic("action")+"/")
+	if !ok || !d.lamp {
+		return nil
+	}
+	on := d.on
+	switch name {
+	case "toggle":
+		on = !d.on
+	case "switch":
+		var cmd struct {
+			State string `json:"state"`
+		}
+		text := strings.TrimSpace(string(payload))
+		if json.Unmarshal(payload, &cmd) == nil && cmd.State != "" {
+			text = cmd.State
+		}
+		switch strings.ToLower(text) {
+		case "on", "1", "true":
+			on = true
+		case "off", "0", "false":
+			on = false
+		default:
+			return nil
+		}
+	default:
+		return nil
+	}
+	if on == d.on {
+		return nil // no change, no event
+	}
+	d.on = on
+	return []message{d.switchEvent(now), {topic: d.topic("telemetry", "switch"),
+		payload: mustJSON(map[string]any{"timestamp": now.UnixMilli(), "type": "SWITCH", "value": d.on})}}
+}
+
+func (d *device) switchEvent(now time.Time) message {
+	state := "off"
+	if d.on {
+		state = "on"
+	}
+	return d.event(now, map[string]any{"event": "switch", "state": state})
+}
+
+// event is a retained device/<id>/event message.
+func (d *device) event(now time.Time, body map[string]any) message {
+	body["timestamp"] = now.UnixMilli()
+	return message{topic: d.topic("event"), payload: mustJSON(body), qos: 1, retain: true}
+}
+
+func round1(v float64) float64 { return math.Round(v*10) / 10 }
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only maps of plain values are marshalled here
+	}
+	return b
+}

@@ -1,0 +1,206 @@
+package demo
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/hooks/auth"
+	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
+)
+
+// testBroker runs a mochi broker on a free port for the test.
+func testBroker(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := mochi.New(&mochi.Options{Logger: modelstest.Logger(t)})
+	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.AddListener(listeners.NewNet("t", ln)); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Serve(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+// TestRunOverMQTT runs the devices against a real broker: a consumer sees
+// retained info, telemetry of each device and the ESP32 data topic, and the
+// lamp obeys a toggle with a retained event.
+func TestRunOverMQTT(t *testing.T) {
+	addr := testBroker(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Run(ctx, addr, Options{Logger: modelstest.Logger(t), Interval: 50 * time.Millisecond})
+	}()
+	defer func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("Run did not return after cancel")
+		}
+	}()
+
+	var mu sync.Mutex
+	seen := map[string][]byte{}
+	got := make(chan struct{}, 1000)
+	c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("demo-test-consumer"))
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect: %v", tok.Error())
+	}
+	defer c.Disconnect(100)
+	handler := func(_ paho.Client, m paho.Message) {
+		mu.Lock()
+		seen[m.Topic()] = m.Payload()
+		mu.Unlock()
+		select {
+		case got <- struct{}{}:
+		default:
+		}
+	}
+	// One SUBSCRIBE for all: a raw mochi broker refuses a SUBSCRIBE whose id
+	// clashes with a message it has in flight to the client (the server's
+	// embedded broker carries a workaround, see embedded_broker_ids.go).
+	filters := map[string]byte{}
+	for _, s := range Subscriptions {
+		filters[s.Topic] = byte(s.QoS)
+	}
+	tok := c.SubscribeMultiple(filters, handler)
+	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	for filter, code := range tok.(*paho.SubscribeToken).Result() {
+		if code > 2 {
+			t.Fatalf("SUBACK %s = %#x", filter, code)
+		}
+	}
+	waitFor := func(what string, ok func(map[string][]byte) bool) {
+		t.Helper()
+		deadline := time.After(10 * time.Second)
+		for {
+			mu.Lock()
+			done := ok(seen)
+			mu.Unlock()
+			if done {
+				return
+			}
+			select {
+			case <-got:
+			case <-deadline:
+				mu.Lock()
+				defer mu.Unlock()
+				t.Fatalf("%s: not seen; topics seen: %v", what, keys(seen))
+			}
+		}
+	}
+	for _, topic := range []string{
+		"device/lamp-1/info", "device/thermo-1/info", "device/thermo-1/telemetry/temperature",
+		"device/climate-1/telemetry/humidity", "device/lamp-1/telemetry/switch", "/homecontrol/device/data/esp32-kitchen",
+	} {
+		waitFor(topic, func(s map[string][]byte) bool { return s[topic] != nil })
+	}
+	lampState := func(s map[string][]byte) string {
+		var ev struct{ State string }
+		_ = json.Unmarshal(s["device/lamp-1/event"], &ev)
+		return ev.State
+	}
+	waitFor("lamp off", func(s map[string][]byte) bool { return lampState(s) == "off" })
+	if tok := c.Publish(LampToggleTopic, 1, false, `{"action":"toggle"}`); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish toggle: %v", tok.Error())
+	}
+	waitFor("lamp on after toggle", func(s map[string][]byte) bool { return lampState(s) == "on" })
+}
+
+// TestSeed creates the demo records on an empty database, moves the demo
+// broker on a later start, and leaves a database with other brokers alone.
+func TestSeed(t *testing.T) {
+	for _, kind := range modelstest.Kinds(t) {
+		t.Run(kind, func(t *testing.T) {
+			reg := modelstest.NewFor(t, kind)
+			ctx := context.Background()
+			created, err := Seed(ctx, reg, "127.0.0.1", 1883)
+			if err != nil || !created {
+				t.Fatalf("Seed on an empty database = %v, %v", created, err)
+			}
+			s := seeder{ctx: ctx, reg: reg}
+			read := func(model string, domain []any, fields ...any) []map[string]any {
+				t.Helper()
+				res, err := s.call(model, "search_read", []any{domain, fields}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var out []map[string]any
+				b, _ := json.Marshal(res)
+				_ = json.Unmarshal(b, &out)
+				return out
+			}
+			brokers := read("mqtt.broker", []any{}, "name", "host", "port")
+			if len(brokers) != 1 || brokers[0]["name"] != BrokerName || brokers[0]["port"] != "1883" {
+				t.Fatalf("brokers = %v", brokers)
+			}
+			subs := read("mqtt.subscription", []any{}, "topic", "enabled", "subscription_status")
+			if len(subs) != len(Subscriptions) {
+				t.Fatalf("subscriptions = %v", subs)
+			}
+			for _, sub := range subs {
+				if sub["enabled"] != true || sub["subscription_status"] != "subscribing" {
+					t.Errorf("subscription not enabled for the listener: %v", sub)
+				}
+			}
+			sigs := read("mqtt.signal", []any{}, "topic", "payload", "qos")
+			if len(sigs) != 2 || sigs[0]["topic"] != LampToggleTopic {
+				t.Fatalf("signals = %v", sigs)
+			}
+
+			// A later start on another port moves the broker, creates nothing.
+			created, err = Seed(ctx, reg, "127.0.0.1", 40123)
+			if err != nil || created {
+				t.Fatalf("second Seed = %v, %v", created, err)
+			}
+			brokers = read("mqtt.broker", []any{}, "name", "host", "port")
+			if len(brokers) != 1 || brokers[0]["port"] != "40123" {
+				t.Fatalf("brokers after move = %v", brokers)
+			}
+			if n := len(read("mqtt.subscription", []any{})); n != len(Subscriptions) {
+				t.Fatalf("%d subscriptions after the second Seed", n)
+			}
+
+			// A database with the operator's own brokers only is left alone.
+			reg2 := modelstest.NewFor(t, kind)
+			s2 := seeder{ctx: ctx, reg: reg2}
+			if _, err := s2.call("mqtt.broker", "create", []any{map[string]any{"name": "Plant", "host": "10.0.0.5"}}, nil); err != nil {
+				t.Fatal(err)
+			}
+			created, err = Seed(ctx, reg2, "127.0.0.1", 1883)
+			if err != nil || created {
+				t.Fatalf("Seed with other brokers = %v, %v", created, err)
+			}
+			if res, _ := s2.call("mqtt.broker", "search_count", []any{[]any{}}, nil); res != int64(1) {
+				t.Fatalf("brokers = %v, want the operator's one", res)
+			}
+		})
+	}
+}
+
+func keys(m map[string][]byte) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

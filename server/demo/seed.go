@@ -1,0 +1,170 @@
+// Package demo is the zero-setup start of --demo: it fills an empty
+// database with a broker record pointing at the embedded broker, its
+// subscriptions and signals (Seed), and runs simulated devices that publish
+// over real MQTT the way the devices of the seeds do (Run): a retained
+// device/<id>/info descriptor, periodic telemetry, retained events on state
+// changes, and actions on device/<id>/action/# that they obey.
+//
+// Seed goes through the model layer's RPC methods (create, write,
+// subscribe_mqtt) as the superuser, so the records are exactly what a client
+// would have made. Run needs nothing but a broker address.
+package demo
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+)
+
+// BrokerName is the fixed name by which later starts find the demo broker.
+const BrokerName = "Demo broker (embedded)"
+
+// Subscriptions are the topic filters of the demo broker, with their QoS.
+var Subscriptions = []struct {
+	Topic string
+	QoS   int64
+}{
+	{"device/+/info", 1},
+	{"device/+/telemetry/#", 0},
+	{"device/+/event", 1},
+	{"/homecontrol/device/data/#", 0},
+	{LampToggleTopic, 1},
+	{LampSwitchTopic, 1},
+}
+
+// The lamp's action topics, each with a signal that sends to it.
+const (
+	LampToggleTopic = "device/" + LampID + "/action/toggle"
+	LampSwitchTopic = "device/" + LampID + "/action/switch"
+)
+
+// signals are the demo's outgoing messages: topic (one of Subscriptions),
+// payload, QoS.
+var signals = []struct {
+	topic, payload string
+	qos            int64
+}{
+	{LampToggleTopic, `{"action":"toggle"}`, 1},
+	{LampSwitchTopic, `{"state":"on"}`, 1},
+}
+
+// Seed prepares the demo records for a broker listening on host:port. On a
+// database without any mqtt.broker it creates the demo broker, its
+// subscriptions (enabled through subscribe_mqtt, so the listener subscribes
+// them on connect) and its signals, and returns true. On a later start it
+// finds the demo broker by BrokerName and moves it to host:port, which may
+// differ from run to run when the wanted port was taken; other databases
+// are left alone.
+func Seed(ctx context.Context, reg *models.Registry, host string, port int) (created bool, err error) {
+	s := seeder{ctx: ctx, reg: reg}
+	inactive := map[string]any{"context": map[string]any{"active_test": false}}
+	ids, err := s.ids("mqtt.broker", []any{[]any{"name", "=", BrokerName}}, inactive)
+	if err != nil {
+		return false, err
+	}
+	if len(ids) > 0 {
+		return false, s.moveBroker(ids[0], host, port)
+	}
+	n, err := s.call("mqtt.broker", "search_count", []any{[]any{}}, inactive)
+	if err != nil {
+		return false, err
+	}
+	if c, _ := n.(int64); c > 0 {
+		return false, nil // the operator's own brokers: not ours to touch
+	}
+	return true, s.create(host, port)
+}
+
+// seeder runs model methods as the superuser.
+type seeder struct {
+	ctx context.Context
+	reg *models.Registry
+}
+
+func (s seeder) call(model, method string, args []any, kwargs map[string]any) (any, error) {
+	res, err := s.reg.Execute(s.ctx, models.Call{UID: models.Superuser, Model: model, Method: method, Args: args, Kwargs: kwargs})
+	if err != nil {
+		return nil, fmt.Errorf("demo: %s.%s: %w", model, method, err)
+	}
+	return res, nil
+}
+
+func (s seeder) ids(model string, domain []any, kwargs map[string]any) ([]int64, error) {
+	res, err := s.call(model, "search", []any{domain}, kwargs)
+	if err != nil {
+		return nil, err
+	}
+	ids, ok := res.([]int64)
+	if !ok {
+		return nil, fmt.Errorf("demo: %s.search returned %T", model, res)
+	}
+	return ids, nil
+}
+
+// moveBroker points the demo broker at host:port when it is elsewhere.
+func (s seeder) moveBroker(id int64, host string, port int) error {
+	res, err := s.call("mqtt.broker", "read", []any{[]any{id}, []any{"host", "port"}}, nil)
+	if err != nil {
+		return err
+	}
+	if recs, ok := res.([]*models.Dict); ok && len(recs) == 1 {
+		h, _ := recs[0].Get("host")
+		p, _ := recs[0].Get("port")
+		if h == host && p == strconv.Itoa(port) {
+			return nil
+		}
+	}
+	_, err = s.call("mqtt.broker", "write", []any{[]any{id}, map[string]any{"host": host, "port": strconv.Itoa(port)}}, nil)
+	return err
+}
+
+// create makes the broker with its subscriptions in one transaction (one
+// create with x2many commands), subscribes them, then adds the signals.
+func (s seeder) create(host string, port int) error {
+	subs := make([]any, len(Subscriptions))
+	for i, sub := range Subscriptions {
+		subs[i] = []any{int64(0), int64(0), map[string]any{"topic": sub.Topic, "qos": sub.QoS}}
+	}
+	res, err := s.call("mqtt.broker", "create", []any{map[string]any{
+		"name": BrokerName, "url_scheme": "mqtt://", "host": host, "port": strconv.Itoa(port),
+		"note":             "Created by --demo: the simulated devices publish to the embedded broker. Delete it to stop the demo data.",
+		"subscription_ids": subs,
+	}}, nil)
+	if err != nil {
+		return err
+	}
+	brokerID, ok := res.(int64)
+	if !ok {
+		return fmt.Errorf("demo: mqtt.broker.create returned %T", res)
+	}
+	subIDs, err := s.ids("mqtt.subscription", []any{[]any{"broker_id", "=", brokerID}}, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := s.call("mqtt.subscription", "subscribe_mqtt", []any{toAny(subIDs)}, nil); err != nil {
+		return err
+	}
+	vals := make([]any, 0, len(signals))
+	for _, sig := range signals {
+		ids, err := s.ids("mqtt.subscription", []any{[]any{"broker_id", "=", brokerID}, []any{"topic", "=", sig.topic}}, nil)
+		if err != nil {
+			return err
+		}
+		if len(ids) != 1 {
+			return fmt.Errorf("demo: no subscription for signal topic %s", sig.topic)
+		}
+		vals = append(vals, map[string]any{"broker_id": brokerID, "subscription_id": ids[0], "payload": sig.payload, "qos": sig.qos})
+	}
+	_, err = s.call("mqtt.signal", "create", []any{vals}, nil)
+	return err
+}
+
+func toAny(ids []int64) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/server/demo"
+)
+
+// TestDemoStart is `make run` in a test: --embedded-broker on a taken port
+// (as when a system Mosquitto holds 1883) and --demo on a new SQLite
+// database. The server picks a free port and logs it once, the demo
+// records appear, the simulated devices' messages reach the history, the
+// service reports connected, the lamp obeys a signal sent over RPC, and
+// /metrics answers. A restart moves the demo broker to the new port
+// without duplicating anything.
+func TestDemoStart(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	dsn := "sqlite:" + filepath.Join(t.TempDir(), "demo.db")
+	args := []string{"--db", dsn, "--admin-password", "pw", "--embedded-broker", busy.Addr().String(), "--demo"}
+	srv := startServer(t, args...)
+
+	const movedMsg = "Embedded MQTT broker: address in use, listening on a free port instead; point devices at the new address"
+	moved := srv.logRecords(movedMsg)
+	addr := srv.logValue(t, "Embedded MQTT broker listening", "addr")
+	if len(moved) != 1 || moved[0]["level"] != "WARN" || moved[0]["wanted"] != busy.Addr().String() || moved[0]["addr"] != addr {
+		t.Fatalf("free-port warning = %v, want one WARN naming %s and %s", moved, busy.Addr(), addr)
+	}
+	if addr == busy.Addr().String() || !strings.HasPrefix(addr, "127.0.0.1:") {
+		t.Fatalf("embedded broker on %s", addr)
+	}
+
+	o := login(t, srv, "odoo", "pw")
+	brokers := o.searchRead("mqtt.broker", nil, "name", "host", "port")
+	if len(brokers) != 1 || brokers[0]["name"] != demo.BrokerName || net.JoinHostPort(brokers[0]["host"].(string), brokers[0]["port"].(string)) != addr {
+		t.Fatalf("brokers = %v, want the demo broker on %s", brokers, addr)
+	}
+
+	receive := []any{[]any{"direction", "=", "receive"}}
+	eventually(t, 15*time.Second, "received rows in mqtt.signal.history", func() bool { return o.count("mqtt.signal.history", receive) >= 5 })
+	n := o.count("mqtt.signal.history", receive)
+	eventually(t, 10*time.Second, "the history to keep growing", func() bool { return o.count("mqtt.signal.history", receive) > n })
+	for _, topic := range []string{"device/thermo-1/telemetry/temperature", "device/lamp-1/info", "/homecontrol/device/data/esp32-kitchen"} {
+		eventually(t, 10*time.Second, "a row on "+topic, func() bool {
+			return o.count("mqtt.signal.history", []any{[]any{"topic", "=", topic}, []any{"subscription_id", "!=", false}}) > 0
+		})
+	}
+	eventually(t, 10*time.Second, "check_mqtt_status connected", func() bool {
+		res, _ := o.call("mqtt.service", "check_mqtt_status", nil, nil).(map[string]any)
+		return res["status"] == "connected" && res["message"] == "MQTT Service is connected and running"
+	})
+
+	// The lamp: its retained event flips when the toggle signal is sent.
+	var before string
+	eventually(t, 10*time.Second, "the lamp's retained event", func() bool {
+		before = lampState(retained(t, addr, "device/lamp-1/event"))
+		return before != ""
+	})
+	sigs := o.searchRead("mqtt.signal", []any{[]any{"topic", "=", demo.LampToggleTopic}}, "id")
+	if len(sigs) != 1 {
+		t.Fatalf("toggle signals = %v", sigs)
+	}
+	sigID := sigs[0]["id"]
+	if res := o.call("mqtt.signal", "action_send_mqtt", []any{[]any{sigID}}, nil); res != true {
+		t.Fatalf("action_send_mqtt = %v", res)
+	}
+	if n := o.count("mqtt.signal.history", []any{[]any{"signal_id", "=", sigID}, []any{"direction", "=", "send"}}); n != 1 {
+		t.Fatalf("%d send rows for the toggle signal, want 1", n)
+	}
+	want := map[string]string{"on": "off", "off": "on"}[before]
+	eventually(t, 10*time.Second, "the lamp to switch "+want, func() bool { return lampState(retained(t, addr, "device/lamp-1/event")) == want })
+	eventually(t, 10*time.Second, "the lamp's new state in the history", func() bool {
+		rows := o.searchRead("mqtt.signal.history", []any{[]any{"topic", "=", "device/lamp-1/event"}}, "payload")
+		return len(rows) > 0 && lampState([]byte(rows[0]["payload"].(string))) == want // newest first
+	})
+
+	resp, err := http.Get(srv.url() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /metrics: %d\n%.500s", resp.StatusCode, body)
+	}
+	for _, want := range []string{"go_goroutines ", "process_start_time_seconds ", `go_sql_open_connections{db_name="main"} `,
+		`odoo_iot_mqtt_connection_state{broker_id="1",state="connected"} 1`, `odoo_iot_mqtt_messages_received_total{broker_id="1"} `,
+		`odoo_iot_mqtt_messages_sent_total{broker_id="1"} 1`, "odoo_iot_mqtt_messages_dropped_total 0", "odoo_iot_mqtt_ingest_queue_depth "} {
+		if !strings.Contains(string(body), "\n"+want) {
+			t.Errorf("GET /metrics lacks %q", want)
+		}
+	}
+	if code := srv.stop(t); code != 0 {
+		t.Fatalf("exit code after SIGTERM = %d", code)
+	}
+
+	// A later start: the demo broker follows the embedded broker's new
+	// address; nothing is created twice.
+	srv = startServer(t, args...)
+	addr2 := srv.logValue(t, "Embedded MQTT broker listening", "addr")
+	o = login(t, srv, "odoo", "pw")
+	brokers = o.searchRead("mqtt.broker", nil, "host", "port")
+	if len(brokers) != 1 || brokers[0]["port"] != portOf(t, addr2) {
+		t.Fatalf("brokers after restart = %v, want one on %s", brokers, addr2)
+	}
+	if n := o.count("mqtt.subscription", []any{}); n != len(demo.Subscriptions) {
+		t.Fatalf("%d subscriptions after restart, want %d", n, len(demo.Subscriptions))
+	}
+	eventually(t, 15*time.Second, "check_mqtt_status connected after restart", func() bool {
+		res, _ := o.call("mqtt.service", "check_mqtt_status", nil, nil).(map[string]any)
+		return res["status"] == "connected"
+	})
+	if code := srv.stop(t); code != 0 {
+		t.Fatalf("exit code after SIGTERM = %d", code)
+	}
+}
+
+// lampState is the state of a lamp event payload, or "".
+func lampState(payload []byte) string {
+	var ev struct{ Event, State string }
+	if json.Unmarshal(payload, &ev) != nil || ev.Event != "switch" {
+		return ""
+	}
+	return ev.State
+}
+
+func portOf(t *testing.T, addr string) string {
+	t.Helper()
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := strconv.Atoi(port); err != nil {
+		t.Fatal(err)
+	}
+	return port
+}
