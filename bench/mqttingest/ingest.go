@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 	"log/slog"
 	"os"
 	"sync/atomic"
@@ -106,7 +107,7 @@ func (b *bench) follow(ctx context.Context, pubDone <-chan published, every time
 			return p, nil // the rest is lost
 		case !finished && now.Sub(p.grew) >= stallLimit:
 			// A QoS 1 publisher waits on the count: nothing moves any more.
-			return p, fmt.Errorf("%w: nothing received or stored for %s, %d of %d so far", errFunctional, stallLimit, p.count, b.o.n)
+			return p, fmt.Errorf("%w: nothing received or stored for %s, %d of %d so far", benchproc.ErrFunctional, stallLimit, p.count, b.o.n)
 		case now.After(deadline):
 			b.log.Warn("Timeout: stopped waiting", slog.Int64("count", p.count), slog.Duration("timeout", b.o.timeout))
 			if !finished {
@@ -169,22 +170,22 @@ func (b *bench) serverIngest(ctx context.Context, qos byte, kind string) (ingest
 		return r, err
 	}
 	defer db.cleanup()
-	srv, err := startServer(ctx, b.o.bin, db.arg)
+	srv, err := benchproc.StartServer(ctx, b.o.bin, db.arg)
 	if err != nil {
 		return r, err
 	}
-	defer srv.stop()
-	alive := func() error { return errors.Join(srv.check(nil), b.broker.alive()) }
+	defer srv.Stop()
+	alive := func() error { return errors.Join(srv.Check(nil), b.broker.alive()) }
 
-	c, err := dialRPC(srv.url())
+	c, err := dialRPC(srv.URL())
 	if err != nil {
-		return r, srv.check(err)
+		return r, srv.Check(err)
 	}
 	defer c.close()
 	prefix := fmt.Sprintf("oim-bench/%d/%s-q%d", clientSeqBase, kind, qos)
 	clientID := fmt.Sprintf("oim-bench-server-%d-%s-q%d", clientSeqBase, kind, qos)
 	if _, err := c.listen(ctx, b.broker.addr, clientID, prefix+"/#", qos); err != nil {
-		return r, srv.check(err)
+		return r, srv.Check(err)
 	}
 	rows, err := openCounter(db, "receive")
 	if err != nil {
@@ -209,12 +210,12 @@ func (b *bench) serverIngest(ctx context.Context, qos byte, kind string) (ingest
 		return n >= 1, errors.Join(err, alive())
 	})
 	if err != nil {
-		return r, fmt.Errorf("%s: the probe message was not stored: %w\nserver log:\n%s", r.name(), err, srv.logTail())
+		return r, fmt.Errorf("%s: the probe message was not stored: %w\nserver log:\n%s", r.name(), err, srv.LogTail())
 	}
 
-	b.log.Info("Measuring", slog.String("case", r.name()), slog.Int("server_pid", srv.pid()))
-	rss := startRSSSampler(srv.pid(), rssEvery)
-	stats := statSource{server: srv.pid(), mosquitto: b.broker.pid()}
+	b.log.Info("Measuring", slog.String("case", r.name()), slog.Int("server_pid", srv.PID()))
+	rss := benchproc.StartRSSSampler(srv.PID(), rssEvery)
+	stats := statSource{server: srv.PID(), mosquitto: b.broker.pid()}
 	before := stats.snapshot()
 	// With a flow the publisher waits on the committed count, so it is
 	// polled often enough not to starve the server.
@@ -242,7 +243,7 @@ func (b *bench) serverIngest(ctx context.Context, qos byte, kind string) (ingest
 		committed.Store(n - base)
 		return n - base, err
 	}, alive)
-	r.peakRSS = rss.stop()
+	r.peakRSS = rss.Stop()
 	r.usage = stats.snapshot().minus(before)
 	if err != nil {
 		return r, fmt.Errorf("%s: %w", r.name(), err)
@@ -257,10 +258,10 @@ func (b *bench) serverIngest(ctx context.Context, qos byte, kind string) (ingest
 	}
 	r.received = final - base
 	r.elapsed = p.grew.Sub(p.pub.start)
-	r.hwm, _ = procStatusKB(srv.pid(), "VmHWM")
+	r.hwm, _ = benchproc.ProcStatusKB(srv.PID(), "VmHWM")
 	r.dropped = b.broker.droppedFor(clientID)
 	r.connects = b.broker.connectsOf(clientID)
-	r.metrics = scrapeMetrics(srv.url())
+	r.metrics = scrapeMetrics(srv.URL())
 	b.check(r)
 	return r, nil
 }

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -118,7 +119,7 @@ func parseDBs(s string) ([]string, error) {
 func run(ctx context.Context, o options) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if o.bin == "" && len(o.dbs) > 0 {
-		bin, cleanup, err := buildServer(ctx)
+		bin, cleanup, err := benchproc.BuildServer(ctx)
 		if err != nil {
 			return err
 		}
@@ -139,7 +140,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	if len(b.failures) > 0 {
-		return fmt.Errorf("%w:\n  %s", errFunctional, strings.Join(b.failures, "\n  "))
+		return fmt.Errorf("%w:\n  %s", benchproc.ErrFunctional, strings.Join(b.failures, "\n  "))
 	}
 	return nil
 }
@@ -197,6 +198,3 @@ func (b *bench) fail(format string, args ...any) {
 	b.failures = append(b.failures, msg)
 	b.log.Error("Functional failure", slog.String("what", msg))
 }
-
-// errFunctional marks a wrong answer, as opposed to an I/O error.
-var errFunctional = errors.New("functional failure")

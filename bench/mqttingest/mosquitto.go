@@ -10,6 +10,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 	"io"
 	"net"
 	"os"
@@ -161,7 +162,7 @@ func (m *mosquitto) url() string { return "tcp://" + m.addr }
 func (m *mosquitto) alive() error {
 	select {
 	case <-m.exited:
-		return fmt.Errorf("%w: mosquitto exited (%v):\n%s", errFunctional, m.err, m.logTail())
+		return fmt.Errorf("%w: mosquitto exited (%v):\n%s", benchproc.ErrFunctional, m.err, m.logTail())
 	default:
 		return nil
 	}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 	"net"
 	"net/http"
 	"net/rpc"
@@ -38,7 +39,7 @@ func dialRPC(base string) (*rpcClient, error) {
 	}
 	n, ok := uid.(int64)
 	if !ok || n <= 0 {
-		return nil, fmt.Errorf("%w: authenticate as admin returned %#v", errFunctional, uid)
+		return nil, fmt.Errorf("%w: authenticate as admin returned %#v", benchproc.ErrFunctional, uid)
 	}
 	obj, err := xmlrpc.NewClient(base+"/xmlrpc/2/object", rpcTransport)
 	if err != nil {
@@ -81,7 +82,7 @@ func (c *rpcClient) create(model string, vals map[string]any) (int64, error) {
 			}
 		}
 	}
-	return 0, fmt.Errorf("%w: %s.create returned %#v", errFunctional, model, out)
+	return 0, fmt.Errorf("%w: %s.create returned %#v", benchproc.ErrFunctional, model, out)
 }
 
 // listening is a broker record plus one subscription to filter at qos,
@@ -151,7 +152,7 @@ func poll(ctx context.Context, limit, every time.Duration, check func() (bool, e
 			return err
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%w: still waiting after %s", errFunctional, limit)
+			return fmt.Errorf("%w: still waiting after %s", benchproc.ErrFunctional, limit)
 		}
 		select {
 		case <-ctx.Done():

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 	"os"
 	"slices"
 	"sync"
@@ -159,21 +160,21 @@ func (b *bench) serverSend(ctx context.Context, kind string) (sendResult, error)
 		return r, err
 	}
 	defer db.cleanup()
-	srv, err := startServer(ctx, b.o.bin, db.arg)
+	srv, err := benchproc.StartServer(ctx, b.o.bin, db.arg)
 	if err != nil {
 		return r, err
 	}
-	defer srv.stop()
-	c, err := dialRPC(srv.url())
+	defer srv.Stop()
+	c, err := dialRPC(srv.URL())
 	if err != nil {
-		return r, srv.check(err)
+		return r, srv.Check(err)
 	}
 	defer c.close()
 	prefix := fmt.Sprintf("oim-bench/%d/%s-send", clientSeqBase, kind)
 	clientID := fmt.Sprintf("oim-bench-server-%d-%s-send", clientSeqBase, kind)
 	l, err := c.listen(ctx, b.broker.addr, clientID, prefix+"/in/#", 1)
 	if err != nil {
-		return r, srv.check(err)
+		return r, srv.Check(err)
 	}
 	// The signals' topic comes from a subscription that is never
 	// subscribed: the daemon does not receive what it sends.
@@ -185,7 +186,7 @@ func (b *bench) serverSend(ctx context.Context, kind string) (sendResult, error)
 	signals := make([]int64, b.o.sendClients)
 	body := string(payload(0, b.o.size))
 	for w := range clients {
-		if clients[w], err = dialRPC(srv.url()); err != nil {
+		if clients[w], err = dialRPC(srv.URL()); err != nil {
 			return r, err
 		}
 		defer clients[w].close()
@@ -195,8 +196,8 @@ func (b *bench) serverSend(ctx context.Context, kind string) (sendResult, error)
 		}
 	}
 
-	rss := startRSSSampler(srv.pid(), rssEvery)
-	stats := statSource{server: srv.pid(), mosquitto: b.broker.pid()}
+	rss := benchproc.StartRSSSampler(srv.PID(), rssEvery)
+	stats := statSource{server: srv.PID(), mosquitto: b.broker.pid()}
 	before := stats.snapshot()
 	res, err := closedLoop(ctx, b.o.sendClients, b.o.sendDuration, func(w int) (outcome, string, error) {
 		v, err := clients[w].call("mqtt.signal", "action_send_mqtt", []any{[]any{signals[w]}}, nil)
@@ -211,12 +212,12 @@ func (b *bench) serverSend(ctx context.Context, kind string) (sendResult, error)
 		return callOK, "", nil
 	})
 	res.db = kind
-	res.peakRSS = rss.stop()
+	res.peakRSS = rss.Stop()
 	res.usage = stats.snapshot().minus(before)
 	if err != nil {
-		return res, fmt.Errorf("%s: %w", res.name(), errors.Join(srv.check(err), err))
+		return res, fmt.Errorf("%s: %w", res.name(), errors.Join(srv.Check(err), err))
 	}
-	if err := srv.check(nil); err != nil {
+	if err := srv.Check(nil); err != nil {
 		return res, err
 	}
 	rows, err := openCounter(db, "send")
@@ -227,7 +228,7 @@ func (b *bench) serverSend(ctx context.Context, kind string) (sendResult, error)
 	if res.rows, err = rows.full(ctx); err != nil {
 		return res, err
 	}
-	res.hwm, _ = procStatusKB(srv.pid(), "VmHWM")
+	res.hwm, _ = benchproc.ProcStatusKB(srv.PID(), "VmHWM")
 	if res.rows != int64(res.ok) {
 		b.fail("%s: %d send history rows for %d calls that returned True", res.name(), res.rows, res.ok)
 	}

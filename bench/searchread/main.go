@@ -8,9 +8,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -76,7 +76,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	if o.bin == "" {
-		bin, cleanup, err := buildServer(ctx)
+		bin, cleanup, err := benchproc.BuildServer(ctx)
 		if err != nil {
 			return err
 		}
@@ -91,12 +91,12 @@ func run(ctx context.Context, o options) error {
 		o.rows = int(kept)
 	}
 
-	srv, err := startServer(ctx, o.bin, benchURL)
+	srv, err := benchproc.StartServer(ctx, o.bin, benchURL)
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
-	log.Info("Server started", slog.String("addr", srv.addr), slog.Int("pid", srv.pid()))
+	defer srv.Stop()
+	log.Info("Server started", slog.String("addr", srv.Addr), slog.Int("pid", srv.PID()))
 
 	if fresh {
 		t0 := time.Now()
@@ -108,7 +108,7 @@ func run(ctx context.Context, o options) error {
 		fmt.Printf("reusing %s (-keep), %d rows: seeding skipped\n", benchDB, o.rows)
 	}
 
-	q, err := newQueriers(ctx, srv.url(), benchURL, o.clients)
+	q, err := newQueriers(ctx, srv.URL(), benchURL, o.clients)
 	if err != nil {
 		return err
 	}
@@ -121,7 +121,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	hwm, err := procStatusKB(srv.pid(), "VmHWM")
+	hwm, err := benchproc.ProcStatusKB(srv.PID(), "VmHWM")
 	if err != nil {
 		return fmt.Errorf("read server VmHWM: %w", err)
 	}
@@ -131,8 +131,8 @@ func run(ctx context.Context, o options) error {
 
 // measure warms every path up, then runs them in turns, and returns one
 // result per path, direct SQL first.
-func measure(ctx context.Context, o options, srv *server, q *queriers) ([]result, error) {
-	stats := &statSource{serverPID: srv.pid()}
+func measure(ctx context.Context, o options, srv *benchproc.Server, q *queriers) ([]result, error) {
+	stats := &statSource{serverPID: srv.PID()}
 	paths := []struct {
 		name string
 		call func(ctx context.Context, worker int) error
@@ -146,15 +146,15 @@ func measure(ctx context.Context, o options, srv *server, q *queriers) ([]result
 	for i, p := range paths {
 		results[i].name = p.name
 		fmt.Fprintf(os.Stderr, "warming up %s: %d clients, %s\n", p.name, o.clients, warmup)
-		var rss *rssSampler
+		var rss *benchproc.RSSSampler
 		if p.rss {
-			rss = startRSSSampler(srv.pid(), 100*time.Millisecond)
+			rss = benchproc.StartRSSSampler(srv.PID(), 100*time.Millisecond)
 		}
 		_, err := runLoad(ctx, o.clients, warmup, p.call, nil)
 		if rss != nil {
-			results[i].peakRSS = rss.stop()
+			results[i].peakRSS = rss.Stop()
 		}
-		if err := srv.check(err); err != nil {
+		if err := srv.Check(err); err != nil {
 			return nil, fmt.Errorf("%s warm-up: %w", p.name, err)
 		}
 	}
@@ -166,15 +166,15 @@ func measure(ctx context.Context, o options, srv *server, q *queriers) ([]result
 			i := (round + k) % len(paths)
 			p := paths[i]
 			fmt.Fprintf(os.Stderr, "round %d/%d: %s, %d clients, %s\n", round+1, o.rounds, p.name, o.clients, slice)
-			var rss *rssSampler
+			var rss *benchproc.RSSSampler
 			if p.rss {
-				rss = startRSSSampler(srv.pid(), 100*time.Millisecond)
+				rss = benchproc.StartRSSSampler(srv.PID(), 100*time.Millisecond)
 			}
 			r, err := runLoad(ctx, o.clients, slice, p.call, stats)
 			if rss != nil {
-				r.peakRSS = rss.stop()
+				r.peakRSS = rss.Stop()
 			}
-			if err := srv.check(err); err != nil {
+			if err := srv.Check(err); err != nil {
 				return nil, fmt.Errorf("%s: %w", p.name, err)
 			}
 			results[i].add(r)
@@ -182,6 +182,3 @@ func measure(ctx context.Context, o options, srv *server, q *queriers) ([]result
 	}
 	return results, nil
 }
-
-// errFunctional marks a wrong answer, as opposed to an I/O error.
-var errFunctional = errors.New("functional failure")

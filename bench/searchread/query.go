@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 	"io"
 	"net/http"
 	"slices"
@@ -67,7 +68,7 @@ func newQueriers(ctx context.Context, base, dbURL string, clients int) (*querier
 	}
 	n, ok := uid.(int64)
 	if !ok || n <= 0 {
-		return nil, fmt.Errorf("%w: authenticate as admin returned %#v", errFunctional, uid)
+		return nil, fmt.Errorf("%w: authenticate as admin returned %#v", benchproc.ErrFunctional, uid)
 	}
 	q.uid = n
 	for range clients {
@@ -168,17 +169,17 @@ func (q *queriers) jsonrpcRows(ctx context.Context) ([]map[string]any, error) {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
-		return nil, fmt.Errorf("%w: JSON-RPC HTTP %s: %s", errFunctional, resp.Status, b)
+		return nil, fmt.Errorf("%w: JSON-RPC HTTP %s: %s", benchproc.ErrFunctional, resp.Status, b)
 	}
 	var out struct {
 		Result []map[string]any `json:"result"`
 		Error  json.RawMessage  `json:"error"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return nil, fmt.Errorf("%w: JSON-RPC response: %v", errFunctional, err)
+		return nil, fmt.Errorf("%w: JSON-RPC response: %v", benchproc.ErrFunctional, err)
 	}
 	if out.Error != nil {
-		return nil, fmt.Errorf("%w: JSON-RPC error: %s", errFunctional, out.Error)
+		return nil, fmt.Errorf("%w: JSON-RPC error: %s", benchproc.ErrFunctional, out.Error)
 	}
 	return out.Result, nil
 }
@@ -193,7 +194,7 @@ func (q *queriers) jsonrpcCall(ctx context.Context, _ int) error {
 
 func checkCount(path string, n int) error {
 	if n != pageSize {
-		return fmt.Errorf("%w: %s returned %d rows, want %d", errFunctional, path, n, pageSize)
+		return fmt.Errorf("%w: %s returned %d rows, want %d", benchproc.ErrFunctional, path, n, pageSize)
 	}
 	return nil
 }
@@ -225,12 +226,12 @@ func (q *queriers) crossCheck(ctx context.Context) error {
 			got = append(got, toInt(r["id"]))
 			for _, f := range queryFields {
 				if _, ok := r[f]; !ok {
-					return fmt.Errorf("%w: %s row lacks field %q: %v", errFunctional, c.path, f, r)
+					return fmt.Errorf("%w: %s row lacks field %q: %v", benchproc.ErrFunctional, c.path, f, r)
 				}
 			}
 		}
 		if !slices.Equal(got, want) {
-			return fmt.Errorf("%w: %s ids differ from direct SQL:\n got %v\nwant %v", errFunctional, c.path, got, want)
+			return fmt.Errorf("%w: %s ids differ from direct SQL:\n got %v\nwant %v", benchproc.ErrFunctional, c.path, got, want)
 		}
 	}
 	return nil

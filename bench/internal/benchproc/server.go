@@ -1,6 +1,8 @@
-package main
+// Package benchproc runs the real server binary and reads process
+// figures (RSS, CPU time) for the benchmark commands.
+package benchproc
 
-// The server under test: the real binary, built from this checkout and run
+// Server is the server under test: the real binary, built from this checkout and run
 // as a child process, so the figures include HTTP, the RPC codecs, the ORM
 // and its SQL exactly as deployed.
 
@@ -8,6 +10,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,9 +21,9 @@ import (
 	"time"
 )
 
-type server struct {
+type Server struct {
 	cmd  *exec.Cmd
-	addr string
+	Addr string
 
 	mu     sync.Mutex
 	tail   []string // last stderr lines, shown if the server dies
@@ -28,10 +31,10 @@ type server struct {
 	err    error // Wait's result, set before exited is closed
 }
 
-// startServer starts bin on dbURL, returning once it logged "Listening".
-func startServer(ctx context.Context, bin, dbURL string) (*server, error) {
-	cmd := exec.Command(bin, "--http-addr", "127.0.0.1:0", "--db", dbURL, "--db-name", rpcDBName,
-		"--admin-password", adminPassword, "--log-format", "json")
+// StartServer starts bin on db (a postgres:// URL or sqlite:PATH), returning once it logged "Listening".
+func StartServer(ctx context.Context, bin, dbURL string) (*Server, error) {
+	cmd := exec.Command(bin, "--http-addr", "127.0.0.1:0", "--db", dbURL, "--db-name", DBName,
+		"--admin-password", AdminPassword, "--log-format", "json")
 	// Not StderrPipe: through an io.Pipe, Wait returns only once the last
 	// line of a crashing server has been read.
 	pr, pw := io.Pipe()
@@ -39,7 +42,7 @@ func startServer(ctx context.Context, bin, dbURL string) (*server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start server: %w", err)
 	}
-	s := &server{cmd: cmd, exited: make(chan struct{})}
+	s := &Server{cmd: cmd, exited: make(chan struct{})}
 	ready := make(chan string, 1)
 	logDone := make(chan struct{})
 	go func() {
@@ -53,22 +56,22 @@ func startServer(ctx context.Context, bin, dbURL string) (*server, error) {
 		close(s.exited)
 	}()
 	select {
-	case s.addr = <-ready:
+	case s.Addr = <-ready:
 		return s, nil
 	case <-s.exited:
-		return nil, fmt.Errorf("server exited before listening (%v):\n%s", s.err, s.logTail())
+		return nil, fmt.Errorf("server exited before listening (%v):\n%s", s.err, s.LogTail())
 	case <-time.After(60 * time.Second):
-		s.stop()
-		return nil, fmt.Errorf("server not listening after 60 s:\n%s", s.logTail())
+		s.Stop()
+		return nil, fmt.Errorf("server not listening after 60 s:\n%s", s.LogTail())
 	case <-ctx.Done():
-		s.stop()
+		s.Stop()
 		return nil, ctx.Err()
 	}
 }
 
 // readLog keeps the last lines of the server's JSON log and reports the
 // address of its "Listening" line.
-func (s *server) readLog(r io.Reader, ready chan<- string) {
+func (s *Server) readLog(r io.Reader, ready chan<- string) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -93,21 +96,21 @@ func (s *server) readLog(r io.Reader, ready chan<- string) {
 	io.Copy(io.Discard, r) // after a too long line: keep the server unblocked
 }
 
-func (s *server) logTail() string {
+func (s *Server) LogTail() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return strings.Join(s.tail, "\n")
 }
 
-func (s *server) pid() int    { return s.cmd.Process.Pid }
-func (s *server) url() string { return "http://" + s.addr }
+func (s *Server) PID() int    { return s.cmd.Process.Pid }
+func (s *Server) URL() string { return "http://" + s.Addr }
 
 // check reports a crash of the server as a functional failure. After a
 // failed call (callErr != nil) it gives the server a second to be seen
 // exiting, since a crash is the better explanation of the failure.
-func (s *server) check(callErr error) error {
+func (s *Server) Check(callErr error) error {
 	crashed := func() error {
-		return fmt.Errorf("%w: server exited (%v):\n%s", errFunctional, s.err, s.logTail())
+		return fmt.Errorf("%w: server exited (%v):\n%s", ErrFunctional, s.err, s.LogTail())
 	}
 	select {
 	case <-s.exited:
@@ -126,7 +129,7 @@ func (s *server) check(callErr error) error {
 }
 
 // stop interrupts the server and kills it after 10 s.
-func (s *server) stop() {
+func (s *Server) Stop() {
 	select {
 	case <-s.exited:
 	default:
@@ -140,10 +143,10 @@ func (s *server) stop() {
 	}
 }
 
-// buildServer builds ./server of the module this command belongs to into
+// BuildServer builds ./server of the module this command belongs to into
 // a temporary directory; cleanup removes it.
-func buildServer(ctx context.Context) (bin string, cleanup func(), err error) {
-	root, err := repoRoot()
+func BuildServer(ctx context.Context) (bin string, cleanup func(), err error) {
+	root, err := RepoRoot()
 	if err != nil {
 		return "", nil, err
 	}
@@ -162,9 +165,9 @@ func buildServer(ctx context.Context) (bin string, cleanup func(), err error) {
 	return bin, cleanup, nil
 }
 
-// repoRoot is the directory holding go.mod (the module root), found with
+// RepoRoot is the directory holding go.mod (the module root), found with
 // "go env GOMOD" so the command works from any sub-directory.
-func repoRoot() (string, error) {
+func RepoRoot() (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOMOD: %w", err)
@@ -175,3 +178,13 @@ func repoRoot() (string, error) {
 	}
 	return filepath.Dir(mod), nil
 }
+
+// DBName and AdminPassword are what the benchmarks start the server with.
+const (
+	DBName        = "bench"
+	AdminPassword = "secret"
+)
+
+// ErrFunctional marks a wrong answer or a crash, as opposed to a slow
+// figure: the benchmark commands exit non-zero only for it.
+var ErrFunctional = errors.New("functional failure")
