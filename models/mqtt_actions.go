@@ -48,6 +48,20 @@ func requireAccess(env *Env, model string, op byte) (*Model, error) {
 	return m, env.checkAccess(m, op)
 }
 
+// actionRecords is the preamble of a button: the right to write the
+// records, their existence, then the records themselves.
+func actionRecords(env *Env, model string, ids []int64) (*Model, []*Record, error) {
+	m, err := requireAccess(env, model, OpWrite)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := env.checkRecords(m, ids, OpWrite); err != nil {
+		return nil, nil, err
+	}
+	recs, err := env.Sudo().load(m, ids, nil)
+	return m, recs, err
+}
+
 // writeNow writes system-managed fields in one short transaction of its own.
 func (e *Env) writeNow(model string, ids []int64, vals map[string]any) error {
 	return e.reg.Transaction(e.Ctx, e.UID, e.Context, func(tx *Env) error {
@@ -56,15 +70,11 @@ func (e *Env) writeNow(model string, ids []int64, vals map[string]any) error {
 }
 
 func brokerCheckConnection(env *Env, ids []int64, _ Args) (any, error) {
-	m, err := requireAccess(env, "mqtt.broker", OpWrite)
-	if err != nil {
-		return nil, err
-	}
 	ctl, err := env.control()
 	if err != nil {
 		return nil, err
 	}
-	if err := env.checkRecords(m, ids, OpWrite); err != nil {
+	if _, _, err := actionRecords(env, "mqtt.broker", ids); err != nil {
 		return nil, err
 	}
 	cfgs, err := env.reg.BrokerConfigs(env.Ctx, ids...)
@@ -104,14 +114,7 @@ func notification(title, message, kind string) map[string]any {
 }
 
 func subscriptionSubscribe(env *Env, ids []int64, _ Args) (any, error) {
-	m, err := requireAccess(env, "mqtt.subscription", OpWrite)
-	if err != nil {
-		return nil, err
-	}
-	if err := env.checkRecords(m, ids, OpWrite); err != nil {
-		return nil, err
-	}
-	recs, err := env.Sudo().load(m, ids, nil)
+	_, recs, err := actionRecords(env, "mqtt.subscription", ids)
 	if err != nil {
 		return nil, err
 	}
@@ -143,14 +146,7 @@ func subscriptionSubscribe(env *Env, ids []int64, _ Args) (any, error) {
 }
 
 func subscriptionUnsubscribe(env *Env, ids []int64, _ Args) (any, error) {
-	m, err := requireAccess(env, "mqtt.subscription", OpWrite)
-	if err != nil {
-		return nil, err
-	}
-	if err := env.checkRecords(m, ids, OpWrite); err != nil {
-		return nil, err
-	}
-	recs, err := env.Sudo().load(m, ids, nil)
+	_, recs, err := actionRecords(env, "mqtt.subscription", ids)
 	if err != nil {
 		return nil, err
 	}
@@ -175,18 +171,11 @@ func subscriptionUnsubscribe(env *Env, ids []int64, _ Args) (any, error) {
 // signalSend publishes each signal and records the send only once the
 // broker acknowledged it (at QoS 1/2): no false history on failure.
 func signalSend(env *Env, ids []int64, _ Args) (any, error) {
-	m, err := requireAccess(env, "mqtt.signal", OpWrite)
-	if err != nil {
-		return nil, err
-	}
 	ctl, err := env.control()
 	if err != nil {
 		return nil, err
 	}
-	if err := env.checkRecords(m, ids, OpWrite); err != nil {
-		return nil, err
-	}
-	recs, err := env.Sudo().load(m, ids, nil)
+	m, recs, err := actionRecords(env, "mqtt.signal", ids)
 	if err != nil {
 		return nil, err
 	}
