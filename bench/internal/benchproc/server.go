@@ -35,6 +35,14 @@ type Server struct {
 func StartServer(ctx context.Context, bin, dbURL string) (*Server, error) {
 	cmd := exec.Command(bin, "--http-addr", "127.0.0.1:0", "--db", dbURL, "--db-name", DBName,
 		"--admin-password", AdminPassword, "--log-format", "json")
+	// The flags say everything: our own variables in the caller's
+	// environment (ODOO_IOT_MQTT_TEST_PG, say) must not reach the server,
+	// which refuses unknown ones.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "ODOO_IOT_MQTT_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
 	// Not StderrPipe: through an io.Pipe, Wait returns only once the last
 	// line of a crashing server has been read.
 	pr, pw := io.Pipe()
