@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"errors"
 	"strconv"
 	"time"
 
@@ -202,6 +201,3 @@ func GenerateAPIKey(env *Env, name, scope string) (string, error) {
 	}
 	return key, nil
 }
-
-// errNoSession is returned for an unknown, expired or invalidated session.
-var errNoSession = errors.New("models: no such session")

@@ -74,14 +74,12 @@ func brokerCheckConnection(env *Env, ids []int64, _ Args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, _, err := actionRecords(env, "mqtt.broker", ids); err != nil {
-		return nil, err
-	}
-	cfgs, err := env.reg.BrokerConfigs(env.Ctx, ids...)
+	_, recs, err := actionRecords(env, "mqtt.broker", ids)
 	if err != nil {
 		return nil, err
 	}
-	for _, cfg := range cfgs {
+	for _, rec := range recs {
+		cfg := brokerConfig(rec)
 		timeout := cfg.ConnectTimeout
 		if timeout <= 0 {
 			timeout = 10 * time.Second
@@ -179,6 +177,7 @@ func signalSend(env *Env, ids []int64, _ Args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	brokers := map[int64]BrokerConfig{}
 	for _, r := range recs {
 		if r.Int("broker_id") == 0 {
 			return nil, UserErrorf("Not found Broker!")
@@ -186,13 +185,18 @@ func signalSend(env *Env, ids []int64, _ Args) (any, error) {
 		if r.Int("subscription_id") == 0 || r.Str("topic") == "" {
 			return nil, UserErrorf("Not found Subscription!")
 		}
-		cfgs, err := env.reg.BrokerConfigs(env.Ctx, r.Int("broker_id"))
-		if err != nil || len(cfgs) == 0 {
-			return nil, UserErrorf("Not found Broker!")
+		cfg, ok := brokers[r.Int("broker_id")]
+		if !ok {
+			cfgs, err := env.reg.BrokerConfigs(env.Ctx, r.Int("broker_id"))
+			if err != nil || len(cfgs) == 0 {
+				return nil, UserErrorf("Not found Broker!")
+			}
+			cfg = cfgs[0]
+			brokers[cfg.ID] = cfg
 		}
 		msg := OutgoingMessage{Topic: r.Str("topic"), Payload: []byte(r.Str("payload")), QoS: byte(r.Int("qos")), Retain: r.Bool("retain")}
 		ctx, cancel := context.WithTimeout(env.Ctx, sendTimeout)
-		perr := ctl.Publish(ctx, cfgs[0], msg)
+		perr := ctl.Publish(ctx, cfg, msg)
 		cancel()
 		if perr != nil {
 			return nil, UserErrorf("Send signal Fail: %v", perr)

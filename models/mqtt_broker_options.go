@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -121,10 +122,7 @@ func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Se
 
 // brokerConfig builds the connection settings of a loaded broker record.
 func brokerConfig(r *Record) BrokerConfig {
-	port := 0
-	for _, c := range strings.TrimSpace(r.Str("port")) {
-		port = port*10 + int(c-'0')
-	}
+	port, _ := strconv.Atoi(strings.TrimSpace(r.Str("port"))) // checkBroker validated it
 	b := BrokerConfig{
 		ID: r.ID, Name: r.Str("name"), Scheme: schemes[r.Str("url_scheme")], Host: strings.TrimSpace(r.Str("host")), Port: port,
 		ClientID: r.Str("client_id"), Username: r.Str("username"), Password: r.Str("password"),

@@ -155,7 +155,7 @@ func (r *Registry) InsertHistory(ctx context.Context, rows []HistoryRow) error {
 		ts = ts.UTC().Truncate(time.Second)
 		values[i] = []any{nullID(h.BrokerID), nullID(h.SubscriptionID), nullID(h.SignalID), h.Topic,
 			PayloadText(h.Payload), h.Payload, int64(h.QoS), h.Retain, h.Direction, ts,
-			h.Topic + " - " + ts.Format(DatetimeFormat), now, now}
+			historyName(h.Topic, ts), now, now}
 	}
 	var err error
 	if r.dialect == Postgres {

@@ -1,6 +1,9 @@
 package models
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 func init() { declarations = append(declarations, mqttSignal, mqttSignalHistory) }
 
@@ -84,13 +87,17 @@ func mqttSignalHistory() *Model {
 // historyDisplayName is "<topic> - <timestamp UTC>"; the addon showed
 // "Unknown Signal Broker" for every received row without a signal.
 func historyDisplayName(env *Env, r *Record) (any, error) {
-	topic := r.Str("topic")
+	return historyName(r.Str("topic"), r.Time("timestamp")), nil
+}
+
+// historyName renders a history row's name; InsertHistory, which writes
+// rows without the ORM, uses it too.
+func historyName(topic string, ts time.Time) string {
 	if topic == "" {
 		topic = "Unknown Signal Broker"
 	}
-	ts := r.Time("timestamp")
 	if ts.IsZero() {
-		return topic, nil
+		return topic
 	}
-	return topic + " - " + ts.Format(DatetimeFormat), nil
+	return topic + " - " + ts.Format(DatetimeFormat)
 }

@@ -4,12 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"time"
 )
 
 // ErrSessionExpired is returned when a web session is unknown, expired, or
 // belongs to credentials that changed since login (JSON-RPC error 100).
-var ErrSessionExpired = errNoSession
+var ErrSessionExpired = errors.New("models: no such session")
 
 // Session is a logged-in web session, stored in the database so that a
 // restart or a second instance keeps it.
