@@ -14,19 +14,18 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 	"log/slog"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 )
 
 const (
-	benchDB       = "oim_bench_mqtt" // PostgreSQL database each server case recreates
-	rpcDBName     = "bench"          // --db-name given to the server
-	adminPassword = "secret"
+	benchDB       = "oim_bench_mqtt"       // PostgreSQL database each server case recreates
 	pollEvery     = 50 * time.Millisecond  // committed-row count polling
 	flowPollEvery = 10 * time.Millisecond  // the same, when a QoS 1 publisher waits on it
 	rssEvery      = 100 * time.Millisecond // VmRSS sampling

@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 	"net"
 	"net/http"
 	"net/rpc"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kolo/xmlrpc"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 )
 
 // rpcClient is one XML-RPC connection to /xmlrpc/2/object, authenticated
@@ -28,18 +28,9 @@ type rpcClient struct {
 var rpcTransport = &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: time.Minute}
 
 func dialRPC(base string) (*rpcClient, error) {
-	common, err := xmlrpc.NewClient(base+"/xmlrpc/2/common", rpcTransport)
+	n, err := benchproc.Login(base, rpcTransport)
 	if err != nil {
 		return nil, err
-	}
-	defer common.Close()
-	var uid any
-	if err := common.Call("authenticate", []any{rpcDBName, "admin", adminPassword, map[string]any{}}, &uid); err != nil {
-		return nil, fmt.Errorf("authenticate: %w", err)
-	}
-	n, ok := uid.(int64)
-	if !ok || n <= 0 {
-		return nil, fmt.Errorf("%w: authenticate as admin returned %#v", benchproc.ErrFunctional, uid)
 	}
 	obj, err := xmlrpc.NewClient(base+"/xmlrpc/2/object", rpcTransport)
 	if err != nil {
@@ -59,7 +50,7 @@ func (c *rpcClient) call(model, method string, args []any, kw map[string]any) (a
 		args = []any{}
 	}
 	var out any
-	err := c.obj.Call("execute_kw", []any{rpcDBName, c.uid, adminPassword, model, method, args, kw}, &out)
+	err := c.obj.Call("execute_kw", []any{benchproc.DBName, c.uid, benchproc.AdminPassword, model, method, args, kw}, &out)
 	if err != nil {
 		return nil, fmt.Errorf("%s.%s: %w", model, method, err)
 	}

@@ -10,19 +10,18 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 	"log/slog"
 	"os"
 	"os/signal"
 	"time"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 )
 
 const (
-	benchDB       = "oim_bench" // PostgreSQL database the run creates and seeds
-	rpcDBName     = "bench"     // --db-name given to the server
-	adminPassword = "secret"
-	pageSize      = 80
-	warmup        = 2 * time.Second
+	benchDB  = "oim_bench" // PostgreSQL database the run creates and seeds
+	pageSize = 80
+	warmup   = 2 * time.Second
 )
 
 // The query every path runs: the same domain, fields, order and limit.

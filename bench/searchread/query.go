@@ -10,7 +10,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 	"io"
 	"net/http"
 	"slices"
@@ -19,6 +18,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	"github.com/kolo/xmlrpc"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 )
 
 type queriers struct {
@@ -57,18 +57,9 @@ func newQueriers(ctx context.Context, base, dbURL string, clients int) (*querier
 	q.sqlText = `SELECT ` + strings.Join(cols, ", ") +
 		` FROM mqtt_signal_history WHERE direction = $1 AND topic LIKE $2 ORDER BY "timestamp" DESC LIMIT ` + fmt.Sprint(pageSize)
 
-	common, err := xmlrpc.NewClient(base+"/xmlrpc/2/common", transport)
+	n, err := benchproc.Login(base, transport)
 	if err != nil {
 		return nil, err
-	}
-	defer common.Close()
-	var uid any
-	if err := common.Call("authenticate", []any{rpcDBName, "admin", adminPassword, map[string]any{}}, &uid); err != nil {
-		return nil, fmt.Errorf("authenticate: %w", err)
-	}
-	n, ok := uid.(int64)
-	if !ok || n <= 0 {
-		return nil, fmt.Errorf("%w: authenticate as admin returned %#v", benchproc.ErrFunctional, uid)
 	}
 	q.uid = n
 	for range clients {
@@ -100,7 +91,7 @@ func (q *queriers) executeKwArgs() []any {
 		fields[i] = f
 	}
 	domain := []any{[]any{"direction", "=", queryDirection}, []any{"topic", "like", queryTopic}}
-	return []any{rpcDBName, q.uid, adminPassword, "mqtt.signal.history", "search_read",
+	return []any{benchproc.DBName, q.uid, benchproc.AdminPassword, "mqtt.signal.history", "search_read",
 		[]any{domain},
 		map[string]any{"fields": fields, "limit": pageSize, "order": queryOrder}}
 }

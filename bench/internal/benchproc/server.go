@@ -7,6 +7,10 @@ package benchproc
 // and its SQL exactly as deployed.
 
 import (
+	"net/http"
+
+	"github.com/kolo/xmlrpc"
+
 	"bufio"
 	"context"
 	"encoding/json"
@@ -196,3 +200,22 @@ const (
 // ErrFunctional marks a wrong answer or a crash, as opposed to a slow
 // figure: the benchmark commands exit non-zero only for it.
 var ErrFunctional = errors.New("functional failure")
+
+// Login authenticates as admin over XML-RPC (the way a Go integrator
+// would, with kolo/xmlrpc) and returns the uid.
+func Login(base string, transport http.RoundTripper) (int64, error) {
+	common, err := xmlrpc.NewClient(base+"/xmlrpc/2/common", transport)
+	if err != nil {
+		return 0, err
+	}
+	defer common.Close()
+	var uid any
+	if err := common.Call("authenticate", []any{DBName, "admin", AdminPassword, map[string]any{}}, &uid); err != nil {
+		return 0, fmt.Errorf("authenticate: %w", err)
+	}
+	n, ok := uid.(int64)
+	if !ok || n <= 0 {
+		return 0, fmt.Errorf("%w: authenticate as admin returned %#v", ErrFunctional, uid)
+	}
+	return n, nil
+}
