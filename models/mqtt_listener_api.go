@@ -86,7 +86,15 @@ func (r *Registry) SetListenerState(ctx context.Context, brokerID int64, state, 
 		if !connectedAt.IsZero() {
 			vals["last_connected"] = connectedAt
 		}
-		return env.Sudo().setColumnsVals(r.Model("mqtt.broker"), brokerID, vals)
+		if err := env.Sudo().setColumnsVals(r.Model("mqtt.broker"), brokerID, vals); err != nil {
+			return err
+		}
+		note := map[string]any{"broker_id": brokerID, "state": state, "last_error": truncate(lastError, 500)}
+		if !connectedAt.IsZero() {
+			note["last_connected"] = connectedAt.UTC().Format(DatetimeFormat)
+		}
+		env.notifyAfterCommit(Notification{Channel: ChannelListener, Type: NoteListenerState, Payload: note})
+		return nil
 	})
 }
 
@@ -166,7 +174,44 @@ func (r *Registry) InsertHistory(ctx context.Context, rows []HistoryRow) error {
 	if err != nil {
 		return Internal("store history", err)
 	}
+	r.notifyHistory(ctx, rows, values)
 	return nil
+}
+
+// busPayloadMax bounds the payload text a bus notification carries; the
+// full payload stays in the database.
+const busPayloadMax = 4096
+
+// notifyHistory tells ChannelRealtime about stored rows; values are the
+// stored column values, in historyColumns order.
+func (r *Registry) notifyHistory(ctx context.Context, rows []HistoryRow, values [][]any) {
+	if r.notifier == nil {
+		return
+	}
+	notes := make([]Notification, len(rows))
+	for i, h := range rows {
+		notes[i] = Notification{Channel: ChannelRealtime, Type: NoteMessage, Payload: map[string]any{
+			"topic":           h.Topic,
+			"payload":         truncate(values[i][4].(string), busPayloadMax),
+			"direction":       h.Direction,
+			"qos":             int64(h.QoS),
+			"retain":          h.Retain,
+			"timestamp":       values[i][9].(time.Time).Format(DatetimeFormat),
+			"display_name":    values[i][10],
+			"broker_id":       falseIfZero(h.BrokerID),
+			"subscription_id": falseIfZero(h.SubscriptionID),
+			"signal_id":       falseIfZero(h.SignalID),
+		}}
+	}
+	r.Notify(ctx, notes...)
+}
+
+// falseIfZero renders a missing id the way read does: False.
+func falseIfZero(id int64) any {
+	if id == 0 {
+		return false
+	}
+	return id
 }
 
 // insertRows writes values with multi-row INSERTs of perStmt rows, in one
