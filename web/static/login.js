@@ -1,0 +1,1 @@
+// Login page: filled in below.
