@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
@@ -31,6 +32,10 @@ type jsonRoute struct {
 	handle      func(s *server, c *jsonCall) (any, error)
 }
 
+// cookie reports whether the route acts with the session cookie: the
+// /web routes do, /jsonrpc carries its credentials in the body.
+func (rt jsonRoute) cookie() bool { return strings.HasPrefix(rt.path, "/web/") }
+
 // jsonCall is one request on a JSON route, after the envelope was read.
 type jsonCall struct {
 	w       http.ResponseWriter
@@ -45,6 +50,13 @@ type jsonCall struct {
 // parsing, session, parameter binding, and the response.
 func (s *server) serveJSON(rt jsonRoute) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if rt.cookie() && !s.origins.Trusted(r) {
+			// The session cookie would act for its user: a page on another
+			// site must not be able to call with it (CSRF).
+			writeJSONError(w, http.StatusForbidden, nil, describe(r.Context(), s.log,
+				models.AccessErrorf("Cross-origin request refused: %s is not an allowed origin.", r.Header.Get("Origin"))).jsonError())
+			return
+		}
 		if !jsonContentType(r.Header.Get("Content-Type")) {
 			// Odoo answers a non-JSON request on a JSON route with a bare
 			// 400 page, before any envelope exists.
