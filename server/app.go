@@ -14,6 +14,7 @@ import (
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/listener"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/rpc"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/web"
 	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 )
@@ -114,8 +115,8 @@ func start(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	return a, nil
 }
 
-// routes mounts every handler on one router: each RPC pattern, and
-// GET /metrics beside them.
+// routes mounts every handler on one router: each RPC pattern, the admin
+// pages, and GET /metrics beside them.
 func (a *app) routes() http.Handler {
 	r := chi.NewRouter()
 	h := rpc.NewHandler(a.reg, rpc.Options{
@@ -124,10 +125,16 @@ func (a *app) routes() http.Handler {
 		MaxRequestBytes: a.cfg.MaxRequestBytes,
 		SessionMaxAge:   a.cfg.SessionMaxAge,
 		LoginRateLimit:  a.cfg.LoginRateLimit,
+		AllowedOrigins:  a.cfg.CORSOrigins,
 		Logger:          a.log,
 	})
 	for _, p := range rpc.Routes() {
 		r.Handle(p, h)
+	}
+	pages := web.NewHandler(web.Options{Logger: a.log})
+	for _, p := range web.Routes() {
+		r.Get(p, pages.ServeHTTP)
+		r.Head(p, pages.ServeHTTP)
 	}
 	r.Method(http.MethodGet, "/metrics", metricsHandler(a.metrics, a.log))
 	return r
