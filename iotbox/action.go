@@ -1,0 +1,152 @@
+package iotbox
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+)
+
+// deviceModel is the model of the devices the box drives.
+const deviceModel = "iot.device"
+
+// actionParams are the parameters of /hw_drivers/action.
+type actionParams struct {
+	session string          // the client's session_id (a uuid), becomes the device's owner
+	device  string          // device_identifier
+	data    json.RawMessage // compact JSON object: data, decoded if it was a string
+}
+
+// parseAction reads {session_id, device_identifier, data}; data is a JSON
+// string as the box expects it, or already an object.
+func parseAction(p map[string]json.RawMessage) (*actionParams, *rpcError) {
+	a := &actionParams{}
+	if raw, ok := p["session_id"]; ok && string(raw) != "null" {
+		if json.Unmarshal(raw, &a.session) != nil {
+			return nil, badParams("session_id must be a string")
+		}
+	}
+	if json.Unmarshal(p["device_identifier"], &a.device) != nil || a.device == "" {
+		return nil, badParams("device_identifier must be a non-empty string")
+	}
+	raw := bytes.TrimSpace(p["data"])
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return nil, badParams("data must be a JSON object or a string holding one")
+		}
+		raw = bytes.TrimSpace([]byte(s))
+	}
+	if len(raw) == 0 || raw[0] != '{' || !json.Valid(raw) {
+		return nil, badParams("data must be a JSON object or a string holding one")
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return nil, badParams("data must be a JSON object or a string holding one")
+	}
+	a.data = buf.Bytes()
+	return a, nil
+}
+
+// serveAction is POST /hw_drivers/action: find the device as the caller,
+// drop a repeated iot_idempotent_id, remember the caller as the device's
+// owner, and run iot.device.action(data) as the caller.
+func (b *Box) serveAction(w http.ResponseWriter, r *http.Request) {
+	req, e := readRequest(w, r, b.opts.MaxBody)
+	if e != nil {
+		writeError(w, nil, e)
+		return
+	}
+	ctx := r.Context()
+	uid, err := b.caller(r)
+	if err != nil {
+		writeError(w, req.id, describe(ctx, b.log, err))
+		return
+	}
+	p, e := parseAction(req.params)
+	if e != nil {
+		writeError(w, req.id, e)
+		return
+	}
+	res, err := b.reg.Execute(ctx, models.Call{
+		UID: uid, Model: deviceModel, Method: "search",
+		Args: []any{[]any{[]any{"identifier", "=", p.device}}}, Kwargs: map[string]any{"limit": int64(1)},
+	})
+	if err != nil {
+		writeError(w, req.id, describe(ctx, b.log, err))
+		return
+	}
+	ids, _ := res.([]int64)
+	if len(ids) == 0 {
+		writeResult(w, req.id, false)
+		return
+	}
+	data, err := decodeObject(p.data)
+	if err != nil { // parseAction checked it: cannot happen
+		writeError(w, req.id, badParams("data must be a JSON object"))
+		return
+	}
+	key := ""
+	if raw, ok := idempotentID(p.data); ok {
+		key = strconv.FormatInt(uid, 10) + "\x00" + p.device + "\x00" + string(raw)
+		if !b.actions.claim(key, b.now()) {
+			writeResult(w, req.id, false)
+			return
+		}
+	}
+	b.actions.setOwner(p.device, owner{session: p.session, data: p.data, at: b.now()})
+	if _, err := b.reg.Execute(ctx, models.Call{UID: uid, Model: deviceModel, Method: "action", Args: []any{[]any{ids[0]}, data}}); err != nil {
+		if key != "" {
+			b.actions.release(key)
+		}
+		writeError(w, req.id, describe(ctx, b.log, err))
+		return
+	}
+	writeResult(w, req.id, true)
+}
+
+// idempotentID returns the compact JSON of data's iot_idempotent_id, if
+// it has a non-null one.
+func idempotentID(data json.RawMessage) (json.RawMessage, bool) {
+	var m struct {
+		ID json.RawMessage `json:"iot_idempotent_id"`
+	}
+	if json.Unmarshal(data, &m) != nil || len(m.ID) == 0 || string(m.ID) == "null" {
+		return nil, false
+	}
+	return m.ID, true
+}
+
+// decodeObject decodes a JSON object into the plain values models takes:
+// integers as int64, other numbers as float64 (as rpc decodes params).
+func decodeObject(raw json.RawMessage) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, err
+	}
+	return convertNumbers(m).(map[string]any), nil
+}
+
+func convertNumbers(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if n, err := strconv.ParseInt(string(x), 10, 64); err == nil {
+			return n
+		}
+		f, _ := strconv.ParseFloat(string(x), 64)
+		return f
+	case []any:
+		for i := range x {
+			x[i] = convertNumbers(x[i])
+		}
+	case map[string]any:
+		for k, e := range x {
+			x[k] = convertNumbers(e)
+		}
+	}
+	return v
+}
