@@ -31,7 +31,7 @@ func (b *Box) caller(r *http.Request) (int64, error) {
 			return 0, err
 		}
 	}
-	if b.opts.PublicUser != "" && b.allowedOrigin(r.Header.Get("Origin")) {
+	if _, listed := b.origins.Listed(r); listed && b.opts.PublicUser != "" {
 		return b.publicUser(ctx)
 	}
 	return 0, models.ErrSessionExpired

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/origin"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
@@ -68,8 +69,7 @@ type Box struct {
 	log    *slog.Logger
 	now    func() time.Time // tests set a fake clock
 
-	origins map[string]bool
-	csrf    *http.CrossOriginProtection
+	origins origin.Policy
 
 	ring      *ring
 	listeners *listeners
@@ -83,7 +83,8 @@ type Box struct {
 }
 
 // New returns a Box serving devices of reg with events from events.
-// Malformed entries of AllowedOrigins are logged and ignored.
+// AllowedOrigins follow internal/origin (case and a trailing slash do not
+// matter); malformed entries are logged and ignored.
 func New(reg *models.Registry, events EventSource, opts Options) *Box {
 	opts = opts.withDefaults()
 	b := &Box{
@@ -92,24 +93,17 @@ func New(reg *models.Registry, events EventSource, opts Options) *Box {
 		opts:      opts,
 		log:       opts.Logger,
 		now:       time.Now,
-		origins:   map[string]bool{},
-		csrf:      http.NewCrossOriginProtection(),
+		origins:   origin.New(opts.AllowedOrigins),
 		ring:      newRing(opts.Buffer.Seconds(), opts.BufferMax),
 		listeners: newListeners(),
 		actions:   newActions(),
 		stopped:   make(chan struct{}),
 	}
 	for _, o := range opts.AllowedOrigins {
-		if err := b.csrf.AddTrustedOrigin(o); err != nil {
-			b.log.Warn("Ignoring an allowed IoT origin", slog.String("origin", o), slog.Any("error", err))
-			continue
+		if origin.Normalize(o) == "" {
+			b.log.Warn("Ignoring an allowed IoT origin that is not an http(s) origin", slog.String("origin", o))
 		}
-		b.origins[o] = true
 	}
-	b.csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, nil, newError(http.StatusForbidden, codeForbidden, msgForbidden, nameForbidden,
-			"Cross-site request from an origin that is not allowed"))
-	}))
 	return b
 }
 
@@ -124,12 +118,17 @@ func (b *Box) Routes() map[string]http.Handler {
 	}
 }
 
-// post wraps a POST handler with CORS headers, the cross-site check, and a
+// post wraps a POST handler with CORS headers, the cross-site check
+// (before the body is read: nothing is done for a forged request), and a
 // recover that answers with an envelope rather than a dropped connection.
 func (b *Box) post(h func(w http.ResponseWriter, r *http.Request)) http.Handler {
-	inner := b.csrf.Handler(http.HandlerFunc(h))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b.corsHeaders(w, r)
+		if !b.origins.Trusted(r) {
+			writeError(w, nil, newError(http.StatusForbidden, codeForbidden, msgForbidden, nameForbidden,
+				"Cross-site request from an origin that is not allowed"))
+			return
+		}
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
@@ -139,7 +138,7 @@ func (b *Box) post(h func(w http.ResponseWriter, r *http.Request)) http.Handler 
 				writeError(w, nil, newError(http.StatusInternalServerError, codeServerError, msgServerError, nameException, "Internal server error"))
 			}
 		}()
-		inner.ServeHTTP(w, r)
+		h(w, r)
 	})
 }
 

@@ -12,9 +12,14 @@ const (
 	corsMaxAge  = "86400"
 )
 
-// allowedOrigin reports whether origin is one of Options.AllowedOrigins.
-func (b *Box) allowedOrigin(origin string) bool {
-	return origin != "" && b.origins[origin]
+// listedOrigin returns the request's Origin header when it names one of
+// Options.AllowedOrigins. The header is echoed as sent: browsers compare
+// it byte for byte with their own serialisation.
+func (b *Box) listedOrigin(r *http.Request) (string, bool) {
+	if _, ok := b.origins.Listed(r); ok {
+		return r.Header.Get("Origin"), true
+	}
+	return "", false
 }
 
 // corsHeaders adds Access-Control-Allow-Origin for an allowed origin.
@@ -22,8 +27,8 @@ func (b *Box) allowedOrigin(origin string) bool {
 func (b *Box) corsHeaders(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Add("Vary", "Origin")
-	if origin := r.Header.Get("Origin"); b.allowedOrigin(origin) {
-		h.Set("Access-Control-Allow-Origin", origin)
+	if o, ok := b.listedOrigin(r); ok {
+		h.Set("Access-Control-Allow-Origin", o)
 	}
 }
 
@@ -33,13 +38,13 @@ func (b *Box) corsHeaders(w http.ResponseWriter, r *http.Request) {
 func (b *Box) preflight(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Add("Vary", "Origin")
-	origin := r.Header.Get("Origin")
+	o, listed := b.listedOrigin(r)
 	switch {
-	case origin == "":
+	case r.Header.Get("Origin") == "":
 		h.Set("Allow", "OPTIONS, POST")
 		w.WriteHeader(http.StatusNoContent)
-	case b.allowedOrigin(origin):
-		h.Set("Access-Control-Allow-Origin", origin)
+	case listed:
+		h.Set("Access-Control-Allow-Origin", o)
 		h.Set("Access-Control-Allow-Methods", corsMethods)
 		h.Set("Access-Control-Allow-Headers", corsHeaders)
 		h.Set("Access-Control-Max-Age", corsMaxAge)
