@@ -1,0 +1,294 @@
+package bus
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// PostgreSQL mode: Odoo's bus.bus design. The batcher stores notes in
+// bus_bus and calls pg_notify('imbus') in the same transaction; each
+// instance's listener connection hears it and fetches the rows above the
+// last id it fetched, local ones included.
+
+const (
+	pgChannel = "imbus"
+	// pgLockKey serialises bus_bus writers (pg_advisory_xact_lock): ids are
+	// drawn and committed in the same order, so a reader that sees id N has
+	// seen every id below it and "id > last" never skips a slow commit.
+	pgLockKey int64 = 0x6f696d627573 // "oimbus"
+	// pgFetchLimit bounds the rows one fetch reads.
+	pgFetchLimit = 5_000
+	// pgIdleFetch: with no notification for this long the listener fetches
+	// anyway, which also proves the connection is alive.
+	pgIdleFetch = 30 * time.Second
+	// pgInsertAttempts: a batch that cannot be stored after this many
+	// reconnects is dropped (and counted).
+	pgInsertAttempts = 3
+)
+
+var pgSchema = `
+SELECT pg_advisory_xact_lock(` + strconv.FormatInt(pgLockKey, 10) + `);
+CREATE TABLE IF NOT EXISTS bus_bus (
+	id          bigserial PRIMARY KEY,
+	channel     text      NOT NULL,
+	message     text      NOT NULL,
+	create_date timestamp NOT NULL DEFAULT (now() AT TIME ZONE 'UTC')
+);
+CREATE INDEX IF NOT EXISTS bus_bus_create_date_index ON bus_bus (create_date);`
+
+// pgInsert stores a batch in order: unnest keeps array order, WITH
+// ORDINALITY and ORDER BY make that explicit, so ids follow Notify order.
+const pgInsert = `INSERT INTO bus_bus (channel, message, create_date)
+SELECT c, m, d FROM unnest($1::text[], $2::text[], $3::timestamp[]) WITH ORDINALITY AS t(c, m, d, n) ORDER BY n`
+
+const pgFetch = `SELECT id, channel, message, create_date FROM bus_bus WHERE id > $1 ORDER BY id LIMIT $2`
+
+type pgStore struct {
+	b   *Bus
+	cfg *pgx.ConnConfig
+
+	conn *pgx.Conn // the batcher's connection (inserts, GC); owned by the batcher goroutine
+	last int64     // newest id fetched; owned by start, then by the listener goroutine
+}
+
+func newPGStore(b *Bus, dsn string) (*pgStore, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("bus: PostgreSQL DSN: %w", err)
+	}
+	return &pgStore{b: b, cfg: cfg}, nil
+}
+
+// start connects, creates bus_bus if needed, and loads the notes still
+// within Retention, so that clients resuming across a restart get them.
+func (p *pgStore) start(ctx context.Context) error {
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	conn, err := pgx.ConnectConfig(cctx, p.cfg.Copy())
+	if err != nil {
+		return fmt.Errorf("bus: connect to PostgreSQL: %w", err)
+	}
+	p.conn = conn
+	// Several instances may start together: the advisory lock keeps their
+	// CREATE TABLE IF NOT EXISTS from colliding.
+	if _, err := conn.Exec(cctx, pgSchema); err != nil {
+		return fmt.Errorf("bus: create bus_bus: %w", err)
+	}
+	if err := conn.QueryRow(cctx, `SELECT COALESCE(MAX(id), 0) FROM bus_bus`).Scan(&p.last); err != nil {
+		return fmt.Errorf("bus: read bus_bus: %w", err)
+	}
+	cutoff := time.Now().Add(-p.b.opts.Retention).UTC()
+	rows, err := conn.Query(cctx, `SELECT id, channel, message, create_date FROM bus_bus WHERE create_date > $1 ORDER BY id DESC LIMIT $2`,
+		cutoff, p.b.opts.MaxBuffered)
+	if err != nil {
+		return fmt.Errorf("bus: read bus_bus: %w", err)
+	}
+	notes, _, err := p.scan(rows)
+	if err != nil {
+		return fmt.Errorf("bus: read bus_bus: %w", err)
+	}
+	slices.Reverse(notes)
+	b := p.b
+	b.mu.Lock()
+	b.buf.add(notes)
+	b.lastID = p.last
+	b.mu.Unlock()
+	return nil
+}
+
+// close closes the batcher's connection once the batcher is done.
+func (p *pgStore) close() {
+	if p.conn != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = p.conn.Close(ctx)
+		p.conn = nil
+	}
+}
+
+// insert stores a batch and notifies every instance, in one round trip
+// (a pgx batch runs as one implicit transaction). A broken connection is
+// replaced and the batch retried a few times.
+func (p *pgStore) insert(ctx context.Context, batch []pending) error {
+	chans := make([]string, len(batch))
+	msgs := make([]string, len(batch))
+	dates := make([]time.Time, len(batch))
+	for i, n := range batch {
+		chans[i], msgs[i], dates[i] = n.channel, string(n.message), n.at.UTC()
+	}
+	var err error
+	for attempt := 0; attempt < pgInsertAttempts; attempt++ {
+		if attempt > 0 && !sleep(ctx, time.Duration(attempt)*250*time.Millisecond) {
+			break
+		}
+		if err = p.connect(ctx); err != nil {
+			continue
+		}
+		q := &pgx.Batch{}
+		q.Queue(`SELECT pg_advisory_xact_lock($1)`, pgLockKey)
+		q.Queue(pgInsert, chans, msgs, dates)
+		q.Queue(`SELECT pg_notify($1, '')`, pgChannel)
+		if err = p.conn.SendBatch(ctx, q).Close(); err == nil {
+			return nil
+		}
+		p.dropConn()
+	}
+	return err
+}
+
+// gc deletes the rows older than Retention (every instance does it; the
+// DELETE is idempotent and cheap with the create_date index).
+func (p *pgStore) gc(ctx context.Context) {
+	if err := p.connect(ctx); err != nil {
+		return
+	}
+	cutoff := time.Now().Add(-p.b.opts.Retention).UTC()
+	if _, err := p.conn.Exec(ctx, `DELETE FROM bus_bus WHERE create_date < $1`, cutoff); err != nil {
+		p.b.log.Warn("Unable to delete expired bus notes", slog.Any("error", err))
+		p.dropConn()
+	}
+}
+
+func (p *pgStore) connect(ctx context.Context) error {
+	if p.conn != nil && !p.conn.IsClosed() {
+		return nil
+	}
+	p.dropConn()
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	conn, err := pgx.ConnectConfig(cctx, p.cfg.Copy())
+	if err != nil {
+		return fmt.Errorf("bus: connect to PostgreSQL: %w", err)
+	}
+	p.conn = conn
+	return nil
+}
+
+func (p *pgStore) dropConn() {
+	if p.conn != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_ = p.conn.Close(ctx)
+		cancel()
+		p.conn = nil
+	}
+}
+
+// listen keeps one connection on LISTEN imbus and delivers what other
+// instances (and this one) store, reconnecting with backoff until ctx ends.
+func (p *pgStore) listen(ctx context.Context) {
+	const minWait, maxWait = 200 * time.Millisecond, 10 * time.Second
+	wait := minWait
+	for ctx.Err() == nil {
+		began := time.Now()
+		err := p.listenOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if time.Since(began) > time.Minute {
+			wait = minWait // it had been working: this is a new outage
+		}
+		p.b.log.Warn("Bus LISTEN connection lost; reconnecting", slog.Any("error", err), slog.Duration("retry_in", wait))
+		if !sleep(ctx, wait) {
+			return
+		}
+		wait = min(2*wait, maxWait)
+	}
+}
+
+// listenOnce runs one LISTEN connection until it fails or ctx ends. It
+// fetches right after LISTEN, so that nothing stored while it was away is
+// missed.
+func (p *pgStore) listenOnce(ctx context.Context) error {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	conn, err := pgx.ConnectConfig(cctx, p.cfg.Copy())
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = conn.Close(cctx)
+	}()
+	if _, err := conn.Exec(ctx, `LISTEN `+pgChannel); err != nil {
+		return err
+	}
+	for {
+		if err := p.fetch(ctx, conn); err != nil {
+			return err
+		}
+		wctx, cancel := context.WithTimeout(ctx, pgIdleFetch)
+		_, err := conn.WaitForNotification(wctx)
+		cancel()
+		if err != nil && (ctx.Err() != nil || !pgconn.Timeout(err)) {
+			return err
+		}
+	}
+}
+
+// fetch delivers the rows above the last id fetched.
+func (p *pgStore) fetch(ctx context.Context, conn *pgx.Conn) error {
+	for {
+		rows, err := conn.Query(ctx, pgFetch, p.last, pgFetchLimit)
+		if err != nil {
+			return err
+		}
+		notes, n, err := p.scan(rows)
+		if err != nil {
+			return err
+		}
+		p.b.deliver(notes)
+		if n < pgFetchLimit {
+			return nil
+		}
+	}
+}
+
+// scan reads bus_bus rows into notes and returns how many rows it read; it
+// moves p.last past every row, a malformed one (logged and skipped)
+// included.
+func (p *pgStore) scan(rows pgx.Rows) ([]Note, int, error) {
+	defer rows.Close()
+	var (
+		notes []Note
+		n     int
+	)
+	for rows.Next() {
+		var (
+			id               int64
+			channel, message string
+			at               time.Time
+		)
+		if err := rows.Scan(&id, &channel, &message, &at); err != nil {
+			return nil, 0, err
+		}
+		n++
+		p.last = max(p.last, id)
+		note, err := noteFromRow(id, channel, message, at)
+		if err != nil {
+			p.b.log.Warn("Skipped a malformed bus note", slog.Any("error", err))
+			continue
+		}
+		notes = append(notes, note)
+	}
+	return notes, n, rows.Err()
+}
+
+// sleep waits d or until ctx ends; it reports whether d elapsed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
