@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/origin"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
@@ -17,12 +18,13 @@ import (
 // with New, install it with models.Registry.SetNotifier, serve Routes, and
 // keep Run running.
 type Bus struct {
-	reg     *models.Registry
-	opts    Options
-	log     *slog.Logger
-	origins origin.Policy
-	pg      *pgStore // nil in memory mode
-	metrics *metrics
+	reg      *models.Registry
+	opts     Options
+	log      *slog.Logger
+	origins  origin.Policy
+	pg       *pgStore // nil in memory mode
+	metrics  *metrics
+	upgrader *websocket.Upgrader
 
 	queue   chan pending
 	dropped atomic.Int64
@@ -68,6 +70,7 @@ func New(reg *models.Registry, opts Options) (*Bus, error) {
 	}
 	b.stopCtx, b.stop = context.WithCancel(context.Background())
 	b.metrics = newMetrics(b, opts.Metrics)
+	b.upgrader = b.newUpgrader()
 	return b, nil
 }
 
