@@ -27,6 +27,7 @@ type Registry struct {
 	auth      *authCache           // recently verified credentials and groups
 	control   BrokerControl        // the listener service; nil without MQTT
 	notifier  Notifier             // the bus; nil drops notifications
+	iot       iotCache             // device ingestion's patterns and devices
 }
 
 // NewRegistry returns a registry with every model of the product declared
