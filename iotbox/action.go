@@ -16,11 +16,12 @@ const deviceModel = "iot.device"
 type actionParams struct {
 	session string          // the client's session_id (a uuid), becomes the device's owner
 	device  string          // device_identifier
-	data    json.RawMessage // compact JSON object: data, decoded if it was a string
+	data    json.RawMessage // compact JSON: data, decoded if it was a string
 }
 
-// parseAction reads {session_id, device_identifier, data}; data is a JSON
-// string as the box expects it, or already an object.
+// parseAction reads {session_id, device_identifier, data}. data is JSON
+// text in a string, as the box json.loads it (DeviceProxy sends
+// JSON.stringify(data)), or a JSON value already; usually an object.
 func parseAction(p map[string]json.RawMessage) (*actionParams, *rpcError) {
 	a := &actionParams{}
 	if raw, ok := p["session_id"]; ok && string(raw) != "null" {
@@ -35,19 +36,29 @@ func parseAction(p map[string]json.RawMessage) (*actionParams, *rpcError) {
 	if len(raw) > 0 && raw[0] == '"' {
 		var s string
 		if json.Unmarshal(raw, &s) != nil {
-			return nil, badParams("data must be a JSON object or a string holding one")
+			return nil, badParams(msgBadData)
 		}
 		raw = bytes.TrimSpace([]byte(s))
 	}
-	if len(raw) == 0 || raw[0] != '{' || !json.Valid(raw) {
-		return nil, badParams("data must be a JSON object or a string holding one")
-	}
 	var buf bytes.Buffer
-	if err := json.Compact(&buf, raw); err != nil {
-		return nil, badParams("data must be a JSON object or a string holding one")
+	if len(raw) == 0 || string(raw) == "null" || json.Compact(&buf, raw) != nil {
+		return nil, badParams(msgBadData)
 	}
 	a.data = buf.Bytes()
 	return a, nil
+}
+
+const msgBadData = "data must be JSON text (a string, as DeviceProxy sends it) or a JSON value"
+
+// actionArg is data as iot.device.action takes it: an object as a dict
+// (numbers as rpc decodes them), anything else as the JSON text the box
+// would have decoded, which the model interprets (a bare string names the
+// action).
+func (a *actionParams) actionArg() (any, error) {
+	if a.data[0] != '{' {
+		return string(a.data), nil
+	}
+	return decodeObject(a.data)
 }
 
 // serveAction is POST /hw_drivers/action: find the device as the caller,
@@ -83,9 +94,9 @@ func (b *Box) serveAction(w http.ResponseWriter, r *http.Request) {
 		writeResult(w, req.id, false)
 		return
 	}
-	data, err := decodeObject(p.data)
+	data, err := p.actionArg()
 	if err != nil { // parseAction checked it: cannot happen
-		writeError(w, req.id, badParams("data must be a JSON object"))
+		writeError(w, req.id, badParams(msgBadData))
 		return
 	}
 	key := ""
@@ -108,8 +119,11 @@ func (b *Box) serveAction(w http.ResponseWriter, r *http.Request) {
 }
 
 // idempotentID returns the compact JSON of data's iot_idempotent_id, if
-// it has a non-null one.
+// it is an object with a non-null one.
 func idempotentID(data json.RawMessage) (json.RawMessage, bool) {
+	if data[0] != '{' {
+		return nil, false
+	}
 	var m struct {
 		ID json.RawMessage `json:"iot_idempotent_id"`
 	}

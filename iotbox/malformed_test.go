@@ -30,8 +30,8 @@ func TestMalformedBodies(t *testing.T) {
 		{"action: no device", ActionPath, `{"params":{"session_id":"s","data":"{}"}}`, "", 400, codeInvalidParams},
 		{"action: device a number", ActionPath, `{"params":{"device_identifier":3,"data":"{}"}}`, "", 400, codeInvalidParams},
 		{"action: data not JSON", ActionPath, `{"params":{"device_identifier":"d","data":"{nope"}}`, "", 400, codeInvalidParams},
-		{"action: data a JSON array", ActionPath, `{"params":{"device_identifier":"d","data":"[1]"}}`, "", 400, codeInvalidParams},
-		{"action: data a number", ActionPath, `{"params":{"device_identifier":"d","data":5}}`, "", 400, codeInvalidParams},
+		{"action: data an empty string", ActionPath, `{"params":{"device_identifier":"d","data":""}}`, "", 400, codeInvalidParams},
+		{"action: data null", ActionPath, `{"params":{"device_identifier":"d","data":null}}`, "", 400, codeInvalidParams},
 		{"action: no data", ActionPath, `{"params":{"device_identifier":"d"}}`, "", 400, codeInvalidParams},
 		{"action: session_id an object", ActionPath, `{"params":{"session_id":{},"device_identifier":"d","data":"{}"}}`, "", 400, codeInvalidParams},
 	}
