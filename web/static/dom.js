@@ -52,10 +52,7 @@ export function parseUTC(s) {
 export function formatDatetime(s) {
   const d = parseUTC(s);
   if (!d) return '';
-  return d.toLocaleString(undefined, {
-    year: 'numeric', month: '2-digit', day: '2-digit',
-    hour: '2-digit', minute: '2-digit', second: '2-digit',
-  });
+  return d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' });
 }
 
 /** formatTime is HH:MM:SS local of a Date. */

@@ -29,10 +29,11 @@ export function smallList(opts) {
   const errors = h('div');
   const empty = h('p', { class: 'muted hidden', text: opts.emptyText || 'Nothing yet.' });
   const table = h('table', { class: 'table table-sm', 'data-testid': opts.testid || 'small-list' }, thead, tbody);
+  const wrap = h('div', { class: 'table-wrap' }, table);
   const more = opts.moreHref ? h('a', { class: 'small-list-more', href: opts.moreHref, text: 'See all' }) : null;
   const el = h('section', { class: 'card panel small-list' },
     h('header', { class: 'panel-header' }, h('h3', { text: opts.title }), count, more),
-    errors, h('div', { class: 'table-wrap' }, table), empty);
+    errors, wrap, empty);
   let fields = {};
   let columns = [];
   let total = 0;
@@ -54,7 +55,7 @@ export function smallList(opts) {
   const setCount = (shown) => {
     count.textContent = total > shown ? `${shown} of ${total}` : String(total);
     empty.classList.toggle('hidden', total > 0);
-    table.classList.toggle('hidden', total === 0);
+    wrap.classList.toggle('hidden', total === 0);
   };
 
   async function reload() {

@@ -126,7 +126,7 @@ export const views = {
   'mqtt.subscription': {
     create: true, delete: false, edit: true,
     list: {
-      columns: ['display_name', 'broker_id', 'topic', 'qos', 'subscribed', 'subscription_time', 'subscription_status'],
+      columns: ['broker_id', 'topic', 'qos', 'subscribed', 'subscription_time', 'subscription_status'],
       search: ['topic', 'broker_id'],
       filters: [
         { name: 'subscribed', label: 'Subscribed', domain: [['subscribed', '=', true]], group: 'sub' },
@@ -184,7 +184,7 @@ export const views = {
   'mqtt.signal.history': {
     create: false, delete: false, edit: false,
     list: {
-      columns: ['timestamp', 'signal_id', 'broker_id', 'topic', 'payload', 'direction', 'qos', 'retain'],
+      columns: ['timestamp', 'topic', 'payload', 'qos', 'retain', 'signal_id', 'broker_id'],
       search: ['topic', 'payload', 'broker_id'],
       filters: [
         { name: 'retained', label: 'Retained', domain: [['retain', '=', true]] },

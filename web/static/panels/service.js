@@ -22,7 +22,7 @@ export function listenerRegistry({ form }) {
       h('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'listener-refresh', text: 'Refresh', onclick: () => refresh() })),
     errors, h('div', { class: 'table-wrap' }, table), empty);
 
-  let lastStates = '';
+  let lastStates = null;
   async function refresh() {
     try {
       const rows = await callKw('mqtt.service', 'get_listener_status', []);
@@ -31,10 +31,15 @@ export function listenerRegistry({ form }) {
       empty.classList.toggle('hidden', rows.length > 0);
       table.classList.toggle('hidden', rows.length === 0);
       updated.textContent = `updated ${new Date().toLocaleTimeString()}`;
-      // The service record's connection_status follows the daemons.
+      // The service record's connection_status is written by
+      // check_mqtt_status (the addon's status check): run it when the
+      // daemons' states change, then show the refreshed record.
       const states = rows.map((r) => r.state).join(',');
-      if (lastStates && states !== lastStates && !form.isDirty()) form.reload();
-      lastStates = states;
+      if (states !== lastStates) {
+        lastStates = states;
+        await callKw('mqtt.service', 'check_mqtt_status', []).catch(() => {});
+        if (!form.isDirty()) form.reload();
+      }
     } catch (e) {
       replace(errors, errorBox(e));
     }
