@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -33,7 +35,8 @@ func chromiumPath(t *testing.T) string {
 }
 
 // browser is one headless Chromium with a fresh profile, one tab, and the
-// page's console errors and uncaught exceptions collected for the test.
+// page's console errors, uncaught exceptions and the browser's own error
+// messages (CSP violations, failed loads) collected for the test.
 type browser struct {
 	ctx    context.Context
 	errors chan string
@@ -66,6 +69,11 @@ func newBrowser(t *testing.T, width, height int) *browser {
 		switch ev := ev.(type) {
 		case *runtime.EventExceptionThrown:
 			msg = "exception: " + ev.ExceptionDetails.Error()
+		case *cdplog.EventEntryAdded:
+			// The browser's own messages: CSP violations, failed loads.
+			if ev.Entry.Level == cdplog.LevelError {
+				msg = fmt.Sprintf("%s: %s %s", ev.Entry.Source, ev.Entry.Text, ev.Entry.URL)
+			}
 		case *runtime.EventConsoleAPICalled:
 			if ev.Type == runtime.APITypeError {
 				var parts []string
@@ -138,7 +146,7 @@ func (b *browser) screenshot(t *testing.T, name string) {
 	var png []byte
 	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 	defer cancel()
-	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 90)); err != nil {
+	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)); err != nil { // quality 100 is PNG, below is JPEG
 		t.Logf("screenshot %s: %v", name, err)
 		return
 	}
