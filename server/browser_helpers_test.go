@@ -90,7 +90,14 @@ func newBrowser(t *testing.T, width, height int) *browser {
 			}
 		}
 	})
-	if err := chromedp.Run(ctx); err != nil { // starts the browser
+	// The window size alone is not the page's: headless Chromium keeps a
+	// minimum width (500px), so the viewport is emulated, as a phone with
+	// touch and the viewport meta tag below 600px.
+	viewport := []chromedp.EmulateViewportOption{}
+	if width < 600 {
+		viewport = append(viewport, chromedp.EmulatePortrait, chromedp.EmulateMobile, chromedp.EmulateTouch)
+	}
+	if err := chromedp.Run(ctx, chromedp.EmulateViewport(int64(width), int64(height), viewport...)); err != nil { // starts the browser
 		cancelCtx()
 		cancelAlloc()
 		t.Fatalf("start chromium: %v", err)

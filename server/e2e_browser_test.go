@@ -8,8 +8,6 @@ package main
 // of the main pages are saved as artifacts (see artifactsDir).
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -62,130 +60,6 @@ func (e *adminEnv) logIn(t *testing.T, shot string) {
 		chromedp.WaitVisible(`[data-testid=user-name]`, chromedp.ByQuery),
 		until(`location.pathname === "/web" && location.hash.startsWith("#/mqtt.broker")`),
 		listLoaded())
-}
-
-// --- Actions. chromedp.Poll evaluates with new Function, which the
-// pages' Content-Security-Policy forbids, so waits poll from Go.
-
-// jsString quotes s as a JavaScript string literal.
-func jsString(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
-}
-
-// until waits until the JavaScript expression is truthy, polling every
-// 100ms until the action's context ends. Errors while the page navigates
-// count as "not yet".
-func until(expr string) chromedp.Action {
-	return chromedp.ActionFunc(func(ctx context.Context) error {
-		var lastErr error
-		for {
-			var ok bool
-			err := chromedp.Evaluate("Boolean("+expr+")", &ok).Do(ctx)
-			if err == nil && ok {
-				return nil
-			}
-			lastErr = err
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("waiting for %s: %w (last error: %v)", expr, ctx.Err(), lastErr)
-			case <-time.After(100 * time.Millisecond):
-			}
-		}
-	})
-}
-
-// fill empties an input and types value into it, key by key.
-func fill(sel, value string) chromedp.Action {
-	return chromedp.Tasks{
-		chromedp.WaitVisible(sel, chromedp.ByQuery),
-		chromedp.Evaluate(fmt.Sprintf(`(() => { const el = document.querySelector(%s); el.value = ""; el.focus(); })()`, jsString(sel)), nil),
-		chromedp.SendKeys(sel, value, chromedp.ByQuery),
-	}
-}
-
-// pick chooses value in a select once the option is there (many2one
-// options come from name_search) and fires change, as a user's choice does.
-func pick(sel, value string) chromedp.Action {
-	opt := fmt.Sprintf(`document.querySelector(%s + " option[value='" + %s + "']")`, jsString(sel), jsString(value))
-	return chromedp.Tasks{
-		until(opt),
-		chromedp.SetValue(sel, value, chromedp.ByQuery),
-		chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%s).dispatchEvent(new Event("change", {bubbles: true}))`, jsString(sel)), nil),
-	}
-}
-
-// click clicks the first element matching a CSS selector.
-func click(sel string) chromedp.Action { return chromedp.Click(sel, chromedp.ByQuery) }
-
-// menu opens a page from the header menu, opening the dropdown that
-// holds it first.
-func menu(action string) chromedp.Action {
-	link := fmt.Sprintf(`a.menu-link[data-action=%s]`, jsString(action))
-	return chromedp.ActionFunc(func(ctx context.Context) error {
-		var visible bool
-		if err := chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%s).offsetParent !== null`, jsString(link)), &visible).Do(ctx); err != nil {
-			return err
-		}
-		if !visible {
-			parent := fmt.Sprintf(`//li[contains(@class,"menu-item")][.//a[@data-action=%s]]/button`, jsString(action))
-			if err := chromedp.Click(parent, chromedp.BySearch).Do(ctx); err != nil {
-				return err
-			}
-		}
-		return chromedp.Tasks{
-			click(link),
-			until(fmt.Sprintf(`location.hash.startsWith("#/" + %s)`, jsString(action))),
-		}.Do(ctx)
-	})
-}
-
-// listLoaded waits for a list view whose records are on screen.
-func listLoaded() chromedp.Action {
-	return until(`(() => { const v = document.querySelector("[data-testid=list-view]");
-		return v && !v.classList.contains("loading") && document.querySelector("[data-testid=pager-total]").textContent !== ""; })()`)
-}
-
-// formLoaded waits for a form view showing record id (0: any saved record).
-func formLoaded(id int64) chromedp.Action {
-	want := `v.dataset.id !== ""`
-	if id != 0 {
-		want = fmt.Sprintf(`v.dataset.id === "%d"`, id)
-	}
-	return until(`(() => { const v = document.querySelector("[data-testid=form-view]");
-		return v && !v.classList.contains("loading") && ` + want + `; })()`)
-}
-
-// savedID waits for the route of a saved record of action and returns its id.
-func savedID(t *testing.T, b *browser, action string) int64 {
-	t.Helper()
-	var hash string
-	b.run(t, "wait for the saved "+action,
-		until(fmt.Sprintf(`/^#\/%s\/\d+$/.test(location.hash)`, regexp.QuoteMeta(action))),
-		formLoaded(0),
-		chromedp.Evaluate(`location.hash`, &hash))
-	id, err := strconv.ParseInt(hash[strings.LastIndex(hash, "/")+1:], 10, 64)
-	if err != nil {
-		t.Fatalf("route %q: %v", hash, err)
-	}
-	return id
-}
-
-// textOf is the textContent of the first element matching sel.
-func textOf(t *testing.T, b *browser, sel string) string {
-	t.Helper()
-	var s string
-	b.run(t, "read "+sel, chromedp.Evaluate(fmt.Sprintf(`(document.querySelector(%s) || {}).textContent || ""`, jsString(sel)), &s))
-	return s
-}
-
-// noPageErrors fails the test when the page logged errors, exceptions or
-// CSP violations.
-func noPageErrors(t *testing.T, b *browser) {
-	t.Helper()
-	if errs := b.pageErrors(); len(errs) > 0 {
-		t.Errorf("page errors:\n%s", strings.Join(errs, "\n"))
-	}
 }
 
 // --- MQTT side
@@ -373,15 +247,19 @@ func TestBrowserAdmin(t *testing.T) {
 	publish(t, device, "device/lamp-1/telemetry/temperature", false,
 		`{"timestamp": 1700000000000, "type": "TEMPERATURE_SENSOR", "value": 22.5, "unit": "°C"}`)
 	publish(t, device, "device/lamp-1/availability", true, "online")
+	var deviceID int64
 	eventually(t, 15*time.Second, "device lamp-1 online with its temperature", func() bool {
 		rows := e.o.searchRead("iot.device", []any{[]any{"identifier", "=", "lamp-1"}}, "connected", "last_values")
+		if len(rows) == 1 {
+			deviceID = int64(rows[0]["id"].(float64))
+		}
 		return len(rows) == 1 && rows[0]["connected"] == true && strings.Contains(fmt.Sprint(rows[0]["last_values"]), "22.5")
 	})
 	devRow := `[...document.querySelectorAll("[data-testid=list-row]")].find((tr) => tr.querySelector("td[data-field=identifier]").textContent === "lamp-1")`
 	b.run(t, "see the device on Devices", menu("iot.device"), listLoaded(), until(devRow),
 		until(devRow+`.querySelector("td[data-field=connected]").textContent === "Online"`))
 	b.screenshot(t, "browser-08-devices-list")
-	b.run(t, "open the device", chromedp.Evaluate(devRow+`.click()`, nil), formLoaded(0),
+	b.run(t, "open the device", click(fmt.Sprintf(`tr[data-testid=list-row][data-id="%d"] td[data-field=name]`, deviceID)), formLoaded(deviceID),
 		chromedp.WaitVisible(`[data-testid=device-action][data-action=toggle]`, chromedp.ByQuery),
 		until(`document.querySelector("[data-testid=device-last-values]").textContent.includes("22.5")`))
 	b.run(t, "trigger the device's action",
@@ -391,5 +269,118 @@ func TestBrowserAdmin(t *testing.T) {
 		t.Errorf("device action arrived on %s %q", m.Topic(), m.Payload())
 	}
 	b.screenshot(t, "browser-09-device-form")
+	noPageErrors(t, b)
+}
+
+// TestBrowserXSS: markup in a topic, a payload and a broker name shows as
+// text in lists and forms, live and stored; no script runs, no element
+// comes from it, and the page logs no error. A last step inserts the same
+// markup as HTML on purpose, to show the checks can fail: the CSP blocks
+// its handler and the violation reaches pageErrors.
+func TestBrowserXSS(t *testing.T) {
+	e := startAdmin(t, 1280, 900)
+	b := e.b
+	const img = `<img src=x onerror="window.__xss=1">`
+	const script = `<script>window.__xss=1</script>`
+	name := img + " Broker " + script
+	topic := "xss/" + script + "/" + img
+	payload := script + img
+
+	broker := e.o.create("mqtt.broker", map[string]any{"name": name, "host": e.mq.host, "port": strconv.Itoa(e.mq.port)})
+	sub := e.o.create("mqtt.subscription", map[string]any{"broker_id": broker, "topic": "xss/#"})
+	e.o.call("mqtt.subscription", "subscribe_mqtt", []any{[]any{sub}}, nil)
+	e.o.call("mqtt.service", "start_mqtt_service", nil, nil)
+	eventually(t, 15*time.Second, "the subscription to be subscribed", func() bool {
+		return e.o.count("mqtt.subscription", []any{[]any{"subscribed", "=", true}}) == 1
+	})
+	device := mqttClient(t, e.mq.addr(), "browser-xss-device")
+	e.logIn(t, "")
+
+	harmless := `window.__xss === undefined && !document.querySelector('img[src="x"]') && [...document.scripts].every((s) => s.src)`
+	nameRow := fmt.Sprintf(`[...document.querySelectorAll("[data-testid=list-row]")].find((tr) => tr.querySelector("td[data-field=name]").textContent === %s)`, jsString(name))
+	b.run(t, "see the broker's name as text in the list", until(nameRow), until(harmless))
+	b.run(t, "see the broker's name as text in its form",
+		click(fmt.Sprintf(`tr[data-testid=list-row][data-id="%d"] td[data-field=name]`, broker)), formLoaded(broker),
+		until(fmt.Sprintf(`document.querySelector(".form-title").textContent === %s`, jsString(name))),
+		until(fmt.Sprintf(`document.querySelector("input[name=name]").value === %s`, jsString(name))),
+		until(harmless))
+
+	b.run(t, "open Received History", menu("received-history"), listLoaded(),
+		until(`document.querySelector("[data-testid=bus-status]").dataset.status === "open"`))
+	publish(t, device, topic, false, payload)
+	cells := func(rows string) string {
+		return fmt.Sprintf(`[...document.querySelectorAll(%s)].some((tr) =>
+			tr.querySelector("td[data-field=topic]").textContent === %s && tr.querySelector("td[data-field=payload]").textContent === %s)`,
+			jsString(rows), jsString(topic), jsString(payload))
+	}
+	b.run(t, "see the message live, as text", until(cells("tr[data-testid=live-row]")), until(harmless))
+	b.screenshot(t, "browser-xss-received-history")
+
+	b.run(t, "see the stored message after a reload, as text",
+		chromedp.Reload(), listLoaded(), until(cells("tr[data-testid=list-row]")), until(harmless))
+	b.run(t, "open the message",
+		click(`tr[data-testid=list-row]`), formLoaded(0),
+		until(fmt.Sprintf(`document.querySelector("#f-topic").textContent === %s`, jsString(topic))),
+		until(fmt.Sprintf(`document.querySelector("#f-payload").textContent === %s`, jsString(payload))),
+		until(harmless))
+	b.screenshot(t, "browser-xss-message-form")
+	b.run(t, "see the message in the broker's form",
+		chromedp.Navigate(fmt.Sprintf("%s/web#/mqtt.broker/%d", e.srv.url(), broker)), formLoaded(broker),
+		until(cells("tr[data-testid=broker-messages-row]")), until(harmless))
+	noPageErrors(t, b)
+
+	// The control: the same markup inserted as HTML makes an element,
+	// whose inline handler the CSP refuses, and the refusal is a page error.
+	b.run(t, "insert the markup as HTML", chromedp.Evaluate(`document.body.insertAdjacentHTML("beforeend", `+jsString(img)+`)`, nil),
+		until(`document.querySelector('img[src="x"]')`))
+	var seen []string
+	eventually(t, 10*time.Second, "the CSP violation among the page errors", func() bool {
+		seen = append(seen, b.pageErrors()...)
+		return strings.Contains(strings.Join(seen, "\n"), "Content Security Policy")
+	})
+	var xss bool
+	b.run(t, "read window.__xss", chromedp.Evaluate(`window.__xss !== undefined`, &xss))
+	if xss {
+		t.Errorf("the inline handler ran despite the CSP")
+	}
+	t.Logf("control page errors: %q", seen)
+}
+
+// TestBrowserPhone: on a phone-sized screen (375x812) the menu hides
+// behind its toggle, which opens and closes it; the Brokers list and a
+// broker's form fit the width (wide tables scroll inside their card).
+func TestBrowserPhone(t *testing.T) {
+	e := startAdmin(t, 375, 812)
+	b := e.b
+	broker := e.o.create("mqtt.broker", map[string]any{"name": "Phone broker", "host": e.mq.host, "port": strconv.Itoa(e.mq.port)})
+	e.logIn(t, "browser-phone-login")
+
+	fits := `document.documentElement.scrollWidth <= window.innerWidth`
+	link := `a.menu-link[data-action="mqtt.broker"]`
+	b.run(t, "see the brokers list",
+		until(`document.querySelectorAll("[data-testid=list-row]").length === 1`),
+		until(`document.querySelector(`+jsString(link)+`).offsetParent === null`), // the menu is folded
+		until(fits))
+	b.screenshot(t, "browser-phone-brokers-list")
+	b.run(t, "open the menu",
+		click(`[data-testid=menu-toggle]`),
+		until(`document.body.classList.contains("menu-open")`),
+		until(`document.querySelector("[data-testid=menu-toggle]").getAttribute("aria-expanded") === "true"`),
+		chromedp.WaitVisible(`a.menu-link[data-action="iot.device"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(link, chromedp.ByQuery))
+	b.screenshot(t, "browser-phone-menu")
+	b.run(t, "go to Devices from the menu",
+		click(`a.menu-link[data-action="iot.device"]`),
+		until(`location.hash.startsWith("#/iot.device")`), listLoaded(),
+		until(`!document.body.classList.contains("menu-open")`))
+	b.run(t, "back to Brokers from the menu",
+		click(`[data-testid=menu-toggle]`), chromedp.WaitVisible(link, chromedp.ByQuery), click(link),
+		until(`location.hash.startsWith("#/mqtt.broker")`), listLoaded(),
+		until(`!document.body.classList.contains("menu-open")`))
+	b.run(t, "open the broker's form",
+		click(`tr[data-testid=list-row] td[data-field=name]`), formLoaded(broker), // a tap on what shows of the row
+		until(`document.querySelector("input[name=name]").value === "Phone broker"`),
+		until(fits))
+	b.screenshot(t, "browser-phone-broker-form")
 	noPageErrors(t, b)
 }
