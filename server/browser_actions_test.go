@@ -138,4 +138,3 @@ func noPageErrors(t *testing.T, b *browser) {
 		t.Errorf("page errors:\n%s", strings.Join(errs, "\n"))
 	}
 }
-
