@@ -122,14 +122,6 @@ func savedID(t *testing.T, b *browser, action string) int64 {
 	return id
 }
 
-// textOf is the textContent of the first element matching sel.
-func textOf(t *testing.T, b *browser, sel string) string {
-	t.Helper()
-	var s string
-	b.run(t, "read "+sel, chromedp.Evaluate(fmt.Sprintf(`(document.querySelector(%s) || {}).textContent || ""`, jsString(sel)), &s))
-	return s
-}
-
 // noPageErrors fails the test when the page logged errors, exceptions or
 // CSP violations.
 func noPageErrors(t *testing.T, b *browser) {
