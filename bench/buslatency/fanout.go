@@ -29,8 +29,9 @@ type fanoutResult struct {
 	minGot    int64 // the least any client got
 	lossy     int   // clients that missed at least one message
 	h         hist
-	usage     usage
-	peakRSS   int64 // kB
+	usage     usage         // CPU from the first publish to the end of the drain
+	wall      time.Duration // that window
+	peakRSS   int64         // kB
 	metrics   map[string]float64
 }
 
@@ -168,8 +169,8 @@ func (b *bench) fanoutSteps(ctx context.Context) error {
 			case <-time.After(50 * time.Millisecond):
 			}
 		}
-		res := fanoutResult{rate: rate, pub: p, clients: len(clients), usage: b.snapshot().minus(before), peakRSS: rss.Stop(),
-			metrics: scrapeMetrics(b.srv.URL()), minGot: -1}
+		res := fanoutResult{rate: rate, pub: p, clients: len(clients), usage: b.snapshot().minus(before), wall: time.Since(p.start),
+			peakRSS: rss.Stop(), metrics: scrapeMetrics(b.srv.URL()), minGot: -1}
 		var last int64
 		for _, fc := range clients {
 			got := fc.steps[k].got.Load()

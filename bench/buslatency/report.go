@@ -57,7 +57,7 @@ func (b *bench) report(w io.Writer) {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "msg/s\tpublished\texpected\tdelivered\tdelivered/s\tlost\tclients with loss\tleast per client\tp50\tp99\tmax\tpeak RSS MB\tCPU cores: server\tpostgres\tbench\tserver µs/note\t")
 		for _, r := range b.fanout {
-			wall := r.elapsed
+			wall := r.wall
 			fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%.0f\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%.2f\t%.2f\t%.2f\t%.1f\t\n",
 				r.rate, r.pub.sent, r.expected(), r.delivered, r.rateDelivered(), max(0, r.expected()-r.delivered), r.lossy, r.minGot,
 				ms(r.h.quantile(0.5)), ms(r.h.quantile(0.99)), ms(r.h.max), mb(r.peakRSS),
