@@ -337,7 +337,10 @@ func (b *deviceBatch) newDeviceVals(p *pendingDevice) map[string]any {
 	st := p.st
 	vals := map[string]any{
 		"identifier": st.identifier, "name": st.name, "type": st.typ, "broker_id": b.broker, "connection": "mqtt",
-		"connected": st.connected, "topic_base": st.topicBase, "driver": st.driver, "last_values": jsonText(st.values),
+		"connected": st.connected, "topic_base": st.topicBase, "driver": st.driver,
+	}
+	if len(st.values) > 0 {
+		vals["last_values"] = jsonText(st.values)
 	}
 	if !st.lastSeen.IsZero() {
 		vals["last_seen"] = st.lastSeen
