@@ -1,0 +1,390 @@
+package bus
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
+)
+
+// guard bounds every wait in these tests: it only turns a hang into a
+// failure, it never decides a result.
+const guard = 30 * time.Second
+
+// checkLeaks fails the test if goroutines started during it still run when
+// it ends. Call it first, so its check runs after every other clean-up.
+func checkLeaks(t *testing.T) {
+	before := goroutineIDs()
+	t.Cleanup(func() {
+		var extra []string
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			extra = extra[:0]
+			for id, stack := range goroutineStacks() {
+				if !before[id] && !strings.Contains(stack, "testing.(*T).Run") && !strings.Contains(stack, "testing.tRunner") {
+					extra = append(extra, stack)
+				}
+			}
+			if len(extra) == 0 {
+				return
+			}
+		}
+		t.Errorf("%d goroutines outlived the test:\n%s", len(extra), strings.Join(extra, "\n\n"))
+	})
+}
+
+var goroutineHeader = regexp.MustCompile(`^goroutine (\d+) `)
+
+func goroutineStacks() map[string]string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	out := map[string]string{}
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if m := goroutineHeader.FindStringSubmatch(g); m != nil {
+			out[m[1]] = g
+		}
+	}
+	return out
+}
+
+func goroutineIDs() map[string]bool {
+	ids := map[string]bool{}
+	for id := range goroutineStacks() {
+		ids[id] = true
+	}
+	return ids
+}
+
+// testLogger writes to the test log while the test runs, never after
+// (which would panic).
+func testLogger(t testing.TB) *slog.Logger {
+	w := &testWriter{t: t}
+	t.Cleanup(func() { w.mu.Lock(); w.done = true; w.mu.Unlock() })
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type testWriter struct {
+	mu   sync.Mutex
+	t    testing.TB
+	done bool
+}
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.t.Log(string(bytes.TrimRight(p, "\n")))
+	}
+	return len(p), nil
+}
+
+// mode is where a bus keeps its notes: memory on SQLite, or PostgreSQL.
+type mode struct {
+	name string
+	kind string // database kind of the registry
+}
+
+// modes lists the bus modes a test runs in: memory always, PostgreSQL
+// when configured (required under CI=true).
+func modes(t *testing.T) []mode {
+	out := []mode{{"memory", "sqlite"}}
+	if slices.Contains(modelstest.Kinds(t), "postgres") {
+		out = append(out, mode{"postgres", "postgres"})
+	}
+	return out
+}
+
+// sqliteTemplate is a migrated SQLite database made once; copying it is
+// much faster than migrating anew under the race detector.
+var sqliteTemplate struct {
+	once sync.Once
+	data []byte
+}
+
+// registry returns a registry on a fresh database of kind and, for
+// PostgreSQL, its DSN for the bus.
+func registry(t *testing.T, kind string) (*models.Registry, string) {
+	t.Helper()
+	if kind == "postgres" {
+		dsn := modelstest.DSN(t, "postgres")
+		return modelstest.Open(t, dsn), dsn
+	}
+	sqliteTemplate.once.Do(func() {
+		path := filepath.Join(t.TempDir(), "template.db")
+		reg := modelstest.Open(t, "sqlite:"+path)
+		db, err := reg.DB().DB()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+			t.Fatal(err)
+		}
+		if sqliteTemplate.data, err = os.ReadFile(path); err != nil {
+			t.Fatal(err)
+		}
+	})
+	path := filepath.Join(t.TempDir(), "test.db")
+	if err := os.WriteFile(path, sqliteTemplate.data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return modelstest.Open(t, "sqlite:"+path), ""
+}
+
+// env is a running bus behind an httptest server.
+type env struct {
+	t    *testing.T
+	reg  *models.Registry
+	bus  *Bus
+	srv  *httptest.Server
+	stop func() // cancels Run and waits for it; idempotent
+}
+
+// newEnv runs a bus in mode m.
+func newEnv(t *testing.T, m mode, opts Options) *env {
+	t.Helper()
+	reg, dsn := registry(t, m.kind)
+	opts.PostgresDSN = dsn
+	return runBus(t, reg, opts)
+}
+
+// runBus starts a bus on reg and serves its routes.
+func runBus(t *testing.T, reg *models.Registry, opts Options) *env {
+	t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = testLogger(t)
+	}
+	b, err := New(reg, opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	reg.SetNotifier(b)
+	mux := http.NewServeMux()
+	for pattern, h := range b.Routes() {
+		mux.Handle(pattern, h)
+	}
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			case <-time.After(guard):
+				t.Errorf("Run did not return after its context ended")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return &env{t: t, reg: reg, bus: b, srv: srv, stop: stop}
+}
+
+// session logs uid in and returns the session id.
+func (e *env) session(uid int64) string {
+	e.t.Helper()
+	s, err := e.reg.NewSession(context.Background(), uid, time.Hour)
+	if err != nil {
+		e.t.Fatalf("NewSession: %v", err)
+	}
+	return s.SID
+}
+
+// plainUser creates an internal user without MQTT groups and returns its id.
+func (e *env) plainUser(login string) int64 {
+	e.t.Helper()
+	res, err := e.reg.Execute(context.Background(), models.Call{UID: models.AdminUID, Model: "res.users", Method: "create",
+		Args: []any{map[string]any{"name": login, "login": login, "password": "pw-" + login}}})
+	if err != nil {
+		e.t.Fatalf("create user: %v", err)
+	}
+	return res.(int64)
+}
+
+// note is a test notification on the realtime channel.
+func note(i int) models.Notification {
+	return models.Notification{Channel: models.ChannelRealtime, Type: models.NoteMessage, Payload: map[string]any{"n": i, "topic": fmt.Sprintf("t/%d", i)}}
+}
+
+// publish notifies notes and waits until the bus has published them all,
+// returning them as published.
+func (e *env) publish(notes ...models.Notification) []Note {
+	e.t.Helper()
+	var chans []string
+	for _, n := range notes {
+		if !slices.Contains(chans, n.Channel) {
+			chans = append(chans, n.Channel)
+		}
+	}
+	sub := e.bus.Subscribe(chans, e.bus.LastID())
+	defer sub.Close()
+	e.bus.Notify(context.Background(), notes...)
+	return collect(e.t, sub, len(notes))
+}
+
+// collect reads n notes from sub.
+func collect(t *testing.T, sub *Subscription, n int) []Note {
+	t.Helper()
+	var got []Note
+	timeout := time.After(guard)
+	for len(got) < n {
+		select {
+		case batch, ok := <-sub.Notes():
+			if !ok {
+				t.Fatalf("subscription closed after %d of %d notes: %v", len(got), n, sub.Err())
+			}
+			got = append(got, batch...)
+		case <-timeout:
+			t.Fatalf("got %d of %d notes", len(got), n)
+		}
+	}
+	return got
+}
+
+// dial opens a WebSocket with the session cookie sid ("" for none) and,
+// when origin is set, an Origin header.
+func (e *env) dial(sid, origin string) (*websocket.Conn, *http.Response, error) {
+	h := http.Header{}
+	if sid != "" {
+		h.Set("Cookie", "session_id="+sid)
+	}
+	if origin != "" {
+		h.Set("Origin", origin)
+	}
+	url := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/websocket"
+	c, resp, err := websocket.DefaultDialer.Dial(url, h)
+	if err == nil {
+		e.t.Cleanup(func() { c.Close() })
+	}
+	return c, resp, err
+}
+
+// mustDial is dial that fails the test on error.
+func (e *env) mustDial(sid string) *websocket.Conn {
+	e.t.Helper()
+	c, _, err := e.dial(sid, "")
+	if err != nil {
+		e.t.Fatalf("dial: %v", err)
+	}
+	return c
+}
+
+// subscribe sends a subscribe frame.
+func subscribe(t *testing.T, c *websocket.Conn, channels []string, last int64) {
+	t.Helper()
+	err := c.WriteJSON(map[string]any{"event_name": "subscribe", "data": map[string]any{"channels": channels, "last": last}})
+	if err != nil {
+		t.Fatalf("send subscribe: %v", err)
+	}
+}
+
+// wireNote is a notification as a client reads it.
+type wireNote struct {
+	ID      int64 `json:"id"`
+	Message struct {
+		Type    string          `json:"type"`
+		Payload json.RawMessage `json:"payload"`
+	} `json:"message"`
+}
+
+// readNotes reads frames until n notes arrived; every frame must be a
+// JSON array of notifications.
+func readNotes(t *testing.T, c *websocket.Conn, n int) []wireNote {
+	t.Helper()
+	var got []wireNote
+	_ = c.SetReadDeadline(time.Now().Add(guard))
+	defer c.SetReadDeadline(time.Time{})
+	for len(got) < n {
+		typ, data, err := c.ReadMessage()
+		if err != nil {
+			t.Fatalf("after %d of %d notes: %v", len(got), n, err)
+		}
+		if typ != websocket.TextMessage {
+			t.Fatalf("frame type %d, want text", typ)
+		}
+		var batch []wireNote
+		if err := json.Unmarshal(data, &batch); err != nil {
+			t.Fatalf("frame %s is not an array of notifications: %v", data, err)
+		}
+		got = append(got, batch...)
+	}
+	if len(got) != n {
+		t.Fatalf("got %d notes, want %d", len(got), n)
+	}
+	return got
+}
+
+// readClose reads until the server closes and returns the close code.
+func readClose(t *testing.T, c *websocket.Conn) int {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(guard))
+	for {
+		_, _, err := c.ReadMessage()
+		if err == nil {
+			continue
+		}
+		ce, ok := err.(*websocket.CloseError)
+		if !ok {
+			t.Fatalf("read ended without a close frame: %v", err)
+		}
+		return ce.Code
+	}
+}
+
+// ids returns the ids of notes.
+func ids[T Note | wireNote](notes []T) []int64 {
+	out := make([]int64, len(notes))
+	for i, n := range notes {
+		switch x := any(n).(type) {
+		case Note:
+			out[i] = x.ID
+		case wireNote:
+			out[i] = x.ID
+		}
+	}
+	return out
+}
+
+// waitFor polls cond until it holds (a hang becomes a failure).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(guard); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// subCount is the number of live subscriptions.
+func (b *Bus) subCount() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.subs)
+}
