@@ -58,11 +58,12 @@ func (d *daemon) wantedDeviceFilters(subs []models.SubscriptionConfig) []string 
 	return out
 }
 
-// warnOverlaps logs the device filters that partly overlap a user filter.
+// warnOverlaps logs the subscribed device filters that overlap a user
+// filter (which does not cover them, or they would not be subscribed).
 func (d *daemon) warnOverlaps(filters []string, subs []models.SubscriptionConfig) {
 	for _, f := range filters {
 		for _, s := range subs {
-			if filtersOverlap(s.Topic, f) && !filterCovers(f, s.Topic) {
+			if filtersOverlap(s.Topic, f) { // and s does not cover f: those are not subscribed
 				d.log.Warn("A device topic overlaps a subscription: messages matching both may arrive twice",
 					slog.String("device_filter", f), slog.String("subscription", s.Topic))
 			}

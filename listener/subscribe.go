@@ -121,6 +121,10 @@ func (d *daemon) subscribeAll(ctx context.Context, sess *session) {
 		return
 	}
 	d.routes.setSubscriptions(subs)
+	// A Subscribe or Unsubscribe meanwhile syncs the device filters after
+	// this has recorded them.
+	sess.devices.sync.Lock()
+	defer sess.devices.sync.Unlock()
 	devices := d.wantedDeviceFilters(subs)
 	if len(subs) == 0 && len(devices) == 0 {
 		return
