@@ -220,6 +220,11 @@ func splitActions(s string) []string {
 	return out
 }
 
+// maxDeviceSensors bounds last_values: a device naming a new sensor in
+// every message (a shared topic with odd keys) must not grow its record
+// without end.
+const maxDeviceSensors = 100
+
 // apply runs the messages through the drivers, in order, into the
 // devices' working states.
 func (b *deviceBatch) apply() {
@@ -233,6 +238,9 @@ func (b *deviceBatch) apply() {
 			b.applyInfo(p, *u.Info, m.Payload)
 		}
 		for _, rd := range u.Readings {
+			if _, known := st.values[rd.Sensor]; !known && len(st.values) >= maxDeviceSensors {
+				continue
+			}
 			v := map[string]any{"value": rd.Value, "time": m.Time.UTC().Format(DatetimeFormat)}
 			if rd.Unit != "" {
 				v["unit"] = rd.Unit

@@ -271,6 +271,16 @@ func TestDeviceIngestCoalesces(t *testing.T) {
 		if v := jsonField(t, f.device("d2"), "last_values")["n"].(map[string]any)["value"]; v != 199.0 {
 			t.Errorf("d2 last value %v, want 199", v)
 		}
+
+		// A device naming ever new sensors keeps a bounded record.
+		batch = batch[:0]
+		for i := range maxDeviceSensors + 50 {
+			batch = append(batch, f.msg(fmt.Sprintf("device/d3/telemetry/s%03d", i), "1", 0))
+		}
+		f.ingest(batch...)
+		if n := len(jsonField(t, f.device("d3"), "last_values")); n != maxDeviceSensors {
+			t.Errorf("d3 keeps %d sensors, want at most %d", n, maxDeviceSensors)
+		}
 	})
 }
 
