@@ -91,10 +91,12 @@ func menu(action string) chromedp.Action {
 	})
 }
 
-// listLoaded waits for a list view whose records are on screen.
-func listLoaded() chromedp.Action {
-	return until(`(() => { const v = document.querySelector("[data-testid=list-view]");
-		return v && !v.classList.contains("loading") && document.querySelector("[data-testid=pager-total]").textContent !== ""; })()`)
+// listLoaded waits for the list view of action with its records on
+// screen (not the page before it, which stays until the new one is ready).
+func listLoaded(action string) chromedp.Action {
+	return until(fmt.Sprintf(`(() => { const v = document.querySelector("[data-testid=list-view]");
+		return v && v.dataset.action === %s && !v.classList.contains("loading") && v.querySelector("[data-testid=pager-total]").textContent !== ""; })()`,
+		jsString(action)))
 }
 
 // formLoaded waits for a form view showing record id (0: any saved record).

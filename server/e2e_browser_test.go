@@ -59,7 +59,7 @@ func (e *adminEnv) logIn(t *testing.T, shot string) {
 		chromedp.Click(`[data-testid=login-submit]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`[data-testid=user-name]`, chromedp.ByQuery),
 		until(`location.pathname === "/web" && location.hash.startsWith("#/mqtt.broker")`),
-		listLoaded())
+		listLoaded("mqtt.broker"))
 }
 
 // --- MQTT side
@@ -132,7 +132,7 @@ func TestBrowserAdmin(t *testing.T) {
 		until(`document.querySelector("#f-connection_status").textContent.trim() !== ""`))
 	b.screenshot(t, "browser-03-broker-form")
 	b.run(t, "back to the brokers list",
-		click(`[data-testid=breadcrumb-list]`), listLoaded(),
+		click(`[data-testid=breadcrumb-list]`), listLoaded("mqtt.broker"),
 		until(`[...document.querySelectorAll("[data-testid=list-row] td[data-field=name]")].some((td) => td.textContent === "Test Mosquitto")`))
 	b.screenshot(t, "browser-02-brokers-list")
 
@@ -153,9 +153,6 @@ func TestBrowserAdmin(t *testing.T) {
 			chromedp.WaitVisible(`button[data-method=unsubscribe]`, chromedp.ByQuery))
 		subs = append(subs, id)
 	}
-	b.run(t, "open the subscriptions list", menu("mqtt.subscription"), listLoaded(),
-		until(`document.querySelectorAll("[data-testid=list-row]").length === 2`))
-	b.screenshot(t, "browser-04-subscriptions")
 
 	// 4. Start the service; the registry shows the broker's daemon connected.
 	b.run(t, "start the service",
@@ -167,11 +164,14 @@ func TestBrowserAdmin(t *testing.T) {
 		return e.o.count("mqtt.subscription", []any{[]any{"subscribed", "=", true}}) == len(subs)
 	})
 	b.screenshot(t, "browser-05-service")
+	b.run(t, "see the subscriptions subscribed", menu("mqtt.subscription"), listLoaded("mqtt.subscription"),
+		until(`document.querySelectorAll("[data-testid=list-row] .badge[data-value=subscribed]").length === 2`))
+	b.screenshot(t, "browser-04-subscriptions")
 
 	// 5. Received History: a device's message appears live, and the page
 	// did not reload (the marker set before publishing survives).
 	b.run(t, "open Received History",
-		menu("received-history"), listLoaded(),
+		menu("received-history"), listLoaded("received-history"),
 		until(`document.querySelector("[data-testid=bus-status]").dataset.status === "open"`),
 		chromedp.Evaluate(`window.__marker = 1`, nil))
 	publish(t, device, "sensors/room-1/temperature", false, `{"value": 21.5, "unit": "°C"}`)
@@ -200,7 +200,7 @@ func TestBrowserAdmin(t *testing.T) {
 	// broker, Auto send counts up until stopped.
 	lamp := listen(t, device, "actuators/#")
 	b.run(t, "create a signal",
-		menu("mqtt.signal"), listLoaded(),
+		menu("mqtt.signal"), listLoaded("mqtt.signal"),
 		click(`[data-testid=list-create]`),
 		pick(`select[name=broker_id]`, strconv.FormatInt(broker, 10)),
 		pick(`select[name=subscription_id]`, strconv.FormatInt(subs[1], 10)),
@@ -256,7 +256,7 @@ func TestBrowserAdmin(t *testing.T) {
 		return len(rows) == 1 && rows[0]["connected"] == true && strings.Contains(fmt.Sprint(rows[0]["last_values"]), "22.5")
 	})
 	devRow := `[...document.querySelectorAll("[data-testid=list-row]")].find((tr) => tr.querySelector("td[data-field=identifier]").textContent === "lamp-1")`
-	b.run(t, "see the device on Devices", menu("iot.device"), listLoaded(), until(devRow),
+	b.run(t, "see the device on Devices", menu("iot.device"), listLoaded("iot.device"), until(devRow),
 		until(devRow+`.querySelector("td[data-field=connected]").textContent === "Online"`))
 	b.screenshot(t, "browser-08-devices-list")
 	b.run(t, "open the device", click(fmt.Sprintf(`tr[data-testid=list-row][data-id="%d"] td[data-field=name]`, deviceID)), formLoaded(deviceID),
@@ -305,7 +305,7 @@ func TestBrowserXSS(t *testing.T) {
 		until(fmt.Sprintf(`document.querySelector("input[name=name]").value === %s`, jsString(name))),
 		until(harmless))
 
-	b.run(t, "open Received History", menu("received-history"), listLoaded(),
+	b.run(t, "open Received History", menu("received-history"), listLoaded("received-history"),
 		until(`document.querySelector("[data-testid=bus-status]").dataset.status === "open"`))
 	publish(t, device, topic, false, payload)
 	cells := func(rows string) string {
@@ -317,7 +317,7 @@ func TestBrowserXSS(t *testing.T) {
 	b.screenshot(t, "browser-xss-received-history")
 
 	b.run(t, "see the stored message after a reload, as text",
-		chromedp.Reload(), listLoaded(), until(cells("tr[data-testid=list-row]")), until(harmless))
+		chromedp.Reload(), listLoaded("received-history"), until(cells("tr[data-testid=list-row]")), until(harmless))
 	b.run(t, "open the message",
 		click(`tr[data-testid=list-row]`), formLoaded(0),
 		until(fmt.Sprintf(`document.querySelector("#f-topic").textContent === %s`, jsString(topic))),
@@ -371,11 +371,11 @@ func TestBrowserPhone(t *testing.T) {
 	b.screenshot(t, "browser-phone-menu")
 	b.run(t, "go to Devices from the menu",
 		click(`a.menu-link[data-action="iot.device"]`),
-		until(`location.hash.startsWith("#/iot.device")`), listLoaded(),
+		until(`location.hash.startsWith("#/iot.device")`), listLoaded("iot.device"),
 		until(`!document.body.classList.contains("menu-open")`))
 	b.run(t, "back to Brokers from the menu",
 		click(`[data-testid=menu-toggle]`), chromedp.WaitVisible(link, chromedp.ByQuery), click(link),
-		until(`location.hash.startsWith("#/mqtt.broker")`), listLoaded(),
+		until(`location.hash.startsWith("#/mqtt.broker")`), listLoaded("mqtt.broker"),
 		until(`!document.body.classList.contains("menu-open")`))
 	b.run(t, "open the broker's form",
 		click(`tr[data-testid=list-row] td[data-field=name]`), formLoaded(broker), // a tap on what shows of the row
