@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -234,7 +235,8 @@ func note(i int) models.Notification {
 }
 
 // publish notifies notes and waits until the bus has published them all,
-// returning them as published.
+// returning them as published. Its own subscription resumes if it is cut
+// off as too slow (tests with a tiny SubscriberBuffer).
 func (e *env) publish(notes ...models.Notification) []Note {
 	e.t.Helper()
 	var chans []string
@@ -243,10 +245,31 @@ func (e *env) publish(notes ...models.Notification) []Note {
 			chans = append(chans, n.Channel)
 		}
 	}
-	sub := e.bus.Subscribe(chans, e.bus.LastID())
-	defer sub.Close()
+	last := e.bus.LastID()
+	sub := e.bus.Subscribe(chans, last)
+	defer func() { sub.Close() }()
 	e.bus.Notify(context.Background(), notes...)
-	return collect(e.t, sub, len(notes))
+	var got []Note
+	timeout := time.After(guard)
+	for len(got) < len(notes) {
+		select {
+		case batch, ok := <-sub.Notes():
+			if ok {
+				got = append(got, batch...)
+				continue
+			}
+			if !errors.Is(sub.Err(), ErrTooSlow) {
+				e.t.Fatalf("subscription closed after %d of %d notes: %v", len(got), len(notes), sub.Err())
+			}
+			if len(got) > 0 {
+				last = got[len(got)-1].ID
+			}
+			sub = e.bus.Subscribe(chans, last)
+		case <-timeout:
+			e.t.Fatalf("published %d of %d notes", len(got), len(notes))
+		}
+	}
+	return got
 }
 
 // collect reads n notes from sub.
@@ -342,8 +365,11 @@ func readNotes(t *testing.T, c *websocket.Conn, n int) []wireNote {
 }
 
 // readClose reads until the server closes and returns the close code.
+// Pings read on the way are not answered: the server may be gone already,
+// and a failed pong would end the read before the close frame.
 func readClose(t *testing.T, c *websocket.Conn) int {
 	t.Helper()
+	c.SetPingHandler(func(string) error { return nil })
 	_ = c.SetReadDeadline(time.Now().Add(guard))
 	for {
 		_, _, err := c.ReadMessage()

@@ -190,6 +190,7 @@ func (s *socket) writeLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			if s.b.stopCtx.Err() != nil {
+				s.flush(feed)
 				s.closeWith(CloseGoingAway, "server shutting down")
 			}
 			return
@@ -234,6 +235,22 @@ func (s *socket) writeLoop(ctx context.Context) {
 				s.closeWith(CloseSessionExpired, "session expired")
 				return
 			}
+		}
+	}
+}
+
+// flush sends what the subscription delivered before the bus stopped (the
+// stop closes subscriptions before it cancels the sockets), so that a note
+// published before a shutdown still reaches the client.
+func (s *socket) flush(feed <-chan []Note) {
+	for {
+		select {
+		case notes, ok := <-feed:
+			if !ok || s.send(notes) != nil {
+				return
+			}
+		default:
+			return
 		}
 	}
 }
