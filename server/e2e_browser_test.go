@@ -111,7 +111,7 @@ func TestBrowserAdmin(t *testing.T) {
 	device := mqttClient(t, e.mq.addr(), "browser-device")
 
 	// 1. Log in; a wrong password first says so.
-	e.b.run(t, "open the login page", chromedp.Navigate(e.srv.url()+"/web/login"), chromedp.WaitVisible(`#login-login`, chromedp.ByQuery))
+	b.run(t, "open the login page", chromedp.Navigate(e.srv.url()+"/web/login"), chromedp.WaitVisible(`#login-login`, chromedp.ByQuery))
 	b.run(t, "log in with a wrong password",
 		fill(`#login-login`, "admin"), fill(`#login-password`, "wrong"), click(`[data-testid=login-submit]`),
 		until(`document.querySelector("[data-testid=login-error]").textContent === "Wrong login/password"`))
