@@ -50,6 +50,12 @@ SELECT c, m, d FROM unnest($1::text[], $2::text[], $3::timestamp[]) WITH ORDINAL
 
 const pgFetch = `SELECT id, channel, message, create_date FROM bus_bus WHERE id > $1 ORDER BY id LIMIT $2`
 
+// Application names of the bus's two connections (pg_stat_activity).
+const (
+	pgWriterName   = "odoo-iot-mqtt bus writer"
+	pgListenerName = "odoo-iot-mqtt bus listener"
+)
+
 type pgStore struct {
 	b   *Bus
 	cfg *pgx.ConnConfig
@@ -71,7 +77,7 @@ func newPGStore(b *Bus, dsn string) (*pgStore, error) {
 func (p *pgStore) start(ctx context.Context) error {
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	conn, err := pgx.ConnectConfig(cctx, p.cfg.Copy())
+	conn, err := pgx.ConnectConfig(cctx, p.config(pgWriterName))
 	if err != nil {
 		return fmt.Errorf("bus: connect to PostgreSQL: %w", err)
 	}
@@ -95,11 +101,14 @@ func (p *pgStore) start(ctx context.Context) error {
 		return fmt.Errorf("bus: read bus_bus: %w", err)
 	}
 	slices.Reverse(notes)
+	// Subscriptions made before now resumed from 0 (nothing was known, so
+	// any last id was from the future): they get the loaded window too.
 	b := p.b
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	b.buf.add(notes)
+	b.fanOutLocked(notes)
 	b.lastID = p.last
-	b.mu.Unlock()
 	return nil
 }
 
@@ -138,6 +147,7 @@ func (p *pgStore) insert(ctx context.Context, batch []pending) error {
 		if err = p.conn.SendBatch(ctx, q).Close(); err == nil {
 			return nil
 		}
+		p.b.log.Warn("Unable to store bus notes; reconnecting", slog.Int("attempt", attempt+1), slog.Any("error", err))
 		p.dropConn()
 	}
 	return err
@@ -163,12 +173,19 @@ func (p *pgStore) connect(ctx context.Context) error {
 	p.dropConn()
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	conn, err := pgx.ConnectConfig(cctx, p.cfg.Copy())
+	conn, err := pgx.ConnectConfig(cctx, p.config(pgWriterName))
 	if err != nil {
 		return fmt.Errorf("bus: connect to PostgreSQL: %w", err)
 	}
 	p.conn = conn
 	return nil
+}
+
+// config is the connection configuration, named for pg_stat_activity.
+func (p *pgStore) config(name string) *pgx.ConnConfig {
+	cfg := p.cfg.Copy()
+	cfg.RuntimeParams["application_name"] = name
+	return cfg
 }
 
 func (p *pgStore) dropConn() {
@@ -207,7 +224,7 @@ func (p *pgStore) listen(ctx context.Context) {
 // missed.
 func (p *pgStore) listenOnce(ctx context.Context) error {
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	conn, err := pgx.ConnectConfig(cctx, p.cfg.Copy())
+	conn, err := pgx.ConnectConfig(cctx, p.config(pgListenerName))
 	cancel()
 	if err != nil {
 		return err
