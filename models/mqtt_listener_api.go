@@ -190,20 +190,27 @@ func (r *Registry) notifyHistory(ctx context.Context, rows []HistoryRow, values 
 	}
 	notes := make([]Notification, len(rows))
 	for i, h := range rows {
-		notes[i] = Notification{Channel: ChannelRealtime, Type: NoteMessage, Payload: map[string]any{
-			"topic":           h.Topic,
-			"payload":         truncate(values[i][4].(string), busPayloadMax),
-			"direction":       h.Direction,
-			"qos":             int64(h.QoS),
-			"retain":          h.Retain,
-			"timestamp":       values[i][9].(time.Time).Format(DatetimeFormat),
-			"display_name":    values[i][10],
-			"broker_id":       falseIfZero(h.BrokerID),
-			"subscription_id": falseIfZero(h.SubscriptionID),
-			"signal_id":       falseIfZero(h.SignalID),
-		}}
+		notes[i] = historyNote(h, values[i][4].(string), values[i][9].(time.Time))
 	}
 	r.Notify(ctx, notes...)
+}
+
+// historyNote is the ChannelRealtime notification of one stored message:
+// the columns a history list shows, with its text payload cut to
+// busPayloadMax.
+func historyNote(h HistoryRow, text string, ts time.Time) Notification {
+	return Notification{Channel: ChannelRealtime, Type: NoteMessage, Payload: map[string]any{
+		"topic":           h.Topic,
+		"payload":         truncate(text, busPayloadMax),
+		"direction":       h.Direction,
+		"qos":             int64(h.QoS),
+		"retain":          h.Retain,
+		"timestamp":       ts.Format(DatetimeFormat),
+		"display_name":    historyName(h.Topic, ts),
+		"broker_id":       falseIfZero(h.BrokerID),
+		"subscription_id": falseIfZero(h.SubscriptionID),
+		"signal_id":       falseIfZero(h.SignalID),
+	}}
 }
 
 // falseIfZero renders a missing id the way read does: False.
