@@ -126,7 +126,7 @@ var sqliteTemplate struct {
 
 // registry returns a registry on a fresh database of kind and, for
 // PostgreSQL, its DSN for the bus.
-func registry(t *testing.T, kind string) (*models.Registry, string) {
+func registry(t testing.TB, kind string) (*models.Registry, string) {
 	t.Helper()
 	if kind == "postgres" {
 		dsn := modelstest.DSN(t, "postgres")
@@ -155,7 +155,7 @@ func registry(t *testing.T, kind string) (*models.Registry, string) {
 
 // env is a running bus behind an httptest server.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	reg  *models.Registry
 	bus  *Bus
 	srv  *httptest.Server
@@ -163,7 +163,7 @@ type env struct {
 }
 
 // newEnv runs a bus in mode m.
-func newEnv(t *testing.T, m mode, opts Options) *env {
+func newEnv(t testing.TB, m mode, opts Options) *env {
 	t.Helper()
 	reg, dsn := registry(t, m.kind)
 	opts.PostgresDSN = dsn
@@ -171,7 +171,7 @@ func newEnv(t *testing.T, m mode, opts Options) *env {
 }
 
 // runBus starts a bus on reg and serves its routes.
-func runBus(t *testing.T, reg *models.Registry, opts Options) *env {
+func runBus(t testing.TB, reg *models.Registry, opts Options) *env {
 	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = testLogger(t)
@@ -273,7 +273,7 @@ func (e *env) publish(notes ...models.Notification) []Note {
 }
 
 // collect reads n notes from sub.
-func collect(t *testing.T, sub *Subscription, n int) []Note {
+func collect(t testing.TB, sub *Subscription, n int) []Note {
 	t.Helper()
 	var got []Note
 	timeout := time.After(guard)
@@ -320,7 +320,7 @@ func (e *env) mustDial(sid string) *websocket.Conn {
 }
 
 // subscribe sends a subscribe frame.
-func subscribe(t *testing.T, c *websocket.Conn, channels []string, last int64) {
+func subscribe(t testing.TB, c *websocket.Conn, channels []string, last int64) {
 	t.Helper()
 	err := c.WriteJSON(map[string]any{"event_name": "subscribe", "data": map[string]any{"channels": channels, "last": last}})
 	if err != nil {
@@ -339,7 +339,7 @@ type wireNote struct {
 
 // readNotes reads frames until n notes arrived; every frame must be a
 // JSON array of notifications.
-func readNotes(t *testing.T, c *websocket.Conn, n int) []wireNote {
+func readNotes(t testing.TB, c *websocket.Conn, n int) []wireNote {
 	t.Helper()
 	var got []wireNote
 	_ = c.SetReadDeadline(time.Now().Add(guard))
@@ -367,7 +367,7 @@ func readNotes(t *testing.T, c *websocket.Conn, n int) []wireNote {
 // readClose reads until the server closes and returns the close code.
 // Pings read on the way are not answered: the server may be gone already,
 // and a failed pong would end the read before the close frame.
-func readClose(t *testing.T, c *websocket.Conn) int {
+func readClose(t testing.TB, c *websocket.Conn) int {
 	t.Helper()
 	c.SetPingHandler(func(string) error { return nil })
 	_ = c.SetReadDeadline(time.Now().Add(guard))
@@ -399,7 +399,7 @@ func ids[T Note | wireNote](notes []T) []int64 {
 }
 
 // waitFor polls cond until it holds (a hang becomes a failure).
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(guard); !cond(); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -414,3 +414,6 @@ func (b *Bus) subCount() int {
 	defer b.mu.Unlock()
 	return len(b.subs)
 }
+
+// discardLogger drops everything (benchmarks).
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
