@@ -109,7 +109,7 @@ type mode struct {
 
 // modes lists the bus modes a test runs in: memory always, PostgreSQL
 // when configured (required under CI=true).
-func modes(t *testing.T) []mode {
+func modes(t testing.TB) []mode {
 	out := []mode{{"memory", "sqlite"}}
 	if slices.Contains(modelstest.Kinds(t), "postgres") {
 		out = append(out, mode{"postgres", "postgres"})
