@@ -26,10 +26,11 @@ type Bus struct {
 	metrics  *metrics
 	upgrader *websocket.Upgrader
 
-	queue   chan pending
-	dropped atomic.Int64
-	nextID  int64 // memory mode: last id handed out; owned by the batcher
-	started atomic.Bool
+	queue      chan pending
+	dropped    atomic.Int64
+	warnedFull atomic.Bool
+	nextID     int64 // memory mode: last id handed out; owned by the batcher
+	started    atomic.Bool
 
 	mu      sync.Mutex // guards everything below
 	buf     ring
@@ -89,7 +90,8 @@ func (b *Bus) Notify(_ context.Context, notes ...models.Notification) {
 		select {
 		case b.queue <- p:
 		default:
-			if b.dropped.Add(1) == 1 {
+			b.dropped.Add(1)
+			if b.warnedFull.CompareAndSwap(false, true) {
 				// Once per bus: a full queue under load repeats for every note.
 				b.log.Warn("Bus queue full: notifications dropped (see Dropped)", slog.Int("queue_size", cap(b.queue)))
 			}
@@ -111,7 +113,7 @@ func (b *Bus) LastID() int64 {
 // instances' notes) until ctx is cancelled. Then it closes every
 // subscription (ErrStopped) and every socket (1001), and returns once they
 // are gone. It returns an error at once if the database cannot be set up;
-// later database outages are logged and retried.
+// later database outages are logged and retried. A bus runs once.
 func (b *Bus) Run(ctx context.Context) error {
 	if !b.started.CompareAndSwap(false, true) {
 		return errors.New("bus: Run called twice")
