@@ -267,8 +267,8 @@ func (s *socket) send(notes []Note) error {
 		if err := s.ws.WriteMessage(websocket.TextMessage, s.frame); err != nil {
 			return err
 		}
-		if cap(s.frame) > 1<<20 {
-			s.frame = nil // a big replay should not stay allocated for the socket's life
+		if cap(s.frame) > 64<<10 {
+			s.frame = nil // with 1,000 sockets, big frames kept per socket add up to hundreds of MB
 		}
 		notes = notes[n:]
 	}
