@@ -116,7 +116,11 @@ export function formView(ctx) {
     const name = id ? formatText(record[titleField] || record.display_name, fields[titleField]) || `#${id}` : 'New';
     title.textContent = name;
     crumbTitle.textContent = name;
-    const groups = (form.groups || []).map((g) => {
+    // Open groups first, then the collapsed ones (so a closed one does
+    // not leave a hole beside a long open one), wide ones last.
+    const rank = (g) => (g.wide ? 2 : g.collapsed ? 1 : 0);
+    const ordered = [...(form.groups || [])].sort((a, b) => rank(a) - rank(b));
+    const groups = ordered.map((g) => {
       const names = g.fields.filter((n) => fields[n]);
       if (!names.length) return null;
       const rows = names.map((n) => fieldRow(n));

@@ -9,7 +9,7 @@ import { formatCell, selectionLabel } from './fields.js';
 import { bus } from './bus.js';
 
 const LIMIT = 80;
-const LIVE_MAX = 200; // rows kept on a live page before the oldest go
+const LIVE_MAX = LIMIT; // a live first page keeps its size: the oldest rows go
 
 /**
  * listView renders the list of an action. ctx: {action, actionName, decl

@@ -1,7 +1,7 @@
 // Panels of a device's form: its last values and event, its actions
 // (sent through DeviceProxy.action, the IoT-box route any widget uses),
 // the live event log (DeviceProxy.add_listener), and Push config.
-import { h, replace, errorBox, toast, formatTime } from '../dom.js';
+import { h, replace, errorBox, toast, formatTime, formatDatetime } from '../dom.js';
 import { callKw } from '../rpc.js';
 import { bus } from '../bus.js';
 import { DeviceProxy } from '../device_proxy.js';
@@ -37,6 +37,22 @@ function kvTable(value, testid) {
   return h('pre', { class: 'code', 'data-testid': testid, text: valueText(value) });
 }
 
+/**
+ * readingsTable shows last_values when it has the shape {sensor: {value,
+ * unit, time}}: one row per sensor with its local time; else kvTable.
+ */
+function readingsTable(value, testid) {
+  const entries = value && typeof value === 'object' && !Array.isArray(value) ? Object.entries(value) : [];
+  const isReading = (v) => v && typeof v === 'object' && !Array.isArray(v) && 'value' in v;
+  if (!entries.length || !entries.every(([, v]) => isReading(v))) return kvTable(value, testid);
+  return h('table', { class: 'table table-sm readings', 'data-testid': testid },
+    h('thead', {}, h('tr', {}, ['Sensor', 'Value', 'Time'].map((t) => h('th', { scope: 'col', text: t })))),
+    h('tbody', {}, entries.map(([k, v]) => h('tr', { 'data-key': k },
+      h('th', { scope: 'row', text: k }),
+      h('td', { class: 'reading-value' }, h('strong', { text: valueText(v.value) }), v.unit ? ` ${v.unit}` : ''),
+      h('td', { class: 'muted', text: typeof v.time === 'string' ? formatDatetime(v.time) : valueText(v.time) })))));
+}
+
 /** deviceValues shows last_values and last_event; device notes refresh it. */
 export function deviceValues({ id, record, form }) {
   const body = h('div', { class: 'device-values' });
@@ -44,7 +60,7 @@ export function deviceValues({ id, record, form }) {
     h('header', { class: 'panel-header' }, h('h3', { text: 'Last values' })), body);
   const render = (rec) => {
     replace(body,
-      kvTable(parseJSON(rec.last_values), 'device-last-values'),
+      readingsTable(parseJSON(rec.last_values), 'device-last-values'),
       'last_event' in rec ? h('h4', { text: 'Last event' }) : null,
       'last_event' in rec ? kvTable(parseJSON(rec.last_event), 'device-last-event') : null,
       rec.info ? h('details', { class: 'device-info' }, h('summary', { text: 'Descriptor' }), kvTable(parseJSON(rec.info), 'device-info')) : null);
@@ -130,9 +146,13 @@ export function deviceEvents({ record }) {
       empty.remove();
       const { session_id: _s, ...shown } = res;
       const t = typeof res.time === 'number' ? new Date(res.time * 1000) : new Date();
+      const what = [res.kind, res.sensor || res.event, res.topic].filter((x) => typeof x === 'string' && x).join(' · ');
       list.prepend(h('li', { class: 'event live-new', 'data-testid': 'device-event' },
-        h('time', { text: formatTime(t) }), ' ',
-        h('code', { class: 'mono', text: JSON.stringify(shown) })));
+        h('div', { class: 'event-line' },
+          h('time', { text: formatTime(t) }),
+          'value' in res ? h('strong', { class: 'event-value', text: valueText(res.value) }) : null,
+          h('span', { class: 'muted', text: what })),
+        h('details', {}, h('summary', { text: 'details' }), h('pre', { class: 'code', text: JSON.stringify(shown, null, 2) }))));
       while (list.children.length > EVENTS_KEPT) list.lastElementChild.remove();
     });
   };
