@@ -6,6 +6,7 @@ import { h, replace, errorBox, toast, confirmDialog } from './dom.js';
 import { orm, callButton } from './rpc.js';
 import { fieldInput, formatText, isSecret } from './fields.js';
 import { actionForModel } from './views.js';
+import { smallList } from './small_list.js';
 
 const SKIP_READ = new Set(['one2many', 'many2many', 'binary']);
 
@@ -137,6 +138,7 @@ export function formView(ctx) {
 
   function fieldRow(name) {
     const f = fields[name];
+    if (f.type === 'one2many' || f.type === 'many2many') return relatedRow(name, f);
     const ro = isReadonly(name);
     const ed = fieldInput({
       name, field: f, value: record[name], readonly: ro, widget: widgets[name], isNew: !id, onChange,
@@ -150,6 +152,27 @@ export function formView(ctx) {
       h('div', { class: 'form-input' }, link || ed.el,
         !ro && isSecret(name, f) && id ? h('small', { class: 'muted', text: 'Stored; never shown. Type to replace it.' }) : null,
         h('div', { class: 'field-error', 'data-testid': `field-error-${name}` })));
+  }
+
+  // relatedRow shows a one2many read-only as a small list of the
+  // related records (a many2many as its count: the form does not read
+  // x2many ids).
+  function relatedRow(name, f) {
+    let body;
+    if (!id) {
+      body = h('div', { class: 'readonly-value muted', text: 'Save the record first.' });
+    } else if (f.type === 'one2many' && f.relation_field) {
+      const target = actionForModel(f.relation);
+      body = smallList({
+        title: f.string, model: f.relation, domain: [[f.relation_field, '=', id]],
+        columns: ((form.o2mColumns || {})[name]) || ['display_name'], limit: 10, testid: `o2m-${name}`,
+        href: target ? (r) => `#/${target}/${r.id}` : null,
+      }).el;
+      body.classList.add('o2m');
+    } else {
+      body = h('div', { class: 'readonly-value muted', text: '—' });
+    }
+    return h('div', { class: ['form-row', 'form-row-o2m', `type-${f.type}`], 'data-field': name }, body);
   }
 
   function relLink(model, value) {

@@ -15,6 +15,15 @@ function redirectTarget() {
 }
 
 async function main() {
+  try {
+    // Already logged in: straight to the app, as Odoo's /web/login does.
+    if ((await session.info()).uid) {
+      location.replace(redirectTarget());
+      return;
+    }
+  } catch {
+    // not logged in: show the form
+  }
   let dbs = [];
   try {
     dbs = await session.databases();

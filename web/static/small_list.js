@@ -40,10 +40,12 @@ export function smallList(opts) {
 
   const row = (rec, cls) => {
     const tr = h('tr', { class: ['data-row', cls], 'data-id': rec.id ? String(rec.id) : false, 'data-testid': `${opts.testid || 'small-list'}-row` },
-      columns.map((c) => h('td', { 'data-field': c, class: `col-${fields[c].type}` },
-        fields[c].type === 'text' || fields[c].type === 'char'
-          ? h('span', { class: 'cell-text' }, formatCell(rec[c], fields[c], (opts.widgets || {})[c]))
-          : formatCell(rec[c], fields[c], (opts.widgets || {})[c]))));
+      columns.map((c) => {
+        const widget = (opts.widgets || {})[c] || (fields[c].type === 'selection' ? 'badge' : undefined);
+        const node = formatCell(rec[c], fields[c], widget);
+        return h('td', { 'data-field': c, class: `col-${fields[c].type}` },
+          fields[c].type === 'text' || fields[c].type === 'char' ? h('span', { class: 'cell-text' }, node) : node);
+      }));
     const href = opts.href && opts.href(rec);
     if (href) {
       tr.classList.add('clickable');
