@@ -7,6 +7,7 @@ import { orm } from './rpc.js';
 import { and, searchDomain, filterDomain } from './domain.js';
 import { formatCell, selectionLabel } from './fields.js';
 import { bus } from './bus.js';
+import { freshness } from './live.js';
 
 const LIMIT = 80;
 const LIVE_MAX = LIMIT; // a live first page keeps its size: the oldest rows go
@@ -38,6 +39,7 @@ export function listView(ctx) {
   let total = 0;
   let seq = 0; // drops answers of superseded loads
   let pendingLive = 0;
+  let isFresh = () => true; // set by each load of records
   const offs = [];
 
   const saveState = () => {
@@ -210,6 +212,8 @@ export function listView(ctx) {
       return load();
     }
     rememberNames(res.records);
+    if (action.live) isFresh = freshness(await liveKeys());
+    if (mine !== seq) return;
     replace(tbody, res.records.map((r) => row(r)));
     updatePager(res.length, res.records.length);
     empty.classList.toggle('hidden', res.length > 0);
@@ -264,6 +268,12 @@ export function listView(ctx) {
     table.classList.toggle('hidden', count === 0);
   }
 
+  // liveKeys reads what freshness compares (the list's columns may not
+  // include payload or direction): the newest rows of the action.
+  function liveKeys() {
+    return orm.searchRead(action.model, action.domain || [], ['timestamp', 'topic', 'payload', 'direction'], { limit: 50 });
+  }
+
   // --- Live rows (history actions): bus notes of the action's direction
   // are prepended while the first page shows the default order and no
   // search; otherwise a banner counts them and reloads on click.
@@ -276,7 +286,7 @@ export function listView(ctx) {
       }, () => {});
     }
     offs.push(bus.on('mqtt_message', (p) => {
-      if (!p || p.direction !== action.live) return;
+      if (!p || p.direction !== action.live || !isFresh(p)) return;
       const plain = !state.search && state.active.size === 0 && !state.groupBy && !state.order && state.offset === 0;
       if (!plain) {
         pendingLive++;

@@ -3,6 +3,7 @@
 import { h, replace, errorBox } from './dom.js';
 import { orm } from './rpc.js';
 import { formatCell } from './fields.js';
+import { freshness } from './live.js';
 
 const fieldsCache = new Map();
 
@@ -37,6 +38,7 @@ export function smallList(opts) {
   let fields = {};
   let columns = [];
   let total = 0;
+  let isFresh = () => false; // until the first load: notes before it are in it
 
   const row = (rec, cls) => {
     const tr = h('tr', { class: ['data-row', cls], 'data-id': rec.id ? String(rec.id) : false, 'data-testid': `${opts.testid || 'small-list'}-row` },
@@ -67,6 +69,7 @@ export function smallList(opts) {
       columns = opts.columns.filter((c) => fields[c]);
       replace(thead, h('tr', {}, columns.map((c) => h('th', { scope: 'col', text: fields[c].string }))));
       const res = await orm.webSearchRead(opts.model, opts.domain, columns, { limit, order: opts.order || false });
+      if (opts.live) isFresh = freshness(await orm.searchRead(opts.model, opts.domain, ['timestamp', 'topic', 'payload', 'direction'], { limit: 50 }));
       total = res.length;
       replace(tbody, res.records.map((r) => row(r)));
       setCount(res.records.length);
@@ -75,9 +78,9 @@ export function smallList(opts) {
     }
   }
 
-  /** prepend adds a row at the top (a live record), dropping the oldest. */
+  /** prepend adds a row at the top (a live record), dropping the oldest; a note already shown is skipped. */
   function prepend(rec) {
-    if (!columns.length) return;
+    if (!columns.length || !isFresh(rec)) return;
     const tr = row(rec, 'live-new');
     tr.setAttribute('data-testid', 'live-row');
     tbody.prepend(tr);

@@ -35,7 +35,7 @@ export function brokerMessages({ id, record, form }) {
   const list = smallList({
     title: 'Messages', model: 'mqtt.signal.history', domain: [['broker_id', '=', id]],
     columns: ['timestamp', 'direction', 'topic', 'payload', 'qos', 'retain'], widgets: { direction: 'badge' },
-    limit: 20, testid: 'broker-messages', emptyText: 'No message yet. New ones appear here live.',
+    limit: 20, live: true, testid: 'broker-messages', emptyText: 'No message yet. New ones appear here live.',
     href: (r) => `#/${r.direction === 'send' ? 'send-history' : 'received-history'}/${r.id}`,
     moreHref: `#/received-history?q=${encodeURIComponent(record.name || '')}`,
   });

@@ -11,7 +11,7 @@ export function signalHistory({ id }) {
   const list = smallList({
     title: 'Send/receive history', model: 'mqtt.signal.history', domain: [['signal_id', '=', id]],
     columns: ['timestamp', 'direction', 'payload', 'qos', 'retain'], widgets: { direction: 'badge' },
-    limit: 10, testid: 'signal-history', emptyText: 'Not sent yet.',
+    limit: 10, live: true, testid: 'signal-history', emptyText: 'Not sent yet.',
     href: (r) => `#/${r.direction === 'send' ? 'send-history' : 'received-history'}/${r.id}`,
   });
   bus.addChannel('mqtt_realtime');
