@@ -140,6 +140,7 @@ func (h *handler) serveStatic(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimPrefix(r.URL.Path, staticPath)
 	a := h.assets[name]
 	if a == nil || strings.HasSuffix(name, ".html") {
+		h.log.DebugContext(r.Context(), "Unknown static asset", slog.String("path", r.URL.Path))
 		http.NotFound(w, r)
 		return
 	}
