@@ -185,7 +185,7 @@ function many2oneField(opts, common, changed) {
     current = opt && opt.value ? [Number(opt.value), opt.textContent] : false;
     changed();
   } });
-  const filter = h('input', { type: 'search', class: 'input input-sm m2o-filter', placeholder: 'Search…', 'aria-label': `Search ${field.string}`, 'data-testid': `m2o-search-${opts.name}` });
+  const filter = h('input', { type: 'search', class: 'input input-sm m2o-filter hidden', placeholder: 'Search…', 'aria-label': `Search ${field.string}`, 'data-testid': `m2o-search-${opts.name}` });
   const wrap = h('div', { class: 'm2o' }, select, filter);
   let seq = 0;
   const load = async (text = '', clearMissing = false) => {

@@ -117,21 +117,28 @@ export function formView(ctx) {
     const name = id ? formatText(record[titleField] || record.display_name, fields[titleField]) || `#${id}` : 'New';
     title.textContent = name;
     crumbTitle.textContent = name;
-    // Open groups first, then the collapsed ones (so a closed one does
-    // not leave a hole beside a long open one), wide ones last.
-    const rank = (g) => (g.wide ? 2 : g.collapsed ? 1 : 0);
-    const ordered = [...(form.groups || [])].sort((a, b) => rank(a) - rank(b));
-    const groups = ordered.map((g) => {
+    // Open groups first, then the collapsed ones in a row of their own
+    // (so a closed one does not leave a hole beside a long open one),
+    // wide ones last.
+    const opened = new Set([...groupsBox.querySelectorAll('details[open]')].map((d) => d.dataset.group));
+    const render = (g) => {
       const names = g.fields.filter((n) => fields[n]);
       if (!names.length) return null;
       const rows = names.map((n) => fieldRow(n));
       if (g.collapsed) {
-        return h('details', { class: ['form-group', g.wide ? 'wide' : ''], 'data-group': g.title },
+        return h('details', { class: ['form-group', g.wide ? 'wide' : ''], 'data-group': g.title, open: opened.has(g.title) },
           h('summary', { text: g.title }), h('div', { class: 'form-group-body' }, rows));
       }
       return h('fieldset', { class: ['form-group', g.wide ? 'wide' : ''], 'data-group': g.title },
         h('legend', { text: g.title }), rows);
-    });
+    };
+    const all = form.groups || [];
+    const collapsed = all.filter((g) => g.collapsed && !g.wide).map(render).filter(Boolean);
+    const groups = [
+      all.filter((g) => !g.collapsed && !g.wide).map(render),
+      collapsed.length ? h('div', { class: 'form-collapsed' }, collapsed) : null,
+      all.filter((g) => g.wide).map(render),
+    ];
     replace(groupsBox, groups);
     applyInvisible();
   }
@@ -192,7 +199,8 @@ export function formView(ctx) {
     const msg = (e && e.message) || '';
     for (const [name, f] of Object.entries(fields)) {
       if (!editors[name] || !f.string) continue;
-      if (msg.startsWith(f.string + ':') || msg.includes(`"${f.string}"`) || msg.includes(`'${name}'`)) {
+      const mentions = [`"${f.string}"`, `'${f.string}'`, `'${name}'`, `(${name})`].some((m) => msg.includes(m));
+      if (msg.startsWith(f.string + ':') || mentions) {
         const row = groupsBox.querySelector(`.form-row[data-field="${CSS.escape(name)}"]`);
         if (row) {
           row.classList.add('invalid');

@@ -39,7 +39,7 @@ export function listView(ctx) {
   let total = 0;
   let seq = 0; // drops answers of superseded loads
   let pendingLive = 0;
-  let isFresh = () => true; // set by each load of records
+  let isFresh = () => false; // set by each load: notes before it are in it
   const offs = [];
 
   const saveState = () => {
@@ -223,6 +223,7 @@ export function listView(ctx) {
   async function loadGroups(mine) {
     const [gname] = state.groupBy.split(':');
     const groups = await orm.readGroup(action.model, domain(), [gname], [state.groupBy], { orderby: state.order || false });
+    if (action.live) isFresh = freshness(await liveKeys());
     if (mine !== seq) return;
     const countKey = `${state.groupBy.split(':')[0]}_count`;
     let count = 0;
@@ -290,7 +291,7 @@ export function listView(ctx) {
       const plain = !state.search && state.active.size === 0 && !state.groupBy && !state.order && state.offset === 0;
       if (!plain) {
         pendingLive++;
-        liveBanner.textContent = `${pendingLive} new message${pendingLive === 1 ? '' : 's'} — show`;
+        liveBanner.textContent = `${pendingLive} new message${pendingLive === 1 ? '' : 's'} — refresh`;
         liveBanner.classList.remove('hidden');
         return;
       }

@@ -101,7 +101,7 @@ export const views = {
         { title: 'Client', fields: ['client_id', 'username', 'password', 'keepalive', 'protocol'] },
         { title: 'Status', fields: ['connect_timeout', 'connection_status', 'connection_message', 'listener_state', 'last_connected', 'last_error'] },
         {
-          title: 'Devices', collapsed: true,
+          title: 'Devices',
           fields: ['device_discovery', 'device_info_topic', 'device_telemetry_topic', 'device_event_topic',
             'device_action_topic', 'device_config_topic', 'device_availability_topic'],
         },
