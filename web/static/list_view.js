@@ -309,6 +309,18 @@ export function listView(ctx) {
     }));
   }
 
+  // Lists whose rows change on a bus note (devices appearing) reload,
+  // at most once a second, keeping search, page and order.
+  if (action.refreshOn) {
+    let pending = null;
+    bus.addChannel(action.refreshOn.channel);
+    offs.push(bus.on(action.refreshOn.type, () => {
+      if (pending) return;
+      pending = setTimeout(() => { pending = null; load(); }, 1000);
+    }));
+    offs.push(() => clearTimeout(pending));
+  }
+
   load();
   return {
     el,

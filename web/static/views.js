@@ -55,7 +55,8 @@ export const actions = {
     domain: [['direction', '=', 'receive']], live: 'receive',
   },
   service: { model: 'mqtt.service', title: 'Service', view: 'mqtt.service', singleton: true },
-  'iot.device': { model: 'iot.device', title: 'Devices', view: 'iot.device' },
+  // The device list reloads when a device appears or goes on/offline.
+  'iot.device': { model: 'iot.device', title: 'Devices', view: 'iot.device', refreshOn: { channel: 'iot_device', type: 'iot_device_update' } },
 };
 
 /** actionForModel is the action a many2one link of that model opens. */
@@ -155,7 +156,7 @@ export const views = {
   'mqtt.signal': {
     create: true, delete: false, edit: true,
     list: {
-      columns: ['subscription_id', 'broker_id', 'payload', 'qos', 'retain', 'send_at'],
+      columns: ['topic', 'broker_id', 'payload', 'qos', 'retain', 'send_at'],
       search: ['display_name', 'payload', 'topic'],
       filters: [
         { name: 'retained', label: 'Retained', domain: [['retain', '=', true]] },

@@ -2,7 +2,7 @@
 // (sent through DeviceProxy.action, the IoT-box route any widget uses),
 // the live event log (DeviceProxy.add_listener), and Push config.
 import { h, replace, errorBox, toast, formatTime, formatDatetime } from '../dom.js';
-import { callKw } from '../rpc.js';
+import { callKw, orm } from '../rpc.js';
 import { bus } from '../bus.js';
 import { DeviceProxy } from '../device_proxy.js';
 
@@ -66,11 +66,35 @@ export function deviceValues({ id, record, form }) {
       rec.info ? h('details', { class: 'device-info' }, h('summary', { text: 'Descriptor' }), kvTable(parseJSON(rec.info), 'device-info')) : null);
   };
   render(record);
+  // Events (every reading) refresh this panel only, at most once a
+  // second; updates (created, online/offline) refresh the whole form.
+  let timer = null;
+  let rec = record;
+  const refreshValues = () => {
+    if (timer) return;
+    timer = setTimeout(async () => {
+      timer = null;
+      try {
+        const rows = await orm.read('iot.device', [id], ['last_values', 'last_event', 'info'].filter((f) => f in rec));
+        if (rows.length) render(rec = { ...rec, ...rows[0] });
+      } catch {
+        // the next event retries
+      }
+    }, 1000);
+  };
   bus.addChannel('iot_device');
-  const offs = ['iot_device_update', 'iot_device_event'].map((t) => bus.on(t, (p) => {
-    if (p && p.device_id === id && !form.isDirty()) form.reload();
-  }));
-  return { el, update: render, destroy: () => offs.forEach((off) => off()) };
+  const offs = [
+    bus.on('iot_device_event', (p) => { if (p && p.device_id === id) refreshValues(); }),
+    bus.on('iot_device_update', (p) => { if (p && p.device_id === id && !form.isDirty()) form.reload(); }),
+  ];
+  return {
+    el,
+    update: (r) => render(rec = r),
+    destroy: () => {
+      clearTimeout(timer);
+      offs.forEach((off) => off());
+    },
+  };
 }
 
 /** actionNames reads the actions field: a JSON list, or names separated by commas. */
