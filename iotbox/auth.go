@@ -37,15 +37,11 @@ func (b *Box) caller(r *http.Request) (int64, error) {
 	return 0, models.ErrSessionExpired
 }
 
-// publicUser returns the uid of Options.PublicUser, looked up once. A
+// publicUser returns the uid of Options.PublicUser, looked up on every
+// request so that archiving or renaming the user takes effect at once. A
 // login that does not exist (or is archived) is logged and treated as no
 // user at all.
 func (b *Box) publicUser(ctx context.Context) (int64, error) {
-	b.publicMu.Lock()
-	defer b.publicMu.Unlock()
-	if b.publicUID != 0 {
-		return b.publicUID, nil
-	}
 	res, err := b.reg.Execute(ctx, models.Call{
 		UID: models.Superuser, Model: "res.users", Method: "search",
 		Args: []any{[]any{[]any{"login", "=", b.opts.PublicUser}}}, Kwargs: map[string]any{"limit": int64(1)},
@@ -58,6 +54,5 @@ func (b *Box) publicUser(ctx context.Context) (int64, error) {
 		b.log.WarnContext(ctx, "IoT public user does not exist", slog.String("login", b.opts.PublicUser))
 		return 0, models.ErrSessionExpired
 	}
-	b.publicUID = ids[0]
-	return b.publicUID, nil
+	return ids[0], nil
 }

@@ -1,10 +1,13 @@
 package iotbox
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
 const allowed = "https://shop.example.com"
@@ -131,5 +134,29 @@ func TestCORS(t *testing.T) {
 	r = f.do(t, EventPath, req{body: pollBody("s1", 0, "dev1"), sid: f.sid, header: map[string]string{"Origin": f.srv.URL}})
 	if r.header.Get("Access-Control-Allow-Origin") != "" {
 		t.Fatalf("same-origin POST got Access-Control-Allow-Origin %q", r.header.Get("Access-Control-Allow-Origin"))
+	}
+}
+
+// Archiving the public user takes effect on the next request: its uid is
+// not remembered.
+func TestPublicUserArchived(t *testing.T) {
+	f := newFixture(t, Options{PollTimeout: 10 * time.Millisecond, AllowedOrigins: []string{allowed}, PublicUser: "kiosk"})
+	ctx := context.Background()
+	res, err := f.reg.Execute(ctx, models.Call{UID: models.Superuser, Model: "res.users", Method: "create",
+		Args: []any{map[string]any{"name": "Kiosk", "login": "kiosk", "groups_id": []any{[]any{int64(6), int64(0), []any{}}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	poll := req{body: pollBody("s1", 0, "dev1"), header: map[string]string{"Origin": allowed}}
+	// Kiosk has no MQTT group: it is a user (no code 100) without access.
+	if r := f.do(t, EventPath, poll); r.Error == nil || r.Error.Code == 100 {
+		t.Fatalf("public user without rights: %s", r.raw)
+	}
+	if _, err := f.reg.Execute(ctx, models.Call{UID: models.Superuser, Model: "res.users", Method: "write",
+		Args: []any{[]any{res}, map[string]any{"active": false}}}); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.do(t, EventPath, poll); r.Error == nil || r.Error.Code != 100 {
+		t.Fatalf("archived public user: %s, want session expired", r.raw)
 	}
 }

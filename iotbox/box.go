@@ -75,9 +75,6 @@ type Box struct {
 	listeners *listeners
 	actions   *actions
 
-	publicMu  sync.Mutex
-	publicUID int64 // 0 until looked up
-
 	stopOnce sync.Once
 	stopped  chan struct{} // closed when Run ends: waiting polls return
 }
