@@ -77,7 +77,13 @@ func newPGStore(b *Bus, dsn string) (*pgStore, error) {
 func (p *pgStore) start(ctx context.Context) error {
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	conn, err := pgx.ConnectConfig(cctx, p.config(pgWriterName))
+	cfg := p.config(pgWriterName)
+	// Bus rows live 100 s and the bus is best effort: the writer need not
+	// wait for the WAL flush, which took most of a batch's latency. A crash
+	// can lose the last notes, never the messages (their own transactions
+	// stay synchronous). NOTIFY is still delivered at commit.
+	cfg.RuntimeParams["synchronous_commit"] = "off"
+	conn, err := pgx.ConnectConfig(cctx, cfg)
 	if err != nil {
 		return fmt.Errorf("bus: connect to PostgreSQL: %w", err)
 	}
@@ -173,7 +179,13 @@ func (p *pgStore) connect(ctx context.Context) error {
 	p.dropConn()
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	conn, err := pgx.ConnectConfig(cctx, p.config(pgWriterName))
+	cfg := p.config(pgWriterName)
+	// Bus rows live 100 s and the bus is best effort: the writer need not
+	// wait for the WAL flush, which took most of a batch's latency. A crash
+	// can lose the last notes, never the messages (their own transactions
+	// stay synchronous). NOTIFY is still delivered at commit.
+	cfg.RuntimeParams["synchronous_commit"] = "off"
+	conn, err := pgx.ConnectConfig(cctx, cfg)
 	if err != nil {
 		return fmt.Errorf("bus: connect to PostgreSQL: %w", err)
 	}
