@@ -77,13 +77,7 @@ func newPGStore(b *Bus, dsn string) (*pgStore, error) {
 func (p *pgStore) start(ctx context.Context) error {
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	cfg := p.config(pgWriterName)
-	// Bus rows live 100 s and the bus is best effort: the writer need not
-	// wait for the WAL flush, which took most of a batch's latency. A crash
-	// can lose the last notes, never the messages (their own transactions
-	// stay synchronous). NOTIFY is still delivered at commit.
-	cfg.RuntimeParams["synchronous_commit"] = "off"
-	conn, err := pgx.ConnectConfig(cctx, cfg)
+	conn, err := pgx.ConnectConfig(cctx, p.writerConfig())
 	if err != nil {
 		return fmt.Errorf("bus: connect to PostgreSQL: %w", err)
 	}
@@ -179,18 +173,23 @@ func (p *pgStore) connect(ctx context.Context) error {
 	p.dropConn()
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	cfg := p.config(pgWriterName)
-	// Bus rows live 100 s and the bus is best effort: the writer need not
-	// wait for the WAL flush, which took most of a batch's latency. A crash
-	// can lose the last notes, never the messages (their own transactions
-	// stay synchronous). NOTIFY is still delivered at commit.
-	cfg.RuntimeParams["synchronous_commit"] = "off"
-	conn, err := pgx.ConnectConfig(cctx, cfg)
+	conn, err := pgx.ConnectConfig(cctx, p.writerConfig())
 	if err != nil {
 		return fmt.Errorf("bus: connect to PostgreSQL: %w", err)
 	}
 	p.conn = conn
 	return nil
+}
+
+// writerConfig is the configuration of the connection that inserts notes.
+// Bus rows live 100 s and the bus is best effort: the writer need not wait
+// for the WAL flush, which took most of a batch's latency. A crash can lose
+// the last notes, never the messages (their own transactions stay
+// synchronous). NOTIFY is still delivered at commit.
+func (p *pgStore) writerConfig() *pgx.ConnConfig {
+	cfg := p.config(pgWriterName)
+	cfg.RuntimeParams["synchronous_commit"] = "off"
+	return cfg
 }
 
 // config is the connection configuration, named for pg_stat_activity.
