@@ -199,18 +199,33 @@ func (r *Registry) notifyHistory(ctx context.Context, rows []HistoryRow, values 
 // the columns a history list shows, with its text payload cut to
 // busPayloadMax.
 func historyNote(h HistoryRow, text string, ts time.Time) Notification {
-	return Notification{Channel: ChannelRealtime, Type: NoteMessage, Payload: map[string]any{
-		"topic":           h.Topic,
-		"payload":         truncate(text, busPayloadMax),
-		"direction":       h.Direction,
-		"qos":             int64(h.QoS),
-		"retain":          h.Retain,
-		"timestamp":       ts.Format(DatetimeFormat),
-		"display_name":    historyName(h.Topic, ts),
-		"broker_id":       falseIfZero(h.BrokerID),
-		"subscription_id": falseIfZero(h.SubscriptionID),
-		"signal_id":       falseIfZero(h.SignalID),
+	return Notification{Channel: ChannelRealtime, Type: NoteMessage, Payload: &MessageNote{
+		Topic:          h.Topic,
+		Payload:        truncate(text, busPayloadMax),
+		Direction:      h.Direction,
+		QoS:            int64(h.QoS),
+		Retain:         h.Retain,
+		Timestamp:      ts.Format(DatetimeFormat),
+		DisplayName:    historyName(h.Topic, ts),
+		BrokerID:       falseIfZero(h.BrokerID),
+		SubscriptionID: falseIfZero(h.SubscriptionID),
+		SignalID:       falseIfZero(h.SignalID),
 	}}
+}
+
+// MessageNote is the payload of a NoteMessage. A struct rather than a map:
+// one is built and encoded for every stored message, on the ingest path.
+type MessageNote struct {
+	Topic          string `json:"topic"`
+	Payload        string `json:"payload"`
+	Direction      string `json:"direction"`
+	QoS            int64  `json:"qos"`
+	Retain         bool   `json:"retain"`
+	Timestamp      string `json:"timestamp"`
+	DisplayName    string `json:"display_name"`
+	BrokerID       any    `json:"broker_id"`       // id or false
+	SubscriptionID any    `json:"subscription_id"` // id or false
+	SignalID       any    `json:"signal_id"`       // id or false
 }
 
 // falseIfZero renders a missing id the way read does: False.
