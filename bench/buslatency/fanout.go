@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 )
 
@@ -119,11 +120,11 @@ func (b *bench) fanoutSteps(ctx context.Context) error {
 	if dialErr != nil {
 		return fmt.Errorf("%w: %v", benchproc.ErrFunctional, dialErr)
 	}
-	pub, err := connect(b.broker.url(), "oim-bench-fanpub-"+b.run)
+	pub, err := benchmqtt.Connect(b.broker.URL(), "oim-bench-fanpub-"+b.run)
 	if err != nil {
 		return err
 	}
-	defer pub.close()
+	defer pub.Close()
 	socks := make([]*socket, len(clients))
 	for i, fc := range clients {
 		socks[i] = fc.sock

@@ -24,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 )
 
@@ -64,16 +65,16 @@ func (b *bench) latencyStep(ctx context.Context) error {
 	ws := newRecorder("websocket mqtt_realtime", lo, n)
 	polled := newRecorder("/hw_drivers/event long poll", lo, n)
 
-	pub, err := connect(b.broker.url(), "oim-bench-pub-"+b.run)
+	pub, err := benchmqtt.Connect(b.broker.URL(), "oim-bench-pub-"+b.run)
 	if err != nil {
 		return err
 	}
-	defer pub.close()
-	sub, err := connect(b.broker.url(), "oim-bench-ref-"+b.run)
+	defer pub.Close()
+	sub, err := benchmqtt.Connect(b.broker.URL(), "oim-bench-ref-"+b.run)
 	if err != nil {
 		return err
 	}
-	defer sub.close()
+	defer sub.Close()
 	if err := subscribeReference(sub, "device/+/telemetry/#", ref); err != nil {
 		return fmt.Errorf("reference subscribe: %w", err)
 	}
@@ -154,7 +155,7 @@ func (b *bench) latencyStep(ctx context.Context) error {
 		}
 	}
 	res := &latencyResult{pub: p, usage: b.snapshot().minus(before), peakRSS: rss.Stop(), metrics: scrapeMetrics(b.srv.URL()),
-		dropped: b.broker.droppedFor("oim-bench-bus-" + b.run)}
+		dropped: b.broker.DroppedFor("oim-bench-bus-" + b.run)}
 	res.wall = time.Since(p.start)
 	res.paths = []pathResult{ref.result(int64(n)), ws.result(int64(n)), polled.result(pollExpected)}
 	for i := range stats {
@@ -177,7 +178,7 @@ func (b *bench) latencyStep(ctx context.Context) error {
 
 // alive reports a server or Mosquitto that exited.
 func (b *bench) alive() error {
-	if err := b.broker.alive(); err != nil {
+	if err := b.broker.Alive(); err != nil {
 		return err
 	}
 	return b.srv.Check(nil)
@@ -185,12 +186,12 @@ func (b *bench) alive() error {
 
 // awaitSockets publishes a probe message (no device topic) every 250 ms
 // until every socket received a note: their subscriptions are live.
-func (b *bench) awaitSockets(ctx context.Context, pub *client, socks []*socket) error {
+func (b *bench) awaitSockets(ctx context.Context, pub *benchmqtt.Client, socks []*socket) error {
 	probe := "oim-bench/" + b.run + "/probe"
 	err := poll(ctx, 60*time.Second, 250*time.Millisecond, func() (bool, error) {
 		for _, s := range socks {
 			if s.notes.Load() == 0 {
-				return false, wait(pub.Publish(probe, 0, false, payload(-1, time.Now().UnixNano())), 10*time.Second)
+				return false, benchmqtt.Wait(pub.Publish(probe, 0, false, payload(-1, time.Now().UnixNano())), 10*time.Second)
 			}
 		}
 		return true, nil

@@ -29,6 +29,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 )
 
@@ -171,12 +172,12 @@ func run(ctx context.Context, o options) error {
 		defer cleanup()
 		o.bin = bin
 	}
-	broker, err := startMosquitto(ctx, o.mosquitto)
+	broker, err := benchmqtt.StartMosquitto(ctx, o.mosquitto)
 	if err != nil {
 		return err
 	}
-	defer broker.stop()
-	log.Info("Mosquitto started", slog.String("addr", broker.addr))
+	defer broker.Stop()
+	log.Info("Mosquitto started", slog.String("addr", broker.Addr))
 
 	dbURL, err := freshDatabase(ctx, o.pg)
 	if err != nil {
@@ -207,7 +208,7 @@ func run(ctx context.Context, o options) error {
 type bench struct {
 	o         options
 	log       *slog.Logger
-	broker    *mosquitto
+	broker    *benchmqtt.Mosquitto
 	srv       *benchproc.Server
 	web       *webClient // the admin's session: setup calls, the latency step's socket and polls
 	run       string     // tells this run's device ids and topics from another's
@@ -236,7 +237,7 @@ func (b *bench) runSteps(ctx context.Context) error {
 	if b.web, err = login(ctx, b.srv.URL()); err != nil {
 		return b.srv.Check(err)
 	}
-	if err := b.web.listen(ctx, b.broker.addr, "oim-bench-bus-"+b.run, []string{"device/#", "oim-bench/#"}); err != nil {
+	if err := b.web.listen(ctx, b.broker.Addr, "oim-bench-bus-"+b.run, []string{"device/#", "oim-bench/#"}); err != nil {
 		return b.srv.Check(err)
 	}
 	if err := b.latencyStep(ctx); err != nil {

@@ -8,50 +8,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchmqtt"
 )
-
-// client is a connected paho client that remembers a lost connection.
-type client struct {
-	mqtt.Client
-	lost atomic.Pointer[error]
-}
-
-// connect opens a clean-session client. It does not reconnect: a dropped
-// connection fails the step.
-func connect(brokerURL, id string) (*client, error) {
-	c := &client{}
-	o := mqtt.NewClientOptions().AddBroker(brokerURL).SetClientID(id).
-		SetProtocolVersion(4).SetCleanSession(true).SetOrderMatters(true).
-		SetAutoReconnect(false).SetKeepAlive(30 * time.Second).SetConnectTimeout(10 * time.Second).
-		SetConnectionLostHandler(func(_ mqtt.Client, err error) { c.lost.Store(&err) })
-	c.Client = mqtt.NewClient(o)
-	if err := wait(c.Connect(), 10*time.Second); err != nil {
-		return nil, fmt.Errorf("connect %s to %s: %w", id, brokerURL, err)
-	}
-	return c, nil
-}
-
-// lostErr is the reason the connection dropped, or nil.
-func (c *client) lostErr() error {
-	if p := c.lost.Load(); p != nil {
-		return fmt.Errorf("MQTT connection lost: %w", *p)
-	}
-	return nil
-}
-
-func (c *client) close() { c.Disconnect(250) }
-
-// wait waits for a paho token.
-func wait(t mqtt.Token, d time.Duration) error {
-	if !t.WaitTimeout(d) {
-		return fmt.Errorf("no answer from the broker within %s", d)
-	}
-	return t.Error()
-}
 
 // published is what a paced publisher run reports.
 type published struct {
@@ -72,7 +34,7 @@ func (p published) rate() float64 {
 // due (late ones at once, never in a burst to catch up more than that).
 // Message i carries sequence number firstSeq+i and its send time, taken
 // just before Publish; topic(i) names its topic.
-func publishPaced(ctx context.Context, c *client, rate, n int, firstSeq int64, topic func(i int) string) (published, error) {
+func publishPaced(ctx context.Context, c *benchmqtt.Client, rate, n int, firstSeq int64, topic func(i int) string) (published, error) {
 	var p published
 	period := time.Second / time.Duration(rate)
 	var last mqtt.Token
@@ -94,7 +56,7 @@ func publishPaced(ctx context.Context, c *client, rate, n int, firstSeq int64, t
 		p.sent++
 		p.end = now
 		if i%256 == 0 {
-			if err := c.lostErr(); err != nil {
+			if err := c.LostErr(); err != nil {
 				return p, err
 			}
 			if ctx.Err() != nil {
@@ -103,17 +65,17 @@ func publishPaced(ctx context.Context, c *client, rate, n int, firstSeq int64, t
 		}
 	}
 	if last != nil {
-		if err := wait(last, 10*time.Second); err != nil {
+		if err := benchmqtt.Wait(last, 10*time.Second); err != nil {
 			return p, fmt.Errorf("publish: %w", err)
 		}
 	}
-	return p, c.lostErr()
+	return p, c.LostErr()
 }
 
 // subscribeReference subscribes c to filter and records every bench
 // message it gets in rec: the broker's own PUBLISH → delivery latency.
-func subscribeReference(c *client, filter string, rec *recorder) error {
-	return wait(c.Subscribe(filter, 0, func(_ mqtt.Client, m mqtt.Message) {
+func subscribeReference(c *benchmqtt.Client, filter string, rec *recorder) error {
+	return benchmqtt.Wait(c.Subscribe(filter, 0, func(_ mqtt.Client, m mqtt.Message) {
 		at := time.Now()
 		var p struct{ Seq, Sent int64 }
 		if json.Unmarshal(m.Payload(), &p) == nil {

@@ -37,7 +37,7 @@ func (b *bench) snapshot() usage {
 		u.bench = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
 	u.server = benchproc.ProcCPU(b.srv.PID())
-	u.mosquitto = benchproc.ProcCPU(b.broker.cmd.Process.Pid)
+	u.mosquitto = benchproc.ProcCPU(b.broker.PID())
 	if comms, err := filepath.Glob("/proc/[0-9]*/comm"); err == nil {
 		for _, p := range comms {
 			if c, err := os.ReadFile(p); err == nil && strings.TrimSpace(string(c)) == "postgres" {

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 )
 
@@ -125,12 +126,12 @@ func run(ctx context.Context, o options) error {
 		defer cleanup()
 		o.bin = bin
 	}
-	broker, err := startMosquitto(ctx, o.mosquitto)
+	broker, err := benchmqtt.StartMosquitto(ctx, o.mosquitto)
 	if err != nil {
 		return err
 	}
-	defer broker.stop()
-	log.Info("Mosquitto started", slog.String("addr", broker.addr), slog.Int("pid", broker.pid()))
+	defer broker.Stop()
+	log.Info("Mosquitto started", slog.String("addr", broker.Addr), slog.Int("pid", broker.PID()))
 
 	b := &bench{o: o, broker: broker, log: log, startLoad: loadAverage()}
 	err = b.runCases(ctx)
@@ -182,7 +183,7 @@ func (b *bench) runCases(ctx context.Context) error {
 // bench holds what every case shares, and the results so far.
 type bench struct {
 	o         options
-	broker    *mosquitto
+	broker    *benchmqtt.Mosquitto
 	log       *slog.Logger
 	startLoad string // /proc/loadavg when the run began
 

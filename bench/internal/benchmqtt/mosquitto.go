@@ -1,10 +1,13 @@
-package main
+// Package benchmqtt is the MQTT side the benchmark commands share: a
+// Mosquitto broker they start on a free port, and the paho clients that
+// stand for devices and reference subscribers.
+package benchmqtt
 
 // The broker: Debian's Mosquitto, started on a free loopback port with a
 // temporary configuration that sets only what a fresh install needs to be
 // reachable (a listener, anonymous clients). Everything else keeps
 // Mosquitto's defaults, max_inflight_messages 20 and max_queued_messages
-// 1000 among them, as the issue asks.
+// 1000 among them, so that the figures hold for a stock broker.
 
 import (
 	"bufio"
@@ -22,20 +25,23 @@ import (
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 )
 
-type mosquitto struct {
+// Mosquitto is a running broker. Its log is read for the notices a
+// benchmark reports: messages dropped for a client, and connections.
+type Mosquitto struct {
 	cmd  *exec.Cmd
-	addr string
+	Addr string // host:port
 	dir  string
 
 	mu       sync.Mutex
-	tail     []string
+	tail     []string       // last log lines, shown if the broker dies
 	dropped  map[string]int // "Outgoing messages are being dropped for client X" notices, per client id
 	connects map[string]int // "New client connected from ... as X (...)" lines, per client id
 	exited   chan struct{}
-	err      error
+	err      error // Wait's result, set before exited is closed
 }
 
-func startMosquitto(ctx context.Context, bin string) (*mosquitto, error) {
+// StartMosquitto starts bin and returns once it accepts connections.
+func StartMosquitto(ctx context.Context, bin string) (*Mosquitto, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -54,13 +60,16 @@ func startMosquitto(ctx context.Context, bin string) (*mosquitto, error) {
 	// reading its configuration; the directory stays readable.
 	os.Chmod(dir, 0o755)
 	cmd := exec.Command(bin, "-c", conf)
+	// Not StdoutPipe: through an io.Pipe, Wait returns only once the last
+	// line of a dying broker has been read.
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("start %s: %w (install Debian's mosquitto package, or pass -mosquitto)", bin, err)
 	}
-	m := &mosquitto{cmd: cmd, addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir, dropped: map[string]int{}, connects: map[string]int{}, exited: make(chan struct{})}
+	m := &Mosquitto{cmd: cmd, Addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir,
+		dropped: map[string]int{}, connects: map[string]int{}, exited: make(chan struct{})}
 	logDone := make(chan struct{})
 	go func() {
 		defer close(logDone)
@@ -74,7 +83,7 @@ func startMosquitto(ctx context.Context, bin string) (*mosquitto, error) {
 	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", m.addr, time.Second)
+		c, err := net.DialTimeout("tcp", m.Addr, time.Second)
 		if err == nil {
 			c.Close()
 			return m, nil
@@ -82,20 +91,20 @@ func startMosquitto(ctx context.Context, bin string) (*mosquitto, error) {
 		select {
 		case <-m.exited:
 			os.RemoveAll(dir)
-			return nil, fmt.Errorf("mosquitto exited (%v):\n%s", m.err, m.logTail())
+			return nil, fmt.Errorf("mosquitto exited (%v):\n%s", m.err, m.LogTail())
 		case <-ctx.Done():
-			m.stop()
+			m.Stop()
 			return nil, ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			m.stop()
-			return nil, fmt.Errorf("mosquitto not listening on %s after 10 s:\n%s", m.addr, m.logTail())
+			m.Stop()
+			return nil, fmt.Errorf("mosquitto not listening on %s after 10 s:\n%s", m.Addr, m.LogTail())
 		}
 	}
 }
 
-func (m *mosquitto) readLog(r io.Reader) {
+func (m *Mosquitto) readLog(r io.Reader) {
 	const (
 		dropNotice    = "Outgoing messages are being dropped for client "
 		connectNotice = "New client connected from "
@@ -119,57 +128,64 @@ func (m *mosquitto) readLog(r io.Reader) {
 		}
 		m.mu.Unlock()
 	}
-	io.Copy(io.Discard, r)
+	io.Copy(io.Discard, r) // after a too long line: keep the broker unblocked
 }
 
-// droppedFor reports whether Mosquitto logged dropping outgoing messages
-// for a client whose id is id, or starts with id and "-" (a server may
-// suffix the broker record's client id).
-func (m *mosquitto) droppedFor(id string) bool {
+// ofClient reports whether the client id c is id, or id and a "-"
+// suffix: the server suffixes its broker record's client id for its
+// short-lived connections.
+func ofClient(c, id string) bool { return c == id || strings.HasPrefix(c, id+"-") }
+
+// DroppedFor reports whether Mosquitto logged dropping outgoing messages
+// for the client id (or id and a "-" suffix).
+func (m *Mosquitto) DroppedFor(id string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for c := range m.dropped {
-		if c == id || strings.HasPrefix(c, id+"-") {
+		if ofClient(c, id) {
 			return true
 		}
 	}
 	return false
 }
 
-// connectsOf counts the connections made by the client id (or id and a
+// ConnectsOf counts the connections made by the client id (or id and a
 // "-" suffix): more than one means the client reconnected.
-func (m *mosquitto) connectsOf(id string) int {
+func (m *Mosquitto) ConnectsOf(id string) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := 0
 	for c, k := range m.connects {
-		if c == id || strings.HasPrefix(c, id+"-") {
+		if ofClient(c, id) {
 			n += k
 		}
 	}
 	return n
 }
 
-func (m *mosquitto) logTail() string {
+// LogTail is the broker's last log lines.
+func (m *Mosquitto) LogTail() string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return strings.Join(m.tail, "\n")
 }
 
-func (m *mosquitto) pid() int    { return m.cmd.Process.Pid }
-func (m *mosquitto) url() string { return "tcp://" + m.addr }
+func (m *Mosquitto) PID() int    { return m.cmd.Process.Pid }
+func (m *Mosquitto) URL() string { return "tcp://" + m.Addr }
 
-// alive reports a broker that exited as an error.
-func (m *mosquitto) alive() error {
+// Alive reports a broker that exited as a functional failure.
+func (m *Mosquitto) Alive() error {
 	select {
 	case <-m.exited:
-		return fmt.Errorf("%w: mosquitto exited (%v):\n%s", benchproc.ErrFunctional, m.err, m.logTail())
+		return fmt.Errorf("%w: mosquitto exited (%v):\n%s", benchproc.ErrFunctional, m.err, m.LogTail())
 	default:
 		return nil
 	}
 }
 
-func (m *mosquitto) stop() {
+// Stop interrupts the broker, kills it after 5 s, and removes its
+// configuration.
+func (m *Mosquitto) Stop() {
 	select {
 	case <-m.exited:
 	default:
