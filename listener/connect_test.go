@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
 
 // TestCheckConnection drives check_connection against a Mosquitto with a
@@ -13,7 +14,7 @@ import (
 // the CONNACK is really read, so bad credentials fail, and every failure
 // is persisted on the record with its reason.
 func TestCheckConnection(t *testing.T) {
-	checkLeaks(t)
+	modelstest.CheckLeaks(t)
 	pki := newPKI(t)
 	mq := startMosquitto(t, brokerSetup{users: map[string]string{"plant": "s3cret"}, tls: pki})
 	h := newHarness(t, "sqlite", Options{})
@@ -82,7 +83,7 @@ func TestCheckConnection(t *testing.T) {
 // TestCheckConnectionLeavesTheDaemonAlone: a check uses its own client id,
 // so the broker does not drop the daemon's connection for it.
 func TestCheckConnectionLeavesTheDaemonAlone(t *testing.T) {
-	checkLeaks(t)
+	modelstest.CheckLeaks(t)
 	mq := startMosquitto(t, brokerSetup{})
 	h := newHarness(t, "sqlite", Options{})
 	id := h.broker(mq.port, map[string]any{"client_id": "fixed-listener-id"})

@@ -110,7 +110,7 @@ func cuttableDevice(t *testing.T, mq *mosquitto, id string, setup func(*mqtt.Cli
 func TestDeviceDiscovery(t *testing.T) {
 	for _, kind := range modelstest.Kinds(t) {
 		t.Run(kind, func(t *testing.T) {
-			checkLeaks(t)
+			modelstest.CheckLeaks(t)
 			mq := startMosquitto(t, brokerSetup{})
 			h := newHarness(t, kind, Options{})
 			b := h.broker(mq.port, nil)

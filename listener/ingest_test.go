@@ -18,7 +18,7 @@ import (
 func TestIngest(t *testing.T) {
 	for _, kind := range modelstest.Kinds(t) {
 		t.Run(kind, func(t *testing.T) {
-			checkLeaks(t)
+			modelstest.CheckLeaks(t)
 			mq := startMosquitto(t, brokerSetup{})
 			h := newHarness(t, kind, Options{QueueSize: 200, BatchSize: 100})
 			b := h.broker(mq.port, nil)
@@ -107,7 +107,7 @@ func TestIngest(t *testing.T) {
 // TestRetentionPurge: the background job applies each broker's maximum
 // rows and maximum age.
 func TestRetentionPurge(t *testing.T) {
-	checkLeaks(t)
+	modelstest.CheckLeaks(t)
 	mq := startMosquitto(t, brokerSetup{})
 	h := newHarness(t, "sqlite", Options{PurgeInterval: 100 * time.Millisecond})
 	keep5 := h.broker(mq.port, map[string]any{"name": "keep 5", "history_max_rows": int64(5)})

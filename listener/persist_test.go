@@ -24,7 +24,7 @@ import (
 func TestPersistentSessionAndAckAfterCommit(t *testing.T) {
 	for _, kind := range modelstest.Kinds(t) {
 		t.Run(kind, func(t *testing.T) {
-			checkLeaks(t)
+			modelstest.CheckLeaks(t)
 			mq := startMosquitto(t, brokerSetup{})
 			h := newHarness(t, kind, Options{})
 			b := h.broker(mq.port, map[string]any{"clean_session": false, "client_id": "meter-listener-" + kind,

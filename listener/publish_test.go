@@ -10,6 +10,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
 
 type received struct {
@@ -22,7 +23,7 @@ type received struct {
 // service is stopped and through the daemon's connection while it runs;
 // a failed send reports why and writes no history.
 func TestSendQoS(t *testing.T) {
-	checkLeaks(t)
+	modelstest.CheckLeaks(t)
 	mq := startMosquitto(t, brokerSetup{})
 	h := newHarness(t, "sqlite", Options{})
 	b := h.broker(mq.port, map[string]any{"client_id": "sender-listener"})
@@ -97,7 +98,7 @@ func TestSendQoS(t *testing.T) {
 // TestPublishWaitsForAck: at QoS 1 Publish waits for the PUBACK and fails
 // when none comes before the deadline.
 func TestPublishWaitsForAck(t *testing.T) {
-	checkLeaks(t)
+	modelstest.CheckLeaks(t)
 	h := newHarness(t, "sqlite", Options{})
 	b := h.broker(scriptedBroker(t, 0, false), nil) // accepts, never acknowledges a PUBLISH
 	cfgs, err := h.reg.BrokerConfigs(context.Background(), b)

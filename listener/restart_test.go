@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
 
 // TestBrokerKilledAndRestarted: Mosquitto is killed with SIGKILL in the
@@ -15,7 +16,7 @@ import (
 // published after the restart is stored. The addon never recovered from a
 // drop after a working connection.
 func TestBrokerKilledAndRestarted(t *testing.T) {
-	checkLeaks(t)
+	modelstest.CheckLeaks(t)
 	mq := startMosquitto(t, brokerSetup{persistence: true})
 	h := newHarness(t, "sqlite", Options{})
 	b := h.broker(mq.port, map[string]any{"reconnect_initial": 0.2, "reconnect_factor": 1.5, "reconnect_max": 0.5})

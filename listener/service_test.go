@@ -15,7 +15,7 @@ import (
 // first), the registry and the records tell their states, and record
 // changes restart, stop or start daemons while the service runs.
 func TestServiceLifecycle(t *testing.T) {
-	checkLeaks(t)
+	modelstest.CheckLeaks(t)
 	mq := startMosquitto(t, brokerSetup{})
 	h := newHarness(t, "sqlite", Options{})
 	b1 := h.broker(mq.port, map[string]any{"name": "hall A"})
@@ -144,7 +144,7 @@ func (m *fakeMessage) Ack()              {}
 func TestUnstorableRowIsIsolated(t *testing.T) {
 	for _, kind := range modelstest.Kinds(t) {
 		t.Run(kind, func(t *testing.T) {
-			checkLeaks(t)
+			modelstest.CheckLeaks(t)
 			h := newHarness(t, kind, Options{BatchSize: 100})
 			b := h.broker(freePort(t), nil)
 			sub := h.call("mqtt.subscription", "create", map[string]any{"broker_id": b, "topic": "t/6"}).(int64)

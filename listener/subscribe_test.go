@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
 
 // TestSubscribeLive: subscribe_mqtt and unsubscribe take effect at once
@@ -13,7 +14,7 @@ import (
 // each message to its subscription record, and a subscription made while
 // the service is stopped is subscribed when it starts.
 func TestSubscribeLive(t *testing.T) {
-	checkLeaks(t)
+	modelstest.CheckLeaks(t)
 	mq := startMosquitto(t, brokerSetup{})
 	h := newHarness(t, "sqlite", Options{})
 	b := h.broker(mq.port, nil)
@@ -125,7 +126,7 @@ func TestSubscribeLive(t *testing.T) {
 // TestSubscribeRefused: a SUBACK with return code 0x80 is a failure,
 // reported to the user and persisted (the addon marked it subscribed).
 func TestSubscribeRefused(t *testing.T) {
-	checkLeaks(t)
+	modelstest.CheckLeaks(t)
 	h := newHarness(t, "sqlite", Options{})
 	b := h.broker(scriptedBroker(t, subackFailure, false), nil)
 	start := time.Now()
