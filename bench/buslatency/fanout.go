@@ -171,7 +171,7 @@ func (b *bench) fanoutSteps(ctx context.Context) error {
 			}
 		}
 		res := fanoutResult{rate: rate, pub: p, clients: len(clients), usage: b.snapshot().minus(before), wall: time.Since(p.start),
-			peakRSS: rss.Stop(), metrics: scrapeMetrics(b.srv.URL()), minGot: -1}
+			peakRSS: rss.Stop(), metrics: benchproc.ScrapeMetrics(b.srv.URL()), minGot: -1}
 		var last int64
 		for _, fc := range clients {
 			got := fc.steps[k].got.Load()

@@ -154,7 +154,7 @@ func (b *bench) latencyStep(ctx context.Context) error {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	res := &latencyResult{pub: p, usage: b.snapshot().minus(before), peakRSS: rss.Stop(), metrics: scrapeMetrics(b.srv.URL()),
+	res := &latencyResult{pub: p, usage: b.snapshot().minus(before), peakRSS: rss.Stop(), metrics: benchproc.ScrapeMetrics(b.srv.URL()),
 		dropped: b.broker.DroppedFor("oim-bench-bus-" + b.run)}
 	res.wall = time.Since(p.start)
 	res.paths = []pathResult{ref.result(int64(n)), ws.result(int64(n)), polled.result(pollExpected)}
@@ -188,7 +188,7 @@ func (b *bench) alive() error {
 // until every socket received a note: their subscriptions are live.
 func (b *bench) awaitSockets(ctx context.Context, pub *benchmqtt.Client, socks []*socket) error {
 	probe := "oim-bench/" + b.run + "/probe"
-	err := poll(ctx, 60*time.Second, 250*time.Millisecond, func() (bool, error) {
+	err := benchproc.Poll(ctx, 60*time.Second, 250*time.Millisecond, func() (bool, error) {
 		for _, s := range socks {
 			if s.notes.Load() == 0 {
 				return false, benchmqtt.Wait(pub.Publish(probe, 0, false, payload(-1, time.Now().UnixNano())), 10*time.Second)

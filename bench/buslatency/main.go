@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
@@ -59,10 +58,7 @@ type options struct {
 }
 
 func main() {
-	def := os.Getenv("ODOO_IOT_MQTT_TEST_PG")
-	if def == "" {
-		def = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
+	def := benchproc.DefaultPG()
 	var (
 		o     options
 		rates string
@@ -105,15 +101,9 @@ func main() {
 	}
 	o.pollers = min(o.pollers, o.devices)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "buslatency:", err)
-		os.Exit(2)
+		benchproc.UsageError("buslatency", err)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, o); err != nil {
-		fmt.Fprintln(os.Stderr, "buslatency: FAIL:", err)
-		os.Exit(1)
-	}
+	benchproc.Main("buslatency", func(ctx context.Context) error { return run(ctx, o) })
 }
 
 func parseRates(s string) ([]int, error) {
@@ -164,14 +154,12 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	log.Info("Open files limit", slog.Uint64("nofile", limit))
-	if o.bin == "" {
-		bin, cleanup, err := benchproc.BuildServer(ctx)
-		if err != nil {
-			return err
-		}
-		defer cleanup()
-		o.bin = bin
+	bin, cleanup, err := benchproc.ServerBinary(ctx, o.bin)
+	if err != nil {
+		return err
 	}
+	defer cleanup()
+	o.bin = bin
 	broker, err := benchmqtt.StartMosquitto(ctx, o.mosquitto)
 	if err != nil {
 		return err
@@ -179,7 +167,7 @@ func run(ctx context.Context, o options) error {
 	defer broker.Stop()
 	log.Info("Mosquitto started", slog.String("addr", broker.Addr))
 
-	dbURL, err := freshDatabase(ctx, o.pg)
+	dbURL, err := benchproc.RecreateDatabase(ctx, o.pg, benchDB)
 	if err != nil {
 		return err
 	}
@@ -191,7 +179,7 @@ func run(ctx context.Context, o options) error {
 	log.Info("Server started", slog.String("url", srv.URL()), slog.Int("pid", srv.PID()))
 
 	b := &bench{o: o, log: log, broker: broker, srv: srv, run: strconv.FormatInt(time.Now().UnixNano()%1_000_000, 36),
-		startLoad: loadAverage()}
+		startLoad: benchproc.LoadAverage()}
 	err = b.runSteps(ctx)
 	b.report(os.Stdout) // what was measured, even when a step failed
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 )
 
 // report prints the latency table, the fan-out table, key=value lines and
@@ -14,7 +16,7 @@ import (
 func (b *bench) report(w io.Writer) {
 	o := b.o
 	fmt.Fprintf(w, "\nbuslatency: server on PostgreSQL (bus through bus_bus + LISTEN/NOTIFY), Mosquitto defaults, QoS 0; %d CPUs, load average %s at start, %s at end\n",
-		runtime.NumCPU(), b.startLoad, loadAverage())
+		runtime.NumCPU(), b.startLoad, benchproc.LoadAverage())
 	var kv []string
 	if l := b.latency; l != nil {
 		fmt.Fprintf(w, "\nlatency: %d msg/s for %s after %s of warm-up, over %d devices; %d pollers on devices 0-%d (%d of every %d messages)\n",

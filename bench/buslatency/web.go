@@ -183,7 +183,7 @@ func (c *webClient) listen(ctx context.Context, addr, clientID string, filters [
 		return err
 	}
 	var status map[string]any
-	err = poll(ctx, 30*time.Second, 200*time.Millisecond, func() (bool, error) {
+	err = benchproc.Poll(ctx, 30*time.Second, 200*time.Millisecond, func() (bool, error) {
 		err := c.call(ctx, "mqtt.service", "check_mqtt_status", nil, nil, &status)
 		return err == nil && status["status"] == "connected", err
 	})
@@ -191,7 +191,7 @@ func (c *webClient) listen(ctx context.Context, addr, clientID string, filters [
 		return fmt.Errorf("service not connected (check_mqtt_status: %v): %w", status, err)
 	}
 	var rows []map[string]any
-	err = poll(ctx, 30*time.Second, 100*time.Millisecond, func() (bool, error) {
+	err = benchproc.Poll(ctx, 30*time.Second, 100*time.Millisecond, func() (bool, error) {
 		err := c.call(ctx, "mqtt.subscription", "read", []any{subs}, map[string]any{"fields": []any{"subscribed", "last_error"}}, &rows)
 		done := err == nil && len(rows) == len(subs)
 		for _, r := range rows {
@@ -203,24 +203,4 @@ func (c *webClient) listen(ctx context.Context, addr, clientID string, filters [
 		return fmt.Errorf("subscriptions not subscribed (read: %v): %w", rows, err)
 	}
 	return nil
-}
-
-// poll calls check every interval until it returns true, an error, or
-// limit passes.
-func poll(ctx context.Context, limit, every time.Duration, check func() (bool, error)) error {
-	deadline := time.Now().Add(limit)
-	for {
-		ok, err := check()
-		if err != nil || ok {
-			return err
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%w: still waiting after %s", benchproc.ErrFunctional, limit)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(every):
-		}
-	}
 }
