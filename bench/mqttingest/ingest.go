@@ -206,7 +206,7 @@ func (b *bench) serverIngest(ctx context.Context, qos byte, kind string) (ingest
 		return r, fmt.Errorf("probe: %w", err)
 	}
 	var base int64
-	err = poll(ctx, 30*time.Second, pollEvery, func() (bool, error) {
+	err = benchproc.Poll(ctx, 30*time.Second, pollEvery, func() (bool, error) {
 		n, err := rows.full(ctx)
 		base = n
 		return n >= 1, errors.Join(err, alive())

@@ -3,11 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"runtime"
-	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 )
 
 // The targets. They are reported as met or not met; a missed
@@ -27,7 +27,7 @@ func (b *bench) report(w io.Writer) {
 		flow = fmt.Sprintf("at most %d ahead of the subscriber", b.o.e2eWindow)
 	}
 	fmt.Fprintf(w, "\nmqttingest: %d messages of %d bytes per case; QoS 0 publisher open loop; QoS 1 publisher %d PUBACKs in flight, %s; Mosquitto defaults; %d CPUs, load average %s at start, %s at end\n\n",
-		b.o.n, b.o.size, b.o.window, flow, runtime.NumCPU(), b.startLoad, loadAverage())
+		b.o.n, b.o.size, b.o.window, flow, runtime.NumCPU(), b.startLoad, benchproc.LoadAverage())
 	refs := map[byte]float64{}   // msgs/s
 	refCPU := map[byte]float64{} // CPU µs/msg, all parties
 	for _, r := range b.ingest {
@@ -162,13 +162,4 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
-}
-
-// loadAverage is the first three fields of /proc/loadavg, or "?".
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
-		return strings.Join(f[:3], " ")
-	}
-	return "?"
 }
