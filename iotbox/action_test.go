@@ -129,9 +129,9 @@ func TestActionEndToEnd(t *testing.T) {
 	if n := sent(); n != before {
 		t.Fatalf("%d messages sent by the duplicate and the unknown device, want 0", n-before)
 	}
-	createUser(t, f.reg, "nobody", "nobody-pw")
+	modelstest.CreateUser(t, f.reg, "nobody", "nobody-pw")
 	body := `{"params":{"session_id":"x","device_identifier":"lamp-1","data":"{\"action\":\"toggle\"}"}}`
-	r := f.do(t, ActionPath, req{body: body, sid: login(t, f.reg, "nobody", "nobody-pw")})
+	r := f.do(t, ActionPath, req{body: body, sid: modelstest.Login(t, f.reg, "nobody", "nobody-pw")})
 	if r.Error == nil || r.Error.Data.Name != "odoo.exceptions.AccessError" {
 		t.Fatalf("action by a user without access: %s", r.raw)
 	}

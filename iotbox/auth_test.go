@@ -8,14 +8,15 @@ import (
 	"time"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
 
 const allowed = "https://shop.example.com"
 
 func TestAuth(t *testing.T) {
 	f := newFixture(t, Options{PollTimeout: 10 * time.Millisecond, AllowedOrigins: []string{allowed + "/"}, PublicUser: "admin"})
-	createUser(t, f.reg, "nobody", "nobody-pw")
-	nobody := login(t, f.reg, "nobody", "nobody-pw")
+	modelstest.CreateUser(t, f.reg, "nobody", "nobody-pw")
+	nobody := modelstest.Login(t, f.reg, "nobody", "nobody-pw")
 	poll := pollBody("s1", 0, "dev1")
 	cases := []struct {
 		name   string

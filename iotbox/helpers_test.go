@@ -7,9 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,8 +48,8 @@ func (c *fakeClock) advance(d time.Duration) { c.offset.Add(int64(d)) }
 // the box first (releasing any poll still waiting), then the server.
 func newFixture(t *testing.T, opts Options) *fixture {
 	t.Helper()
-	checkLeaks(t)
-	reg := freshRegistry(t)
+	modelstest.CheckLeaks(t)
+	reg := modelstest.New(t)
 	b, err := bus.New(reg, bus.Options{Logger: modelstest.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -86,118 +83,7 @@ func newFixture(t *testing.T, opts Options) *fixture {
 		srv.Close()
 		wg.Wait()
 	})
-	return &fixture{reg: reg, bus: b, box: box, srv: srv, sid: login(t, reg, "admin", modelstest.AdminPassword), clock: clock}
-}
-
-// sqliteTemplate is a migrated, initialised SQLite database, made once:
-// copying it is much faster than migrating anew under the race detector
-// (the listener tests do the same).
-var sqliteTemplate struct {
-	once sync.Once
-	data []byte
-	err  error
-}
-
-// freshRegistry returns a registry on a new SQLite database.
-func freshRegistry(t *testing.T) *models.Registry {
-	t.Helper()
-	sqliteTemplate.once.Do(func() {
-		dir, err := os.MkdirTemp("", "iotbox-template")
-		if err != nil {
-			sqliteTemplate.err = err
-			return
-		}
-		defer os.RemoveAll(dir)
-		path := filepath.Join(dir, "template.db")
-		reg := modelstest.Open(t, "sqlite:"+path)
-		db, err := reg.DB().DB()
-		if err == nil {
-			_, err = db.Exec("PRAGMA wal_checkpoint(TRUNCATE)") // everything into the main file
-		}
-		if err == nil {
-			sqliteTemplate.data, err = os.ReadFile(path)
-		}
-		if db != nil {
-			db.Close()
-		}
-		sqliteTemplate.err = err
-	})
-	if sqliteTemplate.err != nil {
-		t.Fatalf("template database: %v", sqliteTemplate.err)
-	}
-	path := filepath.Join(t.TempDir(), "test.db")
-	if err := os.WriteFile(path, sqliteTemplate.data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return modelstest.Open(t, "sqlite:"+path)
-}
-
-// checkLeaks fails the test if goroutines it started still run once it
-// ended (after a grace period for connections closing). Call it first, so
-// that its check runs after every other clean-up.
-func checkLeaks(t *testing.T) {
-	before := goroutineStacks()
-	t.Cleanup(func() {
-		var extra []string
-		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			extra = extra[:0]
-			for id, stack := range goroutineStacks() {
-				if _, old := before[id]; !old && !strings.Contains(stack, "testing.(*T).Run") && !strings.Contains(stack, "testing.tRunner") {
-					extra = append(extra, stack)
-				}
-			}
-			if len(extra) == 0 {
-				return
-			}
-		}
-		t.Errorf("%d goroutines outlived the test:\n%s", len(extra), strings.Join(extra, "\n\n"))
-	})
-}
-
-func goroutineStacks() map[string]string {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	out := map[string]string{}
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if id, _, ok := strings.Cut(strings.TrimPrefix(g, "goroutine "), " "); ok && strings.HasPrefix(g, "goroutine ") {
-			out[id] = g
-		}
-	}
-	return out
-}
-
-// login opens a web session for login and returns its id.
-func login(t *testing.T, reg *models.Registry, login, password string) string {
-	t.Helper()
-	ctx := context.Background()
-	uid, err := reg.Authenticate(ctx, login, password, true)
-	if err != nil {
-		t.Fatalf("authenticate %s: %v", login, err)
-	}
-	s, err := reg.NewSession(ctx, uid, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s.SID
-}
-
-// createUser creates a user with no group as admin and returns its uid.
-func createUser(t *testing.T, reg *models.Registry, login, password string) int64 {
-	t.Helper()
-	res, err := reg.Execute(context.Background(), models.Call{UID: 2, Model: "res.users", Method: "create",
-		Args: []any{map[string]any{"name": login, "login": login, "password": password}}})
-	if err != nil {
-		t.Fatalf("create user %s: %v", login, err)
-	}
-	id, _ := res.(int64)
-	return id
+	return &fixture{reg: reg, bus: b, box: box, srv: srv, sid: modelstest.Login(t, reg, "admin", modelstest.AdminPassword), clock: clock}
 }
 
 // reply is a parsed answer.
