@@ -15,6 +15,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/jsonrpc"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/origin"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/rpc/xmlrpc"
@@ -183,7 +184,7 @@ func (s *server) recoverer(next http.Handler) http.Handler {
 				code, text := we.legacyFault()
 				writeXML(w, xmlrpc.EncodeFault(code, text))
 			default:
-				writeJSONError(w, http.StatusOK, nil, we.jsonError())
+				jsonrpc.WriteError(w, http.StatusOK, nil, we.JSON())
 			}
 		}()
 		next.ServeHTTP(w, r)

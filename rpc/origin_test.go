@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/jsonrpc"
 )
 
 // testCrossOrigin: the cookie-bearing /web routes refuse browser requests
@@ -50,7 +52,7 @@ func testCrossOrigin(t *testing.T) {
 					Data struct{ Name, Message string }
 				}
 			}
-			if json.Unmarshal(out, &env) != nil || env.Error.Data.Name != nameAccessError || !strings.Contains(env.Error.Data.Message, "Cross-origin") {
+			if json.Unmarshal(out, &env) != nil || env.Error.Data.Name != jsonrpc.NameAccessError || !strings.Contains(env.Error.Data.Message, "Cross-origin") {
 				t.Errorf("%s from %q: body %s, want an AccessError envelope", c.path, c.origin, out)
 			}
 		}
