@@ -6,11 +6,6 @@ package main
 // the same cores.
 
 import (
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
@@ -40,19 +35,9 @@ type statSource struct {
 
 // snapshot reads the counters; a counter that can't be read stays 0.
 func (s *statSource) snapshot() usage {
-	var u usage
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		u.bench = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return usage{
+		bench:    benchproc.SelfCPU(),
+		server:   benchproc.ProcCPU(s.serverPID),
+		postgres: benchproc.PostgresCPU(""),
 	}
-	u.server = benchproc.ProcCPU(s.serverPID)
-	if pids, err := filepath.Glob("/proc/[0-9]*/comm"); err == nil {
-		for _, p := range pids {
-			if b, err := os.ReadFile(p); err == nil && strings.TrimSpace(string(b)) == "postgres" {
-				pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
-				u.postgres += benchproc.ProcCPU(pid)
-			}
-		}
-	}
-	return u
 }
