@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"slices"
 	"strconv"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
 
 // TestSubscribeReplayThenLive: a Go subscriber resuming from an id gets
@@ -18,7 +20,7 @@ import (
 func TestSubscribeReplayThenLive(t *testing.T) {
 	for _, m := range modes(t) {
 		t.Run(m.name, func(t *testing.T) {
-			checkLeaks(t)
+			modelstest.CheckLeaks(t)
 			e := newEnv(t, m, Options{})
 			first := e.publish(note(1), note(2), note(3))
 			if !slices.IsSorted(ids(first)) || first[0].ID <= 0 {
@@ -50,7 +52,7 @@ func TestSubscribeReplayThenLive(t *testing.T) {
 // TestResumeRules: Odoo's rule that a last id from the future means
 // everything buffered, and channel filtering.
 func TestResumeRules(t *testing.T) {
-	checkLeaks(t)
+	modelstest.CheckLeaks(t)
 	e := newEnv(t, modes(t)[0], Options{})
 	a := e.publish(note(1), models.Notification{Channel: models.ChannelListener, Type: models.NoteListenerState, Payload: "x"}, note(3))
 	rt := []int64{a[0].ID, a[2].ID}
@@ -92,7 +94,7 @@ func TestResumeRules(t *testing.T) {
 // notes unread is cut off with ErrTooSlow after receiving what it was owed,
 // and resumes without a gap from its last id.
 func TestSlowSubscriber(t *testing.T) {
-	checkLeaks(t)
+	modelstest.CheckLeaks(t)
 	e := newEnv(t, modes(t)[0], Options{SubscriberBuffer: 10})
 	slow := e.bus.Subscribe([]string{models.ChannelRealtime}, e.bus.LastID())
 	defer slow.Close()
@@ -128,7 +130,7 @@ func TestSlowSubscriber(t *testing.T) {
 // drops and counts instead of waiting; unencodable payloads are dropped too.
 func TestNotifyNeverBlocks(t *testing.T) {
 	reg, _ := registry(t, "sqlite")
-	b, err := New(reg, Options{QueueSize: 2, Logger: testLogger(t)})
+	b, err := New(reg, Options{QueueSize: 2, Logger: modelstest.LoggerAt(t, slog.LevelDebug)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +147,7 @@ func TestNotifyNeverBlocks(t *testing.T) {
 // their reason; Run refuses a second call; Subscribe after the stop comes
 // back closed.
 func TestSubscriptionLifecycle(t *testing.T) {
-	checkLeaks(t)
+	modelstest.CheckLeaks(t)
 	e := newEnv(t, modes(t)[0], Options{})
 	closed := e.bus.Subscribe([]string{models.ChannelRealtime}, 0)
 	closed.Close()
@@ -174,7 +176,7 @@ func TestSubscriptionLifecycle(t *testing.T) {
 // TestNotifierContract: the registry's notifications reach the bus (the
 // models.Notifier wiring), payloads of every plain kind encode once.
 func TestNotifierContract(t *testing.T) {
-	checkLeaks(t)
+	modelstest.CheckLeaks(t)
 	e := newEnv(t, modes(t)[0], Options{})
 	d := models.NewDict(2)
 	d.Set("b", 2)

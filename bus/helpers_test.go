@@ -1,7 +1,6 @@
 package bus
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,10 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -27,79 +22,6 @@ import (
 // guard bounds every wait in these tests: it only turns a hang into a
 // failure, it never decides a result.
 const guard = 30 * time.Second
-
-// checkLeaks fails the test if goroutines started during it still run when
-// it ends. Call it first, so its check runs after every other clean-up.
-func checkLeaks(t *testing.T) {
-	before := goroutineIDs()
-	t.Cleanup(func() {
-		var extra []string
-		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			extra = extra[:0]
-			for id, stack := range goroutineStacks() {
-				if !before[id] && !strings.Contains(stack, "testing.(*T).Run") && !strings.Contains(stack, "testing.tRunner") {
-					extra = append(extra, stack)
-				}
-			}
-			if len(extra) == 0 {
-				return
-			}
-		}
-		t.Errorf("%d goroutines outlived the test:\n%s", len(extra), strings.Join(extra, "\n\n"))
-	})
-}
-
-var goroutineHeader = regexp.MustCompile(`^goroutine (\d+) `)
-
-func goroutineStacks() map[string]string {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	out := map[string]string{}
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if m := goroutineHeader.FindStringSubmatch(g); m != nil {
-			out[m[1]] = g
-		}
-	}
-	return out
-}
-
-func goroutineIDs() map[string]bool {
-	ids := map[string]bool{}
-	for id := range goroutineStacks() {
-		ids[id] = true
-	}
-	return ids
-}
-
-// testLogger writes to the test log while the test runs, never after
-// (which would panic).
-func testLogger(t testing.TB) *slog.Logger {
-	w := &testWriter{t: t}
-	t.Cleanup(func() { w.mu.Lock(); w.done = true; w.mu.Unlock() })
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type testWriter struct {
-	mu   sync.Mutex
-	t    testing.TB
-	done bool
-}
-
-func (w *testWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.done {
-		w.t.Log(string(bytes.TrimRight(p, "\n")))
-	}
-	return len(p), nil
-}
 
 // mode is where a bus keeps its notes: memory on SQLite, or PostgreSQL.
 type mode struct {
@@ -117,13 +39,6 @@ func modes(t testing.TB) []mode {
 	return out
 }
 
-// sqliteTemplate is a migrated SQLite database made once; copying it is
-// much faster than migrating anew under the race detector.
-var sqliteTemplate struct {
-	once sync.Once
-	data []byte
-}
-
 // registry returns a registry on a fresh database of kind and, for
 // PostgreSQL, its DSN for the bus.
 func registry(t testing.TB, kind string) (*models.Registry, string) {
@@ -132,25 +47,7 @@ func registry(t testing.TB, kind string) (*models.Registry, string) {
 		dsn := modelstest.DSN(t, "postgres")
 		return modelstest.Open(t, dsn), dsn
 	}
-	sqliteTemplate.once.Do(func() {
-		path := filepath.Join(t.TempDir(), "template.db")
-		reg := modelstest.Open(t, "sqlite:"+path)
-		db, err := reg.DB().DB()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
-			t.Fatal(err)
-		}
-		if sqliteTemplate.data, err = os.ReadFile(path); err != nil {
-			t.Fatal(err)
-		}
-	})
-	path := filepath.Join(t.TempDir(), "test.db")
-	if err := os.WriteFile(path, sqliteTemplate.data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return modelstest.Open(t, "sqlite:"+path), ""
+	return modelstest.New(t), ""
 }
 
 // env is a running bus behind an httptest server.
@@ -174,7 +71,7 @@ func newEnv(t testing.TB, m mode, opts Options) *env {
 func runBus(t testing.TB, reg *models.Registry, opts Options) *env {
 	t.Helper()
 	if opts.Logger == nil {
-		opts.Logger = testLogger(t)
+		opts.Logger = modelstest.LoggerAt(t, slog.LevelDebug)
 	}
 	b, err := New(reg, opts)
 	if err != nil {
@@ -211,22 +108,13 @@ func runBus(t testing.TB, reg *models.Registry, opts Options) *env {
 // session logs uid in and returns the session id.
 func (e *env) session(uid int64) string {
 	e.t.Helper()
-	s, err := e.reg.NewSession(context.Background(), uid, time.Hour)
-	if err != nil {
-		e.t.Fatalf("NewSession: %v", err)
-	}
-	return s.SID
+	return modelstest.Session(e.t, e.reg, uid)
 }
 
 // plainUser creates an internal user without MQTT groups and returns its id.
 func (e *env) plainUser(login string) int64 {
 	e.t.Helper()
-	res, err := e.reg.Execute(context.Background(), models.Call{UID: models.AdminUID, Model: "res.users", Method: "create",
-		Args: []any{map[string]any{"name": login, "login": login, "password": "pw-" + login}}})
-	if err != nil {
-		e.t.Fatalf("create user: %v", err)
-	}
-	return res.(int64)
+	return modelstest.CreateUser(e.t, e.reg, login, "pw-"+login)
 }
 
 // note is a test notification on the realtime channel.

@@ -24,7 +24,7 @@ func pgDSN(t *testing.T) string {
 // buses) hand out the same notes with the same ids in the same order,
 // whichever instance they were notified on, over LISTEN/NOTIFY.
 func TestTwoInstances(t *testing.T) {
-	checkLeaks(t)
+	modelstest.CheckLeaks(t)
 	dsn := pgDSN(t)
 	a := runBus(t, modelstest.Open(t, dsn), Options{PostgresDSN: dsn})
 	b := runBus(t, modelstest.Open(t, dsn), Options{PostgresDSN: dsn})
@@ -63,7 +63,7 @@ func TestTwoInstances(t *testing.T) {
 // TestPostgresRestart: a new bus on the database keeps the ids and the
 // retained notes of the previous one, so clients resume across a restart.
 func TestPostgresRestart(t *testing.T) {
-	checkLeaks(t)
+	modelstest.CheckLeaks(t)
 	dsn := pgDSN(t)
 	reg := modelstest.Open(t, dsn)
 	first := runBus(t, reg, Options{PostgresDSN: dsn})
@@ -84,7 +84,7 @@ func TestPostgresRestart(t *testing.T) {
 // TestPostgresReconnect: when the database drops the bus's connections,
 // it reconnects and nothing notified meanwhile is lost.
 func TestPostgresReconnect(t *testing.T) {
-	checkLeaks(t)
+	modelstest.CheckLeaks(t)
 	dsn := pgDSN(t)
 	e := runBus(t, modelstest.Open(t, dsn), Options{PostgresDSN: dsn})
 	e.publish(note(0))
@@ -104,7 +104,7 @@ func TestPostgresReconnect(t *testing.T) {
 
 // TestPostgresExpiry: notes older than Retention leave bus_bus and memory.
 func TestPostgresExpiry(t *testing.T) {
-	checkLeaks(t)
+	modelstest.CheckLeaks(t)
 	dsn := pgDSN(t)
 	e := runBus(t, modelstest.Open(t, dsn), Options{PostgresDSN: dsn, Retention: time.Second})
 	e.publish(note(1), note(2))

@@ -15,6 +15,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
 
 var realtime = []string{models.ChannelRealtime}
@@ -25,7 +26,7 @@ var realtime = []string{models.ChannelRealtime}
 func TestWebSocketSubscribe(t *testing.T) {
 	for _, m := range modes(t) {
 		t.Run(m.name, func(t *testing.T) {
-			checkLeaks(t)
+			modelstest.CheckLeaks(t)
 			e := newEnv(t, m, Options{})
 			sid := e.session(models.AdminUID)
 			old := e.publish(note(1), note(2), note(3))
@@ -56,7 +57,7 @@ func TestWebSocketSubscribe(t *testing.T) {
 // TestWebSocketFrameShape: the exact bytes of a frame, as Odoo's client
 // reads them.
 func TestWebSocketFrameShape(t *testing.T) {
-	checkLeaks(t)
+	modelstest.CheckLeaks(t)
 	e := newEnv(t, modes(t)[0], Options{})
 	c := e.mustDial(e.session(models.AdminUID))
 	subscribe(t, c, realtime, e.bus.LastID())
@@ -78,7 +79,7 @@ func jsonInt(i int64) string { b, _ := json.Marshal(i); return string(b) }
 // a user without MQTT groups and an anonymous client end up subscribed to
 // nothing, while the administrator gets the same replay.
 func TestWebSocketACL(t *testing.T) {
-	checkLeaks(t)
+	modelstest.CheckLeaks(t)
 	e := newEnv(t, modes(t)[0], Options{})
 	notes := e.publish(note(1), note(2))
 	plain := e.session(e.plainUser("plain"))
@@ -110,7 +111,7 @@ func TestWebSocketACL(t *testing.T) {
 // TestWebSocketIgnoresJunk: bad JSON, unknown events, malformed subscribes
 // and binary frames are ignored and the socket stays usable.
 func TestWebSocketIgnoresJunk(t *testing.T) {
-	checkLeaks(t)
+	modelstest.CheckLeaks(t)
 	e := newEnv(t, modes(t)[0], Options{})
 	c := e.mustDial(e.session(models.AdminUID))
 	for _, junk := range []string{
@@ -142,7 +143,7 @@ func TestWebSocketIgnoresJunk(t *testing.T) {
 // with the user's cookie; the server's own origin, listed origins and
 // non-browser clients (no Origin) can.
 func TestWebSocketOrigin(t *testing.T) {
-	checkLeaks(t)
+	modelstest.CheckLeaks(t)
 	e := newEnv(t, modes(t)[0], Options{AllowedOrigins: []string{"https://erp.example.com/"}})
 	sid := e.session(models.AdminUID)
 	cases := []struct {
@@ -174,7 +175,7 @@ func TestWebSocketOrigin(t *testing.T) {
 
 // TestWebSocketFanOut: fifty clients all receive every note, in order.
 func TestWebSocketFanOut(t *testing.T) {
-	checkLeaks(t)
+	modelstest.CheckLeaks(t)
 	e := newEnv(t, modes(t)[0], Options{})
 	sid := e.session(models.AdminUID)
 	const clients, count = 50, 200
@@ -217,7 +218,7 @@ func head(s []int64) []int64 { return s[:min(len(s), 10)] }
 // coming falls behind; the server resumes it from the buffer and it still
 // gets every note once, in order.
 func TestWebSocketSlowClient(t *testing.T) {
-	checkLeaks(t)
+	modelstest.CheckLeaks(t)
 	e := newEnv(t, modes(t)[0], Options{SubscriberBuffer: 4, MaxBuffered: 5000, WriteTimeout: time.Minute})
 	c := e.mustDial(e.session(models.AdminUID))
 	start := e.bus.LastID()
@@ -252,7 +253,7 @@ func (e *env) slowCount() float64 {
 // TestWebSocketShutdown: stopping the bus closes every socket with 1001
 // and Run returns only once they are gone.
 func TestWebSocketShutdown(t *testing.T) {
-	checkLeaks(t)
+	modelstest.CheckLeaks(t)
 	e := newEnv(t, modes(t)[0], Options{})
 	sid := e.session(models.AdminUID)
 	var conns []*websocket.Conn
@@ -277,7 +278,7 @@ func TestWebSocketShutdown(t *testing.T) {
 
 // TestWebSocketCloseCodes: the server's reasons to close a socket.
 func TestWebSocketCloseCodes(t *testing.T) {
-	checkLeaks(t)
+	modelstest.CheckLeaks(t)
 	e := newEnv(t, modes(t)[0], Options{PingInterval: 50 * time.Millisecond, PongTimeout: 100 * time.Millisecond, MaxFrameBytes: 1024})
 	cases := []struct {
 		name string
@@ -323,7 +324,7 @@ func TestWebSocketCloseCodes(t *testing.T) {
 // TestWebSocketPings: a client that reads answers the pings (gorilla does)
 // and stays connected across many ping intervals.
 func TestWebSocketPings(t *testing.T) {
-	checkLeaks(t)
+	modelstest.CheckLeaks(t)
 	e := newEnv(t, modes(t)[0], Options{PingInterval: 20 * time.Millisecond, PongTimeout: 2 * time.Second})
 	c := e.mustDial(e.session(models.AdminUID))
 	pings := make(chan struct{}, 100)
