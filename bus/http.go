@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/jsonrpc"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
@@ -80,18 +81,18 @@ func (b *Bus) servePeek(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if e := req.bind("peek_notifications", []string{"channels", "last"}, []string{"is_first_poll"}); e != nil {
-		writeRPCError(w, http.StatusOK, req.id, *e)
+	if err := jsonrpc.Bind("peek_notifications", req.Params, []string{"channels", "last"}, []string{"is_first_poll"}); err != nil {
+		b.writeRPCFailure(w, r, http.StatusOK, req.ID, err)
 		return
 	}
-	channels, err := stringList(req.params["channels"])
+	channels, err := stringList(req.Params["channels"])
 	if err != nil {
-		writeRPCError(w, http.StatusOK, req.id, errValue("bus.Bus only string channels are allowed."))
+		b.writeRPCFailure(w, r, http.StatusOK, req.ID, models.ValueErrorf("bus.Bus only string channels are allowed."))
 		return
 	}
-	last, err := lastID(req.params["last"])
+	last, err := lastID(req.Params["last"])
 	if err != nil {
-		writeRPCError(w, http.StatusOK, req.id, errType("last must be a notification id (an integer)"))
+		b.writeRPCFailure(w, r, http.StatusOK, req.ID, models.TypeErrorf("last must be a notification id (an integer)"))
 		return
 	}
 	allowed := b.allowedChannels(r.Context(), sess.UID, channels)
@@ -102,7 +103,7 @@ func (b *Bus) servePeek(w http.ResponseWriter, r *http.Request) {
 	out = append(out, chans...)
 	out = append(out, `,"notifications":`...)
 	out = appendWire(out, notes)
-	writeRPCResult(w, req.id, append(out, '}'))
+	jsonrpc.WriteResult(w, req.ID, append(out, '}'))
 }
 
 // servePresence is /websocket/update_bus_presence: accepted and ignored
@@ -112,14 +113,15 @@ func (b *Bus) servePresence(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeRPCResult(w, req.id, []byte(`{}`))
+	jsonrpc.WriteResult(w, req.ID, []byte(`{}`))
 }
 
 // startRPC does what every helper route does first: origin check, body,
 // envelope, session. On failure it has answered.
-func (b *Bus) startRPC(w http.ResponseWriter, r *http.Request) (*rpcRequest, *models.Session, bool) {
+func (b *Bus) startRPC(w http.ResponseWriter, r *http.Request) (*jsonrpc.Request, *models.Session, bool) {
 	if !b.origins.Trusted(r) {
-		writeRPCError(w, http.StatusForbidden, nil, errCrossOrigin(r.Header.Get("Origin")))
+		b.writeRPCFailure(w, r, http.StatusForbidden, nil,
+			models.AccessErrorf("Cross-origin request refused: %s is not an allowed origin.", r.Header.Get("Origin")))
 		return nil, nil, false
 	}
 	req, ok := b.readRPC(w, r)
@@ -131,7 +133,7 @@ func (b *Bus) startRPC(w http.ResponseWriter, r *http.Request) (*rpcRequest, *mo
 		if !errors.Is(err, models.ErrSessionExpired) {
 			b.log.ErrorContext(r.Context(), "Unable to check a bus session", slog.Any("error", err))
 		}
-		writeRPCError(w, http.StatusOK, req.id, errSessionExpired)
+		b.writeRPCFailure(w, r, http.StatusOK, req.ID, models.ErrSessionExpired)
 		return nil, nil, false
 	}
 	return req, sess, true
@@ -139,7 +141,7 @@ func (b *Bus) startRPC(w http.ResponseWriter, r *http.Request) (*rpcRequest, *mo
 
 // serveHealth is /websocket/health, which load balancers poll.
 func serveHealth(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, []byte(`{"status":"pass"}`))
+	jsonrpc.WriteBody(w, http.StatusOK, []byte(`{"status":"pass"}`))
 }
 
 // appendWire appends notes as the JSON array the client reads.

@@ -3,7 +3,6 @@ package rpc
 import (
 	"mime"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/jsonrpc"
@@ -101,29 +100,10 @@ func (s *server) runJSON(rt jsonRoute, c *jsonCall) (any, error) {
 		}
 		c.session = sess
 	}
-	if err := bindParams(rt, c.params); err != nil {
+	if err := jsonrpc.Bind(rt.fn, c.params, rt.required, rt.optional); err != nil {
 		return nil, err
 	}
 	return rt.handle(s, c)
-}
-
-// bindParams applies Python's keyword binding to the route's parameters.
-func bindParams(rt jsonRoute, params map[string]any) error {
-	for k := range params {
-		if !slices.Contains(rt.required, k) && !slices.Contains(rt.optional, k) {
-			return models.TypeErrorf("%s() got an unexpected keyword argument '%s'", rt.fn, k)
-		}
-	}
-	var missing []string
-	for _, k := range rt.required {
-		if _, ok := params[k]; !ok {
-			missing = append(missing, k)
-		}
-	}
-	if len(missing) > 0 {
-		return checkArgs(rt.fn, nil, missing, len(missing))
-	}
-	return nil
 }
 
 // jsonContentType accepts what Odoo's dispatcher selection accepts,
