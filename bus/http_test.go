@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/jsonrpc"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
@@ -88,17 +89,17 @@ func TestPeekNotifications(t *testing.T) {
 		status, code    int
 		dataName        string
 	}{
-		{"anonymous", "", params(`{"channels":[],"last":0}`), nil, 200, 100, nameSessionExpired},
-		{"stale session", strings.Repeat("0", 40), params(`{"channels":[],"last":0}`), nil, 200, 100, nameSessionExpired},
-		{"bad json", admin, `{"params":`, nil, 400, -32700, nameBadRequest},
-		{"not an object", admin, `[1]`, nil, 400, -32600, nameBadRequest},
-		{"params not an object", admin, `{"params":[1]}`, nil, 400, -32600, nameBadRequest},
-		{"too large", admin, params(`{"channels":["` + strings.Repeat("x", 5000) + `"],"last":0}`), nil, 413, 413, nameTooLarge},
-		{"non-string channel", admin, params(`{"channels":[1],"last":0}`), nil, 200, 200, nameValueError},
-		{"bad last", admin, params(`{"channels":[],"last":"x"}`), nil, 200, 200, nameTypeError},
-		{"missing last", admin, params(`{"channels":[]}`), nil, 200, 200, nameTypeError},
-		{"unknown argument", admin, params(`{"channels":[],"last":0,"x":1}`), nil, 200, 200, nameTypeError},
-		{"foreign origin", admin, params(`{"channels":[],"last":0}`), []string{"Origin", "https://evil.example.com"}, 403, 200, nameAccessError},
+		{"anonymous", "", params(`{"channels":[],"last":0}`), nil, 200, 100, jsonrpc.NameSessionExpired},
+		{"stale session", strings.Repeat("0", 40), params(`{"channels":[],"last":0}`), nil, 200, 100, jsonrpc.NameSessionExpired},
+		{"bad json", admin, `{"params":`, nil, 400, -32700, jsonrpc.NameBadRequest},
+		{"not an object", admin, `[1]`, nil, 400, -32600, jsonrpc.NameBadRequest},
+		{"params not an object", admin, `{"params":[1]}`, nil, 400, -32600, jsonrpc.NameBadRequest},
+		{"too large", admin, params(`{"channels":["` + strings.Repeat("x", 5000) + `"],"last":0}`), nil, 413, 413, jsonrpc.NameTooLarge},
+		{"non-string channel", admin, params(`{"channels":[1],"last":0}`), nil, 200, 200, jsonrpc.NameValueError},
+		{"bad last", admin, params(`{"channels":[],"last":"x"}`), nil, 200, 200, jsonrpc.NameTypeError},
+		{"missing last", admin, params(`{"channels":[]}`), nil, 200, 200, jsonrpc.NameTypeError},
+		{"unknown argument", admin, params(`{"channels":[],"last":0,"x":1}`), nil, 200, 200, jsonrpc.NameTypeError},
+		{"foreign origin", admin, params(`{"channels":[],"last":0}`), []string{"Origin", "https://evil.example.com"}, 403, 200, jsonrpc.NameAccessError},
 	}
 	for _, c := range errCases {
 		t.Run(c.name, func(t *testing.T) {
