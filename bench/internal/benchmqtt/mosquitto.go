@@ -10,10 +10,8 @@ package benchmqtt
 // 1000 among them, so that the figures hold for a stock broker.
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -28,16 +26,13 @@ import (
 // Mosquitto is a running broker. Its log is read for the notices a
 // benchmark reports: messages dropped for a client, and connections.
 type Mosquitto struct {
-	cmd  *exec.Cmd
+	*benchproc.Child
 	Addr string // host:port
 	dir  string
 
 	mu       sync.Mutex
-	tail     []string       // last log lines, shown if the broker dies
 	dropped  map[string]int // "Outgoing messages are being dropped for client X" notices, per client id
 	connects map[string]int // "New client connected from ... as X (...)" lines, per client id
-	exited   chan struct{}
-	err      error // Wait's result, set before exited is closed
 }
 
 // StartMosquitto starts bin and returns once it accepts connections.
@@ -59,28 +54,13 @@ func StartMosquitto(ctx context.Context, bin string) (*Mosquitto, error) {
 	// Mosquitto drops root privileges to the "mosquitto" user after
 	// reading its configuration; the directory stays readable.
 	os.Chmod(dir, 0o755)
-	cmd := exec.Command(bin, "-c", conf)
-	// Not StdoutPipe: through an io.Pipe, Wait returns only once the last
-	// line of a dying broker has been read.
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-	if err := cmd.Start(); err != nil {
+	m := &Mosquitto{Addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir,
+		dropped: map[string]int{}, connects: map[string]int{}}
+	m.Child, err = benchproc.StartChild(exec.Command(bin, "-c", conf), true, m.readLine)
+	if err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("start %s: %w (install Debian's mosquitto package, or pass -mosquitto)", bin, err)
 	}
-	m := &Mosquitto{cmd: cmd, Addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir,
-		dropped: map[string]int{}, connects: map[string]int{}, exited: make(chan struct{})}
-	logDone := make(chan struct{})
-	go func() {
-		defer close(logDone)
-		m.readLog(pr)
-	}()
-	go func() {
-		m.err = cmd.Wait()
-		pw.Close()
-		<-logDone
-		close(m.exited)
-	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", m.Addr, time.Second)
@@ -89,9 +69,9 @@ func StartMosquitto(ctx context.Context, bin string) (*Mosquitto, error) {
 			return m, nil
 		}
 		select {
-		case <-m.exited:
+		case <-m.Exited():
 			os.RemoveAll(dir)
-			return nil, fmt.Errorf("mosquitto exited (%v):\n%s", m.err, m.LogTail())
+			return nil, m.ExitError("mosquitto")
 		case <-ctx.Done():
 			m.Stop()
 			return nil, ctx.Err()
@@ -104,31 +84,23 @@ func StartMosquitto(ctx context.Context, bin string) (*Mosquitto, error) {
 	}
 }
 
-func (m *Mosquitto) readLog(r io.Reader) {
+// readLine notes the log lines a benchmark reports.
+func (m *Mosquitto) readLine(line string) {
 	const (
 		dropNotice    = "Outgoing messages are being dropped for client "
 		connectNotice = "New client connected from "
 	)
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		line := sc.Text()
-		m.mu.Lock()
-		m.tail = append(m.tail, line)
-		if len(m.tail) > 20 {
-			m.tail = m.tail[1:]
-		}
-		if _, client, ok := strings.Cut(line, dropNotice); ok {
-			m.dropped[strings.TrimSuffix(client, ".")]++
-		}
-		if _, rest, ok := strings.Cut(line, connectNotice); ok {
-			if _, id, ok := strings.Cut(rest, " as "); ok {
-				id, _, _ = strings.Cut(id, " (")
-				m.connects[id]++
-			}
-		}
-		m.mu.Unlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, client, ok := strings.Cut(line, dropNotice); ok {
+		m.dropped[strings.TrimSuffix(client, ".")]++
 	}
-	io.Copy(io.Discard, r) // after a too long line: keep the broker unblocked
+	if _, rest, ok := strings.Cut(line, connectNotice); ok {
+		if _, id, ok := strings.Cut(rest, " as "); ok {
+			id, _, _ = strings.Cut(id, " (")
+			m.connects[id]++
+		}
+	}
 }
 
 // ofClient reports whether the client id c is id, or id and a "-"
@@ -163,21 +135,13 @@ func (m *Mosquitto) ConnectsOf(id string) int {
 	return n
 }
 
-// LogTail is the broker's last log lines.
-func (m *Mosquitto) LogTail() string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return strings.Join(m.tail, "\n")
-}
-
-func (m *Mosquitto) PID() int    { return m.cmd.Process.Pid }
 func (m *Mosquitto) URL() string { return "tcp://" + m.Addr }
 
 // Alive reports a broker that exited as a functional failure.
 func (m *Mosquitto) Alive() error {
 	select {
-	case <-m.exited:
-		return fmt.Errorf("%w: mosquitto exited (%v):\n%s", benchproc.ErrFunctional, m.err, m.LogTail())
+	case <-m.Exited():
+		return fmt.Errorf("%w: %w", benchproc.ErrFunctional, m.ExitError("mosquitto"))
 	default:
 		return nil
 	}
@@ -186,17 +150,7 @@ func (m *Mosquitto) Alive() error {
 // Stop interrupts the broker, kills it after 5 s, and removes its
 // configuration.
 func (m *Mosquitto) Stop() {
-	select {
-	case <-m.exited:
-	default:
-		m.cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-m.exited:
-		case <-time.After(5 * time.Second):
-			m.cmd.Process.Kill()
-			<-m.exited
-		}
-	}
+	m.Child.Stop(5 * time.Second)
 	os.RemoveAll(m.dir)
 }
 
