@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/jsonrpc"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
@@ -22,7 +23,7 @@ type actionParams struct {
 // parseAction reads {session_id, device_identifier, data}. data is JSON
 // text in a string, as the box json.loads it (DeviceProxy sends
 // JSON.stringify(data)), or a JSON value already; usually an object.
-func parseAction(p map[string]json.RawMessage) (*actionParams, *rpcError) {
+func parseAction(p map[string]json.RawMessage) (*actionParams, *jsonrpc.Error) {
 	a := &actionParams{}
 	if raw, ok := p["session_id"]; ok && string(raw) != "null" {
 		if json.Unmarshal(raw, &a.session) != nil {
@@ -58,27 +59,26 @@ func (a *actionParams) actionArg() (any, error) {
 	if a.data[0] != '{' {
 		return string(a.data), nil
 	}
-	return decodeObject(a.data)
+	return jsonrpc.DecodeObject(a.data)
 }
 
 // serveAction is POST /hw_drivers/action: find the device as the caller,
 // drop a repeated iot_idempotent_id, remember the caller as the device's
 // owner, and run iot.device.action(data) as the caller.
 func (b *Box) serveAction(w http.ResponseWriter, r *http.Request) {
-	req, e := readRequest(w, r, b.opts.MaxBody)
-	if e != nil {
-		writeError(w, nil, e)
+	req, ok := readRequest(w, r, b.opts.MaxBody)
+	if !ok {
 		return
 	}
 	ctx := r.Context()
 	uid, err := b.caller(r)
 	if err != nil {
-		writeError(w, req.id, describe(ctx, b.log, err))
+		b.writeFailure(w, r, req.ID, err)
 		return
 	}
-	p, e := parseAction(req.params)
+	p, e := parseAction(req.Params)
 	if e != nil {
-		writeError(w, req.id, e)
+		writeBadParams(w, req.ID, e)
 		return
 	}
 	res, err := b.reg.Execute(ctx, models.Call{
@@ -86,24 +86,24 @@ func (b *Box) serveAction(w http.ResponseWriter, r *http.Request) {
 		Args: []any{[]any{[]any{"identifier", "=", p.device}}}, Kwargs: map[string]any{"limit": int64(1)},
 	})
 	if err != nil {
-		writeError(w, req.id, describe(ctx, b.log, err))
+		b.writeFailure(w, r, req.ID, err)
 		return
 	}
 	ids, _ := res.([]int64)
 	if len(ids) == 0 {
-		writeResult(w, req.id, false)
+		b.writeResult(w, r, req.ID, false)
 		return
 	}
 	data, err := p.actionArg()
 	if err != nil { // parseAction checked it: cannot happen
-		writeError(w, req.id, badParams(msgBadData))
+		writeBadParams(w, req.ID, badParams(msgBadData))
 		return
 	}
 	key := ""
 	if raw, ok := idempotentID(p.data); ok {
 		key = strconv.FormatInt(uid, 10) + "\x00" + p.device + "\x00" + string(raw)
 		if !b.actions.claim(key, b.now()) {
-			writeResult(w, req.id, false)
+			b.writeResult(w, r, req.ID, false)
 			return
 		}
 	}
@@ -112,10 +112,10 @@ func (b *Box) serveAction(w http.ResponseWriter, r *http.Request) {
 		if key != "" {
 			b.actions.release(key)
 		}
-		writeError(w, req.id, describe(ctx, b.log, err))
+		b.writeFailure(w, r, req.ID, err)
 		return
 	}
-	writeResult(w, req.id, true)
+	b.writeResult(w, r, req.ID, true)
 }
 
 // idempotentID returns the compact JSON of data's iot_idempotent_id, if
@@ -131,36 +131,4 @@ func idempotentID(data json.RawMessage) (json.RawMessage, bool) {
 		return nil, false
 	}
 	return m.ID, true
-}
-
-// decodeObject decodes a JSON object into the plain values models takes:
-// integers as int64, other numbers as float64 (as rpc decodes params).
-func decodeObject(raw json.RawMessage) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		return nil, err
-	}
-	return convertNumbers(m).(map[string]any), nil
-}
-
-func convertNumbers(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if n, err := strconv.ParseInt(string(x), 10, 64); err == nil {
-			return n
-		}
-		f, _ := strconv.ParseFloat(string(x), 64)
-		return f
-	case []any:
-		for i := range x {
-			x[i] = convertNumbers(x[i])
-		}
-	case map[string]any:
-		for k, e := range x {
-			x[k] = convertNumbers(e)
-		}
-	}
-	return v
 }

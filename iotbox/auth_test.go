@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/jsonrpc"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
@@ -25,16 +26,16 @@ func TestAuth(t *testing.T) {
 		code   int    // 0: no error
 		errNam string // data.name
 	}{
-		{"no session", req{body: poll}, 200, 100, nameSessionExpired},
-		{"unknown session", req{body: poll, sid: strings.Repeat("ab", 20)}, 200, 100, nameSessionExpired},
-		{"junk cookie", req{body: poll, sid: "junk"}, 200, 100, nameSessionExpired},
+		{"no session", req{body: poll}, 200, 100, jsonrpc.NameSessionExpired},
+		{"unknown session", req{body: poll, sid: strings.Repeat("ab", 20)}, 200, 100, jsonrpc.NameSessionExpired},
+		{"junk cookie", req{body: poll, sid: "junk"}, 200, 100, jsonrpc.NameSessionExpired},
 		{"session", req{body: poll, sid: f.sid}, 200, 0, ""},
 		{"same-origin browser with session", req{body: poll, sid: f.sid, header: map[string]string{"Origin": "SELF", "Sec-Fetch-Site": "same-origin"}}, 200, 0, ""},
-		{"same-origin browser without session", req{body: poll, header: map[string]string{"Origin": "SELF", "Sec-Fetch-Site": "same-origin"}}, 200, 100, nameSessionExpired},
+		{"same-origin browser without session", req{body: poll, header: map[string]string{"Origin": "SELF", "Sec-Fetch-Site": "same-origin"}}, 200, 100, jsonrpc.NameSessionExpired},
 		{"public user from an allowed origin", req{body: poll, header: map[string]string{"Origin": allowed, "Sec-Fetch-Site": "cross-site"}}, 200, 0, ""},
-		{"disallowed origin", req{body: poll, header: map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}}, 403, 403, nameForbidden},
-		{"disallowed origin with a session cookie (CSRF)", req{body: poll, sid: f.sid, header: map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}}, 403, 403, nameForbidden},
-		{"cross-site fetch without Origin", req{body: poll, sid: f.sid, header: map[string]string{"Sec-Fetch-Site": "cross-site"}}, 403, 403, nameForbidden},
+		{"disallowed origin", req{body: poll, header: map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}}, 403, 403, jsonrpc.NameForbidden},
+		{"disallowed origin with a session cookie (CSRF)", req{body: poll, sid: f.sid, header: map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}}, 403, 403, jsonrpc.NameForbidden},
+		{"cross-site fetch without Origin", req{body: poll, sid: f.sid, header: map[string]string{"Sec-Fetch-Site": "cross-site"}}, 403, 403, jsonrpc.NameForbidden},
 		{"user without read access to devices", req{body: poll, sid: nobody}, 200, 200, "odoo.exceptions.AccessError"},
 	}
 	for _, c := range cases {

@@ -1,11 +1,14 @@
 package iotbox
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/jsonrpc"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/origin"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
@@ -121,8 +124,10 @@ func (b *Box) Routes() map[string]http.Handler {
 func (b *Box) post(h func(w http.ResponseWriter, r *http.Request)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b.corsHeaders(w, r)
+		// Answers of a long poll and of an action are never reusable.
+		w.Header().Set("Cache-Control", "no-store")
 		if !b.origins.Trusted(r) {
-			writeError(w, nil, newError(http.StatusForbidden, codeForbidden, msgForbidden, nameForbidden,
+			jsonrpc.WriteError(w, http.StatusForbidden, nil, jsonrpc.NewError(jsonrpc.CodeForbidden, jsonrpc.MsgForbidden, jsonrpc.NameForbidden,
 				"Cross-site request from an origin that is not allowed"))
 			return
 		}
@@ -131,8 +136,8 @@ func (b *Box) post(h func(w http.ResponseWriter, r *http.Request)) http.Handler 
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				b.log.ErrorContext(r.Context(), "IoT box handler panicked", slog.Any("panic", v), slog.String("path", r.URL.Path))
-				writeError(w, nil, newError(http.StatusInternalServerError, codeServerError, msgServerError, nameException, "Internal server error"))
+				err := fmt.Errorf("IoT box handler panicked on %s: %v\n%s", r.URL.Path, v, debug.Stack())
+				jsonrpc.WriteError(w, http.StatusInternalServerError, nil, jsonrpc.Internal(r.Context(), b.log, err).JSON())
 			}
 		}()
 		h(w, r)

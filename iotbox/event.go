@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/jsonrpc"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
@@ -20,7 +21,7 @@ type pollParams struct {
 
 // parsePoll reads {"listener": {session_id, last_event, devices}}; other
 // members of listener ("rpc", "abortController") are client noise.
-func parsePoll(p map[string]json.RawMessage) (*pollParams, *rpcError) {
+func parsePoll(p map[string]json.RawMessage) (*pollParams, *jsonrpc.Error) {
 	var l struct {
 		Session *string                    `json:"session_id"`
 		Last    *float64                   `json:"last_event"`
@@ -48,30 +49,29 @@ func parsePoll(p map[string]json.RawMessage) (*pollParams, *rpcError) {
 
 // serveEvent is POST /hw_drivers/event, the long poll.
 func (b *Box) serveEvent(w http.ResponseWriter, r *http.Request) {
-	req, e := readRequest(w, r, b.opts.MaxBody)
-	if e != nil {
-		writeError(w, nil, e)
+	req, ok := readRequest(w, r, b.opts.MaxBody)
+	if !ok {
 		return
 	}
 	ctx := r.Context()
 	uid, err := b.caller(r)
 	if err != nil {
-		writeError(w, req.id, describe(ctx, b.log, err))
+		b.writeFailure(w, r, req.ID, err)
 		return
 	}
 	if !b.reg.CanSubscribe(ctx, uid, models.ChannelDevices) {
 		err := models.AccessErrorf("You are not allowed to access 'IoT Device' (%s) records.", deviceModel)
-		writeError(w, req.id, describe(ctx, b.log, err))
+		b.writeFailure(w, r, req.ID, err)
 		return
 	}
-	p, e := parsePoll(req.params)
+	p, e := parsePoll(req.Params)
 	if e != nil {
-		writeError(w, req.id, e)
+		writeBadParams(w, req.ID, e)
 		return
 	}
 	abort, done, err := b.listeners.start(listenerKey{uid: uid, sid: p.session}, b.now())
 	if err != nil {
-		writeError(w, req.id, describe(ctx, b.log, err))
+		b.writeFailure(w, r, req.ID, err)
 		return
 	}
 	defer func() { done(b.now()) }()
@@ -82,7 +82,7 @@ func (b *Box) serveEvent(w http.ResponseWriter, r *http.Request) {
 	for {
 		ev, next, wake := b.ring.next(p.last, seq, b.nowSec(), p.devices)
 		if ev != nil {
-			writeEvent(w, req.id, ev, p.session)
+			writeEvent(w, req.ID, ev, p.session)
 			return
 		}
 		seq = next
@@ -91,15 +91,15 @@ func (b *Box) serveEvent(w http.ResponseWriter, r *http.Request) {
 		case <-ctx.Done():
 			return // the client is gone: nobody reads an answer
 		case <-timer.C:
-			writeEnvelope(w, http.StatusOK, req.id, nil)
+			jsonrpc.WriteResult(w, req.ID, nil)
 			return
 		case <-abort:
 			// A newer poll of the same listener started: the client
 			// aborted this one.
-			writeEnvelope(w, http.StatusOK, req.id, nil)
+			jsonrpc.WriteResult(w, req.ID, nil)
 			return
 		case <-b.stopped:
-			writeEnvelope(w, http.StatusOK, req.id, nil)
+			jsonrpc.WriteResult(w, req.ID, nil)
 			return
 		}
 	}
@@ -107,13 +107,13 @@ func (b *Box) serveEvent(w http.ResponseWriter, r *http.Request) {
 
 // writeEvent sends ev as the result, with the listener's session_id, which
 // the client checks against its own.
-func writeEvent(w http.ResponseWriter, id json.RawMessage, ev *event, session string) {
+func writeEvent(w http.ResponseWriter, id []byte, ev *event, session string) {
 	sid, _ := json.Marshal(session)
-	member := make([]byte, 0, len(ev.body)+len(sid)+32)
-	member = append(member, `"result":`...)
-	member = append(member, ev.body...)
-	member = append(member, `,"session_id":`...)
-	member = append(member, sid...)
-	member = append(member, '}')
-	writeEnvelope(w, http.StatusOK, id, member)
+	b := jsonrpc.Head(id)
+	b = append(b, `,"result":`...)
+	b = append(b, ev.body...)
+	b = append(b, `,"session_id":`...)
+	b = append(b, sid...)
+	b = append(b, '}', '}') // closes the event (ev.body is left open) and the envelope
+	jsonrpc.WriteBody(w, http.StatusOK, b)
 }

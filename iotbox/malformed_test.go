@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/jsonrpc"
 )
 
 // Bodies that are not what the routes take get a JSON-RPC error envelope,
@@ -15,25 +17,25 @@ func TestMalformedBodies(t *testing.T) {
 		name, path, body, contentType string
 		status, code                  int
 	}{
-		{"not JSON", EventPath, `{"params":`, "", 400, codeParseError},
-		{"body is an array", EventPath, `[1,2]`, "", 400, codeInvalidRequest},
-		{"body is a string", EventPath, `"x"`, "", 400, codeInvalidRequest},
-		{"params is an array", EventPath, `{"params":[1]}`, "", 400, codeInvalidRequest},
-		{"not JSON content type", EventPath, pollBody("s", 0, "d"), "text/plain", 400, codeInvalidRequest},
-		{"too large", EventPath, `{"params":{"x":"` + strings.Repeat("a", 5000) + `"}}`, "", 413, codeTooLarge},
-		{"no listener", EventPath, `{"params":{}}`, "", 400, codeInvalidParams},
-		{"listener is a string", EventPath, `{"params":{"listener":"x"}}`, "", 400, codeInvalidParams},
-		{"no session_id", EventPath, `{"params":{"listener":{"last_event":0,"devices":{}}}}`, "", 400, codeInvalidParams},
-		{"session_id a number", EventPath, `{"params":{"listener":{"session_id":5,"devices":{}}}}`, "", 400, codeInvalidParams},
-		{"last_event a string", EventPath, `{"params":{"listener":{"session_id":"s","last_event":"1","devices":{}}}}`, "", 400, codeInvalidParams},
-		{"devices an array", EventPath, `{"params":{"listener":{"session_id":"s","devices":["d"]}}}`, "", 400, codeInvalidParams},
-		{"action: no device", ActionPath, `{"params":{"session_id":"s","data":"{}"}}`, "", 400, codeInvalidParams},
-		{"action: device a number", ActionPath, `{"params":{"device_identifier":3,"data":"{}"}}`, "", 400, codeInvalidParams},
-		{"action: data not JSON", ActionPath, `{"params":{"device_identifier":"d","data":"{nope"}}`, "", 400, codeInvalidParams},
-		{"action: data an empty string", ActionPath, `{"params":{"device_identifier":"d","data":""}}`, "", 400, codeInvalidParams},
-		{"action: data null", ActionPath, `{"params":{"device_identifier":"d","data":null}}`, "", 400, codeInvalidParams},
-		{"action: no data", ActionPath, `{"params":{"device_identifier":"d"}}`, "", 400, codeInvalidParams},
-		{"action: session_id an object", ActionPath, `{"params":{"session_id":{},"device_identifier":"d","data":"{}"}}`, "", 400, codeInvalidParams},
+		{"not JSON", EventPath, `{"params":`, "", 400, jsonrpc.CodeParseError},
+		{"body is an array", EventPath, `[1,2]`, "", 400, jsonrpc.CodeInvalidRequest},
+		{"body is a string", EventPath, `"x"`, "", 400, jsonrpc.CodeInvalidRequest},
+		{"params is an array", EventPath, `{"params":[1]}`, "", 400, jsonrpc.CodeInvalidRequest},
+		{"not JSON content type", EventPath, pollBody("s", 0, "d"), "text/plain", 400, jsonrpc.CodeInvalidRequest},
+		{"too large", EventPath, `{"params":{"x":"` + strings.Repeat("a", 5000) + `"}}`, "", 413, jsonrpc.CodeTooLarge},
+		{"no listener", EventPath, `{"params":{}}`, "", 400, jsonrpc.CodeInvalidParams},
+		{"listener is a string", EventPath, `{"params":{"listener":"x"}}`, "", 400, jsonrpc.CodeInvalidParams},
+		{"no session_id", EventPath, `{"params":{"listener":{"last_event":0,"devices":{}}}}`, "", 400, jsonrpc.CodeInvalidParams},
+		{"session_id a number", EventPath, `{"params":{"listener":{"session_id":5,"devices":{}}}}`, "", 400, jsonrpc.CodeInvalidParams},
+		{"last_event a string", EventPath, `{"params":{"listener":{"session_id":"s","last_event":"1","devices":{}}}}`, "", 400, jsonrpc.CodeInvalidParams},
+		{"devices an array", EventPath, `{"params":{"listener":{"session_id":"s","devices":["d"]}}}`, "", 400, jsonrpc.CodeInvalidParams},
+		{"action: no device", ActionPath, `{"params":{"session_id":"s","data":"{}"}}`, "", 400, jsonrpc.CodeInvalidParams},
+		{"action: device a number", ActionPath, `{"params":{"device_identifier":3,"data":"{}"}}`, "", 400, jsonrpc.CodeInvalidParams},
+		{"action: data not JSON", ActionPath, `{"params":{"device_identifier":"d","data":"{nope"}}`, "", 400, jsonrpc.CodeInvalidParams},
+		{"action: data an empty string", ActionPath, `{"params":{"device_identifier":"d","data":""}}`, "", 400, jsonrpc.CodeInvalidParams},
+		{"action: data null", ActionPath, `{"params":{"device_identifier":"d","data":null}}`, "", 400, jsonrpc.CodeInvalidParams},
+		{"action: no data", ActionPath, `{"params":{"device_identifier":"d"}}`, "", 400, jsonrpc.CodeInvalidParams},
+		{"action: session_id an object", ActionPath, `{"params":{"session_id":{},"device_identifier":"d","data":"{}"}}`, "", 400, jsonrpc.CodeInvalidParams},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
