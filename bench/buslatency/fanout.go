@@ -170,7 +170,7 @@ func (b *bench) fanoutSteps(ctx context.Context) error {
 			case <-time.After(50 * time.Millisecond):
 			}
 		}
-		res := fanoutResult{rate: rate, pub: p, clients: len(clients), usage: b.snapshot().minus(before), wall: time.Since(p.start),
+		res := fanoutResult{rate: rate, pub: p, clients: len(clients), usage: b.snapshot().Minus(before), wall: time.Since(p.start),
 			peakRSS: rss.Stop(), metrics: benchproc.ScrapeMetrics(b.srv.URL()), minGot: -1}
 		var last int64
 		for _, fc := range clients {

@@ -154,7 +154,7 @@ func (b *bench) latencyStep(ctx context.Context) error {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	res := &latencyResult{pub: p, usage: b.snapshot().minus(before), peakRSS: rss.Stop(), metrics: benchproc.ScrapeMetrics(b.srv.URL()),
+	res := &latencyResult{pub: p, usage: b.snapshot().Minus(before), peakRSS: rss.Stop(), metrics: benchproc.ScrapeMetrics(b.srv.URL()),
 		dropped: b.broker.DroppedFor("oim-bench-bus-" + b.run)}
 	res.wall = time.Since(p.start)
 	res.paths = []pathResult{ref.result(int64(n)), ws.result(int64(n)), polled.result(pollExpected)}

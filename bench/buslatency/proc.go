@@ -11,25 +11,18 @@ import (
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 )
 
-// usage is CPU time per party, cumulative at a snapshot, or spent over a
-// window after minus.
-type usage struct {
-	bench, server, postgres, mosquitto time.Duration
-}
-
-func (u usage) minus(v usage) usage {
-	return usage{u.bench - v.bench, u.server - v.server, u.postgres - v.postgres, u.mosquitto - v.mosquitto}
-}
+// usage is CPU time per party: the bench, the server, PostgreSQL, Mosquitto.
+type usage = benchproc.Usage
 
 // snapshot reads the counters; one that cannot be read stays 0.
 // PostgreSQL counts the bench database's backends and the shared writers,
 // not other databases' (other test suites on the machine).
 func (b *bench) snapshot() usage {
 	return usage{
-		bench:     benchproc.SelfCPU(),
-		server:    benchproc.ProcCPU(b.srv.PID()),
-		postgres:  benchproc.PostgresCPU(benchDB),
-		mosquitto: benchproc.ProcCPU(b.broker.PID()),
+		Bench:     benchproc.SelfCPU(),
+		Server:    benchproc.ProcCPU(b.srv.PID()),
+		Postgres:  benchproc.PostgresCPU(benchDB),
+		Mosquitto: benchproc.ProcCPU(b.broker.PID()),
 	}
 }
 

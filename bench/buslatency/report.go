@@ -39,8 +39,8 @@ func (b *bench) report(w io.Writer) {
 		tw.Flush()
 		u, n := l.usage, float64(max(l.pub.sent, 1))
 		fmt.Fprintf(w, "\nserver: peak RSS %s MB; CPU over %s, in cores (µs per message): server %.2f (%.0f), postgres %.2f (%.0f), mosquitto %.2f (%.0f), bench %.2f (%.0f)\n",
-			mb(l.peakRSS), l.wall.Round(time.Millisecond), cores(u.server, l.wall), us(u.server, n), cores(u.postgres, l.wall), us(u.postgres, n),
-			cores(u.mosquitto, l.wall), us(u.mosquitto, n), cores(u.bench, l.wall), us(u.bench, n))
+			mb(l.peakRSS), l.wall.Round(time.Millisecond), cores(u.Server, l.wall), us(u.Server, n), cores(u.Postgres, l.wall), us(u.Postgres, n),
+			cores(u.Mosquitto, l.wall), us(u.Mosquitto, n), cores(u.Bench, l.wall), us(u.Bench, n))
 		fmt.Fprintf(w, "polls: %d requests for %d events; Mosquitto dropped messages for the server: %s\n", l.polls, l.paths[2].received, yesNo(l.dropped))
 		if l.pollErr != "" {
 			fmt.Fprintf(w, "last poll error: %s\n", l.pollErr)
@@ -63,7 +63,7 @@ func (b *bench) report(w io.Writer) {
 			fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%.0f\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%.2f\t%.2f\t%.2f\t%.1f\t\n",
 				r.rate, r.pub.sent, r.expected(), r.delivered, r.rateDelivered(), max(0, r.expected()-r.delivered), r.lossy, r.minGot,
 				ms(r.h.quantile(0.5)), ms(r.h.quantile(0.99)), ms(r.h.max), mb(r.peakRSS),
-				cores(r.usage.server, wall), cores(r.usage.postgres, wall), cores(r.usage.bench, wall), us(r.usage.server, float64(max(r.delivered, 1))))
+				cores(r.usage.Server, wall), cores(r.usage.Postgres, wall), cores(r.usage.Bench, wall), us(r.usage.Server, float64(max(r.delivered, 1))))
 		}
 		tw.Flush()
 		fmt.Fprintf(w, "duplicates: %d; sockets that ended before the bench closed them: %d", b.fanoutDup, b.fanoutClosed)

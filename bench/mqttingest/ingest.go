@@ -55,7 +55,7 @@ func (r ingestResult) rate() float64 {
 // Mosquitto) per stored message, in µs.
 func (r ingestResult) cpuPerMsg() float64 {
 	u := r.usage
-	total := u.bench + u.server + u.postgres + u.mosquitto
+	total := u.Bench + u.Server + u.Postgres + u.Mosquitto
 	return float64(total) / float64(time.Microsecond) / float64(max(r.received, 1))
 }
 
@@ -148,7 +148,7 @@ func (b *bench) reference(ctx context.Context, qos byte) (ingestResult, error) {
 	p, err := b.follow(ctx, done, 10*time.Millisecond,
 		func(time.Time) (int64, error) { return cnt.n.Load(), nil },
 		func() error { return errors.Join(b.broker.Alive(), sub.LostErr(), pub.LostErr()) })
-	r.usage = stats.snapshot().minus(before)
+	r.usage = stats.snapshot().Minus(before)
 	if err != nil {
 		return r, fmt.Errorf("%s: %w", r.name(), err)
 	}
@@ -246,7 +246,7 @@ func (b *bench) serverIngest(ctx context.Context, qos byte, kind string) (ingest
 		return n - base, err
 	}, alive)
 	r.peakRSS = rss.Stop()
-	r.usage = stats.snapshot().minus(before)
+	r.usage = stats.snapshot().Minus(before)
 	if err != nil {
 		return r, fmt.Errorf("%s: %w", r.name(), err)
 	}

@@ -146,7 +146,7 @@ func (b *bench) referenceSend(ctx context.Context) (sendResult, error) {
 	r, err := closedLoop(ctx, b.o.sendClients, b.o.sendDuration, func(int) (outcome, string, error) {
 		return callOK, "", benchmqtt.Wait(pub.Publish(topic, 1, false, body), 10*time.Second)
 	})
-	r.usage = stats.snapshot().minus(before)
+	r.usage = stats.snapshot().Minus(before)
 	return r, err
 }
 
@@ -215,7 +215,7 @@ func (b *bench) serverSend(ctx context.Context, kind string) (sendResult, error)
 	})
 	res.db = kind
 	res.peakRSS = rss.Stop()
-	res.usage = stats.snapshot().minus(before)
+	res.usage = stats.snapshot().Minus(before)
 	if err != nil {
 		return res, fmt.Errorf("%s: %w", res.name(), errors.Join(srv.Check(err), err))
 	}

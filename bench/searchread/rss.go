@@ -6,25 +6,12 @@ package main
 // the same cores.
 
 import (
-	"time"
-
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 )
 
-// usage is CPU time per party, cumulative at a snapshot, or spent over a
-// window after minus. CPU per request hardly depends on what else runs on
-// the machine, unlike requests per second.
-type usage struct {
-	bench, server, postgres time.Duration
-}
-
-func (u usage) minus(v usage) usage {
-	return usage{u.bench - v.bench, u.server - v.server, u.postgres - v.postgres}
-}
-
-func (u usage) plus(v usage) usage {
-	return usage{u.bench + v.bench, u.server + v.server, u.postgres + v.postgres}
-}
+// usage is CPU time per party: the bench, the server, PostgreSQL (no
+// Mosquitto here).
+type usage = benchproc.Usage
 
 // statSource reads the CPU counters of the bench, the server and every
 // process named "postgres" (meaningful when PostgreSQL runs on this
@@ -36,8 +23,8 @@ type statSource struct {
 // snapshot reads the counters; a counter that can't be read stays 0.
 func (s *statSource) snapshot() usage {
 	return usage{
-		bench:    benchproc.SelfCPU(),
-		server:   benchproc.ProcCPU(s.serverPID),
-		postgres: benchproc.PostgresCPU(""),
+		Bench:    benchproc.SelfCPU(),
+		Server:   benchproc.ProcCPU(s.serverPID),
+		Postgres: benchproc.PostgresCPU(""),
 	}
 }

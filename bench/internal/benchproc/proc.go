@@ -145,3 +145,21 @@ func LoadAverage() string {
 	}
 	return "?"
 }
+
+// Usage is CPU time per party, cumulative at a snapshot, or spent over a
+// window after Minus. CPU per message or request hardly depends on what
+// else runs on the machine, unlike throughput. A party a command does not
+// measure stays 0.
+type Usage struct {
+	Bench, Server, Postgres, Mosquitto time.Duration
+}
+
+// Minus is the time spent from v to u.
+func (u Usage) Minus(v Usage) Usage {
+	return Usage{u.Bench - v.Bench, u.Server - v.Server, u.Postgres - v.Postgres, u.Mosquitto - v.Mosquitto}
+}
+
+// Plus adds the time of two windows.
+func (u Usage) Plus(v Usage) Usage {
+	return Usage{u.Bench + v.Bench, u.Server + v.Server, u.Postgres + v.Postgres, u.Mosquitto + v.Mosquitto}
+}
