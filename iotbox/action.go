@@ -65,17 +65,8 @@ func (a *actionParams) actionArg() (any, error) {
 // serveAction is POST /hw_drivers/action: find the device as the caller,
 // drop a repeated iot_idempotent_id, remember the caller as the device's
 // owner, and run iot.device.action(data) as the caller.
-func (b *Box) serveAction(w http.ResponseWriter, r *http.Request) {
-	req, ok := readRequest(w, r, b.opts.MaxBody)
-	if !ok {
-		return
-	}
+func (b *Box) serveAction(w http.ResponseWriter, r *http.Request, req *jsonrpc.Request, uid int64) {
 	ctx := r.Context()
-	uid, err := b.caller(r)
-	if err != nil {
-		b.writeFailure(w, r, req.ID, err)
-		return
-	}
 	p, e := parseAction(req.Params)
 	if e != nil {
 		writeBadParams(w, req.ID, e)

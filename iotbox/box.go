@@ -119,9 +119,10 @@ func (b *Box) Routes() map[string]http.Handler {
 }
 
 // post wraps a POST handler with CORS headers, the cross-site check
-// (before the body is read: nothing is done for a forged request), and a
-// recover that answers with an envelope rather than a dropped connection.
-func (b *Box) post(h func(w http.ResponseWriter, r *http.Request)) http.Handler {
+// (before the body is read: nothing is done for a forged request), a
+// recover that answers with an envelope rather than a dropped connection,
+// the envelope and the caller's uid. Every failure before h is answered.
+func (b *Box) post(h func(w http.ResponseWriter, r *http.Request, req *jsonrpc.Request, uid int64)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b.corsHeaders(w, r)
 		// Answers of a long poll and of an action are never reusable.
@@ -140,7 +141,16 @@ func (b *Box) post(h func(w http.ResponseWriter, r *http.Request)) http.Handler 
 				jsonrpc.WriteError(w, http.StatusInternalServerError, nil, jsonrpc.Internal(r.Context(), b.log, err).JSON())
 			}
 		}()
-		h(w, r)
+		req, ok := readRequest(w, r, b.opts.MaxBody)
+		if !ok {
+			return
+		}
+		uid, err := b.caller(r)
+		if err != nil {
+			b.writeFailure(w, r, req.ID, err)
+			return
+		}
+		h(w, r, req, uid)
 	})
 }
 

@@ -48,17 +48,8 @@ func parsePoll(p map[string]json.RawMessage) (*pollParams, *jsonrpc.Error) {
 }
 
 // serveEvent is POST /hw_drivers/event, the long poll.
-func (b *Box) serveEvent(w http.ResponseWriter, r *http.Request) {
-	req, ok := readRequest(w, r, b.opts.MaxBody)
-	if !ok {
-		return
-	}
+func (b *Box) serveEvent(w http.ResponseWriter, r *http.Request, req *jsonrpc.Request, uid int64) {
 	ctx := r.Context()
-	uid, err := b.caller(r)
-	if err != nil {
-		b.writeFailure(w, r, req.ID, err)
-		return
-	}
 	if !b.reg.CanSubscribe(ctx, uid, models.ChannelDevices) {
 		err := models.AccessErrorf("You are not allowed to access 'IoT Device' (%s) records.", deviceModel)
 		b.writeFailure(w, r, req.ID, err)
