@@ -138,7 +138,7 @@ func (b *Box) post(h func(w http.ResponseWriter, r *http.Request, req *jsonrpc.R
 					panic(v)
 				}
 				err := fmt.Errorf("IoT box handler panicked on %s: %v\n%s", r.URL.Path, v, debug.Stack())
-				jsonrpc.WriteError(w, http.StatusInternalServerError, nil, jsonrpc.Internal(r.Context(), b.log, err).JSON())
+				jsonrpc.WriteError(w, http.StatusOK, nil, jsonrpc.Internal(r.Context(), b.log, err).JSON())
 			}
 		}()
 		req, ok := readRequest(w, r, b.opts.MaxBody)
