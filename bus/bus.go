@@ -213,7 +213,7 @@ func (b *Bus) publish(ctx context.Context, batch []pending) {
 }
 
 // expire drops the notes older than Retention from memory and, in
-// PostgreSQL mode, from bus_bus.
+// PostgreSQL mode, from bus_batch.
 func (b *Bus) expire(ctx context.Context) {
 	b.mu.Lock()
 	b.buf.expire(time.Now().Add(-b.opts.Retention))

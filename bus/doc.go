@@ -11,7 +11,7 @@
 //     an in-process counter, keeps them in a ring of recent notes and fans
 //     them out to the subscribers;
 //   - in PostgreSQL mode (several server instances on one database, Odoo's
-//     own design) it inserts them into the table bus_bus and calls
+//     own design) it packs each batch into one row of the table bus_batch and calls
 //     pg_notify('imbus') in the same transaction. Every instance holds one
 //     connection doing LISTEN imbus, fetches the rows it has not seen and
 //     fans them out, local notes included, so every instance hands out the

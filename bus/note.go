@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,7 +29,7 @@ type Note struct {
 type pending struct {
 	channel string
 	typ     string
-	message []byte // {"type":..,"payload":..}, as stored in bus_bus.message
+	message []byte // {"type":..,"payload":..}, as the wire frames carry it
 	payload []byte // the payload inside message
 	at      time.Time
 }
@@ -59,19 +60,87 @@ func newNote(id int64, p pending) Note {
 	return Note{ID: id, Channel: p.channel, Type: p.typ, Payload: json.RawMessage(p.payload), Time: p.at, wire: wireBytes(id, p.message)}
 }
 
-// noteFromRow rebuilds a note fetched from bus_bus.
-func noteFromRow(id int64, channel, message string, at time.Time) (Note, error) {
-	var m struct {
-		Type    string          `json:"type"`
-		Payload json.RawMessage `json:"payload"`
+// noteIDSpan is how many note ids one bus_batch row owns: a note's id is
+// row id * noteIDSpan + its place in the row. MaxBatch is capped to it.
+const noteIDSpan = 1 << 12
+
+// lastNoteID is the highest id a note of row can have.
+func lastNoteID(row int64) int64 { return row*noteIDSpan + noteIDSpan - 1 }
+
+// packBatch appends a batch in the bus_batch.notes layout: per note, the
+// channel, the type, the payload's offset in the message, the message and
+// the time, length-prefixed with uvarints. Reading it back is slicing: no
+// JSON is parsed again on the way from the database to the sockets.
+func packBatch(buf []byte, batch []pending) []byte {
+	for _, p := range batch {
+		buf = appendField(buf, p.channel)
+		buf = appendField(buf, p.typ)
+		buf = binary.AppendUvarint(buf, uint64(len(p.message)-1-len(p.payload)))
+		buf = appendField(buf, p.message)
+		buf = binary.AppendVarint(buf, p.at.UnixNano())
 	}
-	if err := json.Unmarshal([]byte(message), &m); err != nil {
-		return Note{}, fmt.Errorf("bus: bus_bus row %d: message is not {type, payload}: %w", id, err)
+	return buf
+}
+
+func appendField[T string | []byte](buf []byte, v T) []byte {
+	buf = binary.AppendUvarint(buf, uint64(len(v)))
+	return append(buf, v...)
+}
+
+// unpackBatch rebuilds the notes of bus_batch row id. On malformed data it
+// returns the notes before the damage and an error.
+func unpackBatch(row int64, data []byte) ([]Note, error) {
+	var notes []Note
+	for i := int64(0); len(data) > 0; i++ {
+		if i == noteIDSpan {
+			return notes, fmt.Errorf("bus: bus_batch row %d holds more than %d notes", row, noteIDSpan)
+		}
+		var (
+			channel, typ, message []byte
+			start                 uint64
+			at                    int64
+			ok                    bool
+		)
+		if channel, data, ok = readField(data); !ok {
+			break
+		}
+		if typ, data, ok = readField(data); !ok {
+			break
+		}
+		n := 0
+		if start, n = binary.Uvarint(data); n <= 0 {
+			break
+		}
+		data = data[n:]
+		if message, data, ok = readField(data); !ok || start >= uint64(len(message)) {
+			break
+		}
+		if at, n = binary.Varint(data); n <= 0 {
+			break
+		}
+		data = data[n:]
+		id := row*noteIDSpan + i
+		notes = append(notes, Note{ID: id, Channel: string(channel), Type: string(typ),
+			Payload: json.RawMessage(message[start : len(message)-1 : len(message)-1]), Time: time.Unix(0, at),
+			wire: wireBytes(id, message)})
+		if len(data) == 0 {
+			return notes, nil
+		}
 	}
-	if m.Payload == nil {
-		m.Payload = json.RawMessage("null")
+	if len(data) == 0 {
+		return notes, nil
 	}
-	return Note{ID: id, Channel: channel, Type: m.Type, Payload: m.Payload, Time: at, wire: wireBytes(id, []byte(message))}, nil
+	return notes, fmt.Errorf("bus: bus_batch row %d is malformed after %d notes", row, len(notes))
+}
+
+// readField reads one length-prefixed field; the result aliases data.
+func readField(data []byte) (field, rest []byte, ok bool) {
+	l, n := binary.Uvarint(data)
+	if n <= 0 || l > uint64(len(data)-n) {
+		return nil, data, false
+	}
+	data = data[n:]
+	return data[:l:l], data[l:], true
 }
 
 func wireBytes(id int64, message []byte) []byte {

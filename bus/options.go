@@ -13,7 +13,7 @@ type Options struct {
 	Logger *slog.Logger // default slog.Default()
 
 	// PostgresDSN, when set, makes the bus share notifications with every
-	// other instance on the same database through the table bus_bus and
+	// other instance on the same database through the table bus_batch and
 	// LISTEN/NOTIFY. Empty: a single instance, in memory.
 	PostgresDSN string
 
@@ -56,6 +56,7 @@ func (o Options) withDefaults() Options {
 	setDefault(&o.MaxBuffered, 10_000)
 	setDefault(&o.QueueSize, 16_384)
 	setDefault(&o.MaxBatch, 1_000)
+	o.MaxBatch = min(o.MaxBatch, noteIDSpan) // a PostgreSQL row holds at most noteIDSpan notes
 	setDefault(&o.SubscriberBuffer, 4_096)
 	setDefault(&o.PingInterval, 30*time.Second)
 	setDefault(&o.PongTimeout, 20*time.Second)

@@ -16,15 +16,21 @@ import (
 // bus_bus and calls pg_notify('imbus') in the same transaction; each
 // instance's listener connection hears it and fetches the rows above the
 // last id it fetched, local ones included.
+//
+// Unlike Odoo, a row holds a whole published batch, packed (packBatch):
+// the MQTT path notifies once per stored message, and one row per note
+// doubled the database's work per message at full ingest speed. A note's
+// id is its row id times noteIDSpan plus its place in the row, so ids stay
+// integers that only grow, in commit order.
 
 const (
 	pgChannel = "imbus"
-	// pgLockKey serialises bus_bus writers (pg_advisory_xact_lock): ids are
+	// pgLockKey serialises bus_batch writers (pg_advisory_xact_lock): ids are
 	// drawn and committed in the same order, so a reader that sees id N has
 	// seen every id below it and "id > last" never skips a slow commit.
 	pgLockKey int64 = 0x6f696d627573 // "oimbus"
-	// pgFetchLimit bounds the rows one fetch reads.
-	pgFetchLimit = 5_000
+	// pgFetchLimit bounds the rows (batches) one fetch reads.
+	pgFetchLimit = 100
 	// pgIdleFetch: with no notification for this long the listener fetches
 	// anyway, which also proves the connection is alive.
 	pgIdleFetch = 30 * time.Second
@@ -33,22 +39,21 @@ const (
 	pgInsertAttempts = 3
 )
 
+// The packed rows are already compact and are read once by each instance:
+// EXTERNAL storage skips TOAST's compression.
 var pgSchema = `
 SELECT pg_advisory_xact_lock(` + strconv.FormatInt(pgLockKey, 10) + `);
-CREATE TABLE IF NOT EXISTS bus_bus (
+CREATE TABLE IF NOT EXISTS bus_batch (
 	id          bigserial PRIMARY KEY,
-	channel     text      NOT NULL,
-	message     text      NOT NULL,
+	notes       bytea     NOT NULL,
 	create_date timestamp NOT NULL DEFAULT (now() AT TIME ZONE 'UTC')
 );
-CREATE INDEX IF NOT EXISTS bus_bus_create_date_index ON bus_bus (create_date);`
+ALTER TABLE bus_batch ALTER COLUMN notes SET STORAGE EXTERNAL;
+CREATE INDEX IF NOT EXISTS bus_batch_create_date_index ON bus_batch (create_date);`
 
-// pgInsert stores a batch in order: unnest keeps array order, WITH
-// ORDINALITY and ORDER BY make that explicit, so ids follow Notify order.
-const pgInsert = `INSERT INTO bus_bus (channel, message, create_date)
-SELECT c, m, d FROM unnest($1::text[], $2::text[], $3::timestamp[]) WITH ORDINALITY AS t(c, m, d, n) ORDER BY n`
+const pgInsert = `INSERT INTO bus_batch (notes, create_date) VALUES ($1, $2)`
 
-const pgFetch = `SELECT id, channel, message, create_date FROM bus_bus WHERE id > $1 ORDER BY id LIMIT $2`
+const pgFetch = `SELECT id, notes FROM bus_batch WHERE id > $1 ORDER BY id LIMIT $2`
 
 // Application names of the bus's two connections (pg_stat_activity).
 const (
@@ -60,8 +65,9 @@ type pgStore struct {
 	b   *Bus
 	cfg *pgx.ConnConfig
 
-	conn *pgx.Conn // the batcher's connection (inserts, GC); owned by the batcher goroutine
-	last int64     // newest id fetched; owned by start, then by the listener goroutine
+	conn    *pgx.Conn // the batcher's connection (inserts, GC); owned by the batcher goroutine
+	packBuf []byte    // the batcher's reused packing buffer
+	last    int64     // newest row id fetched; owned by start, then by the listener goroutine
 }
 
 func newPGStore(b *Bus, dsn string) (*pgStore, error) {
@@ -72,7 +78,7 @@ func newPGStore(b *Bus, dsn string) (*pgStore, error) {
 	return &pgStore{b: b, cfg: cfg}, nil
 }
 
-// start connects, creates bus_bus if needed, and loads the notes still
+// start connects, creates bus_batch if needed, and loads the notes still
 // within Retention, so that clients resuming across a restart get them.
 func (p *pgStore) start(ctx context.Context) error {
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -85,22 +91,29 @@ func (p *pgStore) start(ctx context.Context) error {
 	// Several instances may start together: the advisory lock keeps their
 	// CREATE TABLE IF NOT EXISTS from colliding.
 	if _, err := conn.Exec(cctx, pgSchema); err != nil {
-		return fmt.Errorf("bus: create bus_bus: %w", err)
+		return fmt.Errorf("bus: create bus_batch: %w", err)
 	}
-	if err := conn.QueryRow(cctx, `SELECT COALESCE(MAX(id), 0) FROM bus_bus`).Scan(&p.last); err != nil {
-		return fmt.Errorf("bus: read bus_bus: %w", err)
+	if err := conn.QueryRow(cctx, `SELECT COALESCE(MAX(id), 0) FROM bus_batch`).Scan(&p.last); err != nil {
+		return fmt.Errorf("bus: read bus_batch: %w", err)
 	}
 	cutoff := time.Now().Add(-p.b.opts.Retention).UTC()
-	rows, err := conn.Query(cctx, `SELECT id, channel, message, create_date FROM bus_bus WHERE create_date > $1 ORDER BY id DESC LIMIT $2`,
+	rows, err := conn.Query(cctx, `SELECT id, notes FROM bus_batch WHERE create_date > $1 ORDER BY id DESC LIMIT $2`,
 		cutoff, p.b.opts.MaxBuffered)
 	if err != nil {
-		return fmt.Errorf("bus: read bus_bus: %w", err)
+		return fmt.Errorf("bus: read bus_batch: %w", err)
 	}
-	notes, _, err := p.scan(rows)
+	batches, err := p.scanBatches(rows)
 	if err != nil {
-		return fmt.Errorf("bus: read bus_bus: %w", err)
+		return fmt.Errorf("bus: read bus_batch: %w", err)
 	}
-	slices.Reverse(notes)
+	slices.Reverse(batches)
+	var notes []Note
+	for _, batch := range batches {
+		notes = append(notes, batch...)
+	}
+	if len(notes) > p.b.opts.MaxBuffered {
+		notes = notes[len(notes)-p.b.opts.MaxBuffered:]
+	}
 	// Subscriptions made before now resumed from 0 (nothing was known, so
 	// any last id was from the future): they get the loaded window too.
 	b := p.b
@@ -108,7 +121,13 @@ func (p *pgStore) start(ctx context.Context) error {
 	defer b.mu.Unlock()
 	b.buf.add(notes)
 	b.fanOutLocked(notes)
-	b.lastID = p.last
+	// The newest note when its row was loaded; else a bound: every id of
+	// the newest row is below it and every later row's ids above it, so a
+	// client's last id up to it is not from the future.
+	b.lastID = lastNoteID(p.last)
+	if n := len(notes); n > 0 && notes[n-1].ID/noteIDSpan == p.last {
+		b.lastID = notes[n-1].ID
+	}
 	return nil
 }
 
@@ -126,12 +145,9 @@ func (p *pgStore) close() {
 // (a pgx batch runs as one implicit transaction). A broken connection is
 // replaced and the batch retried a few times.
 func (p *pgStore) insert(ctx context.Context, batch []pending) error {
-	chans := make([]string, len(batch))
-	msgs := make([]string, len(batch))
-	dates := make([]time.Time, len(batch))
-	for i, n := range batch {
-		chans[i], msgs[i], dates[i] = n.channel, string(n.message), n.at.UTC()
-	}
+	packed := packBatch(p.packBuf[:0], batch)
+	p.packBuf = packed[:0]
+	at := batch[0].at.UTC()
 	var err error
 	for attempt := 0; attempt < pgInsertAttempts; attempt++ {
 		if attempt > 0 && !sleep(ctx, time.Duration(attempt)*250*time.Millisecond) {
@@ -142,7 +158,7 @@ func (p *pgStore) insert(ctx context.Context, batch []pending) error {
 		}
 		q := &pgx.Batch{}
 		q.Queue(`SELECT pg_advisory_xact_lock($1)`, pgLockKey)
-		q.Queue(pgInsert, chans, msgs, dates)
+		q.Queue(pgInsert, packed, at)
 		q.Queue(`SELECT pg_notify($1, '')`, pgChannel)
 		if err = p.conn.SendBatch(ctx, q).Close(); err == nil {
 			return nil
@@ -160,7 +176,7 @@ func (p *pgStore) gc(ctx context.Context) {
 		return
 	}
 	cutoff := time.Now().Add(-p.b.opts.Retention).UTC()
-	if _, err := p.conn.Exec(ctx, `DELETE FROM bus_bus WHERE create_date < $1`, cutoff); err != nil {
+	if _, err := p.conn.Exec(ctx, `DELETE FROM bus_batch WHERE create_date < $1`, cutoff); err != nil {
 		p.b.log.Warn("Unable to delete expired bus notes", slog.Any("error", err))
 		p.dropConn()
 	}
@@ -268,45 +284,41 @@ func (p *pgStore) fetch(ctx context.Context, conn *pgx.Conn) error {
 		if err != nil {
 			return err
 		}
-		notes, n, err := p.scan(rows)
+		batches, err := p.scanBatches(rows)
 		if err != nil {
 			return err
 		}
-		p.b.deliver(notes)
-		if n < pgFetchLimit {
+		for _, notes := range batches {
+			p.b.deliver(notes)
+		}
+		if len(batches) < pgFetchLimit {
 			return nil
 		}
 	}
 }
 
-// scan reads bus_bus rows into notes and returns how many rows it read; it
-// moves p.last past every row, a malformed one (logged and skipped)
-// included.
-func (p *pgStore) scan(rows pgx.Rows) ([]Note, int, error) {
+// scanBatches reads bus_batch rows into their notes, one slice per row
+// (an empty one for a malformed row, which is logged); it moves p.last
+// past every row.
+func (p *pgStore) scanBatches(rows pgx.Rows) ([][]Note, error) {
 	defer rows.Close()
-	var (
-		notes []Note
-		n     int
-	)
+	var out [][]Note
 	for rows.Next() {
 		var (
-			id               int64
-			channel, message string
-			at               time.Time
+			id     int64
+			packed []byte
 		)
-		if err := rows.Scan(&id, &channel, &message, &at); err != nil {
-			return nil, 0, err
+		if err := rows.Scan(&id, &packed); err != nil {
+			return nil, err
 		}
-		n++
 		p.last = max(p.last, id)
-		note, err := noteFromRow(id, channel, message, at)
+		notes, err := unpackBatch(id, packed)
 		if err != nil {
-			p.b.log.Warn("Skipped a malformed bus note", slog.Any("error", err))
-			continue
+			p.b.log.Warn("Skipped a malformed bus batch", slog.Int64("row", id), slog.Any("error", err))
 		}
-		notes = append(notes, note)
+		out = append(out, notes)
 	}
-	return notes, n, rows.Err()
+	return out, rows.Err()
 }
 
 // sleep waits d or until ctx ends; it reports whether d elapsed.

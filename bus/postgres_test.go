@@ -110,7 +110,7 @@ func TestPostgresExpiry(t *testing.T) {
 	e.publish(note(1), note(2))
 	waitFor(t, "bus_bus to be emptied", func() bool {
 		var n []int64
-		e.reg.DB().Raw(`SELECT COUNT(*) FROM bus_bus`).Scan(&n)
+		e.reg.DB().Raw(`SELECT COUNT(*) FROM bus_batch`).Scan(&n)
 		return len(n) == 1 && n[0] == 0
 	})
 	waitFor(t, "memory to be emptied", func() bool { return len(e.bus.Since(realtime, 0)) == 0 })
