@@ -15,7 +15,7 @@ import (
 // the targets (met or not met: a missed target never fails the run).
 func (b *bench) report(w io.Writer) {
 	o := b.o
-	fmt.Fprintf(w, "\nbuslatency: server on PostgreSQL (bus through bus_bus + LISTEN/NOTIFY), Mosquitto defaults, QoS 0; %d CPUs, load average %s at start, %s at end\n",
+	fmt.Fprintf(w, "\nbuslatency: server on PostgreSQL (bus through bus_batch + LISTEN/NOTIFY), Mosquitto defaults, QoS 0; %d CPUs, load average %s at start, %s at end\n",
 		runtime.NumCPU(), b.startLoad, benchproc.LoadAverage())
 	var kv []string
 	if l := b.latency; l != nil {
