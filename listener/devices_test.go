@@ -12,6 +12,7 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
@@ -84,9 +85,9 @@ func (c *cuttable) cut() {
 	c.conn.Close()
 }
 
-func cuttableDevice(t *testing.T, mq *mosquitto, id string, setup func(*mqtt.ClientOptions)) *cuttable {
+func cuttableDevice(t *testing.T, mq *testmqtt.Broker, id string, setup func(*mqtt.ClientOptions)) *cuttable {
 	c := &cuttable{}
-	c.Client = device(t, mq.addr(), id, func(o *mqtt.ClientOptions) {
+	c.Client = device(t, mq.URL(), id, func(o *mqtt.ClientOptions) {
 		o.SetCustomOpenConnectionFn(func(u *url.URL, _ mqtt.ClientOptions) (net.Conn, error) {
 			conn, err := net.Dial("tcp", u.Host)
 			c.mu.Lock()
@@ -111,9 +112,9 @@ func TestDeviceDiscovery(t *testing.T) {
 	for _, kind := range modelstest.Kinds(t) {
 		t.Run(kind, func(t *testing.T) {
 			modelstest.CheckLeaks(t)
-			mq := startMosquitto(t, brokerSetup{})
+			mq := startMosquitto(t, testmqtt.Options{})
 			h := newHarness(t, kind, Options{})
-			b := h.broker(mq.port, nil)
+			b := h.broker(mq.Port(), nil)
 			// Covers the telemetry device filter, and equals the info one.
 			telemetry := h.subscription(b, "device/+/telemetry/#", 1)
 			info := h.subscription(b, "device/+/info", 1)
@@ -170,7 +171,7 @@ func TestDeviceDiscovery(t *testing.T) {
 			if got := h.deviceFilters(b); fmt.Sprint(got) != "[device/+/availability device/+/event device/+/info]" {
 				t.Errorf("device filters after the info subscription went: %v", got)
 			}
-			other := device(t, mq.addr(), "dev-thermo-9", nil)
+			other := device(t, mq.URL(), "dev-thermo-9", nil)
 			publish(t, other, "device/thermo-9/info", 1, true, `{"deviceId":"thermo-9","resources":["temperature"]}`)
 			waitFor(t, 15*time.Second, "thermo-9 discovered", func() bool {
 				d := h.device(b, "thermo-9")

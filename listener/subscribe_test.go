@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
@@ -15,9 +16,9 @@ import (
 // the service is stopped is subscribed when it starts.
 func TestSubscribeLive(t *testing.T) {
 	modelstest.CheckLeaks(t)
-	mq := startMosquitto(t, brokerSetup{})
+	mq := startMosquitto(t, testmqtt.Options{})
 	h := newHarness(t, "sqlite", Options{})
-	b := h.broker(mq.port, nil)
+	b := h.broker(mq.Port(), nil)
 	start := time.Now()
 	h.call("mqtt.service", "start_mqtt_service")
 	h.waitConnected(b, start)
@@ -38,7 +39,7 @@ func TestSubscribeLive(t *testing.T) {
 		}
 	}
 
-	dev := device(t, mq.addr(), "device-1", nil)
+	dev := device(t, mq.URL(), "device-1", nil)
 	sent := []struct {
 		topic   string
 		qos     byte

@@ -14,6 +14,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/listeners"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
 
@@ -29,7 +30,7 @@ func TestWebsocketScheme(t *testing.T) {
 	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
 		t.Fatal(err)
 	}
-	wsAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	wsAddr := "127.0.0.1:" + strconv.Itoa(testmqtt.FreePort(t))
 	if err := srv.AddListener(listeners.NewWebsocket(listeners.Config{ID: "ws", Address: wsAddr})); err != nil {
 		t.Fatal(err)
 	}

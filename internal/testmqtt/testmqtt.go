@@ -178,7 +178,8 @@ func (b *Broker) Kill() {
 	b.cmd = nil
 }
 
-// Restart kills the broker and starts it again on the same ports.
+// Restart kills the broker, unless Kill did already, and starts it again
+// on the same ports.
 func (b *Broker) Restart() { b.Kill(); b.start() }
 
 // Port is the plain MQTT listener's port.
@@ -192,6 +193,16 @@ func (b *Broker) Addr() string { return net.JoinHostPort(Host, strconv.Itoa(b.po
 
 // URL is the plain listener as a paho broker URL, tcp://host:port.
 func (b *Broker) URL() string { return "tcp://" + b.Addr() }
+
+// Output is everything the broker wrote so far, for tests that check
+// what it logged (connections, client ids).
+func (b *Broker) Output() string {
+	out, err := os.ReadFile(b.logPath())
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return string(out)
+}
 
 func (b *Broker) logPath() string { return filepath.Join(b.dir, "mosquitto.log") }
 
