@@ -3,7 +3,6 @@ package iotbox
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"sync"
 	"testing"
@@ -11,6 +10,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	mqttlistener "github.com/odoo-iot-mqtt/odoo-iot-mqtt/listener"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
@@ -23,7 +23,7 @@ import (
 // writer uses, and come back through the real bus to a long poll that
 // carries the action's owner and data.
 func TestActionEndToEnd(t *testing.T) {
-	port := startMosquitto(t)
+	mq := testmqtt.Start(t, testmqtt.Options{})
 	f := newFixture(t, Options{PollTimeout: 200 * time.Millisecond})
 	svc := mqttlistener.New(f.reg, mqttlistener.Options{Logger: modelstest.Logger(t)})
 	f.reg.SetBrokerControl(svc)
@@ -44,7 +44,7 @@ func TestActionEndToEnd(t *testing.T) {
 		}
 		return res
 	}
-	broker := admin("mqtt.broker", "create", map[string]any{"name": "plant", "host": "127.0.0.1", "port": strconv.Itoa(port), "connect_timeout": int64(3)}).(int64)
+	broker := admin("mqtt.broker", "create", map[string]any{"name": "plant", "host": testmqtt.Host, "port": strconv.Itoa(mq.Port()), "connect_timeout": int64(3)}).(int64)
 	if err := svc.StartService(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestActionEndToEnd(t *testing.T) {
 
 	// The device obeys its action topic and announces itself.
 	actions := make(chan mqtt.Message, 10)
-	dev := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(fmt.Sprintf("tcp://127.0.0.1:%d", port)).SetClientID("lamp-1"))
+	dev := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(mq.URL()).SetClientID("lamp-1"))
 	if tok := dev.Connect(); !tok.WaitTimeout(waitLimit) || tok.Error() != nil {
 		t.Fatalf("device connect: %v", tok.Error())
 	}
