@@ -18,6 +18,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 )
 
 const browserPW = "browser-pw"
@@ -26,7 +28,7 @@ const browserPW = "browser-pw"
 // client for setup and checks, and a browser.
 type adminEnv struct {
 	srv *serverProc
-	mq  *mosquitto
+	mq  *testmqtt.Broker
 	o   *odoo
 	b   *browser
 }
@@ -108,7 +110,7 @@ func receive(t *testing.T, ch <-chan paho.Message, what string) paho.Message {
 func TestBrowserAdmin(t *testing.T) {
 	e := startAdmin(t, 1280, 900)
 	b := e.b
-	device := mqttClient(t, e.mq.addr(), "browser-device")
+	device := mqttClient(t, e.mq.Addr(), "browser-device")
 
 	// 1. Log in; a wrong password first says so.
 	b.run(t, "open the login page", chromedp.Navigate(e.srv.url()+"/web/login"), chromedp.WaitVisible(`#login-login`, chromedp.ByQuery))
@@ -122,8 +124,8 @@ func TestBrowserAdmin(t *testing.T) {
 		click(`[data-testid=list-create]`),
 		chromedp.WaitVisible(`input[name=name]`, chromedp.ByQuery),
 		fill(`input[name=name]`, "Test Mosquitto"),
-		fill(`input[name=host]`, e.mq.host),
-		fill(`input[name=port]`, strconv.Itoa(e.mq.port)),
+		fill(`input[name=host]`, testmqtt.Host),
+		fill(`input[name=port]`, strconv.Itoa(e.mq.Port())),
 		click(`[data-testid=form-save]`))
 	broker := savedID(t, b, "mqtt.broker")
 	b.run(t, "check the connection",
@@ -286,14 +288,14 @@ func TestBrowserXSS(t *testing.T) {
 	topic := "xss/" + script + "/" + img
 	payload := script + img
 
-	broker := e.o.create("mqtt.broker", map[string]any{"name": name, "host": e.mq.host, "port": strconv.Itoa(e.mq.port)})
+	broker := e.o.create("mqtt.broker", map[string]any{"name": name, "host": testmqtt.Host, "port": strconv.Itoa(e.mq.Port())})
 	sub := e.o.create("mqtt.subscription", map[string]any{"broker_id": broker, "topic": "xss/#"})
 	e.o.call("mqtt.subscription", "subscribe_mqtt", []any{[]any{sub}}, nil)
 	e.o.call("mqtt.service", "start_mqtt_service", nil, nil)
 	eventually(t, 15*time.Second, "the subscription to be subscribed", func() bool {
 		return e.o.count("mqtt.subscription", []any{[]any{"subscribed", "=", true}}) == 1
 	})
-	device := mqttClient(t, e.mq.addr(), "browser-xss-device")
+	device := mqttClient(t, e.mq.Addr(), "browser-xss-device")
 	e.logIn(t, "")
 
 	harmless := `window.__xss === undefined && !document.querySelector('img[src="x"]') && [...document.scripts].every((s) => s.src)`
@@ -352,7 +354,7 @@ func TestBrowserXSS(t *testing.T) {
 func TestBrowserPhone(t *testing.T) {
 	e := startAdmin(t, 375, 812)
 	b := e.b
-	broker := e.o.create("mqtt.broker", map[string]any{"name": "Phone broker", "host": e.mq.host, "port": strconv.Itoa(e.mq.port)})
+	broker := e.o.create("mqtt.broker", map[string]any{"name": "Phone broker", "host": testmqtt.Host, "port": strconv.Itoa(e.mq.Port())})
 	e.logIn(t, "browser-phone-login")
 
 	fits := `document.documentElement.scrollWidth <= window.innerWidth`
