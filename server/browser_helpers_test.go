@@ -47,9 +47,10 @@ type browser struct {
 // phone- or desktop-sized window.
 func newBrowser(t *testing.T, width, height int) *browser {
 	t.Helper()
+	profile := t.TempDir()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath(t)),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.Flag("headless", true),
 		chromedp.Flag("no-sandbox", true),
 		chromedp.Flag("disable-gpu", true),
@@ -105,6 +106,20 @@ func newBrowser(t *testing.T, width, height int) *browser {
 	t.Cleanup(func() {
 		cancelCtx()
 		cancelAlloc()
+		// Chromium's helper processes can still write to the profile for
+		// a moment after the browser exited (chromedp notes the same), and
+		// TempDir's own cleanup fails the test on a folder that is not
+		// empty: remove it here, retrying until it stays removed.
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			err := os.RemoveAll(profile)
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("remove the chromium profile: %v", err)
+				break
+			}
+		}
 	})
 	return b
 }
