@@ -32,6 +32,7 @@ bench:
 	$(GO) test -run='^$$' -bench=. -benchtime=1x ./bench/...
 	$(GO) run ./bench/searchread
 	$(GO) run ./bench/mqttingest
+	$(GO) run ./bench/buslatency
 
 clean:
 	rm -rf bin

@@ -5,7 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
 
 // TestCheckConnection drives check_connection against a Mosquitto with a
@@ -13,9 +15,9 @@ import (
 // the CONNACK is really read, so bad credentials fail, and every failure
 // is persisted on the record with its reason.
 func TestCheckConnection(t *testing.T) {
-	checkLeaks(t)
+	modelstest.CheckLeaks(t)
 	pki := newPKI(t)
-	mq := startMosquitto(t, brokerSetup{users: map[string]string{"plant": "s3cret"}, tls: pki})
+	mq := startMosquitto(t, testmqtt.Options{Users: map[string]string{"plant": "s3cret"}, TLS: pki.brokerTLS()})
 	h := newHarness(t, "sqlite", Options{})
 	other := newPKI(t) // a CA the server's certificate is not signed by
 
@@ -33,17 +35,17 @@ func TestCheckConnection(t *testing.T) {
 		vals    map[string]any
 		wantErr string // "" = success
 	}{
-		{"ok", mq.port, map[string]any{"username": "plant", "password": "s3cret"}, ""},
-		{"wrong password", mq.port, map[string]any{"username": "plant", "password": "nope"}, "not Authorized"},
-		{"no credentials", mq.port, nil, "refused the connection"},
-		{"closed port", freePort(t), nil, "connection refused"},
+		{"ok", mq.Port(), map[string]any{"username": "plant", "password": "s3cret"}, ""},
+		{"wrong password", mq.Port(), map[string]any{"username": "plant", "password": "nope"}, "not Authorized"},
+		{"no credentials", mq.Port(), nil, "refused the connection"},
+		{"closed port", testmqtt.FreePort(t), nil, "connection refused"},
 		{"no CONNACK within connect_timeout", scriptedBroker(t, 0, true), map[string]any{"connect_timeout": int64(1)}, "timeout"},
-		{"TLS with CA and client certificate", mq.tlsPort, tlsVals(nil), ""},
-		{"TLS by host name", mq.tlsPort, tlsVals(map[string]any{"host": "localhost"}), ""},
-		{"TLS with another CA", mq.tlsPort, tlsVals(map[string]any{"ca_cert": string(other.caPEM)}), "certificate signed by unknown authority"},
-		{"TLS with the wrong server name", mq.tlsPort, tlsVals(map[string]any{"tls_server_name": "elsewhere.example"}), "certificate"},
-		{"TLS without a client certificate", mq.tlsPort, tlsVals(map[string]any{"client_cert": false, "client_key": false}), "cannot connect"},
-		{"plain MQTT on the TLS port", mq.tlsPort, map[string]any{"username": "plant", "password": "s3cret"}, "cannot connect"},
+		{"TLS with CA and client certificate", mq.TLSPort(), tlsVals(nil), ""},
+		{"TLS by host name", mq.TLSPort(), tlsVals(map[string]any{"host": "localhost"}), ""},
+		{"TLS with another CA", mq.TLSPort(), tlsVals(map[string]any{"ca_cert": string(other.caPEM)}), "certificate signed by unknown authority"},
+		{"TLS with the wrong server name", mq.TLSPort(), tlsVals(map[string]any{"tls_server_name": "elsewhere.example"}), "certificate"},
+		{"TLS without a client certificate", mq.TLSPort(), tlsVals(map[string]any{"client_cert": false, "client_key": false}), "cannot connect"},
+		{"plain MQTT on the TLS port", mq.TLSPort(), map[string]any{"username": "plant", "password": "s3cret"}, "cannot connect"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -82,10 +84,10 @@ func TestCheckConnection(t *testing.T) {
 // TestCheckConnectionLeavesTheDaemonAlone: a check uses its own client id,
 // so the broker does not drop the daemon's connection for it.
 func TestCheckConnectionLeavesTheDaemonAlone(t *testing.T) {
-	checkLeaks(t)
-	mq := startMosquitto(t, brokerSetup{})
+	modelstest.CheckLeaks(t)
+	mq := startMosquitto(t, testmqtt.Options{})
 	h := newHarness(t, "sqlite", Options{})
-	id := h.broker(mq.port, map[string]any{"client_id": "fixed-listener-id"})
+	id := h.broker(mq.Port(), map[string]any{"client_id": "fixed-listener-id"})
 	start := time.Now()
 	h.call("mqtt.service", "start_mqtt_service")
 	h.waitConnected(id, start)

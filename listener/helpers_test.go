@@ -6,10 +6,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -20,57 +16,6 @@ import (
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 	"github.com/prometheus/client_golang/prometheus"
 )
-
-// checkLeaks fails the test if goroutines started during it are still
-// running when it ends (after a grace period for paho's own teardown).
-// Call it first, so that its check runs after every other clean-up.
-func checkLeaks(t *testing.T) {
-	before := goroutineIDs()
-	t.Cleanup(func() {
-		var extra []string
-		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-			extra = extra[:0]
-			for id, stack := range goroutineStacks() {
-				if !before[id] && !strings.Contains(stack, "testing.(*T).Run") && !strings.Contains(stack, "testing.tRunner") {
-					extra = append(extra, stack)
-				}
-			}
-			if len(extra) == 0 {
-				return
-			}
-		}
-		t.Errorf("%d goroutines outlived the test:\n%s", len(extra), strings.Join(extra, "\n\n"))
-	})
-}
-
-var goroutineHeader = regexp.MustCompile(`^goroutine (\d+) `)
-
-func goroutineStacks() map[string]string {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	out := map[string]string{}
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if m := goroutineHeader.FindStringSubmatch(g); m != nil {
-			out[m[1]] = g
-		}
-	}
-	return out
-}
-
-func goroutineIDs() map[string]bool {
-	ids := map[string]bool{}
-	for id := range goroutineStacks() {
-		ids[id] = true
-	}
-	return ids
-}
 
 // logCapture is a test logger: lines go to the test log while the test
 // runs (never after, which would panic) and are kept for assertions.
@@ -128,44 +73,9 @@ type harness struct {
 
 // newHarness opens a fresh database of kind and runs a Service on it.
 func newHarness(t *testing.T, kind string, opts Options) *harness {
-	h := &harness{t: t, reg: freshRegistry(t, kind)}
+	h := &harness{t: t, reg: modelstest.NewFor(t, kind)}
 	h.run(opts)
 	return h
-}
-
-// sqliteTemplate is a migrated, initialised SQLite database, made once:
-// copying it is several times faster than migrating anew (seconds under
-// the race detector), and each test still gets a database of its own.
-var sqliteTemplate struct {
-	once sync.Once
-	data []byte
-}
-
-// freshRegistry returns a registry on a new database of kind.
-func freshRegistry(t *testing.T, kind string) *models.Registry {
-	t.Helper()
-	if kind != "sqlite" {
-		return modelstest.NewFor(t, kind)
-	}
-	sqliteTemplate.once.Do(func() {
-		path := filepath.Join(t.TempDir(), "template.db")
-		reg := modelstest.Open(t, "sqlite:"+path)
-		db, err := reg.DB().DB()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil { // everything into the main file
-			t.Fatal(err)
-		}
-		if sqliteTemplate.data, err = os.ReadFile(path); err != nil {
-			t.Fatal(err)
-		}
-	})
-	path := filepath.Join(t.TempDir(), "test.db")
-	if err := os.WriteFile(path, sqliteTemplate.data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return modelstest.Open(t, "sqlite:"+path)
 }
 
 // run starts a new Service on the harness's registry.

@@ -16,7 +16,12 @@ type item struct {
 	at                  time.Time // arrival
 	broker, sub, signal int64     // 0: none
 	sess                *session  // the connection to acknowledge it on
+	device              bool      // on one of the broker's device topics
 }
+
+// stored reports whether the message goes to the history: any message
+// but a device message no user subscription asked for.
+func (it *item) stored() bool { return it.sub != 0 || !it.device }
 
 // lost reports whether giving up on the message loses it: a QoS 0 message,
 // or one of a clean session, is not redelivered by the broker.
@@ -59,8 +64,9 @@ type writer struct {
 	batch   []item
 	rows    []models.HistoryRow
 	acks    []mqtt.Message
-	failing bool  // between a failed insert and the next success
-	lastErr error // why the final drain gave up
+	failing bool                             // between a failed insert and the next success
+	lastErr error                            // why the final drain gave up
+	devices map[int64][]models.DeviceMessage // per broker, reused by ingestDevices
 }
 
 // write runs the writer until stop is closed, then commits what is queued
@@ -157,14 +163,18 @@ func (w *writer) fill() {
 	}
 }
 
-// commit stores the batch in one transaction (see store), then hands the
-// QoS 1/2 messages to their sessions to acknowledge. Nothing is
-// acknowledged before its row is committed.
+// commit stores the batch's history rows in one transaction (see store),
+// updates the devices its device messages concern (ingestDevices), then
+// hands the QoS 1/2 messages to their sessions to acknowledge. Nothing is
+// acknowledged before its row is committed and its device update done.
 func (w *writer) commit(ctx context.Context) bool {
 	s := w.s
 	w.rows = w.rows[:0]
 	for i := range w.batch {
 		it := &w.batch[i]
+		if !it.stored() {
+			continue
+		}
 		m := it.msg
 		w.rows = append(w.rows, models.HistoryRow{
 			BrokerID: it.broker, SubscriptionID: it.sub, SignalID: it.signal,
@@ -174,10 +184,13 @@ func (w *writer) commit(ctx context.Context) bool {
 	}
 	start := time.Now()
 	stored := w.store(ctx, w.rows)
-	if stored < len(w.batch) {
-		// Shutdown gave up: acknowledge what was stored, leave the rest.
-		w.ackStored(w.batch[:stored])
-		w.batch = append(w.batch[:0], w.batch[stored:]...)
+	if stored < len(w.rows) {
+		// Shutdown gave up: acknowledge the messages before the first
+		// row not stored, leave the rest.
+		done := w.storedPrefix(stored)
+		w.ingestDevices(ctx, w.batch[:done])
+		w.ackStored(w.batch[:done])
+		w.batch = append(w.batch[:0], w.batch[done:]...)
 		return false
 	}
 	if w.failing {
@@ -187,10 +200,25 @@ func (w *writer) commit(ctx context.Context) bool {
 	s.m.commit.Observe(time.Since(start).Seconds())
 	s.m.batchSize.Observe(float64(len(w.batch)))
 
+	w.ingestDevices(ctx, w.batch)
 	w.ackStored(w.batch)
 	clear(w.batch) // let the payloads go
 	clear(w.rows)
 	return true
+}
+
+// storedPrefix is how many leading messages of the batch are done when
+// its first n history rows are stored.
+func (w *writer) storedPrefix(n int) int {
+	for i := range w.batch {
+		if w.batch[i].stored() {
+			if n == 0 {
+				return i
+			}
+			n--
+		}
+	}
+	return len(w.batch)
 }
 
 // ackStored hands stored QoS 1/2 messages to their sessions to

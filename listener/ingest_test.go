@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
@@ -18,17 +19,17 @@ import (
 func TestIngest(t *testing.T) {
 	for _, kind := range modelstest.Kinds(t) {
 		t.Run(kind, func(t *testing.T) {
-			checkLeaks(t)
-			mq := startMosquitto(t, brokerSetup{})
+			modelstest.CheckLeaks(t)
+			mq := startMosquitto(t, testmqtt.Options{})
 			h := newHarness(t, kind, Options{QueueSize: 200, BatchSize: 100})
-			b := h.broker(mq.port, nil)
+			b := h.broker(mq.Port(), nil)
 			start := time.Now()
 			h.call("mqtt.service", "start_mqtt_service")
 			h.waitConnected(b, start)
 			bin := h.subscription(b, "bin/#", 1)
 			bulk0 := h.subscription(b, "bulk/q0/+", 0)
 			bulk1 := h.subscription(b, "bulk/q1/+", 1)
-			dev := device(t, mq.addr(), "device-bin", nil)
+			dev := device(t, mq.URL(), "device-bin", nil)
 
 			// Binary payloads: each byte value alone, then all of them.
 			all := make([]byte, 256)
@@ -107,16 +108,16 @@ func TestIngest(t *testing.T) {
 // TestRetentionPurge: the background job applies each broker's maximum
 // rows and maximum age.
 func TestRetentionPurge(t *testing.T) {
-	checkLeaks(t)
-	mq := startMosquitto(t, brokerSetup{})
+	modelstest.CheckLeaks(t)
+	mq := startMosquitto(t, testmqtt.Options{})
 	h := newHarness(t, "sqlite", Options{PurgeInterval: 100 * time.Millisecond})
-	keep5 := h.broker(mq.port, map[string]any{"name": "keep 5", "history_max_rows": int64(5)})
-	aged := h.broker(mq.port, map[string]any{"name": "one day", "history_max_age_days": int64(1)})
+	keep5 := h.broker(mq.Port(), map[string]any{"name": "keep 5", "history_max_rows": int64(5)})
+	aged := h.broker(mq.Port(), map[string]any{"name": "one day", "history_max_age_days": int64(1)})
 	start := time.Now()
 	h.call("mqtt.service", "start_mqtt_service")
 	h.waitConnected(keep5, start)
 	h.subscription(keep5, "ret/#", 1)
-	dev := device(t, mq.addr(), "device-ret", nil)
+	dev := device(t, mq.URL(), "device-ret", nil)
 	for i := range 20 {
 		publish(t, dev, "ret/x", 1, false, fmt.Sprint(i))
 	}

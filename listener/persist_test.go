@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
@@ -24,16 +25,16 @@ import (
 func TestPersistentSessionAndAckAfterCommit(t *testing.T) {
 	for _, kind := range modelstest.Kinds(t) {
 		t.Run(kind, func(t *testing.T) {
-			checkLeaks(t)
-			mq := startMosquitto(t, brokerSetup{})
+			modelstest.CheckLeaks(t)
+			mq := startMosquitto(t, testmqtt.Options{})
 			h := newHarness(t, kind, Options{})
-			b := h.broker(mq.port, map[string]any{"clean_session": false, "client_id": "meter-listener-" + kind,
+			b := h.broker(mq.Port(), map[string]any{"clean_session": false, "client_id": "meter-listener-" + kind,
 				"store_type": "file", "store_dir": t.TempDir()})
 			start := time.Now()
 			h.call("mqtt.service", "start_mqtt_service")
 			h.waitConnected(b, start)
 			h.subscription(b, "meter/#", 1)
-			dev := device(t, mq.addr(), "meter", nil)
+			dev := device(t, mq.URL(), "meter", nil)
 
 			h.call("mqtt.service", "stop_mqtt_service")
 			const offline = 100

@@ -2,14 +2,14 @@ package listener
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
 
 type received struct {
@@ -22,10 +22,10 @@ type received struct {
 // service is stopped and through the daemon's connection while it runs;
 // a failed send reports why and writes no history.
 func TestSendQoS(t *testing.T) {
-	checkLeaks(t)
-	mq := startMosquitto(t, brokerSetup{})
+	modelstest.CheckLeaks(t)
+	mq := startMosquitto(t, testmqtt.Options{})
 	h := newHarness(t, "sqlite", Options{})
-	b := h.broker(mq.port, map[string]any{"client_id": "sender-listener"})
+	b := h.broker(mq.Port(), map[string]any{"client_id": "sender-listener"})
 	sub := h.call("mqtt.subscription", "create", map[string]any{"broker_id": b, "topic": "cmd/valve", "qos": int64(2)}).(int64)
 	var signals []int64
 	for q := range int64(3) {
@@ -34,7 +34,7 @@ func TestSendQoS(t *testing.T) {
 	}
 
 	got := make(chan received, 16)
-	observer := device(t, mq.addr(), "observer", nil)
+	observer := device(t, mq.URL(), "observer", nil)
 	if tok := observer.Subscribe("cmd/#", 2, func(_ mqtt.Client, m mqtt.Message) {
 		got <- received{m.Topic(), string(m.Payload()), m.Qos()}
 	}); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
@@ -75,14 +75,13 @@ func TestSendQoS(t *testing.T) {
 	}
 	// Only the sends of the stopped service opened connections of their
 	// own; the running daemon's connection carried the others.
-	log, _ := os.ReadFile(filepath.Join(mq.dir, "mosquitto.log"))
-	if n := strings.Count(string(log), "as sender-listener-pub-"); n != 3 {
+	if n := strings.Count(mq.Output(), "as sender-listener-pub-"); n != 3 {
 		t.Errorf("%d short-lived send connections, want 3", n)
 	}
 
 	// A broker that cannot be reached: a UserError with the reason, and no
 	// history for the failed send.
-	dead := h.broker(freePort(t), nil)
+	dead := h.broker(testmqtt.FreePort(t), nil)
 	deadSub := h.call("mqtt.subscription", "create", map[string]any{"broker_id": dead, "topic": "cmd/pump", "qos": int64(1)}).(int64)
 	deadSignal := h.call("mqtt.signal", "create", map[string]any{"broker_id": dead, "subscription_id": deadSub, "payload": "on", "qos": int64(1)}).(int64)
 	_, err := h.try("mqtt.signal", "action_send_mqtt", []any{deadSignal})
@@ -97,7 +96,7 @@ func TestSendQoS(t *testing.T) {
 // TestPublishWaitsForAck: at QoS 1 Publish waits for the PUBACK and fails
 // when none comes before the deadline.
 func TestPublishWaitsForAck(t *testing.T) {
-	checkLeaks(t)
+	modelstest.CheckLeaks(t)
 	h := newHarness(t, "sqlite", Options{})
 	b := h.broker(scriptedBroker(t, 0, false), nil) // accepts, never acknowledges a PUBLISH
 	cfgs, err := h.reg.BrokerConfigs(context.Background(), b)

@@ -5,7 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
 
 // TestBrokerKilledAndRestarted: Mosquitto is killed with SIGKILL in the
@@ -15,23 +17,23 @@ import (
 // published after the restart is stored. The addon never recovered from a
 // drop after a working connection.
 func TestBrokerKilledAndRestarted(t *testing.T) {
-	checkLeaks(t)
-	mq := startMosquitto(t, brokerSetup{persistence: true})
+	modelstest.CheckLeaks(t)
+	mq := startMosquitto(t, testmqtt.Options{Persistence: true})
 	h := newHarness(t, "sqlite", Options{})
-	b := h.broker(mq.port, map[string]any{"reconnect_initial": 0.2, "reconnect_factor": 1.5, "reconnect_max": 0.5})
+	b := h.broker(mq.Port(), map[string]any{"reconnect_initial": 0.2, "reconnect_factor": 1.5, "reconnect_max": 0.5})
 	start := time.Now()
 	h.call("mqtt.service", "start_mqtt_service")
 	h.waitConnected(b, start)
 	sub := h.subscription(b, "line/+/count", 1)
 
-	dev := device(t, mq.addr(), "counter-before", nil)
+	dev := device(t, mq.URL(), "counter-before", nil)
 	for i := range 50 {
 		publish(t, dev, "line/1/count", 1, false, fmt.Sprint("before ", i))
 	}
 	waitFor(t, 10*time.Second, "the messages before the kill", func() bool { return h.count() == 50 })
 
 	killed := time.Now()
-	mq.kill()
+	mq.Kill()
 	waitFor(t, 10*time.Second, "the daemon to notice, and say so on the record", func() bool {
 		return h.daemon(b).State == models.StateReconnecting && h.read("mqtt.broker", b, "listener_state") == models.StateReconnecting
 	})
@@ -41,13 +43,13 @@ func TestBrokerKilledAndRestarted(t *testing.T) {
 		t.Errorf("registry entry while down: %+v", d)
 	}
 
-	mq.start()
+	mq.Restart()
 	h.waitConnected(b, killed)
 	waitFor(t, 5*time.Second, "the record connected", func() bool { return h.read("mqtt.broker", b, "listener_state") == models.StateConnected })
 	if s := h.read("mqtt.subscription", sub, "subscription_status"); s != "subscribed" {
 		t.Errorf("subscription %v after the restart", s)
 	}
-	dev = device(t, mq.addr(), "counter-after", nil)
+	dev = device(t, mq.URL(), "counter-after", nil)
 	const after = 200
 	for i := range after {
 		publish(t, dev, "line/2/count", 1, false, fmt.Sprint("after ", i))

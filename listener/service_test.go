@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
@@ -15,13 +16,13 @@ import (
 // first), the registry and the records tell their states, and record
 // changes restart, stop or start daemons while the service runs.
 func TestServiceLifecycle(t *testing.T) {
-	checkLeaks(t)
-	mq := startMosquitto(t, brokerSetup{})
+	modelstest.CheckLeaks(t)
+	mq := startMosquitto(t, testmqtt.Options{})
 	h := newHarness(t, "sqlite", Options{})
-	b1 := h.broker(mq.port, map[string]any{"name": "hall A"})
-	b2 := h.broker(mq.port, map[string]any{"name": "hall B"})
-	down := h.broker(freePort(t), map[string]any{"name": "offline"})
-	archived := h.broker(mq.port, map[string]any{"name": "archived", "active": false})
+	b1 := h.broker(mq.Port(), map[string]any{"name": "hall A"})
+	b2 := h.broker(mq.Port(), map[string]any{"name": "hall B"})
+	down := h.broker(testmqtt.FreePort(t), map[string]any{"name": "offline"})
+	archived := h.broker(mq.Port(), map[string]any{"name": "archived", "active": false})
 	var subs []any
 	for _, b := range []int64{b1, b2} {
 		subs = append(subs, h.call("mqtt.subscription", "create", map[string]any{"broker_id": b, "topic": "multi/#", "qos": int64(1)}))
@@ -58,7 +59,7 @@ func TestServiceLifecycle(t *testing.T) {
 	}
 
 	// Both brokers listen: one message, one row per broker.
-	dev := device(t, mq.addr(), "multi-device", nil)
+	dev := device(t, mq.URL(), "multi-device", nil)
 	publish(t, dev, "multi/x", 1, false, "hello")
 	waitFor(t, 10*time.Second, "a row per broker", func() bool {
 		return h.count([]any{"broker_id", "=", b1}) == 1 && h.count([]any{"broker_id", "=", b2}) == 1
@@ -66,7 +67,7 @@ func TestServiceLifecycle(t *testing.T) {
 
 	// Fixing the offline broker's port restarts its daemon, which connects.
 	before := time.Now()
-	h.call("mqtt.broker", "write", []any{down}, map[string]any{"port": fmt.Sprint(mq.port)})
+	h.call("mqtt.broker", "write", []any{down}, map[string]any{"port": fmt.Sprint(mq.Port())})
 	h.waitConnected(down, before)
 	if d := h.daemon(down); d.Attempts != 0 || !d.NextRetry.IsZero() {
 		t.Errorf("connected entry still counts attempts: %+v", d)
@@ -144,9 +145,9 @@ func (m *fakeMessage) Ack()              {}
 func TestUnstorableRowIsIsolated(t *testing.T) {
 	for _, kind := range modelstest.Kinds(t) {
 		t.Run(kind, func(t *testing.T) {
-			checkLeaks(t)
+			modelstest.CheckLeaks(t)
 			h := newHarness(t, kind, Options{BatchSize: 100})
-			b := h.broker(freePort(t), nil)
+			b := h.broker(testmqtt.FreePort(t), nil)
 			sub := h.call("mqtt.subscription", "create", map[string]any{"broker_id": b, "topic": "t/6"}).(int64)
 			gone := h.call("mqtt.signal", "create", map[string]any{"broker_id": b, "subscription_id": sub, "payload": "x"}).(int64)
 			h.call("mqtt.signal", "unlink", []any{gone})

@@ -23,6 +23,8 @@ type session struct {
 	pending []mqtt.Message // committed, waiting to be acknowledged
 	wake    chan struct{}
 	acked   chan struct{} // closed when the acker returned
+
+	devices deviceFilters // the device filters subscribed on this connection
 }
 
 func newSession(d *daemon) *session {
@@ -37,14 +39,14 @@ func (ss *session) start(c mqtt.Client) {
 }
 
 // handle is paho's message handler. It only looks up the message's
-// subscription and signal and queues it: no database work on paho's
-// goroutine.
+// subscription and signal, and whether it is a device message, and
+// queues it: no database work on paho's goroutine.
 func (ss *session) handle(_ mqtt.Client, m mqtt.Message) {
 	d := ss.d
 	sub, signal := d.routes.load().lookup(m.Topic())
 	d.e.in.Add(1)
 	d.received.Inc()
-	d.s.enqueue(item{msg: m, at: time.Now(), broker: d.cfg.ID, sub: sub, signal: signal, sess: ss})
+	d.s.enqueue(item{msg: m, at: time.Now(), broker: d.cfg.ID, sub: sub, signal: signal, sess: ss, device: d.isDevice(m.Topic())})
 }
 
 func (ss *session) connectionLost(_ mqtt.Client, err error) {

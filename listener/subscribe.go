@@ -40,13 +40,16 @@ func (s *Service) Subscribe(ctx context.Context, brokerID int64, sub models.Subs
 	}
 	if err != nil {
 		d.routes.removeSubscription(sub.ID)
+		return err
 	}
-	return err
+	d.syncDevices(ctx, sess, d.routes.load().subs)
+	return nil
 }
 
 // Unsubscribe removes a topic filter through the broker's running daemon
 // and waits for the UNSUBACK. The filter stays subscribed at the broker
-// while another enabled subscription record of the broker still uses it.
+// while another enabled subscription record of the broker still uses it,
+// or device discovery does.
 func (s *Service) Unsubscribe(ctx context.Context, brokerID int64, topic string) error {
 	d := s.daemons.running(brokerID)
 	if d == nil {
@@ -67,11 +70,18 @@ func (s *Service) Unsubscribe(ctx context.Context, brokerID int64, topic string)
 			return nil
 		}
 	}
-	ctx, cancel := withDefaultTimeout(ctx, subackTimeout)
+	for _, f := range d.wantedDeviceFilters(subs) {
+		if f == topic {
+			sess.devices.put(f, true) // still wanted for device discovery
+			return nil
+		}
+	}
+	uctx, cancel := withDefaultTimeout(ctx, subackTimeout)
 	defer cancel()
-	if err := waitToken(ctx, sess.client.Unsubscribe(topic)); err != nil {
+	if err := waitToken(uctx, sess.client.Unsubscribe(topic)); err != nil {
 		return fmt.Errorf("unsubscribe %q: %w", topic, err)
 	}
+	d.syncDevices(ctx, sess, subs) // device topics it covered
 	return nil
 }
 
@@ -101,8 +111,9 @@ func (ss *session) subscribe(ctx context.Context, filters map[string]byte) (map[
 	return out, nil
 }
 
-// subscribeAll subscribes every enabled subscription of the broker, on
-// each (re)connect, and records each outcome on its record.
+// subscribeAll subscribes every enabled subscription of the broker, and
+// the device topics none of them covers, on each (re)connect in one
+// SUBSCRIBE, and records each subscription's outcome on its record.
 func (d *daemon) subscribeAll(ctx context.Context, sess *session) {
 	subs, err := d.s.reg.EnabledSubscriptions(ctx, d.cfg.ID)
 	if err != nil {
@@ -110,14 +121,23 @@ func (d *daemon) subscribeAll(ctx context.Context, sess *session) {
 		return
 	}
 	d.routes.setSubscriptions(subs)
-	if len(subs) == 0 {
+	// A Subscribe or Unsubscribe meanwhile syncs the device filters after
+	// this has recorded them.
+	sess.devices.sync.Lock()
+	defer sess.devices.sync.Unlock()
+	devices := d.wantedDeviceFilters(subs)
+	if len(subs) == 0 && len(devices) == 0 {
 		return
 	}
-	filters := make(map[string]byte, len(subs))
+	filters := make(map[string]byte, len(subs)+len(devices))
 	for _, sub := range subs {
 		if q, ok := filters[sub.Topic]; !ok || sub.QoS > q {
 			filters[sub.Topic] = sub.QoS
 		}
+	}
+	deviceOnly := make(map[string]byte, len(devices))
+	for _, f := range devices {
+		filters[f], deviceOnly[f] = deviceQoS, deviceQoS // none equals a user filter: those cover it
 	}
 	res, err := sess.subscribe(ctx, filters)
 	if err != nil {
@@ -125,6 +145,8 @@ func (d *daemon) subscribeAll(ctx context.Context, sess *session) {
 		d.log.Warn("Unable to subscribe", slog.Any("error", err))
 		return
 	}
+	d.recordDeviceSubacks(sess, deviceOnly, res)
+	d.warnOverlaps(devices, subs)
 	for _, sub := range subs {
 		serr := res[sub.Topic]
 		if serr != nil {

@@ -5,7 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
 
 // TestSubscribeLive: subscribe_mqtt and unsubscribe take effect at once
@@ -13,10 +15,10 @@ import (
 // each message to its subscription record, and a subscription made while
 // the service is stopped is subscribed when it starts.
 func TestSubscribeLive(t *testing.T) {
-	checkLeaks(t)
-	mq := startMosquitto(t, brokerSetup{})
+	modelstest.CheckLeaks(t)
+	mq := startMosquitto(t, testmqtt.Options{})
 	h := newHarness(t, "sqlite", Options{})
-	b := h.broker(mq.port, nil)
+	b := h.broker(mq.Port(), nil)
 	start := time.Now()
 	h.call("mqtt.service", "start_mqtt_service")
 	h.waitConnected(b, start)
@@ -37,7 +39,7 @@ func TestSubscribeLive(t *testing.T) {
 		}
 	}
 
-	dev := device(t, mq.addr(), "device-1", nil)
+	dev := device(t, mq.URL(), "device-1", nil)
 	sent := []struct {
 		topic   string
 		qos     byte
@@ -125,7 +127,7 @@ func TestSubscribeLive(t *testing.T) {
 // TestSubscribeRefused: a SUBACK with return code 0x80 is a failure,
 // reported to the user and persisted (the addon marked it subscribed).
 func TestSubscribeRefused(t *testing.T) {
-	checkLeaks(t)
+	modelstest.CheckLeaks(t)
 	h := newHarness(t, "sqlite", Options{})
 	b := h.broker(scriptedBroker(t, subackFailure, false), nil)
 	start := time.Now()

@@ -13,6 +13,9 @@ import (
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/listeners"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
 
 // TestWebsocketScheme: url_scheme ws:// reaches the broker over a
@@ -21,13 +24,13 @@ import (
 // without a working websocket listener, so the broker is mochi, behind a
 // reverse proxy that records the handshake.
 func TestWebsocketScheme(t *testing.T) {
-	checkLeaks(t)
+	modelstest.CheckLeaks(t)
 	logger, _ := newLogger(t)
 	srv := mochi.New(&mochi.Options{Logger: logger, InlineClient: true})
 	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
 		t.Fatal(err)
 	}
-	wsAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	wsAddr := "127.0.0.1:" + strconv.Itoa(testmqtt.FreePort(t))
 	if err := srv.AddListener(listeners.NewWebsocket(listeners.Config{ID: "ws", Address: wsAddr})); err != nil {
 		t.Fatal(err)
 	}

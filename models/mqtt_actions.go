@@ -214,6 +214,11 @@ func signalSend(env *Env, ids []int64, _ Args) (any, error) {
 				"topic": msg.Topic, "payload": string(msg.Payload), "qos": int64(msg.QoS), "retain": msg.Retain,
 				"direction": "send", "timestamp": now,
 			})
+			if err == nil {
+				tx.notifyAfterCommit(historyNote(HistoryRow{BrokerID: r.Int("broker_id"), SubscriptionID: r.Int("subscription_id"),
+					SignalID: r.ID, Topic: msg.Topic, QoS: msg.QoS, Retain: msg.Retain, Direction: "send"},
+					string(msg.Payload), now.Truncate(time.Second)))
+			}
 			return err
 		})
 		if err != nil {

@@ -142,6 +142,9 @@ func TestMQTTActions(t *testing.T) {
 		// send: history only when the broker acknowledged.
 		g, _ := call("mqtt.signal", "create", map[string]any{"broker_id": broker, "subscription_id": sub, "payload": "on", "qos": int64(1)})
 		signal := g.(int64)
+		notes := &noteRecorder{reg: r}
+		r.SetNotifier(notes)
+		defer r.SetNotifier(nil)
 		ctl.publishErr = errors.New("timeout waiting for PUBACK")
 		if _, err := call("mqtt.signal", "action_send_mqtt", []any{signal}); KindOf(err) != KindUser || !strings.Contains(err.Error(), "Send signal Fail") {
 			t.Errorf("failed send: %v", err)
@@ -161,6 +164,17 @@ func TestMQTTActions(t *testing.T) {
 		}
 		if len(ctl.published) != 2 || ctl.published[0].Topic != "cmd/lamp" || ctl.published[0].QoS != 1 {
 			t.Errorf("published %v", ctl.published)
+		}
+		// Each send is on the live channel, like a received message; the
+		// failed one is not.
+		var sent []*MessageNote
+		for _, n := range notes.notes {
+			if m, ok := n.Payload.(*MessageNote); ok && n.Channel == ChannelRealtime {
+				sent = append(sent, m)
+			}
+		}
+		if len(sent) != 2 || sent[0].Direction != "send" || sent[0].Topic != "cmd/lamp" || sent[0].Payload != "on" || sent[0].SignalID != signal {
+			t.Errorf("send notifications %+v", sent)
 		}
 		res, _ = call("mqtt.signal", "get_mqtt_send_stats", signal)
 		if st := res.(map[string]any); st["total_sent"] != int64(2) || st["last_sent"] == false {

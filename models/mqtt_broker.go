@@ -16,7 +16,7 @@ func init() { declarations = append(declarations, mqttBroker) }
 func mqttBroker() *Model {
 	return &Model{
 		Name: "mqtt.broker", Description: "MQTT Broker",
-		Fields: []*Field{
+		Fields: append([]*Field{
 			{Name: "name", Type: Char, String: "Broker Name", Required: true},
 			{Name: "url_scheme", Type: Selection, String: "URL Scheme", Required: true, Default: constant("mqtt://"),
 				Selection: []Choice{{"mqtt://", "MQTT"}, {"tcp://", "TCP"}, {"mqtts://", "MQTTS"}, {"ssl://", "SSL"}, {"tls://", "TLS"}, {"ws://", "WS"}, {"wss://", "WSS"}}},
@@ -69,9 +69,9 @@ func mqttBroker() *Model {
 				Selection: []Choice{{StateConnecting, "Connecting"}, {StateConnected, "Connected"}, {StateReconnecting, "Reconnecting"}, {StateStopped, "Stopped"}, {StateError, "Error"}}},
 			{Name: "last_connected", Type: Datetime, Readonly: true, NoCopy: true},
 			{Name: "last_error", Type: Char, Readonly: true, NoCopy: true},
-		},
+		}, deviceBrokerFields()...), // group "Devices": where its devices publish (iot_device_broker.go)
 		Access:      map[string]string{GroupMQTTUser: "r", GroupMQTTManager: "rwcu"},
-		Constraints: []Constraint{checkBroker},
+		Constraints: []Constraint{checkBroker, checkBrokerDevices},
 		Changed:     brokerChanged,
 		// History rows link their broker without a foreign key: cascade
 		// here. (Subscriptions and signals cascade through their keys.)
@@ -96,6 +96,9 @@ func brokerChanged(env *Env, ids []int64, names []string, deleted bool) {
 		relevant = relevant || !brokerStatusFields[n]
 	}
 	notifyBrokers(env, ids, relevant)
+	if relevant {
+		env.reg.iot.forgetBrokersAfterCommit(env, ids)
+	}
 }
 
 // notifyBrokers calls BrokerChanged for each broker after commit.

@@ -146,6 +146,7 @@ func brokerConfig(r *Record) BrokerConfig {
 		b.StoreType = "memory"
 	}
 	b.WSHeaders, _ = parseHeaders(r.Str("ws_headers"))
+	b.Devices = deviceTopics(r)
 	if t := r.Str("will_topic"); t != "" {
 		b.Will = &WillMessage{Topic: t, Payload: []byte(r.Str("will_payload")), QoS: byte(r.Int("will_qos")), Retain: r.Bool("will_retain")}
 	}

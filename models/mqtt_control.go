@@ -79,6 +79,8 @@ type BrokerConfig struct {
 	ReconnectFactor  float64
 	ReconnectMax     time.Duration
 	ReconnectJitter  float64
+
+	Devices DeviceTopics // device discovery
 }
 
 // WillMessage is a broker connection's last will.

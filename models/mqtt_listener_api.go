@@ -86,7 +86,15 @@ func (r *Registry) SetListenerState(ctx context.Context, brokerID int64, state, 
 		if !connectedAt.IsZero() {
 			vals["last_connected"] = connectedAt
 		}
-		return env.Sudo().setColumnsVals(r.Model("mqtt.broker"), brokerID, vals)
+		if err := env.Sudo().setColumnsVals(r.Model("mqtt.broker"), brokerID, vals); err != nil {
+			return err
+		}
+		note := map[string]any{"broker_id": brokerID, "state": state, "last_error": truncate(lastError, 500)}
+		if !connectedAt.IsZero() {
+			note["last_connected"] = connectedAt.UTC().Format(DatetimeFormat)
+		}
+		env.notifyAfterCommit(Notification{Channel: ChannelListener, Type: NoteListenerState, Payload: note})
+		return nil
 	})
 }
 
@@ -166,7 +174,66 @@ func (r *Registry) InsertHistory(ctx context.Context, rows []HistoryRow) error {
 	if err != nil {
 		return Internal("store history", err)
 	}
+	r.notifyHistory(ctx, rows, values)
 	return nil
+}
+
+// busPayloadMax bounds the payload text a bus notification carries; the
+// full payload stays in the database.
+const busPayloadMax = 4096
+
+// notifyHistory tells ChannelRealtime about stored rows; values are the
+// stored column values, in historyColumns order.
+func (r *Registry) notifyHistory(ctx context.Context, rows []HistoryRow, values [][]any) {
+	if r.notifier == nil {
+		return
+	}
+	notes := make([]Notification, len(rows))
+	for i, h := range rows {
+		notes[i] = historyNote(h, values[i][4].(string), values[i][9].(time.Time))
+	}
+	r.Notify(ctx, notes...)
+}
+
+// historyNote is the ChannelRealtime notification of one stored message:
+// the columns a history list shows, with its text payload cut to
+// busPayloadMax.
+func historyNote(h HistoryRow, text string, ts time.Time) Notification {
+	return Notification{Channel: ChannelRealtime, Type: NoteMessage, Payload: &MessageNote{
+		Topic:          h.Topic,
+		Payload:        truncate(text, busPayloadMax),
+		Direction:      h.Direction,
+		QoS:            int64(h.QoS),
+		Retain:         h.Retain,
+		Timestamp:      ts.Format(DatetimeFormat),
+		DisplayName:    historyName(h.Topic, ts),
+		BrokerID:       falseIfZero(h.BrokerID),
+		SubscriptionID: falseIfZero(h.SubscriptionID),
+		SignalID:       falseIfZero(h.SignalID),
+	}}
+}
+
+// MessageNote is the payload of a NoteMessage. A struct rather than a map:
+// one is built and encoded for every stored message, on the ingest path.
+type MessageNote struct {
+	Topic          string `json:"topic"`
+	Payload        string `json:"payload"`
+	Direction      string `json:"direction"`
+	QoS            int64  `json:"qos"`
+	Retain         bool   `json:"retain"`
+	Timestamp      string `json:"timestamp"`
+	DisplayName    string `json:"display_name"`
+	BrokerID       any    `json:"broker_id"`       // id or false
+	SubscriptionID any    `json:"subscription_id"` // id or false
+	SignalID       any    `json:"signal_id"`       // id or false
+}
+
+// falseIfZero renders a missing id the way read does: False.
+func falseIfZero(id int64) any {
+	if id == 0 {
+		return false
+	}
+	return id
 }
 
 // insertRows writes values with multi-row INSERTs of perStmt rows, in one

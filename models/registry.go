@@ -26,6 +26,8 @@ type Registry struct {
 	hashCost  int                  // bcrypt cost of new password hashes
 	auth      *authCache           // recently verified credentials and groups
 	control   BrokerControl        // the listener service; nil without MQTT
+	notifier  Notifier             // the bus; nil drops notifications
+	iot       iotCache             // device ingestion's patterns and devices
 }
 
 // NewRegistry returns a registry with every model of the product declared

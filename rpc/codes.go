@@ -1,15 +1,8 @@
 package rpc
 
 // Protocol constants, each mirroring a named Odoo 16 behaviour. Section
-// numbers refer to the wire spec (odoo-rpc.md).
-
-// XML-RPC fault codes on /xmlrpc/2 (odoo/http.py RPC_FAULT_CODE_*, §1.7).
-const (
-	faultApplicationError = 1 // anything that is not an Odoo exception
-	faultWarning          = 2 // UserError, ValidationError, MissingError
-	faultAccessDenied     = 3 // bad credentials
-	faultAccessError      = 4 // no right on a model or record, private method
-)
+// numbers refer to the wire spec (odoo-rpc.md). Fault codes, JSON-RPC
+// codes and the exception names of models' kinds are in internal/jsonrpc.
 
 // Legacy /xmlrpc/<service> string fault codes (xmlrpc_handle_exception_string).
 const (
@@ -19,51 +12,18 @@ const (
 	legacyAccessDenied = "AccessDenied"
 )
 
-// JSON-RPC error codes and messages (odoo/http.py JsonRPCDispatcher, §2.1).
+// Python exception names only rpc raises (as pyError); the names of
+// models' kinds are package internal/jsonrpc's.
 const (
-	jsonCodeServerError    = 200
-	jsonMsgServerError     = "Odoo Server Error"
-	jsonCodeSessionExpired = 100
-	jsonMsgSessionExpired  = "Odoo Session Expired"
-
-	// Envelope errors use the JSON-RPC 2.0 codes: Odoo answers these with a
-	// bare HTTP 400 text, we send an envelope too (README.md).
-	jsonCodeParseError     = -32700
-	jsonMsgParseError      = "Invalid JSON data"
-	jsonCodeInvalidRequest = -32600
-	jsonMsgInvalidRequest  = "Invalid JSON-RPC data"
-
-	// Oversized bodies: werkzeug's RequestEntityTooLarge, as HTTP 413.
-	jsonCodeTooLarge = 413
-	jsonMsgTooLarge  = "Request Entity Too Large"
-)
-
-// Python exception names as they appear in JSON data.name (§2.1).
-const (
-	nameUserError       = "odoo.exceptions.UserError"
-	nameValidationError = "odoo.exceptions.ValidationError"
-	nameMissingError    = "odoo.exceptions.MissingError"
-	nameAccessError     = "odoo.exceptions.AccessError"
-	nameAccessDenied    = "odoo.exceptions.AccessDenied"
-	nameValueError      = "builtins.ValueError"
-	nameTypeError       = "builtins.TypeError"
-	nameAttributeError  = "builtins.AttributeError"
-	nameKeyError        = "builtins.KeyError"
-	nameNameError       = "builtins.NameError"
-	nameException       = "builtins.Exception"
-	nameSessionExpired  = "odoo.http.SessionExpiredException"
-	nameBadRequest      = "werkzeug.exceptions.BadRequest"
-	nameTooLarge        = "werkzeug.exceptions.RequestEntityTooLarge"
-	nameExpatError      = "xml.parsers.expat.ExpatError"
-	nameOperationalErr  = "psycopg2.OperationalError"
+	nameNameError      = "builtins.NameError"
+	nameExpatError     = "xml.parsers.expat.ExpatError"
+	nameOperationalErr = "psycopg2.OperationalError"
 )
 
 // Fixed user-facing messages.
 const (
-	msgSessionExpired = "Session expired"
-	msgTooManyLogins  = "Too many login failures, please wait a bit before trying again."
-	msgDBNotFound     = "Database not found."
-	msgTooLarge       = "The data value transmitted exceeds the capacity limit."
+	msgTooManyLogins = "Too many login failures, please wait a bit before trying again."
+	msgDBNotFound    = "Database not found."
 )
 
 // sessionCookie is the name of Odoo's web session cookie (§2.4).

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/jsonrpc"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
@@ -66,8 +67,8 @@ func TestDescribe(t *testing.T) {
 			1, "SessionExpiredException: Session expired", "Session expired", "SessionExpiredException: Session expired",
 			100, "odoo.http.SessionExpiredException", "Session expired", "SessionExpiredException: Session expired"},
 		{"too large", &http.MaxBytesError{Limit: 10},
-			1, "RequestEntityTooLarge: " + msgTooLarge + " (limit 10 bytes)", msgTooLarge + " (limit 10 bytes)", "RequestEntityTooLarge: " + msgTooLarge + " (limit 10 bytes)",
-			200, "werkzeug.exceptions.RequestEntityTooLarge", msgTooLarge + " (limit 10 bytes)", "RequestEntityTooLarge: " + msgTooLarge + " (limit 10 bytes)"},
+			1, "RequestEntityTooLarge: " + jsonrpc.TextTooLarge + " (limit 10 bytes)", jsonrpc.TextTooLarge + " (limit 10 bytes)", "RequestEntityTooLarge: " + jsonrpc.TextTooLarge + " (limit 10 bytes)",
+			200, "werkzeug.exceptions.RequestEntityTooLarge", jsonrpc.TextTooLarge + " (limit 10 bytes)", "RequestEntityTooLarge: " + jsonrpc.TextTooLarge + " (limit 10 bytes)"},
 		{"internal", models.Internal("read", errors.New("disk on fire")),
 			1, "InternalError: internal server error (request req-1)", "internal server error (request req-1)", "InternalError: internal server error (request req-1)",
 			200, "builtins.Exception", "internal server error (request req-1)", "InternalError: internal server error (request req-1)"},
@@ -86,7 +87,7 @@ func TestDescribe(t *testing.T) {
 			if code, text := we.legacyFault(); code != tt.legacyCode || text != tt.legacyText {
 				t.Errorf("legacy fault = %q %q, want %q %q", code, text, tt.legacyCode, tt.legacyText)
 			}
-			je := we.jsonError()
+			je := we.JSON()
 			wantMsg := "Odoo Server Error"
 			if tt.jsonCode == 100 {
 				wantMsg = "Odoo Session Expired"

@@ -15,6 +15,8 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/jsonrpc"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/origin"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/rpc/xmlrpc"
 )
@@ -28,6 +30,7 @@ type Options struct {
 	MaxRequestBytes int64         // largest request body; default 10 MiB
 	SessionMaxAge   time.Duration // web session lifetime and cookie Max-Age; default 7 days
 	LoginRateLimit  int           // failed web logins per remote address per minute; default 10
+	AllowedOrigins  []string      // foreign browser origins trusted on the /web routes, besides our own host
 	Logger          *slog.Logger  // default slog.Default()
 }
 
@@ -56,6 +59,7 @@ type server struct {
 	opts    Options
 	log     *slog.Logger
 	limiter *loginLimiter
+	origins origin.Policy
 
 	services map[string]serviceFunc
 }
@@ -117,6 +121,7 @@ func newHandler(reg *models.Registry, opts Options, extra map[string]serviceFunc
 		opts:     opts,
 		log:      opts.Logger,
 		limiter:  newLoginLimiter(opts.LoginRateLimit, time.Minute, defaultLimiterSize),
+		origins:  origin.New(opts.AllowedOrigins),
 		services: maps.Clone(services),
 	}
 	maps.Copy(s.services, extra)
@@ -179,7 +184,7 @@ func (s *server) recoverer(next http.Handler) http.Handler {
 				code, text := we.legacyFault()
 				writeXML(w, xmlrpc.EncodeFault(code, text))
 			default:
-				writeJSONError(w, http.StatusOK, nil, we.jsonError())
+				jsonrpc.WriteError(w, http.StatusOK, nil, we.JSON())
 			}
 		}()
 		next.ServeHTTP(w, r)

@@ -60,6 +60,7 @@ func TestServer(t *testing.T) {
 		{"PanicsAndInternalErrors", testPanicsAndInternalErrors},
 		{"JSONResultEncoding", testJSONResultEncoding},
 		{"MountedRoutes", testMountedRoutes},
+		{"CrossOrigin", testCrossOrigin},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

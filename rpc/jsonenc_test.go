@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/jsonrpc"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
@@ -90,7 +91,7 @@ func TestParseEnvelope(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			id, params, jerr := parseEnvelope([]byte(tt.body))
 			if tt.code != 0 {
-				if jerr == nil || jerr.Code != tt.code || jerr.Data.Name != nameBadRequest {
+				if jerr == nil || jerr.Code != tt.code || jerr.Data.Name != jsonrpc.NameBadRequest {
 					t.Fatalf("error = %+v, want code %d", jerr, tt.code)
 				}
 			} else if jerr != nil {

@@ -1,15 +1,11 @@
 package rpc
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"io"
 	"mime"
 	"net/http"
-	"slices"
-	"strconv"
+	"strings"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/jsonrpc"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
@@ -31,6 +27,10 @@ type jsonRoute struct {
 	handle      func(s *server, c *jsonCall) (any, error)
 }
 
+// cookie reports whether the route acts with the session cookie: the
+// /web routes do, /jsonrpc carries its credentials in the body.
+func (rt jsonRoute) cookie() bool { return strings.HasPrefix(rt.path, "/web/") }
+
 // jsonCall is one request on a JSON route, after the envelope was read.
 type jsonCall struct {
 	w       http.ResponseWriter
@@ -45,41 +45,41 @@ type jsonCall struct {
 // parsing, session, parameter binding, and the response.
 func (s *server) serveJSON(rt jsonRoute) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if rt.cookie() && !s.origins.Trusted(r) {
+			// The session cookie would act for its user: a page on another
+			// site must not be able to call with it (CSRF).
+			jsonrpc.WriteError(w, http.StatusForbidden, nil, describe(r.Context(), s.log,
+				models.AccessErrorf("Cross-origin request refused: %s is not an allowed origin.", r.Header.Get("Origin"))).JSON())
+			return
+		}
 		if !jsonContentType(r.Header.Get("Content-Type")) {
 			// Odoo answers a non-JSON request on a JSON route with a bare
 			// 400 page, before any envelope exists.
 			http.Error(w, "400 Bad Request: "+r.URL.Path+" is a JSON-RPC route, send Content-Type: application/json", http.StatusBadRequest)
 			return
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxRequestBytes))
-		if err != nil {
-			var tooLarge *http.MaxBytesError
-			if errors.As(err, &tooLarge) {
-				msg := msgTooLarge + " (limit " + strconv.FormatInt(tooLarge.Limit, 10) + " bytes)"
-				writeJSONError(w, http.StatusRequestEntityTooLarge, nil,
-					newJSONError(jsonCodeTooLarge, jsonMsgTooLarge, nameTooLarge, msg, shortName(nameTooLarge)+": "+msg))
-				return
-			}
-			writeJSONError(w, http.StatusBadRequest, nil, badRequest(jsonCodeParseError, jsonMsgParseError, "cannot read request body"))
+		body, status, jerr := jsonrpc.ReadBody(w, r, s.opts.MaxRequestBytes)
+		if jerr != nil {
+			jsonrpc.WriteError(w, status, nil, *jerr)
 			return
 		}
 		id, params, jerr := parseEnvelope(body)
 		if jerr != nil {
-			writeJSONError(w, http.StatusBadRequest, id, *jerr)
+			jsonrpc.WriteError(w, http.StatusBadRequest, id, *jerr)
 			return
 		}
 		c := &jsonCall{w: w, r: r, params: params}
 		result, err := s.runJSON(rt, c)
 		if err != nil {
-			writeJSONError(w, http.StatusOK, id, describe(r.Context(), s.log, err).jsonError())
+			jsonrpc.WriteError(w, http.StatusOK, id, describe(r.Context(), s.log, err).JSON())
 			return
 		}
 		out, err := encodeResult(id, result)
 		if err != nil {
-			writeJSONError(w, http.StatusOK, id, internalError(r.Context(), s.log, err).jsonError())
+			jsonrpc.WriteError(w, http.StatusOK, id, internalError(r.Context(), s.log, err).JSON())
 			return
 		}
-		writeJSON(w, http.StatusOK, out)
+		jsonrpc.WriteBody(w, http.StatusOK, out)
 	}
 }
 
@@ -100,29 +100,10 @@ func (s *server) runJSON(rt jsonRoute, c *jsonCall) (any, error) {
 		}
 		c.session = sess
 	}
-	if err := bindParams(rt, c.params); err != nil {
+	if err := jsonrpc.Bind(rt.fn, c.params, rt.required, rt.optional); err != nil {
 		return nil, err
 	}
 	return rt.handle(s, c)
-}
-
-// bindParams applies Python's keyword binding to the route's parameters.
-func bindParams(rt jsonRoute, params map[string]any) error {
-	for k := range params {
-		if !slices.Contains(rt.required, k) && !slices.Contains(rt.optional, k) {
-			return models.TypeErrorf("%s() got an unexpected keyword argument '%s'", rt.fn, k)
-		}
-	}
-	var missing []string
-	for _, k := range rt.required {
-		if _, ok := params[k]; !ok {
-			missing = append(missing, k)
-		}
-	}
-	if len(missing) > 0 {
-		return checkArgs(rt.fn, nil, missing, len(missing))
-	}
-	return nil
 }
 
 // jsonContentType accepts what Odoo's dispatcher selection accepts,
@@ -132,83 +113,30 @@ func jsonContentType(ct string) bool {
 	return err == nil && (mt == "application/json" || mt == "application/json-rpc")
 }
 
-// parseEnvelope returns the request id (compacted, HTML-safe JSON; "null"
+// parseEnvelope returns the request id (compacted, HTML-safe JSON; nil
 // when absent) and params (an object, {} when absent or null). Numbers in
 // params are int64 when written as integers and float64 otherwise, as
 // Python's json module reads them.
 func parseEnvelope(body []byte) (id []byte, params map[string]any, jerr *jsonError) {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(body, &top); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			e := badRequest(jsonCodeInvalidRequest, jsonMsgInvalidRequest, "the request body must be a JSON object")
-			return nil, nil, &e
-		}
-		e := badRequest(jsonCodeParseError, jsonMsgParseError, err.Error())
-		return nil, nil, &e
+	id, raw, jerr := jsonrpc.Parse(body)
+	if jerr != nil {
+		return id, nil, jerr
 	}
-	if top == nil {
-		e := badRequest(jsonCodeInvalidRequest, jsonMsgInvalidRequest, "the request body must be a JSON object")
-		return nil, nil, &e
+	if raw == nil {
+		return id, map[string]any{}, nil
 	}
-	if raw := top["id"]; len(raw) > 0 {
-		var buf bytes.Buffer
-		if json.Compact(&buf, raw) == nil {
-			var safe bytes.Buffer
-			json.HTMLEscape(&safe, buf.Bytes())
-			id = safe.Bytes()
-		}
-	}
-	params = map[string]any{}
-	if raw := top["params"]; len(raw) > 0 && string(raw) != "null" {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.UseNumber()
-		var v any
-		if err := dec.Decode(&v); err != nil {
-			e := badRequest(jsonCodeParseError, jsonMsgParseError, err.Error())
-			return id, nil, &e
-		}
-		m, ok := v.(map[string]any)
-		if !ok {
-			e := badRequest(jsonCodeInvalidRequest, jsonMsgInvalidRequest, "params must be a JSON object")
-			return id, nil, &e
-		}
-		params = convertNumbers(m).(map[string]any)
+	params, err := jsonrpc.DecodeObject(raw)
+	if err != nil {
+		e := jsonrpc.BadRequest(jsonrpc.CodeParseError, jsonrpc.MsgParseError, err.Error())
+		return id, nil, &e
 	}
 	return id, params, nil
-}
-
-// convertNumbers replaces json.Number in place: integer literals become
-// int64 (so ids compare as ints), others float64.
-func convertNumbers(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if n, err := strconv.ParseInt(string(x), 10, 64); err == nil {
-			return n
-		}
-		f, _ := strconv.ParseFloat(string(x), 64) // out of range gives ±Inf, as Python
-		return f
-	case []any:
-		for i := range x {
-			x[i] = convertNumbers(x[i])
-		}
-	case map[string]any:
-		for k, e := range x {
-			x[k] = convertNumbers(e)
-		}
-	}
-	return v
-}
-
-// badRequest is the error object of a request the envelope rejects.
-func badRequest(code int, msg, detail string) jsonError {
-	return newJSONError(code, msg, nameBadRequest, msg, shortName(nameBadRequest)+": "+msg+": "+detail)
 }
 
 // encodeResult builds a success response. A nil result omits the result
 // key entirely, as Odoo does for None (§2.1).
 func encodeResult(id []byte, result any) ([]byte, error) {
-	b := append(envelopeHead(id), ',')
+	b := append(jsonrpc.Head(id), ',')
 	if result != nil {
 		var err error
 		b = append(b, `"result":`...)
@@ -219,31 +147,4 @@ func encodeResult(id []byte, result any) ([]byte, error) {
 	}
 	b[len(b)-1] = '}'
 	return b, nil
-}
-
-// envelopeHead is `{"jsonrpc":"2.0","id":<id>` without the closing brace.
-func envelopeHead(id []byte) []byte {
-	if len(id) == 0 {
-		id = []byte("null")
-	}
-	b := make([]byte, 0, 256)
-	b = append(b, `{"jsonrpc":"2.0","id":`...)
-	return append(b, id...)
-}
-
-// writeJSONError writes an error response with the given HTTP status.
-func writeJSONError(w http.ResponseWriter, status int, id []byte, e jsonError) {
-	eb, err := json.Marshal(e) // only strings and empty values: cannot fail
-	if err != nil {
-		eb = []byte(`{"code":200,"message":"Odoo Server Error"}`)
-	}
-	b := append(envelopeHead(id), `,"error":`...)
-	b = append(append(b, eb...), '}')
-	writeJSON(w, status, b)
-}
-
-func writeJSON(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
 }

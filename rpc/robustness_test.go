@@ -13,6 +13,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	kolo "github.com/kolo/xmlrpc"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/jsonrpc"
 )
 
 // testServices answer with values no real service returns, to reach the
@@ -135,7 +137,7 @@ func testMountedRoutes(t *testing.T) {
 		t.Errorf("legacy through the outer router = %q", code)
 	}
 	r := ts.jsonCall(t, "/web/dataset/call_kw/mqtt.broker/search", map[string]any{"model": "mqtt.broker", "method": "search", "args": []any{}, "kwargs": map[string]any{}})
-	r.wantError(t, 100, nameSessionExpired, msgSessionExpired)
+	r.wantError(t, 100, jsonrpc.NameSessionExpired, jsonrpc.TextSessionExpired)
 	resp, body := post(t, srv.URL+"/jsonrpc", "application/json", []byte(`{"params":{"service":"common","method":"version","args":[]}}`))
 	if resp.StatusCode != 200 || !bytes.Contains(body, []byte(`"server_serie":"16.0"`)) {
 		t.Errorf("jsonrpc through the outer router: %d %s", resp.StatusCode, body)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/jsonrpc"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
@@ -19,7 +20,7 @@ var commonMethods = map[string]serviceFunc{
 func dispatchCommon(s *server, ctx context.Context, method string, params []any) (any, error) {
 	fn, ok := commonMethods[method]
 	if !ok {
-		return nil, &pyError{name: nameException, msg: "Method not found: " + method}
+		return nil, &pyError{name: jsonrpc.NameException, msg: "Method not found: " + method}
 	}
 	return fn(s, ctx, method, params)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/jsonrpc"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/rpc/xmlrpc"
 )
 
@@ -46,7 +47,7 @@ func (s *server) xmlrpcCall(w http.ResponseWriter, r *http.Request) ([]byte, err
 		// return False instead, so it is worth a line in the log.
 		s.log.WarnContext(r.Context(), "XML-RPC result cannot be marshalled",
 			slog.String("request_id", middleware.GetReqID(r.Context())), slog.String("method", method), slog.Any("error", err))
-		return nil, &pyError{name: nameTypeError, msg: strings.TrimPrefix(err.Error(), "xmlrpc: ")}
+		return nil, &pyError{name: jsonrpc.NameTypeError, msg: strings.TrimPrefix(err.Error(), "xmlrpc: ")}
 	}
 	return out, nil
 }

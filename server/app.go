@@ -11,9 +11,12 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bus"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/iotbox"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/listener"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/rpc"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/web"
 	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 )
@@ -27,10 +30,16 @@ type app struct {
 	metrics *prometheus.Registry
 	mqtt    *listener.Service
 	broker  *embeddedBroker // nil without --embedded-broker
+	bus     *bus.Bus
+	box     *iotbox.Box
 	http    *http.Server
 	cancel  context.CancelFunc // stops background jobs, the listener service among them
 	wg      sync.WaitGroup     // background jobs and the HTTP server
-	devices demoDevices        // --demo's simulated devices
+	// stopLive ends the bus and the IoT-box long polls before HTTP drains:
+	// their sockets and 50 s polls would otherwise hold shutdown up.
+	stopLive context.CancelFunc
+	live     sync.WaitGroup
+	devices  demoDevices // --demo's simulated devices
 }
 
 // start opens the database, migrates and initialises it, starts the
@@ -76,6 +85,18 @@ func start(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	a.metrics = newMetrics(sqlDB)
 	a.mqtt = listener.New(reg, listener.Options{Logger: log, Metrics: a.metrics})
 	reg.SetBrokerControl(a.mqtt)
+	busOpts := bus.Options{Logger: log, AllowedOrigins: cfg.CORSOrigins, Metrics: a.metrics}
+	if dialect == models.Postgres {
+		// Instances sharing the database share the bus (LISTEN/NOTIFY).
+		busOpts.PostgresDSN = cfg.DB
+	}
+	if a.bus, err = bus.New(reg, busOpts); err != nil {
+		a.closeEmbedded()
+		a.closeDB()
+		return nil, err
+	}
+	reg.SetNotifier(a.bus)
+	a.box = iotbox.New(reg, a.bus, iotbox.Options{Logger: log, AllowedOrigins: cfg.CORSOrigins, PublicUser: cfg.IoTPublicUser})
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -89,6 +110,21 @@ func start(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	live, stopLive := context.WithCancel(context.Background())
+	a.stopLive = stopLive
+	a.live.Add(2)
+	go func() {
+		defer a.live.Done()
+		if err := a.bus.Run(live); err != nil {
+			log.Error("Bus failed", slog.Any("error", err))
+		}
+	}()
+	go func() {
+		defer a.live.Done()
+		if err := a.box.Run(live); err != nil {
+			log.Error("IoT box endpoints failed", slog.Any("error", err))
+		}
+	}()
 	jobs, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	a.wg.Add(3)
@@ -114,8 +150,8 @@ func start(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	return a, nil
 }
 
-// routes mounts every handler on one router: each RPC pattern, and
-// GET /metrics beside them.
+// routes mounts every handler on one router: each RPC pattern, the admin
+// pages, and GET /metrics beside them.
 func (a *app) routes() http.Handler {
 	r := chi.NewRouter()
 	h := rpc.NewHandler(a.reg, rpc.Options{
@@ -124,10 +160,22 @@ func (a *app) routes() http.Handler {
 		MaxRequestBytes: a.cfg.MaxRequestBytes,
 		SessionMaxAge:   a.cfg.SessionMaxAge,
 		LoginRateLimit:  a.cfg.LoginRateLimit,
+		AllowedOrigins:  a.cfg.CORSOrigins,
 		Logger:          a.log,
 	})
 	for _, p := range rpc.Routes() {
 		r.Handle(p, h)
+	}
+	for p, h := range a.bus.Routes() {
+		r.Handle(p, h)
+	}
+	for p, h := range a.box.Routes() {
+		r.Handle(p, h)
+	}
+	pages := web.NewHandler(web.Options{Logger: a.log})
+	for _, p := range web.Routes() {
+		r.Get(p, pages.ServeHTTP)
+		r.Head(p, pages.ServeHTTP)
 	}
 	r.Method(http.MethodGet, "/metrics", metricsHandler(a.metrics, a.log))
 	return r
@@ -149,13 +197,16 @@ func (a *app) purgeSessions(ctx context.Context) {
 	}
 }
 
-// shutdown drains HTTP (in-flight calls finish and commit), stops the
+// shutdown closes the bus's sockets and the IoT-box long polls, drains
+// HTTP (in-flight calls finish and commit), stops the
 // background jobs and waits for them (the listener service stops its
 // daemons and commits what it received), then stops the demo devices and
 // the embedded broker, and finally closes the database.
 func (a *app) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
+	a.stopLive()
+	a.live.Wait()
 	err := a.http.Shutdown(ctx)
 	a.cancel()
 	a.wg.Wait()

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/origin"
 )
 
 // Config is every setting of the server.
@@ -32,6 +34,8 @@ type Config struct {
 	ShutdownTimeout time.Duration // --shutdown-timeout: grace period for in-flight requests on stop
 	EmbeddedBroker  string        // --embedded-broker: host:port of an in-process MQTT broker; "" runs none
 	Demo            bool          // --demo: demo records and simulated devices on the embedded broker
+	CORSOrigins     []string      // --cors-origins: foreign browser origins trusted by /web, /websocket and /hw_drivers
+	IoTPublicUser   string        // --iot-public-user: login /hw_drivers acts as for sessionless calls from a CORS origin
 }
 
 // DefaultConfig returns the built-in defaults, the lowest-precedence source.
@@ -130,6 +134,28 @@ var configOptions = []configOption{
 	{name: "demo", usage: "fill an empty database with a demo broker (on the embedded broker), subscriptions and signals, and run simulated devices; needs --embedded-broker",
 		set: func(c *Config, v string) (err error) { c.Demo, err = parseConfigBool(v); return err },
 		get: func(c Config) string { return strconv.FormatBool(c.Demo) }},
+	{name: "cors-origins", arg: "LIST", usage: "comma-separated browser origins (https://erp.example.com) allowed to call /hw_drivers/* across sites (CORS) and to use the /web routes and /websocket from their pages; empty allows only this server's own pages",
+		set: func(c *Config, v string) (err error) { c.CORSOrigins, err = parseConfigOrigins(v); return err },
+		get: func(c Config) string { return strings.Join(c.CORSOrigins, ",") }},
+	{name: "iot-public-user", arg: "LOGIN", usage: "login that /hw_drivers/action and /hw_drivers/event act as when a page on a --cors-origins origin calls without a session, as Odoo's IoT box allows; empty requires a logged-in session",
+		set: func(c *Config, v string) error { c.IoTPublicUser = strings.TrimSpace(v); return nil },
+		get: func(c Config) string { return c.IoTPublicUser }},
+}
+
+// parseConfigOrigins splits a comma-separated list of http(s) origins.
+func parseConfigOrigins(v string) ([]string, error) {
+	var out []string
+	for _, o := range strings.Split(v, ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		n := origin.Normalize(o)
+		if n == "" || strings.TrimSuffix(strings.ToLower(o), "/") != n {
+			return nil, fmt.Errorf("invalid origin %q (want scheme://host[:port], e.g. https://erp.example.com)", o)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // configIgnoredOdooKeys are keys of Odoo's own odoo.conf that have no meaning

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -54,14 +55,14 @@ func TestConfigDefaults(t *testing.T) {
 		LoginRateLimit:  10,
 		ShutdownTimeout: 30 * time.Second,
 	}
-	if def != want {
+	if !reflect.DeepEqual(def, want) {
 		t.Errorf("DefaultConfig() = %+v, want %+v", def, want)
 	}
 	got, err := LoadConfig(nil, []string{"PATH=/usr/bin", "HOME=/root", "ODOO_RC=/etc/odoo.conf"})
 	if err != nil {
 		t.Fatalf("LoadConfig(no settings) error: %v", err)
 	}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("LoadConfig(no settings) = %+v, want %+v", got, want)
 	}
 }
@@ -209,7 +210,7 @@ func TestConfigPrecedence(t *testing.T) {
 			if err != nil {
 				t.Fatalf("LoadConfig(%q, %q) error: %v", tt.args, tt.env, err)
 			}
-			if got != tt.want {
+			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("LoadConfig(%q, %q)\n got %+v\nwant %+v", tt.args, tt.env, got, tt.want)
 			}
 		})
@@ -224,7 +225,7 @@ func TestConfigOdooAliases(t *testing.T) {
 	}
 	want := DefaultConfig()
 	want.HTTPAddr, want.DBName, want.ListDB, want.LogLevel = "127.0.0.1:8070", "iot_prod", false, "warn"
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("LoadConfig(odoo.conf)\n got %+v\nwant %+v", got, want)
 	}
 
@@ -423,7 +424,7 @@ func TestConfigEnvAndFlagErrors(t *testing.T) {
 			if strings.Contains(err.Error(), "hunter2") {
 				t.Errorf("error %q shows a value of an unknown variable", err)
 			}
-			if c != (Config{}) {
+			if !reflect.DeepEqual(c, Config{}) {
 				t.Errorf("LoadConfig returned %+v with its error, want the zero Config", c)
 			}
 		})
@@ -571,11 +572,13 @@ func TestConfigRedacted(t *testing.T) {
 	got := c.Redacted()
 	want := []string{
 		"admin-password=<redacted>",
+		"cors-origins=",
 		"db-name=odoo",
 		"db=postgres://odoo:<redacted>@db.internal:5432/iot?sslmode=disable",
 		"demo=false",
 		"embedded-broker=",
 		"http-addr=:8069",
+		"iot-public-user=",
 		"list-db=true",
 		"log-format=text",
 		"log-level=info",
@@ -698,5 +701,20 @@ func TestConfigEmbeddedBrokerAndDemo(t *testing.T) {
 	_, err = LoadConfig(nil, []string{"ODOO_IOT_MQTT_DEMO=1"})
 	if err == nil || !strings.HasPrefix(err.Error(), "--demo: needs --embedded-broker") || !strings.Contains(err.Error(), "(set by ODOO_IOT_MQTT_DEMO)") {
 		t.Fatalf("--demo without --embedded-broker: %v", err)
+	}
+}
+
+func TestConfigOrigins(t *testing.T) {
+	got, err := LoadConfig([]string{"--cors-origins", " https://ERP.example.com/ ,http://127.0.0.1:8080", "--iot-public-user", "kiosk"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"https://erp.example.com", "http://127.0.0.1:8080"}; !slices.Equal(got.CORSOrigins, want) || got.IoTPublicUser != "kiosk" {
+		t.Fatalf("CORSOrigins = %q, IoTPublicUser = %q", got.CORSOrigins, got.IoTPublicUser)
+	}
+	for _, bad := range []string{"erp.example.com", "https://erp.example.com/path", "ftp://x", "*"} {
+		if _, err := LoadConfig([]string{"--cors-origins", bad}, nil); err == nil || !strings.Contains(err.Error(), "cors-origins") {
+			t.Errorf("--cors-origins %q: error %v, want one naming the flag", bad, err)
+		}
 	}
 }

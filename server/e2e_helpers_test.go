@@ -9,12 +9,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,6 +20,8 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 )
 
 var (
@@ -322,74 +322,12 @@ func (o *odoo) count(model string, domain []any) int {
 	return int(n)
 }
 
-// mosquitto is a Mosquitto broker the test started on a free port, with
-// persistence on, so a persistent session's queue survives our server.
-type mosquitto struct {
-	host string
-	port int
-	cmd  *exec.Cmd
-	log  *syncBuffer
-}
-
-func (m *mosquitto) addr() string { return net.JoinHostPort(m.host, strconv.Itoa(m.port)) }
-
-// startMosquitto runs Debian's mosquitto for the test, stopped at cleanup.
-// Under CI=true a missing mosquitto fails the test, elsewhere it skips.
-func startMosquitto(t *testing.T) *mosquitto {
+// startMosquitto runs a test Mosquitto with persistence on, so a
+// persistent session's queue survives our server, and no limit on that
+// queue, so nothing the tests count is dropped by the broker.
+func startMosquitto(t *testing.T) *testmqtt.Broker {
 	t.Helper()
-	bin, err := exec.LookPath("mosquitto")
-	if err != nil {
-		if _, serr := os.Stat("/usr/sbin/mosquitto"); serr != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatal("CI=true but mosquitto is not installed (apt-get install mosquitto)")
-			}
-			t.Skip("mosquitto not found: skipping the MQTT end-to-end test (apt-get install mosquitto)")
-		}
-		bin = "/usr/sbin/mosquitto"
-	}
-	dir := t.TempDir()
-	port := freePort(t)
-	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\n"+
-		"autosave_interval 1\nmax_queued_messages 0\nlog_dest stderr\nlog_type error\nlog_type warning\n", port, dir)
-	if os.Geteuid() == 0 {
-		conf += "user root\n" // else it drops to user mosquitto, who cannot write dir
-	}
-	path := filepath.Join(dir, "mosquitto.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	m := &mosquitto{host: "127.0.0.1", port: port, log: &syncBuffer{}}
-	m.cmd = exec.Command(bin, "-c", path)
-	m.cmd.Stdout, m.cmd.Stderr = m.log, m.log
-	if err := m.cmd.Start(); err != nil {
-		t.Fatalf("start mosquitto: %v", err)
-	}
-	t.Cleanup(func() {
-		m.cmd.Process.Signal(syscall.SIGTERM)
-		m.cmd.Wait()
-		if t.Failed() {
-			t.Logf("mosquitto log:\n%s", m.log.String())
-		}
-	})
-	eventually(t, 10*time.Second, "mosquitto to listen", func() bool {
-		c, err := net.DialTimeout("tcp", m.addr(), time.Second)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
-	return m
-}
-
-// freePort returns a TCP port of 127.0.0.1 that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return testmqtt.Start(t, testmqtt.Options{Persistence: true, Config: []string{"max_queued_messages 0"}})
 }
 
 // mqttClient connects a paho client to addr, disconnected at cleanup.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
 
@@ -30,7 +31,7 @@ func TestPythonPahoDevice(t *testing.T) {
 			args := []string{"--db", modelstest.DSN(t, kind), "--db-name", "e2e", "--admin-password", "pw"}
 			srv := startServer(t, args...)
 			o := login(t, srv, "e2e", "pw")
-			broker := o.create("mqtt.broker", map[string]any{"name": "Mosquitto", "host": mq.host, "port": strconv.Itoa(mq.port)})
+			broker := o.create("mqtt.broker", map[string]any{"name": "Mosquitto", "host": testmqtt.Host, "port": strconv.Itoa(mq.Port())})
 			var subs []any
 			for _, topic := range []string{"device/+/info", "device/+/telemetry/#", "device/py-1/action/set"} {
 				subs = append(subs, o.create("mqtt.subscription", map[string]any{"broker_id": broker, "topic": topic, "qos": 1}))
@@ -44,7 +45,7 @@ func TestPythonPahoDevice(t *testing.T) {
 				return o.count("mqtt.subscription", []any{[]any{"subscribed", "=", true}}) == len(subs)
 			})
 
-			cmd := exec.Command(py, filepath.Join("..", "testdata", "e2e", "paho_device.py"), mq.host, strconv.Itoa(mq.port), "py-1", "30")
+			cmd := exec.Command(py, filepath.Join("..", "testdata", "e2e", "paho_device.py"), testmqtt.Host, strconv.Itoa(mq.Port()), "py-1", "30")
 			stdout, err := cmd.StdoutPipe()
 			if err != nil {
 				t.Fatal(err)

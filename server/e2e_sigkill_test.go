@@ -2,10 +2,12 @@ package main
 
 import (
 	"fmt"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
 
 // TestSIGKILLLosesNothing: with a persistent session (clean_session off, a
@@ -23,7 +25,7 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 			args := []string{"--db", modelstest.DSN(t, kind), "--db-name", "e2e", "--admin-password", "pw"}
 			srv := startServer(t, args...)
 			o := login(t, srv, "e2e", "pw")
-			broker := o.create("mqtt.broker", map[string]any{"name": "Mosquitto", "host": mq.host, "port": strconv.Itoa(mq.port),
+			broker := o.create("mqtt.broker", map[string]any{"name": "Mosquitto", "host": testmqtt.Host, "port": strconv.Itoa(mq.Port()),
 				"clean_session": false, "client_id": "oim-sigkill-" + kind})
 			sub := o.create("mqtt.subscription", map[string]any{"broker_id": broker, "topic": "load/#", "qos": 1})
 			o.call("mqtt.subscription", "subscribe_mqtt", []any{[]any{sub}}, nil)
@@ -36,7 +38,7 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 
 			// The publisher: numbered QoS 1 messages; it tells when a third
 			// is out so the test kills the server mid-stream.
-			pub := mqttClient(t, mq.addr(), "e2e-publisher-"+kind)
+			pub := mqttClient(t, mq.Addr(), "e2e-publisher-"+kind)
 			third := make(chan struct{})
 			published := make(chan error, 1)
 			go func() {

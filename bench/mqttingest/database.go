@@ -12,9 +12,10 @@ import (
 	"path/filepath"
 	"strconv"
 
-	_ "github.com/glebarez/sqlite" // registers database/sql driver "sqlite" (glebarez/go-sqlite), as the server uses
-	"github.com/jackc/pgx/v5"
+	_ "github.com/glebarez/sqlite"     // registers database/sql driver "sqlite" (glebarez/go-sqlite), as the server uses
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 )
 
 // database is a fresh, empty database for one server case.
@@ -40,35 +41,13 @@ func freshDatabase(ctx context.Context, kind, pgURL string) (*database, error) {
 			dsn:     "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=query_only(1)",
 			cleanup: func() { os.RemoveAll(dir) }}, nil
 	default:
-		u, err := databaseURL(pgURL, benchDB)
+		u, err := benchproc.RecreateDatabase(ctx, pgURL, benchDB)
 		if err != nil {
 			return nil, err
-		}
-		conn, err := pgx.Connect(ctx, pgURL)
-		if err != nil {
-			return nil, fmt.Errorf("connect to %s: %w", pgURL, err)
-		}
-		defer conn.Close(ctx)
-		ident := pgx.Identifier{benchDB}.Sanitize()
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
-			return nil, fmt.Errorf("drop %s: %w", benchDB, err)
-		}
-		if _, err := conn.Exec(ctx, "CREATE DATABASE "+ident); err != nil {
-			return nil, fmt.Errorf("create %s: %w", benchDB, err)
 		}
 		// The last case's database stays, for a look at it afterwards.
 		return &database{kind: kind, arg: u, driver: "pgx", dsn: u, cleanup: func() {}}, nil
 	}
-}
-
-// databaseURL is pgURL with its database replaced by name.
-func databaseURL(pgURL, name string) (string, error) {
-	u, err := url.Parse(pgURL)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return "", fmt.Errorf("-pg must be a postgres:// URL, got %q", pgURL)
-	}
-	u.Path = "/" + name
-	return u.String(), nil
 }
 
 // rowCounter counts the committed mqtt.signal.history rows of one

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 )
 
@@ -54,7 +55,7 @@ func (r ingestResult) rate() float64 {
 // Mosquitto) per stored message, in µs.
 func (r ingestResult) cpuPerMsg() float64 {
 	u := r.usage
-	total := u.bench + u.server + u.postgres + u.mosquitto
+	total := u.Bench + u.Server + u.Postgres + u.Mosquitto
 	return float64(total) / float64(time.Microsecond) / float64(max(r.received, 1))
 }
 
@@ -125,29 +126,29 @@ func (b *bench) reference(ctx context.Context, qos byte) (ingestResult, error) {
 	r := ingestResult{qos: qos, published: b.o.n}
 	fmt.Fprintf(os.Stderr, "%s: %d messages of %d bytes\n", r.name(), b.o.n, b.o.size)
 	prefix := fmt.Sprintf("oim-bench/%d/ref-q%d", clientSeqBase, qos)
-	sub, err := connect(b.broker.url(), "oim-bench-ref-sub")
+	sub, err := connect(b.broker.URL(), "oim-bench-ref-sub")
 	if err != nil {
 		return r, err
 	}
-	defer sub.close()
+	defer sub.Close()
 	var cnt counter
-	if err := wait(sub.Subscribe(prefix+"/#", qos, cnt.handle), 10*time.Second); err != nil {
+	if err := benchmqtt.Wait(sub.Subscribe(prefix+"/#", qos, cnt.handle), 10*time.Second); err != nil {
 		return r, fmt.Errorf("reference subscribe: %w", err)
 	}
-	pub, err := connect(b.broker.url(), "oim-bench-pub")
+	pub, err := connect(b.broker.URL(), "oim-bench-pub")
 	if err != nil {
 		return r, err
 	}
-	defer pub.close()
+	defer pub.Close()
 
-	stats := statSource{mosquitto: b.broker.pid()}
+	stats := statSource{mosquitto: b.broker.PID()}
 	before := stats.snapshot()
 	done := make(chan published, 1)
 	go func() { done <- publish(ctx, pub, prefix, qos, b.o.n, b.o.size, b.o.window, b.flow(qos, cnt.n.Load)) }()
 	p, err := b.follow(ctx, done, 10*time.Millisecond,
 		func(time.Time) (int64, error) { return cnt.n.Load(), nil },
-		func() error { return errors.Join(b.broker.alive(), sub.lostErr(), pub.lostErr()) })
-	r.usage = stats.snapshot().minus(before)
+		func() error { return errors.Join(b.broker.Alive(), sub.LostErr(), pub.LostErr()) })
+	r.usage = stats.snapshot().Minus(before)
 	if err != nil {
 		return r, fmt.Errorf("%s: %w", r.name(), err)
 	}
@@ -155,7 +156,7 @@ func (b *bench) reference(ctx context.Context, qos byte) (ingestResult, error) {
 	if last := cnt.last.Load(); last != 0 {
 		r.elapsed = time.Unix(0, last).Sub(p.pub.start)
 	}
-	r.dropped = b.broker.droppedFor(sub.id)
+	r.dropped = b.broker.DroppedFor(sub.ID)
 	r.connects = 1
 	b.check(r)
 	return r, nil
@@ -176,7 +177,7 @@ func (b *bench) serverIngest(ctx context.Context, qos byte, kind string) (ingest
 		return r, err
 	}
 	defer srv.Stop()
-	alive := func() error { return errors.Join(srv.Check(nil), b.broker.alive()) }
+	alive := func() error { return errors.Join(srv.Check(nil), b.broker.Alive()) }
 
 	c, err := dialRPC(srv.URL())
 	if err != nil {
@@ -185,7 +186,7 @@ func (b *bench) serverIngest(ctx context.Context, qos byte, kind string) (ingest
 	defer c.close()
 	prefix := fmt.Sprintf("oim-bench/%d/%s-q%d", clientSeqBase, kind, qos)
 	clientID := fmt.Sprintf("oim-bench-server-%d-%s-q%d", clientSeqBase, kind, qos)
-	if _, err := c.listen(ctx, b.broker.addr, clientID, prefix+"/#", qos); err != nil {
+	if _, err := c.listen(ctx, b.broker.Addr, clientID, prefix+"/#", qos); err != nil {
 		return r, srv.Check(err)
 	}
 	rows, err := openCounter(db, "receive")
@@ -193,19 +194,19 @@ func (b *bench) serverIngest(ctx context.Context, qos byte, kind string) (ingest
 		return r, err
 	}
 	defer rows.close()
-	pub, err := connect(b.broker.url(), "oim-bench-pub")
+	pub, err := connect(b.broker.URL(), "oim-bench-pub")
 	if err != nil {
 		return r, err
 	}
-	defer pub.close()
+	defer pub.Close()
 
 	// One message end to end before the clock starts: the subscription is
 	// live at the broker and the server commits what it receives.
-	if err := wait(pub.Publish(prefix+"/probe", qos, false, payload(-1, b.o.size)), 10*time.Second); err != nil {
+	if err := benchmqtt.Wait(pub.Publish(prefix+"/probe", qos, false, payload(-1, b.o.size)), 10*time.Second); err != nil {
 		return r, fmt.Errorf("probe: %w", err)
 	}
 	var base int64
-	err = poll(ctx, 30*time.Second, pollEvery, func() (bool, error) {
+	err = benchproc.Poll(ctx, 30*time.Second, pollEvery, func() (bool, error) {
 		n, err := rows.full(ctx)
 		base = n
 		return n >= 1, errors.Join(err, alive())
@@ -216,7 +217,7 @@ func (b *bench) serverIngest(ctx context.Context, qos byte, kind string) (ingest
 
 	b.log.Info("Measuring", slog.String("case", r.name()), slog.Int("server_pid", srv.PID()))
 	rss := benchproc.StartRSSSampler(srv.PID(), rssEvery)
-	stats := statSource{server: srv.PID(), mosquitto: b.broker.pid()}
+	stats := statSource{server: srv.PID(), mosquitto: b.broker.PID()}
 	before := stats.snapshot()
 	// With a flow the publisher waits on the committed count, so it is
 	// polled often enough not to starve the server.
@@ -245,7 +246,7 @@ func (b *bench) serverIngest(ctx context.Context, qos byte, kind string) (ingest
 		return n - base, err
 	}, alive)
 	r.peakRSS = rss.Stop()
-	r.usage = stats.snapshot().minus(before)
+	r.usage = stats.snapshot().Minus(before)
 	if err != nil {
 		return r, fmt.Errorf("%s: %w", r.name(), err)
 	}
@@ -260,8 +261,8 @@ func (b *bench) serverIngest(ctx context.Context, qos byte, kind string) (ingest
 	r.received = final - base
 	r.elapsed = p.grew.Sub(p.pub.start)
 	r.hwm, _ = benchproc.ProcStatusKB(srv.PID(), "VmHWM")
-	r.dropped = b.broker.droppedFor(clientID)
-	r.connects = b.broker.connectsOf(clientID)
+	r.dropped = b.broker.DroppedFor(clientID)
+	r.connects = b.broker.ConnectsOf(clientID)
 	r.metrics = scrapeMetrics(srv.URL())
 	b.check(r)
 	return r, nil

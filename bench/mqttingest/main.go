@@ -16,11 +16,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 )
 
@@ -49,10 +49,7 @@ type options struct {
 }
 
 func main() {
-	def := os.Getenv("ODOO_IOT_MQTT_TEST_PG")
-	if def == "" {
-		def = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
+	def := benchproc.DefaultPG()
 	var (
 		o        options
 		qos, dbs string
@@ -78,15 +75,9 @@ func main() {
 		err = errors.New("need -n >= 1, -size >= 16, -window >= 1, -timeout > 0, -send-clients >= 1, -send-duration >= 0")
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "mqttingest:", err)
-		os.Exit(2)
+		benchproc.UsageError("mqttingest", err)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, o); err != nil {
-		fmt.Fprintln(os.Stderr, "mqttingest: FAIL:", err)
-		os.Exit(1)
-	}
+	benchproc.Main("mqttingest", func(ctx context.Context) error { return run(ctx, o) })
 }
 
 func parseQoS(s string) ([]byte, error) {
@@ -125,14 +116,14 @@ func run(ctx context.Context, o options) error {
 		defer cleanup()
 		o.bin = bin
 	}
-	broker, err := startMosquitto(ctx, o.mosquitto)
+	broker, err := benchmqtt.StartMosquitto(ctx, o.mosquitto)
 	if err != nil {
 		return err
 	}
-	defer broker.stop()
-	log.Info("Mosquitto started", slog.String("addr", broker.addr), slog.Int("pid", broker.pid()))
+	defer broker.Stop()
+	log.Info("Mosquitto started", slog.String("addr", broker.Addr), slog.Int("pid", broker.PID()))
 
-	b := &bench{o: o, broker: broker, log: log, startLoad: loadAverage()}
+	b := &bench{o: o, broker: broker, log: log, startLoad: benchproc.LoadAverage()}
 	err = b.runCases(ctx)
 	b.report(os.Stdout) // what was measured, even when a case failed
 	if err != nil {
@@ -182,7 +173,7 @@ func (b *bench) runCases(ctx context.Context) error {
 // bench holds what every case shares, and the results so far.
 type bench struct {
 	o         options
-	broker    *mosquitto
+	broker    *benchmqtt.Mosquitto
 	log       *slog.Logger
 	startLoad string // /proc/loadavg when the run began
 

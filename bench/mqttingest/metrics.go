@@ -5,46 +5,19 @@ package main
 // (one row per commit, say); it never decides the outcome.
 
 import (
-	"bufio"
 	"fmt"
-	"io"
-	"net/http"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 )
 
 // scrapeMetrics summarises the histograms and counters about batches,
 // commits, queue depth and drops, or returns "" when there is no /metrics.
 func scrapeMetrics(base string) string {
-	c := &http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get(base + "/metrics")
-	if err != nil {
+	values := benchproc.ScrapeMetrics(base)
+	if values == nil {
 		return ""
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		io.Copy(io.Discard, resp.Body)
-		return ""
-	}
-	values := map[string]float64{} // metric name, summed over its labels
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		name, _, _ := strings.Cut(f[0], "{")
-		name = strings.TrimPrefix(name, "odoo_iot_mqtt_")
-		if v, err := strconv.ParseFloat(f[1], 64); err == nil {
-			values[name] += v
-		}
 	}
 	interesting := func(n string) bool {
 		for _, k := range []string{"batch", "commit", "dropped", "queue", "received", "ingest", "reconnect"} {

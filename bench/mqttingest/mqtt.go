@@ -12,53 +12,20 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
-)
 
-// client is a connected paho client that remembers a lost connection.
-type client struct {
-	mqtt.Client
-	id   string
-	lost atomic.Pointer[error]
-}
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchmqtt"
+)
 
 var clientSeq atomic.Int64
 
-// connect opens a clean-session client with an id starting with prefix.
-// It does not reconnect: a dropped connection fails the case.
-func connect(brokerURL, prefix string) (*client, error) {
-	id := fmt.Sprintf("%s-%d-%d", prefix, clientSeqBase, clientSeq.Add(1))
-	c := &client{id: id}
-	o := mqtt.NewClientOptions().AddBroker(brokerURL).SetClientID(id).
-		SetProtocolVersion(4).SetCleanSession(true).SetOrderMatters(true).
-		SetAutoReconnect(false).SetKeepAlive(30 * time.Second).SetConnectTimeout(10 * time.Second).
-		SetConnectionLostHandler(func(_ mqtt.Client, err error) { c.lost.Store(&err) })
-	c.Client = mqtt.NewClient(o)
-	if err := wait(c.Connect(), 10*time.Second); err != nil {
-		return nil, fmt.Errorf("connect %s to %s: %w", id, brokerURL, err)
-	}
-	return c, nil
+// connect opens a client (see benchmqtt.Connect) with an id starting with
+// prefix and unique to this run.
+func connect(brokerURL, prefix string) (*benchmqtt.Client, error) {
+	return benchmqtt.Connect(brokerURL, fmt.Sprintf("%s-%d-%d", prefix, clientSeqBase, clientSeq.Add(1)))
 }
 
 // clientSeqBase keeps client ids apart between two runs on one broker.
 var clientSeqBase = time.Now().UnixNano() % 1_000_000
-
-// lostErr is the reason the connection dropped, or nil.
-func (c *client) lostErr() error {
-	if p := c.lost.Load(); p != nil {
-		return fmt.Errorf("connection lost: %w", *p)
-	}
-	return nil
-}
-
-func (c *client) close() { c.Disconnect(250) }
-
-// wait waits for a paho token.
-func wait(t mqtt.Token, d time.Duration) error {
-	if !t.WaitTimeout(d) {
-		return fmt.Errorf("no answer from the broker within %s", d)
-	}
-	return t.Error()
-}
 
 // published is what a publisher run reports.
 type published struct {
@@ -85,7 +52,7 @@ type flow struct {
 // fast as the broker takes them (and, with a flow, as the subscriber
 // keeps up). At most window tokens are outstanding: at QoS 1 that is the
 // PUBACKs awaited, at QoS 0 the writes queued in paho.
-func publish(ctx context.Context, c *client, prefix string, qos byte, n, size, window int, fl *flow) published {
+func publish(ctx context.Context, c *benchmqtt.Client, prefix string, qos byte, n, size, window int, fl *flow) published {
 	topics := make([]string, 1000)
 	for i := range topics {
 		topics[i] = prefix + "/sensor/" + strconv.Itoa(i)
@@ -106,7 +73,7 @@ func publish(ctx context.Context, c *client, prefix string, qos byte, n, size, w
 		}
 		slot := i % window
 		if t := tokens[slot]; t != nil {
-			if err := wait(t, 30*time.Second); err != nil {
+			if err := benchmqtt.Wait(t, 30*time.Second); err != nil {
 				p.err = fmt.Errorf("publish %d: %w", i-window, err)
 				return p
 			}
@@ -119,7 +86,7 @@ func publish(ctx context.Context, c *client, prefix string, qos byte, n, size, w
 	}
 	for k := range window {
 		if t := tokens[(n+k)%window]; t != nil {
-			if err := wait(t, 30*time.Second); err != nil {
+			if err := benchmqtt.Wait(t, 30*time.Second); err != nil {
 				p.err = fmt.Errorf("publish: %w", err)
 				return p
 			}

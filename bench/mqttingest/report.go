@@ -3,11 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"runtime"
-	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 )
 
 // The targets. They are reported as met or not met; a missed
@@ -27,7 +27,7 @@ func (b *bench) report(w io.Writer) {
 		flow = fmt.Sprintf("at most %d ahead of the subscriber", b.o.e2eWindow)
 	}
 	fmt.Fprintf(w, "\nmqttingest: %d messages of %d bytes per case; QoS 0 publisher open loop; QoS 1 publisher %d PUBACKs in flight, %s; Mosquitto defaults; %d CPUs, load average %s at start, %s at end\n\n",
-		b.o.n, b.o.size, b.o.window, flow, runtime.NumCPU(), b.startLoad, loadAverage())
+		b.o.n, b.o.size, b.o.window, flow, runtime.NumCPU(), b.startLoad, benchproc.LoadAverage())
 	refs := map[byte]float64{}   // msgs/s
 	refCPU := map[byte]float64{} // CPU µs/msg, all parties
 	for _, r := range b.ingest {
@@ -42,11 +42,11 @@ func (b *bench) report(w io.Writer) {
 		perMsg := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(time.Microsecond)/n) }
 		server, rss := "-", "-"
 		if r.db != "" {
-			server, rss = perMsg(r.usage.server), mb(r.peakRSS)
+			server, rss = perMsg(r.usage.Server), mb(r.peakRSS)
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%d\t%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t\n",
 			r.name(), r.published, r.received, r.rate(), r.lost(), r.dup(), ratio(r.rate(), refs[r.qos]), ratio(refCPU[r.qos], r.cpuPerMsg()),
-			rss, yesNo(r.dropped), r.connects, perMsg(r.usage.bench), server, perMsg(r.usage.postgres), perMsg(r.usage.mosquitto))
+			rss, yesNo(r.dropped), r.connects, perMsg(r.usage.Bench), server, perMsg(r.usage.Postgres), perMsg(r.usage.Mosquitto))
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "vs ref (CPU): the reference's CPU per message over this case's, all parties summed; what the throughput ratio would be on a machine busy with nothing else")
@@ -64,11 +64,11 @@ func (b *bench) report(w io.Writer) {
 			perCall := func(d time.Duration) string { return fmt.Sprintf("%.0f", float64(d)/float64(time.Microsecond)/n) }
 			rows, server, rss := "-", "-", "-"
 			if r.db != "" {
-				rows, server, rss = fmt.Sprint(r.rows), perCall(r.usage.server), mb(r.peakRSS)
+				rows, server, rss = fmt.Sprint(r.rows), perCall(r.usage.Server), mb(r.peakRSS)
 			}
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
 				r.name(), r.ok, r.faults, r.rate(), ms(r.percentile(0.50)), ms(r.percentile(0.99)), ratio(r.rate(), sendRef),
-				rows, rss, perCall(r.usage.bench), server, perCall(r.usage.postgres), perCall(r.usage.mosquitto))
+				rows, rss, perCall(r.usage.Bench), server, perCall(r.usage.Postgres), perCall(r.usage.Mosquitto))
 		}
 		tw.Flush()
 		for _, r := range b.sends {
@@ -162,13 +162,4 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
-}
-
-// loadAverage is the first three fields of /proc/loadavg, or "?".
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
-		return strings.Join(f[:3], " ")
-	}
-	return "?"
 }

@@ -108,7 +108,7 @@ func (c *rpcClient) listen(ctx context.Context, brokerAddr, clientID, filter str
 		return l, err
 	}
 	var last any
-	err = poll(ctx, 30*time.Second, 200*time.Millisecond, func() (bool, error) {
+	err = benchproc.Poll(ctx, 30*time.Second, 200*time.Millisecond, func() (bool, error) {
 		out, err := c.call("mqtt.service", "check_mqtt_status", nil, nil)
 		last = out
 		m, _ := out.(map[string]any)
@@ -117,7 +117,7 @@ func (c *rpcClient) listen(ctx context.Context, brokerAddr, clientID, filter str
 	if err != nil {
 		return l, fmt.Errorf("service not connected (check_mqtt_status: %v): %w", last, err)
 	}
-	err = poll(ctx, 30*time.Second, 100*time.Millisecond, func() (bool, error) {
+	err = benchproc.Poll(ctx, 30*time.Second, 100*time.Millisecond, func() (bool, error) {
 		out, err := c.call("mqtt.subscription", "read", []any{[]any{l.subscription}}, map[string]any{"fields": []any{"subscribed", "subscription_status", "last_error"}})
 		last = out
 		rows, _ := out.([]any)
@@ -131,26 +131,6 @@ func (c *rpcClient) listen(ctx context.Context, brokerAddr, clientID, filter str
 		return l, fmt.Errorf("subscription not subscribed (read: %v): %w", last, err)
 	}
 	return l, nil
-}
-
-// poll calls check every interval until it returns true, an error, or
-// limit passes.
-func poll(ctx context.Context, limit, every time.Duration, check func() (bool, error)) error {
-	deadline := time.Now().Add(limit)
-	for {
-		ok, err := check()
-		if err != nil || ok {
-			return err
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%w: still waiting after %s", benchproc.ErrFunctional, limit)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(every):
-		}
-	}
 }
 
 // splitHostPort splits "host:port" into the broker record's host and port

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 )
 
@@ -133,19 +134,19 @@ func closedLoop(ctx context.Context, n int, d time.Duration, call func(worker in
 // sendClients goroutines sharing one connection.
 func (b *bench) referenceSend(ctx context.Context) (sendResult, error) {
 	fmt.Fprintf(os.Stderr, "send reference: %d goroutines, %s\n", b.o.sendClients, b.o.sendDuration)
-	pub, err := connect(b.broker.url(), "oim-bench-send-ref")
+	pub, err := connect(b.broker.URL(), "oim-bench-send-ref")
 	if err != nil {
 		return sendResult{}, err
 	}
-	defer pub.close()
+	defer pub.Close()
 	topic := fmt.Sprintf("oim-bench/%d/send-ref", clientSeqBase)
 	body := payload(0, b.o.size)
-	stats := statSource{mosquitto: b.broker.pid()}
+	stats := statSource{mosquitto: b.broker.PID()}
 	before := stats.snapshot()
 	r, err := closedLoop(ctx, b.o.sendClients, b.o.sendDuration, func(int) (outcome, string, error) {
-		return callOK, "", wait(pub.Publish(topic, 1, false, body), 10*time.Second)
+		return callOK, "", benchmqtt.Wait(pub.Publish(topic, 1, false, body), 10*time.Second)
 	})
-	r.usage = stats.snapshot().minus(before)
+	r.usage = stats.snapshot().Minus(before)
 	return r, err
 }
 
@@ -173,7 +174,7 @@ func (b *bench) serverSend(ctx context.Context, kind string) (sendResult, error)
 	defer c.close()
 	prefix := fmt.Sprintf("oim-bench/%d/%s-send", clientSeqBase, kind)
 	clientID := fmt.Sprintf("oim-bench-server-%d-%s-send", clientSeqBase, kind)
-	l, err := c.listen(ctx, b.broker.addr, clientID, prefix+"/in/#", 1)
+	l, err := c.listen(ctx, b.broker.Addr, clientID, prefix+"/in/#", 1)
 	if err != nil {
 		return r, srv.Check(err)
 	}
@@ -198,7 +199,7 @@ func (b *bench) serverSend(ctx context.Context, kind string) (sendResult, error)
 	}
 
 	rss := benchproc.StartRSSSampler(srv.PID(), rssEvery)
-	stats := statSource{server: srv.PID(), mosquitto: b.broker.pid()}
+	stats := statSource{server: srv.PID(), mosquitto: b.broker.PID()}
 	before := stats.snapshot()
 	res, err := closedLoop(ctx, b.o.sendClients, b.o.sendDuration, func(w int) (outcome, string, error) {
 		v, err := clients[w].call("mqtt.signal", "action_send_mqtt", []any{[]any{signals[w]}}, nil)
@@ -214,7 +215,7 @@ func (b *bench) serverSend(ctx context.Context, kind string) (sendResult, error)
 	})
 	res.db = kind
 	res.peakRSS = rss.Stop()
-	res.usage = stats.snapshot().minus(before)
+	res.usage = stats.snapshot().Minus(before)
 	if err != nil {
 		return res, fmt.Errorf("%s: %w", res.name(), errors.Join(srv.Check(err), err))
 	}

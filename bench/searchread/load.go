@@ -27,7 +27,7 @@ func (r *result) add(o result) {
 	r.lat = append(r.lat, o.lat...)
 	r.elapsed += o.elapsed
 	r.peakRSS = max(r.peakRSS, o.peakRSS)
-	r.usage = r.usage.plus(o.usage)
+	r.usage = r.usage.Plus(o.usage)
 }
 
 // percentile of the latencies, nearest rank (sorts them in place).
@@ -89,7 +89,7 @@ func runLoad(ctx context.Context, n int, d time.Duration, call func(context.Cont
 		return r, err
 	}
 	if stats != nil {
-		r.usage = stats.snapshot().minus(before)
+		r.usage = stats.snapshot().Minus(before)
 	}
 	r.lat = slices.Concat(lat...)
 	return r, nil

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"time"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
@@ -43,10 +42,7 @@ type options struct {
 }
 
 func main() {
-	def := os.Getenv("ODOO_IOT_MQTT_TEST_PG")
-	if def == "" {
-		def = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
+	def := benchproc.DefaultPG()
 	var o options
 	flag.StringVar(&o.pg, "pg", def, "PostgreSQL URL of a maintenance database (default $ODOO_IOT_MQTT_TEST_PG)")
 	flag.IntVar(&o.rows, "rows", 1_000_000, "mqtt.signal.history rows to seed")
@@ -57,31 +53,23 @@ func main() {
 	flag.StringVar(&o.bin, "bin", "", "server binary to run instead of building ./server from this checkout")
 	flag.Parse()
 	if o.rows < pageSize*20 || o.clients < 1 || o.duration <= 0 || o.rounds < 1 {
-		fmt.Fprintf(os.Stderr, "searchread: need -rows >= %d, -clients >= 1, -duration > 0, -rounds >= 1\n", pageSize*20)
-		os.Exit(2)
+		benchproc.UsageError("searchread", fmt.Errorf("need -rows >= %d, -clients >= 1, -duration > 0, -rounds >= 1", pageSize*20))
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, o); err != nil {
-		fmt.Fprintln(os.Stderr, "searchread: FAIL:", err)
-		os.Exit(1)
-	}
+	benchproc.Main("searchread", func(ctx context.Context) error { return run(ctx, o) })
 }
 
 func run(ctx context.Context, o options) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	benchURL, err := databaseURL(o.pg, benchDB)
+	benchURL, err := benchproc.DatabaseURL(o.pg, benchDB)
 	if err != nil {
 		return err
 	}
-	if o.bin == "" {
-		bin, cleanup, err := benchproc.BuildServer(ctx)
-		if err != nil {
-			return err
-		}
-		defer cleanup()
-		o.bin = bin
+	bin, cleanup, err := benchproc.ServerBinary(ctx, o.bin)
+	if err != nil {
+		return err
 	}
+	defer cleanup()
+	o.bin = bin
 	fresh, kept, err := prepareDatabase(ctx, o.pg, o.rows, o.keep)
 	if err != nil {
 		return err

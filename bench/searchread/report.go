@@ -30,7 +30,7 @@ func report(w io.Writer, o options, rs []result, hwmKB int64) {
 		perReq := func(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d)/float64(time.Millisecond)/n) }
 		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%.2f\t%s\t%s\t%s\t%s\t\n",
 			r.name, r.requests(), r.perSecond(), ms(r.percentile(0.50)), ms(r.percentile(0.99)), r.perSecond()/ref, rss,
-			perReq(r.usage.bench), perReq(r.usage.server), perReq(r.usage.postgres))
+			perReq(r.usage.Bench), perReq(r.usage.Server), perReq(r.usage.Postgres))
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nserver VmHWM at end: %.1f MB (whole life of the process)\n\n", float64(hwmKB)/1024)

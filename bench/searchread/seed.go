@@ -6,20 +6,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/url"
 
 	"github.com/jackc/pgx/v5"
-)
 
-// databaseURL is pgURL with its database replaced by name.
-func databaseURL(pgURL, name string) (string, error) {
-	u, err := url.Parse(pgURL)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return "", fmt.Errorf("-pg must be a postgres:// URL, got %q", pgURL)
-	}
-	u.Path = "/" + name
-	return u.String(), nil
-}
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
+)
 
 // prepareDatabase drops and recreates the bench database, unless keep is
 // set and it already holds at least rows history rows. It reports whether
@@ -31,24 +22,15 @@ func prepareDatabase(ctx context.Context, pgURL string, rows int, keep bool) (fr
 			return false, n, nil
 		}
 	}
-	conn, err := pgx.Connect(ctx, pgURL)
-	if err != nil {
-		return false, 0, fmt.Errorf("connect to %s: %w", pgURL, err)
-	}
-	defer conn.Close(ctx)
-	ident := pgx.Identifier{benchDB}.Sanitize()
-	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
-		return false, 0, fmt.Errorf("drop %s: %w", benchDB, err)
-	}
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+ident); err != nil {
-		return false, 0, fmt.Errorf("create %s: %w", benchDB, err)
+	if _, err := benchproc.RecreateDatabase(ctx, pgURL, benchDB); err != nil {
+		return false, 0, err
 	}
 	return true, 0, nil
 }
 
 // existingRows counts the history rows of an existing bench database.
 func existingRows(ctx context.Context, pgURL string) (int64, error) {
-	u, err := databaseURL(pgURL, benchDB)
+	u, err := benchproc.DatabaseURL(pgURL, benchDB)
 	if err != nil {
 		return 0, err
 	}

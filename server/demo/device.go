@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"time"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/iot"
 )
 
 // What the simulated devices are and what they publish. This file is pure:
@@ -107,6 +109,24 @@ func (d *device) infoMessage() message {
 	}
 	info["resources"] = names
 	return message{topic: d.topic("info"), payload: mustJSON(info), qos: 1, retain: true}
+}
+
+// availability is the retained online or offline message on the device's
+// availability topic (seed 004 topics; the ESP32 firmware has none):
+// online when it connects, offline as its last will and when it leaves.
+func (d *device) availability(online bool) (message, bool) {
+	if d.esp32 {
+		return message{}, false
+	}
+	mk := iot.WillMessage
+	if online {
+		mk = iot.OnlineMessage
+	}
+	p, err := mk(iot.DefaultPatterns(), d.id)
+	if err != nil {
+		return message{}, false // the demo ids are valid topic levels
+	}
+	return message{topic: p.Topic, payload: p.Payload, qos: p.QoS, retain: p.Retain}, true
 }
 
 // stateMessages are the retained events describing the current state, sent

@@ -106,6 +106,26 @@ func TestDeviceTelemetry(t *testing.T) {
 	}
 }
 
+func TestAvailability(t *testing.T) {
+	for _, d := range devices() {
+		on, okOn := d.availability(true)
+		off, okOff := d.availability(false)
+		if d.esp32 {
+			if okOn || okOff {
+				t.Errorf("%s: the ESP32 firmware has no availability topic", d.id)
+			}
+			continue
+		}
+		topic := "device/" + d.id + "/availability"
+		if !okOn || on.topic != topic || string(on.payload) != "online" || !on.retain || on.qos != 1 {
+			t.Errorf("%s: online %+v", d.id, on)
+		}
+		if !okOff || off.topic != topic || string(off.payload) != "offline" || !off.retain {
+			t.Errorf("%s: offline %+v", d.id, off)
+		}
+	}
+}
+
 // Every topic a device publishes on is matched by one of the demo
 // subscriptions, so the history shows all of it.
 func TestSubscriptionsCoverDevices(t *testing.T) {
@@ -113,6 +133,11 @@ func TestSubscriptionsCoverDevices(t *testing.T) {
 	for _, d := range devices() {
 		msgs := append(d.tick(now), d.infoMessage())
 		msgs = append(msgs, d.act(now, LampToggleTopic, nil)...)
+		for _, online := range []bool{true, false} {
+			if m, ok := d.availability(online); ok {
+				msgs = append(msgs, m)
+			}
+		}
 		for _, m := range msgs {
 			if d.esp32 && strings.HasSuffix(m.topic, "/info") {
 				continue

@@ -43,9 +43,10 @@ type inbound struct {
 	payload []byte
 }
 
-// run is one device's life: connect, then on each (re)connect subscribe to
-// its actions and publish its retained info and state; every interval
-// publish telemetry; obey actions. All publishing happens here: paho's
+// run is one device's life: connect with a last will saying offline,
+// then on each (re)connect subscribe to its actions and publish its
+// retained availability, info and state; every interval publish
+// telemetry; obey actions. All publishing happens here: paho's
 // callbacks only hand events over through channels, because a callback
 // that waits on a token stalls paho's router.
 func (d *device) run(ctx context.Context, addr string, interval time.Duration, log *slog.Logger) {
@@ -74,9 +75,19 @@ func (d *device) run(ctx context.Context, addr string, interval time.Duration, l
 				log.Warn("Demo device busy, action dropped", slog.String("topic", m.Topic()))
 			}
 		})
+	offline, hasWill := d.availability(false)
+	if hasWill {
+		opts.SetBinaryWill(offline.topic, offline.payload, offline.qos, offline.retain)
+	}
 	c := paho.NewClient(opts)
 	c.Connect() // with ConnectRetry the token completes only once connected: OnConnect tells us
-	defer c.Disconnect(250)
+	defer func() {
+		// A clean disconnect sends no will: say offline first.
+		if hasWill && c.IsConnectionOpen() {
+			c.Publish(offline.topic, offline.qos, offline.retain, offline.payload).WaitTimeout(time.Second)
+		}
+		c.Disconnect(250)
+	}()
 
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -89,7 +100,8 @@ func (d *device) run(ctx context.Context, addr string, interval time.Duration, l
 				continue // the ESP32 firmware only publishes its data topic
 			}
 			d.subscribe(ctx, c, log)
-			d.publish(ctx, c, log, append([]message{d.infoMessage()}, d.stateMessages(time.Now())...))
+			online, _ := d.availability(true)
+			d.publish(ctx, c, log, append([]message{online, d.infoMessage()}, d.stateMessages(time.Now())...))
 		case now := <-t.C:
 			if c.IsConnectionOpen() {
 				d.publish(ctx, c, log, d.tick(now))

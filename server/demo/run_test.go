@@ -124,6 +124,39 @@ func TestRunOverMQTT(t *testing.T) {
 		t.Fatalf("publish toggle: %v", tok.Error())
 	}
 	waitFor("lamp on after toggle", func(s map[string][]byte) bool { return lampState(s) == "on" })
+	waitFor("the lamp online", func(s map[string][]byte) bool { return string(s["device/lamp-1/availability"]) == "online" })
+
+	// Leaving cleanly, a device says offline itself (no will is sent).
+	cancel()
+	<-done
+	for _, id := range []string{LampID, ThermoID, ClimateID} {
+		if got := retained(t, addr, "device/"+id+"/availability"); got != "offline" {
+			t.Errorf("%s availability after Run returned = %q, want offline", id, got)
+		}
+	}
+}
+
+// retained reads the retained message of topic, "" when there is none.
+func retained(t *testing.T, addr, topic string) string {
+	t.Helper()
+	got := make(chan string, 1)
+	c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("demo-test-retained"))
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect: %v", tok.Error())
+	}
+	defer c.Disconnect(100)
+	c.Subscribe(topic, 1, func(_ paho.Client, m paho.Message) {
+		select {
+		case got <- string(m.Payload()):
+		default:
+		}
+	})
+	select {
+	case s := <-got:
+		return s
+	case <-time.After(2 * time.Second):
+		return ""
+	}
 }
 
 // TestSeed creates the demo records on an empty database, moves the demo
@@ -167,6 +200,15 @@ func TestSeed(t *testing.T) {
 				t.Fatalf("signals = %v", sigs)
 			}
 
+			if b := read("mqtt.broker", []any{}, "device_discovery", "device_info_topic"); b[0]["device_discovery"] != true || b[0]["device_info_topic"] != "device/{id}/info" {
+				t.Errorf("device discovery of the demo broker = %v", b)
+			}
+			// A demo database from before device discovery: its topics unset.
+			if _, err := s.call("mqtt.broker", "write", []any{[]any{int64(brokers[0]["id"].(float64))}, map[string]any{
+				"device_discovery": false, "device_info_topic": false, "device_telemetry_topic": false}}, nil); err != nil {
+				t.Fatal(err)
+			}
+
 			// A later start on another port moves the broker, creates nothing.
 			created, err = Seed(ctx, reg, "127.0.0.1", 40123)
 			if err != nil || created {
@@ -175,6 +217,9 @@ func TestSeed(t *testing.T) {
 			brokers = read("mqtt.broker", []any{}, "name", "host", "port")
 			if len(brokers) != 1 || brokers[0]["port"] != "40123" {
 				t.Fatalf("brokers after move = %v", brokers)
+			}
+			if b := read("mqtt.broker", []any{}, "device_discovery", "device_telemetry_topic"); b[0]["device_discovery"] != true || b[0]["device_telemetry_topic"] != "device/{id}/telemetry/{sensor}" {
+				t.Errorf("device discovery not restored on the old demo database: %v", b)
 			}
 			if n := len(read("mqtt.subscription", []any{})); n != len(Subscriptions) {
 				t.Fatalf("%d subscriptions after the second Seed", n)

@@ -2,8 +2,13 @@
 // database with a broker record pointing at the embedded broker, its
 // subscriptions and signals (Seed), and runs simulated devices that publish
 // over real MQTT the way the devices of the seeds do (Run): a retained
-// device/<id>/info descriptor, periodic telemetry, retained events on state
-// changes, and actions on device/<id>/action/# that they obey.
+// device/<id>/info descriptor, a retained device/<id>/availability (online
+// on connect, offline as their last will), periodic telemetry, retained
+// events on state changes, and actions on device/<id>/action/# that they
+// obey. The demo broker discovers them as iot.device records (seed 004's
+// topics are its device topics); the ESP32 publishes seed 002's
+// /homecontrol/device/data/<id>, which a broker with those device topics
+// would discover.
 //
 // Seed goes through the model layer's RPC methods (create, write,
 // subscribe_mqtt) as the superuser, so the records are exactly what a client
@@ -15,6 +20,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/iot"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
@@ -29,6 +35,7 @@ var Subscriptions = []struct {
 	{"device/+/info", 1},
 	{"device/+/telemetry/#", 0},
 	{"device/+/event", 1},
+	{"device/+/availability", 1},
 	{"/homecontrol/device/data/#", 0},
 	{LampToggleTopic, 1},
 	{LampSwitchTopic, 1},
@@ -103,21 +110,42 @@ func (s seeder) ids(model string, domain []any, kwargs map[string]any) ([]int64,
 	return ids, nil
 }
 
-// moveBroker points the demo broker at host:port when it is elsewhere.
+// moveBroker points the demo broker at host:port when it is elsewhere,
+// and turns device discovery on for a demo database made before it
+// existed (its device topics never set).
 func (s seeder) moveBroker(id int64, host string, port int) error {
-	res, err := s.call("mqtt.broker", "read", []any{[]any{id}, []any{"host", "port"}}, nil)
+	res, err := s.call("mqtt.broker", "read", []any{[]any{id}, []any{"host", "port", "device_info_topic"}}, nil)
 	if err != nil {
 		return err
 	}
+	vals := map[string]any{"host": host, "port": strconv.Itoa(port)}
 	if recs, ok := res.([]*models.Dict); ok && len(recs) == 1 {
 		h, _ := recs[0].Get("host")
 		p, _ := recs[0].Get("port")
 		if h == host && p == strconv.Itoa(port) {
-			return nil
+			delete(vals, "host")
+			delete(vals, "port")
+		}
+		if t, _ := recs[0].Get("device_info_topic"); t == false {
+			for k, v := range deviceDefaults() {
+				vals[k] = v
+			}
 		}
 	}
-	_, err = s.call("mqtt.broker", "write", []any{[]any{id}, map[string]any{"host": host, "port": strconv.Itoa(port)}}, nil)
+	if len(vals) == 0 {
+		return nil
+	}
+	_, err = s.call("mqtt.broker", "write", []any{[]any{id}, vals}, nil)
 	return err
+}
+
+// deviceDefaults turn discovery on with seed 004's topics, which the
+// simulated devices use.
+func deviceDefaults() map[string]any {
+	p := iot.DefaultPatterns()
+	return map[string]any{"device_discovery": true, "device_info_topic": p.Info, "device_telemetry_topic": p.Telemetry,
+		"device_event_topic": p.Event, "device_action_topic": p.Action, "device_config_topic": p.Config,
+		"device_availability_topic": p.Availability}
 }
 
 // create makes the broker with its subscriptions in one transaction (one

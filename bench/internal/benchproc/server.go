@@ -1,38 +1,32 @@
-// Package benchproc runs the real server binary and reads process
-// figures (RSS, CPU time) for the benchmark commands.
+// Package benchproc is what the benchmark commands share outside MQTT:
+// the real server binary run as a child process, its PostgreSQL database,
+// process figures (RSS, CPU time) from /proc, its /metrics, and the
+// commands' exit handling.
 package benchproc
 
-// Server is the server under test: the real binary, built from this checkout and run
-// as a child process, so the figures include HTTP, the RPC codecs, the ORM
-// and its SQL exactly as deployed.
+// The server under test.
 
 import (
-	"net/http"
-
-	"github.com/kolo/xmlrpc"
-
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/kolo/xmlrpc"
 )
 
+// Server is the server under test: the real binary, built from this
+// checkout and run as a child process, so the figures include HTTP, the
+// RPC codecs, the ORM and its SQL exactly as deployed.
 type Server struct {
-	cmd  *exec.Cmd
-	Addr string
-
-	mu     sync.Mutex
-	tail   []string // last stderr lines, shown if the server dies
-	exited chan struct{}
-	err    error // Wait's result, set before exited is closed
+	child *Child
+	Addr  string
 }
 
 // StartServer starts bin on db (a postgres:// URL or sqlite:PATH), returning once it logged "Listening".
@@ -47,53 +41,8 @@ func StartServer(ctx context.Context, bin, dbURL string) (*Server, error) {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
-	// Not StderrPipe: through an io.Pipe, Wait returns only once the last
-	// line of a crashing server has been read.
-	pr, pw := io.Pipe()
-	cmd.Stderr = pw
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start server: %w", err)
-	}
-	s := &Server{cmd: cmd, exited: make(chan struct{})}
 	ready := make(chan string, 1)
-	logDone := make(chan struct{})
-	go func() {
-		defer close(logDone)
-		s.readLog(pr, ready)
-	}()
-	go func() {
-		s.err = cmd.Wait()
-		pw.Close()
-		<-logDone
-		close(s.exited)
-	}()
-	select {
-	case s.Addr = <-ready:
-		return s, nil
-	case <-s.exited:
-		return nil, fmt.Errorf("server exited before listening (%v):\n%s", s.err, s.LogTail())
-	case <-time.After(60 * time.Second):
-		s.Stop()
-		return nil, fmt.Errorf("server not listening after 60 s:\n%s", s.LogTail())
-	case <-ctx.Done():
-		s.Stop()
-		return nil, ctx.Err()
-	}
-}
-
-// readLog keeps the last lines of the server's JSON log and reports the
-// address of its "Listening" line.
-func (s *Server) readLog(r io.Reader, ready chan<- string) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		s.mu.Lock()
-		s.tail = append(s.tail, line)
-		if len(s.tail) > 20 {
-			s.tail = s.tail[1:]
-		}
-		s.mu.Unlock()
+	child, err := StartChild(cmd, false, func(line string) {
 		var rec struct {
 			Msg  string `json:"msg"`
 			Addr string `json:"addr"`
@@ -104,28 +53,38 @@ func (s *Server) readLog(r io.Reader, ready chan<- string) {
 			default:
 			}
 		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start server: %w", err)
 	}
-	io.Copy(io.Discard, r) // after a too long line: keep the server unblocked
+	s := &Server{child: child}
+	select {
+	case s.Addr = <-ready:
+		return s, nil
+	case <-child.Exited():
+		return nil, fmt.Errorf("server exited before listening (%v):\n%s", child.err, s.LogTail())
+	case <-time.After(60 * time.Second):
+		s.Stop()
+		return nil, fmt.Errorf("server not listening after 60 s:\n%s", s.LogTail())
+	case <-ctx.Done():
+		s.Stop()
+		return nil, ctx.Err()
+	}
 }
 
-func (s *Server) LogTail() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.Join(s.tail, "\n")
-}
+// LogTail is the last lines of the server's JSON log.
+func (s *Server) LogTail() string { return s.child.LogTail() }
 
-func (s *Server) PID() int    { return s.cmd.Process.Pid }
+func (s *Server) PID() int    { return s.child.PID() }
 func (s *Server) URL() string { return "http://" + s.Addr }
 
-// check reports a crash of the server as a functional failure. After a
+// Check reports a crash of the server as a functional failure. After a
 // failed call (callErr != nil) it gives the server a second to be seen
 // exiting, since a crash is the better explanation of the failure.
 func (s *Server) Check(callErr error) error {
-	crashed := func() error {
-		return fmt.Errorf("%w: server exited (%v):\n%s", ErrFunctional, s.err, s.LogTail())
-	}
+	crashed := func() error { return fmt.Errorf("%w: %w", ErrFunctional, s.child.ExitError("server")) }
 	select {
-	case <-s.exited:
+	case <-s.child.Exited():
 		return crashed()
 	default:
 	}
@@ -133,27 +92,15 @@ func (s *Server) Check(callErr error) error {
 		return nil
 	}
 	select {
-	case <-s.exited:
+	case <-s.child.Exited():
 		return crashed()
 	case <-time.After(time.Second):
 		return callErr
 	}
 }
 
-// stop interrupts the server and kills it after 10 s.
-func (s *Server) Stop() {
-	select {
-	case <-s.exited:
-	default:
-		s.cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-s.exited:
-		case <-time.After(10 * time.Second):
-			s.cmd.Process.Kill()
-			<-s.exited
-		}
-	}
-}
+// Stop interrupts the server and kills it after 10 s.
+func (s *Server) Stop() { s.child.Stop(10 * time.Second) }
 
 // BuildServer builds ./server of the module this command belongs to into
 // a temporary directory; cleanup removes it.

@@ -1,0 +1,386 @@
+// The generic form view: field groups from the view declaration (fields
+// fields_get knows), inputs per field type, create/save/discard/delete,
+// the model's buttons in the header with a statusbar, validation errors
+// from the server next to the form, and the declaration's panels below.
+import { h, replace, errorBox, toast, confirmDialog } from './dom.js';
+import { orm, callButton } from './rpc.js';
+import { fieldInput, formatText, isSecret } from './fields.js';
+import { actionForModel } from './views.js';
+import { smallList } from './small_list.js';
+
+const SKIP_READ = new Set(['one2many', 'many2many', 'binary']);
+
+/**
+ * formView renders one record (or a new one) of an action. ctx: {action,
+ * actionName, decl, fields, id (number, or null for new), rights {create,
+ * write, unlink}, navigate(hash, replace)}. Returns {el, destroy, isDirty}.
+ */
+export function formView(ctx) {
+  const { action, decl, fields } = ctx;
+  const form = decl.form || {};
+  const readFields = Object.keys(fields).filter((n) => !SKIP_READ.has(fields[n].type));
+  const widgets = form.widgets || {};
+  let id = ctx.id;
+  let record = {};
+  let editors = {}; // name -> {el, get, set, reload?}
+  let changed = new Set();
+  let panels = [];
+  let destroyed = false;
+
+  const errors = h('div', { class: 'errors', 'data-testid': 'form-errors', 'aria-live': 'assertive' });
+  const crumbTitle = h('span', { class: 'crumb-current', 'data-testid': 'form-title' });
+  const saveBtn = h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'form-save', name: 'save', text: 'Save', onclick: () => save() });
+  const discardBtn = h('button', { type: 'button', class: 'btn', 'data-testid': 'form-discard', name: 'discard', text: 'Discard', onclick: () => discard() });
+  const deleteBtn = h('button', { type: 'button', class: 'btn btn-danger-outline', 'data-testid': 'form-delete', name: 'delete', text: 'Delete', onclick: () => remove() });
+  const cpActions = h('div', { class: 'cp-actions' });
+  const header = h('div', { class: 'form-header' });
+  const title = h('h2', { class: 'form-title' });
+  const groupsBox = h('div', { class: 'form-groups' });
+  const panelsBox = h('div', { class: 'form-panels' });
+  const sheet = h('div', { class: 'card form-sheet' }, header, title, groupsBox);
+  const el = h('section', { class: 'view form-view', 'data-testid': 'form-view', 'data-model': action.model },
+    h('div', { class: 'control-panel card' },
+      h('div', { class: 'cp-top' },
+        h('nav', { class: 'breadcrumbs', 'aria-label': 'Breadcrumb' },
+          action.singleton ? h('span', { class: 'crumb', text: action.title })
+            : h('a', { class: 'crumb', href: `#/${ctx.actionName}`, 'data-testid': 'breadcrumb-list', text: action.title }),
+          h('span', { class: 'crumb-sep', 'aria-hidden': 'true', text: '/' }),
+          crumbTitle),
+        cpActions)),
+    errors, sheet, panelsBox);
+
+  const editable = () => decl.edit !== false && (id ? ctx.rights.write : ctx.rights.create);
+
+  // values is the record as edited: the loaded values with the inputs'.
+  function values() {
+    const v = { ...record };
+    for (const [name, ed] of Object.entries(editors)) {
+      if (!changed.has(name)) continue;
+      const x = ed.get();
+      if (x === undefined) continue;
+      v[name] = fields[name].type === 'many2one' && x ? [x, ''] : x;
+    }
+    v.id = id || false;
+    return v;
+  }
+
+  function setDirty() {
+    const dirty = changed.size > 0 || !id;
+    el.classList.toggle('dirty', changed.size > 0);
+    saveBtn.classList.toggle('hidden', !editable() || (!dirty && Boolean(id)));
+    discardBtn.classList.toggle('hidden', !editable() || (!dirty && Boolean(id)));
+  }
+
+  function onChange(name) {
+    changed.add(name);
+    setDirty();
+    applyInvisible();
+    for (const dep of (form.dependents || {})[name] || []) {
+      if (editors[dep] && editors[dep].reload) editors[dep].reload(true);
+    }
+  }
+
+  function isReadonly(name) {
+    const f = fields[name];
+    if (!editable() || f.readonly) return true;
+    const rule = (form.readonly || {})[name];
+    return rule ? rule(record) : false;
+  }
+
+  function applyInvisible() {
+    const v = values();
+    for (const [name, rule] of Object.entries(form.invisible || {})) {
+      const row = groupsBox.querySelector(`.form-row[data-field="${CSS.escape(name)}"]`);
+      if (row) row.classList.toggle('hidden', Boolean(rule(v)));
+    }
+  }
+
+  function renderButtons() {
+    const v = values();
+    const buttons = (form.buttons || []).filter((b) => !b.visible || b.visible(v)).map((b) =>
+      h('button', {
+        type: 'button', class: ['btn', b.primary && b.primary(v) ? 'btn-primary' : 'btn-secondary'],
+        'data-method': b.method, 'data-testid': `button-${b.method}`, name: b.method, text: b.label,
+        onclick: (e) => runButton(b, e.currentTarget),
+      }));
+    const bar = form.statusbar && fields[form.statusbar] ? statusbar(fields[form.statusbar], record[form.statusbar]) : null;
+    replace(header, h('div', { class: 'form-buttons' }, buttons), bar);
+    header.classList.toggle('hidden', !buttons.length && !bar);
+    replace(cpActions, saveBtn, discardBtn, id && decl.delete !== false && ctx.rights.unlink ? deleteBtn : null);
+    setDirty();
+  }
+
+  function renderFields() {
+    editors = {};
+    changed = new Set();
+    const titleField = form.title && fields[form.title] ? form.title : 'display_name';
+    const name = id ? formatText(record[titleField] || record.display_name, fields[titleField]) || `#${id}` : 'New';
+    title.textContent = name;
+    crumbTitle.textContent = name;
+    // Open groups first, then the collapsed ones in a row of their own
+    // (so a closed one does not leave a hole beside a long open one),
+    // wide ones last.
+    const opened = new Set([...groupsBox.querySelectorAll('details[open]')].map((d) => d.dataset.group));
+    const render = (g) => {
+      const names = g.fields.filter((n) => fields[n]);
+      if (!names.length) return null;
+      const rows = names.map((n) => fieldRow(n));
+      if (g.collapsed) {
+        return h('details', { class: ['form-group', g.wide ? 'wide' : ''], 'data-group': g.title, open: opened.has(g.title) },
+          h('summary', { text: g.title }), h('div', { class: 'form-group-body' }, rows));
+      }
+      return h('fieldset', { class: ['form-group', g.wide ? 'wide' : ''], 'data-group': g.title },
+        h('legend', { text: g.title }), rows);
+    };
+    const all = form.groups || [];
+    const collapsed = all.filter((g) => g.collapsed && !g.wide).map(render).filter(Boolean);
+    const groups = [
+      all.filter((g) => !g.collapsed && !g.wide).map(render),
+      collapsed.length ? h('div', { class: 'form-collapsed' }, collapsed) : null,
+      all.filter((g) => g.wide).map(render),
+    ];
+    replace(groupsBox, groups);
+    applyInvisible();
+  }
+
+  function fieldRow(name) {
+    const f = fields[name];
+    if (f.type === 'one2many' || f.type === 'many2many') return relatedRow(name, f);
+    const ro = isReadonly(name);
+    const ed = fieldInput({
+      name, field: f, value: record[name], readonly: ro, widget: widgets[name], isNew: !id, onChange,
+      domain: (form.domains || {})[name], record: values,
+    });
+    editors[name] = ed;
+    const label = h('label', { for: ro ? false : `f-${name}`, class: ['form-label', f.required && !ro ? 'required' : ''], title: f.help || false, text: f.string });
+    const link = !ro || f.type !== 'many2one' || !Array.isArray(record[name]) ? null : relLink(f.relation, record[name]);
+    return h('div', { class: ['form-row', `type-${f.type}`, ro ? 'is-readonly' : ''], 'data-field': name },
+      label,
+      h('div', { class: 'form-input' }, link || ed.el,
+        !ro && isSecret(name, f) && id ? h('small', { class: 'muted', text: 'Stored; never shown. Type to replace it.' }) : null,
+        h('div', { class: 'field-error', 'data-testid': `field-error-${name}` })));
+  }
+
+  // relatedRow shows a one2many read-only as a small list of the
+  // related records (a many2many as its count: the form does not read
+  // x2many ids).
+  function relatedRow(name, f) {
+    let body;
+    if (!id) {
+      body = h('div', { class: 'readonly-value muted', text: 'Save the record first.' });
+    } else if (f.type === 'one2many' && f.relation_field) {
+      const target = actionForModel(f.relation);
+      body = smallList({
+        title: f.string, model: f.relation, domain: [[f.relation_field, '=', id]],
+        columns: ((form.o2mColumns || {})[name]) || ['display_name'], limit: 10, testid: `o2m-${name}`,
+        href: target ? (r) => `#/${target}/${r.id}` : null,
+      }).el;
+      body.classList.add('o2m');
+    } else {
+      body = h('div', { class: 'readonly-value muted', text: '—' });
+    }
+    return h('div', { class: ['form-row', 'form-row-o2m', `type-${f.type}`], 'data-field': name }, body);
+  }
+
+  function relLink(model, value) {
+    const target = actionForModel(model);
+    const text = String(value[1] ?? `#${value[0]}`);
+    return target
+      ? h('a', { class: 'readonly-value rel-link', href: `#/${target}/${value[0]}`, 'data-field-link': model, text })
+      : h('div', { class: 'readonly-value', text });
+  }
+
+  // showError puts a server error in the box above the form and, when its
+  // message starts with a field label ("Port: ..."), next to that field.
+  function showError(e) {
+    errors.replaceChildren(errorBox(e, { testid: 'form-error' }));
+    for (const n of groupsBox.querySelectorAll('.field-error')) n.textContent = '';
+    for (const n of groupsBox.querySelectorAll('.form-row.invalid')) n.classList.remove('invalid');
+    const msg = (e && e.message) || '';
+    for (const [name, f] of Object.entries(fields)) {
+      if (!editors[name] || !f.string) continue;
+      const mentions = [`"${f.string}"`, `'${f.string}'`, `'${name}'`, `(${name})`].some((m) => msg.includes(m));
+      if (msg.startsWith(f.string + ':') || mentions) {
+        const row = groupsBox.querySelector(`.form-row[data-field="${CSS.escape(name)}"]`);
+        if (row) {
+          row.classList.add('invalid');
+          row.querySelector('.field-error').textContent = msg.startsWith(f.string + ':') ? msg.slice(f.string.length + 1).trim() : msg;
+        }
+      }
+    }
+    errors.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+  }
+
+  async function load() {
+    errors.replaceChildren();
+    el.classList.add('loading');
+    try {
+      if (!id && action.singleton) {
+        const rows = await orm.searchRead(action.model, [], ['id'], { limit: 1, order: 'id' });
+        if (rows.length) id = rows[0].id;
+      }
+      if (id) {
+        const rows = await orm.read(action.model, [id], readFields);
+        if (!rows.length) throw new Error('This record does not exist or was deleted.');
+        record = rows[0];
+      } else {
+        record = await orm.defaultGet(action.model, readFields);
+        for (const [k, v] of Object.entries(record)) {
+          if (fields[k] && fields[k].type === 'many2one' && typeof v === 'number') record[k] = [v, `#${v}`];
+        }
+        for (const [k, v] of Object.entries(ctx.defaults || {})) record[k] = v;
+      }
+      if (destroyed) return;
+      el.dataset.id = id ? String(id) : '';
+      renderFields();
+      renderButtons();
+      renderPanels();
+    } catch (e) {
+      if (!destroyed) showError(e);
+    } finally {
+      el.classList.remove('loading');
+    }
+  }
+
+  function renderPanels() {
+    if (!id && !action.singleton) {
+      panels.forEach((p) => p.destroy && p.destroy());
+      panels = [];
+      panelsBox.replaceChildren();
+      return;
+    }
+    if (panels.length) {
+      panels.forEach((p) => p.update && p.update(record));
+      return;
+    }
+    const api = { reload: () => reload(), toast, showError, values, isDirty: () => changed.size > 0 };
+    panels = (form.panels || []).map((make) => make({ model: action.model, id, record, fields, form: api })).filter(Boolean);
+    replace(panelsBox, panels.map((p) => p.el));
+  }
+
+  async function reload() {
+    if (!id) return;
+    try {
+      const rows = await orm.read(action.model, [id], readFields);
+      if (!rows.length || destroyed) return;
+      record = rows[0];
+      renderFields();
+      renderButtons();
+      renderPanels();
+    } catch (e) {
+      showError(e);
+    }
+  }
+
+  // collect is what save sends: every editable value for a new record,
+  // the changed ones for an existing one; untouched secrets never.
+  function collect() {
+    const vals = {};
+    for (const [name, ed] of Object.entries(editors)) {
+      if (isReadonly(name)) continue;
+      if (id && !changed.has(name)) continue;
+      const v = ed.get();
+      if (v === undefined) continue;
+      vals[name] = v;
+    }
+    return vals;
+  }
+
+  async function save() {
+    const vals = collect();
+    errors.replaceChildren();
+    saveBtn.disabled = true;
+    try {
+      if (id) {
+        if (Object.keys(vals).length) await orm.write(action.model, [id], vals);
+        await reload();
+      } else {
+        const newId = await orm.create(action.model, vals);
+        id = newId;
+        ctx.navigate(`#/${ctx.actionName}/${newId}`, true);
+      }
+      return true;
+    } catch (e) {
+      showError(e);
+      return false;
+    } finally {
+      saveBtn.disabled = false;
+    }
+  }
+
+  function discard() {
+    errors.replaceChildren();
+    if (!id) {
+      ctx.navigate(`#/${ctx.actionName}`);
+      return;
+    }
+    renderFields();
+    renderButtons();
+  }
+
+  async function remove() {
+    if (!(await confirmDialog('Are you sure you want to delete this record?', { ok: 'Delete' }))) return;
+    try {
+      await orm.unlink(action.model, [id]);
+      ctx.navigate(`#/${ctx.actionName}`);
+    } catch (e) {
+      showError(e);
+    }
+  }
+
+  // runButton saves pending edits first (as Odoo does), then calls the
+  // method and shows what it returned.
+  async function runButton(b, btn) {
+    if (b.confirm && !(await confirmDialog(b.confirm))) return;
+    if ((changed.size > 0 || !id) && !b.model) {
+      if (!(await save())) return;
+      if (!id) return;
+    }
+    errors.replaceChildren();
+    if (b.client) {
+      b.client({ model: action.model, id, record: values(), fields, form: { reload, toast, showError, values, isDirty: () => changed.size > 0 } });
+      return;
+    }
+    btn.disabled = true;
+    btn.classList.add('busy');
+    try {
+      const res = await callButton(action.model, b.method, b.model ? [] : [[id]], {});
+      handleAction(res);
+      await reload();
+      if (!id && action.singleton) await load();
+    } catch (e) {
+      showError(e);
+      await reload();
+    } finally {
+      btn.disabled = false;
+      btn.classList.remove('busy');
+    }
+  }
+
+  load();
+  return {
+    el,
+    isDirty: () => changed.size > 0,
+    destroy() {
+      destroyed = true;
+      panels.forEach((p) => p.destroy && p.destroy());
+    },
+  };
+}
+
+/** handleAction shows what a button returned: a notification, or nothing. */
+export function handleAction(res) {
+  if (res && typeof res === 'object' && res.type === 'ir.actions.client' && res.tag === 'display_notification') {
+    const p = res.params || {};
+    toast({ title: p.title || '', message: p.message || '', type: p.type || 'info', sticky: Boolean(p.sticky) });
+  }
+}
+
+// statusbar shows a selection field's values as steps, the current one
+// marked.
+function statusbar(field, value) {
+  return h('ol', { class: 'statusbar', 'data-testid': 'statusbar', 'data-value': value || '', 'aria-label': field.string },
+    (field.selection || []).map(([v, label]) => h('li', {
+      class: ['status-step', v === value ? 'current' : ''], 'data-value': v, 'aria-current': v === value ? 'step' : false, text: label,
+    })));
+}

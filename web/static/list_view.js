@@ -1,0 +1,378 @@
+// The generic list view: columns from the view declaration (those
+// fields_get knows), sortable headers, a search box and filters that
+// become a domain, group-by with read_group counts, paging with a record
+// count, and, for history actions, rows arriving live from the bus.
+import { h, replace, errorBox, debounce } from './dom.js';
+import { orm } from './rpc.js';
+import { and, searchDomain, filterDomain } from './domain.js';
+import { formatCell, selectionLabel } from './fields.js';
+import { bus } from './bus.js';
+import { freshness } from './live.js';
+
+const LIMIT = 80;
+const LIVE_MAX = LIMIT; // a live first page keeps its size: the oldest rows go
+
+/**
+ * listView renders the list of an action. ctx: {action, actionName, decl
+ * (the model's view declaration), fields (fields_get), query
+ * (URLSearchParams of the route), rights {create}, navigate(hash)}.
+ * Returns {el, destroy}.
+ */
+export function listView(ctx) {
+  const { action, decl, fields } = ctx;
+  const list = decl.list || {};
+  const columns = (list.columns || []).filter((c) => fields[c]);
+  const searchFields = (list.search || []).filter((c) => fields[c]);
+  const filters = list.filters || [];
+  const groupBys = (list.groupBy || []).filter((g) => fields[g.split(':')[0]]);
+  const widgets = list.widgets || {};
+
+  // State lives in the route's query, so reload and back keep it.
+  const q = ctx.query;
+  const state = {
+    search: q.get('q') || '',
+    active: new Set((q.get('f') || '').split(',').filter((n) => filters.some((f) => f.name === n))),
+    groupBy: groupBys.includes(q.get('g')) ? q.get('g') : '',
+    order: q.get('o') || '',
+    offset: Math.max(0, Number(q.get('p') || 1) - 1) * LIMIT,
+  };
+  let total = 0;
+  let seq = 0; // drops answers of superseded loads
+  let pendingLive = 0;
+  let isFresh = () => false; // set by each load: notes before it are in it
+  const offs = [];
+
+  const saveState = () => {
+    const p = new URLSearchParams();
+    if (state.search) p.set('q', state.search);
+    if (state.active.size) p.set('f', [...state.active].join(','));
+    if (state.groupBy) p.set('g', state.groupBy);
+    if (state.order) p.set('o', state.order);
+    if (state.offset) p.set('p', String(state.offset / LIMIT + 1));
+    const qs = p.toString();
+    history.replaceState(history.state, '', `#/${ctx.actionName}${qs ? '?' + qs : ''}`);
+  };
+
+  const domain = () => and([action.domain || [], searchDomain(state.search, searchFields), filterDomain(filters, state.active)]);
+
+  // --- Control panel
+  const searchInput = h('input', {
+    type: 'search', name: 'search', class: 'input search-input', 'data-testid': 'search-input',
+    placeholder: searchFields.length ? `Search ${searchFields.map((f) => fields[f].string).join(', ')}…` : 'Search…',
+    'aria-label': 'Search', value: state.search, disabled: !searchFields.length,
+  });
+  const runSearch = debounce(() => {
+    state.search = searchInput.value;
+    state.offset = 0;
+    load();
+  }, 300);
+  searchInput.addEventListener('input', runSearch);
+  searchInput.addEventListener('keydown', (e) => { if (e.key === 'Enter') { state.search = searchInput.value; state.offset = 0; load(); } });
+
+  const filterButtons = filters.map((f) => {
+    const b = h('button', {
+      type: 'button', class: 'btn btn-chip', 'data-testid': 'filter', 'data-filter': f.name,
+      'aria-pressed': state.active.has(f.name) ? 'true' : 'false', text: f.label,
+      onclick: () => {
+        if (state.active.has(f.name)) state.active.delete(f.name);
+        else state.active.add(f.name);
+        b.setAttribute('aria-pressed', state.active.has(f.name) ? 'true' : 'false');
+        state.offset = 0;
+        load();
+      },
+    });
+    return b;
+  });
+
+  const groupSelect = groupBys.length ? h('select', {
+    name: 'groupby', class: 'input input-sm', 'data-testid': 'groupby', 'aria-label': 'Group by',
+    onchange: () => { state.groupBy = groupSelect.value; state.offset = 0; load(); },
+  },
+  h('option', { value: '', text: 'Group by…' }),
+  groupBys.map((g) => {
+    const [name, interval] = g.split(':');
+    return h('option', { value: g, text: fields[name].string + (interval ? ` (${interval})` : '') });
+  })) : null;
+  if (groupSelect) groupSelect.value = state.groupBy;
+
+  const pagerValue = h('span', { class: 'pager-value', 'data-testid': 'pager-value' });
+  const pagerTotal = h('span', { class: 'pager-total', 'data-testid': 'pager-total' });
+  const prev = h('button', { type: 'button', class: 'btn btn-icon', 'aria-label': 'Previous page', 'data-testid': 'pager-prev', text: '‹',
+    onclick: () => { state.offset = Math.max(0, state.offset - LIMIT); load(); } });
+  const next = h('button', { type: 'button', class: 'btn btn-icon', 'aria-label': 'Next page', 'data-testid': 'pager-next', text: '›',
+    onclick: () => { state.offset += LIMIT; load(); } });
+  const pager = h('div', { class: 'pager', 'data-testid': 'pager' }, h('span', { class: 'pager-text' }, pagerValue, ' / ', pagerTotal), prev, next);
+
+  const createBtn = decl.create !== false && ctx.rights.create
+    ? h('a', { class: 'btn btn-primary', href: `#/${ctx.actionName}/new`, 'data-testid': 'list-create', text: 'New' })
+    : null;
+
+  const liveBanner = h('button', { type: 'button', class: 'live-banner hidden', 'data-testid': 'live-banner',
+    onclick: () => { state.offset = 0; load(); } });
+  const errors = h('div', { class: 'errors' });
+
+  // --- Table
+  const thead = h('thead');
+  const tbody = h('tbody');
+  const table = h('table', { class: 'table', 'data-testid': 'list-table' }, thead, tbody);
+  const empty = h('div', { class: 'empty hidden', 'data-testid': 'list-empty' },
+    h('p', { class: 'empty-title', text: `No ${action.title.toLowerCase()} yet` }),
+    createBtn ? h('p', { text: 'Click New to create one.' }) : null);
+
+  const el = h('section', { class: 'view list-view', 'data-testid': 'list-view', 'data-model': action.model, 'data-action': ctx.actionName },
+    h('div', { class: 'control-panel card' },
+      h('div', { class: 'cp-top' },
+        h('h1', { class: 'view-title', text: action.title }),
+        h('div', { class: 'cp-actions' }, createBtn)),
+      h('div', { class: 'cp-bottom' },
+        h('div', { class: 'cp-search' }, searchInput),
+        filterButtons.length ? h('div', { class: 'cp-filters', role: 'group', 'aria-label': 'Filters' }, filterButtons) : null,
+        groupSelect,
+        pager)),
+    errors,
+    liveBanner,
+    h('div', { class: 'card table-card' }, h('div', { class: 'table-wrap' }, table), empty));
+
+  const orderOf = (name) => {
+    const [f, dir] = state.order.split(' ');
+    return f === name ? (dir === 'desc' ? 'descending' : 'ascending') : 'none';
+  };
+
+  function renderHead() {
+    replace(thead, h('tr', {}, columns.map((c) => {
+      const f = fields[c];
+      const sortable = f.sortable !== false && f.store !== false;
+      const th = h('th', { scope: 'col', 'data-field': c, class: [sortable ? 'sortable' : '', `col-${f.type}`], 'aria-sort': sortable ? orderOf(c) : false },
+        sortable ? h('button', { type: 'button', class: 'th-button', 'data-testid': 'sort', 'data-field': c, text: f.string,
+          onclick: () => {
+            const cur = orderOf(c);
+            state.order = cur === 'ascending' ? `${c} desc` : `${c} asc`;
+            state.offset = 0;
+            load();
+          } }) : f.string);
+      return th;
+    })));
+  }
+
+  function row(rec, extraClass) {
+    const tr = h('tr', { class: ['data-row', extraClass], 'data-testid': 'list-row', 'data-id': rec.id ? String(rec.id) : false, tabindex: '0' },
+      columns.map((c) => h('td', { 'data-field': c, class: `col-${fields[c].type}` }, cellContent(rec[c], fields[c], widgets[c]))));
+    const open = () => openRecord(rec);
+    tr.addEventListener('click', open);
+    tr.addEventListener('keydown', (e) => { if (e.key === 'Enter') open(); });
+    return tr;
+  }
+
+  async function openRecord(rec) {
+    if (rec.id) {
+      ctx.navigate(`#/${ctx.actionName}/${rec.id}`);
+      return;
+    }
+    // A live row has no id yet: find it by its topic and time.
+    try {
+      const ids = await orm.searchRead(action.model, and([action.domain || [], [['topic', '=', rec.topic], ['timestamp', '=', rec.timestamp]]]), ['id'], { limit: 1 });
+      if (ids.length) ctx.navigate(`#/${ctx.actionName}/${ids[0].id}`);
+    } catch (e) {
+      errors.append(errorBox(e));
+    }
+  }
+
+  function updatePager(count, shown) {
+    total = count;
+    pagerValue.textContent = count === 0 ? '0' : `${state.offset + 1}-${state.offset + shown}`;
+    pagerTotal.textContent = String(count);
+    prev.disabled = state.offset === 0;
+    next.disabled = state.offset + shown >= count;
+    pager.classList.toggle('hidden', Boolean(state.groupBy));
+  }
+
+  async function load() {
+    const mine = ++seq;
+    saveState();
+    renderHead();
+    pendingLive = 0;
+    liveBanner.classList.add('hidden');
+    errors.replaceChildren();
+    el.classList.add('loading');
+    try {
+      if (state.groupBy) await loadGroups(mine);
+      else await loadRecords(mine);
+    } catch (e) {
+      if (mine === seq) errors.append(errorBox(e, { testid: 'list-error' }));
+    } finally {
+      if (mine === seq) el.classList.remove('loading');
+    }
+  }
+
+  async function loadRecords(mine) {
+    const res = await orm.webSearchRead(action.model, domain(), columns, { offset: state.offset, limit: LIMIT, order: state.order || false });
+    if (mine !== seq) return;
+    if (res.records.length === 0 && state.offset > 0 && res.length > 0) {
+      state.offset = Math.floor((res.length - 1) / LIMIT) * LIMIT; // past the end (records went away)
+      return load();
+    }
+    rememberNames(res.records);
+    if (action.live) isFresh = freshness(await liveKeys());
+    if (mine !== seq) return;
+    replace(tbody, res.records.map((r) => row(r)));
+    updatePager(res.length, res.records.length);
+    empty.classList.toggle('hidden', res.length > 0);
+    table.classList.toggle('hidden', res.length === 0);
+  }
+
+  async function loadGroups(mine) {
+    const [gname] = state.groupBy.split(':');
+    const groups = await orm.readGroup(action.model, domain(), [gname], [state.groupBy], { orderby: state.order || false });
+    if (action.live) isFresh = freshness(await liveKeys());
+    if (mine !== seq) return;
+    const countKey = `${state.groupBy.split(':')[0]}_count`;
+    let count = 0;
+    const rows = [];
+    for (const g of groups) {
+      const n = g[countKey] ?? g[`${state.groupBy}_count`] ?? g.__count ?? 0;
+      count += n;
+      const value = g[state.groupBy] ?? g[gname];
+      const label = groupLabel(value, fields[gname]);
+      const caret = h('span', { class: 'caret', 'aria-hidden': 'true', text: '▸' });
+      const head = h('tr', { class: 'group-row', 'data-testid': 'group-row', 'aria-expanded': 'false', tabindex: '0' },
+        h('td', { colspan: String(columns.length) },
+          caret, ' ', h('span', { class: 'group-label', 'data-testid': 'group-label', text: label }),
+          ' ', h('span', { class: 'group-count', 'data-testid': 'group-count', text: `(${n})` })));
+      let children = [];
+      const toggle = async () => {
+        const open = head.getAttribute('aria-expanded') === 'true';
+        if (open) {
+          children.forEach((c) => c.remove());
+          children = [];
+          head.setAttribute('aria-expanded', 'false');
+          return;
+        }
+        head.setAttribute('aria-expanded', 'true');
+        try {
+          const res = await orm.webSearchRead(action.model, g.__domain || domain(), columns, { limit: LIMIT, order: state.order || false });
+          children = res.records.map((r) => row(r, 'group-child'));
+          if (res.length > res.records.length) {
+            children.push(h('tr', { class: 'group-more' }, h('td', { colspan: String(columns.length), text: `${res.records.length} of ${res.length} shown` })));
+          }
+          head.after(...children);
+        } catch (e) {
+          errors.append(errorBox(e));
+        }
+      };
+      head.addEventListener('click', toggle);
+      head.addEventListener('keydown', (e) => { if (e.key === 'Enter') toggle(); });
+      rows.push(head);
+    }
+    replace(tbody, rows);
+    updatePager(count, count);
+    empty.classList.toggle('hidden', count > 0);
+    table.classList.toggle('hidden', count === 0);
+  }
+
+  // liveKeys reads what freshness compares (the list's columns may not
+  // include payload or direction): the newest rows of the action.
+  function liveKeys() {
+    return orm.searchRead(action.model, action.domain || [], ['timestamp', 'topic', 'payload', 'direction'], { limit: 50 });
+  }
+
+  // --- Live rows (history actions): bus notes of the action's direction
+  // are prepended while the first page shows the default order and no
+  // search; otherwise a banner counts them and reloads on click.
+  if (action.live) {
+    bus.addChannel('mqtt_realtime');
+    // Names for the many2one cells of live rows (the bus sends bare ids).
+    for (const [model, key] of [['mqtt.broker', 'broker'], ['mqtt.signal', 'signal']]) {
+      orm.nameSearch(model, '', [], 500).then((rows) => {
+        for (const [rid, label] of rows) nameCache.set(`${key}:${rid}`, label);
+      }, () => {});
+    }
+    offs.push(bus.on('mqtt_message', (p) => {
+      if (!p || p.direction !== action.live || !isFresh(p)) return;
+      const plain = !state.search && state.active.size === 0 && !state.groupBy && !state.order && state.offset === 0;
+      if (!plain) {
+        pendingLive++;
+        liveBanner.textContent = `${pendingLive} new message${pendingLive === 1 ? '' : 's'} — refresh`;
+        liveBanner.classList.remove('hidden');
+        return;
+      }
+      const rec = liveRecord(p, fields);
+      const tr = row(rec, 'live-new');
+      tr.setAttribute('data-testid', 'live-row');
+      tbody.prepend(tr);
+      while (tbody.children.length > LIVE_MAX) tbody.lastElementChild.remove();
+      const shown = tbody.children.length;
+      updatePager(total + 1, shown);
+      empty.classList.add('hidden');
+      table.classList.remove('hidden');
+      // The highlight fades; the class stays so tests can find the row.
+      setTimeout(() => tr.classList.add('live-seen'), 2000);
+    }));
+  }
+
+  // Lists whose rows change on a bus note (devices appearing) reload,
+  // at most once a second, keeping search, page and order.
+  if (action.refreshOn) {
+    let pending = null;
+    bus.addChannel(action.refreshOn.channel);
+    offs.push(bus.on(action.refreshOn.type, () => {
+      if (pending) return;
+      pending = setTimeout(() => { pending = null; load(); }, 1000);
+    }));
+    offs.push(() => clearTimeout(pending));
+  }
+
+  load();
+  return {
+    el,
+    destroy() {
+      seq++;
+      offs.forEach((off) => off());
+    },
+    focus() { searchInput.focus(); },
+  };
+}
+
+// cellContent renders one cell; long text is cut by CSS, the full value
+// goes in the title.
+function cellContent(value, field, widget) {
+  const node = formatCell(value, field, widget);
+  if ((field.type === 'text' || field.type === 'char') && typeof value === 'string') {
+    return h('span', { class: 'cell-text', title: value.length > 60 ? value.slice(0, 1000) : false }, node);
+  }
+  return node;
+}
+
+function groupLabel(value, field) {
+  if (value === false || value === null || value === undefined) return 'None';
+  if (Array.isArray(value)) return String(value[1] ?? value[0]);
+  if (field.type === 'selection') return selectionLabel(field, value);
+  if (field.type === 'boolean') return value ? 'Yes' : 'No';
+  return String(value);
+}
+
+// liveRecord shapes an mqtt_realtime payload like a read() row; many2one
+// ids come bare on the bus, so they show as "#id" until a reload names
+// them.
+function liveRecord(p, fields) {
+  const m2o = (v, name) => (v ? [v, nameCache.get(`${name}:${v}`) || `#${v}`] : false);
+  return {
+    topic: p.topic, payload: p.payload, direction: p.direction, qos: p.qos, retain: p.retain,
+    timestamp: p.timestamp, display_name: p.display_name,
+    broker_id: m2o(p.broker_id, 'broker'), subscription_id: m2o(p.subscription_id, 'subscription'),
+    signal_id: m2o(p.signal_id, 'signal'),
+    _fields: fields,
+  };
+}
+
+// nameCache remembers names of brokers/signals seen in loaded rows, so
+// live rows can show them. Filled by rememberNames.
+const nameCache = new Map();
+
+/** rememberNames stores many2one names of rows for live rows. */
+export function rememberNames(rows) {
+  for (const r of rows) {
+    for (const [k, key] of [['broker_id', 'broker'], ['subscription_id', 'subscription'], ['signal_id', 'signal']]) {
+      if (Array.isArray(r[k])) nameCache.set(`${key}:${r[k][0]}`, r[k][1]);
+    }
+  }
+}
