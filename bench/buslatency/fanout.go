@@ -147,28 +147,16 @@ func (b *bench) fanoutSteps(ctx context.Context) error {
 			return err
 		}
 		want := int64(p.sent) * int64(len(clients))
-		lastGrowth, lastTotal := time.Now(), int64(-1)
-		for {
+		err = b.awaitStragglers(ctx, 50*time.Millisecond, func() (int64, bool) {
 			total := int64(0)
 			for _, fc := range clients {
 				total += fc.steps[k].got.Load()
 			}
-			if total != lastTotal {
-				lastGrowth, lastTotal = time.Now(), total
-			}
-			if total >= want || time.Since(lastGrowth) >= idleGrace {
-				break
-			}
-			if err := b.alive(); err != nil {
-				rss.Stop()
-				return err
-			}
-			select {
-			case <-ctx.Done():
-				rss.Stop()
-				return ctx.Err()
-			case <-time.After(50 * time.Millisecond):
-			}
+			return total, total >= want
+		})
+		if err != nil {
+			rss.Stop()
+			return err
 		}
 		res := fanoutResult{rate: rate, pub: p, clients: len(clients), usage: b.snapshot().Minus(before), wall: time.Since(p.start),
 			peakRSS: rss.Stop(), metrics: benchproc.ScrapeMetrics(b.srv.URL()), minGot: -1}

@@ -123,36 +123,22 @@ func (b *bench) latencyStep(ctx context.Context) error {
 		rss.Stop()
 		return err
 	}
-	// Wait for the stragglers: until every path has everything, or none
-	// got anything new for idleGrace.
 	expect := []struct {
 		r    *recorder
 		want int64
 	}{{ref, int64(n)}, {ws, int64(n)}, {polled, pollExpected}}
-	lastGrowth, lastTotal := time.Now(), int64(-1)
-	for {
+	err = b.awaitStragglers(ctx, 20*time.Millisecond, func() (int64, bool) {
 		total, complete := int64(0), true
 		for _, e := range expect {
 			c := e.r.count()
 			total += c
 			complete = complete && c >= e.want
 		}
-		if total != lastTotal {
-			lastGrowth, lastTotal = time.Now(), total
-		}
-		if complete || time.Since(lastGrowth) >= idleGrace {
-			break
-		}
-		if err := b.alive(); err != nil {
-			rss.Stop()
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			rss.Stop()
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
+		return total, complete
+	})
+	if err != nil {
+		rss.Stop()
+		return err
 	}
 	res := &latencyResult{pub: p, usage: b.snapshot().Minus(before), peakRSS: rss.Stop(), metrics: benchproc.ScrapeMetrics(b.srv.URL()),
 		dropped: b.broker.DroppedFor("oim-bench-bus-" + b.run)}

@@ -238,3 +238,27 @@ func (b *bench) runSteps(ctx context.Context) error {
 	}
 	return b.srv.Check(nil)
 }
+
+// awaitStragglers polls progress every tick after the last publish until it
+// reports complete, or its total has not grown for idleGrace (the rest is
+// lost); it stops early if the server dies or ctx ends.
+func (b *bench) awaitStragglers(ctx context.Context, tick time.Duration, progress func() (total int64, complete bool)) error {
+	lastGrowth, lastTotal := time.Now(), int64(-1)
+	for {
+		total, complete := progress()
+		if total != lastTotal {
+			lastGrowth, lastTotal = time.Now(), total
+		}
+		if complete || time.Since(lastGrowth) >= idleGrace {
+			return nil
+		}
+		if err := b.alive(); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(tick):
+		}
+	}
+}
