@@ -15,10 +15,9 @@ import (
 )
 
 // Bus is the notification bus; see the package documentation. Create it
-// with New, install it with models.Registry.SetNotifier, serve Routes, and
-// keep Run running.
+// with New, give it to models.New as the registry's Notifier, serve
+// Routes, and keep Run running.
 type Bus struct {
-	reg      *models.Registry
 	opts     Options
 	log      *slog.Logger
 	origins  origin.Policy
@@ -47,14 +46,10 @@ type Bus struct {
 
 var _ models.Notifier = (*Bus)(nil)
 
-// New returns a bus for reg. Nothing runs until Run.
-func New(reg *models.Registry, opts Options) (*Bus, error) {
-	if reg == nil {
-		return nil, errors.New("bus: nil registry")
-	}
+// New returns a bus. Nothing runs until Run.
+func New(opts Options) (*Bus, error) {
 	opts = opts.withDefaults()
 	b := &Bus{
-		reg:     reg,
 		opts:    opts,
 		log:     opts.Logger.With(slog.String("component", "bus")),
 		origins: origin.New(opts.AllowedOrigins),

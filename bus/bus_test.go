@@ -12,7 +12,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
 // TestSubscribeReplayThenLive: a Go subscriber resuming from an id gets
@@ -27,11 +29,11 @@ func TestSubscribeReplayThenLive(t *testing.T) {
 				t.Fatalf("ids %v: want positive and increasing", ids(first))
 			}
 			var p map[string]any
-			if err := json.Unmarshal(first[1].Payload, &p); err != nil || p["n"] != float64(2) || first[1].Type != models.NoteMessage || first[1].Channel != models.ChannelRealtime {
+			if err := json.Unmarshal(first[1].Payload, &p); err != nil || p["n"] != float64(2) || first[1].Type != mqtt.NoteMessage || first[1].Channel != mqtt.ChannelRealtime {
 				t.Fatalf("note 2 = %+v (payload %s)", first[1], first[1].Payload)
 			}
 
-			sub := e.bus.Subscribe([]string{models.ChannelRealtime}, first[0].ID)
+			sub := e.bus.Subscribe([]string{mqtt.ChannelRealtime}, first[0].ID)
 			defer sub.Close()
 			live := e.publish(note(4), note(5))
 			got := collect(t, sub, 4)
@@ -39,7 +41,7 @@ func TestSubscribeReplayThenLive(t *testing.T) {
 			if !slices.Equal(ids(got), want) {
 				t.Fatalf("replay then live = %v, want %v", ids(got), want)
 			}
-			if since := e.bus.Since([]string{models.ChannelRealtime}, first[2].ID); !slices.Equal(ids(since), ids(live)) {
+			if since := e.bus.Since([]string{mqtt.ChannelRealtime}, first[2].ID); !slices.Equal(ids(since), ids(live)) {
 				t.Fatalf("Since = %v, want %v", ids(since), ids(live))
 			}
 			if got := e.bus.LastID(); got != live[1].ID {
@@ -54,7 +56,7 @@ func TestSubscribeReplayThenLive(t *testing.T) {
 func TestResumeRules(t *testing.T) {
 	modelstest.CheckLeaks(t)
 	e := newEnv(t, modes(t)[0], Options{})
-	a := e.publish(note(1), models.Notification{Channel: models.ChannelListener, Type: models.NoteListenerState, Payload: "x"}, note(3))
+	a := e.publish(note(1), models.Notification{Channel: mqtt.ChannelListener, Type: mqtt.NoteListenerState, Payload: "x"}, note(3))
 	rt := []int64{a[0].ID, a[2].ID}
 	cases := []struct {
 		name     string
@@ -62,12 +64,12 @@ func TestResumeRules(t *testing.T) {
 		last     int64
 		want     []int64
 	}{
-		{"from zero", []string{models.ChannelRealtime}, 0, rt},
-		{"from the future", []string{models.ChannelRealtime}, a[2].ID + 1000, rt},
-		{"negative", []string{models.ChannelRealtime}, -5, rt},
-		{"from the newest", []string{models.ChannelRealtime}, a[2].ID, nil},
-		{"other channel", []string{models.ChannelListener}, 0, []int64{a[1].ID}},
-		{"both", []string{models.ChannelListener, models.ChannelRealtime}, a[0].ID, ids(a[1:])},
+		{"from zero", []string{mqtt.ChannelRealtime}, 0, rt},
+		{"from the future", []string{mqtt.ChannelRealtime}, a[2].ID + 1000, rt},
+		{"negative", []string{mqtt.ChannelRealtime}, -5, rt},
+		{"from the newest", []string{mqtt.ChannelRealtime}, a[2].ID, nil},
+		{"other channel", []string{mqtt.ChannelListener}, 0, []int64{a[1].ID}},
+		{"both", []string{mqtt.ChannelListener, mqtt.ChannelRealtime}, a[0].ID, ids(a[1:])},
 		{"none", nil, 0, nil},
 	}
 	for _, c := range cases {
@@ -97,7 +99,7 @@ func TestSlowSubscriber(t *testing.T) {
 	modelstest.CheckLeaks(t)
 	e := newEnv(t, modes(t)[0], Options{SubscriberBuffer: 10})
 	from := e.bus.LastID()
-	slow := e.bus.Subscribe([]string{models.ChannelRealtime}, from)
+	slow := e.bus.Subscribe([]string{mqtt.ChannelRealtime}, from)
 	defer slow.Close()
 	var first, second []models.Notification
 	for i := range 8 {
@@ -124,7 +126,7 @@ func TestSlowSubscriber(t *testing.T) {
 	if len(got) > 0 {
 		from = got[len(got)-1].ID
 	}
-	resumed := e.bus.Subscribe([]string{models.ChannelRealtime}, from)
+	resumed := e.bus.Subscribe([]string{mqtt.ChannelRealtime}, from)
 	defer resumed.Close()
 	if more := collect(t, resumed, len(rest)); !slices.Equal(ids(more), rest) {
 		t.Fatalf("resumed with %v, want %v", ids(more), rest)
@@ -138,14 +140,13 @@ func TestSlowSubscriber(t *testing.T) {
 // TestNotifyNeverBlocks: with the queue full (nothing running), Notify
 // drops and counts instead of waiting; unencodable payloads are dropped too.
 func TestNotifyNeverBlocks(t *testing.T) {
-	reg, _ := registry(t, "sqlite")
-	b, err := New(reg, Options{QueueSize: 2, Logger: modelstest.LoggerAt(t, slog.LevelDebug)})
+	b, err := New(Options{QueueSize: 2, Logger: modelstest.LoggerAt(t, slog.LevelDebug)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	b.Notify(ctx, note(1), note(2), note(3), note(4))
-	b.Notify(ctx, models.Notification{Channel: models.ChannelRealtime, Type: "bad", Payload: func() {}})
+	b.Notify(ctx, models.Notification{Channel: mqtt.ChannelRealtime, Type: "bad", Payload: func() {}})
 	b.Notify(ctx, models.Notification{Type: "no channel"})
 	if got := b.Dropped(); got != 4 {
 		t.Fatalf("Dropped = %d, want 4 (2 over the queue, 1 unencodable, 1 without channel)", got)
@@ -158,7 +159,7 @@ func TestNotifyNeverBlocks(t *testing.T) {
 func TestSubscriptionLifecycle(t *testing.T) {
 	modelstest.CheckLeaks(t)
 	e := newEnv(t, modes(t)[0], Options{})
-	closed := e.bus.Subscribe([]string{models.ChannelRealtime}, 0)
+	closed := e.bus.Subscribe([]string{mqtt.ChannelRealtime}, 0)
 	closed.Close()
 	closed.Close() // idempotent
 	if _, ok := <-closed.Notes(); ok || !errors.Is(closed.Err(), ErrClosed) {
@@ -168,12 +169,12 @@ func TestSubscriptionLifecycle(t *testing.T) {
 	if err := e.bus.Run(context.Background()); err == nil {
 		t.Fatal("second Run: want an error")
 	}
-	live := e.bus.Subscribe([]string{models.ChannelRealtime}, 0)
+	live := e.bus.Subscribe([]string{mqtt.ChannelRealtime}, 0)
 	e.stop()
 	if _, ok := <-live.Notes(); ok || !errors.Is(live.Err(), ErrStopped) {
 		t.Fatalf("after stop: open=%v err=%v", ok, live.Err())
 	}
-	late := e.bus.Subscribe([]string{models.ChannelRealtime}, 0)
+	late := e.bus.Subscribe([]string{mqtt.ChannelRealtime}, 0)
 	if _, ok := <-late.Notes(); ok || !errors.Is(late.Err(), ErrStopped) {
 		t.Fatalf("Subscribe after stop: open=%v err=%v", ok, late.Err())
 	}
@@ -190,9 +191,9 @@ func TestNotifierContract(t *testing.T) {
 	d := models.NewDict(2)
 	d.Set("b", 2)
 	d.Set("a", "<script>")
-	sub := e.bus.Subscribe([]string{models.ChannelDevices}, e.bus.LastID())
+	sub := e.bus.Subscribe([]string{iotdevice.ChannelDevices}, e.bus.LastID())
 	defer sub.Close()
-	e.reg.Notify(context.Background(), models.Notification{Channel: models.ChannelDevices, Type: models.NoteDeviceEvent, Payload: d})
+	e.reg.Notify(context.Background(), models.Notification{Channel: iotdevice.ChannelDevices, Type: iotdevice.NoteDeviceEvent, Payload: d})
 	got := collect(t, sub, 1)
 	if string(got[0].Payload) != `{"b":2,"a":"\u003cscript\u003e"}` {
 		t.Fatalf("payload %s", got[0].Payload)

@@ -1,6 +1,6 @@
 // Package bus is the live notification bus: Odoo 16's bus.bus and its
-// /websocket endpoint, for this server's channels (models.ChannelRealtime,
-// models.ChannelListener, models.ChannelDevices).
+// /websocket endpoint, for this server's channels (mqtt.ChannelRealtime,
+// mqtt.ChannelListener, iotdevice.ChannelDevices).
 //
 // A Bus implements models.Notifier. Notify never blocks: it encodes each
 // notification once and puts it on a bounded queue (a full queue drops and

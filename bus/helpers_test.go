@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
 // guard bounds every wait in these tests: it only turns a hang into a
@@ -39,21 +40,10 @@ func modes(t testing.TB) []mode {
 	return out
 }
 
-// registry returns a registry on a fresh database of kind and, for
-// PostgreSQL, its DSN for the bus.
-func registry(t testing.TB, kind string) (*models.Registry, string) {
-	t.Helper()
-	if kind == "postgres" {
-		dsn := modelstest.DSN(t, "postgres")
-		return modelstest.Open(t, dsn), dsn
-	}
-	return modelstest.New(t), ""
-}
-
 // env is a running bus behind an httptest server.
 type env struct {
 	t    testing.TB
-	reg  *models.Registry
+	reg  *modelstest.App
 	bus  *Bus
 	srv  *httptest.Server
 	stop func() // cancels Run and waits for it; idempotent
@@ -62,24 +52,44 @@ type env struct {
 // newEnv runs a bus in mode m.
 func newEnv(t testing.TB, m mode, opts Options) *env {
 	t.Helper()
-	reg, dsn := registry(t, m.kind)
-	opts.PostgresDSN = dsn
-	return runBus(t, reg, opts)
+	dsn := ""
+	if m.kind == "postgres" {
+		dsn = modelstest.DSN(t, "postgres")
+	}
+	return runBus(t, dsn, opts)
 }
 
-// runBus starts a bus on reg and serves its routes.
-func runBus(t testing.TB, reg *models.Registry, opts Options) *env {
+// runBus starts a bus with opts (PostgreSQL mode on dsn, memory mode on a
+// fresh SQLite database when dsn is ""), a registry that notifies it,
+// and serves its routes.
+func runBus(t testing.TB, dsn string, opts Options) *env {
+	t.Helper()
+	opts.PostgresDSN = dsn
+	b := newBus(t, opts)
+	if dsn == "" {
+		return serveBus(t, modelstest.New(t, modelstest.Options{Notifier: b}), b)
+	}
+	return serveBus(t, modelstest.Open(t, dsn, modelstest.Options{Notifier: b}), b)
+}
+
+// newBus makes a bus logging to the test.
+func newBus(t testing.TB, opts Options) *Bus {
 	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = modelstest.LoggerAt(t, slog.LevelDebug)
 	}
-	b, err := New(reg, opts)
+	b, err := New(opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	reg.SetNotifier(b)
+	return b
+}
+
+// serveBus runs b and serves its routes, checking sessions with reg.
+func serveBus(t testing.TB, reg *modelstest.App, b *Bus) *env {
+	t.Helper()
 	mux := http.NewServeMux()
-	for pattern, h := range b.Routes() {
+	for pattern, h := range b.Routes(reg) {
 		mux.Handle(pattern, h)
 	}
 	srv := httptest.NewServer(mux)
@@ -108,18 +118,18 @@ func runBus(t testing.TB, reg *models.Registry, opts Options) *env {
 // session logs uid in and returns the session id.
 func (e *env) session(uid int64) string {
 	e.t.Helper()
-	return modelstest.Session(e.t, e.reg, uid)
+	return modelstest.Session(e.t, e.reg.Registry, uid)
 }
 
 // plainUser creates an internal user without MQTT groups and returns its id.
 func (e *env) plainUser(login string) int64 {
 	e.t.Helper()
-	return modelstest.CreateUser(e.t, e.reg, login, "pw-"+login)
+	return modelstest.CreateUser(e.t, e.reg.Registry, login, "pw-"+login)
 }
 
 // note is a test notification on the realtime channel.
 func note(i int) models.Notification {
-	return models.Notification{Channel: models.ChannelRealtime, Type: models.NoteMessage, Payload: map[string]any{"n": i, "topic": fmt.Sprintf("t/%d", i)}}
+	return models.Notification{Channel: mqtt.ChannelRealtime, Type: mqtt.NoteMessage, Payload: map[string]any{"n": i, "topic": fmt.Sprintf("t/%d", i)}}
 }
 
 // publish notifies notes and waits until the bus has published them all,

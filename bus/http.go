@@ -24,14 +24,30 @@ const (
 // sessionCookie is Odoo's web session cookie, the one package rpc sets.
 const sessionCookie = "session_id"
 
+// Sessions is what the bus's routes ask of the record layer: whose a
+// session is, and whether that user may read a channel.
+// *models.Registry implements it.
+type Sessions interface {
+	Session(ctx context.Context, sid string) (*models.Session, error)
+	CanSubscribe(ctx context.Context, uid int64, channel string) bool
+}
+
+// endpoints is the bus as its HTTP routes see it: the bus, and the
+// sessions that say who is calling.
+type endpoints struct {
+	*Bus
+	auth Sessions
+}
+
 // Routes returns the bus's HTTP handlers keyed by method and path pattern
-// ("GET /websocket"); mount each with chi's Router.Handle or an
-// http.ServeMux.
-func (b *Bus) Routes() map[string]http.Handler {
+// ("GET /websocket"), checking callers with auth; mount each with chi's
+// Router.Handle or an http.ServeMux.
+func (b *Bus) Routes(auth Sessions) map[string]http.Handler {
+	e := &endpoints{Bus: b, auth: auth}
 	return map[string]http.Handler{
-		RouteWebSocket:      http.HandlerFunc(b.serveWebSocket),
-		RoutePeek:           http.HandlerFunc(b.servePeek),
-		RouteUpdatePresence: http.HandlerFunc(b.servePresence),
+		RouteWebSocket:      http.HandlerFunc(e.serveWebSocket),
+		RoutePeek:           http.HandlerFunc(e.servePeek),
+		RouteUpdatePresence: http.HandlerFunc(e.servePresence),
 		RouteHealth:         http.HandlerFunc(serveHealth),
 	}
 }
@@ -48,24 +64,24 @@ func requestSID(r *http.Request) string {
 
 // session returns the valid session of r: models.ErrSessionExpired when
 // there is none.
-func (b *Bus) session(ctx context.Context, r *http.Request) (*models.Session, error) {
+func (b *endpoints) session(ctx context.Context, r *http.Request) (*models.Session, error) {
 	sid := requestSID(r)
 	if sid == "" {
 		return nil, models.ErrSessionExpired
 	}
-	return b.reg.Session(ctx, sid)
+	return b.auth.Session(ctx, sid)
 }
 
 // allowedChannels keeps the channels uid may read, once each, in order; as
 // in Odoo, the others are dropped without a word. Anonymous users (uid 0)
 // may read none of ours.
-func (b *Bus) allowedChannels(ctx context.Context, uid int64, channels []string) []string {
+func (b *endpoints) allowedChannels(ctx context.Context, uid int64, channels []string) []string {
 	out := []string{}
 	if uid == 0 {
 		return out
 	}
 	for _, c := range channels {
-		if !slices.Contains(out, c) && b.reg.CanSubscribe(ctx, uid, c) {
+		if !slices.Contains(out, c) && b.auth.CanSubscribe(ctx, uid, c) {
 			out = append(out, c)
 		}
 	}
@@ -76,7 +92,7 @@ func (b *Bus) allowedChannels(ctx context.Context, uid int64, channels []string)
 // buffered notes above last on the allowed channels, without waiting.
 // Unlike Odoo, which lets a public session poll once it flagged itself with
 // is_first_poll, it requires a logged-in session: all our channels need one.
-func (b *Bus) servePeek(w http.ResponseWriter, r *http.Request) {
+func (b *endpoints) servePeek(w http.ResponseWriter, r *http.Request) {
 	req, sess, ok := b.startRPC(w, r)
 	if !ok {
 		return
@@ -108,7 +124,7 @@ func (b *Bus) servePeek(w http.ResponseWriter, r *http.Request) {
 
 // servePresence is /websocket/update_bus_presence: accepted and ignored
 // (this server tracks no presence), for a logged-in session.
-func (b *Bus) servePresence(w http.ResponseWriter, r *http.Request) {
+func (b *endpoints) servePresence(w http.ResponseWriter, r *http.Request) {
 	req, _, ok := b.startRPC(w, r)
 	if !ok {
 		return
@@ -118,7 +134,7 @@ func (b *Bus) servePresence(w http.ResponseWriter, r *http.Request) {
 
 // startRPC does what every helper route does first: origin check, body,
 // envelope, session. On failure it has answered.
-func (b *Bus) startRPC(w http.ResponseWriter, r *http.Request) (*jsonrpc.Request, *models.Session, bool) {
+func (b *endpoints) startRPC(w http.ResponseWriter, r *http.Request) (*jsonrpc.Request, *models.Session, bool) {
 	if !b.origins.Trusted(r) {
 		b.writeRPCFailure(w, r, http.StatusForbidden, nil,
 			models.AccessErrorf("Cross-origin request refused: %s is not an allowed origin.", r.Header.Get("Origin")))

@@ -11,6 +11,7 @@ import (
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/jsonrpc"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
 // post sends body to path with the session cookie sid ("" for none) and
@@ -62,7 +63,7 @@ func TestPeekNotifications(t *testing.T) {
 			t.Fatalf("status %d, envelope %v", status, out)
 		}
 		res, _ := out["result"].(map[string]any)
-		if !slices.Equal(toStrings(res["channels"]), []string{models.ChannelRealtime}) {
+		if !slices.Equal(toStrings(res["channels"]), []string{mqtt.ChannelRealtime}) {
 			t.Fatalf("channels %v", res["channels"])
 		}
 		got, _ := res["notifications"].([]any)
@@ -71,7 +72,7 @@ func TestPeekNotifications(t *testing.T) {
 		}
 		first := got[0].(map[string]any)
 		msg := first["message"].(map[string]any)
-		if first["id"] != float64(notes[1].ID) || msg["type"] != models.NoteMessage || msg["payload"].(map[string]any)["n"] != float64(2) {
+		if first["id"] != float64(notes[1].ID) || msg["type"] != mqtt.NoteMessage || msg["payload"].(map[string]any)["n"] != float64(2) {
 			t.Fatalf("first notification %v", first)
 		}
 	})

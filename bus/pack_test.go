@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
 // TestPackBatch: a packed bus_batch row reads back as the same notes, with
@@ -16,9 +18,9 @@ func TestPackBatch(t *testing.T) {
 	at := time.Unix(1700000000, 123456789)
 	var batch []pending
 	for _, n := range []models.Notification{
-		{Channel: models.ChannelRealtime, Type: models.NoteMessage, Payload: map[string]any{"topic": "a/b", "payload": "<script>"}},
-		{Channel: models.ChannelDevices, Type: models.NoteDeviceEvent, Payload: nil},
-		{Channel: models.ChannelListener, Type: "t", Payload: strings.Repeat("x", 300)},
+		{Channel: mqtt.ChannelRealtime, Type: mqtt.NoteMessage, Payload: map[string]any{"topic": "a/b", "payload": "<script>"}},
+		{Channel: iotdevice.ChannelDevices, Type: iotdevice.NoteDeviceEvent, Payload: nil},
+		{Channel: mqtt.ChannelListener, Type: "t", Payload: strings.Repeat("x", 300)},
 	} {
 		p, err := encodePending(n, at)
 		if err != nil {

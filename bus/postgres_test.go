@@ -26,8 +26,8 @@ func pgDSN(t *testing.T) string {
 func TestTwoInstances(t *testing.T) {
 	modelstest.CheckLeaks(t)
 	dsn := pgDSN(t)
-	a := runBus(t, modelstest.Open(t, dsn), Options{PostgresDSN: dsn})
-	b := runBus(t, modelstest.Open(t, dsn), Options{PostgresDSN: dsn})
+	a := runBus(t, dsn, Options{})
+	b := runBus(t, dsn, Options{})
 
 	// A browser on B hears what A was told.
 	c := b.mustDial(b.session(models.AdminUID))
@@ -65,12 +65,13 @@ func TestTwoInstances(t *testing.T) {
 func TestPostgresRestart(t *testing.T) {
 	modelstest.CheckLeaks(t)
 	dsn := pgDSN(t)
-	reg := modelstest.Open(t, dsn)
-	first := runBus(t, reg, Options{PostgresDSN: dsn})
+	first := runBus(t, dsn, Options{})
 	before := first.publish(note(1), note(2), note(3))
 	first.stop()
 
-	second := runBus(t, reg, Options{PostgresDSN: dsn})
+	// The registry still notifies the first bus: this test talks to the
+	// second one directly.
+	second := serveBus(t, first.reg, newBus(t, Options{PostgresDSN: dsn}))
 	waitFor(t, "the second bus to load", func() bool { return second.bus.LastID() == before[2].ID })
 	if got := second.bus.Since(realtime, before[0].ID); !slices.Equal(ids(got), ids(before[1:])) {
 		t.Fatalf("after restart Since = %v, want %v", ids(got), ids(before[1:]))
@@ -86,7 +87,7 @@ func TestPostgresRestart(t *testing.T) {
 func TestPostgresReconnect(t *testing.T) {
 	modelstest.CheckLeaks(t)
 	dsn := pgDSN(t)
-	e := runBus(t, modelstest.Open(t, dsn), Options{PostgresDSN: dsn})
+	e := runBus(t, dsn, Options{})
 	e.publish(note(0))
 	for _, name := range []string{pgListenerName, pgWriterName} {
 		t.Run(name, func(t *testing.T) {
@@ -106,7 +107,7 @@ func TestPostgresReconnect(t *testing.T) {
 func TestPostgresExpiry(t *testing.T) {
 	modelstest.CheckLeaks(t)
 	dsn := pgDSN(t)
-	e := runBus(t, modelstest.Open(t, dsn), Options{PostgresDSN: dsn, Retention: time.Second})
+	e := runBus(t, dsn, Options{Retention: time.Second})
 	e.publish(note(1), note(2))
 	waitFor(t, "bus_bus to be emptied", func() bool {
 		var n []int64

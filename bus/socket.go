@@ -18,7 +18,7 @@ import (
 // readLoop, one goroutine runs writeLoop; gorilla allows one reader and one
 // writer at a time, plus WriteControl from anywhere.
 type socket struct {
-	b   *Bus
+	b   *endpoints
 	ws  *websocket.Conn
 	log *slog.Logger
 	sid string // "" for an anonymous socket
@@ -44,7 +44,7 @@ type subscribed struct {
 	last int64
 }
 
-func newSocket(b *Bus, ws *websocket.Conn, uid int64, sid string) *socket {
+func newSocket(b *endpoints, ws *websocket.Conn, uid int64, sid string) *socket {
 	return &socket{
 		b: b, ws: ws, uid: uid, sid: sid,
 		log:    b.log.With(slog.String("remote_addr", ws.RemoteAddr().String()), slog.Int64("uid", uid)),
@@ -160,7 +160,7 @@ func (s *socket) sessionValid(ctx context.Context) bool {
 	if s.sid == "" {
 		return true
 	}
-	_, err := s.b.reg.Session(ctx, s.sid)
+	_, err := s.b.auth.Session(ctx, s.sid)
 	if err != nil && !errors.Is(err, models.ErrSessionExpired) {
 		s.log.WarnContext(ctx, "Unable to re-check a bus session", slog.Any("error", err))
 		return true

@@ -47,11 +47,11 @@ func (b *Bus) newUpgrader() *websocket.Upgrader {
 // nothing of ours). The handler goroutine reads client frames; one writer
 // goroutine per socket sends notes and pings. Both end when the socket
 // closes or the bus stops, and Run waits for them.
-func (b *Bus) serveWebSocket(w http.ResponseWriter, r *http.Request) {
+func (b *endpoints) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	var uid int64
 	sid := requestSID(r)
 	if sid != "" {
-		sess, err := b.reg.Session(r.Context(), sid)
+		sess, err := b.auth.Session(r.Context(), sid)
 		switch {
 		case err == nil:
 			uid = sess.UID

@@ -15,10 +15,12 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
-var realtime = []string{models.ChannelRealtime}
+var realtime = []string{mqtt.ChannelRealtime}
 
 // TestWebSocketSubscribe: a logged-in client subscribes and receives
 // notes as JSON arrays of {id, message: {type, payload}}, replay first,
@@ -40,8 +42,8 @@ func TestWebSocketSubscribe(t *testing.T) {
 			if !slices.Equal(ids(got), want) {
 				t.Fatalf("got ids %v, want %v", ids(got), want)
 			}
-			if got[2].Message.Type != models.NoteMessage || !bytes.Equal(got[2].Message.Payload, live[0].Payload) {
-				t.Fatalf("live note %+v, want type %s payload %s", got[2], models.NoteMessage, live[0].Payload)
+			if got[2].Message.Type != mqtt.NoteMessage || !bytes.Equal(got[2].Message.Payload, live[0].Payload) {
+				t.Fatalf("live note %+v, want type %s payload %s", got[2], mqtt.NoteMessage, live[0].Payload)
 			}
 
 			// A new subscribe frame replaces the subscription and its
@@ -61,7 +63,7 @@ func TestWebSocketFrameShape(t *testing.T) {
 	e := newEnv(t, modes(t)[0], Options{})
 	c := e.mustDial(e.session(models.AdminUID))
 	subscribe(t, c, realtime, e.bus.LastID())
-	n := e.publish(models.Notification{Channel: models.ChannelRealtime, Type: models.NoteMessage, Payload: map[string]any{"topic": "a/b", "qos": 1}})
+	n := e.publish(models.Notification{Channel: mqtt.ChannelRealtime, Type: mqtt.NoteMessage, Payload: map[string]any{"topic": "a/b", "qos": 1}})
 	_ = c.SetReadDeadline(time.Now().Add(guard))
 	_, data, err := c.ReadMessage()
 	if err != nil {
@@ -86,7 +88,7 @@ func TestWebSocketACL(t *testing.T) {
 	for _, who := range []struct{ name, sid string }{{"no MQTT group", plain}, {"anonymous", ""}, {"stale cookie", strings.Repeat("ab", 20)}} {
 		t.Run(who.name, func(t *testing.T) {
 			c := e.mustDial(who.sid)
-			subscribe(t, c, []string{models.ChannelRealtime, models.ChannelListener, models.ChannelDevices, "broadcast"}, 0)
+			subscribe(t, c, []string{mqtt.ChannelRealtime, mqtt.ChannelListener, iotdevice.ChannelDevices, "broadcast"}, 0)
 			waitFor(t, "the subscription", func() bool { return e.bus.subCount() == 1 })
 			e.bus.mu.Lock()
 			var chans []string
@@ -102,7 +104,7 @@ func TestWebSocketACL(t *testing.T) {
 		})
 	}
 	admin := e.mustDial(e.session(models.AdminUID))
-	subscribe(t, admin, []string{models.ChannelRealtime, "broadcast"}, 0)
+	subscribe(t, admin, []string{mqtt.ChannelRealtime, "broadcast"}, 0)
 	if got := readNotes(t, admin, 2); !slices.Equal(ids(got), ids(notes)) {
 		t.Fatalf("admin got %v, want %v", ids(got), ids(notes))
 	}
@@ -231,7 +233,7 @@ func TestWebSocketSlowClient(t *testing.T) {
 	for e.slowCount() == 0 && len(want) < 1500 {
 		var batch []models.Notification
 		for i := range 20 {
-			batch = append(batch, models.Notification{Channel: models.ChannelRealtime, Type: "big", Payload: map[string]any{"i": len(want) + i, "pad": big}})
+			batch = append(batch, models.Notification{Channel: mqtt.ChannelRealtime, Type: "big", Payload: map[string]any{"i": len(want) + i, "pad": big}})
 		}
 		want = append(want, ids(e.publish(batch...))...)
 	}

@@ -3,6 +3,7 @@ package iotbox
 import (
 	"context"
 	"encoding/json"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
 	"strconv"
 	"sync"
 	"testing"
@@ -25,8 +26,8 @@ import (
 func TestActionEndToEnd(t *testing.T) {
 	mq := testmqtt.Start(t, testmqtt.Options{})
 	f := newFixture(t, Options{PollTimeout: 200 * time.Millisecond})
-	svc := mqttlistener.New(f.reg, mqttlistener.Options{Logger: modelstest.Logger(t)})
-	f.reg.SetBrokerControl(svc)
+	svc := mqttlistener.New(f.reg.MQTT, f.reg.Devices, mqttlistener.Options{Logger: modelstest.Logger(t)})
+	f.svc = svc
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -50,7 +51,7 @@ func TestActionEndToEnd(t *testing.T) {
 	}
 	ingest := func(topic, payload string, retained bool) {
 		t.Helper()
-		err := f.reg.IngestDeviceMessages(context.Background(), broker, []models.DeviceMessage{{Topic: topic, Payload: []byte(payload), Retained: retained, Time: time.Now()}})
+		err := f.reg.Devices.IngestDeviceMessages(context.Background(), broker, []iotdevice.DeviceMessage{{Topic: topic, Payload: []byte(payload), Retained: retained, Time: time.Now()}})
 		if err != nil {
 			t.Fatalf("ingest %s: %v", topic, err)
 		}
@@ -129,9 +130,9 @@ func TestActionEndToEnd(t *testing.T) {
 	if n := sent(); n != before {
 		t.Fatalf("%d messages sent by the duplicate and the unknown device, want 0", n-before)
 	}
-	modelstest.CreateUser(t, f.reg, "nobody", "nobody-pw")
+	modelstest.CreateUser(t, f.reg.Registry, "nobody", "nobody-pw")
 	body := `{"params":{"session_id":"x","device_identifier":"lamp-1","data":"{\"action\":\"toggle\"}"}}`
-	r := f.do(t, ActionPath, req{body: body, sid: modelstest.Login(t, f.reg, "nobody", "nobody-pw")})
+	r := f.do(t, ActionPath, req{body: body, sid: modelstest.Login(t, f.reg.Registry, "nobody", "nobody-pw")})
 	if r.Error == nil || r.Error.Data.Name != "odoo.exceptions.AccessError" {
 		t.Fatalf("action by a user without access: %s", r.raw)
 	}

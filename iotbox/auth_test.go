@@ -16,8 +16,8 @@ const allowed = "https://shop.example.com"
 
 func TestAuth(t *testing.T) {
 	f := newFixture(t, Options{PollTimeout: 10 * time.Millisecond, AllowedOrigins: []string{allowed + "/"}, PublicUser: "admin"})
-	modelstest.CreateUser(t, f.reg, "nobody", "nobody-pw")
-	nobody := modelstest.Login(t, f.reg, "nobody", "nobody-pw")
+	modelstest.CreateUser(t, f.reg.Registry, "nobody", "nobody-pw")
+	nobody := modelstest.Login(t, f.reg.Registry, "nobody", "nobody-pw")
 	poll := pollBody("s1", 0, "dev1")
 	cases := []struct {
 		name   string

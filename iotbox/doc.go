@@ -10,8 +10,8 @@
 //     one of its devices, or waits for one up to Options.PollTimeout and
 //     then answers with no result.
 //
-// Events come from the bus (channel models.ChannelDevices, type
-// models.NoteDeviceEvent): Box.Run keeps one subscription and an in-memory
+// Events come from the bus (channel iotdevice.ChannelDevices, type
+// iotdevice.NoteDeviceEvent): Box.Run keeps one subscription and an in-memory
 // ring of the events of the last Options.Buffer, which is what makes the
 // poll's cursor (last_event, a float time) loss-free between polls. Event
 // times are made strictly increasing when they enter the ring, so "time >

@@ -2,6 +2,7 @@ package iotbox
 
 import (
 	"encoding/json"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
 	"net/http"
 	"time"
 
@@ -50,7 +51,7 @@ func parsePoll(p map[string]json.RawMessage) (*pollParams, *jsonrpc.Error) {
 // serveEvent is POST /hw_drivers/event, the long poll.
 func (b *Box) serveEvent(w http.ResponseWriter, r *http.Request, req *jsonrpc.Request, uid int64) {
 	ctx := r.Context()
-	if !b.reg.CanSubscribe(ctx, uid, models.ChannelDevices) {
+	if !b.reg.CanSubscribe(ctx, uid, iotdevice.ChannelDevices) {
 		err := models.AccessErrorf("You are not allowed to access 'IoT Device' (%s) records.", deviceModel)
 		b.writeFailure(w, r, req.ID, err)
 		return

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	mqttlistener "github.com/odoo-iot-mqtt/odoo-iot-mqtt/listener"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -29,7 +32,8 @@ import (
 const waitLimit = 10 * time.Second
 
 type fixture struct {
-	reg   *models.Registry
+	reg   *modelstest.App
+	svc   *mqttlistener.Service // nil unless the test runs the listener
 	bus   *bus.Bus
 	box   *Box
 	srv   *httptest.Server
@@ -49,18 +53,22 @@ func (c *fakeClock) advance(d time.Duration) { c.offset.Add(int64(d)) }
 func newFixture(t *testing.T, opts Options) *fixture {
 	t.Helper()
 	modelstest.CheckLeaks(t)
-	reg := modelstest.New(t)
-	b, err := bus.New(reg, bus.Options{Logger: modelstest.Logger(t)})
+	b, err := bus.New(bus.Options{Logger: modelstest.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg.SetNotifier(b)
+	f := &fixture{bus: b, clock: &fakeClock{}}
+	reg := modelstest.New(t, modelstest.Options{Notifier: b, Control: func() mqtt.BrokerControl {
+		if f.svc == nil { // a test that drives devices starts one
+			return nil
+		}
+		return f.svc
+	}})
 	if opts.Logger == nil {
 		opts.Logger = modelstest.Logger(t)
 	}
-	box := New(reg, b, opts)
-	clock := &fakeClock{}
-	box.now = clock.now
+	box := New(reg.Registry, b, opts)
+	box.now = f.clock.now
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -83,7 +91,9 @@ func newFixture(t *testing.T, opts Options) *fixture {
 		srv.Close()
 		wg.Wait()
 	})
-	return &fixture{reg: reg, bus: b, box: box, srv: srv, sid: modelstest.Login(t, reg, "admin", modelstest.AdminPassword), clock: clock}
+	f.reg, f.box, f.srv = reg, box, srv
+	f.sid = modelstest.Login(t, reg.Registry, "admin", modelstest.AdminPassword)
+	return f
 }
 
 // reply is a parsed answer.
@@ -200,7 +210,7 @@ func (f *fixture) publish(t *testing.T, device string, value any) {
 	f.box.ring.mu.Lock()
 	wake := f.box.ring.wake
 	f.box.ring.mu.Unlock()
-	f.reg.Notify(context.Background(), models.Notification{Channel: models.ChannelDevices, Type: models.NoteDeviceEvent,
+	f.reg.Notify(context.Background(), models.Notification{Channel: iotdevice.ChannelDevices, Type: iotdevice.NoteDeviceEvent,
 		Payload: map[string]any{"device_identifier": device, "time": float64(time.Now().UnixNano()) / 1e9, "value": value, "device_id": 1, "broker_id": 1}})
 	select {
 	case <-wake:

@@ -2,11 +2,10 @@ package iotbox
 
 import (
 	"encoding/json"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
 	"log/slog"
 	"math"
 	"time"
-
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
 // maxClockSkew is how far in the future an event's own time may be before
@@ -21,7 +20,7 @@ const maxClockSkew = 5 * time.Second
 // "session_id". Other types on the channel (device updates) are not
 // events of the box.
 func (b *Box) ingest(typ string, payload json.RawMessage, sent time.Time) {
-	if typ != models.NoteDeviceEvent {
+	if typ != iotdevice.NoteDeviceEvent {
 		return
 	}
 	var fields map[string]json.RawMessage

@@ -3,10 +3,10 @@ package iotbox
 import (
 	"context"
 	"errors"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
 	"log/slog"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bus"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
 // EventSource is what the box needs of the bus; *bus.Bus is one.
@@ -14,7 +14,7 @@ type EventSource interface {
 	Subscribe(channels []string, last int64) *bus.Subscription
 }
 
-// Run feeds the ring from one bus subscription to models.ChannelDevices
+// Run feeds the ring from one bus subscription to iotdevice.ChannelDevices
 // until ctx ends, then releases the waiting polls (they answer with no
 // result) and returns nil. A subscription the bus cut off because the box
 // fell behind is resumed from the last id seen, so no event is lost while
@@ -28,7 +28,7 @@ func (b *Box) Run(ctx context.Context) error {
 	}
 	var last int64
 	for {
-		sub := b.events.Subscribe([]string{models.ChannelDevices}, last)
+		sub := b.events.Subscribe([]string{iotdevice.ChannelDevices}, last)
 		var open bool
 		last, open = b.consume(ctx, sub, last)
 		if open {

@@ -1,11 +1,10 @@
 package listener
 
 import (
+	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 	"math"
 	"math/rand/v2"
 	"time"
-
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
 // The addon's policy, used when a broker record leaves a field at zero:
@@ -29,7 +28,7 @@ type backoff struct {
 }
 
 // newBackoff returns the reconnection schedule of a broker.
-func newBackoff(cfg models.BrokerConfig) *backoff {
+func newBackoff(cfg mqttmodel.BrokerConfig) *backoff {
 	b := &backoff{initial: cfg.ReconnectInitial, factor: cfg.ReconnectFactor, max: cfg.ReconnectMax, jitter: cfg.ReconnectJitter, rand: rand.Float64}
 	if b.initial <= 0 {
 		b.initial = defaultReconnectInitial

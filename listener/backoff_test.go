@@ -1,31 +1,30 @@
 package listener
 
 import (
+	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 	"testing"
 	"time"
-
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
 func TestBackoffSchedule(t *testing.T) {
 	s := func(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
 	cases := []struct {
 		name string
-		cfg  models.BrokerConfig
+		cfg  mqttmodel.BrokerConfig
 		rand float64
 		want []time.Duration
 	}{
-		{"addon defaults", models.BrokerConfig{}, 0.5,
+		{"addon defaults", mqttmodel.BrokerConfig{}, 0.5,
 			[]time.Duration{s(5), s(7.5), s(11.25), s(16.875), s(25.3125), s(37.96875), s(56.953125), s(85.4296875), s(128.14453125), s(192.216796875), s(288.3251953125), s(300), s(300)}},
-		{"configured", models.BrokerConfig{ReconnectInitial: s(0.2), ReconnectFactor: 2, ReconnectMax: s(1)}, 0.5,
+		{"configured", mqttmodel.BrokerConfig{ReconnectInitial: s(0.2), ReconnectFactor: 2, ReconnectMax: s(1)}, 0.5,
 			[]time.Duration{s(0.2), s(0.4), s(0.8), s(1), s(1)}},
-		{"factor 1 is constant", models.BrokerConfig{ReconnectInitial: s(2), ReconnectFactor: 1, ReconnectMax: s(10)}, 0.5,
+		{"factor 1 is constant", mqttmodel.BrokerConfig{ReconnectInitial: s(2), ReconnectFactor: 1, ReconnectMax: s(10)}, 0.5,
 			[]time.Duration{s(2), s(2), s(2)}},
-		{"jitter low end", models.BrokerConfig{ReconnectInitial: s(10), ReconnectFactor: 2, ReconnectMax: s(30), ReconnectJitter: 0.1}, 0,
+		{"jitter low end", mqttmodel.BrokerConfig{ReconnectInitial: s(10), ReconnectFactor: 2, ReconnectMax: s(30), ReconnectJitter: 0.1}, 0,
 			[]time.Duration{s(9), s(18), s(27), s(27)}},
-		{"jitter high end never exceeds max", models.BrokerConfig{ReconnectInitial: s(10), ReconnectFactor: 2, ReconnectMax: s(30), ReconnectJitter: 0.1}, 0.999999999,
+		{"jitter high end never exceeds max", mqttmodel.BrokerConfig{ReconnectInitial: s(10), ReconnectFactor: 2, ReconnectMax: s(30), ReconnectJitter: 0.1}, 0.999999999,
 			[]time.Duration{s(11), s(22), s(30), s(30)}},
-		{"max below initial is raised to it", models.BrokerConfig{ReconnectInitial: s(3), ReconnectFactor: 2, ReconnectMax: s(1)}, 0.5,
+		{"max below initial is raised to it", mqttmodel.BrokerConfig{ReconnectInitial: s(3), ReconnectFactor: 2, ReconnectMax: s(1)}, 0.5,
 			[]time.Duration{s(3), s(3)}},
 	}
 	for _, c := range cases {
@@ -46,7 +45,7 @@ func TestBackoffSchedule(t *testing.T) {
 }
 
 func TestBackoffJitterStaysInRange(t *testing.T) {
-	b := newBackoff(models.BrokerConfig{ReconnectInitial: time.Second, ReconnectFactor: 1, ReconnectMax: time.Second, ReconnectJitter: 0.25})
+	b := newBackoff(mqttmodel.BrokerConfig{ReconnectInitial: time.Second, ReconnectFactor: 1, ReconnectMax: time.Second, ReconnectJitter: 0.25})
 	for range 1000 {
 		if d := b.next(); d < 750*time.Millisecond || d > time.Second {
 			t.Fatalf("delay %v outside [0.75s, 1s]", d)

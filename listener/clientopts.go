@@ -13,7 +13,7 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
 // Timeouts used when a broker record leaves them at zero, where paho's
@@ -32,7 +32,7 @@ func (e *configError) Unwrap() error { return e.err }
 
 // brokerURL is paho's server URL for a broker: scheme://host:port, plus
 // the websocket path for ws and wss.
-func brokerURL(cfg models.BrokerConfig) string {
+func brokerURL(cfg mqttmodel.BrokerConfig) string {
 	scheme := cfg.Scheme
 	if scheme == "" {
 		scheme = "tcp"
@@ -50,7 +50,7 @@ func brokerURL(cfg models.BrokerConfig) string {
 
 // tlsConfig builds the TLS settings of an ssl or wss broker from its PEM
 // texts; nil for plain schemes.
-func tlsConfig(cfg models.BrokerConfig) (*tls.Config, error) {
+func tlsConfig(cfg mqttmodel.BrokerConfig) (*tls.Config, error) {
 	if cfg.Scheme != "ssl" && cfg.Scheme != "wss" {
 		return nil, nil
 	}
@@ -81,7 +81,7 @@ func tlsConfig(cfg models.BrokerConfig) (*tls.Config, error) {
 // Reconnection is never paho's: AutoReconnect and ConnectRetry are off and
 // each daemon reconnects with a fresh client by its broker's backoff.
 // Acknowledgements are never automatic: the writer acks after commit.
-func clientOptions(cfg models.BrokerConfig, clientID string, daemon bool) (*mqtt.ClientOptions, error) {
+func clientOptions(cfg mqttmodel.BrokerConfig, clientID string, daemon bool) (*mqtt.ClientOptions, error) {
 	tc, err := tlsConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -139,7 +139,7 @@ func orDefault(d, def time.Duration) time.Duration {
 // broker's: a broker drops the older of two connections with one id, so
 // reusing the daemon's would cut it off. MQTT 3.1 allows 23 bytes at most
 // [MQTT 3.1 §3.1], so there the base is shortened.
-func uniqueClientID(cfg models.BrokerConfig, purpose string) string {
+func uniqueClientID(cfg mqttmodel.BrokerConfig, purpose string) string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	suffix := "-" + purpose + "-" + hex.EncodeToString(b)

@@ -3,23 +3,22 @@ package listener
 import (
 	"crypto/tls"
 	"errors"
+	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
 func TestBrokerURL(t *testing.T) {
 	cases := []struct {
-		cfg  models.BrokerConfig
+		cfg  mqttmodel.BrokerConfig
 		want string
 	}{
-		{models.BrokerConfig{Host: "plant.local", Port: 1883}, "tcp://plant.local:1883"},
-		{models.BrokerConfig{Scheme: "ssl", Host: "plant.local", Port: 8883}, "ssl://plant.local:8883"},
-		{models.BrokerConfig{Scheme: "ws", Host: "h", Port: 80}, "ws://h:80/mqtt"},
-		{models.BrokerConfig{Scheme: "wss", Host: "h", Port: 443, WSPath: "/ws/mqtt"}, "wss://h:443/ws/mqtt"},
-		{models.BrokerConfig{Host: "::1", Port: 1883}, "tcp://[::1]:1883"},
+		{mqttmodel.BrokerConfig{Host: "plant.local", Port: 1883}, "tcp://plant.local:1883"},
+		{mqttmodel.BrokerConfig{Scheme: "ssl", Host: "plant.local", Port: 8883}, "ssl://plant.local:8883"},
+		{mqttmodel.BrokerConfig{Scheme: "ws", Host: "h", Port: 80}, "ws://h:80/mqtt"},
+		{mqttmodel.BrokerConfig{Scheme: "wss", Host: "h", Port: 443, WSPath: "/ws/mqtt"}, "wss://h:443/ws/mqtt"},
+		{mqttmodel.BrokerConfig{Host: "::1", Port: 1883}, "tcp://[::1]:1883"},
 	}
 	for _, c := range cases {
 		if got := brokerURL(c.cfg); got != c.want {
@@ -30,9 +29,9 @@ func TestBrokerURL(t *testing.T) {
 
 func TestClientOptions(t *testing.T) {
 	pki := newPKI(t)
-	base := models.BrokerConfig{ID: 1, Host: "h", Port: 1883, ClientID: "client_abc", Username: "u", Password: "p", Protocol: 3,
+	base := mqttmodel.BrokerConfig{ID: 1, Host: "h", Port: 1883, ClientID: "client_abc", Username: "u", Password: "p", Protocol: 3,
 		CleanSession: false, Keepalive: 45 * time.Second, OrderMatters: true, StoreType: "file", StoreDir: t.TempDir(),
-		Will:      &models.WillMessage{Topic: "status/plant", Payload: []byte("offline"), QoS: 1, Retain: true},
+		Will:      &mqttmodel.WillMessage{Topic: "status/plant", Payload: []byte("offline"), QoS: 1, Retain: true},
 		WSHeaders: map[string]string{"Authorization": "Bearer x"}}
 
 	o, err := clientOptions(base, base.ClientID, true)

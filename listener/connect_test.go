@@ -8,6 +8,7 @@ import (
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
+	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
 // TestCheckConnection drives check_connection against a Mosquitto with a
@@ -98,13 +99,13 @@ func TestCheckConnectionLeavesTheDaemonAlone(t *testing.T) {
 		}
 	}
 	time.Sleep(300 * time.Millisecond)
-	if d := h.daemon(id); d.State != models.StateConnected || !d.ConnectedAt.Equal(connectedAt) {
+	if d := h.daemon(id); d.State != mqttmodel.StateConnected || !d.ConnectedAt.Equal(connectedAt) {
 		t.Errorf("the daemon was disturbed: %+v", d)
 	}
 	if s := h.call("mqtt.service", "check_mqtt_status").(map[string]any); s["status"] != "connected" {
 		t.Errorf("check_mqtt_status %v", s)
 	}
-	if st := h.read("mqtt.broker", id, "listener_state"); st != models.StateConnected {
+	if st := h.read("mqtt.broker", id, "listener_state"); st != mqttmodel.StateConnected {
 		t.Errorf("listener_state %v", st)
 	}
 }

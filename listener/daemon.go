@@ -9,7 +9,7 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -30,7 +30,7 @@ const (
 // a paho client must not be reused after a disconnect.
 type daemon struct {
 	s      *Service
-	cfg    models.BrokerConfig
+	cfg    brokerSetup
 	url    string
 	e      *entry
 	log    *slog.Logger
@@ -44,10 +44,10 @@ type daemon struct {
 	sess *session // the live connection; nil while not connected
 }
 
-func newDaemon(s *Service, cfg models.BrokerConfig, e *entry, cancel context.CancelCauseFunc) *daemon {
+func newDaemon(s *Service, cfg brokerSetup, e *entry, cancel context.CancelCauseFunc) *daemon {
 	id := brokerLabel(cfg.ID)
 	return &daemon{
-		s: s, cfg: cfg, url: brokerURL(cfg), e: e, cancel: cancel, done: make(chan struct{}),
+		s: s, cfg: cfg, url: brokerURL(cfg.BrokerConfig), e: e, cancel: cancel, done: make(chan struct{}),
 		log:        s.log.With(slog.Int64("broker_id", cfg.ID), slog.String("broker", cfg.Name)),
 		received:   s.m.received.WithLabelValues(id),
 		reconnects: s.m.reconnects.WithLabelValues(id),
@@ -78,9 +78,9 @@ func (d *daemon) run(ctx context.Context) {
 	defer d.s.daemons.setDaemon(d.e, nil, d)
 	defer func() { d.finish(context.Cause(ctx)) }()
 
-	bo := newBackoff(d.cfg)
-	d.s.daemons.update(d.e, func(st *models.DaemonStatus) { st.Attempts, st.NextRetry, st.StopReason = 0, time.Time{}, "" })
-	d.transition(ctx, models.StateConnecting, "")
+	bo := newBackoff(d.cfg.BrokerConfig)
+	d.s.daemons.update(d.e, func(st *mqttmodel.DaemonStatus) { st.Attempts, st.NextRetry, st.StopReason = 0, time.Time{}, "" })
+	d.transition(ctx, mqttmodel.StateConnecting, "")
 	for {
 		sess, err := d.connect(ctx)
 		if err == nil {
@@ -91,17 +91,17 @@ func (d *daemon) run(ctx context.Context) {
 			return
 		}
 		if ce := (*configError)(nil); errors.As(err, &ce) {
-			d.transition(ctx, models.StateError, err.Error())
+			d.transition(ctx, mqttmodel.StateError, err.Error())
 			<-ctx.Done() // nothing to retry until the record changes
 			return
 		}
 		delay := bo.next()
-		d.s.daemons.update(d.e, func(st *models.DaemonStatus) {
+		d.s.daemons.update(d.e, func(st *mqttmodel.DaemonStatus) {
 			st.Attempts++
 			st.NextRetry = time.Now().Add(delay)
 			st.LastError = err.Error()
 		})
-		d.transition(ctx, models.StateReconnecting, err.Error())
+		d.transition(ctx, mqttmodel.StateReconnecting, err.Error())
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
@@ -121,7 +121,7 @@ func (d *daemon) connect(ctx context.Context) (*session, error) {
 	if err := d.loadRoutes(ctx); err != nil {
 		return nil, err
 	}
-	opts, err := clientOptions(d.cfg, d.cfg.ClientID, true)
+	opts, err := clientOptions(d.cfg.BrokerConfig, d.cfg.ClientID, true)
 	if err != nil {
 		return nil, err
 	}
@@ -148,10 +148,10 @@ func (d *daemon) serve(ctx context.Context, sess *session) error {
 	d.setCurrent(sess)
 	d.subscribeAll(ctx, sess)
 	now := time.Now()
-	d.s.daemons.update(d.e, func(st *models.DaemonStatus) {
+	d.s.daemons.update(d.e, func(st *mqttmodel.DaemonStatus) {
 		st.ConnectedAt, st.Attempts, st.NextRetry, st.LastError = now, 0, time.Time{}, ""
 	})
-	d.transition(ctx, models.StateConnected, "")
+	d.transition(ctx, mqttmodel.StateConnected, "")
 
 	refresh := time.NewTicker(signalRefresh)
 	defer refresh.Stop()
@@ -161,13 +161,13 @@ func (d *daemon) serve(ctx context.Context, sess *session) error {
 			d.setCurrent(nil)
 			sess.client.Disconnect(disconnectQuiesce)
 			sess.close()
-			d.s.daemons.update(d.e, func(st *models.DaemonStatus) { st.DisconnectedAt = time.Now() })
+			d.s.daemons.update(d.e, func(st *mqttmodel.DaemonStatus) { st.DisconnectedAt = time.Now() })
 			return nil
 		case err := <-sess.lost:
 			d.setCurrent(nil)
 			sess.close()
 			err = fmt.Errorf("connection to %s lost: %w", d.url, err)
-			d.s.daemons.update(d.e, func(st *models.DaemonStatus) {
+			d.s.daemons.update(d.e, func(st *mqttmodel.DaemonStatus) {
 				st.DisconnectedAt, st.StopReason = time.Now(), err.Error()
 			})
 			return err
@@ -182,16 +182,16 @@ func (d *daemon) finish(reason error) {
 	if reason == nil {
 		reason = errServiceStopped
 	}
-	d.s.daemons.update(d.e, func(st *models.DaemonStatus) { st.StopReason, st.NextRetry = reason.Error(), time.Time{} })
-	d.transition(context.Background(), models.StateStopped, "")
+	d.s.daemons.update(d.e, func(st *mqttmodel.DaemonStatus) { st.StopReason, st.NextRetry = reason.Error(), time.Time{} })
+	d.transition(context.Background(), mqttmodel.StateStopped, "")
 }
 
 // transition sets the daemon's state; a change is logged and persisted on
 // the broker record once, repeated failures are not.
 func (d *daemon) transition(ctx context.Context, state, errText string) {
 	changed := false
-	var st models.DaemonStatus
-	d.s.daemons.update(d.e, func(s *models.DaemonStatus) {
+	var st mqttmodel.DaemonStatus
+	d.s.daemons.update(d.e, func(s *mqttmodel.DaemonStatus) {
 		if s.State != state {
 			changed = true
 			s.State, s.Since = state, time.Now()
@@ -206,25 +206,25 @@ func (d *daemon) transition(ctx context.Context, state, errText string) {
 		return
 	}
 	switch state {
-	case models.StateConnecting:
+	case mqttmodel.StateConnecting:
 		d.log.Info("MQTT listener connecting", slog.String("url", d.url))
-	case models.StateConnected:
+	case mqttmodel.StateConnected:
 		d.log.Info("MQTT listener connected", slog.String("url", d.url))
-	case models.StateReconnecting:
+	case mqttmodel.StateReconnecting:
 		d.log.Warn("MQTT listener not connected, retrying", slog.String("url", d.url), slog.String("error", errText),
 			slog.Duration("retry_in", time.Until(st.NextRetry).Round(time.Millisecond)))
-	case models.StateError:
+	case mqttmodel.StateError:
 		d.log.Error("MQTT listener cannot use the broker settings", slog.String("error", errText))
-	case models.StateStopped:
+	case mqttmodel.StateStopped:
 		d.log.Info("MQTT listener stopped", slog.String("reason", st.StopReason))
 	}
 	var connectedAt time.Time
-	if state == models.StateConnected {
+	if state == mqttmodel.StateConnected {
 		connectedAt = st.ConnectedAt
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stateWriteTimeout)
 	defer cancel()
-	if err := d.s.reg.SetListenerState(wctx, d.cfg.ID, state, errText, connectedAt); err != nil {
+	if err := d.s.store.SetListenerState(wctx, d.cfg.ID, state, errText, connectedAt); err != nil {
 		d.log.Warn("Unable to save the listener state", slog.String("state", state), slog.Any("error", err))
 	}
 }

@@ -2,12 +2,12 @@ package listener
 
 import (
 	"context"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
+	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 	"log/slog"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
 // Device discovery. When a broker has it on, its daemon also subscribes
@@ -41,7 +41,7 @@ func (d *daemon) isDevice(topic string) bool {
 
 // wantedDeviceFilters are the device filters no user subscription
 // covers.
-func (d *daemon) wantedDeviceFilters(subs []models.SubscriptionConfig) []string {
+func (d *daemon) wantedDeviceFilters(subs []mqttmodel.SubscriptionConfig) []string {
 	if !d.cfg.Devices.Discovery {
 		return nil
 	}
@@ -60,7 +60,7 @@ func (d *daemon) wantedDeviceFilters(subs []models.SubscriptionConfig) []string 
 
 // warnOverlaps logs the subscribed device filters that overlap a user
 // filter (which does not cover them, or they would not be subscribed).
-func (d *daemon) warnOverlaps(filters []string, subs []models.SubscriptionConfig) {
+func (d *daemon) warnOverlaps(filters []string, subs []mqttmodel.SubscriptionConfig) {
 	for _, f := range filters {
 		for _, s := range subs {
 			if filtersOverlap(s.Topic, f) { // and s does not cover f: those are not subscribed
@@ -112,7 +112,7 @@ func (f *deviceFilters) list() []string {
 // subscriptions after one was added or removed: filters a user filter now
 // covers are unsubscribed (unless it is the same filter, which the broker
 // holds once), uncovered ones subscribed.
-func (d *daemon) syncDevices(ctx context.Context, sess *session, subs []models.SubscriptionConfig) {
+func (d *daemon) syncDevices(ctx context.Context, sess *session, subs []mqttmodel.SubscriptionConfig) {
 	if !d.cfg.Devices.Discovery {
 		return
 	}
@@ -248,13 +248,13 @@ func (w *writer) ingestDevices(ctx context.Context, batch []item) {
 			continue
 		}
 		if w.devices == nil {
-			w.devices = map[int64][]models.DeviceMessage{}
+			w.devices = map[int64][]iotdevice.DeviceMessage{}
 		}
 		msgs := w.devices[it.broker]
 		if len(msgs) == 0 {
 			brokers = append(brokers, it.broker)
 		}
-		w.devices[it.broker] = append(msgs, models.DeviceMessage{Topic: it.msg.Topic(), Payload: it.msg.Payload(), Retained: it.msg.Retained(), Time: it.at})
+		w.devices[it.broker] = append(msgs, iotdevice.DeviceMessage{Topic: it.msg.Topic(), Payload: it.msg.Payload(), Retained: it.msg.Retained(), Time: it.at})
 	}
 	for _, b := range brokers {
 		msgs := w.devices[b]
@@ -264,11 +264,11 @@ func (w *writer) ingestDevices(ctx context.Context, batch []item) {
 	}
 }
 
-func (w *writer) ingestBroker(ctx context.Context, broker int64, msgs []models.DeviceMessage) {
+func (w *writer) ingestBroker(ctx context.Context, broker int64, msgs []iotdevice.DeviceMessage) {
 	retry := &backoff{initial: 50 * time.Millisecond, factor: 2, max: time.Second}
 	var err error
 	for attempt := 1; attempt <= deviceAttempts; attempt++ {
-		if err = w.s.reg.IngestDeviceMessages(ctx, broker, msgs); err == nil || ctx.Err() != nil || attempt == deviceAttempts {
+		if err = w.s.devices.IngestDeviceMessages(ctx, broker, msgs); err == nil || ctx.Err() != nil || attempt == deviceAttempts {
 			break
 		}
 		t := time.NewTimer(retry.next())

@@ -2,7 +2,7 @@
 // counterpart of the addon's listener thread and its MQTT_THREADS table,
 // with the addon's defects fixed (seed-addon.md §3 and §9).
 //
-// A Service implements models.BrokerControl. Once started it runs one
+// A Service implements the mqtt addon's BrokerControl (models/mqtt). Once started it runs one
 // daemon goroutine per active broker, each with its own paho client. A
 // daemon connects, subscribes every enabled subscription of its broker,
 // and on a failed connect or a lost connection waits by the broker's
@@ -14,7 +14,7 @@
 // Received messages never touch the database from paho's goroutines: the
 // message handler puts them in one bounded queue per Service and blocks
 // when it is full (back-pressure, never a drop). One writer goroutine
-// takes what is queued, stores it with Registry.InsertHistory in one
+// takes what is queued, stores it with the mqtt addon's InsertHistory in one
 // transaction, and only then acknowledges each QoS 1/2 message to its
 // broker (paho's automatic ack is off), so a message is either stored or
 // redelivered by the broker.

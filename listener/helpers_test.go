@@ -14,6 +14,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
+	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -64,7 +65,7 @@ next:
 // BrokerControl.
 type harness struct {
 	t       *testing.T
-	reg     *models.Registry
+	reg     *modelstest.App
 	svc     *Service
 	logs    *logCapture
 	metrics *prometheus.Registry
@@ -73,7 +74,8 @@ type harness struct {
 
 // newHarness opens a fresh database of kind and runs a Service on it.
 func newHarness(t *testing.T, kind string, opts Options) *harness {
-	h := &harness{t: t, reg: modelstest.NewFor(t, kind)}
+	h := &harness{t: t}
+	h.reg = modelstest.NewFor(t, kind, modelstest.Options{Control: func() mqttmodel.BrokerControl { return h.svc }})
 	h.run(opts)
 	return h
 }
@@ -91,8 +93,7 @@ func (h *harness) run(opts Options) {
 	if opts.PurgeInterval == 0 {
 		opts.PurgeInterval = time.Hour
 	}
-	h.svc = New(h.reg, opts)
-	h.reg.SetBrokerControl(h.svc)
+	h.svc = New(h.reg.MQTT, h.reg.Devices, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- h.svc.Run(ctx) }()
@@ -212,13 +213,13 @@ func (h *harness) count(domain ...any) int64 {
 }
 
 // daemon returns the registry entry of a broker.
-func (h *harness) daemon(broker int64) models.DaemonStatus {
+func (h *harness) daemon(broker int64) mqttmodel.DaemonStatus {
 	for _, d := range h.svc.Daemons() {
 		if d.BrokerID == broker {
 			return d
 		}
 	}
-	return models.DaemonStatus{}
+	return mqttmodel.DaemonStatus{}
 }
 
 // waitConnected waits until the broker's daemon is connected (and so has
@@ -227,8 +228,8 @@ func (h *harness) waitConnected(broker int64, after time.Time) {
 	h.t.Helper()
 	waitFor(h.t, 15*time.Second, fmt.Sprintf("broker %d connected", broker), func() bool {
 		d := h.daemon(broker)
-		return d.State == models.StateConnected && d.ConnectedAt.After(after) &&
-			h.read("mqtt.broker", broker, "listener_state") == models.StateConnected
+		return d.State == mqttmodel.StateConnected && d.ConnectedAt.After(after) &&
+			h.read("mqtt.broker", broker, "listener_state") == mqttmodel.StateConnected
 	})
 }
 

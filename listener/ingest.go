@@ -7,7 +7,8 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
+	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
 // item is one received message on its way to the database.
@@ -62,11 +63,11 @@ const shortBatch = 64
 type writer struct {
 	s       *Service
 	batch   []item
-	rows    []models.HistoryRow
+	rows    []mqttmodel.HistoryRow
 	acks    []mqtt.Message
-	failing bool                             // between a failed insert and the next success
-	lastErr error                            // why the final drain gave up
-	devices map[int64][]models.DeviceMessage // per broker, reused by ingestDevices
+	failing bool                                // between a failed insert and the next success
+	lastErr error                               // why the final drain gave up
+	devices map[int64][]iotdevice.DeviceMessage // per broker, reused by ingestDevices
 }
 
 // write runs the writer until stop is closed, then commits what is queued
@@ -96,7 +97,7 @@ func (s *Service) write(stop <-chan struct{}) {
 		cancel()
 	}()
 
-	w := &writer{s: s, batch: make([]item, 0, s.opts.BatchSize), rows: make([]models.HistoryRow, 0, s.opts.BatchSize)}
+	w := &writer{s: s, batch: make([]item, 0, s.opts.BatchSize), rows: make([]mqttmodel.HistoryRow, 0, s.opts.BatchSize)}
 	for {
 		select {
 		case it := <-s.queue:
@@ -176,7 +177,7 @@ func (w *writer) commit(ctx context.Context) bool {
 			continue
 		}
 		m := it.msg
-		w.rows = append(w.rows, models.HistoryRow{
+		w.rows = append(w.rows, mqttmodel.HistoryRow{
 			BrokerID: it.broker, SubscriptionID: it.sub, SignalID: it.signal,
 			Topic: m.Topic(), Payload: m.Payload(), QoS: m.Qos(), Retain: m.Retained(),
 			Direction: "receive", Timestamp: it.at,
@@ -250,11 +251,11 @@ const splitAfter = 3
 // loses the links to records deleted while it waited (a foreign key the
 // database refuses); otherwise the database is unavailable, and the row
 // is retried until it comes back.
-func (w *writer) store(ctx context.Context, rows []models.HistoryRow) int {
+func (w *writer) store(ctx context.Context, rows []mqttmodel.HistoryRow) int {
 	s := w.s
 	retry := &backoff{initial: 50 * time.Millisecond, factor: 2, max: 5 * time.Second}
 	for attempt := 1; ; attempt++ {
-		err := s.reg.InsertHistory(ctx, rows)
+		err := s.store.InsertHistory(ctx, rows)
 		if err == nil {
 			return len(rows)
 		}
@@ -291,7 +292,7 @@ func (w *writer) store(ctx context.Context, rows []models.HistoryRow) int {
 
 // dropMissingLinks clears the row's links to a subscription, signal or
 // broker that no longer exists, and reports whether it cleared any.
-func (w *writer) dropMissingLinks(ctx context.Context, r *models.HistoryRow, cause error) bool {
+func (w *writer) dropMissingLinks(ctx context.Context, r *mqttmodel.HistoryRow, cause error) bool {
 	changed := false
 	for _, l := range []struct {
 		model string
@@ -313,13 +314,7 @@ func (w *writer) dropMissingLinks(ctx context.Context, r *models.HistoryRow, cau
 // recordExists asks the models whether a record exists (archived ones
 // included).
 func (s *Service) recordExists(ctx context.Context, model string, id int64) (bool, error) {
-	if model == "mqtt.broker" {
-		cfgs, err := s.reg.BrokerConfigs(ctx, id)
-		return len(cfgs) == 1, err
-	}
-	n, err := s.reg.Execute(ctx, models.Call{UID: models.Superuser, Model: model, Method: "search_count",
-		Args: []any{[]any{[]any{"id", "=", id}}}})
-	return n == int64(1), err
+	return s.store.RecordExists(ctx, model, id)
 }
 
 func (w *writer) flushAcks(ss *session) {

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
+	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
 // TestIngest, on each database: every byte value stored exactly in
@@ -123,7 +123,7 @@ func TestRetentionPurge(t *testing.T) {
 	}
 	// Rows of the other broker: two days old and fresh.
 	old := time.Now().Add(-48 * time.Hour)
-	if err := h.reg.InsertHistory(t.Context(), []models.HistoryRow{
+	if err := h.reg.MQTT.InsertHistory(t.Context(), []mqttmodel.HistoryRow{
 		{BrokerID: aged, Topic: "ret/old", Payload: []byte("old"), Direction: "receive", Timestamp: old},
 		{BrokerID: aged, Topic: "ret/new", Payload: []byte("new"), Direction: "receive", Timestamp: time.Now()},
 	}); err != nil {

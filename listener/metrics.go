@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"strconv"
 
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -23,7 +23,7 @@ type metrics struct {
 	depth      prometheus.GaugeFunc
 }
 
-var daemonStates = []string{models.StateConnecting, models.StateConnected, models.StateReconnecting, models.StateStopped, models.StateError}
+var daemonStates = []string{mqttmodel.StateConnecting, mqttmodel.StateConnected, mqttmodel.StateReconnecting, mqttmodel.StateStopped, mqttmodel.StateError}
 
 func newMetrics(reg prometheus.Registerer, queueDepth func() float64, log *slog.Logger) *metrics {
 	const ns = "odoo_iot_mqtt"

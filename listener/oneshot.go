@@ -5,13 +5,13 @@ import (
 	"fmt"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
 // CheckConnection opens a fresh connection with cfg, waits for the CONNACK
 // within cfg.ConnectTimeout, and disconnects. The error says why the
 // broker refused (the CONNACK return code) or could not be reached.
-func (s *Service) CheckConnection(ctx context.Context, cfg models.BrokerConfig) error {
+func (s *Service) CheckConnection(ctx context.Context, cfg mqttmodel.BrokerConfig) error {
 	c, err := s.dial(ctx, cfg, "check")
 	if err != nil {
 		return err
@@ -23,7 +23,7 @@ func (s *Service) CheckConnection(ctx context.Context, cfg models.BrokerConfig) 
 // Publish sends a message through the broker's connected daemon, or else
 // through a short-lived connection, and at QoS 1/2 waits for the
 // PUBACK/PUBCOMP until ctx's deadline.
-func (s *Service) Publish(ctx context.Context, cfg models.BrokerConfig, m models.OutgoingMessage) error {
+func (s *Service) Publish(ctx context.Context, cfg mqttmodel.BrokerConfig, m mqttmodel.OutgoingMessage) error {
 	var c mqtt.Client
 	if d := s.daemons.running(cfg.ID); d != nil {
 		if sess := d.current(); sess != nil {
@@ -49,7 +49,7 @@ func (s *Service) Publish(ctx context.Context, cfg models.BrokerConfig, m models
 
 // dial connects a short-lived client with a unique client id, so it never
 // takes the daemon's place on the broker.
-func (s *Service) dial(ctx context.Context, cfg models.BrokerConfig, purpose string) (mqtt.Client, error) {
+func (s *Service) dial(ctx context.Context, cfg mqttmodel.BrokerConfig, purpose string) (mqtt.Client, error) {
 	opts, err := clientOptions(cfg, uniqueClientID(cfg, purpose), false)
 	if err != nil {
 		return nil, err

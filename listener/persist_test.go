@@ -46,7 +46,7 @@ func TestPersistentSessionAndAckAfterCommit(t *testing.T) {
 				return h.count([]any{"topic", "=", "meter/offline"}) == offline
 			})
 
-			release := refuseHistory(t, h.reg)
+			release := refuseHistory(t, h.reg.Registry)
 			const locked = 60
 			for i := range locked {
 				publish(t, dev, "meter/locked", 1, false, fmt.Sprint(i))
@@ -79,7 +79,7 @@ func TestPersistentSessionAndAckAfterCommit(t *testing.T) {
 
 			// A new server at boot: the service was running, so it starts it.
 			h.run(Options{})
-			if should, err := h.reg.ServiceShouldRun(context.Background()); err != nil || !should {
+			if should, err := h.reg.MQTT.ServiceShouldRun(context.Background()); err != nil || !should {
 				t.Fatalf("the service record must ask for a start at boot: %v %v", should, err)
 			}
 			h.call("mqtt.service", "start_mqtt_service")

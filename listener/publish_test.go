@@ -10,6 +10,7 @@ import (
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
+	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
 type received struct {
@@ -99,18 +100,18 @@ func TestPublishWaitsForAck(t *testing.T) {
 	modelstest.CheckLeaks(t)
 	h := newHarness(t, "sqlite", Options{})
 	b := h.broker(scriptedBroker(t, 0, false), nil) // accepts, never acknowledges a PUBLISH
-	cfgs, err := h.reg.BrokerConfigs(context.Background(), b)
+	cfgs, err := h.reg.MQTT.BrokerConfigs(context.Background(), b)
 	if err != nil || len(cfgs) != 1 {
 		t.Fatal(cfgs, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
-	err = h.svc.Publish(ctx, cfgs[0], models.OutgoingMessage{Topic: "cmd/x", Payload: []byte("1"), QoS: 1})
+	err = h.svc.Publish(ctx, cfgs[0], mqttmodel.OutgoingMessage{Topic: "cmd/x", Payload: []byte("1"), QoS: 1})
 	if err == nil || !strings.Contains(err.Error(), "no acknowledgement") {
 		t.Errorf("publish without PUBACK: %v", err)
 	}
 	// At QoS 0 there is nothing to wait for.
-	if err := h.svc.Publish(context.Background(), cfgs[0], models.OutgoingMessage{Topic: "cmd/x", Payload: []byte("1")}); err != nil {
+	if err := h.svc.Publish(context.Background(), cfgs[0], mqttmodel.OutgoingMessage{Topic: "cmd/x", Payload: []byte("1")}); err != nil {
 		t.Errorf("QoS 0 publish: %v", err)
 	}
 }

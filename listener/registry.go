@@ -2,13 +2,12 @@ package listener
 
 import (
 	"fmt"
+	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 	"os"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
 // registry is the addon's MQTT_THREADS done safely: one entry per broker,
@@ -23,7 +22,7 @@ type registry struct {
 // registry.mu; the message counters are atomics because the message
 // handler bumps them.
 type entry struct {
-	st     models.DaemonStatus
+	st     mqttmodel.DaemonStatus
 	daemon *daemon // the running daemon, nil when there is none
 	in     atomic.Uint64
 	out    atomic.Uint64
@@ -44,7 +43,7 @@ func (r *registry) entry(id int64, name string) *entry {
 	defer r.mu.Unlock()
 	e := r.entries[id]
 	if e == nil {
-		e = &entry{st: models.DaemonStatus{BrokerID: id, ThreadIdentifier: threadIdentifier(id), State: models.StateStopped, Since: time.Now()}}
+		e = &entry{st: mqttmodel.DaemonStatus{BrokerID: id, ThreadIdentifier: threadIdentifier(id), State: mqttmodel.StateStopped, Since: time.Now()}}
 		r.entries[id] = e
 	}
 	if name != "" {
@@ -103,14 +102,14 @@ func (r *registry) remove(id int64) {
 }
 
 // update changes an entry's status under the lock.
-func (r *registry) update(e *entry, fn func(st *models.DaemonStatus)) {
+func (r *registry) update(e *entry, fn func(st *mqttmodel.DaemonStatus)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	fn(&e.st)
 }
 
 // status returns a copy of one entry's status.
-func (r *registry) status(e *entry) models.DaemonStatus {
+func (r *registry) status(e *entry) mqttmodel.DaemonStatus {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	st := e.st
@@ -119,9 +118,9 @@ func (r *registry) status(e *entry) models.DaemonStatus {
 }
 
 // snapshot returns every entry's status, by broker id.
-func (r *registry) snapshot() []models.DaemonStatus {
+func (r *registry) snapshot() []mqttmodel.DaemonStatus {
 	r.mu.Lock()
-	out := make([]models.DaemonStatus, 0, len(r.entries))
+	out := make([]mqttmodel.DaemonStatus, 0, len(r.entries))
 	for _, e := range r.entries {
 		st := e.st
 		st.MessagesIn, st.MessagesOut = e.in.Load(), e.out.Load()

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
+	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
 // TestBrokerKilledAndRestarted: Mosquitto is killed with SIGKILL in the
@@ -35,7 +35,7 @@ func TestBrokerKilledAndRestarted(t *testing.T) {
 	killed := time.Now()
 	mq.Kill()
 	waitFor(t, 10*time.Second, "the daemon to notice, and say so on the record", func() bool {
-		return h.daemon(b).State == models.StateReconnecting && h.read("mqtt.broker", b, "listener_state") == models.StateReconnecting
+		return h.daemon(b).State == mqttmodel.StateReconnecting && h.read("mqtt.broker", b, "listener_state") == mqttmodel.StateReconnecting
 	})
 	// Several attempts fail while the broker stays down.
 	waitFor(t, 10*time.Second, "three failed attempts", func() bool { return h.daemon(b).Attempts >= 3 })
@@ -45,7 +45,7 @@ func TestBrokerKilledAndRestarted(t *testing.T) {
 
 	mq.Restart()
 	h.waitConnected(b, killed)
-	waitFor(t, 5*time.Second, "the record connected", func() bool { return h.read("mqtt.broker", b, "listener_state") == models.StateConnected })
+	waitFor(t, 5*time.Second, "the record connected", func() bool { return h.read("mqtt.broker", b, "listener_state") == mqttmodel.StateConnected })
 	if s := h.read("mqtt.subscription", sub, "subscription_status"); s != "subscribed" {
 		t.Errorf("subscription %v after the restart", s)
 	}
@@ -66,7 +66,7 @@ func TestBrokerKilledAndRestarted(t *testing.T) {
 	if v := h.metric("odoo_iot_mqtt_reconnects_total", "broker_id", brokerLabel(b)); v < 3 {
 		t.Errorf("reconnects metric %v", v)
 	}
-	if v := h.metric("odoo_iot_mqtt_connection_state", "broker_id", brokerLabel(b), "state", models.StateConnected); v != 1 {
+	if v := h.metric("odoo_iot_mqtt_connection_state", "broker_id", brokerLabel(b), "state", mqttmodel.StateConnected); v != 1 {
 		t.Errorf("connection state metric %v", v)
 	}
 }

@@ -16,7 +16,7 @@ func (s *Service) purgeLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			n, err := s.reg.PurgeHistory(ctx)
+			n, err := s.store.PurgeHistory(ctx)
 			switch {
 			case err != nil && ctx.Err() == nil:
 				s.log.Warn("Unable to purge the MQTT history", slog.Any("error", err))

@@ -1,10 +1,9 @@
 package listener
 
 import (
+	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 	"sync"
 	"sync/atomic"
-
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
 // routes links received messages to the records they belong to: the
@@ -13,11 +12,11 @@ import (
 // value on change (copy on write), so the message handler reads it without
 // a lock.
 type routes struct {
-	subs    []models.SubscriptionConfig // by ascending id
-	signals map[string]int64            // signal topic -> signal id
+	subs    []mqttmodel.SubscriptionConfig // by ascending id
+	signals map[string]int64               // signal topic -> signal id
 }
 
-func newRoutes(subs []models.SubscriptionConfig, signals map[string]int64) *routes {
+func newRoutes(subs []mqttmodel.SubscriptionConfig, signals map[string]int64) *routes {
 	return &routes{subs: subs, signals: signals}
 }
 
@@ -63,7 +62,7 @@ func (t *routeTable) update(fn func(r *routes)) {
 }
 
 // setSubscriptions replaces the subscription list.
-func (t *routeTable) setSubscriptions(subs []models.SubscriptionConfig) {
+func (t *routeTable) setSubscriptions(subs []mqttmodel.SubscriptionConfig) {
 	t.update(func(r *routes) { r.subs = subs })
 }
 
@@ -73,7 +72,7 @@ func (t *routeTable) setSignals(signals map[string]int64) {
 }
 
 // addSubscription adds or replaces one subscription, keeping id order.
-func (t *routeTable) addSubscription(s models.SubscriptionConfig) {
+func (t *routeTable) addSubscription(s mqttmodel.SubscriptionConfig) {
 	t.update(func(r *routes) {
 		out := r.subs[:0:0]
 		added := false

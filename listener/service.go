@@ -8,7 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
+	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -44,12 +45,13 @@ var (
 )
 
 // Service runs the MQTT daemons and the ingest pipeline. It implements
-// models.BrokerControl.
+// the mqtt addon's BrokerControl.
 type Service struct {
-	reg  *models.Registry
-	log  *slog.Logger
-	opts Options
-	m    *metrics
+	store   *mqttmodel.Addon // brokers, subscriptions, history
+	devices *iotdevice.Addon // device discovery and ingestion
+	log     *slog.Logger
+	opts    Options
+	m       *metrics
 
 	queue chan item // the ingest queue, shared by every daemon
 
@@ -77,10 +79,11 @@ type Service struct {
 	drainTimeout time.Duration // tests shorten it
 }
 
-var _ models.BrokerControl = (*Service)(nil)
+var _ mqttmodel.BrokerControl = (*Service)(nil)
 
-// New returns a Service storing into reg. Nothing runs until Run.
-func New(reg *models.Registry, opts Options) *Service {
+// New returns a Service storing into the mqtt addon store, and device
+// messages into devices. Nothing runs until Run.
+func New(store *mqttmodel.Addon, devices *iotdevice.Addon, opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -96,7 +99,7 @@ func New(reg *models.Registry, opts Options) *Service {
 	if opts.PurgeInterval <= 0 {
 		opts.PurgeInterval = defaultPurgeInterval
 	}
-	s := &Service{reg: reg, log: opts.Logger, opts: opts, queue: make(chan item, opts.QueueSize), daemons: newRegistry(), drainTimeout: drainTimeout}
+	s := &Service{store: store, devices: devices, log: opts.Logger, opts: opts, queue: make(chan item, opts.QueueSize), daemons: newRegistry(), drainTimeout: drainTimeout}
 	s.m = newMetrics(opts.Metrics, func() float64 { return float64(len(s.queue)) }, s.log)
 	s.base, s.baseCancel = context.WithCancelCause(context.Background())
 	return s
@@ -148,7 +151,7 @@ func (s *Service) StartService(ctx context.Context) error {
 	if s.closed.Load() {
 		return errClosed
 	}
-	cfgs, err := s.reg.BrokerConfigs(ctx)
+	cfgs, err := s.brokers(ctx)
 	if err != nil {
 		return err
 	}
@@ -192,7 +195,7 @@ func (s *Service) BrokerChanged(ctx context.Context, brokerID int64) {
 		s.forgetIfDeleted(ctx, brokerID)
 		return
 	}
-	active, err := s.reg.BrokerConfigs(ctx)
+	active, err := s.brokers(ctx)
 	if err != nil {
 		s.log.Error("Unable to load the changed broker", slog.Int64("broker_id", brokerID), slog.Any("error", err))
 		return
@@ -219,10 +222,34 @@ func (s *Service) forgetIfDeleted(ctx context.Context, brokerID int64) {
 	if !s.daemons.has(brokerID) {
 		return
 	}
-	if cfgs, err := s.reg.BrokerConfigs(ctx, brokerID); err == nil && len(cfgs) == 0 {
+	if cfgs, err := s.store.BrokerConfigs(ctx, brokerID); err == nil && len(cfgs) == 0 {
 		s.daemons.remove(brokerID)
 		s.m.forget(brokerID)
 	}
+}
+
+// brokerSetup is what a daemon runs on: a broker's connection settings
+// and its device discovery settings.
+type brokerSetup struct {
+	mqttmodel.BrokerConfig
+	Devices iotdevice.DeviceTopics
+}
+
+// brokers loads the setup of every active broker.
+func (s *Service) brokers(ctx context.Context) ([]brokerSetup, error) {
+	cfgs, err := s.store.BrokerConfigs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]brokerSetup, 0, len(cfgs))
+	for _, cfg := range cfgs {
+		topics, _, err := s.devices.BrokerTopics(ctx, cfg.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, brokerSetup{BrokerConfig: cfg, Devices: topics})
+	}
+	return out, nil
 }
 
 // goHelper runs fn on a goroutine Run waits for, or right away once Run
@@ -238,10 +265,10 @@ func (s *Service) goHelper(fn func()) {
 }
 
 // Daemons reports the daemon registry, one entry per broker.
-func (s *Service) Daemons() []models.DaemonStatus { return s.daemons.snapshot() }
+func (s *Service) Daemons() []mqttmodel.DaemonStatus { return s.daemons.snapshot() }
 
 // startDaemon starts one broker's daemon; the caller holds opMu.
-func (s *Service) startDaemon(cfg models.BrokerConfig) {
+func (s *Service) startDaemon(cfg brokerSetup) {
 	e := s.daemons.entry(cfg.ID, cfg.Name)
 	ctx, cancel := context.WithCancelCause(s.base)
 	d := newDaemon(s, cfg, e, cancel)

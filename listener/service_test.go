@@ -10,6 +10,7 @@ import (
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
+	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
 // TestServiceLifecycle: one daemon per active broker (not only the
@@ -36,7 +37,7 @@ func TestServiceLifecycle(t *testing.T) {
 	h.waitConnected(b1, start)
 	h.waitConnected(b2, start)
 	waitFor(t, 10*time.Second, "the offline broker retrying", func() bool {
-		return h.daemon(down).State == models.StateReconnecting && h.read("mqtt.broker", down, "listener_state") == models.StateReconnecting
+		return h.daemon(down).State == mqttmodel.StateReconnecting && h.read("mqtt.broker", down, "listener_state") == mqttmodel.StateReconnecting
 	})
 	if d := h.daemon(archived); d.BrokerID != 0 {
 		t.Errorf("an archived broker got a daemon: %+v", d)
@@ -54,7 +55,7 @@ func TestServiceLifecycle(t *testing.T) {
 			t.Errorf("no thread identifier in %v", d)
 		}
 	}
-	if e, _ := h.read("mqtt.broker", down, "last_error").(string); e == "" || h.read("mqtt.broker", down, "listener_state") != models.StateReconnecting {
+	if e, _ := h.read("mqtt.broker", down, "last_error").(string); e == "" || h.read("mqtt.broker", down, "listener_state") != mqttmodel.StateReconnecting {
 		t.Errorf("offline broker record: state %v, error %q", h.read("mqtt.broker", down, "listener_state"), e)
 	}
 
@@ -75,7 +76,7 @@ func TestServiceLifecycle(t *testing.T) {
 
 	// Archiving stops the daemon and says why; unarchiving starts it.
 	h.call("mqtt.broker", "write", []any{b2}, map[string]any{"active": false})
-	if d := h.daemon(b2); d.State != models.StateStopped || d.StopReason != errBrokerInactive.Error() {
+	if d := h.daemon(b2); d.State != mqttmodel.StateStopped || d.StopReason != errBrokerInactive.Error() {
 		t.Errorf("archived broker's daemon: %+v", d)
 	}
 	before = time.Now()
@@ -101,10 +102,10 @@ func TestServiceLifecycle(t *testing.T) {
 
 	h.call("mqtt.service", "stop_mqtt_service")
 	for _, b := range []int64{b2, down} {
-		if d := h.daemon(b); d.State != models.StateStopped || d.StopReason != errServiceStopped.Error() || d.DisconnectedAt.IsZero() {
+		if d := h.daemon(b); d.State != mqttmodel.StateStopped || d.StopReason != errServiceStopped.Error() || d.DisconnectedAt.IsZero() {
 			t.Errorf("after stop: %+v", d)
 		}
-		if s := h.read("mqtt.broker", b, "listener_state"); s != models.StateStopped {
+		if s := h.read("mqtt.broker", b, "listener_state"); s != mqttmodel.StateStopped {
 			t.Errorf("listener_state %v after stop", s)
 		}
 	}
@@ -112,10 +113,10 @@ func TestServiceLifecycle(t *testing.T) {
 		t.Errorf("check_mqtt_status after stop %v", s)
 	}
 	ctx := context.Background()
-	if err := h.svc.Subscribe(ctx, b2, models.SubscriptionConfig{ID: 1, Topic: "x"}); !errors.Is(err, models.ErrDaemonNotRunning) {
+	if err := h.svc.Subscribe(ctx, b2, mqttmodel.SubscriptionConfig{ID: 1, Topic: "x"}); !errors.Is(err, mqttmodel.ErrDaemonNotRunning) {
 		t.Errorf("Subscribe while stopped: %v", err)
 	}
-	if err := h.svc.Unsubscribe(ctx, b2, "x"); !errors.Is(err, models.ErrDaemonNotRunning) {
+	if err := h.svc.Unsubscribe(ctx, b2, "x"); !errors.Is(err, mqttmodel.ErrDaemonNotRunning) {
 		t.Errorf("Unsubscribe while stopped: %v", err)
 	}
 	h.stop()
@@ -151,7 +152,7 @@ func TestUnstorableRowIsIsolated(t *testing.T) {
 			sub := h.call("mqtt.subscription", "create", map[string]any{"broker_id": b, "topic": "t/6"}).(int64)
 			gone := h.call("mqtt.signal", "create", map[string]any{"broker_id": b, "subscription_id": sub, "payload": "x"}).(int64)
 			h.call("mqtt.signal", "unlink", []any{gone})
-			sess := newSession(&daemon{cfg: models.BrokerConfig{ID: b}})
+			sess := newSession(&daemon{cfg: brokerSetup{BrokerConfig: mqttmodel.BrokerConfig{ID: b}}})
 			var batch []item
 			for i := range 11 {
 				it := item{msg: &fakeMessage{fmt.Sprintf("t/%d", i), []byte(fmt.Sprint(i))}, at: time.Now(), broker: b, sub: sub, sess: sess}

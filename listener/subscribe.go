@@ -7,7 +7,7 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
 // subackTimeout bounds a wait for SUBACK or UNSUBACK when the caller's
@@ -20,16 +20,16 @@ const subackFailure = 0x80
 
 // Subscribe subscribes a topic filter through the broker's running daemon
 // and waits for the SUBACK; a 0x80 return code is an error.
-// models.ErrDaemonNotRunning when the broker has no connected daemon: its
+// mqttmodel.ErrDaemonNotRunning when the broker has no connected daemon: its
 // daemon subscribes the (already enabled) record when it connects.
-func (s *Service) Subscribe(ctx context.Context, brokerID int64, sub models.SubscriptionConfig) error {
+func (s *Service) Subscribe(ctx context.Context, brokerID int64, sub mqttmodel.SubscriptionConfig) error {
 	d := s.daemons.running(brokerID)
 	if d == nil {
-		return models.ErrDaemonNotRunning
+		return mqttmodel.ErrDaemonNotRunning
 	}
 	sess := d.current()
 	if sess == nil {
-		return models.ErrDaemonNotRunning
+		return mqttmodel.ErrDaemonNotRunning
 	}
 	// Routed before the SUBACK: retained messages follow it at once.
 	d.routes.addSubscription(sub)
@@ -53,14 +53,14 @@ func (s *Service) Subscribe(ctx context.Context, brokerID int64, sub models.Subs
 func (s *Service) Unsubscribe(ctx context.Context, brokerID int64, topic string) error {
 	d := s.daemons.running(brokerID)
 	if d == nil {
-		return models.ErrDaemonNotRunning
+		return mqttmodel.ErrDaemonNotRunning
 	}
 	sess := d.current()
 	if sess == nil {
-		return models.ErrDaemonNotRunning
+		return mqttmodel.ErrDaemonNotRunning
 	}
 	// The records are the truth: the caller disabled its record first.
-	subs, err := s.reg.EnabledSubscriptions(ctx, brokerID)
+	subs, err := s.store.EnabledSubscriptions(ctx, brokerID)
 	if err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ func (ss *session) subscribe(ctx context.Context, filters map[string]byte) (map[
 // the device topics none of them covers, on each (re)connect in one
 // SUBSCRIBE, and records each subscription's outcome on its record.
 func (d *daemon) subscribeAll(ctx context.Context, sess *session) {
-	subs, err := d.s.reg.EnabledSubscriptions(ctx, d.cfg.ID)
+	subs, err := d.s.store.EnabledSubscriptions(ctx, d.cfg.ID)
 	if err != nil {
 		d.log.Warn("Unable to load the subscriptions", slog.Any("error", err))
 		return
@@ -153,7 +153,7 @@ func (d *daemon) subscribeAll(ctx context.Context, sess *session) {
 			d.log.Warn("Subscription refused", slog.Int64("subscription_id", sub.ID), slog.String("topic", sub.Topic), slog.Any("error", serr))
 		}
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stateWriteTimeout)
-		err := d.s.reg.SetSubscriptionState(wctx, sub.ID, serr == nil, errText(serr))
+		err := d.s.store.SetSubscriptionState(wctx, sub.ID, serr == nil, errText(serr))
 		cancel()
 		if err != nil {
 			d.log.Warn("Unable to save a subscription state", slog.Int64("subscription_id", sub.ID), slog.Any("error", err))
@@ -163,11 +163,11 @@ func (d *daemon) subscribeAll(ctx context.Context, sess *session) {
 
 // loadRoutes loads the subscriptions and signals messages are matched to.
 func (d *daemon) loadRoutes(ctx context.Context) error {
-	subs, err := d.s.reg.EnabledSubscriptions(ctx, d.cfg.ID)
+	subs, err := d.s.store.EnabledSubscriptions(ctx, d.cfg.ID)
 	if err != nil {
 		return err
 	}
-	signals, err := d.s.reg.SignalTopics(ctx, d.cfg.ID)
+	signals, err := d.s.store.SignalTopics(ctx, d.cfg.ID)
 	if err != nil {
 		return err
 	}
@@ -178,7 +178,7 @@ func (d *daemon) loadRoutes(ctx context.Context) error {
 
 // loadSignals refreshes the signal topics; on failure the old ones stay.
 func (d *daemon) loadSignals(ctx context.Context) {
-	signals, err := d.s.reg.SignalTopics(ctx, d.cfg.ID)
+	signals, err := d.s.store.SignalTopics(ctx, d.cfg.ID)
 	if err != nil {
 		d.log.Warn("Unable to load the signal topics", slog.Any("error", err))
 		return

@@ -1,10 +1,9 @@
 package listener
 
 import (
+	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 	"strings"
 	"testing"
-
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
 func TestMatchTopic(t *testing.T) {
@@ -56,7 +55,7 @@ func TestMatchTopic(t *testing.T) {
 }
 
 func TestRoutesLookup(t *testing.T) {
-	r := newRoutes([]models.SubscriptionConfig{
+	r := newRoutes([]mqttmodel.SubscriptionConfig{
 		{ID: 1, Topic: "plant/#"},
 		{ID: 2, Topic: "plant/+/temp"},
 		{ID: 3, Topic: "plant/line1/temp"},
@@ -88,7 +87,7 @@ func FuzzMatchTopic(f *testing.F) {
 	f.Add("$share/g/#", "$x")
 	f.Fuzz(func(t *testing.T, filter, topic string) {
 		got := matchTopic(filter, topic)
-		if filter == topic && models.ValidTopicName(topic) == nil && !strings.HasPrefix(topic, "$queue/") && !got {
+		if filter == topic && mqttmodel.ValidTopicName(topic) == nil && !strings.HasPrefix(topic, "$queue/") && !got {
 			t.Errorf("a topic name must match itself: %q", topic)
 		}
 	})

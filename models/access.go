@@ -1,38 +1,82 @@
 package models
 
 import (
+	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 )
 
-// The groups of the product, keyed like Odoo xml ids. Membership implies
-// the groups below it: system ⊃ MQTT manager ⊃ MQTT user ⊃ internal user.
+// The base addon's groups, keyed like Odoo xml ids. Addons add theirs
+// (Manifest.Groups), each implying some of these.
 const (
-	GroupUser        = "base.group_user"
-	GroupMQTTUser    = "mqtt.group_mqtt_user"
-	GroupMQTTManager = "mqtt.group_mqtt_manager"
-	GroupSystem      = "base.group_system"
+	GroupUser   = "base.group_user"
+	GroupSystem = "base.group_system"
 )
 
-var groupImplies = map[string][]string{
-	GroupSystem:      {GroupMQTTManager},
-	GroupMQTTManager: {GroupMQTTUser},
-	GroupMQTTUser:    {GroupUser},
-	GroupUser:        nil,
+// addGroup registers an addon's group and its implications.
+func (r *Registry) addGroup(g Group) error {
+	if g.Key == "" || g.Name == "" {
+		return fmt.Errorf("a group needs a key and a name")
+	}
+	if r.knownGroup(g.Key) {
+		return fmt.Errorf("group %s declared twice", g.Key)
+	}
+	r.groups = append(r.groups, g)
+	r.implies[g.Key] = append(r.implies[g.Key], g.Implies...)
+	for _, by := range g.ImpliedBy {
+		r.implies[by] = append(r.implies[by], g.Key)
+	}
+	return nil
 }
 
-// groupNames are the labels of the groups rows created with the database.
-var groupNames = map[string]string{
-	GroupUser:        "Internal User",
-	GroupMQTTUser:    "MQTT / User",
-	GroupMQTTManager: "MQTT / Manager",
-	GroupSystem:      "Settings",
+func (r *Registry) knownGroup(key string) bool {
+	for _, g := range r.groups {
+		if g.Key == key {
+			return true
+		}
+	}
+	return false
 }
 
-func knownGroup(g string) bool { _, ok := groupImplies[g]; return ok }
+// groupName is the label of a group, as its res.groups row has it.
+func (r *Registry) groupName(key string) string {
+	for _, g := range r.groups {
+		if g.Key == key {
+			return g.Name
+		}
+	}
+	return key
+}
+
+// groupsInOrder lists the groups so that every group comes after those
+// it implies: the order Init creates their rows in.
+func (r *Registry) groupsInOrder() []Group {
+	done := map[string]bool{}
+	var out []Group
+	var visit func(g Group)
+	visit = func(g Group) {
+		if done[g.Key] {
+			return
+		}
+		done[g.Key] = true
+		for _, h := range r.implies[g.Key] {
+			for _, hg := range r.groups {
+				if hg.Key == h {
+					visit(hg)
+				}
+			}
+		}
+		out = append(out, g)
+	}
+	for _, g := range r.groups {
+		visit(g)
+	}
+	return out
+}
 
 // impliedClosure adds every implied group to set.
-func impliedClosure(set map[string]bool) {
+func (r *Registry) impliedClosure(set map[string]bool) {
 	stack := make([]string, 0, len(set))
 	for g := range set {
 		stack = append(stack, g)
@@ -40,7 +84,7 @@ func impliedClosure(set map[string]bool) {
 	for len(stack) > 0 {
 		g := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		for _, h := range groupImplies[g] {
+		for _, h := range r.implies[g] {
 			if !set[h] {
 				set[h] = true
 				stack = append(stack, h)
@@ -60,11 +104,16 @@ func (e *Env) userGroups() map[string]bool {
 	}
 	set := map[string]bool{}
 	var keys []string
-	e.DB().Raw(`SELECT g."xml_id" FROM "res_groups" g JOIN "res_groups_res_users_rel" r ON r."res_groups_id" = g."id" WHERE r."res_users_id" = ?`, e.UID).Scan(&keys)
+	err := e.DB().Raw(`SELECT g."xml_id" FROM "res_groups" g JOIN "res_groups_res_users_rel" r ON r."res_groups_id" = g."id" WHERE r."res_users_id" = ?`, e.UID).Scan(&keys).Error
+	if err != nil {
+		// Fail closed, and uncached: the next call asks again.
+		e.reg.log.Error("Unable to load the groups of a user", slog.Int64("uid", e.UID), slog.Any("error", err))
+		return set
+	}
 	for _, k := range keys {
 		set[k] = true
 	}
-	impliedClosure(set)
+	e.reg.impliedClosure(set)
 	e.groups = set
 	e.reg.auth.rememberGroups(e.UID, set)
 	return set
@@ -129,7 +178,7 @@ func (e *Env) checkAccess(m *Model, op byte) error {
 	var groups []string
 	for g, ops := range m.Access {
 		if strings.IndexByte(ops, op) >= 0 {
-			groups = append(groups, groupNames[g])
+			groups = append(groups, e.reg.groupName(g))
 		}
 	}
 	sort.Strings(groups)

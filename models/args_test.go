@@ -90,11 +90,71 @@ func TestRegistryCheckRejectsBadDeclarations(t *testing.T) {
 		"model name twice": {Name: "res.users"},
 	}
 	for name, m := range cases {
-		if _, err := newRegistry(nil, m); err == nil {
+		if _, err := New(Options{}, testAddon{[]*Model{m}}); err == nil {
 			t.Errorf("%s: registry accepted %s", name, m.Name)
 		}
 	}
-	if _, err := NewRegistry(nil); err != nil {
-		t.Fatalf("the product's own declarations: %v", err)
+	if _, err := New(Options{}, testAddon{}); err != nil {
+		t.Fatalf("the base declarations: %v", err)
+	}
+}
+
+// fakeAddon declares what its manifest says.
+type fakeAddon Manifest
+
+func (a fakeAddon) Manifest() Manifest { return Manifest(a) }
+
+// TestRegistryCheckRejectsBadAddons: what addons declare is checked as a
+// whole at start, so a misspelt name stops the server, not a client.
+func TestRegistryCheckRejectsBadAddons(t *testing.T) {
+	noop := &Method{Fn: methodSearch}
+	model := func() *Model {
+		return &Model{Name: "x.a", Fields: []*Field{{Name: "name", Type: Char}}, Methods: map[string]*Method{"act": noop}}
+	}
+	cases := map[string][]Addon{
+		"no name":             {fakeAddon{}},
+		"twice":               {fakeAddon{Name: "x"}, fakeAddon{Name: "x"}},
+		"missing dependency":  {fakeAddon{Name: "x", Depends: []string{"y"}}},
+		"dependency after":    {fakeAddon{Name: "x", Depends: []string{"y"}}, fakeAddon{Name: "y"}},
+		"extends unknown":     {fakeAddon{Name: "x", Extends: []*Extension{{Model: "no.such"}}}},
+		"method twice":        {fakeAddon{Name: "x", Models: []*Model{model()}, Extends: []*Extension{{Model: "x.a", Methods: map[string]*Method{"act": noop}}}}},
+		"extension field bad": {fakeAddon{Name: "x", Models: []*Model{model()}, Extends: []*Extension{{Model: "x.a", Fields: []*Field{{Name: "name", Type: Char}}}}}},
+		"method without fn":   {fakeAddon{Name: "x", Models: []*Model{{Name: "x.b", Methods: map[string]*Method{"act": {}}}}}},
+		"unknown implied":     {fakeAddon{Name: "x", Groups: []Group{{Key: "x.g", Name: "G", Implies: []string{"no.group"}}}}},
+		"group twice":         {fakeAddon{Name: "x", Groups: []Group{{Key: GroupUser, Name: "G"}}}},
+		"index unknown field": {fakeAddon{Name: "x", Models: []*Model{{Name: "x.c", Indexes: []Index{{Fields: []string{"nope"}}}}}}},
+		"channel twice": {fakeAddon{Name: "x", Models: []*Model{
+			{Name: "x.d", Channels: []string{"live"}}, {Name: "x.e", Channels: []string{"live"}}}}},
+	}
+	for name, addons := range cases {
+		if _, err := New(Options{}, addons...); err == nil {
+			t.Errorf("%s: registry accepted it", name)
+		}
+	}
+	// An extension's fields, methods and hooks are the model's own.
+	var told []string
+	ok := []Addon{
+		fakeAddon{Name: "x", Models: []*Model{model()}},
+		fakeAddon{Name: "y", Depends: []string{"x"}, Extends: []*Extension{{Model: "x.a",
+			Fields:  []*Field{{Name: "extra", Type: Integer}},
+			Methods: map[string]*Method{"more": noop},
+			Indexes: []Index{{Fields: []string{"name", "extra"}, Unique: true}},
+			Changed: func(*Env, []int64, []string, bool) { told = append(told, "y") },
+		}}},
+	}
+	r, err := New(Options{}, ok...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := r.Model("x.a")
+	if m.Field("extra") == nil || m.Methods["more"] == nil || m.Methods["act"] == nil || len(m.Indexes) != 1 {
+		t.Errorf("extension not applied: %+v", m)
+	}
+	if last := m.Fields[len(m.Fields)-1].Name; last != "display_name" {
+		t.Errorf("an extension's fields go before the magic ones; last field is %s", last)
+	}
+	m.Changed(nil, nil, nil, false)
+	if len(told) != 1 {
+		t.Errorf("extension hook not chained: %v", told)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -17,13 +18,6 @@ import (
 // latency for resistance to offline guessing; RPC calls stay fast because
 // verified credentials are cached.
 const DefaultHashCost = 11
-
-// SetHashCost changes the bcrypt cost of passwords hashed from now on
-// (existing hashes keep theirs). Tests lower it to bcrypt's minimum so
-// that logging in under the race detector takes milliseconds, not seconds.
-func (r *Registry) SetHashCost(cost int) {
-	r.hashCost = max(cost, bcrypt.MinCost)
-}
 
 // hashPassword returns the stored form of a password.
 func hashPassword(pw string, cost int) (string, error) {
@@ -121,8 +115,12 @@ func (r *Registry) verify(ctx context.Context, u *userCreds, secret string, inte
 		return false
 	}
 	var hashes []string
-	r.db.WithContext(ctx).Raw(`SELECT "key" FROM "res_users_apikeys" WHERE "user_id" = ? AND "index" = ? AND ("scope" IS NULL OR "scope" = '' OR "scope" = 'rpc')`,
-		u.ID, secret[:apiKeyIndexLen]).Scan(&hashes)
+	err := r.db.WithContext(ctx).Raw(`SELECT "key" FROM "res_users_apikeys" WHERE "user_id" = ? AND "index" = ? AND ("scope" IS NULL OR "scope" = '' OR "scope" = 'rpc')`,
+		u.ID, secret[:apiKeyIndexLen]).Scan(&hashes).Error
+	if err != nil {
+		r.log.Error("Unable to look up API keys", slog.Int64("uid", u.ID), slog.Any("error", err))
+		return false
+	}
 	want := hashAPIKey(secret)
 	for _, h := range hashes {
 		if subtle.ConstantTimeCompare([]byte(h), []byte(want)) == 1 {

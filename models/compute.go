@@ -11,7 +11,7 @@ type trigger struct {
 }
 
 // buildTriggers indexes the dotted dependencies of stored computed and
-// related fields by the field they depend on ("mqtt.broker.name").
+// related fields by the field they depend on ("res.partner.name").
 func (r *Registry) buildTriggers() {
 	r.triggers = map[string][]trigger{}
 	for _, m := range r.Models() {

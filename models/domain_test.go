@@ -24,7 +24,7 @@ func domainTestModels() []*Model {
 				{Name: "color", Type: Integer},
 				{Name: "active", Type: Boolean, Default: func(*Env) any { return true }},
 			},
-			Access: map[string]string{GroupMQTTUser: "r", GroupSystem: "rwcu"},
+			Access: map[string]string{groupTestUser: "r", GroupSystem: "rwcu"},
 			Rules:  func(*Env) []any { return []any{[]any{"color", "!=", int64(13)}} },
 		},
 		{
@@ -59,28 +59,19 @@ func domainTestModels() []*Model {
 				{Name: "parent_id", Type: Many2one, Relation: "test.parent"},
 				{Name: "tag_id", Type: Many2one, Relation: "test.tag"},
 				{Name: "parent_name", Type: Char, Related: "parent_id.name", NotStored: true},
+				{Name: "group_id", Type: Many2one, Relation: "res.groups"},
 			},
 			Access: map[string]string{GroupUser: "r"},
 		},
 	}
 }
 
-// newDomainTestEnv builds a registry by hand (no database) with the test
-// models and a minimal res.users, and returns a superuser env on it.
+// newDomainTestEnv builds a registry without a database on the test
+// models and returns a superuser env on it.
 func newDomainTestEnv(t testing.TB, d Dialect) *Env {
 	t.Helper()
-	r := &Registry{models: map[string]*Model{}, dialect: d}
-	users := &Model{Name: "res.users", Fields: []*Field{
-		{Name: "name", Type: Char},
-		{Name: "login", Type: Char},
-		{Name: "password", Type: Char, Secret: true},
-	}}
-	for _, m := range append(domainTestModels(), users) {
-		if err := r.Register(m); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := r.Check(); err != nil {
+	r, err := New(Options{Dialect: d}, testAddon{domainTestModels()})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return &Env{reg: r, Context: map[string]any{}, su: true}
@@ -93,7 +84,7 @@ func userDomainEnv(su *Env, groups ...string) *Env {
 	for _, g := range groups {
 		e.groups[g] = true
 	}
-	impliedClosure(e.groups)
+	su.reg.impliedClosure(e.groups)
 	return e
 }
 
@@ -370,7 +361,7 @@ func TestCompileDomainErrors(t *testing.T) {
 func TestCompileDomainAccess(t *testing.T) {
 	su := newDomainTestEnv(t, SQLite)
 	user := userDomainEnv(su, GroupUser)
-	mqttUser := userDomainEnv(su, GroupMQTTUser)
+	mqttUser := userDomainEnv(su, groupTestUser)
 	admin := userDomainEnv(su, GroupSystem)
 	const rel = `"test_parent_test_tag_rel"`
 	tests := []struct {
@@ -490,7 +481,7 @@ func FuzzParseDomain(f *testing.F) {
 	f.Add([]byte(`[["name", "ilike", "a"], "|", ["count", ">", 1], ["parent_id.name", "=", "x"]]`))
 	su := newDomainTestEnv(f, SQLite)
 	pg := newDomainTestEnv(f, Postgres)
-	user := userDomainEnv(su, GroupMQTTUser)
+	user := userDomainEnv(su, groupTestUser)
 	const marker = "zq\"'x"
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var domain any

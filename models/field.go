@@ -120,3 +120,16 @@ func (f *Field) selectionHas(v string) bool {
 	}
 	return false
 }
+
+// Choices builds a selection from value, label pairs, as Odoo declares
+// [(value, label), ...]. An odd count is a declaration error.
+func Choices(pairs ...string) []Choice {
+	if len(pairs)%2 != 0 {
+		panic("models.Choices: a value without its label")
+	}
+	out := make([]Choice, 0, len(pairs)/2)
+	for i := 0; i < len(pairs); i += 2 {
+		out = append(out, Choice{Value: pairs[i], Label: pairs[i+1]})
+	}
+	return out
+}

@@ -24,12 +24,23 @@ func newTestRegistry(t testing.TB, extra ...*Model) *Registry {
 	return newTestRegistryOn(t, "sqlite", extra...)
 }
 
+// groupTestUser is the test addon's group, like an addon's user group:
+// it implies the internal user and settings imply it.
+const groupTestUser = "test.group_user"
+
+// testAddon declares the suite's own models, as Odoo's test modules do.
+type testAddon struct{ models []*Model }
+
+func (a testAddon) Manifest() Manifest {
+	return Manifest{
+		Name:   "test",
+		Groups: []Group{{Key: groupTestUser, Name: "Test / User", Implies: []string{GroupUser}, ImpliedBy: []string{GroupSystem}}},
+		Models: a.models,
+	}
+}
+
 func newTestRegistryOn(t testing.TB, kind string, extra ...*Model) *Registry {
 	t.Helper()
-	r, err := newRegistry(slog.New(slog.DiscardHandler), extra...)
-	if err != nil {
-		t.Fatalf("registry: %v", err)
-	}
 	db, d, err := OpenDB(testdb.DSN(t, kind))
 	if err != nil {
 		t.Fatalf("open: %v", err)
@@ -39,8 +50,10 @@ func newTestRegistryOn(t testing.TB, kind string, extra ...*Model) *Registry {
 			s.Close()
 		}
 	})
-	r.Attach(db, d)
-	r.SetHashCost(4)
+	r, err := New(Options{DB: db, Dialect: d, Logger: slog.New(slog.DiscardHandler), HashCost: 4}, testAddon{extra})
+	if err != nil {
+		t.Fatalf("registry: %v", err)
+	}
 	ctx := context.Background()
 	if err := r.Migrate(ctx); err != nil {
 		t.Fatalf("migrate: %v", err)

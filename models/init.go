@@ -18,7 +18,8 @@ func (r *Registry) Init(ctx context.Context, adminPassword string) (generated st
 		su := env.Sudo()
 		groupIDs := map[string]int64{}
 		mGroups := r.Model("res.groups")
-		for _, key := range []string{GroupUser, GroupMQTTUser, GroupMQTTManager, GroupSystem} {
+		for _, g := range r.groupsInOrder() {
+			key := g.Key
 			var ids []int64
 			if err := su.DB().Raw(`SELECT "id" FROM "res_groups" WHERE "xml_id" = ?`, key).Scan(&ids).Error; err != nil {
 				return Internal("read groups", err)
@@ -27,7 +28,7 @@ func (r *Registry) Init(ctx context.Context, adminPassword string) (generated st
 				groupIDs[key] = ids[0]
 				continue
 			}
-			id, err := su.insert(mGroups, map[string]any{"name": groupNames[key], "xml_id": key})
+			id, err := su.insert(mGroups, map[string]any{"name": g.Name, "xml_id": key})
 			if err != nil {
 				return err
 			}

@@ -2,13 +2,9 @@ package models
 
 import "sort"
 
-func init() {
-	declarations = append(declarations, irModel, irModelFields)
-}
-
 // ir.model and ir.model.fields are read-only views of the registry, kept
 // in tables (synchronised at start) so every generic method and domain
-// works on them, as clients expect ('mqtt.broker' in env is an ir.model
+// works on them, as clients expect ('res.partner' in env is an ir.model
 // search).
 func irModel() *Model {
 	return &Model{
@@ -17,7 +13,7 @@ func irModel() *Model {
 			{Name: "name", Type: Char, String: "Model Description", Required: true},
 			{Name: "model", Type: Char, Required: true, Unique: true},
 			{Name: "info", Type: Text, String: "Information"},
-			{Name: "state", Type: Selection, Selection: []Choice{{"manual", "Custom Object"}, {"base", "Base Object"}}, Default: constant("base")},
+			{Name: "state", Type: Selection, Selection: []Choice{{"manual", "Custom Object"}, {"base", "Base Object"}}, Default: Constant("base")},
 			{Name: "transient", Type: Boolean, String: "Transient Model"},
 			{Name: "field_id", Type: One2many, Relation: "ir.model.fields", InverseName: "model_id", String: "Fields"},
 		},
@@ -44,7 +40,7 @@ func irModelFields() *Model {
 			{Name: "readonly", Type: Boolean},
 			{Name: "store", Type: Boolean, String: "Stored"},
 			{Name: "help", Type: Text},
-			{Name: "state", Type: Selection, Selection: []Choice{{"manual", "Custom Field"}, {"base", "Base Field"}}, Default: constant("base")},
+			{Name: "state", Type: Selection, Selection: []Choice{{"manual", "Custom Field"}, {"base", "Base Field"}}, Default: Constant("base")},
 		},
 		Access: map[string]string{GroupUser: "r"},
 	}

@@ -46,7 +46,7 @@ type Constraint func(env *Env, recs []*Record) error
 // Model declares one model: its fields, defaults, constraints, access and
 // public methods. Declared once, checked by Registry.Check at start.
 type Model struct {
-	Name        string // "mqtt.broker"
+	Name        string // "res.partner"
 	Description string
 	Table       string // derived from Name when empty
 	Fields      []*Field
@@ -82,6 +82,13 @@ type Model struct {
 	// must drop the cache of verified credentials and groups.
 	InvalidatesAuth bool
 
+	// Indexes are composite indexes beyond the per-field Index and Unique.
+	Indexes []Index
+	// Channels are the bus channels that carry this model's data:
+	// subscribing to one needs the right to read the model.
+	Channels []string
+
+	own    []*Field // the declared and extension fields, without the ones finish adds
 	fields map[string]*Field
 }
 
@@ -128,8 +135,11 @@ func (m *Model) finish() error {
 	if m.Table == "" {
 		m.Table = tableName(m.Name)
 	}
-	m.fields = make(map[string]*Field, len(m.Fields)+6)
-	all := append([]*Field{}, m.Fields...)
+	if m.own == nil {
+		m.own = m.Fields
+	}
+	m.fields = make(map[string]*Field, len(m.own)+6)
+	all := append([]*Field{}, m.own...)
 	have := map[string]bool{}
 	for _, f := range all {
 		have[f.Name] = true

@@ -175,7 +175,7 @@ func methodDefaultGet(env *Env, _ []int64, a Args) (any, error) {
 func methodCopy(env *Env, ids []int64, a Args) (any, error) {
 	m := env.CurrentModel()
 	if len(ids) != 1 {
-		return nil, ValueErrorf("Expected singleton: %s(%s)", m.Name, idsRepr(ids))
+		return nil, ExpectedSingleton(m.Name, ids)
 	}
 	if err := env.checkAccess(m, OpRead); err != nil {
 		return nil, err

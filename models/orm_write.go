@@ -214,6 +214,13 @@ func (e *Env) update(m *Model, ids []int64, vals map[string]any) error {
 
 // setColumns runs one UPDATE of cols on ids.
 func (e *Env) setColumns(m *Model, ids []int64, cols map[string]any) error {
+	_, err := e.updateColumns(m, ids, cols)
+	return err
+}
+
+// updateColumns runs one UPDATE of cols (column -> DB parameter) on ids
+// and returns how many rows it changed.
+func (e *Env) updateColumns(m *Model, ids []int64, cols map[string]any) (int64, error) {
 	names := make([]string, 0, len(cols))
 	for c := range cols {
 		names = append(names, c)
@@ -226,13 +233,14 @@ func (e *Env) setColumns(m *Model, ids []int64, cols map[string]any) error {
 		args = append(args, cols[c])
 	}
 	args = append(args, uniqueIDs(ids))
-	if err := e.DB().Exec(`UPDATE `+quote(m.Table)+` SET `+strings.Join(sets, ", ")+` WHERE "id" IN ?`, args...).Error; err != nil {
-		if ie := integrityError(err, "write"); ie != nil {
-			return ie
+	res := e.DB().Exec(`UPDATE `+quote(m.Table)+` SET `+strings.Join(sets, ", ")+` WHERE "id" IN ?`, args...)
+	if res.Error != nil {
+		if ie := integrityError(res.Error, "write"); ie != nil {
+			return 0, ie
 		}
-		return Internal("write "+m.Name, err)
+		return 0, Internal("write "+m.Name, res.Error)
 	}
-	return nil
+	return res.RowsAffected, nil
 }
 
 // unlink deletes ids after access, existence and rule checks.
@@ -370,7 +378,9 @@ func (e *Env) link(f *Field, id, target int64) error {
 	}
 	own, other := m2mColumns(f)
 	var n int64
-	e.DB().Raw(`SELECT COUNT(*) FROM `+quote(f.RelTable)+` WHERE `+quote(own)+` = ? AND `+quote(other)+` = ?`, id, target).Scan(&n)
+	if err := e.DB().Raw(`SELECT COUNT(*) FROM `+quote(f.RelTable)+` WHERE `+quote(own)+` = ? AND `+quote(other)+` = ?`, id, target).Scan(&n).Error; err != nil {
+		return Internal("link "+f.Name, err)
+	}
 	if n > 0 {
 		return nil
 	}
@@ -394,7 +404,9 @@ func (e *Env) clearRel(f *Field, id int64) error {
 	if f.Type == One2many {
 		co := e.reg.Model(f.Relation)
 		var ids []int64
-		e.DB().Raw(`SELECT "id" FROM `+quote(co.Table)+` WHERE `+quote(f.InverseName)+` = ?`, id).Scan(&ids)
+		if err := e.DB().Raw(`SELECT "id" FROM `+quote(co.Table)+` WHERE `+quote(f.InverseName)+` = ?`, id).Scan(&ids).Error; err != nil {
+			return Internal("clear relation "+f.Name, err)
+		}
 		if len(ids) == 0 {
 			return nil
 		}

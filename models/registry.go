@@ -9,70 +9,97 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
 )
 
-// Registry holds every declared model and the database they live in.
+// Registry holds every declared model and the database they live in. It
+// is built once by New, from the engine's base addon and the addons
+// given, and does not change afterwards: addon state lives in the addons.
 type Registry struct {
-	models  map[string]*Model
-	db      *gorm.DB
-	dialect Dialect
-	log     *slog.Logger
+	models   map[string]*Model
+	addons   []string          // registration order, "base" first
+	groups   []Group           // registration order
+	channels map[string]*Model // bus channel -> the model whose data it carries
+	db       *gorm.DB
+	dialect  Dialect
+	log      *slog.Logger
+	notifier Notifier // nil drops notifications
+	hashCost int      // bcrypt cost of new password hashes
 
 	credMu    sync.Mutex
 	credCache map[credKey]struct{} // (uid, password hash of the attempt) pairs that checked out
 	secret    []byte               // database secret for session tokens
 	triggers  map[string][]trigger // "model.field" -> dependent stored computed fields
-	hashCost  int                  // bcrypt cost of new password hashes
+	implies   map[string][]string  // group -> the groups its members also have
 	auth      *authCache           // recently verified credentials and groups
-	control   BrokerControl        // the listener service; nil without MQTT
-	notifier  Notifier             // the bus; nil drops notifications
-	iot       iotCache             // device ingestion's patterns and devices
 }
 
-// NewRegistry returns a registry with every model of the product declared
-// and checked.
-func NewRegistry(log *slog.Logger) (*Registry, error) { return newRegistry(log) }
+// Options are what a registry is built with.
+type Options struct {
+	// DB is the database the models live in (see OpenDB). New does not
+	// touch it; a registry without one can only check its declarations.
+	DB      *gorm.DB
+	Dialect Dialect
+	Logger  *slog.Logger // slog.Default() when nil
+	// Notifier is the bus notifications go to; nil drops them.
+	Notifier Notifier
+	// HashCost is the bcrypt cost of passwords hashed from now on
+	// (existing hashes keep theirs); 0 means DefaultHashCost. Tests use
+	// bcrypt's minimum so that logging in under the race detector takes
+	// milliseconds, not seconds.
+	HashCost int
+}
 
-// newRegistry also takes extra models, for tests.
-func newRegistry(log *slog.Logger, extra ...*Model) (*Registry, error) {
-	if log == nil {
-		log = slog.Default()
+// New builds the registry of the base addon and addons, in that order
+// (an addon's dependencies must come before it), checks every
+// declaration against the others, then lets each addon take the built
+// registry (Manifest.Built). The database is not touched: Migrate and
+// Init prepare it.
+func New(opts Options, addons ...Addon) (*Registry, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
 	}
-	r := &Registry{models: map[string]*Model{}, log: log, credCache: map[credKey]struct{}{}, hashCost: DefaultHashCost, auth: newAuthCache()}
-	for _, decl := range declarations {
-		if err := r.Register(decl()); err != nil {
-			return nil, err
-		}
+	if opts.HashCost == 0 {
+		opts.HashCost = DefaultHashCost
 	}
-	for _, m := range extra {
-		if err := r.Register(m); err != nil {
+	r := &Registry{
+		models: map[string]*Model{}, channels: map[string]*Model{}, implies: map[string][]string{},
+		db: opts.DB, dialect: opts.Dialect, log: opts.Logger, notifier: opts.Notifier,
+		hashCost: max(opts.HashCost, bcrypt.MinCost), credCache: map[credKey]struct{}{}, auth: newAuthCache(),
+	}
+	mans := []Manifest{base()}
+	for _, a := range addons {
+		mans = append(mans, a.Manifest())
+	}
+	for _, man := range mans {
+		if err := r.install(man); err != nil {
 			return nil, err
 		}
 	}
 	if err := r.Check(); err != nil {
 		return nil, err
 	}
+	for _, man := range mans {
+		if man.Built != nil {
+			if err := man.Built(r); err != nil {
+				return nil, fmt.Errorf("models: addon %s: %w", man.Name, err)
+			}
+		}
+	}
 	return r, nil
 }
 
-// declarations lists the constructors of every model; each model file adds
-// its own in an init function.
-var declarations []func() *Model
-
-// Register adds a model declaration.
-func (r *Registry) Register(m *Model) error {
+// register adds one model declaration.
+func (r *Registry) register(m *Model) error {
 	if err := m.finish(); err != nil {
-		return fmt.Errorf("models: %w", err)
+		return err
 	}
 	if _, dup := r.models[m.Name]; dup {
-		return fmt.Errorf("models: model %s declared twice", m.Name)
-	}
-	for name, meth := range actionMethods[m.Name] {
-		m.Methods[name] = meth
+		return fmt.Errorf("model %s declared twice", m.Name)
 	}
 	if !validIdent(m.Table) {
-		return fmt.Errorf("models: %s: invalid table name %q", m.Name, m.Table)
+		return fmt.Errorf("%s: invalid table name %q", m.Name, m.Table)
 	}
 	r.models[m.Name] = m
 	return nil
@@ -142,7 +169,7 @@ func (r *Registry) Check() error {
 				}
 			}
 			for _, g := range f.Groups {
-				if !knownGroup(g) {
+				if !r.knownGroup(g) {
 					bad(m, "field %s: unknown group %q", f.Name, g)
 				}
 			}
@@ -154,7 +181,7 @@ func (r *Registry) Check() error {
 			bad(m, "default order %q: %v", m.Order, err)
 		}
 		for g, ops := range m.Access {
-			if !knownGroup(g) {
+			if !r.knownGroup(g) {
 				bad(m, "access for unknown group %q", g)
 			}
 			if strings.Trim(ops, "rwcu") != "" {
@@ -162,8 +189,34 @@ func (r *Registry) Check() error {
 			}
 		}
 		for name, meth := range m.Methods {
-			if strings.HasPrefix(name, "_") || meth.Fn == nil {
-				bad(m, "method %q is private or has no function", name)
+			if strings.HasPrefix(name, "_") || !validIdent(name) || meth == nil || meth.Fn == nil {
+				bad(m, "method %q is private, not a name, or has no function", name)
+			}
+		}
+		for _, ix := range m.Indexes {
+			if len(ix.Fields) == 0 {
+				bad(m, "index %q has no fields", ix.Name)
+			}
+			for _, name := range ix.Fields {
+				if f := m.Field(name); f == nil || !f.Stored() {
+					bad(m, "index %q: %q is not a stored field", ix.Name, name)
+				}
+			}
+			if ix.Name != "" && !validIdent(ix.Name) {
+				bad(m, "index name %q is not a valid identifier", ix.Name)
+			}
+		}
+		for _, ch := range m.Channels {
+			if other := r.channels[ch]; other != nil && other != m {
+				bad(m, "channel %q already carries %s", ch, other.Name)
+			}
+			r.channels[ch] = m
+		}
+	}
+	for _, g := range r.groups {
+		for _, h := range append(append([]string{}, g.Implies...), g.ImpliedBy...) {
+			if !r.knownGroup(h) {
+				errs = append(errs, fmt.Errorf("models: group %s: unknown group %q", g.Key, h))
 			}
 		}
 	}
@@ -284,7 +337,7 @@ func (r *Registry) Read(ctx context.Context, uid int64, odooCtx map[string]any, 
 		odooCtx = map[string]any{}
 	}
 	env := &Env{Ctx: ctx, UID: uid, Context: odooCtx, reg: r, tx: r.db}
-	return r.wrapError(uid, fn(env))
+	return r.wrapError(fn(env))
 }
 
 // Transaction runs fn in one database transaction as uid; an error rolls
@@ -303,26 +356,24 @@ func (r *Registry) Transaction(ctx context.Context, uid int64, odooCtx map[strin
 			f()
 		}
 	}
-	return r.wrapError(uid, err)
+	return r.wrapError(err)
 }
 
 // wrapError passes model errors through and turns anything else into an
-// internal error, logged here with its cause.
-func (r *Registry) wrapError(uid int64, err error) error {
+// internal error. It does not log: the caller at the edge (the RPC
+// handler with its request id, the listener with its broker) logs an
+// internal error once, with the context only it knows.
+func (r *Registry) wrapError(err error) error {
 	if err == nil {
 		return nil
 	}
 	var me *Error
 	if errors.As(err, &me) {
-		if me.Kind == KindInternal {
-			r.log.Error("Model call failed", slog.Int64("uid", uid), slog.Any("error", err))
-		}
 		return err
 	}
 	if ie := integrityError(err, "transaction"); ie != nil {
 		return ie
 	}
-	r.log.Error("Model call failed", slog.Int64("uid", uid), slog.Any("error", err))
 	return Internal("transaction", err)
 }
 

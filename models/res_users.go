@@ -1,9 +1,5 @@
 package models
 
-func init() {
-	declarations = append(declarations, resGroups, resUsers, resUsersAPIKeys, irConfigParameter)
-}
-
 func resGroups() *Model {
 	return &Model{
 		Name: "res.groups", Description: "Access Groups",
@@ -24,9 +20,9 @@ func resUsers() *Model {
 			{Name: "name", Type: Char, Required: true},
 			{Name: "login", Type: Char, Required: true, Unique: true, Help: "Used to log into the system"},
 			{Name: "password", Type: Char, Secret: true, NoCopy: true, Help: "Write-only: stored as a bcrypt hash, never returned by read"},
-			{Name: "active", Type: Boolean, Default: constant(true)},
+			{Name: "active", Type: Boolean, Default: Constant(true)},
 			{Name: "groups_id", Type: Many2many, Relation: "res.groups", String: "Groups"},
-			{Name: "lang", Type: Char, String: "Language", Default: constant("en_US")},
+			{Name: "lang", Type: Char, String: "Language", Default: Constant("en_US")},
 			{Name: "tz", Type: Char, String: "Timezone"},
 			{Name: "email", Type: Char},
 			{Name: "login_date", Type: Datetime, String: "Latest authentication", Readonly: true, NoCopy: true},
@@ -134,6 +130,3 @@ func irConfigParameter() *Model {
 		Access: map[string]string{GroupSystem: "rwcu"},
 	}
 }
-
-// constant returns a Default function giving v.
-func constant(v any) func(*Env) any { return func(*Env) any { return v } }

@@ -21,12 +21,6 @@ const SchemaVersion = 1
 // each one runs in the migration transaction.
 var dataMigrations = []func(tx *gorm.DB, d Dialect) error{}
 
-// Attach binds the registry to an open database.
-func (r *Registry) Attach(db *gorm.DB, d Dialect) {
-	r.db = db
-	r.dialect = d
-}
-
 // Migrate creates or upgrades the schema. It refuses a database whose
 // schema is newer than this server.
 func (r *Registry) Migrate(ctx context.Context) error {
@@ -160,6 +154,9 @@ func (r *Registry) syncTables(tx *gorm.DB) error {
 				return fmt.Errorf("models: index %s.%s: %w", m.Table, f.Name, err)
 			}
 		}
+		if err := syncIndexes(tx, m); err != nil {
+			return err
+		}
 		for _, f := range m.Fields {
 			if f.Type != Many2many {
 				continue
@@ -183,7 +180,31 @@ func (r *Registry) syncTables(tx *gorm.DB) error {
 	return nil
 }
 
-// internalTables are not models: nothing reaches them over RPC.
+// syncIndexes creates a model's composite indexes (Model.Indexes).
+func syncIndexes(tx *gorm.DB, m *Model) error {
+	for _, ix := range m.Indexes {
+		cols := make([]string, len(ix.Fields))
+		for i, name := range ix.Fields {
+			cols[i] = quote(name)
+		}
+		kind, suffix := "INDEX", "_index"
+		if ix.Unique {
+			kind, suffix = "UNIQUE INDEX", "_uniq"
+		}
+		name := ix.Name
+		if name == "" {
+			name = m.Table + "_" + strings.Join(ix.Fields, "_") + suffix
+		}
+		stmt := `CREATE ` + kind + ` IF NOT EXISTS ` + quote(name) + ` ON ` + quote(m.Table) + ` (` + strings.Join(cols, ", ") + `)`
+		if err := tx.Exec(stmt).Error; err != nil {
+			return fmt.Errorf("models: index %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// internalTables are the engine's tables that are not models: nothing
+// reaches them over RPC.
 var internalTables = []string{
 	`CREATE TABLE IF NOT EXISTS "web_session" ("sid" VARCHAR(40) PRIMARY KEY, "uid" INTEGER NOT NULL, "token" VARCHAR(64) NOT NULL, "expires" VARCHAR(19) NOT NULL)`,
 	`CREATE INDEX IF NOT EXISTS "web_session_expires_index" ON "web_session" ("expires")`,

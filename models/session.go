@@ -143,12 +143,14 @@ func (r *Registry) SessionInfo(ctx context.Context, uid int64, db string, versio
 		Name  string
 		Login string
 	}
-	r.db.WithContext(ctx).Raw(`SELECT "name", "login" FROM "res_users" WHERE "id" = ?`, uid).Scan(&rows)
+	if err := r.db.WithContext(ctx).Raw(`SELECT "name", "login" FROM "res_users" WHERE "id" = ?`, uid).Scan(&rows).Error; err != nil {
+		return nil, Internal("load user", err)
+	}
 	if len(rows) == 0 {
 		return nil, ErrSessionExpired
 	}
 	var isSystem bool
-	_ = r.Transaction(ctx, uid, nil, func(env *Env) error { isSystem = env.HasGroup(GroupSystem); return nil })
+	_ = r.Read(ctx, uid, nil, func(env *Env) error { isSystem = env.HasGroup(GroupSystem); return nil })
 	d := NewDict(20)
 	d.Set("uid", uid)
 	d.Set("is_system", isSystem)

@@ -38,7 +38,7 @@ var testReg *models.Registry
 // TestServer runs every test that needs a registry, in parallel, over one
 // fresh database.
 func TestServer(t *testing.T) {
-	testReg = modelstest.New(t)
+	testReg = modelstest.New(t).Registry
 	tests := []struct {
 		name string
 		fn   func(t *testing.T)

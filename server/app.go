@@ -15,6 +15,8 @@ import (
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/iotbox"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/listener"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/rpc"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/web"
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,18 +25,20 @@ import (
 
 // app is the running server: what start built and shutdown tears down.
 type app struct {
-	cfg     Config
-	log     *slog.Logger
-	db      *gorm.DB
-	reg     *models.Registry
-	metrics *prometheus.Registry
-	mqtt    *listener.Service
-	broker  *embeddedBroker // nil without --embedded-broker
-	bus     *bus.Bus
-	box     *iotbox.Box
-	http    *http.Server
-	cancel  context.CancelFunc // stops background jobs, the listener service among them
-	wg      sync.WaitGroup     // background jobs and the HTTP server
+	cfg       Config
+	log       *slog.Logger
+	db        *gorm.DB
+	reg       *models.Registry
+	mqttAddon *mqtt.Addon      // brokers, subscriptions, signals, history
+	iotAddon  *iotdevice.Addon // devices
+	metrics   *prometheus.Registry
+	mqtt      *listener.Service
+	broker    *embeddedBroker // nil without --embedded-broker
+	bus       *bus.Bus
+	box       *iotbox.Box
+	http      *http.Server
+	cancel    context.CancelFunc // stops background jobs, the listener service among them
+	wg        sync.WaitGroup     // background jobs and the HTTP server
 	// stopLive ends the bus and the IoT-box long polls before HTTP drains:
 	// their sockets and 50 s polls would otherwise hold shutdown up.
 	stopLive context.CancelFunc
@@ -42,66 +46,35 @@ type app struct {
 	devices  demoDevices // --demo's simulated devices
 }
 
-// start opens the database, migrates and initialises it, starts the
+// start opens the database and builds the registry on it, starts the
 // embedded broker and the demo records when asked, then the HTTP server,
-// the listener service and the background jobs. They run until shutdown.
-// The MQTT service starts by itself when it was running when the server
-// last stopped.
-func start(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
-	reg, err := models.NewRegistry(log)
-	if err != nil {
+// the bus, the IoT-box endpoints, the listener service and the background
+// jobs. They run until shutdown. The MQTT service starts by itself when it
+// was running when the server last stopped. When a step fails, what the
+// earlier ones opened is closed again.
+func start(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err error) {
+	a := &app{cfg: cfg, log: log}
+	// undo holds the clean-ups of the steps done, run in reverse when a
+	// later one fails; closeDB does nothing before the database is open.
+	undo := []func(){a.closeDB}
+	defer func() {
+		if err != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+	}()
+	if err := a.openStore(ctx); err != nil {
 		return nil, err
-	}
-	db, dialect, err := models.OpenDB(cfg.DB)
-	if err != nil {
-		return nil, err
-	}
-	a := &app{cfg: cfg, log: log, db: db, reg: reg}
-	reg.Attach(db, dialect)
-	if err := reg.Migrate(ctx); err != nil {
-		a.closeDB()
-		return nil, err
-	}
-	generated, err := reg.Init(ctx, cfg.AdminPassword)
-	if err != nil {
-		a.closeDB()
-		return nil, err
-	}
-	if generated != "" {
-		// Shown once, at database creation, so the operator can log in.
-		log.Warn("Created user admin with a generated password; change it after the first login",
-			slog.String("login", "admin"), slog.String("password", generated))
 	}
 	if err := a.startEmbedded(ctx); err != nil {
-		a.closeDB()
 		return nil, err
 	}
-	sqlDB, err := db.DB()
-	if err != nil {
-		a.closeEmbedded()
-		a.closeDB()
-		return nil, err
-	}
-	a.metrics = newMetrics(sqlDB)
-	a.mqtt = listener.New(reg, listener.Options{Logger: log, Metrics: a.metrics})
-	reg.SetBrokerControl(a.mqtt)
-	busOpts := bus.Options{Logger: log, AllowedOrigins: cfg.CORSOrigins, Metrics: a.metrics}
-	if dialect == models.Postgres {
-		// Instances sharing the database share the bus (LISTEN/NOTIFY).
-		busOpts.PostgresDSN = cfg.DB
-	}
-	if a.bus, err = bus.New(reg, busOpts); err != nil {
-		a.closeEmbedded()
-		a.closeDB()
-		return nil, err
-	}
-	reg.SetNotifier(a.bus)
-	a.box = iotbox.New(reg, a.bus, iotbox.Options{Logger: log, AllowedOrigins: cfg.CORSOrigins, PublicUser: cfg.IoTPublicUser})
-
+	undo = append(undo, a.closeEmbedded)
+	a.mqtt = listener.New(a.mqttAddon, a.iotAddon, listener.Options{Logger: log, Metrics: a.metrics})
+	a.box = iotbox.New(a.reg, a.bus, iotbox.Options{Logger: log, AllowedOrigins: cfg.CORSOrigins, PublicUser: cfg.IoTPublicUser})
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
-		a.closeEmbedded()
-		a.closeDB()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	a.http = &http.Server{
@@ -110,44 +83,99 @@ func start(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	live, stopLive := context.WithCancel(context.Background())
-	a.stopLive = stopLive
-	a.live.Add(2)
-	go func() {
-		defer a.live.Done()
-		if err := a.bus.Run(live); err != nil {
-			log.Error("Bus failed", slog.Any("error", err))
-		}
-	}()
-	go func() {
-		defer a.live.Done()
-		if err := a.box.Run(live); err != nil {
-			log.Error("IoT box endpoints failed", slog.Any("error", err))
-		}
-	}()
-	jobs, cancel := context.WithCancel(context.Background())
-	a.cancel = cancel
-	a.wg.Add(3)
-	go func() {
-		defer a.wg.Done()
-		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("HTTP server failed", slog.Any("error", err))
-		}
-	}()
-	go func() {
-		defer a.wg.Done()
-		a.purgeSessions(jobs)
-	}()
-	go func() {
-		defer a.wg.Done()
-		if err := a.mqtt.Run(jobs); err != nil {
-			log.Error("MQTT listener service failed", slog.Any("error", err))
-		}
-	}()
+	a.runLive()
+	a.runJobs(ln)
 	a.autostartMQTT(ctx)
 	a.startDevices()
-	log.Info("Listening", slog.String("addr", ln.Addr().String()), slog.String("db_name", cfg.DBName), slog.String("dialect", string(dialect)))
+	log.Info("Listening", slog.String("addr", ln.Addr().String()), slog.String("db_name", cfg.DBName), slog.String("dialect", string(a.reg.Dialect())))
 	return a, nil
+}
+
+// openStore opens the database, the metrics and the bus, builds the
+// registry with the product's addons (the bus as its notifier), migrates
+// the schema and initialises the data. On a new database it logs the
+// generated admin password once.
+func (a *app) openStore(ctx context.Context) error {
+	db, dialect, err := models.OpenDB(a.cfg.DB)
+	if err != nil {
+		return err
+	}
+	a.db = db
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	a.metrics = newMetrics(sqlDB)
+	busOpts := bus.Options{Logger: a.log, AllowedOrigins: a.cfg.CORSOrigins, Metrics: a.metrics}
+	if dialect == models.Postgres {
+		// Instances sharing the database share the bus (LISTEN/NOTIFY).
+		busOpts.PostgresDSN = a.cfg.DB
+	}
+	if a.bus, err = bus.New(busOpts); err != nil {
+		return err
+	}
+	a.mqttAddon = mqtt.New(mqtt.Options{Control: a.brokerControl})
+	a.iotAddon = iotdevice.New(a.mqttAddon, iotdevice.Options{})
+	a.reg, err = models.New(models.Options{DB: db, Dialect: dialect, Logger: a.log, Notifier: a.bus}, a.mqttAddon, a.iotAddon)
+	if err != nil {
+		return err
+	}
+	if err := a.reg.Migrate(ctx); err != nil {
+		return err
+	}
+	generated, err := a.reg.Init(ctx, a.cfg.AdminPassword)
+	if err != nil {
+		return err
+	}
+	if generated != "" {
+		// Shown once, at database creation, so the operator can log in.
+		a.log.Warn("Created user admin with a generated password; change it after the first login",
+			slog.String("login", "admin"), slog.String("password", generated))
+	}
+	return nil
+}
+
+// brokerControl is the listener service as the mqtt addon reaches it;
+// nil until start has built it (the demo records are seeded before).
+func (a *app) brokerControl() mqtt.BrokerControl {
+	if a.mqtt == nil {
+		return nil
+	}
+	return a.mqtt
+}
+
+// runLive runs the bus and the IoT-box endpoints until stopLive.
+func (a *app) runLive() {
+	live, stopLive := context.WithCancel(context.Background())
+	a.stopLive = stopLive
+	a.live.Go(func() {
+		if err := a.bus.Run(live); err != nil {
+			a.log.Error("Bus failed", slog.Any("error", err))
+		}
+	})
+	a.live.Go(func() {
+		if err := a.box.Run(live); err != nil {
+			a.log.Error("IoT box endpoints failed", slog.Any("error", err))
+		}
+	})
+}
+
+// runJobs serves HTTP on ln and runs the session purge and the listener
+// service until cancel.
+func (a *app) runJobs(ln net.Listener) {
+	jobs, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	a.wg.Go(func() {
+		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("HTTP server failed", slog.Any("error", err))
+		}
+	})
+	a.wg.Go(func() { a.purgeSessions(jobs) })
+	a.wg.Go(func() {
+		if err := a.mqtt.Run(jobs); err != nil {
+			a.log.Error("MQTT listener service failed", slog.Any("error", err))
+		}
+	})
 }
 
 // routes mounts every handler on one router: each RPC pattern, the admin
@@ -166,7 +194,7 @@ func (a *app) routes() http.Handler {
 	for _, p := range rpc.Routes() {
 		r.Handle(p, h)
 	}
-	for p, h := range a.bus.Routes() {
+	for p, h := range a.bus.Routes(a.reg) {
 		r.Handle(p, h)
 	}
 	for p, h := range a.box.Routes() {
@@ -217,6 +245,9 @@ func (a *app) shutdown() error {
 }
 
 func (a *app) closeDB() {
+	if a.db == nil {
+		return
+	}
 	if d, err := a.db.DB(); err == nil {
 		d.Close()
 	}

@@ -51,7 +51,7 @@ func (a *app) closeEmbedded() {
 // service record says so. A failure is logged, not fatal: the service can
 // be started over RPC once the cause is fixed.
 func (a *app) autostartMQTT(ctx context.Context) {
-	should, err := a.reg.ServiceShouldRun(ctx)
+	should, err := a.mqttAddon.ServiceShouldRun(ctx)
 	if err != nil {
 		a.log.Warn("Unable to read the MQTT service state", slog.Any("error", err))
 		return

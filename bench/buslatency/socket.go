@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
 var wsDialer = &websocket.Dialer{HandshakeTimeout: 30 * time.Second, ReadBufferSize: 4096, WriteBufferSize: 1024}
@@ -53,7 +53,7 @@ func dialSocket(ctx context.Context, base, sid string, last int64, onNote func(w
 		return nil, fmt.Errorf("open /websocket: %w", err)
 	}
 	frame, _ := json.Marshal(map[string]any{"event_name": "subscribe",
-		"data": map[string]any{"channels": []string{models.ChannelRealtime}, "last": last}})
+		"data": map[string]any{"channels": []string{mqtt.ChannelRealtime}, "last": last}})
 	if err := conn.WriteMessage(websocket.TextMessage, frame); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("subscribe: %w", err)

@@ -11,20 +11,44 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/iot"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/internal/testdb"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 	"golang.org/x/crypto/bcrypt"
 )
 
 // AdminPassword is the password of user admin in test databases.
 const AdminPassword = "admin-test-pw"
 
+// App is a registry built with the product's addons, the way server
+// builds it, with the addons at hand for the listener and the tests.
+type App struct {
+	*models.Registry
+	MQTT    *mqtt.Addon
+	Devices *iotdevice.Addon
+}
+
+// Options are what a test registry is built with beyond its database.
+type Options struct {
+	// Control returns the listener service the MQTT buttons drive; nil:
+	// the buttons answer that MQTT is not available.
+	Control func() mqtt.BrokerControl
+	// Notifier is the bus; nil drops notifications.
+	Notifier models.Notifier
+	// Drivers handle the devices; nil: iot.DefaultRegistry.
+	Drivers *iot.Registry
+	// Logger; nil: warnings go to the test log.
+	Logger *slog.Logger
+}
+
 // New returns a registry on a fresh SQLite database, migrated and
 // initialised with user admin / AdminPassword: a copy of a template made
 // once per test binary, so each test still has a database of its own.
-func New(t testing.TB) *models.Registry {
+func New(t testing.TB, opts ...Options) *App {
 	t.Helper()
-	return Open(t, "sqlite:"+templateCopy(t))
+	return Open(t, "sqlite:"+templateCopy(t), opts...)
 }
 
 // Kinds lists the databases a suite runs on (see testdb.Kinds).
@@ -32,12 +56,12 @@ func Kinds(t testing.TB) []string { return testdb.Kinds(t) }
 
 // NewFor returns a registry on a fresh database of kind "sqlite" (as New)
 // or "postgres" (migrated anew).
-func NewFor(t testing.TB, kind string) *models.Registry {
+func NewFor(t testing.TB, kind string, opts ...Options) *App {
 	t.Helper()
 	if kind == "sqlite" {
-		return New(t)
+		return New(t, opts...)
 	}
-	return Open(t, testdb.DSN(t, kind))
+	return Open(t, testdb.DSN(t, kind), opts...)
 }
 
 // DSN returns the DSN of a fresh empty database of kind, for tests that
@@ -47,26 +71,29 @@ func DSN(t testing.TB, kind string) string { return testdb.DSN(t, kind) }
 // Open migrates and initialises the database at dsn. On a copy of the
 // template both steps find their work done and are quick; they still run,
 // so that every test registry is set up the same way.
-func Open(t testing.TB, dsn string) *models.Registry {
+func Open(t testing.TB, dsn string, opts ...Options) *App {
 	t.Helper()
-	reg, db, err := open(Logger(t), dsn)
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if o.Logger == nil {
+		o.Logger = Logger(t)
+	}
+	app, db, err := open(o, dsn)
 	if db != nil {
 		t.Cleanup(func() { db.Close() })
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	return reg
+	return app
 }
 
-// open attaches a registry logging to log to the database at dsn,
-// migrates and initialises it. The caller closes db, if not nil, even
-// when err is set.
-func open(log *slog.Logger, dsn string) (_ *models.Registry, db *sql.DB, err error) {
-	reg, err := models.NewRegistry(log)
-	if err != nil {
-		return nil, nil, fmt.Errorf("registry: %w", err)
-	}
+// open builds a registry with the product's addons on the database at
+// dsn, migrates and initialises it. The caller closes db, if not nil,
+// even when err is set.
+func open(o Options, dsn string) (_ *App, db *sql.DB, err error) {
 	gdb, dialect, err := models.OpenDB(dsn)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open database: %w", err)
@@ -74,16 +101,21 @@ func open(log *slog.Logger, dsn string) (_ *models.Registry, db *sql.DB, err err
 	if db, err = gdb.DB(); err != nil {
 		return nil, nil, fmt.Errorf("open database: %w", err)
 	}
-	reg.Attach(gdb, dialect)
-	reg.SetHashCost(bcrypt.MinCost)
+	app := &App{MQTT: mqtt.New(mqtt.Options{Control: o.Control})}
+	app.Devices = iotdevice.New(app.MQTT, iotdevice.Options{Drivers: o.Drivers})
+	app.Registry, err = models.New(models.Options{DB: gdb, Dialect: dialect, Logger: o.Logger, Notifier: o.Notifier, HashCost: bcrypt.MinCost},
+		app.MQTT, app.Devices)
+	if err != nil {
+		return nil, db, fmt.Errorf("registry: %w", err)
+	}
 	ctx := context.Background()
-	if err := reg.Migrate(ctx); err != nil {
+	if err := app.Migrate(ctx); err != nil {
 		return nil, db, fmt.Errorf("migrate: %w", err)
 	}
-	if _, err := reg.Init(ctx, AdminPassword); err != nil {
+	if _, err := app.Init(ctx, AdminPassword); err != nil {
 		return nil, db, fmt.Errorf("init: %w", err)
 	}
-	return reg, db, nil
+	return app, db, nil
 }
 
 // Logger returns a logger writing warnings to the test log.

@@ -16,17 +16,17 @@ func TestNewFor(t *testing.T) {
 	for _, kind := range Kinds(t) {
 		t.Run(kind, func(t *testing.T) {
 			a, b := NewFor(t, kind), NewFor(t, kind)
-			if sid := Login(t, a, "admin", AdminPassword); sid == "" {
+			if sid := Login(t, a.Registry, "admin", AdminPassword); sid == "" {
 				t.Fatal("admin session id is empty")
 			}
-			uid := CreateUser(t, a, "alice", "alice-pw")
-			if sid := Login(t, a, "alice", "alice-pw"); sid == "" {
+			uid := CreateUser(t, a.Registry, "alice", "alice-pw")
+			if sid := Login(t, a.Registry, "alice", "alice-pw"); sid == "" {
 				t.Fatal("alice session id is empty")
 			}
 			if _, err := b.Authenticate(context.Background(), "alice", "alice-pw", true); err == nil {
 				t.Fatal("alice, created in one test database, logs in to another")
 			}
-			if s1, s2 := Session(t, a, uid), Session(t, a, uid); s1 == s2 {
+			if s1, s2 := Session(t, a.Registry, uid), Session(t, a.Registry, uid); s1 == s2 {
 				t.Fatalf("two sessions share id %q", s1)
 			}
 		})
@@ -47,7 +47,7 @@ func TestNewRegistriesDiffer(t *testing.T) {
 			if n != int64(0) {
 				t.Fatalf("%v users bob in a new database, want 0", n)
 			}
-			CreateUser(t, reg, "bob", "bob-pw")
+			CreateUser(t, reg.Registry, "bob", "bob-pw")
 		})
 	}
 }

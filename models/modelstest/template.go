@@ -46,7 +46,7 @@ func makeTemplate() ([]byte, error) {
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "template.db")
-	_, db, err := open(slog.New(slog.DiscardHandler), "sqlite:"+path)
+	_, db, err := open(Options{Logger: slog.New(slog.DiscardHandler)}, "sqlite:"+path)
 	if db != nil {
 		defer db.Close()
 	}

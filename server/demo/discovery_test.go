@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"encoding/json"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 	"net"
 	"strconv"
 	"testing"
@@ -21,9 +22,9 @@ func TestDemoDevicesDiscovered(t *testing.T) {
 	addr := testBroker(t)
 	host, portText, _ := net.SplitHostPort(addr)
 	port, _ := strconv.Atoi(portText)
-	reg := modelstest.New(t)
-	svc := listener.New(reg, listener.Options{Logger: modelstest.Logger(t)})
-	reg.SetBrokerControl(svc)
+	var svc *listener.Service
+	reg := modelstest.New(t, modelstest.Options{Control: func() mqtt.BrokerControl { return svc }})
+	svc = listener.New(reg.MQTT, reg.Devices, listener.Options{Logger: modelstest.Logger(t)})
 	svcCtx, stopSvc := context.WithCancel(context.Background())
 	svcDone := make(chan error, 1)
 	go func() { svcDone <- svc.Run(svcCtx) }()
@@ -35,7 +36,7 @@ func TestDemoDevicesDiscovered(t *testing.T) {
 	}()
 
 	ctx := context.Background()
-	if _, err := Seed(ctx, reg, host, port); err != nil {
+	if _, err := Seed(ctx, reg.Registry, host, port); err != nil {
 		t.Fatal(err)
 	}
 	call := func(model, method string, args []any, kwargs map[string]any) any {

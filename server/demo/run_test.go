@@ -166,11 +166,11 @@ func TestSeed(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			reg := modelstest.NewFor(t, kind)
 			ctx := context.Background()
-			created, err := Seed(ctx, reg, "127.0.0.1", 1883)
+			created, err := Seed(ctx, reg.Registry, "127.0.0.1", 1883)
 			if err != nil || !created {
 				t.Fatalf("Seed on an empty database = %v, %v", created, err)
 			}
-			s := seeder{ctx: ctx, reg: reg}
+			s := seeder{ctx: ctx, reg: reg.Registry}
 			read := func(model string, domain []any, fields ...any) []map[string]any {
 				t.Helper()
 				res, err := s.call(model, "search_read", []any{domain, fields}, nil)
@@ -210,7 +210,7 @@ func TestSeed(t *testing.T) {
 			}
 
 			// A later start on another port moves the broker, creates nothing.
-			created, err = Seed(ctx, reg, "127.0.0.1", 40123)
+			created, err = Seed(ctx, reg.Registry, "127.0.0.1", 40123)
 			if err != nil || created {
 				t.Fatalf("second Seed = %v, %v", created, err)
 			}
@@ -227,11 +227,11 @@ func TestSeed(t *testing.T) {
 
 			// A database with the operator's own brokers only is left alone.
 			reg2 := modelstest.NewFor(t, kind)
-			s2 := seeder{ctx: ctx, reg: reg2}
+			s2 := seeder{ctx: ctx, reg: reg2.Registry}
 			if _, err := s2.call("mqtt.broker", "create", []any{map[string]any{"name": "Plant", "host": "10.0.0.5"}}, nil); err != nil {
 				t.Fatal(err)
 			}
-			created, err = Seed(ctx, reg2, "127.0.0.1", 1883)
+			created, err = Seed(ctx, reg2.Registry, "127.0.0.1", 1883)
 			if err != nil || created {
 				t.Fatalf("Seed with other brokers = %v, %v", created, err)
 			}

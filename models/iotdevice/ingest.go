@@ -1,15 +1,16 @@
-package models
+package iotdevice
 
 import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/iot"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
 // DeviceMessage is one received message for device ingestion.
@@ -39,17 +40,17 @@ type DeviceMessage struct {
 // ({"device_identifier", "time", "value", ...} plus "device_id" and
 // "broker_id"), and a NoteDeviceUpdate tells of each device created or
 // gone online or offline.
-func (r *Registry) IngestDeviceMessages(ctx context.Context, brokerID int64, msgs []DeviceMessage) error {
+func (a *Addon) IngestDeviceMessages(ctx context.Context, brokerID int64, msgs []DeviceMessage) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	topics, ok, err := r.deviceTopicsOf(ctx, brokerID)
+	topics, ok, err := a.deviceTopicsOf(ctx, brokerID)
 	if err != nil || !ok || !topics.Discovery {
 		return err
 	}
-	b := &deviceBatch{broker: brokerID, patterns: topics.Patterns, drivers: r.deviceDrivers(), byID: map[string]*pendingDevice{}}
+	b := &deviceBatch{broker: brokerID, patterns: topics.Patterns, drivers: a.drivers, byID: map[string]*pendingDevice{}}
 	for _, m := range msgs {
-		b.classify(r.log, m)
+		b.classify(a.log, m)
 	}
 	if len(b.order) == 0 {
 		return nil
@@ -58,13 +59,14 @@ func (r *Registry) IngestDeviceMessages(ctx context.Context, brokerID int64, msg
 	for i, p := range b.order {
 		idents[i] = p.identifier
 	}
-	known, gen := r.iot.knownDevices(brokerID, idents)
-	err = r.Transaction(ctx, Superuser, nil, func(env *Env) error {
-		if err := b.load(env, known); err != nil {
+	known, gen := a.cache.knownDevices(brokerID, idents)
+	err = a.reg.Transaction(ctx, models.Superuser, nil, func(env *models.Env) error {
+		su := env.Sudo()
+		if err := b.load(su, known); err != nil {
 			return err
 		}
 		b.apply()
-		return b.write(env)
+		return b.write(su)
 	})
 	if err != nil {
 		return err
@@ -73,7 +75,7 @@ func (r *Registry) IngestDeviceMessages(ctx context.Context, brokerID int64, msg
 	for i, p := range b.order {
 		states[i] = p.st
 	}
-	r.iot.storeDevices(brokerID, gen, states)
+	a.cache.storeDevices(brokerID, gen, states)
 	return nil
 }
 
@@ -135,7 +137,7 @@ var deviceStateFields = []string{"identifier", "name", "type", "connected", "las
 
 // load gives each device of the batch its state: cached, else from its
 // record, else a new one.
-func (b *deviceBatch) load(env *Env, known map[string]*deviceState) error {
+func (b *deviceBatch) load(su *models.Env, known map[string]*deviceState) error {
 	var missing []string
 	for _, p := range b.order {
 		if s := known[p.identifier]; s != nil {
@@ -146,13 +148,13 @@ func (b *deviceBatch) load(env *Env, known map[string]*deviceState) error {
 		p.vals = map[string]any{}
 	}
 	if len(missing) > 0 {
-		m := env.reg.Model("iot.device")
-		fields := make([]*Field, len(deviceStateFields))
-		for i, n := range deviceStateFields {
-			fields[i] = m.Field(n)
+		m := su.Registry().Model("iot.device")
+		all := su.WithContext(map[string]any{"active_test": false})
+		ids, err := all.Search(m, []any{[]any{"broker_id", "=", b.broker}, []any{"identifier", "in", missing}}, 0, 0, "id")
+		if err != nil {
+			return err
 		}
-		cols, stored := selectColumns(m, fields, "")
-		recs, err := env.scanRecords(m, stored, `SELECT `+cols+` FROM "iot_device" WHERE "broker_id" = ? AND "identifier" IN ?`, b.broker, missing)
+		recs, err := su.Load(m, ids, deviceStateFields...)
 		if err != nil {
 			return err
 		}
@@ -175,7 +177,7 @@ func (b *deviceBatch) load(env *Env, known map[string]*deviceState) error {
 
 // stateFromRecord reads a device record's state; its descriptor is parsed
 // from the stored info, its actions are the record's.
-func stateFromRecord(rec *Record, patterns iot.Patterns) *deviceState {
+func stateFromRecord(rec *models.Record, patterns iot.Patterns) *deviceState {
 	s := &deviceState{
 		id: rec.ID, identifier: rec.Str("identifier"), name: rec.Str("name"), typ: rec.Str("type"),
 		connected: rec.Bool("connected"), lastSeen: rec.Time("last_seen"), topicBase: rec.Str("topic_base"),
@@ -193,7 +195,7 @@ func stateFromRecord(rec *Record, patterns iot.Patterns) *deviceState {
 
 // deviceOf is the iot.Device of a record: its stored descriptor, with the
 // record's identifier and actions (which a client may have edited).
-func deviceOf(rec *Record, patterns iot.Patterns) iot.Device {
+func deviceOf(rec *models.Record, patterns iot.Patterns) iot.Device {
 	d := iot.Device{}
 	if info := rec.Str("info"); info != "" {
 		if parsed, err := iot.ParseInfo([]byte(info)); err == nil {
@@ -220,10 +222,10 @@ func splitActions(s string) []string {
 	return out
 }
 
-// maxDeviceSensors bounds last_values: a device naming a new sensor in
+// MaxSensors bounds last_values: a device naming a new sensor in
 // every message (a shared topic with odd keys) must not grow its record
 // without end.
-const maxDeviceSensors = 100
+const MaxSensors = 100
 
 // apply runs the messages through the drivers, in order, into the
 // devices' working states.
@@ -238,10 +240,10 @@ func (b *deviceBatch) apply() {
 			b.applyInfo(p, *u.Info, m.Payload)
 		}
 		for _, rd := range u.Readings {
-			if _, known := st.values[rd.Sensor]; !known && len(st.values) >= maxDeviceSensors {
+			if _, known := st.values[rd.Sensor]; !known && len(st.values) >= MaxSensors {
 				continue
 			}
-			v := map[string]any{"value": rd.Value, "time": m.Time.UTC().Format(DatetimeFormat)}
+			v := map[string]any{"value": rd.Value, "time": m.Time.UTC().Format(models.DatetimeFormat)}
 			if rd.Unit != "" {
 				v["unit"] = rd.Unit
 			}
@@ -254,7 +256,7 @@ func (b *deviceBatch) apply() {
 				ev[k] = v
 			}
 			if _, has := ev["time"]; !has {
-				ev["time"] = m.Time.UTC().Format(DatetimeFormat)
+				ev["time"] = m.Time.UTC().Format(models.DatetimeFormat)
 			}
 			p.set("last_event", jsonText(ev))
 		}
@@ -308,20 +310,19 @@ func (b *deviceBatch) applyInfo(p *pendingDevice, nd iot.Device, raw []byte) {
 			p.set(field, safeText(v))
 		}
 	}
-	p.set("info", PayloadText(raw))
+	p.set("info", mqtt.PayloadText(raw))
 	st.device = nd
 }
 
 // write creates or updates each device, then queues the notifications.
-func (b *deviceBatch) write(env *Env) error {
-	m := env.reg.Model("iot.device")
-	su := env.Sudo()
+func (b *deviceBatch) write(su *models.Env) error {
+	m := su.Registry().Model("iot.device")
 	for _, p := range b.order {
 		if !p.created {
 			if len(p.vals) == 0 {
 				continue
 			}
-			found, err := su.updateDevice(m, p.st.id, p.vals)
+			found, err := updateDevice(su, m, p.st.id, p.vals)
 			if err != nil {
 				return err
 			}
@@ -330,13 +331,13 @@ func (b *deviceBatch) write(env *Env) error {
 			}
 			p.created = true // deleted since it was cached: create it again
 		}
-		id, err := su.insert(m, b.newDeviceVals(p))
+		id, err := su.Create(m, b.newDeviceVals(p))
 		if err != nil {
 			return err
 		}
 		p.st.id = id
 	}
-	env.notifyAfterCommit(b.notes()...)
+	su.NotifyAfterCommit(b.notes()...)
 	return nil
 }
 
@@ -364,35 +365,20 @@ func (b *deviceBatch) newDeviceVals(p *pendingDevice) map[string]any {
 // updateDevice writes ingestion's fields of one device without the ORM's
 // constraints and recomputes (nothing depends on them), and reports
 // whether the record still exists.
-func (e *Env) updateDevice(m *Model, id int64, vals map[string]any) (bool, error) {
-	names := make([]string, 0, len(vals)+1)
-	for k := range vals {
-		names = append(names, k)
+func updateDevice(su *models.Env, m *models.Model, id int64, vals map[string]any) (bool, error) {
+	cols := make(map[string]any, len(vals)+1)
+	for k, v := range vals {
+		cols[k] = v
 	}
-	sort.Strings(names)
-	sets := make([]string, 0, len(names)+1)
-	args := make([]any, 0, len(names)+2)
-	for _, k := range names {
-		dv, err := m.Field(k).toDB(e.Dialect(), vals[k])
-		if err != nil {
-			return false, err
-		}
-		sets = append(sets, quote(k)+" = ?")
-		args = append(args, dv)
-	}
-	sets = append(sets, `"write_date" = ?`)
-	args = append(args, e.Dialect().dbDatetime(time.Now()), id)
-	res := e.DB().Exec(`UPDATE "iot_device" SET `+strings.Join(sets, ", ")+` WHERE "id" = ?`, args...)
-	if res.Error != nil {
-		return false, Internal("update device", res.Error)
-	}
-	return res.RowsAffected > 0, nil
+	cols["write_date"] = time.Now()
+	n, err := su.SetColumns(m, []int64{id}, cols)
+	return n > 0, err
 }
 
 // notes are the batch's notifications: one event per message, one update
 // per device created or gone online or offline.
-func (b *deviceBatch) notes() []Notification {
-	notes := make([]Notification, 0, len(b.msgs)+len(b.order))
+func (b *deviceBatch) notes() []models.Notification {
+	notes := make([]models.Notification, 0, len(b.msgs)+len(b.order))
 	for _, bm := range b.msgs {
 		data := make(map[string]any, len(bm.data)+4)
 		for k, v := range bm.data {
@@ -402,7 +388,7 @@ func (b *deviceBatch) notes() []Notification {
 		data["time"] = epochSeconds(bm.msg.Time)
 		data["device_id"] = bm.dev.st.id
 		data["broker_id"] = b.broker
-		notes = append(notes, Notification{Channel: ChannelDevices, Type: NoteDeviceEvent, Payload: data})
+		notes = append(notes, models.Notification{Channel: ChannelDevices, Type: NoteDeviceEvent, Payload: data})
 	}
 	for _, p := range b.order {
 		if !p.created && p.st.connected == p.wasConnected {
@@ -411,9 +397,9 @@ func (b *deviceBatch) notes() []Notification {
 		st := p.st
 		lastSeen := any(false)
 		if !st.lastSeen.IsZero() {
-			lastSeen = st.lastSeen.UTC().Format(DatetimeFormat)
+			lastSeen = st.lastSeen.UTC().Format(models.DatetimeFormat)
 		}
-		notes = append(notes, Notification{Channel: ChannelDevices, Type: NoteDeviceUpdate, Payload: map[string]any{
+		notes = append(notes, models.Notification{Channel: ChannelDevices, Type: NoteDeviceUpdate, Payload: map[string]any{
 			"device_id": st.id, "device_identifier": st.identifier, "broker_id": b.broker, "name": st.name,
 			"connected": st.connected, "last_seen": lastSeen, "created": p.created,
 		}})
@@ -435,4 +421,4 @@ func jsonText(v any) string {
 }
 
 // safeText makes a device's text storable: valid UTF-8 without NUL.
-func safeText(s string) string { return PayloadText([]byte(s)) }
+func safeText(s string) string { return mqtt.PayloadText([]byte(s)) }

@@ -1,4 +1,4 @@
-package models
+package iotdevice_test
 
 import (
 	"context"
@@ -10,78 +10,35 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
-
-// noteRecorder is a Notifier that records what it is told and whether
-// the device each note names was visible, at that moment, to a
-// connection outside the ingesting transaction: a note sent before the
-// commit would name a device nobody else can see yet.
-type noteRecorder struct {
-	reg   *Registry
-	mu    sync.Mutex
-	notes []Notification
-	early []string // notes about devices not yet committed
-}
-
-func (n *noteRecorder) Notify(ctx context.Context, notes ...Notification) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	for _, note := range notes {
-		n.notes = append(n.notes, note)
-		p, ok := note.Payload.(map[string]any)
-		if !ok || note.Channel != ChannelDevices {
-			continue
-		}
-		var count int64
-		n.reg.db.Raw(`SELECT COUNT(*) FROM "iot_device" WHERE "id" = ?`, p["device_id"]).Scan(&count)
-		if count != 1 {
-			n.early = append(n.early, fmt.Sprintf("%s %v", note.Type, p["device_identifier"]))
-		}
-	}
-}
-
-// take returns the notes of one type and forgets every note.
-func (n *noteRecorder) take(typ string) []map[string]any {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	var out []map[string]any
-	for _, note := range n.notes {
-		if note.Type == typ {
-			out = append(out, note.Payload.(map[string]any))
-		}
-	}
-	return out
-}
-
-func (n *noteRecorder) reset() {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.notes = nil
-}
 
 // deviceFixture is a registry with a broker and a note recorder.
 type deviceFixture struct {
 	t      *testing.T
-	r      *Registry
-	notes  *noteRecorder
+	r      *app
+	notes  *modelstest.Notes
 	broker int64
 	at     time.Time
 }
 
-func newDeviceFixture(t *testing.T, r *Registry, brokerVals map[string]any) *deviceFixture {
-	f := &deviceFixture{t: t, r: r, notes: &noteRecorder{reg: r}, at: time.Date(2026, 3, 4, 5, 6, 7, 250_000_000, time.UTC)}
-	r.SetNotifier(f.notes)
+func newDeviceFixture(t *testing.T, r *app, brokerVals map[string]any) *deviceFixture {
+	f := &deviceFixture{t: t, r: r, notes: r.notes, at: time.Date(2026, 3, 4, 5, 6, 7, 250_000_000, time.UTC)}
+	r.notes.Reset() // each fixture hears only of its own broker
 	vals := map[string]any{"name": "B", "host": "127.0.0.1"}
 	for k, v := range brokerVals {
 		vals[k] = v
 	}
-	f.broker = f.exec(AdminUID, "mqtt.broker", "create", []any{vals}, nil).(int64)
+	f.broker = f.exec(models.AdminUID, "mqtt.broker", "create", []any{vals}, nil).(int64)
 	return f
 }
 
 func (f *deviceFixture) exec(uid int64, model, method string, args []any, kwargs map[string]any) any {
 	f.t.Helper()
-	res, err := f.r.Execute(context.Background(), Call{UID: uid, Model: model, Method: method, Args: args, Kwargs: kwargs})
+	res, err := f.r.Execute(context.Background(), models.Call{UID: uid, Model: model, Method: method, Args: args, Kwargs: kwargs})
 	if err != nil {
 		f.t.Fatalf("%s.%s: %v", model, method, err)
 	}
@@ -89,13 +46,13 @@ func (f *deviceFixture) exec(uid int64, model, method string, args []any, kwargs
 }
 
 // msg is a live message received at f.at plus offset.
-func (f *deviceFixture) msg(topic, payload string, offset time.Duration) DeviceMessage {
-	return DeviceMessage{Topic: topic, Payload: []byte(payload), Time: f.at.Add(offset)}
+func (f *deviceFixture) msg(topic, payload string, offset time.Duration) iotdevice.DeviceMessage {
+	return iotdevice.DeviceMessage{Topic: topic, Payload: []byte(payload), Time: f.at.Add(offset)}
 }
 
-func (f *deviceFixture) ingest(msgs ...DeviceMessage) {
+func (f *deviceFixture) ingest(msgs ...iotdevice.DeviceMessage) {
 	f.t.Helper()
-	if err := f.r.IngestDeviceMessages(context.Background(), f.broker, msgs); err != nil {
+	if err := f.r.Devices.IngestDeviceMessages(context.Background(), f.broker, msgs); err != nil {
 		f.t.Fatalf("IngestDeviceMessages: %v", err)
 	}
 }
@@ -104,7 +61,7 @@ func (f *deviceFixture) ingest(msgs ...DeviceMessage) {
 // there is none.
 func (f *deviceFixture) device(identifier string) map[string]any {
 	f.t.Helper()
-	rows := f.exec(AdminUID, "iot.device", "search_read", []any{[]any{[]any{"identifier", "=", identifier}, []any{"broker_id", "=", f.broker}}}, nil).([]*Dict)
+	rows := f.exec(models.AdminUID, "iot.device", "search_read", []any{[]any{[]any{"identifier", "=", identifier}, []any{"broker_id", "=", f.broker}}}, nil).([]*models.Dict)
 	if len(rows) == 0 {
 		return nil
 	}
@@ -132,7 +89,7 @@ const (
 )
 
 func TestDeviceIngest(t *testing.T) {
-	forEachDB(t, func(t *testing.T, r *Registry) {
+	forEachDB(t, func(t *testing.T, r *app) {
 		f := newDeviceFixture(t, r, nil)
 		info := f.msg("device/thermo-1/info", thermoInfo, 0)
 		info.Retained = true
@@ -172,7 +129,7 @@ func TestDeviceIngest(t *testing.T) {
 		}
 
 		// One event per device message, in order, with the IoT box's keys.
-		events := f.notes.take(NoteDeviceEvent)
+		events := f.notes.Take(iotdevice.NoteDeviceEvent)
 		if len(events) != 3 {
 			t.Fatalf("%d device events, want 3: %v", len(events), events)
 		}
@@ -187,14 +144,14 @@ func TestDeviceIngest(t *testing.T) {
 		if events[0]["kind"] != "info" || events[2]["connected"] != true || events[2]["device_identifier"] != "lamp-1" {
 			t.Errorf("events = %v", events)
 		}
-		updates := f.notes.take(NoteDeviceUpdate)
+		updates := f.notes.Take(iotdevice.NoteDeviceUpdate)
 		if len(updates) != 2 || updates[0]["created"] != true || updates[1]["device_identifier"] != "lamp-1" {
 			t.Errorf("updates = %v, want one per created device", updates)
 		}
-		if len(f.notes.early) > 0 {
-			t.Errorf("notified before the commit: %v", f.notes.early)
+		if len(f.notes.Early()) > 0 {
+			t.Errorf("notified before the commit: %v", f.notes.Early())
 		}
-		f.notes.reset()
+		f.notes.Reset()
 
 		// Availability, events, a retained replay.
 		retainedOnline := f.msg("device/lamp-1/availability", `{"state":"online"}`, 10*time.Second)
@@ -210,10 +167,10 @@ func TestDeviceIngest(t *testing.T) {
 		if ev := jsonField(t, lamp, "last_event"); ev["event"] != "switch" || ev["state"] != "on" || ev["time"] != "2026-03-04 05:06:10" {
 			t.Errorf("last_event = %v", ev)
 		}
-		if u := f.notes.take(NoteDeviceUpdate); len(u) != 1 || u[0]["connected"] != false || u[0]["created"] != false {
+		if u := f.notes.Take(iotdevice.NoteDeviceUpdate); len(u) != 1 || u[0]["connected"] != false || u[0]["created"] != false {
 			t.Errorf("going offline: updates %v", u)
 		}
-		f.notes.reset()
+		f.notes.Reset()
 		f.ingest(retainedOnline)
 		lamp = f.device("lamp-1")
 		if lamp["connected"] != true || lamp["last_seen"] != "2026-03-04 05:06:11" {
@@ -231,10 +188,10 @@ func TestDeviceIngest(t *testing.T) {
 // TestDeviceIngestCoalesces: a batch writes each device once, however
 // many of its messages it holds, and still notifies each message.
 func TestDeviceIngestCoalesces(t *testing.T) {
-	forEachDB(t, func(t *testing.T, r *Registry) {
+	forEachDB(t, func(t *testing.T, r *app) {
 		f := newDeviceFixture(t, r, nil)
 		f.ingest(f.msg("device/d1/info", `{"name":"D1"}`, 0), f.msg("device/d2/info", `{"name":"D2"}`, 0))
-		f.notes.reset()
+		f.notes.Reset()
 
 		var mu sync.Mutex
 		writes := map[string]int{}
@@ -246,12 +203,12 @@ func TestDeviceIngestCoalesces(t *testing.T) {
 				mu.Unlock()
 			}
 		}
-		if err := r.db.Callback().Raw().After("gorm:raw").Register("test:count_device_writes", count); err != nil {
+		if err := r.DB().Callback().Raw().After("gorm:raw").Register("test:count_device_writes", count); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { _ = r.db.Callback().Raw().Remove("test:count_device_writes") })
+		t.Cleanup(func() { _ = r.DB().Callback().Raw().Remove("test:count_device_writes") })
 
-		var batch []DeviceMessage
+		var batch []iotdevice.DeviceMessage
 		for i := range 200 {
 			dev := fmt.Sprintf("d%d", i%2+1)
 			batch = append(batch, f.msg("device/"+dev+"/telemetry/n", fmt.Sprint(i), time.Duration(i)*time.Millisecond))
@@ -262,7 +219,7 @@ func TestDeviceIngestCoalesces(t *testing.T) {
 			t.Errorf("device writes for 200 messages of 2 known devices: %v, want 2 UPDATEs", writes)
 		}
 		mu.Unlock()
-		if n := len(f.notes.take(NoteDeviceEvent)); n != 200 {
+		if n := len(f.notes.Take(iotdevice.NoteDeviceEvent)); n != 200 {
 			t.Errorf("%d events, want one per message", n)
 		}
 		if v := jsonField(t, f.device("d1"), "last_values")["n"].(map[string]any)["value"]; v != 198.0 {
@@ -274,12 +231,12 @@ func TestDeviceIngestCoalesces(t *testing.T) {
 
 		// A device naming ever new sensors keeps a bounded record.
 		batch = batch[:0]
-		for i := range maxDeviceSensors + 50 {
+		for i := range iotdevice.MaxSensors + 50 {
 			batch = append(batch, f.msg(fmt.Sprintf("device/d3/telemetry/s%03d", i), "1", 0))
 		}
 		f.ingest(batch...)
-		if n := len(jsonField(t, f.device("d3"), "last_values")); n != maxDeviceSensors {
-			t.Errorf("d3 keeps %d sensors, want at most %d", n, maxDeviceSensors)
+		if n := len(jsonField(t, f.device("d3"), "last_values")); n != iotdevice.MaxSensors {
+			t.Errorf("d3 keeps %d sensors, want at most %d", n, iotdevice.MaxSensors)
 		}
 	})
 }
@@ -287,7 +244,7 @@ func TestDeviceIngestCoalesces(t *testing.T) {
 // TestDeviceIngestSeed002: the ESP32 layout, one topic per device or one
 // shared topic with the id in the payload.
 func TestDeviceIngestSeed002(t *testing.T) {
-	forEachDB(t, func(t *testing.T, r *Registry) {
+	forEachDB(t, func(t *testing.T, r *app) {
 		for _, tc := range []struct {
 			name, pattern, topic string
 		}{
@@ -312,7 +269,7 @@ func TestDeviceIngestSeed002(t *testing.T) {
 				if dev["driver"] != "generic_json" || dev["topic_base"] != tc.topic || dev["connected"] != true {
 					t.Errorf("device = %v", dev)
 				}
-				events := f.notes.take(NoteDeviceEvent)
+				events := f.notes.Take(iotdevice.NoteDeviceEvent)
 				if n := int64(len(events)); tc.name == "shared" && n != 1 || tc.name != "shared" && n != 2 {
 					t.Errorf("%d events: %v", n, events)
 				}
@@ -325,27 +282,27 @@ func TestDeviceIngestSeed002(t *testing.T) {
 // descriptors; a device deleted (by a client, or behind the cache's back)
 // comes back with its next message; discovery off creates nothing.
 func TestDeviceHandEdits(t *testing.T) {
-	forEachDB(t, func(t *testing.T, r *Registry) {
+	forEachDB(t, func(t *testing.T, r *app) {
 		f := newDeviceFixture(t, r, nil)
 		f.ingest(f.msg("device/x/info", `{"name":"Sensor X","type":"scale"}`, 0))
 		dev := f.device("x")
 		if dev["name"] != "Sensor X" || dev["type"] != "scale" {
 			t.Fatalf("from the descriptor: %v", dev)
 		}
-		f.exec(AdminUID, "iot.device", "write", []any{[]any{dev["id"]}, map[string]any{"name": "Kitchen scale", "type": "printer"}}, nil)
+		f.exec(models.AdminUID, "iot.device", "write", []any{[]any{dev["id"]}, map[string]any{"name": "Kitchen scale", "type": "printer"}}, nil)
 		f.ingest(f.msg("device/x/info", `{"name":"Sensor X v2","type":"scale","model":"m2"}`, time.Second))
 		dev = f.device("x")
 		if dev["name"] != "Kitchen scale" || dev["type"] != "printer" || dev["device_model"] != "m2" {
 			t.Errorf("hand edits lost: %v", dev)
 		}
 
-		f.exec(AdminUID, "iot.device", "unlink", []any{[]any{dev["id"]}}, nil)
+		f.exec(models.AdminUID, "iot.device", "unlink", []any{[]any{dev["id"]}}, nil)
 		f.ingest(f.msg("device/x/telemetry/w", "1", 2*time.Second))
 		again := f.device("x")
 		if again == nil || again["id"] == dev["id"] {
 			t.Fatalf("deleted device not recreated: %v", again)
 		}
-		if err := r.db.Exec(`DELETE FROM "iot_device" WHERE "id" = ?`, again["id"]).Error; err != nil {
+		if err := r.DB().Exec(`DELETE FROM "iot_device" WHERE "id" = ?`, again["id"]).Error; err != nil {
 			t.Fatal(err)
 		}
 		f.ingest(f.msg("device/x/telemetry/w", "2", 3*time.Second))
@@ -353,13 +310,13 @@ func TestDeviceHandEdits(t *testing.T) {
 			t.Fatalf("device deleted behind the cache not recreated: %v", third)
 		}
 
-		f.exec(AdminUID, "mqtt.broker", "write", []any{[]any{f.broker}, map[string]any{"device_discovery": false}}, nil)
+		f.exec(models.AdminUID, "mqtt.broker", "write", []any{[]any{f.broker}, map[string]any{"device_discovery": false}}, nil)
 		f.ingest(f.msg("device/y/info", `{}`, 0))
 		if f.device("y") != nil {
 			t.Errorf("device created with discovery off")
 		}
 		// A pattern change applies to the next batch.
-		f.exec(AdminUID, "mqtt.broker", "write", []any{[]any{f.broker}, map[string]any{"device_discovery": true, "device_info_topic": "things/{id}/about"}}, nil)
+		f.exec(models.AdminUID, "mqtt.broker", "write", []any{[]any{f.broker}, map[string]any{"device_discovery": true, "device_info_topic": "things/{id}/about"}}, nil)
 		f.ingest(f.msg("device/y/info", `{}`, 0), f.msg("things/z/about", `{"name":"Z"}`, 0))
 		if f.device("y") != nil || f.device("z") == nil {
 			t.Errorf("old pattern still used, or new one not")
@@ -368,21 +325,21 @@ func TestDeviceHandEdits(t *testing.T) {
 }
 
 func TestBrokerDeviceTopics(t *testing.T) {
-	forEachDB(t, func(t *testing.T, r *Registry) {
-		ctl := &fakeControl{}
-		r.SetBrokerControl(ctl)
+	forEachDB(t, func(t *testing.T, r *app) {
+		ctl := &modelstest.Control{}
+		r.ctl = ctl
 		ctx := context.Background()
 		call := func(method string, args ...any) (any, error) {
-			return r.Execute(ctx, Call{UID: AdminUID, Model: "mqtt.broker", Method: method, Args: args})
+			return r.Execute(ctx, models.Call{UID: models.AdminUID, Model: "mqtt.broker", Method: method, Args: args})
 		}
 		res, err := call("create", map[string]any{"name": "B"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		b := res.(int64)
-		cfgs, err := r.BrokerConfigs(ctx, b)
-		if err != nil || !cfgs[0].Devices.Discovery || cfgs[0].Devices.Patterns.Telemetry != "device/{id}/telemetry/{sensor}" {
-			t.Fatalf("defaults: %+v, %v", cfgs, err)
+		topics, ok, err := r.Devices.BrokerTopics(ctx, b)
+		if err != nil || !ok || !topics.Discovery || topics.Patterns.Telemetry != "device/{id}/telemetry/{sensor}" {
+			t.Fatalf("defaults: %+v, %v, %v", topics, ok, err)
 		}
 		for _, tc := range []struct {
 			field, value, msg string
@@ -392,16 +349,16 @@ func TestBrokerDeviceTopics(t *testing.T) {
 			{"device_event_topic", "device/{id}/info", "Device event topic"},
 		} {
 			_, err := call("write", []any{b}, map[string]any{tc.field: tc.value})
-			if KindOf(err) != KindValidation || !strings.Contains(err.Error(), tc.msg) {
+			if models.KindOf(err) != models.KindValidation || !strings.Contains(err.Error(), tc.msg) {
 				t.Errorf("%s = %q: %v, want a ValidationError naming %q", tc.field, tc.value, err, tc.msg)
 			}
 		}
-		ctl.changed = nil
+		ctl.Changed = nil
 		if _, err := call("write", []any{b}, map[string]any{"device_telemetry_topic": "/homecontrol/device/data/{id}"}); err != nil {
 			t.Fatal(err)
 		}
-		if len(ctl.changed) != 1 {
-			t.Errorf("a pattern change must restart the daemon: %v", ctl.changed)
+		if len(ctl.Changed) != 1 {
+			t.Errorf("a pattern change must restart the daemon: %v", ctl.Changed)
 		}
 	})
 }

@@ -1,26 +1,31 @@
-package models
+package iotdevice_test
 
 import (
 	"context"
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
 func TestDeviceActions(t *testing.T) {
-	forEachDB(t, func(t *testing.T, r *Registry) {
+	forEachDB(t, func(t *testing.T, r *app) {
 		f := newDeviceFixture(t, r, nil)
 		f.ingest(f.msg("device/lamp-1/info", lampInfo, 0), f.msg("device/esp/telemetry/t", "1", 0))
 		lamp, esp := f.device("lamp-1")["id"], f.device("esp")["id"]
 		ctx := context.Background()
 		act := func(uid int64, method string, id any, kwargs map[string]any) (any, error) {
-			return r.Execute(ctx, Call{UID: uid, Model: "iot.device", Method: method, Args: []any{[]any{id}}, Kwargs: kwargs})
+			return r.Execute(ctx, models.Call{UID: uid, Model: "iot.device", Method: method, Args: []any{[]any{id}}, Kwargs: kwargs})
 		}
-		if _, err := act(AdminUID, "action", lamp, map[string]any{"data": `{"action":"toggle"}`}); KindOf(err) != KindUser {
+		if _, err := act(models.AdminUID, "action", lamp, map[string]any{"data": `{"action":"toggle"}`}); models.KindOf(err) != models.KindUser {
 			t.Errorf("without MQTT: %v, want a UserError", err)
 		}
-		ctl := &fakeControl{}
-		r.SetBrokerControl(ctl)
+		ctl := &modelstest.Control{}
+		r.ctl = ctl
 
 		tests := []struct {
 			name, method string
@@ -41,15 +46,11 @@ func TestDeviceActions(t *testing.T) {
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
-				ctl.mu.Lock()
-				ctl.published = nil
-				ctl.mu.Unlock()
-				res, err := act(AdminUID, tc.method, tc.id, tc.kwargs)
-				ctl.mu.Lock()
-				pubs := ctl.published
-				ctl.mu.Unlock()
+				ctl.TakePublished()
+				res, err := act(models.AdminUID, tc.method, tc.id, tc.kwargs)
+				pubs := ctl.TakePublished()
 				if tc.topic == "" {
-					if k := KindOf(err); k != KindUser && k != KindValue || len(pubs) != 0 {
+					if k := models.KindOf(err); k != models.KindUser && k != models.KindValue || len(pubs) != 0 {
 						t.Errorf("= %v, %v, published %v; want refused, nothing sent", res, err, pubs)
 					}
 					return
@@ -60,38 +61,38 @@ func TestDeviceActions(t *testing.T) {
 				if len(pubs) != 1 || pubs[0].Topic != tc.topic || string(pubs[0].Payload) != tc.payload || pubs[0].Retain != tc.retain || pubs[0].QoS != 1 {
 					t.Errorf("published %+v, want %s %s retain %v", pubs, tc.topic, tc.payload, tc.retain)
 				}
-				hist := f.exec(AdminUID, "mqtt.signal.history", "search_read", []any{[]any{[]any{"topic", "=", tc.topic}, []any{"direction", "=", "send"}}, []any{"payload", "broker_id"}}, nil).([]*Dict)
+				hist := f.exec(models.AdminUID, "mqtt.signal.history", "search_read", []any{[]any{[]any{"topic", "=", tc.topic}, []any{"direction", "=", "send"}}, []any{"payload", "broker_id"}}, nil).([]*models.Dict)
 				if len(hist) == 0 {
 					t.Errorf("not in the send history")
 				}
 			})
 		}
 
-		ctl.publishErr = fmt.Errorf("broker unreachable")
-		if _, err := act(AdminUID, "action", lamp, map[string]any{"data": "toggle"}); KindOf(err) != KindUser || !strings.Contains(err.Error(), "unreachable") {
+		ctl.PublishErr = fmt.Errorf("broker unreachable")
+		if _, err := act(models.AdminUID, "action", lamp, map[string]any{"data": "toggle"}); models.KindOf(err) != models.KindUser || !strings.Contains(err.Error(), "unreachable") {
 			t.Errorf("broker down: %v, want a UserError saying why", err)
 		}
 	})
 }
 
 func TestDeviceAccess(t *testing.T) {
-	forEachDB(t, func(t *testing.T, r *Registry) {
+	forEachDB(t, func(t *testing.T, r *app) {
 		f := newDeviceFixture(t, r, nil)
-		r.SetBrokerControl(&fakeControl{})
+		r.ctl = &modelstest.Control{}
 		f.ingest(f.msg("device/lamp-1/info", lampInfo, 0))
 		lamp := f.device("lamp-1")["id"]
 		group := func(xmlID string) int64 {
-			ids := f.exec(Superuser, "res.groups", "search", []any{[]any{[]any{"xml_id", "=", xmlID}}}, nil).([]int64)
+			ids := f.exec(models.Superuser, "res.groups", "search", []any{[]any{[]any{"xml_id", "=", xmlID}}}, nil).([]int64)
 			return ids[0]
 		}
 		user := func(login, g string) int64 {
-			return f.exec(Superuser, "res.users", "create", []any{map[string]any{"name": login, "login": login,
+			return f.exec(models.Superuser, "res.users", "create", []any{map[string]any{"name": login, "login": login,
 				"groups_id": []any{[]any{int64(4), group(g)}}}}, nil).(int64)
 		}
-		internal, mqttUser, manager := user("internal", GroupUser), user("mqttuser", GroupMQTTUser), user("manager", GroupMQTTManager)
+		internal, mqttUser, manager := user("internal", models.GroupUser), user("mqttuser", mqtt.GroupUser), user("manager", mqtt.GroupManager)
 		ctx := context.Background()
 		try := func(uid int64, method string, args []any, kwargs map[string]any) error {
-			_, err := r.Execute(ctx, Call{UID: uid, Model: "iot.device", Method: method, Args: args, Kwargs: kwargs})
+			_, err := r.Execute(ctx, models.Call{UID: uid, Model: "iot.device", Method: method, Args: args, Kwargs: kwargs})
 			return err
 		}
 		ids := []any{lamp}
@@ -119,11 +120,11 @@ func TestDeviceAccess(t *testing.T) {
 			if (err == nil) != tc.ok {
 				t.Errorf("%s: %v", tc.name, err)
 			}
-			if !tc.ok && strings.HasPrefix(tc.name, "internal") && KindOf(err) != KindAccess {
+			if !tc.ok && strings.HasPrefix(tc.name, "internal") && models.KindOf(err) != models.KindAccess {
 				t.Errorf("%s: %v, want an AccessError", tc.name, err)
 			}
 		}
-		if !r.CanSubscribe(ctx, mqttUser, ChannelDevices) || r.CanSubscribe(ctx, internal, ChannelDevices) {
+		if !r.CanSubscribe(ctx, mqttUser, iotdevice.ChannelDevices) || r.CanSubscribe(ctx, internal, iotdevice.ChannelDevices) {
 			t.Errorf("the devices channel follows read access on iot.device")
 		}
 	})

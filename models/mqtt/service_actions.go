@@ -1,18 +1,20 @@
-package models
+package mqtt
 
 import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
 // The mqtt.service buttons, with the addon's return values (seed-addon.md
 // §2.5). The service row is a singleton created on demand.
 
 // serviceRow returns the id of the service row, creating it when create.
-func serviceRow(env *Env, create bool) (int64, error) {
-	m := env.reg.Model("mqtt.service")
-	ids, err := env.Sudo().search(m, []any{}, 0, 1, "id")
+func serviceRow(env *models.Env, create bool) (int64, error) {
+	m := env.Registry().Model("mqtt.service")
+	ids, err := env.Sudo().Search(m, []any{}, 0, 1, "id")
 	if err != nil || len(ids) > 0 || !create {
 		if len(ids) == 0 {
 			return 0, err
@@ -20,9 +22,9 @@ func serviceRow(env *Env, create bool) (int64, error) {
 		return ids[0], err
 	}
 	var id int64
-	err = env.reg.Transaction(env.Ctx, env.UID, env.Context, func(tx *Env) error {
+	err = env.Registry().Transaction(env.Ctx, env.UID, env.Context, func(tx *models.Env) error {
 		var err error
-		id, err = tx.Sudo().insert(m, map[string]any{})
+		id, err = tx.Sudo().Create(m, map[string]any{})
 		return err
 	})
 	return id, err
@@ -41,11 +43,11 @@ func serviceConnection(ctl BrokerControl) string {
 	return "connecting"
 }
 
-func serviceStart(env *Env, _ []int64, _ Args) (any, error) {
-	if _, err := requireAccess(env, "mqtt.service", OpWrite); err != nil {
+func (a *Addon) serviceStart(env *models.Env, _ []int64, _ models.Args) (any, error) {
+	if _, err := requireAccess(env, "mqtt.service", models.OpWrite); err != nil {
 		return nil, err
 	}
-	ctl, err := env.control()
+	ctl, err := a.Control()
 	if err != nil {
 		return nil, err
 	}
@@ -54,21 +56,21 @@ func serviceStart(env *Env, _ []int64, _ Args) (any, error) {
 		return nil, err
 	}
 	if serr := ctl.StartService(env.Ctx); serr != nil {
-		werr := env.writeNow("mqtt.service", []int64{id}, map[string]any{"status": "error", "thread_identifier": false, "connection_status": "disconnected"})
-		env.reg.log.Error("Unable to start the MQTT service", "error", serr)
+		werr := writeNow(env, "mqtt.service", []int64{id}, map[string]any{"status": "error", "thread_identifier": false, "connection_status": "disconnected"})
+		a.log.Error("Unable to start the MQTT service", "error", serr)
 		return false, werr
 	}
-	return true, env.writeNow("mqtt.service", []int64{id}, map[string]any{
+	return true, writeNow(env, "mqtt.service", []int64{id}, map[string]any{
 		"status": "start", "last_start": time.Now().UTC(), "connection_status": serviceConnection(ctl),
 		"thread_identifier": fmt.Sprintf("mqtt_service_%d_%d", os.Getpid(), time.Now().Unix()),
 	})
 }
 
-func serviceStop(env *Env, _ []int64, _ Args) (any, error) {
-	if _, err := requireAccess(env, "mqtt.service", OpWrite); err != nil {
+func (a *Addon) serviceStop(env *models.Env, _ []int64, _ models.Args) (any, error) {
+	if _, err := requireAccess(env, "mqtt.service", models.OpWrite); err != nil {
 		return nil, err
 	}
-	ctl, err := env.control()
+	ctl, err := a.Control()
 	if err != nil {
 		return nil, err
 	}
@@ -77,26 +79,26 @@ func serviceStop(env *Env, _ []int64, _ Args) (any, error) {
 		return true, err
 	}
 	if serr := ctl.StopService(env.Ctx); serr != nil {
-		werr := env.writeNow("mqtt.service", []int64{id}, map[string]any{"status": "error", "connection_status": "unknown"})
-		env.reg.log.Error("Unable to stop the MQTT service", "error", serr)
+		werr := writeNow(env, "mqtt.service", []int64{id}, map[string]any{"status": "error", "connection_status": "unknown"})
+		a.log.Error("Unable to stop the MQTT service", "error", serr)
 		return false, werr
 	}
-	return true, env.writeNow("mqtt.service", []int64{id}, map[string]any{"status": "stop", "thread_identifier": false, "connection_status": "disconnected"})
+	return true, writeNow(env, "mqtt.service", []int64{id}, map[string]any{"status": "stop", "thread_identifier": false, "connection_status": "disconnected"})
 }
 
-func serviceRestart(env *Env, ids []int64, a Args) (any, error) {
-	if ok, err := serviceStop(env, ids, a); err != nil || ok != true {
+func (a *Addon) serviceRestart(env *models.Env, ids []int64, args models.Args) (any, error) {
+	if ok, err := a.serviceStop(env, ids, args); err != nil || ok != true {
 		return ok, err
 	}
-	return serviceStart(env, ids, a)
+	return a.serviceStart(env, ids, args)
 }
 
 // serviceCheckStatus returns exactly the addon's status dicts.
-func serviceCheckStatus(env *Env, _ []int64, _ Args) (any, error) {
-	if _, err := requireAccess(env, "mqtt.service", OpRead); err != nil {
+func (a *Addon) serviceCheckStatus(env *models.Env, _ []int64, _ models.Args) (any, error) {
+	if _, err := requireAccess(env, "mqtt.service", models.OpRead); err != nil {
 		return nil, err
 	}
-	ctl, err := env.control()
+	ctl, err := a.Control()
 	if err != nil {
 		return nil, err
 	}
@@ -107,31 +109,31 @@ func serviceCheckStatus(env *Env, _ []int64, _ Args) (any, error) {
 	if id == 0 {
 		return map[string]any{"status": "not_configured", "message": "MQTT Service is not configured"}, nil
 	}
-	recs, err := env.Sudo().load(env.reg.Model("mqtt.service"), []int64{id}, nil)
+	recs, err := env.Load(env.Registry().Model("mqtt.service"), []int64{id})
 	if err != nil || len(recs) == 0 {
 		return nil, err
 	}
 	switch {
 	case recs[0].Str("thread_identifier") == "":
-		err = env.writeNow("mqtt.service", []int64{id}, map[string]any{"connection_status": "disconnected"})
+		err = writeNow(env, "mqtt.service", []int64{id}, map[string]any{"connection_status": "disconnected"})
 		return map[string]any{"status": "stopped", "message": "MQTT Service is not working"}, err
 	case !ctl.ServiceRunning():
-		err = env.writeNow("mqtt.service", []int64{id}, map[string]any{"status": "stop", "thread_identifier": false, "connection_status": "disconnected"})
+		err = writeNow(env, "mqtt.service", []int64{id}, map[string]any{"status": "stop", "thread_identifier": false, "connection_status": "disconnected"})
 		return map[string]any{"status": "error", "message": "MQTT thread is no longer active"}, err
 	case serviceConnection(ctl) == "connected":
-		err = env.writeNow("mqtt.service", []int64{id}, map[string]any{"connection_status": "connected"})
+		err = writeNow(env, "mqtt.service", []int64{id}, map[string]any{"connection_status": "connected"})
 		return map[string]any{"status": "connected", "message": "MQTT Service is connected and running"}, err
 	}
-	err = env.writeNow("mqtt.service", []int64{id}, map[string]any{"connection_status": "connecting"})
+	err = writeNow(env, "mqtt.service", []int64{id}, map[string]any{"connection_status": "connecting"})
 	return map[string]any{"status": "connecting", "message": "MQTT Service is running but not connected"}, err
 }
 
 // serviceListenerStatus returns the daemon registry, one dict per broker.
-func serviceListenerStatus(env *Env, _ []int64, _ Args) (any, error) {
-	if _, err := requireAccess(env, "mqtt.service", OpRead); err != nil {
+func (a *Addon) serviceListenerStatus(env *models.Env, _ []int64, _ models.Args) (any, error) {
+	if _, err := requireAccess(env, "mqtt.service", models.OpRead); err != nil {
 		return nil, err
 	}
-	ctl, err := env.control()
+	ctl, err := a.Control()
 	if err != nil {
 		return nil, err
 	}
@@ -139,11 +141,11 @@ func serviceListenerStatus(env *Env, _ []int64, _ Args) (any, error) {
 		if t.IsZero() {
 			return false
 		}
-		return t.UTC().Format(DatetimeFormat)
+		return t.UTC().Format(models.DatetimeFormat)
 	}
 	out := []any{}
 	for _, d := range ctl.Daemons() {
-		row := NewDict(13)
+		row := models.NewDict(13)
 		row.Set("broker_id", []any{d.BrokerID, d.BrokerName})
 		row.Set("thread_identifier", d.ThreadIdentifier)
 		row.Set("state", d.State)

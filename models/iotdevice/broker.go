@@ -1,9 +1,12 @@
-package models
+package iotdevice
 
 import (
+	"context"
 	"errors"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/iot"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
 // DeviceTopics are a broker's device discovery settings: whether its
@@ -30,23 +33,59 @@ const deviceTopicHelp = "{id} stands for the device identifier, {sensor} for a s
 	"each a whole topic level. Without {id} the topic is shared and the device id is read from the JSON payload " +
 	"(device_id, deviceId, id or client_id). Empty: not used."
 
-// deviceBrokerFields are mqtt.broker's device discovery fields, with
-// seed 004's topics as defaults. Brokers that existed before these fields
-// have discovery off (NULL) until someone turns it on: an upgrade does
-// not add subscriptions by itself.
-func deviceBrokerFields() []*Field {
+// brokerExtension adds device discovery to mqtt.broker: the fields (group
+// "Devices" of the form: where its devices publish, with seed 004's
+// topics as defaults), their check, and forgetting a changed broker's
+// cached settings. Brokers that existed before these fields have
+// discovery off (NULL) until someone turns it on: an upgrade does not
+// add subscriptions by itself.
+func (a *Addon) brokerExtension() *models.Extension {
 	def := iot.DefaultPatterns()
-	fields := []*Field{{Name: "device_discovery", Type: Boolean, String: "Discover devices", Default: constant(true),
+	fields := []*models.Field{{Name: "device_discovery", Type: models.Boolean, String: "Discover devices", Default: models.Constant(true),
 		Help: "The listener also subscribes the device topics below and keeps the Devices list up to date. " +
 			"Device messages go to the message history only when a subscription of the broker matches them."}}
 	for _, t := range deviceTopicFields {
-		fields = append(fields, &Field{Name: t.field, Type: Char, String: t.label, Default: constant(*t.get(&def)), Help: deviceTopicHelp})
+		fields = append(fields, &models.Field{Name: t.field, Type: models.Char, String: t.label, Default: models.Constant(*t.get(&def)), Help: deviceTopicHelp})
 	}
-	return fields
+	return &models.Extension{
+		Model:       "mqtt.broker",
+		Fields:      fields,
+		Constraints: []models.Constraint{checkBrokerDevices},
+		Changed: func(env *models.Env, ids []int64, names []string, deleted bool) {
+			if mqtt.ConnectionChanged(names, deleted) {
+				a.cache.forgetBrokersAfterCommit(env, ids)
+			}
+		},
+	}
+}
+
+// brokerFields are the broker fields device discovery reads.
+func brokerFields() []string {
+	out := []string{"device_discovery"}
+	for _, t := range deviceTopicFields {
+		out = append(out, t.field)
+	}
+	return out
+}
+
+// BrokerTopics returns the device discovery settings of a broker; ok is
+// false for a broker that does not exist. The listener asks it when a
+// broker's daemon starts.
+func (a *Addon) BrokerTopics(ctx context.Context, brokerID int64) (DeviceTopics, bool, error) {
+	var out DeviceTopics
+	found := false
+	err := a.reg.Read(ctx, models.Superuser, nil, func(env *models.Env) error {
+		recs, err := env.Sudo().Load(a.reg.Model("mqtt.broker"), []int64{brokerID}, brokerFields()...)
+		if len(recs) == 1 {
+			out, found = deviceTopics(recs[0]), true
+		}
+		return err
+	})
+	return out, found, err
 }
 
 // devicePatterns reads the patterns of a loaded broker record.
-func devicePatterns(r *Record) iot.Patterns {
+func devicePatterns(r *models.Record) iot.Patterns {
 	var p iot.Patterns
 	for _, t := range deviceTopicFields {
 		*t.get(&p) = r.Str(t.field)
@@ -55,12 +94,12 @@ func devicePatterns(r *Record) iot.Patterns {
 }
 
 // deviceTopics is the discovery settings of a loaded broker record.
-func deviceTopics(r *Record) DeviceTopics {
+func deviceTopics(r *models.Record) DeviceTopics {
 	return DeviceTopics{Discovery: r.Bool("device_discovery"), Patterns: devicePatterns(r)}
 }
 
 // checkBrokerDevices validates the device topics, naming the field.
-func checkBrokerDevices(_ *Env, recs []*Record) error {
+func checkBrokerDevices(_ *models.Env, recs []*models.Record) error {
 	for _, r := range recs {
 		err := devicePatterns(r).Validate()
 		var pe *iot.PatternError
@@ -69,10 +108,10 @@ func checkBrokerDevices(_ *Env, recs []*Record) error {
 		}
 		for _, t := range deviceTopicFields {
 			if t.pattern == pe.Field {
-				return ValidationErrorf("%s: %q: %s.", t.label, pe.Template, pe.Reason)
+				return models.ValidationErrorf("%s: %q: %s.", t.label, pe.Template, pe.Reason)
 			}
 		}
-		return ValidationErrorf("Device topics: %v", err)
+		return models.ValidationErrorf("Device topics: %v", err)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package models
+package mqtt_test
 
 import (
 	"bytes"
@@ -7,6 +7,10 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
 // TestInsertHistory: the batch path of the listener (COPY on PostgreSQL,
@@ -14,11 +18,11 @@ import (
 // included, and the history's broker/subscription links are cleaned by
 // code where they have no foreign key.
 func TestInsertHistory(t *testing.T) {
-	forEachDB(t, func(t *testing.T, r *Registry) {
+	forEachDB(t, func(t *testing.T, r *modelstest.App) {
 		ctx := context.Background()
 		call := func(model, method string, args ...any) any {
 			t.Helper()
-			res, err := r.Execute(ctx, Call{UID: AdminUID, Model: model, Method: method, Args: args})
+			res, err := r.Execute(ctx, models.Call{UID: models.AdminUID, Model: model, Method: method, Args: args})
 			if err != nil {
 				t.Fatalf("%s.%s: %v", model, method, err)
 			}
@@ -31,19 +35,19 @@ func TestInsertHistory(t *testing.T) {
 			all[i] = byte(i)
 		}
 		ts := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
-		rows := make([]HistoryRow, 0, 1000)
+		rows := make([]mqtt.HistoryRow, 0, 1000)
 		for i := 0; i < 1000; i++ {
-			rows = append(rows, HistoryRow{BrokerID: broker, SubscriptionID: sub, Topic: fmt.Sprintf("bin/%d", i), Payload: []byte(fmt.Sprintf("v%d", i)), QoS: 1, Direction: "receive", Timestamp: ts})
+			rows = append(rows, mqtt.HistoryRow{BrokerID: broker, SubscriptionID: sub, Topic: fmt.Sprintf("bin/%d", i), Payload: []byte(fmt.Sprintf("v%d", i)), QoS: 1, Direction: "receive", Timestamp: ts})
 		}
 		rows[7].Payload = all
 		rows[8].Payload = nil
-		if err := r.InsertHistory(ctx, rows); err != nil {
+		if err := r.MQTT.InsertHistory(ctx, rows); err != nil {
 			t.Fatal(err)
 		}
 		if n := call("mqtt.signal.history", "search_count", []any{[]any{"broker_id", "=", broker}}); n != int64(1000) {
 			t.Fatalf("stored %v rows", n)
 		}
-		got := call("mqtt.signal.history", "search_read", []any{[]any{"topic", "=", "bin/7"}}, []any{"payload_raw", "payload", "qos", "subscription_id", "timestamp", "display_name"}).([]*Dict)
+		got := call("mqtt.signal.history", "search_read", []any{[]any{"topic", "=", "bin/7"}}, []any{"payload_raw", "payload", "qos", "subscription_id", "timestamp", "display_name"}).([]*models.Dict)
 		raw, _ := got[0].Get("payload_raw")
 		b, _ := base64.StdEncoding.DecodeString(raw.(string))
 		if !bytes.Equal(b, all) {
@@ -69,29 +73,29 @@ func TestInsertHistory(t *testing.T) {
 			t.Errorf("history left after its broker was deleted: %v", n)
 		}
 		// A row that arrived after its broker was deleted is swept.
-		if err := r.InsertHistory(ctx, []HistoryRow{{BrokerID: broker, SubscriptionID: sub, Topic: "late", Payload: []byte("x"), Direction: "receive"}}); err != nil {
+		if err := r.MQTT.InsertHistory(ctx, []mqtt.HistoryRow{{BrokerID: broker, SubscriptionID: sub, Topic: "late", Payload: []byte("x"), Direction: "receive"}}); err != nil {
 			t.Fatal(err)
 		}
-		if n, err := r.PurgeHistory(ctx); err != nil || n != 1 {
+		if n, err := r.MQTT.PurgeHistory(ctx); err != nil || n != 1 {
 			t.Errorf("orphan sweep: %d, %v", n, err)
 		}
 		// Retention by rows and by age.
 		broker = call("mqtt.broker", "create", map[string]any{"name": "R", "history_max_rows": int64(10)}).(int64)
-		old := []HistoryRow{}
+		old := []mqtt.HistoryRow{}
 		for i := 0; i < 25; i++ {
-			old = append(old, HistoryRow{BrokerID: broker, Topic: "t", Payload: []byte("x"), Direction: "receive", Timestamp: time.Now().Add(-time.Duration(25-i) * time.Minute)})
+			old = append(old, mqtt.HistoryRow{BrokerID: broker, Topic: "t", Payload: []byte("x"), Direction: "receive", Timestamp: time.Now().Add(-time.Duration(25-i) * time.Minute)})
 		}
-		if err := r.InsertHistory(ctx, old); err != nil {
+		if err := r.MQTT.InsertHistory(ctx, old); err != nil {
 			t.Fatal(err)
 		}
-		if n, err := r.PurgeHistory(ctx); err != nil || n != 15 {
+		if n, err := r.MQTT.PurgeHistory(ctx); err != nil || n != 15 {
 			t.Errorf("purge by rows: %d, %v", n, err)
 		}
 		call("mqtt.broker", "write", []any{broker}, map[string]any{"history_max_rows": int64(0), "history_max_age_days": int64(1)})
-		if err := r.InsertHistory(ctx, []HistoryRow{{BrokerID: broker, Topic: "t", Payload: []byte("x"), Direction: "receive", Timestamp: time.Now().Add(-48 * time.Hour)}}); err != nil {
+		if err := r.MQTT.InsertHistory(ctx, []mqtt.HistoryRow{{BrokerID: broker, Topic: "t", Payload: []byte("x"), Direction: "receive", Timestamp: time.Now().Add(-48 * time.Hour)}}); err != nil {
 			t.Fatal(err)
 		}
-		if n, err := r.PurgeHistory(ctx); err != nil || n != 1 {
+		if n, err := r.MQTT.PurgeHistory(ctx); err != nil || n != 1 {
 			t.Errorf("purge by age: %d, %v", n, err)
 		}
 	})

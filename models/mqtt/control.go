@@ -1,4 +1,4 @@
-package models
+package mqtt
 
 import (
 	"context"
@@ -7,8 +7,8 @@ import (
 )
 
 // BrokerControl is what the MQTT actions need from the listener service.
-// Package listener implements it and server installs it with
-// Registry.SetBrokerControl. Its methods are called outside any database
+// Package listener implements it; server hands it to the addon through
+// Options.Control. Its methods are called outside any database
 // transaction, so they may block on the network.
 type BrokerControl interface {
 	// CheckConnection opens a fresh connection with b, waits for the
@@ -79,8 +79,6 @@ type BrokerConfig struct {
 	ReconnectFactor  float64
 	ReconnectMax     time.Duration
 	ReconnectJitter  float64
-
-	Devices DeviceTopics // device discovery
 }
 
 // WillMessage is a broker connection's last will.
@@ -130,26 +128,4 @@ type DaemonStatus struct {
 	LastError        string
 	MessagesIn       uint64
 	MessagesOut      uint64
-}
-
-// SetBrokerControl installs the listener service.
-func (r *Registry) SetBrokerControl(c BrokerControl) { r.control = c }
-
-// control returns the installed BrokerControl or a UserError.
-func (e *Env) control() (BrokerControl, error) {
-	if e.reg.control == nil {
-		return nil, UserErrorf("MQTT is not available in this server.")
-	}
-	return e.reg.control, nil
-}
-
-// AfterCommit runs fn once the env's transaction has committed (at once
-// outside a transaction). It is how record changes reach the daemons only
-// when they are final.
-func (e *Env) AfterCommit(fn func()) {
-	if e.afterCommit == nil {
-		fn()
-		return
-	}
-	*e.afterCommit = append(*e.afterCommit, fn)
 }

@@ -1,4 +1,4 @@
-package models
+package iotdevice
 
 import (
 	"context"
@@ -6,18 +6,18 @@ import (
 	"time"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/iot"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
-// iotCache keeps what device ingestion needs on every batch, so that a
+// cache keeps what device ingestion needs on every batch, so that a
 // batch costs no query beyond its writes: each broker's discovery
 // settings and the state of its known devices. A broker's entry is
 // dropped when the broker changes, a device's when a client writes or
 // deletes it. The zero value is ready.
-type iotCache struct {
+type cache struct {
 	mu      sync.Mutex
 	gen     uint64 // bumped by every invalidation: a load that raced one is not kept
 	brokers map[int64]*brokerDevices
-	drivers *iot.Registry // nil: iot.DefaultRegistry
 }
 
 type brokerDevices struct {
@@ -51,28 +51,10 @@ func (s *deviceState) clone() *deviceState {
 	return &c
 }
 
-// SetDeviceDrivers installs the drivers devices are handled with;
-// iot.DefaultRegistry (smart object, generic JSON) otherwise.
-func (r *Registry) SetDeviceDrivers(d *iot.Registry) {
-	r.iot.mu.Lock()
-	defer r.iot.mu.Unlock()
-	r.iot.drivers = d
-}
-
-// deviceDrivers returns the installed drivers.
-func (r *Registry) deviceDrivers() *iot.Registry {
-	r.iot.mu.Lock()
-	defer r.iot.mu.Unlock()
-	if r.iot.drivers == nil {
-		r.iot.drivers = iot.DefaultRegistry()
-	}
-	return r.iot.drivers
-}
-
 // deviceTopicsOf returns a broker's discovery settings, loading them on
 // a miss; ok is false for a broker that does not exist.
-func (r *Registry) deviceTopicsOf(ctx context.Context, brokerID int64) (DeviceTopics, bool, error) {
-	c := &r.iot
+func (a *Addon) deviceTopicsOf(ctx context.Context, brokerID int64) (DeviceTopics, bool, error) {
+	c := &a.cache
 	c.mu.Lock()
 	if b := c.brokers[brokerID]; b != nil {
 		t := b.topics
@@ -81,8 +63,8 @@ func (r *Registry) deviceTopicsOf(ctx context.Context, brokerID int64) (DeviceTo
 	}
 	gen := c.gen
 	c.mu.Unlock()
-	cfgs, err := r.BrokerConfigs(ctx, brokerID)
-	if err != nil || len(cfgs) == 0 {
+	topics, ok, err := a.BrokerTopics(ctx, brokerID)
+	if err != nil || !ok {
 		return DeviceTopics{}, false, err
 	}
 	c.mu.Lock()
@@ -91,14 +73,14 @@ func (r *Registry) deviceTopicsOf(ctx context.Context, brokerID int64) (DeviceTo
 		if c.brokers == nil {
 			c.brokers = map[int64]*brokerDevices{}
 		}
-		c.brokers[brokerID] = &brokerDevices{topics: cfgs[0].Devices, devices: map[string]*deviceState{}}
+		c.brokers[brokerID] = &brokerDevices{topics: topics, devices: map[string]*deviceState{}}
 	}
-	return cfgs[0].Devices, true, nil
+	return topics, true, nil
 }
 
 // knownDevices returns the cached states of identifiers, and the
 // generation to hand storeDevices.
-func (c *iotCache) knownDevices(brokerID int64, identifiers []string) (map[string]*deviceState, uint64) {
+func (c *cache) knownDevices(brokerID int64, identifiers []string) (map[string]*deviceState, uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := make(map[string]*deviceState, len(identifiers))
@@ -114,7 +96,7 @@ func (c *iotCache) knownDevices(brokerID int64, identifiers []string) (map[strin
 
 // storeDevices keeps committed states, unless something was invalidated
 // since gen (the states may predate that change).
-func (c *iotCache) storeDevices(brokerID int64, gen uint64, states []*deviceState) {
+func (c *cache) storeDevices(brokerID int64, gen uint64, states []*deviceState) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	b := c.brokers[brokerID]
@@ -128,7 +110,7 @@ func (c *iotCache) storeDevices(brokerID int64, gen uint64, states []*deviceStat
 
 // forget drops brokers (all when brokerIDs is nil) and the devices with
 // the given record ids.
-func (c *iotCache) forget(brokerIDs, deviceIDs []int64) {
+func (c *cache) forget(brokerIDs, deviceIDs []int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
@@ -158,14 +140,14 @@ func (c *iotCache) forget(brokerIDs, deviceIDs []int64) {
 // forgetBrokersAfterCommit drops brokers once env's transaction
 // committed (and at once, so that a batch running meanwhile does not
 // keep what it loaded).
-func (c *iotCache) forgetBrokersAfterCommit(env *Env, ids []int64) {
+func (c *cache) forgetBrokersAfterCommit(env *models.Env, ids []int64) {
 	ids = append([]int64{}, ids...)
 	c.forget(ids, nil)
 	env.AfterCommit(func() { c.forget(ids, nil) })
 }
 
 // forgetDevicesAfterCommit is the same for device records.
-func (c *iotCache) forgetDevicesAfterCommit(env *Env, ids []int64) {
+func (c *cache) forgetDevicesAfterCommit(env *models.Env, ids []int64) {
 	ids = append([]int64{}, ids...)
 	c.forget(nil, ids)
 	env.AfterCommit(func() { c.forget(nil, ids) })

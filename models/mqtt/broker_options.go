@@ -1,4 +1,4 @@
-package models
+package mqtt
 
 import (
 	"crypto/tls"
@@ -7,61 +7,63 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
 // checkBrokerOptions validates the connection options of one broker, each
 // error naming the field.
-func checkBrokerOptions(r *Record) error {
-	for _, f := range []string{"ping_timeout", "write_timeout"} {
-		if v := r.Int(f); v < 0 || v > 3600 {
-			return ValidationErrorf("%s: must be between 0 and 3600 seconds.", labelFromName(f))
+func checkBrokerOptions(r *models.Record) error {
+	for _, f := range []struct{ name, label string }{{"ping_timeout", "Ping timeout"}, {"write_timeout", "Write timeout"}} {
+		if v := r.Int(f.name); v < 0 || v > 3600 {
+			return models.ValidationErrorf("%s: must be between 0 and 3600 seconds.", f.label)
 		}
 	}
 	if q := r.Int("will_qos"); q < 0 || q > 2 {
-		return ValidationErrorf("Last will QoS: %d is not a QoS level (0, 1 or 2).", q)
+		return models.ValidationErrorf("Last will QoS: %d is not a QoS level (0, 1 or 2).", q)
 	}
 	if t := r.Str("will_topic"); t != "" {
 		if err := ValidTopicName(t); err != nil {
-			return ValidationErrorf("Last will topic: %v", err)
+			return models.ValidationErrorf("Last will topic: %v", err)
 		}
 	}
 	if ca := r.Str("ca_cert"); ca != "" {
 		if _, err := parseCertPool(ca); err != nil {
-			return ValidationErrorf("CA certificate (PEM): %v", err)
+			return models.ValidationErrorf("CA certificate (PEM): %v", err)
 		}
 	}
 	cert, key := r.Str("client_cert"), r.Str("client_key")
 	if (cert == "") != (key == "") {
-		return ValidationErrorf("Client certificate (PEM): a client certificate needs its key, and a key its certificate.")
+		return models.ValidationErrorf("Client certificate (PEM): a client certificate needs its key, and a key its certificate.")
 	}
 	if cert != "" {
 		if _, err := tls.X509KeyPair([]byte(cert), []byte(key)); err != nil {
-			return ValidationErrorf("Client certificate (PEM): %v", err)
+			return models.ValidationErrorf("Client certificate (PEM): %v", err)
 		}
 	}
 	if r.Str("store_type") == "file" && strings.TrimSpace(r.Str("store_dir")) == "" {
-		return ValidationErrorf("In-flight store folder: required when the store is a file.")
+		return models.ValidationErrorf("In-flight store folder: required when the store is a file.")
 	}
 	if p := r.Str("ws_path"); p != "" && !strings.HasPrefix(p, "/") {
-		return ValidationErrorf("Websocket path: %q must start with '/'.", p)
+		return models.ValidationErrorf("Websocket path: %q must start with '/'.", p)
 	}
 	if _, err := parseHeaders(r.Str("ws_headers")); err != nil {
-		return ValidationErrorf("Websocket headers: %v", err)
+		return models.ValidationErrorf("Websocket headers: %v", err)
 	}
 	if v := r.Float("reconnect_initial"); v <= 0 || v > 86400 {
-		return ValidationErrorf("First retry after (s): must be more than 0 and at most a day.")
+		return models.ValidationErrorf("First retry after (s): must be more than 0 and at most a day.")
 	}
 	if v := r.Float("reconnect_factor"); v < 1 || v > 10 {
-		return ValidationErrorf("Retry delay factor: must be between 1 and 10.")
+		return models.ValidationErrorf("Retry delay factor: must be between 1 and 10.")
 	}
 	if v := r.Float("reconnect_max"); v < r.Float("reconnect_initial") || v > 86400 {
-		return ValidationErrorf("Longest retry delay (s): must be at least the first delay and at most a day.")
+		return models.ValidationErrorf("Longest retry delay (s): must be at least the first delay and at most a day.")
 	}
 	if v := r.Float("reconnect_jitter"); v < 0 || v >= 1 {
-		return ValidationErrorf("Retry jitter: must be a fraction between 0 and 1.")
+		return models.ValidationErrorf("Retry jitter: must be a fraction between 0 and 1.")
 	}
 	if r.Int("history_max_age_days") < 0 || r.Int("history_max_rows") < 0 {
-		return ValidationErrorf("Keep history: must not be negative.")
+		return models.ValidationErrorf("Keep history: must not be negative.")
 	}
 	return nil
 }
@@ -121,7 +123,7 @@ var schemes = map[string]string{
 func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
 
 // brokerConfig builds the connection settings of a loaded broker record.
-func brokerConfig(r *Record) BrokerConfig {
+func brokerConfig(r *models.Record) BrokerConfig {
 	port, _ := strconv.Atoi(strings.TrimSpace(r.Str("port"))) // checkBroker validated it
 	b := BrokerConfig{
 		ID: r.ID, Name: r.Str("name"), Scheme: schemes[r.Str("url_scheme")], Host: strings.TrimSpace(r.Str("host")), Port: port,
@@ -146,7 +148,6 @@ func brokerConfig(r *Record) BrokerConfig {
 		b.StoreType = "memory"
 	}
 	b.WSHeaders, _ = parseHeaders(r.Str("ws_headers"))
-	b.Devices = deviceTopics(r)
 	if t := r.Str("will_topic"); t != "" {
 		b.Will = &WillMessage{Topic: t, Payload: []byte(r.Str("will_payload")), QoS: byte(r.Int("will_qos")), Retain: r.Bool("will_retain")}
 	}

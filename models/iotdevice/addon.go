@@ -1,0 +1,63 @@
+// Package iotdevice is the addon of Odoo's iot.device for MQTT devices:
+// the model, discovered and kept up to date from what devices publish
+// (Addon.IngestDeviceMessages), driven through its drivers (action,
+// push_config), the bus channel iot_device, and the device topic fields
+// it adds to mqtt.broker (an extension: the mqtt addon does not know of
+// them).
+package iotdevice
+
+import (
+	"log/slog"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/iot"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
+)
+
+// ChannelDevices carries device events and updates (types
+// NoteDeviceEvent, NoteDeviceUpdate).
+const (
+	ChannelDevices   = "iot_device"
+	NoteDeviceEvent  = "iot_device_event"
+	NoteDeviceUpdate = "iot_device_update"
+)
+
+// Options configure the addon.
+type Options struct {
+	// Drivers handle the devices; nil means iot.DefaultRegistry (smart
+	// object, generic JSON).
+	Drivers *iot.Registry
+}
+
+// Addon is the iot.device addon: give it to models.New after the mqtt
+// addon it extends, then hand it to the listener for device ingestion.
+type Addon struct {
+	mqtt    *mqtt.Addon
+	drivers *iot.Registry
+	reg     *models.Registry // set once built
+	log     *slog.Logger
+	cache   cache
+}
+
+// New returns the addon, which reaches brokers through mq.
+func New(mq *mqtt.Addon, opts Options) *Addon {
+	a := &Addon{mqtt: mq, drivers: opts.Drivers}
+	if a.drivers == nil {
+		a.drivers = iot.DefaultRegistry()
+	}
+	return a
+}
+
+// Manifest declares iot.device and extends mqtt.broker.
+func (a *Addon) Manifest() models.Manifest {
+	return models.Manifest{
+		Name:    "iot",
+		Depends: []string{"mqtt"},
+		Models:  []*models.Model{a.device()},
+		Extends: []*models.Extension{a.brokerExtension()},
+		Built: func(r *models.Registry) error {
+			a.reg, a.log = r, r.Logger()
+			return nil
+		},
+	}
+}

@@ -1,0 +1,257 @@
+package mqtt
+
+import (
+	"context"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+)
+
+// historyModel mirrors mqtt.signal.history (seed-addon.md §1.4), with
+// the broker and subscription links the addon lacked (defect 10). Ordered
+// newest first; id breaks ties so paging is stable.
+func historyModel() *models.Model {
+	return &models.Model{
+		Name: "mqtt.signal.history", Description: "MQTT Signal History", Order: "timestamp desc, id desc", RecName: "display_name",
+		Fields: []*models.Field{
+			{Name: "signal_id", Type: models.Many2one, Relation: "mqtt.signal", String: "Signal", OnDelete: "set null"},
+			// Set on every received row: no foreign keys (see NoForeignKey);
+			// deleting a broker or subscription cleans its history itself.
+			{Name: "broker_id", Type: models.Many2one, Relation: "mqtt.broker", String: "Broker", OnDelete: "cascade", NoForeignKey: true},
+			{Name: "subscription_id", Type: models.Many2one, Relation: "mqtt.subscription", String: "Subscription", OnDelete: "set null", NoForeignKey: true},
+			{Name: "payload", Type: models.Text, Required: true, Help: "The payload as text; bytes that are not UTF-8 show as U+FFFD."},
+			{Name: "payload_raw", Type: models.Binary, String: "Raw payload", Help: "The payload bytes exactly as received."},
+			{Name: "topic", Type: models.Char, Index: true},
+			{Name: "qos", Type: models.Integer, String: "QoS"},
+			{Name: "retain", Type: models.Boolean},
+			{Name: "direction", Type: models.Selection, Required: true,
+				Selection: models.Choices("send", "Send", "receive", "Received")},
+			{Name: "timestamp", Type: models.Datetime, Index: true, Default: now},
+			{Name: "display_name", Type: models.Char, Compute: historyDisplayName, Depends: []string{"topic", "timestamp"}},
+		},
+		Access:   map[string]string{GroupUser: "r", GroupManager: "rwcu"},
+		Channels: []string{ChannelRealtime},
+	}
+}
+
+// historyDisplayName is "<topic> - <timestamp UTC>"; the addon showed
+// "Unknown Signal Broker" for every received row without a signal.
+func historyDisplayName(env *models.Env, r *models.Record) (any, error) {
+	return historyName(r.Str("topic"), r.Time("timestamp")), nil
+}
+
+// historyName renders a history row's name; InsertHistory, which writes
+// rows without the ORM, uses it too.
+func historyName(topic string, ts time.Time) string {
+	if topic == "" {
+		topic = "Unknown Signal Broker"
+	}
+	if ts.IsZero() {
+		return topic
+	}
+	return topic + " - " + ts.Format(models.DatetimeFormat)
+}
+
+// HistoryRow is one message to store in mqtt.signal.history.
+type HistoryRow struct {
+	BrokerID       int64
+	SubscriptionID int64 // 0: none
+	SignalID       int64 // 0: none
+	Topic          string
+	Payload        []byte
+	QoS            byte
+	Retain         bool
+	Direction      string // "receive" or "send"
+	Timestamp      time.Time
+}
+
+// historyFields are the fields InsertHistory fills, in the order of
+// historyValues.
+var historyFields = []string{"broker_id", "subscription_id", "signal_id", "topic", "payload", "payload_raw",
+	"qos", "retain", "direction", "timestamp", "display_name"}
+
+// historyValues is a row's values in historyFields order, with the
+// stored timestamp (to the second; now when the row has none).
+func historyValues(h HistoryRow, now time.Time) ([]any, time.Time) {
+	ts := h.Timestamp
+	if ts.IsZero() {
+		ts = now
+	}
+	ts = ts.UTC().Truncate(time.Second)
+	return []any{h.BrokerID, h.SubscriptionID, h.SignalID, h.Topic, PayloadText(h.Payload), h.Payload,
+		int64(h.QoS), h.Retain, h.Direction, ts, historyName(h.Topic, ts)}, ts
+}
+
+// InsertHistory stores rows in one transaction, through the engine's bulk
+// insert (COPY on PostgreSQL, multi-row INSERTs on SQLite), then tells
+// ChannelRealtime of them. The listener's batch writer calls it and
+// acknowledges QoS 1/2 messages only after it returned nil.
+func (a *Addon) InsertHistory(ctx context.Context, rows []HistoryRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	values := make([][]any, len(rows))
+	stamps := make([]time.Time, len(rows))
+	for i, h := range rows {
+		values[i], stamps[i] = historyValues(h, now)
+	}
+	if err := a.history.Insert(ctx, values); err != nil {
+		return err
+	}
+	notes := make([]models.Notification, len(rows))
+	for i, h := range rows {
+		notes[i] = historyNote(h, values[i][4].(string), stamps[i])
+	}
+	a.reg.Notify(ctx, notes...)
+	return nil
+}
+
+// busPayloadMax bounds the payload text a bus notification carries; the
+// full payload stays in the database.
+const busPayloadMax = 4096
+
+// historyNote is the ChannelRealtime notification of one stored message:
+// the columns a history list shows, with its text payload cut to
+// busPayloadMax.
+func historyNote(h HistoryRow, text string, ts time.Time) models.Notification {
+	return models.Notification{Channel: ChannelRealtime, Type: NoteMessage, Payload: &MessageNote{
+		Topic:          h.Topic,
+		Payload:        Truncate(text, busPayloadMax),
+		Direction:      h.Direction,
+		QoS:            int64(h.QoS),
+		Retain:         h.Retain,
+		Timestamp:      ts.Format(models.DatetimeFormat),
+		DisplayName:    historyName(h.Topic, ts),
+		BrokerID:       falseIfZero(h.BrokerID),
+		SubscriptionID: falseIfZero(h.SubscriptionID),
+		SignalID:       falseIfZero(h.SignalID),
+	}}
+}
+
+// MessageNote is the payload of a NoteMessage. A struct rather than a map:
+// one is built and encoded for every stored message, on the ingest path.
+type MessageNote struct {
+	Topic          string `json:"topic"`
+	Payload        string `json:"payload"`
+	Direction      string `json:"direction"`
+	QoS            int64  `json:"qos"`
+	Retain         bool   `json:"retain"`
+	Timestamp      string `json:"timestamp"`
+	DisplayName    string `json:"display_name"`
+	BrokerID       any    `json:"broker_id"`       // id or false
+	SubscriptionID any    `json:"subscription_id"` // id or false
+	SignalID       any    `json:"signal_id"`       // id or false
+}
+
+// falseIfZero renders a missing id the way read does: False.
+func falseIfZero(id int64) any {
+	if id == 0 {
+		return false
+	}
+	return id
+}
+
+// PayloadText is the text view of a payload: valid UTF-8 as is, other bytes
+// and NUL replaced by U+FFFD, so a binary payload is shown, never refused
+// (PostgreSQL text cannot hold NUL: one such row would fail its batch).
+func PayloadText(b []byte) string {
+	s := string(b)
+	if !utf8.Valid(b) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "\uFFFD")
+	}
+	return s
+}
+
+// Truncate cuts s to at most n bytes, at a character boundary.
+func Truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// PurgeHistory applies each broker's retention (maximum age in days and/or
+// number of rows) and returns how many rows it deleted.
+func (a *Addon) PurgeHistory(ctx context.Context) (int64, error) {
+	var total int64
+	// Outside a transaction: each delete commits alone, so a long purge
+	// never holds the write lock the ingest writer waits for.
+	err := a.read(ctx, func(su *models.Env) error {
+		history, brokers := a.reg.Model("mqtt.signal.history"), a.reg.Model("mqtt.broker")
+		all := su.WithContext(map[string]any{"active_test": false})
+		// Rows still queued when their broker or subscription was deleted
+		// are inserted after the unlink's own cleanup (the links have no
+		// foreign key): sweep them here.
+		brokerIDs, err := all.Search(brokers, []any{}, 0, 0, "id")
+		if err != nil {
+			return err
+		}
+		n, err := su.DeleteWhere(history, []any{[]any{"broker_id", "!=", false}, []any{"broker_id", "not in", brokerIDs}})
+		if err != nil {
+			return err
+		}
+		total += n
+		subIDs, err := all.Search(a.reg.Model("mqtt.subscription"), []any{}, 0, 0, "id")
+		if err != nil {
+			return err
+		}
+		if _, err := su.UpdateWhere(history, []any{[]any{"subscription_id", "!=", false}, []any{"subscription_id", "not in", subIDs}},
+			map[string]any{"subscription_id": false}); err != nil {
+			return err
+		}
+		kept, err := all.Search(brokers, []any{"|", []any{"history_max_age_days", ">", 0}, []any{"history_max_rows", ">", 0}}, 0, 0, "id")
+		if err != nil {
+			return err
+		}
+		recs, err := su.Load(brokers, kept, "history_max_age_days", "history_max_rows")
+		if err != nil {
+			return err
+		}
+		for _, b := range recs {
+			n, err := purgeBroker(su, history, b.ID, b.Int("history_max_age_days"), b.Int("history_max_rows"))
+			total += n
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return total, err
+}
+
+// purgeBroker deletes a broker's rows older than maxAge days and those
+// beyond its maxRows newest (0: no such limit).
+func purgeBroker(su *models.Env, history *models.Model, brokerID, maxAge, maxRows int64) (int64, error) {
+	var total int64
+	if maxAge > 0 {
+		cutoff := time.Now().Add(-time.Duration(maxAge) * 24 * time.Hour)
+		n, err := su.DeleteWhere(history, []any{[]any{"broker_id", "=", brokerID}, []any{"timestamp", "<", cutoff}})
+		if err != nil {
+			return total, err
+		}
+		total += n
+	}
+	if maxRows > 0 {
+		// Keep the newest maxRows rows: delete below the id of the
+		// maxRows-th newest.
+		edge, err := su.Search(history, []any{[]any{"broker_id", "=", brokerID}}, maxRows-1, 1, "id desc")
+		if err != nil || len(edge) == 0 {
+			return total, err
+		}
+		n, err := su.DeleteWhere(history, []any{[]any{"broker_id", "=", brokerID}, []any{"id", "<", edge[0]}})
+		if err != nil {
+			return total, err
+		}
+		total += n
+	}
+	return total, nil
+}

@@ -1,0 +1,64 @@
+package mqtt
+
+import (
+	"fmt"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+)
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+// mqttSignal mirrors mqtt.signal (seed-addon.md §1.3), an outgoing message
+// template. Fixed defects: the subscription must belong to the signal's
+// broker, qos is range-checked, and display_name is computed per record.
+func (a *Addon) signal() *models.Model {
+	return &models.Model{
+		Name: "mqtt.signal", Description: "MQTT Signal", RecName: "display_name",
+		Fields: []*models.Field{
+			{Name: "broker_id", Type: models.Many2one, Relation: "mqtt.broker", String: "Broker", Required: true, OnDelete: "cascade"},
+			{Name: "subscription_id", Type: models.Many2one, Relation: "mqtt.subscription", String: "Subscription", Required: true, OnDelete: "cascade"},
+			{Name: "history_ids", Type: models.One2many, Relation: "mqtt.signal.history", InverseName: "signal_id", String: "History"},
+			{Name: "topic", Type: models.Char, Related: "subscription_id.topic", Readonly: true},
+			{Name: "payload", Type: models.Text, Required: true},
+			{Name: "retain", Type: models.Boolean, Default: models.Constant(false)},
+			{Name: "qos", Type: models.Integer, String: "QoS", Default: models.Constant(int64(0))},
+			{Name: "send_at", Type: models.Datetime, String: "Send At", Readonly: true, NoCopy: true},
+			{Name: "display_name", Type: models.Char, Compute: signalDisplayName, Depends: []string{"broker_id.name", "topic"}},
+		},
+		Access:      map[string]string{GroupUser: "rwc", GroupManager: "rwcu"},
+		Constraints: []models.Constraint{checkSignal},
+		Methods: map[string]*models.Method{
+			"action_send_mqtt":      {Kind: models.RecordLevel, OwnTransactions: true, Fn: a.signalSend},
+			"action_auto_send_mqtt": {Kind: models.RecordLevel, ReadOnly: true, Fn: signalAutoSend},
+			"get_last_mqtt_send":    {Kind: models.ModelLevel, ReadOnly: true, Params: []models.Param{{Name: "signal_id"}}, Fn: signalLastSend},
+			"get_mqtt_send_stats":   {Kind: models.ModelLevel, ReadOnly: true, Params: []models.Param{{Name: "signal_id"}}, Fn: signalSendStats},
+		},
+	}
+}
+
+func signalDisplayName(env *models.Env, r *models.Record) (any, error) {
+	return brokerName(env, r.Int("broker_id"), "Unknown Signal Broker") + " - " + r.Str("topic"), nil
+}
+
+func checkSignal(env *models.Env, recs []*models.Record) error {
+	for _, r := range recs {
+		if q := r.Int("qos"); q < 0 || q > 2 {
+			return models.ValidationErrorf("QoS: %d is not a QoS level (0, 1 or 2).", q)
+		}
+		if sub := r.Int("subscription_id"); sub != 0 {
+			subs, err := env.Load(env.Registry().Model("mqtt.subscription"), []int64{sub})
+			if err != nil {
+				return err
+			}
+			if len(subs) == 1 && subs[0].Int("broker_id") != r.Int("broker_id") {
+				return models.ValidationErrorf("Subscription: %q belongs to another broker.", subs[0].Str("display_name"))
+			}
+		}
+		if t := r.Str("topic"); t != "" {
+			if err := ValidTopicName(t); err != nil {
+				return models.ValidationErrorf("Topic: %v", err)
+			}
+		}
+	}
+	return nil
+}
