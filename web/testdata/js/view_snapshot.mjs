@@ -3,8 +3,15 @@
 // apart), the action links open, and per view the list and form
 // declarations with every rule function replaced by its results on
 // sample records, panels by their count and client actions by a flag.
-// views_before.json is this snapshot of the registry before the views
-// were split into one file per model (views.js at commit 8c07fff).
+//
+// views.snapshot.json is the snapshot views.test.mjs expects. It was
+// first taken of views.js before the views were split into one file per
+// model (commit 8c07fff), so the split provably changed nothing. After
+// changing a declaration on purpose, rewrite it from the web folder:
+//
+//   node testdata/js/view_snapshot.mjs > testdata/js/views.snapshot.json
+//
+// and review its diff.
 
 export const samples = [
   {},
@@ -37,12 +44,14 @@ function plain(v, key) {
 
 export function snapshot(reg) {
   const actions = {};
-  for (const [name, a] of Object.entries(reg.actions)) {
+  // Actions and views by name (menu order is in the menu): a rewritten
+  // snapshot diffs by content, not by registration order.
+  for (const [name, a] of Object.entries(reg.actions).sort(([x], [y]) => x.localeCompare(y))) {
     const { live: _l, refreshOn: _r, ...rest } = a;
     actions[name] = plain(rest);
   }
   const views = {};
-  for (const [model, d] of Object.entries(reg.views)) {
+  for (const [model, d] of Object.entries(reg.views).sort(([x], [y]) => x.localeCompare(y))) {
     views[model] = plain({ create: d.create, delete: d.delete, edit: d.edit, list: d.list, form: d.form });
   }
   return {
@@ -51,4 +60,10 @@ export function snapshot(reg) {
     opens: Object.fromEntries(models.map((m) => [m, reg.actionForModel(m)])),
     views,
   };
+}
+
+// Run as a script: print the snapshot of static/views/.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const reg = await import('../../static/views/index.js');
+  console.log(JSON.stringify(snapshot(reg), null, 1));
 }
