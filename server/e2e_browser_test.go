@@ -161,7 +161,8 @@ func TestBrowserAdmin(t *testing.T) {
 		menu("service"),
 		click(`button[data-method=start_mqtt_service]`),
 		until(`document.querySelector("[data-testid=statusbar]").dataset.value === "start"`),
-		chromedp.WaitVisible(fmt.Sprintf(`tr[data-testid=listener-row][data-broker-id="%d"][data-state=connected]`, broker), chromedp.ByQuery))
+		chromedp.WaitVisible(fmt.Sprintf(`tr[data-testid=listener-row][data-broker-id="%d"][data-state=connected]`, broker), chromedp.ByQuery),
+		until(fmt.Sprintf(`document.querySelector('tr[data-testid=listener-row][data-broker-id="%d"] a').getAttribute("href") === "#/mqtt.broker/%d"`, broker, broker)))
 	eventually(t, 15*time.Second, "both subscriptions to be subscribed", func() bool {
 		return e.o.count("mqtt.subscription", []any{[]any{"subscribed", "=", true}}) == len(subs)
 	})
@@ -196,6 +197,17 @@ func TestBrowserAdmin(t *testing.T) {
 		until(`document.querySelectorAll("tr[data-testid=live-row]").length >= 2`),
 		until(`document.querySelector("tbody tr td[data-field=topic]").textContent === "sensors/room-2/humidity"`))
 	b.screenshot(t, "browser-06-received-history-live")
+	noPageErrors(t, b)
+
+	// The broker's form tails its messages too (its Messages panel).
+	b.run(t, "open the broker's messages",
+		chromedp.Navigate(fmt.Sprintf("%s/web#/mqtt.broker/%d", e.srv.url(), broker)), formLoaded(broker),
+		until(`document.querySelectorAll("tr[data-testid=broker-messages-row]").length >= 2`),
+		until(`document.querySelector("[data-testid=broker-messages]").closest("section").querySelector(".small-list-more").getAttribute("href") === "#/received-history?q=Test%20Mosquitto"`))
+	publish(t, device, "sensors/room-3/co2", false, `415`)
+	b.run(t, "see the message arrive live on the broker's form",
+		until(`[...document.querySelectorAll("[data-testid=broker-messages] tr[data-testid=live-row]")].some((tr) =>
+			tr.querySelector("td[data-field=topic]").textContent === "sensors/room-3/co2" && tr.querySelector("td[data-field=payload]").textContent === "415")`))
 	noPageErrors(t, b)
 
 	// 6. A signal through its form; Send reaches a subscriber on the
@@ -239,6 +251,9 @@ func TestBrowserAdmin(t *testing.T) {
 	eventually(t, 10*time.Second, "the send history of the signal", func() bool {
 		return e.o.count("mqtt.signal.history", []any{[]any{"signal_id", "=", signal}, []any{"direction", "=", "send"}}) >= 1+autoSent
 	})
+	b.run(t, "see the sends in the signal's history panel",
+		chromedp.Reload(), formLoaded(signal),
+		until(fmt.Sprintf(`document.querySelectorAll("tr[data-testid=signal-history-row] .badge[data-value=send]").length >= %d`, 1+autoSent)))
 	noPageErrors(t, b)
 
 	// 7. A seed-004 smart object announces itself; it shows on Devices,
@@ -269,6 +284,14 @@ func TestBrowserAdmin(t *testing.T) {
 		until(`document.querySelector("[data-testid=device-action-result]").dataset.result === "true"`))
 	if m := receive(t, actions, "the device action"); m.Topic() != "device/lamp-1/action/toggle" {
 		t.Errorf("device action arrived on %s %q", m.Topic(), m.Payload())
+	}
+	configs := listen(t, device, "device/lamp-1/config")
+	b.run(t, "push a config to the device",
+		fill(`[data-testid=push-config-json]`, `{"interval": 10}`),
+		click(`[data-testid=push-config]`),
+		until(`[...document.querySelectorAll("[data-testid=toast][data-type=success]")].some((n) => n.textContent.includes("Config pushed"))`))
+	if m := receive(t, configs, "the pushed config"); string(m.Payload()) != `{"interval":10}` {
+		t.Errorf("config arrived as %q", m.Payload())
 	}
 	b.screenshot(t, "browser-09-device-form")
 	noPageErrors(t, b)

@@ -4,7 +4,7 @@
 import { h, replace, errorBox, confirmDialog } from './dom.js';
 import { session, orm, setUserContext } from './rpc.js';
 import { bus } from './bus.js';
-import { menu, actions, views } from './views.js';
+import { menu, actions, views, home, actionForModel } from './views/index.js';
 import { listView } from './list_view.js';
 import { formView } from './form_view.js';
 import { fieldsOf } from './small_list.js';
@@ -14,7 +14,7 @@ const main = h('main', { class: 'content', id: 'content', 'data-testid': 'conten
 let current = null; // the view on screen: {el, destroy, isDirty}
 let info = null;
 const rightsCache = new Map();
-const DEFAULT_ACTION = 'mqtt.broker';
+const DEFAULT_ACTION = home; // the first menu entry's action
 
 async function start() {
   try {
@@ -144,7 +144,7 @@ async function route() {
     const [fields, rights] = await Promise.all([fieldsOf(action.model), rightsOf(action.model)]);
     if (mine !== routing) return;
     const decl = views[action.view] || {};
-    const ctx = { action, actionName: r.action, decl, fields, rights, query: r.query, navigate };
+    const ctx = { action, actionName: r.action, decl, fields, rights, query: r.query, navigate, actionForModel };
     if (r.rec || action.singleton) {
       const id = r.rec && r.rec !== 'new' ? Number(r.rec) : null;
       if (r.rec && r.rec !== 'new' && !Number.isInteger(id)) {
@@ -214,7 +214,7 @@ async function rightsOf(model) {
 function notFound(text) {
   return h('div', { class: 'card empty', 'data-testid': 'not-found' },
     h('p', { class: 'empty-title', text: 'Page not found' }), h('p', { text }),
-    h('a', { class: 'btn', href: `#/${DEFAULT_ACTION}`, text: 'Back to Brokers' }));
+    h('a', { class: 'btn', href: `#/${DEFAULT_ACTION}`, text: `Back to ${actions[DEFAULT_ACTION] ? actions[DEFAULT_ACTION].title : 'the start'}` }));
 }
 
 root.dataset.title = document.title;

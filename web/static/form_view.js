@@ -5,7 +5,6 @@
 import { h, replace, errorBox, toast, confirmDialog } from './dom.js';
 import { orm, callButton } from './rpc.js';
 import { fieldInput, formatText, isSecret } from './fields.js';
-import { actionForModel } from './views.js';
 import { smallList } from './small_list.js';
 
 const SKIP_READ = new Set(['one2many', 'many2many', 'binary']);
@@ -13,10 +12,18 @@ const SKIP_READ = new Set(['one2many', 'many2many', 'binary']);
 /**
  * formView renders one record (or a new one) of an action. ctx: {action,
  * actionName, decl, fields, id (number, or null for new), rights {create,
- * write, unlink}, navigate(hash, replace)}. Returns {el, destroy, isDirty}.
+ * write, unlink}, navigate(hash, replace), actionForModel(model) (the
+ * action links to that model's records open, or null)}. Returns {el,
+ * destroy, isDirty}.
+ *
+ * A panel of decl.form.panels is {panel: make, ...options}, or make
+ * alone; make({model, id, record, fields, form, opts}) returns {el,
+ * update(record), destroy} (opts: the entry). A button's client(ctx)
+ * gets {model, id, record, fields, form, button}.
  */
 export function formView(ctx) {
   const { action, decl, fields } = ctx;
+  const actionForModel = ctx.actionForModel || (() => null);
   const form = decl.form || {};
   const readFields = Object.keys(fields).filter((n) => !SKIP_READ.has(fields[n].type));
   const widgets = form.widgets || {};
@@ -254,7 +261,10 @@ export function formView(ctx) {
       return;
     }
     const api = { reload: () => reload(), toast, showError, values, isDirty: () => changed.size > 0 };
-    panels = (form.panels || []).map((make) => make({ model: action.model, id, record, fields, form: api })).filter(Boolean);
+    panels = (form.panels || []).map((p) => {
+      const make = typeof p === 'function' ? p : p.panel;
+      return make({ model: action.model, id, record, fields, form: api, opts: typeof p === 'function' ? {} : p });
+    }).filter(Boolean);
     replace(panelsBox, panels.map((p) => p.el));
   }
 
@@ -338,7 +348,7 @@ export function formView(ctx) {
     }
     errors.replaceChildren();
     if (b.client) {
-      b.client({ model: action.model, id, record: values(), fields, form: { reload, toast, showError, values, isDirty: () => changed.size > 0 } });
+      b.client({ model: action.model, id, record: values(), fields, form: { reload, toast, showError, values, isDirty: () => changed.size > 0 }, button: b });
       return;
     }
     btn.disabled = true;

@@ -1,13 +1,13 @@
 // The generic list view: columns from the view declaration (those
 // fields_get knows), sortable headers, a search box and filters that
 // become a domain, group-by with read_group counts, paging with a record
-// count, and, for history actions, rows arriving live from the bus.
+// count, and, for actions that declare live, rows arriving from the bus.
 import { h, replace, errorBox, debounce } from './dom.js';
 import { orm } from './rpc.js';
 import { and, searchDomain, filterDomain } from './domain.js';
 import { formatCell, selectionLabel } from './fields.js';
 import { bus } from './bus.js';
-import { freshness } from './live.js';
+import { freshness, noteFields, noteRecord } from './live.js';
 
 const LIMIT = 80;
 const LIVE_MAX = LIMIT; // a live first page keeps its size: the oldest rows go
@@ -17,6 +17,11 @@ const LIVE_MAX = LIMIT; // a live first page keeps its size: the oldest rows go
  * (the model's view declaration), fields (fields_get), query
  * (URLSearchParams of the route), rights {create}, navigate(hash)}.
  * Returns {el, destroy}.
+ *
+ * The action's live {channel, type, match(note), key} prepends the bus
+ * notes of that type that match (see live.js) as rows; a live row has no
+ * id, so opening it searches the action's records with the note's key
+ * fields. refreshOn {channel, type} reloads the list on such a note.
  */
 export function listView(ctx) {
   const { action, decl, fields } = ctx;
@@ -168,9 +173,12 @@ export function listView(ctx) {
       ctx.navigate(`#/${ctx.actionName}/${rec.id}`);
       return;
     }
-    // A live row has no id yet: find it by its topic and time.
+    // A live row has no id yet: find it by the live declaration's key
+    // fields (a message's topic and time).
+    const key = (action.live && action.live.key) || [];
+    if (!key.length) return;
     try {
-      const ids = await orm.searchRead(action.model, and([action.domain || [], [['topic', '=', rec.topic], ['timestamp', '=', rec.timestamp]]]), ['id'], { limit: 1 });
+      const ids = await orm.searchRead(action.model, and([action.domain || [], key.map((k) => [k, '=', rec[k]])]), ['id'], { limit: 1 });
       if (ids.length) ctx.navigate(`#/${ctx.actionName}/${ids[0].id}`);
     } catch (e) {
       errors.append(errorBox(e));
@@ -211,7 +219,7 @@ export function listView(ctx) {
       state.offset = Math.floor((res.length - 1) / LIMIT) * LIMIT; // past the end (records went away)
       return load();
     }
-    rememberNames(res.records);
+    rememberNames(res.records, fields);
     if (action.live) isFresh = freshness(await liveKeys());
     if (mine !== seq) return;
     replace(tbody, res.records.map((r) => row(r)));
@@ -272,22 +280,25 @@ export function listView(ctx) {
   // liveKeys reads what freshness compares (the list's columns may not
   // include payload or direction): the newest rows of the action.
   function liveKeys() {
-    return orm.searchRead(action.model, action.domain || [], ['timestamp', 'topic', 'payload', 'direction'], { limit: 50 });
+    return orm.searchRead(action.model, action.domain || [], noteFields, { limit: 50 });
   }
 
-  // --- Live rows (history actions): bus notes of the action's direction
-  // are prepended while the first page shows the default order and no
+  // --- Live rows (action.live): the bus notes the action declares are
+  // prepended while the first page shows the default order and no
   // search; otherwise a banner counts them and reloads on click.
   if (action.live) {
-    bus.addChannel('mqtt_realtime');
+    const live = action.live;
+    bus.addChannel(live.channel);
     // Names for the many2one cells of live rows (the bus sends bare ids).
-    for (const [model, key] of [['mqtt.broker', 'broker'], ['mqtt.signal', 'signal']]) {
+    for (const c of columns) {
+      const model = fields[c].type === 'many2one' && fields[c].relation;
+      if (!model) continue;
       orm.nameSearch(model, '', [], 500).then((rows) => {
-        for (const [rid, label] of rows) nameCache.set(`${key}:${rid}`, label);
+        for (const [rid, label] of rows) nameCache.set(`${model}:${rid}`, label);
       }, () => {});
     }
-    offs.push(bus.on('mqtt_message', (p) => {
-      if (!p || p.direction !== action.live || !isFresh(p)) return;
+    offs.push(bus.on(live.type, (p) => {
+      if (!p || (live.match && !live.match(p)) || !isFresh(p)) return;
       const plain = !state.search && state.active.size === 0 && !state.groupBy && !state.order && state.offset === 0;
       if (!plain) {
         pendingLive++;
@@ -295,7 +306,7 @@ export function listView(ctx) {
         liveBanner.classList.remove('hidden');
         return;
       }
-      const rec = liveRecord(p, fields);
+      const rec = noteRecord(p, fields, (model, id) => nameCache.get(`${model}:${id}`));
       const tr = row(rec, 'live-new');
       tr.setAttribute('data-testid', 'live-row');
       tbody.prepend(tr);
@@ -350,29 +361,17 @@ function groupLabel(value, field) {
   return String(value);
 }
 
-// liveRecord shapes an mqtt_realtime payload like a read() row; many2one
-// ids come bare on the bus, so they show as "#id" until a reload names
-// them.
-function liveRecord(p, fields) {
-  const m2o = (v, name) => (v ? [v, nameCache.get(`${name}:${v}`) || `#${v}`] : false);
-  return {
-    topic: p.topic, payload: p.payload, direction: p.direction, qos: p.qos, retain: p.retain,
-    timestamp: p.timestamp, display_name: p.display_name,
-    broker_id: m2o(p.broker_id, 'broker'), subscription_id: m2o(p.subscription_id, 'subscription'),
-    signal_id: m2o(p.signal_id, 'signal'),
-    _fields: fields,
-  };
-}
-
-// nameCache remembers names of brokers/signals seen in loaded rows, so
-// live rows can show them. Filled by rememberNames.
+// nameCache remembers the names of many2one values seen in loaded rows
+// (by "<model>:<id>"), so live rows, which come with bare ids, can show
+// them. Filled by rememberNames and the live lists' name_search.
 const nameCache = new Map();
 
-/** rememberNames stores many2one names of rows for live rows. */
-export function rememberNames(rows) {
+/** rememberNames stores the many2one names of rows (fields: fields_get) for live rows. */
+export function rememberNames(rows, fields) {
   for (const r of rows) {
-    for (const [k, key] of [['broker_id', 'broker'], ['subscription_id', 'subscription'], ['signal_id', 'signal']]) {
-      if (Array.isArray(r[k])) nameCache.set(`${key}:${r[k][0]}`, r[k][1]);
+    for (const [k, v] of Object.entries(r)) {
+      const f = fields[k];
+      if (f && f.type === 'many2one' && f.relation && Array.isArray(v)) nameCache.set(`${f.relation}:${v[0]}`, v[1]);
     }
   }
 }

@@ -7,6 +7,9 @@
 // page), and one of the same second is a duplicate when its topic and
 // payload match a loaded row of that second.
 
+/** noteFields are the fields freshness compares: read them for the loaded rows. */
+export const noteFields = ['timestamp', 'topic', 'payload', 'direction'];
+
 const key = (r) => `${r.topic}\u0000${r.payload}\u0000${r.direction}`;
 
 /**
@@ -45,4 +48,19 @@ export function freshness(rows) {
     }
     return true;
   };
+}
+
+/**
+ * noteRecord shapes a bus note like a read() row of a model with these
+ * fields (fields_get): many2one ids, bare on the bus, become [id, name],
+ * the name from nameOf(relation, id) or "#id" until a reload names them.
+ * Other values, and many2one values already shaped, are kept.
+ */
+export function noteRecord(note, fields, nameOf = () => undefined) {
+  const rec = {};
+  for (const [k, v] of Object.entries(note || {})) {
+    const f = fields[k];
+    rec[k] = f && f.type === 'many2one' && typeof v === 'number' ? [v, nameOf(f.relation, v) || `#${v}`] : v;
+  }
+  return rec;
 }

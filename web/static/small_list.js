@@ -3,7 +3,7 @@
 import { h, replace, errorBox } from './dom.js';
 import { orm } from './rpc.js';
 import { formatCell } from './fields.js';
-import { freshness } from './live.js';
+import { freshness, noteFields, noteRecord } from './live.js';
 
 const fieldsCache = new Map();
 
@@ -19,8 +19,9 @@ export function fieldsOf(model) {
 
 /**
  * smallList renders records of model matching domain: {title, model,
- * domain, columns, widgets, limit, order, href(rec), moreHref, testid}.
- * Returns {el, reload, prepend(rec)}.
+ * domain, columns, widgets, limit, order, href(rec), moreHref, testid,
+ * emptyText, live (prepend skips the notes already loaded)}.
+ * Returns {el, reload, prepend(note)}.
  */
 export function smallList(opts) {
   const limit = opts.limit || 10;
@@ -69,7 +70,7 @@ export function smallList(opts) {
       columns = opts.columns.filter((c) => fields[c]);
       replace(thead, h('tr', {}, columns.map((c) => h('th', { scope: 'col', text: fields[c].string }))));
       const res = await orm.webSearchRead(opts.model, opts.domain, columns, { limit, order: opts.order || false });
-      if (opts.live) isFresh = freshness(await orm.searchRead(opts.model, opts.domain, ['timestamp', 'topic', 'payload', 'direction'], { limit: 50 }));
+      if (opts.live) isFresh = freshness(await orm.searchRead(opts.model, opts.domain, noteFields, { limit: 50 }));
       total = res.length;
       replace(tbody, res.records.map((r) => row(r)));
       setCount(res.records.length);
@@ -78,10 +79,13 @@ export function smallList(opts) {
     }
   }
 
-  /** prepend adds a row at the top (a live record), dropping the oldest; a note already shown is skipped. */
-  function prepend(rec) {
-    if (!columns.length || !isFresh(rec)) return;
-    const tr = row(rec, 'live-new');
+  /**
+   * prepend adds a row at the top from a bus note (shaped by noteRecord)
+   * or a record, dropping the oldest; a note already shown is skipped.
+   */
+  function prepend(note) {
+    if (!columns.length || !isFresh(note)) return;
+    const tr = row(noteRecord(note, fields), 'live-new');
     tr.setAttribute('data-testid', 'live-row');
     tbody.prepend(tr);
     while (tbody.children.length > Math.max(limit, 50)) tbody.lastElementChild.remove();

@@ -53,8 +53,13 @@ function readingsTable(value, testid) {
       h('td', { class: 'muted', text: typeof v.time === 'string' ? formatDatetime(v.time) : valueText(v.time) })))));
 }
 
-/** deviceValues shows last_values and last_event; device notes refresh it. */
-export function deviceValues({ id, record, form }) {
+/**
+ * deviceValues shows last_values and last_event; device notes refresh
+ * it. opts (the panel's declaration): {live: {channel, event, update}}:
+ * an event note of this device re-reads the values, an update note
+ * reloads the form.
+ */
+export function deviceValues({ model, id, record, form, opts }) {
   const body = h('div', { class: 'device-values' });
   const el = h('section', { class: 'card panel', 'data-testid': 'device-values' },
     h('header', { class: 'panel-header' }, h('h3', { text: 'Last values' })), body);
@@ -75,17 +80,18 @@ export function deviceValues({ id, record, form }) {
     timer = setTimeout(async () => {
       timer = null;
       try {
-        const rows = await orm.read('iot.device', [id], ['last_values', 'last_event', 'info'].filter((f) => f in rec));
+        const rows = await orm.read(model, [id], ['last_values', 'last_event', 'info'].filter((f) => f in rec));
         if (rows.length) render(rec = { ...rec, ...rows[0] });
       } catch {
         // the next event retries
       }
     }, 1000);
   };
-  bus.addChannel('iot_device');
+  const { live } = opts;
+  bus.addChannel(live.channel);
   const offs = [
-    bus.on('iot_device_event', (p) => { if (p && p.device_id === id) refreshValues(); }),
-    bus.on('iot_device_update', (p) => { if (p && p.device_id === id && !form.isDirty()) form.reload(); }),
+    bus.on(live.event, (p) => { if (p && p.device_id === id) refreshValues(); }),
+    bus.on(live.update, (p) => { if (p && p.device_id === id && !form.isDirty()) form.reload(); }),
   ];
   return {
     el,
@@ -190,12 +196,15 @@ export function deviceEvents({ record }) {
   };
 }
 
-/** devicePushConfig publishes a retained JSON config through iot.device.push_config. */
-export function devicePushConfig({ id }) {
+/**
+ * devicePushConfig publishes a retained JSON config through a method of
+ * the form's model: opts (the panel's declaration) {method}.
+ */
+export function devicePushConfig({ model, id, opts }) {
   const errors = h('div');
   const text = h('textarea', { class: 'input mono', name: 'push_config', rows: '4', spellcheck: 'false', 'data-testid': 'push-config-json',
     placeholder: '{"interval": 10}' });
-  const btn = h('button', { type: 'button', class: 'btn', 'data-testid': 'push-config', 'data-method': 'push_config', text: 'Push config',
+  const btn = h('button', { type: 'button', class: 'btn', 'data-testid': 'push-config', 'data-method': opts.method, text: 'Push config',
     onclick: async () => {
       errors.replaceChildren();
       let config;
@@ -207,7 +216,7 @@ export function devicePushConfig({ id }) {
       }
       btn.disabled = true;
       try {
-        await callKw('iot.device', 'push_config', [[id], config]);
+        await callKw(model, opts.method, [[id], config]);
         toast({ title: 'Config pushed', message: 'Published retained on the device\'s config topic.', type: 'success' });
       } catch (e) {
         errors.append(errorBox(e));

@@ -1,34 +1,17 @@
-// Panels of a signal's form: its history (live), and the Auto send
-// client action of the addon (seed-addon §2.4).
+// The Auto send client action (seed-addon §2.4): a dialog that calls a
+// button method of the record again and again.
 import { h, dialog, toast, formatTime } from '../dom.js';
-import { bus } from '../bus.js';
 import { callButton } from '../rpc.js';
-import { smallList } from '../small_list.js';
-import { liveHistoryRecord } from './broker.js';
-
-/** signalHistory lists the signal's send/receive history, newest first. */
-export function signalHistory({ id }) {
-  const list = smallList({
-    title: 'Send/receive history', model: 'mqtt.signal.history', domain: [['signal_id', '=', id]],
-    columns: ['timestamp', 'direction', 'payload', 'qos', 'retain'], widgets: { direction: 'badge' },
-    limit: 10, live: true, testid: 'signal-history', emptyText: 'Not sent yet.',
-    href: (r) => `#/${r.direction === 'send' ? 'send-history' : 'received-history'}/${r.id}`,
-  });
-  bus.addChannel('mqtt_realtime');
-  const off = bus.on('mqtt_message', (p) => {
-    if (p && p.signal_id === id) list.prepend(liveHistoryRecord(p));
-  });
-  return { el: list.el, update: () => {}, destroy: off };
-}
 
 const AUTO_SEND_PAUSE = 1000; // the addon waits 1 s after each send finishes
 
 /**
- * autoSend is the addon's "Auto sent" dialog: it calls action_send_mqtt
- * through call_button once, then again 1 s after each call finishes,
- * counting, until Stop or close.
+ * autoSend is the addon's "Auto sent" dialog: it calls the button's
+ * sends method through call_button once, then again 1 s after each call
+ * finishes, counting, until Stop or close. The button declares it:
+ * {method, label, client: autoSend, sends: '<method>'}.
  */
-export function autoSend({ model, id, form }) {
+export function autoSend({ model, id, form, button }) {
   let count = 0;
   let running = true;
   let timer = null;
@@ -60,7 +43,7 @@ export function autoSend({ model, id, form }) {
   const once = async () => {
     if (!running) return;
     try {
-      await callButton(model, 'action_send_mqtt', [[id]], {});
+      await callButton(model, button.sends, [[id]], {});
       if (!running) return;
       count++;
       counter.textContent = String(count);

@@ -1,6 +1,6 @@
-// The Service page's listener registry: one row per broker daemon from
-// mqtt.service.get_listener_status, refreshed on mqtt_listener notes and
-// every few seconds.
+// The listener registry panel (the Service page's): one row per broker
+// daemon from the model's status method, refreshed on the declared bus
+// notes and every few seconds.
 import { h, replace, errorBox, badge, formatDatetime, parseUTC, relativeTime, debounce } from '../dom.js';
 import { callKw } from '../rpc.js';
 import { bus } from '../bus.js';
@@ -8,7 +8,14 @@ import { toneOf } from '../fields.js';
 
 const REFRESH = 5000;
 
-export function listenerRegistry({ form }) {
+/**
+ * listenerRegistry shows the rows opts.method (an @api.model method of
+ * the form's model) returns, one per broker daemon. opts (the panel's
+ * declaration): {method, checkMethod (run when the daemons' states
+ * change, before the form reloads), brokerAction (opens a row's broker),
+ * refreshOn {channel, type}}.
+ */
+export function listenerRegistry({ model, form, opts }) {
   const tbody = h('tbody');
   const errors = h('div');
   const updated = h('span', { class: 'muted small', 'data-testid': 'listener-updated' });
@@ -22,22 +29,27 @@ export function listenerRegistry({ form }) {
       h('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'listener-refresh', text: 'Refresh', onclick: () => refresh() })),
     errors, h('div', { class: 'table-wrap' }, table), empty);
 
+  // A row's broker, linked to its form.
+  const brokerCell = ([bid, name]) => (opts.brokerAction
+    ? h('a', { href: `#/${opts.brokerAction}/${bid}`, text: String(name) })
+    : document.createTextNode(String(name)));
+
   let lastStates = null;
   async function refresh() {
     try {
-      const rows = await callKw('mqtt.service', 'get_listener_status', []);
+      const rows = await callKw(model, opts.method, []);
       errors.replaceChildren();
       replace(tbody, rows.map(rowOf));
       empty.classList.toggle('hidden', rows.length > 0);
       table.classList.toggle('hidden', rows.length === 0);
       updated.textContent = `updated ${new Date().toLocaleTimeString()}`;
-      // The service record's connection_status is written by
-      // check_mqtt_status (the addon's status check): run it when the
-      // daemons' states change, then show the refreshed record.
+      // The record's status fields are written by opts.checkMethod (the
+      // addon's status check): run it when the daemons' states change,
+      // then show the refreshed record.
       const states = rows.map((r) => r.state).join(',');
       if (states !== lastStates) {
         lastStates = states;
-        await callKw('mqtt.service', 'check_mqtt_status', []).catch(() => {});
+        if (opts.checkMethod) await callKw(model, opts.checkMethod, []).catch(() => {});
         if (!form.isDirty()) form.reload();
       }
     } catch (e) {
@@ -49,7 +61,7 @@ export function listenerRegistry({ form }) {
     const since = parseUTC(r.since);
     const next = parseUTC(r.next_retry);
     return h('tr', { 'data-testid': 'listener-row', 'data-broker-id': Array.isArray(r.broker_id) ? String(r.broker_id[0]) : '', 'data-state': r.state },
-      h('td', {}, Array.isArray(r.broker_id) ? h('a', { href: `#/mqtt.broker/${r.broker_id[0]}`, text: String(r.broker_id[1]) }) : ''),
+      h('td', {}, Array.isArray(r.broker_id) ? brokerCell(r.broker_id) : ''),
       h('td', {}, badge(r.state, r.state, toneOf(r.state)), r.stop_reason ? h('small', { class: 'muted block', text: r.stop_reason }) : null),
       h('td', { title: since ? formatDatetime(r.since) : false, text: since ? relativeTime(since) : '' }),
       h('td', { class: 'num', text: String(r.attempts ?? '') }),
@@ -59,9 +71,9 @@ export function listenerRegistry({ form }) {
       h('td', { class: 'num', 'data-field': 'messages_out', text: String(r.messages_out ?? 0) }));
   }
 
-  bus.addChannel('mqtt_listener');
+  bus.addChannel(opts.refreshOn.channel);
   const soon = debounce(refresh, 300);
-  const off = bus.on('mqtt_listener_state', soon);
+  const off = bus.on(opts.refreshOn.type, soon);
   const timer = setInterval(refresh, REFRESH);
   refresh();
   return {

@@ -1,0 +1,13 @@
+// The bus channels the server notifies on, and the notification types
+// each carries: the one place the admin pages name them (the server's
+// side is models/notify.go). View declarations import them; the generic
+// views and panels get them from the declarations.
+
+/** realtime carries every stored message, received or sent. */
+export const realtime = Object.freeze({ channel: 'mqtt_realtime', message: 'mqtt_message' });
+
+/** listener carries the broker daemons' state changes. */
+export const listener = Object.freeze({ channel: 'mqtt_listener', state: 'mqtt_listener_state' });
+
+/** devices carries device events (readings) and updates (created, online/offline). */
+export const devices = Object.freeze({ channel: 'iot_device', event: 'iot_device_event', update: 'iot_device_update' });

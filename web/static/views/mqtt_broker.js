@@ -1,0 +1,77 @@
+// The view of mqtt.broker: the Brokers page.
+import { registerView } from '../registry.js';
+import { realtime, listener } from '../channels.js';
+import { relatedList } from '../panels/related_list.js';
+import { liveList } from '../panels/live_list.js';
+
+const notSuccess = (r) => r.connection_status !== 'success';
+const historyAction = (r) => (r.direction === 'send' ? 'send-history' : 'received-history');
+
+registerView({
+  model: 'mqtt.broker',
+  actions: {
+    'mqtt.broker': { title: 'Brokers', menu: ['MQTT Brokers', 'Configuration'] },
+  },
+  create: true, delete: true, edit: true,
+  list: {
+    columns: ['name', 'username', 'client_id', 'host', 'port', 'keepalive', 'connection_status', 'listener_state'],
+    search: ['name', 'host', 'client_id', 'username'],
+    filters: [
+      { name: 'listening', label: 'Listening', domain: [['listener_state', '=', 'connected']], group: 'state' },
+      { name: 'failing', label: 'Failing', domain: ['|', ['connection_status', '=', 'fail'], ['listener_state', '=', 'error']], group: 'state' },
+    ],
+    groupBy: ['connection_status', 'listener_state', 'host', 'url_scheme'],
+    widgets: { connection_status: 'badge', listener_state: 'badge' },
+  },
+  form: {
+    title: 'name',
+    statusbar: 'connection_status',
+    buttons: [
+      { method: 'check_connection', label: 'Connect', primary: notSuccess, visible: (r) => Boolean(r.id) },
+    ],
+    groups: [
+      { title: 'Broker', fields: ['name', 'url_scheme', 'host', 'port', 'clean_session', 'active'] },
+      { title: 'Client', fields: ['client_id', 'username', 'password', 'keepalive', 'protocol'] },
+      { title: 'Status', fields: ['connect_timeout', 'connection_status', 'connection_message', 'listener_state', 'last_connected', 'last_error'] },
+      {
+        title: 'Devices',
+        fields: ['device_discovery', 'device_info_topic', 'device_telemetry_topic', 'device_event_topic',
+          'device_action_topic', 'device_config_topic', 'device_availability_topic'],
+      },
+      { title: 'TLS', collapsed: true, fields: ['ca_cert', 'client_cert', 'client_key', 'tls_server_name', 'tls_insecure'] },
+      { title: 'Last will', collapsed: true, fields: ['will_topic', 'will_payload', 'will_qos', 'will_retain'] },
+      {
+        title: 'Advanced', collapsed: true,
+        fields: ['ping_timeout', 'write_timeout', 'ordered', 'store_type', 'store_dir', 'ws_path', 'ws_headers',
+          'reconnect_initial', 'reconnect_factor', 'reconnect_max', 'reconnect_jitter', 'history_max_age_days', 'history_max_rows'],
+      },
+      { title: 'Notes', wide: true, fields: ['note'] },
+    ],
+    invisible: {
+      store_dir: (r) => r.store_type !== 'file',
+      ws_path: (r) => !['ws://', 'wss://'].includes(r.url_scheme),
+      ws_headers: (r) => !['ws://', 'wss://'].includes(r.url_scheme),
+    },
+    panels: [
+      // The broker's subscriptions, with a link to add one.
+      {
+        panel: relatedList, title: 'Subscriptions', model: 'mqtt.subscription', field: 'broker_id',
+        columns: ['topic', 'qos', 'subscribed', 'subscription_status'], widgets: { subscription_status: 'badge' },
+        limit: 20, testid: 'broker-subscriptions', emptyText: 'No subscription yet.',
+        action: 'mqtt.subscription', add: { testid: 'add-subscription', label: 'Add' },
+      },
+      // Its latest messages, new ones live; a listener state note of the
+      // broker refreshes the form (it shows listener_state and last_error).
+      {
+        panel: liveList, title: 'Messages', model: 'mqtt.signal.history', field: 'broker_id',
+        columns: ['timestamp', 'direction', 'topic', 'payload', 'qos', 'retain'], widgets: { direction: 'badge' },
+        limit: 20, testid: 'broker-messages', emptyText: 'No message yet. New ones appear here live.',
+        href: (r) => `#/${historyAction(r)}/${r.id}`,
+        moreHref: (record) => `#/received-history?q=${encodeURIComponent(record.name || '')}`,
+        live: { channel: realtime.channel, type: realtime.message },
+        reloadOn: { channel: listener.channel, type: listener.state },
+        liveDot: true,
+      },
+    ],
+  },
+});

@@ -1,0 +1,52 @@
+// The view of mqtt.signal: the Signals page, with the signal's history
+// (live) and Auto send.
+import { registerView } from '../registry.js';
+import { realtime } from '../channels.js';
+import { liveList } from '../panels/live_list.js';
+import { autoSend } from '../panels/auto_send.js';
+
+const m2oId = (v) => (Array.isArray(v) ? v[0] : v);
+const historyAction = (r) => (r.direction === 'send' ? 'send-history' : 'received-history');
+
+registerView({
+  model: 'mqtt.signal',
+  actions: {
+    'mqtt.signal': { title: 'Signals', menu: ['MQTT Brokers'] },
+  },
+  create: true, delete: false, edit: true,
+  list: {
+    columns: ['topic', 'broker_id', 'payload', 'qos', 'retain', 'send_at'],
+    search: ['display_name', 'payload', 'topic'],
+    filters: [
+      { name: 'retained', label: 'Retained', domain: [['retain', '=', true]] },
+      { name: 'never_sent', label: 'Never sent', domain: [['send_at', '=', false]] },
+    ],
+    groupBy: ['broker_id', 'subscription_id', 'qos', 'retain'],
+  },
+  form: {
+    title: 'display_name',
+    buttons: [
+      { method: 'action_send_mqtt', label: 'Send', primary: () => true, visible: (r) => Boolean(r.id) },
+      // The addon's client action: action_send_mqtt every second until Stop.
+      { method: 'action_auto_send_mqtt', label: 'Auto send', visible: (r) => Boolean(r.id), client: autoSend, sends: 'action_send_mqtt' },
+    ],
+    groups: [
+      { title: 'Signal', fields: ['display_name', 'broker_id', 'subscription_id', 'topic'] },
+      { title: 'Message', fields: ['qos', 'retain', 'send_at'] },
+      { title: 'Payload', wide: true, fields: ['payload'] },
+    ],
+    // The addon's form limits subscriptions to the chosen broker's.
+    domains: { subscription_id: (r) => (r.broker_id ? [['broker_id', '=', m2oId(r.broker_id)]] : []) },
+    dependents: { broker_id: ['subscription_id'] },
+    panels: [
+      // The signal's send/receive history, newest first, new ones live.
+      {
+        panel: liveList, title: 'Send/receive history', model: 'mqtt.signal.history', field: 'signal_id',
+        columns: ['timestamp', 'direction', 'payload', 'qos', 'retain'], widgets: { direction: 'badge' },
+        limit: 10, testid: 'signal-history', emptyText: 'Not sent yet.',
+        href: (r) => `#/${historyAction(r)}/${r.id}`,
+        live: { channel: realtime.channel, type: realtime.message },
+      },
+    ],
+  },
+});

@@ -1,0 +1,48 @@
+// The view of mqtt.signal.history: the Send History and Received History
+// pages, the received one tailing new messages live.
+import { registerView } from '../registry.js';
+import { realtime } from '../channels.js';
+
+// live: the notes of the realtime channel of the action's direction
+// become rows; a row found by its topic and time opens the record.
+const live = (direction) => ({
+  channel: realtime.channel, type: realtime.message,
+  match: (p) => p.direction === direction,
+  key: ['topic', 'timestamp'],
+});
+
+registerView({
+  model: 'mqtt.signal.history',
+  actions: {
+    'send-history': {
+      title: 'Send History', menu: ['MQTT Brokers', 'Signal History'],
+      domain: [['direction', '=', 'send']], live: live('send'),
+    },
+    'received-history': {
+      title: 'Received History', menu: ['MQTT Brokers', 'Signal History'],
+      domain: [['direction', '=', 'receive']], live: live('receive'),
+    },
+  },
+  // A record opens in the action of its direction: links choose it.
+  opens: null,
+  create: false, delete: false, edit: false,
+  list: {
+    columns: ['timestamp', 'topic', 'payload', 'qos', 'retain', 'signal_id', 'broker_id'],
+    search: ['topic', 'payload', 'broker_id'],
+    filters: [
+      { name: 'retained', label: 'Retained', domain: [['retain', '=', true]] },
+      { name: 'with_signal', label: 'From a signal', domain: [['signal_id', '!=', false]] },
+      { name: 'qos', label: 'QoS > 0', domain: [['qos', '>', 0]] },
+    ],
+    groupBy: ['topic', 'broker_id', 'signal_id', 'qos', 'timestamp:day'],
+    widgets: { direction: 'badge' },
+  },
+  form: {
+    title: 'display_name',
+    groups: [
+      { title: 'Message', fields: ['timestamp', 'direction', 'topic', 'qos', 'retain'] },
+      { title: 'Origin', fields: ['broker_id', 'subscription_id', 'signal_id'] },
+      { title: 'Payload', wide: true, fields: ['payload'] },
+    ],
+  },
+});

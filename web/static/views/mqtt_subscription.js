@@ -1,0 +1,35 @@
+// The view of mqtt.subscription: the Subscriptions page.
+import { registerView } from '../registry.js';
+
+registerView({
+  model: 'mqtt.subscription',
+  actions: {
+    'mqtt.subscription': { title: 'Subscriptions', menu: ['MQTT Brokers', 'Configuration'] },
+  },
+  create: true, delete: false, edit: true,
+  list: {
+    columns: ['broker_id', 'topic', 'qos', 'subscribed', 'subscription_time', 'subscription_status'],
+    search: ['topic', 'broker_id'],
+    filters: [
+      { name: 'subscribed', label: 'Subscribed', domain: [['subscribed', '=', true]], group: 'sub' },
+      { name: 'not_subscribed', label: 'Not subscribed', domain: [['subscribed', '=', false]], group: 'sub' },
+      { name: 'failing', label: 'Failing', domain: [['last_error', '!=', false]] },
+    ],
+    groupBy: ['broker_id', 'subscribed', 'qos'],
+    widgets: { subscription_status: 'badge' },
+  },
+  form: {
+    title: 'display_name',
+    statusbar: 'subscription_status',
+    buttons: [
+      { method: 'subscribe_mqtt', label: 'Subscribe', primary: () => true, visible: (r) => Boolean(r.id) && !r.subscribed },
+      { method: 'unsubscribe', label: 'Unsubscribe', visible: (r) => Boolean(r.id) && (r.subscribed || r.enabled),
+        confirm: 'Stop listening to this topic?' },
+    ],
+    groups: [
+      { title: 'Subscription', fields: ['display_name', 'broker_id', 'topic', 'qos'] },
+      { title: 'MQTT 5 options', fields: ['no_local_flag', 'retain_as_published_flag', 'retain_handling'] },
+      { title: 'State', fields: ['subscribed', 'enabled', 'subscription_time', 'last_error'] },
+    ],
+  },
+});

@@ -1,0 +1,88 @@
+// The view registry: one file per model in static/views/, assembled by
+// views/index.js through registry.js.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { buildRegistry } from '../../static/registry.js';
+import * as reg from '../../static/views/index.js';
+import { realtime, listener, devices } from '../../static/channels.js';
+import { snapshot } from './view_snapshot.mjs';
+
+// The snapshot was taken of views.js before the split by model; see
+// view_snapshot.mjs to rewrite it after a deliberate change.
+test('the registry matches views.snapshot.json', () => {
+  const want = JSON.parse(readFileSync(new URL('./views.snapshot.json', import.meta.url)));
+  assert.deepEqual(JSON.parse(JSON.stringify(snapshot(reg))), want,
+    'a view declaration changed: if on purpose, run node testdata/js/view_snapshot.mjs > testdata/js/views.snapshot.json');
+  assert.equal(reg.home, 'mqtt.broker');
+});
+
+test('the history actions tail the realtime channel, each its direction', () => {
+  for (const [name, direction] of [['send-history', 'send'], ['received-history', 'receive']]) {
+    const { live } = reg.actions[name];
+    assert.equal(live.channel, realtime.channel);
+    assert.equal(live.type, realtime.message);
+    assert.deepEqual(live.key, ['topic', 'timestamp']);
+    assert.equal(live.match({ direction }), true, name);
+    assert.equal(live.match({ direction: direction === 'send' ? 'receive' : 'send' }), false, name);
+  }
+  assert.deepEqual(reg.actions['iot.device'].refreshOn, { channel: devices.channel, type: devices.update });
+  for (const [name, a] of Object.entries(reg.actions)) {
+    if (!['send-history', 'received-history'].includes(name)) assert.equal(a.live, undefined, name);
+  }
+});
+
+test('panels are declared with their options', () => {
+  const panels = (model) => reg.views[model].form.panels.map(({ panel, ...opts }) => ({ name: panel.name, ...opts }));
+  const broker = panels('mqtt.broker');
+  assert.deepEqual(broker.map((p) => p.name), ['relatedList', 'liveList']);
+  assert.equal(broker[0].model, 'mqtt.subscription');
+  assert.equal(broker[0].action, 'mqtt.subscription');
+  assert.deepEqual(broker[1].live, { channel: realtime.channel, type: realtime.message });
+  assert.deepEqual(broker[1].reloadOn, { channel: listener.channel, type: listener.state });
+  assert.equal(broker[1].href({ id: 5, direction: 'send' }), '#/send-history/5');
+  assert.equal(broker[1].href({ id: 6, direction: 'receive' }), '#/received-history/6');
+  assert.equal(broker[1].moreHref({ name: 'a b' }), '#/received-history?q=a%20b');
+
+  const signal = panels('mqtt.signal');
+  assert.deepEqual(signal.map((p) => [p.name, p.field, p.testid]), [['liveList', 'signal_id', 'signal-history']]);
+  assert.equal(reg.views['mqtt.signal'].form.buttons[1].sends, 'action_send_mqtt');
+
+  const service = panels('mqtt.service');
+  assert.deepEqual(service, [{
+    name: 'listenerRegistry', method: 'get_listener_status', checkMethod: 'check_mqtt_status',
+    brokerAction: 'mqtt.broker', refreshOn: { channel: listener.channel, type: listener.state },
+  }]);
+
+  const device = panels('iot.device');
+  assert.deepEqual(device.map((p) => p.name), ['deviceValues', 'deviceActions', 'deviceEvents', 'devicePushConfig']);
+  assert.deepEqual(device[0].live, { channel: devices.channel, event: devices.event, update: devices.update });
+  assert.equal(device[3].method, 'push_config');
+});
+
+test('buildRegistry builds the menu in registration order', () => {
+  const r = buildRegistry([
+    { model: 'a', actions: { a: { title: 'A', menu: ['S', 'T'] }, a2: { title: 'A2' } } },
+    { model: 'b', actions: { bb: { title: 'B', menu: ['S'], menuLabel: 'Bees', domain: [['x', '=', 1]] } } },
+    { model: 'c', actions: { c: { title: 'C', menu: [] }, c1: { title: 'C1', menu: ['S', 'T'] } }, opens: 'c1' },
+  ]);
+  assert.deepEqual(r.menu, [
+    { label: 'S', children: [{ label: 'T', children: [{ label: 'A', action: 'a' }, { label: 'C1', action: 'c1' }] }, { label: 'Bees', action: 'bb' }] },
+    { label: 'C', action: 'c' },
+  ]);
+  assert.deepEqual(r.actions.bb, { model: 'b', view: 'b', title: 'B', domain: [['x', '=', 1]] });
+  assert.deepEqual(r.actions.a2, { model: 'a', view: 'a', title: 'A2' });
+  assert.equal(r.views.b.model, 'b');
+  assert.equal(r.home, 'a');
+  assert.equal(r.actionForModel('a'), 'a');
+  assert.equal(r.actionForModel('b'), null, 'no action named after the model');
+  assert.equal(r.actionForModel('c'), 'c1');
+  assert.equal(r.actionForModel('z'), null);
+});
+
+test('buildRegistry refuses inconsistent declarations', () => {
+  assert.throws(() => buildRegistry([{ actions: {} }]), /needs a model/);
+  assert.throws(() => buildRegistry([{ model: 'a' }, { model: 'a' }]), /declared twice/);
+  assert.throws(() => buildRegistry([{ model: 'a', actions: { x: {} } }, { model: 'b', actions: { x: {} } }]), /action x is declared twice/);
+  assert.throws(() => buildRegistry([{ model: 'a', opens: 'nope' }]), /opens nope/);
+});
