@@ -17,60 +17,6 @@ import (
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
 
-func TestFilterCovers(t *testing.T) {
-	tests := []struct {
-		f, d  string
-		cover bool
-	}{
-		{"#", "device/+/info", true},
-		{"device/#", "device/+/telemetry/+", true},
-		{"device/+/telemetry/#", "device/+/telemetry/+", true},
-		{"device/+/info", "device/+/info", true},
-		{"+/+/info", "device/+/info", true},
-		{"device/#", "device", true},
-		{"device/lamp-1/#", "device/+/info", false},
-		{"device/+/info", "device/lamp-1/info", true},
-		{"device/lamp-1/info", "device/+/info", false},
-		{"device/+/telemetry/+", "device/+/telemetry/#", false},
-		{"device/+", "device/+/info", false},
-		{"device/+/info/x", "device/+/info", false},
-		{"#", "$SYS/+/info", false},
-		{"$SYS/#", "$SYS/+/info", true},
-		{"$share/g/#", "device/+/info", false},
-		{"/homecontrol/#", "/homecontrol/device/data/+", true},
-		{"homecontrol/#", "/homecontrol/device/data/+", false},
-	}
-	for _, tc := range tests {
-		if got := filterCovers(tc.f, tc.d); got != tc.cover {
-			t.Errorf("filterCovers(%q, %q) = %v, want %v", tc.f, tc.d, got, tc.cover)
-		}
-	}
-}
-
-func TestFiltersOverlap(t *testing.T) {
-	tests := []struct {
-		a, b    string
-		overlap bool
-	}{
-		{"device/lamp-1/#", "device/+/info", true},
-		{"device/+/info", "device/lamp-1/info", true},
-		{"device/+/info", "device/+/event", false},
-		{"device/+", "device/+/info", false},
-		{"device/+/#", "device/x", true},
-		{"a/b", "a/b", true},
-		{"$share/g/device/#", "device/+/info", true},
-		{"other/#", "device/+/info", false},
-	}
-	for _, tc := range tests {
-		if got := filtersOverlap(tc.a, tc.b); got != tc.overlap {
-			t.Errorf("filtersOverlap(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.overlap)
-		}
-		if got := filtersOverlap(tc.b, tc.a); got != tc.overlap {
-			t.Errorf("filtersOverlap(%q, %q) = %v, want %v", tc.b, tc.a, got, tc.overlap)
-		}
-	}
-}
-
 // cuttable is a device whose connection the test can cut without a
 // DISCONNECT, so that the broker publishes its last will.
 type cuttable struct {
