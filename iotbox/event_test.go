@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/websession"
 )
 
 // Nothing happens within PollTimeout: the box's answer without result.
@@ -173,7 +175,7 @@ func TestPollClientGone(t *testing.T) {
 		defer close(done)
 		r, _ := http.NewRequestWithContext(ctx, http.MethodPost, f.srv.URL+EventPath, strings.NewReader(pollBody("s1", 0, "dev1")))
 		r.Header.Set("Content-Type", "application/json")
-		r.AddCookie(&http.Cookie{Name: sessionCookie, Value: f.sid})
+		r.AddCookie(&http.Cookie{Name: websession.Cookie, Value: f.sid})
 		if resp, err := f.srv.Client().Do(r); err == nil {
 			resp.Body.Close()
 		}

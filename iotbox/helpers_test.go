@@ -16,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bus"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/websession"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
@@ -131,7 +132,7 @@ func (f *fixture) doCtx(t *testing.T, ctx context.Context, path string, q req) r
 	}
 	r.Header.Set("Content-Type", q.contentType)
 	if q.sid != "" {
-		r.AddCookie(&http.Cookie{Name: sessionCookie, Value: q.sid})
+		r.AddCookie(&http.Cookie{Name: websession.Cookie, Value: q.sid})
 	}
 	for k, v := range q.header {
 		r.Header.Set(k, v)

@@ -16,6 +16,7 @@ import (
 
 	kolo "github.com/kolo/xmlrpc"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/websession"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
@@ -292,7 +293,7 @@ func (r jsonResponse) wantError(t *testing.T, code int, name, msg string) {
 // sessionCookieOf returns the session_id cookie a response set, or nil.
 func sessionCookieOf(cookies []*http.Cookie) *http.Cookie {
 	for _, c := range cookies {
-		if c.Name == sessionCookie {
+		if c.Name == websession.Cookie {
 			return c
 		}
 	}
