@@ -1,7 +1,9 @@
-// Package testmqtt runs a real Mosquitto (Debian's package) for tests:
-// one broker process per call, on a free loopback port, with a generated
-// configuration in the test's temporary folder. It is stopped when the
-// test ends and its output tail logged when the test failed.
+// Package testmqtt is the MQTT side of the tests. It runs a real Mosquitto
+// (Debian's package): one broker process per call, on a free loopback
+// port, with a generated configuration in the test's temporary folder. It
+// is stopped when the test ends and its output tail logged when the test
+// failed. And it connects paho clients (Connect, Publish, Subscribe,
+// Receive, Retained) that fail the test instead of returning errors.
 //
 // Without Mosquitto a test skips with one line; under CI=true, where the
 // tests must run, it fails instead.
