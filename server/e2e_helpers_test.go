@@ -7,7 +7,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -19,8 +18,7 @@ import (
 	"testing"
 	"time"
 
-	paho "github.com/eclipse/paho.mqtt.golang"
-
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 )
 
@@ -62,25 +60,8 @@ func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
 type serverProc struct {
 	cmd  *exec.Cmd
 	addr string // host:port it listens on
-	log  *syncBuffer
+	log  *testkit.Buffer
 	done chan error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startServer runs the binary with args plus a free port and JSON logs, and
@@ -91,7 +72,7 @@ func startServer(t *testing.T, args ...string) *serverProc {
 	cmd := exec.Command(binary(t), args...)
 	cmd.Env = cleanEnv()
 	pr, pw := io.Pipe()
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	cmd.Stderr = pw
 	cmd.Stdout = logs
 	if err := cmd.Start(); err != nil {
@@ -179,8 +160,7 @@ func python3(t *testing.T) string {
 // postJSON posts a JSON-RPC call and decodes the envelope.
 func postJSON(t *testing.T, c *http.Client, url string, params any) map[string]any {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "method": "call", "id": 1, "params": params})
-	resp, err := c.Post(url, "application/json", bytes.NewReader(body))
+	resp, err := c.Post(url, "application/json", bytes.NewReader(testkit.CallBody(t, params)))
 	if err != nil {
 		t.Fatalf("POST %s: %v", url, err)
 	}
@@ -225,18 +205,6 @@ func (p *serverProc) logValue(t *testing.T, msg, key string) string {
 	}
 	v, _ := recs[0][key].(string)
 	return v
-}
-
-// eventually polls cond every 100ms until it holds or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // odoo is an authenticated JSON-RPC client of a running server, calling
@@ -328,44 +296,6 @@ func (o *odoo) count(model string, domain []any) int {
 func startMosquitto(t *testing.T) *testmqtt.Broker {
 	t.Helper()
 	return testmqtt.Start(t, testmqtt.Options{Persistence: true, Config: []string{"max_queued_messages 0"}})
-}
-
-// mqttClient connects a paho client to addr, disconnected at cleanup.
-func mqttClient(t *testing.T, addr, clientID string) paho.Client {
-	t.Helper()
-	c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(clientID).SetConnectTimeout(5 * time.Second))
-	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("MQTT connect to %s: %v", addr, tok.Error())
-	}
-	t.Cleanup(func() { c.Disconnect(100) })
-	return c
-}
-
-// retained reads the retained message of topic with a fresh subscription,
-// or nil when there is none within a second.
-func retained(t *testing.T, addr, topic string) []byte {
-	t.Helper()
-	c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(fmt.Sprintf("e2e-retained-%d", time.Now().UnixNano())))
-	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("MQTT connect to %s: %v", addr, tok.Error())
-	}
-	defer c.Disconnect(100)
-	got := make(chan []byte, 1)
-	tok := c.Subscribe(topic, 1, func(_ paho.Client, m paho.Message) {
-		select {
-		case got <- m.Payload():
-		default:
-		}
-	})
-	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("subscribe %s: %v", topic, tok.Error())
-	}
-	select {
-	case p := <-got:
-		return p
-	case <-time.After(time.Second):
-		return nil
-	}
 }
 
 // pythonPaho returns Debian's /usr/bin/python3 when it has paho-mqtt
