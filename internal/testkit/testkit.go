@@ -1,7 +1,8 @@
 // Package testkit holds the test helpers that the tests of several
-// packages share: waiting for a condition (Poll, Eventually), collecting
-// output written from other goroutines (Buffer, Logs), and HTTP and
-// JSON-RPC requests (Post, Do, CallBody). The MQTT side, a test Mosquitto
+// packages share: the CI=true rule for missing tools (Missing), waiting
+// for a condition (Poll, Eventually), collecting output written from
+// other goroutines (Buffer, Logs), and HTTP and JSON-RPC requests (Post,
+// Do, CallBody). The MQTT side, a test Mosquitto
 // and paho clients, is package internal/testmqtt; test databases are
 // models/modelstest.
 //
@@ -14,11 +15,23 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 )
+
+// Missing ends a test that lacks a tool or service it needs; what says
+// which, and how to get it. Under CI=true, where every test must run, the
+// test fails: a skip would hide a broken setup. Elsewhere it is skipped.
+func Missing(t testing.TB, what string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true but %s", what)
+	}
+	t.Skip(what)
+}
 
 // The polling interval of Poll: short at first, for what happens in
 // microseconds, then longer, for what takes a round trip to a server.

@@ -14,6 +14,22 @@ import (
 	"time"
 )
 
+func TestMissing(t *testing.T) {
+	for _, ci := range []string{"true", ""} {
+		t.Run("CI="+ci, func(t *testing.T) {
+			t.Setenv("CI", ci)
+			f := &fatalT{TB: t}
+			Missing(f, "frobnicator is not installed")
+			switch {
+			case ci == "true" && f.msg != "CI=true but frobnicator is not installed":
+				t.Errorf("under CI=true: failure %q", f.msg)
+			case ci == "" && (f.msg != "" || f.skip != "frobnicator is not installed"):
+				t.Errorf("without CI: failure %q, skip %q", f.msg, f.skip)
+			}
+		})
+	}
+}
+
 func TestPoll(t *testing.T) {
 	var n atomic.Int32
 	if !Poll(5*time.Second, func() bool { return n.Add(1) == 5 }) {
@@ -33,14 +49,15 @@ func TestPoll(t *testing.T) {
 	}
 }
 
-// fatalT records Fatalf instead of ending the test.
+// fatalT records Fatalf and Skip instead of ending the test.
 type fatalT struct {
 	testing.TB
-	msg string
+	msg, skip string
 }
 
 func (f *fatalT) Helper()                        {}
 func (f *fatalT) Fatalf(format string, a ...any) { f.msg = fmt.Sprintf(format, a...) }
+func (f *fatalT) Skip(a ...any)                  { f.skip = fmt.Sprint(a...) }
 
 func TestEventually(t *testing.T) {
 	f := &fatalT{TB: t}
