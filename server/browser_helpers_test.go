@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,13 +23,7 @@ import (
 // chromiumPath finds the browser, failing under CI=true when it is missing.
 func chromiumPath(t *testing.T) string {
 	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	testkit.Missing(t, "chromium is not installed: the browser tests need Debian's chromium package (.ci/run installs it)")
-	return ""
+	return testkit.Tool(t, "the browser tests need Debian's chromium package (.ci/run installs it)", "chromium", "chromium-browser", "google-chrome")
 }
 
 // browser is one headless Chromium with a fresh profile, one tab, and the

@@ -149,11 +149,7 @@ func cleanEnv() []string {
 // under CI=true.
 func python3(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath("python3")
-	if err != nil {
-		testkit.Missing(t, "python3 is not installed: the Python client test needs it")
-	}
-	return p
+	return testkit.Tool(t, "the Python client test needs it", "python3")
 }
 
 // postJSON posts a JSON-RPC call and decodes the envelope.

@@ -14,10 +14,7 @@ import (
 // CI=true, where .ci/run installs Debian's nodejs and a skip would hide a
 // broken setup.
 func TestJavaScript(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		testkit.Missing(t, "node is not installed: the JavaScript unit tests need Debian's nodejs package (.ci/run installs it)")
-	}
+	node := testkit.Tool(t, "the JavaScript unit tests need Debian's nodejs package (.ci/run installs it)", "node")
 	files, err := filepath.Glob("testdata/js/*.test.mjs")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no JavaScript tests found: %v", err)

@@ -1,5 +1,5 @@
 // Package testkit holds the test helpers that the tests of several
-// packages share: the CI=true rule for missing tools (Missing), waiting
+// packages share: the CI=true rule for missing tools (Missing, Tool), waiting
 // for a condition (Poll, Eventually), collecting output written from
 // other goroutines (Buffer, Logs), and HTTP and JSON-RPC requests (Post,
 // Do, CallBody). The MQTT side, a test Mosquitto
@@ -12,10 +12,13 @@ package testkit
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -31,6 +34,20 @@ func Missing(t testing.TB, what string) {
 		t.Fatalf("CI=true but %s", what)
 	}
 	t.Skip(what)
+}
+
+// Tool returns the first of names that exec.LookPath finds (a name with
+// a "/" is taken as a path); without any, Missing says that names[0] is
+// not installed, and hint how to get it or what needs it.
+func Tool(t testing.TB, hint string, names ...string) string {
+	t.Helper()
+	for _, name := range names {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	Missing(t, fmt.Sprintf("%s is not installed: %s", filepath.Base(names[0]), hint))
+	return ""
 }
 
 // The polling interval of Poll: short at first, for what happens in

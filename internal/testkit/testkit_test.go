@@ -30,6 +30,17 @@ func TestMissing(t *testing.T) {
 	}
 }
 
+func TestTool(t *testing.T) {
+	if p := Tool(t, "", "/no/such/tool", "no-such-tool-either", "sh"); !strings.HasSuffix(p, "/sh") {
+		t.Errorf("Tool found %q, want sh", p)
+	}
+	t.Setenv("CI", "")
+	f := &fatalT{TB: t}
+	if p := Tool(f, "apt-get install frob", "/opt/frob/bin/frob", "frob"); p != "" || f.skip != "frob is not installed: apt-get install frob" {
+		t.Errorf("Tool of a missing tool = %q, skip %q", p, f.skip)
+	}
+}
+
 func TestPoll(t *testing.T) {
 	var n atomic.Int32
 	if !Poll(5*time.Second, func() bool { return n.Add(1) == 5 }) {

@@ -66,16 +66,7 @@ type Broker struct {
 // fails under CI=true.
 func Bin(t testing.TB) string {
 	t.Helper()
-	for _, p := range []string{"/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("mosquitto"); err == nil {
-		return p
-	}
-	testkit.Missing(t, "mosquitto is not installed (apt-get install mosquitto)")
-	return ""
+	return testkit.Tool(t, "apt-get install mosquitto", "/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto", "mosquitto")
 }
 
 // Start writes a configuration and starts the broker, returning once its

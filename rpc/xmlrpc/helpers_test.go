@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"reflect"
 	"strings"
 	"testing"
@@ -17,11 +16,7 @@ import (
 // requirePython returns the python3 path, or skips (fails under CI=true).
 func requirePython(t *testing.T) string {
 	t.Helper()
-	path, err := exec.LookPath("python3")
-	if err != nil {
-		testkit.Missing(t, "python3 is not installed: the checks against Python's xmlrpc.client need it")
-	}
-	return path
+	return testkit.Tool(t, "the checks against Python's xmlrpc.client need it", "python3")
 }
 
 // orderedDict is a minimal Ranger, standing in for the model layer's
