@@ -1,12 +1,12 @@
 // Package testkit holds the test helpers that the tests of several
-// packages share: the CI=true rule for missing tools (Missing, Tool), waiting
-// for a condition (Poll, Eventually), collecting output written from
-// other goroutines (Buffer, Logs), and HTTP and JSON-RPC requests (Post,
-// Do, CallBody). The MQTT side, a test Mosquitto
-// and paho clients, is package internal/testmqtt; test databases are
-// models/modelstest.
+// packages share: the CI=true rule for missing tools (Missing, Tool),
+// waiting for a condition (Poll, Eventually), collecting output written
+// from other goroutines (Buffer, Logs), and HTTP and JSON-RPC requests
+// (Post, Do, CallBody). The MQTT side, a test Mosquitto and paho clients,
+// is package internal/testmqtt; test databases are models/modelstest.
 //
-// It is imported by tests only.
+// It is imported by tests only, and imports nothing of this module, so
+// that any package's tests, models' own included, can use it.
 package testkit
 
 import (
