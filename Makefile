@@ -27,6 +27,7 @@ test: vet
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeCall$$' -fuzztime=$(FUZZTIME) ./rpc/xmlrpc
 	$(GO) test -run='^$$' -fuzz='^FuzzParseDomain$$' -fuzztime=$(FUZZTIME) ./models
+	$(GO) test -run='^$$' -fuzz='^FuzzMatch$$' -fuzztime=$(FUZZTIME) ./internal/topic
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchtime=1x ./bench/...

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
@@ -22,7 +23,7 @@ func BenchmarkWebSocketFanOut(b *testing.B) {
 				conns[i] = e.mustDial(sid)
 				subscribe(b, conns[i], realtime, 0)
 			}
-			waitFor(b, "the subscriptions", func() bool { return e.bus.subCount() == clients })
+			testkit.Eventually(b, guard, "the subscriptions", func() bool { return e.bus.subCount() == clients })
 			var wg sync.WaitGroup
 			start := time.Now()
 			b.ResetTimer()

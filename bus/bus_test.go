@@ -11,6 +11,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
@@ -165,7 +166,7 @@ func TestSubscriptionLifecycle(t *testing.T) {
 	if _, ok := <-closed.Notes(); ok || !errors.Is(closed.Err(), ErrClosed) {
 		t.Fatalf("after Close: open=%v err=%v", ok, closed.Err())
 	}
-	waitFor(t, "Run to start", e.bus.started.Load)
+	testkit.Eventually(t, guard, "Run to start", e.bus.started.Load)
 	if err := e.bus.Run(context.Background()); err == nil {
 		t.Fatal("second Run: want an error")
 	}

@@ -296,16 +296,6 @@ func ids[T Note | wireNote](notes []T) []int64 {
 	return out
 }
 
-// waitFor polls cond until it holds (a hang becomes a failure).
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(guard); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
-
 // subCount is the number of live subscriptions.
 func (b *Bus) subCount() int {
 	b.mu.Lock()

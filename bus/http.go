@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/jsonrpc"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/websession"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
@@ -20,9 +21,6 @@ const (
 	RouteUpdatePresence = "POST /websocket/update_bus_presence"
 	RouteHealth         = "GET /websocket/health"
 )
-
-// sessionCookie is Odoo's web session cookie, the one package rpc sets.
-const sessionCookie = "session_id"
 
 // Sessions is what the bus's routes ask of the record layer: whose a
 // session is, and whether that user may read a channel.
@@ -52,20 +50,10 @@ func (b *Bus) Routes(auth Sessions) map[string]http.Handler {
 	}
 }
 
-// requestSID is the session_id cookie if it has the shape of a session id.
-func requestSID(r *http.Request) string {
-	for _, c := range r.CookiesNamed(sessionCookie) {
-		if models.ValidSessionID(c.Value) {
-			return c.Value
-		}
-	}
-	return ""
-}
-
 // session returns the valid session of r: models.ErrSessionExpired when
 // there is none.
 func (b *endpoints) session(ctx context.Context, r *http.Request) (*models.Session, error) {
-	sid := requestSID(r)
+	sid := websession.ID(r)
 	if sid == "" {
 		return nil, models.ErrSessionExpired
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/jsonrpc"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
@@ -29,12 +30,7 @@ func (e *env) post(path, sid, body string, header ...string) (int, map[string]an
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
+	resp, data := testkit.Do(e.t, nil, req)
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		e.t.Fatalf("%s: Content-Type %q, body %s", path, ct, data)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
@@ -72,7 +73,7 @@ func TestPostgresRestart(t *testing.T) {
 	// The registry still notifies the first bus: this test talks to the
 	// second one directly.
 	second := serveBus(t, first.reg, newBus(t, Options{PostgresDSN: dsn}))
-	waitFor(t, "the second bus to load", func() bool { return second.bus.LastID() == before[2].ID })
+	testkit.Eventually(t, guard, "the second bus to load", func() bool { return second.bus.LastID() == before[2].ID })
 	if got := second.bus.Since(realtime, before[0].ID); !slices.Equal(ids(got), ids(before[1:])) {
 		t.Fatalf("after restart Since = %v, want %v", ids(got), ids(before[1:]))
 	}
@@ -109,10 +110,10 @@ func TestPostgresExpiry(t *testing.T) {
 	dsn := pgDSN(t)
 	e := runBus(t, dsn, Options{Retention: time.Second})
 	e.publish(note(1), note(2))
-	waitFor(t, "bus_bus to be emptied", func() bool {
+	testkit.Eventually(t, guard, "bus_bus to be emptied", func() bool {
 		var n []int64
 		e.reg.DB().Raw(`SELECT COUNT(*) FROM bus_batch`).Scan(&n)
 		return len(n) == 1 && n[0] == 0
 	})
-	waitFor(t, "memory to be emptied", func() bool { return len(e.bus.Since(realtime, 0)) == 0 })
+	testkit.Eventually(t, guard, "memory to be emptied", func() bool { return len(e.bus.Since(realtime, 0)) == 0 })
 }

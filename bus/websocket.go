@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/websession"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
@@ -49,7 +50,7 @@ func (b *Bus) newUpgrader() *websocket.Upgrader {
 // closes or the bus stops, and Run waits for them.
 func (b *endpoints) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	var uid int64
-	sid := requestSID(r)
+	sid := websession.ID(r)
 	if sid != "" {
 		sess, err := b.auth.Session(r.Context(), sid)
 		switch {

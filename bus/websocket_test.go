@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
@@ -89,7 +90,7 @@ func TestWebSocketACL(t *testing.T) {
 		t.Run(who.name, func(t *testing.T) {
 			c := e.mustDial(who.sid)
 			subscribe(t, c, []string{mqtt.ChannelRealtime, mqtt.ChannelListener, iotdevice.ChannelDevices, "broadcast"}, 0)
-			waitFor(t, "the subscription", func() bool { return e.bus.subCount() == 1 })
+			testkit.Eventually(t, guard, "the subscription", func() bool { return e.bus.subCount() == 1 })
 			e.bus.mu.Lock()
 			var chans []string
 			for s := range e.bus.subs {
@@ -100,7 +101,7 @@ func TestWebSocketACL(t *testing.T) {
 				t.Fatalf("subscribed to %v, want nothing", chans)
 			}
 			c.Close()
-			waitFor(t, "the socket to end", func() bool { return e.bus.subCount() == 0 })
+			testkit.Eventually(t, guard, "the socket to end", func() bool { return e.bus.subCount() == 0 })
 		})
 	}
 	admin := e.mustDial(e.session(models.AdminUID))
@@ -225,7 +226,7 @@ func TestWebSocketSlowClient(t *testing.T) {
 	c := e.mustDial(e.session(models.AdminUID))
 	start := e.bus.LastID()
 	subscribe(t, c, realtime, start)
-	waitFor(t, "the subscription", func() bool { return e.bus.subCount() == 1 })
+	testkit.Eventually(t, guard, "the subscription", func() bool { return e.bus.subCount() == 1 })
 	big := strings.Repeat("x", 64<<10)
 	var want []int64
 	// Publish until the socket's writer, blocked on a full TCP window,
@@ -266,7 +267,7 @@ func TestWebSocketShutdown(t *testing.T) {
 		}
 		conns = append(conns, c)
 	}
-	waitFor(t, "the subscriptions", func() bool { return e.bus.subCount() == 3 })
+	testkit.Eventually(t, guard, "the subscriptions", func() bool { return e.bus.subCount() == 3 })
 	e.stop()
 	for i, c := range conns {
 		if code := readClose(t, c); code != CloseGoingAway {
@@ -290,8 +291,8 @@ func TestWebSocketCloseCodes(t *testing.T) {
 		{"keep-alive timeout", func(t *testing.T, c *websocket.Conn, sid string) {
 			// Not reading means not answering pings: wait, without reading,
 			// until the server gave up on the socket.
-			waitFor(t, "the socket to open", func() bool { return e.bus.socketCount() == 1 })
-			waitFor(t, "the server to give up", func() bool { return e.bus.socketCount() == 0 })
+			testkit.Eventually(t, guard, "the socket to open", func() bool { return e.bus.socketCount() == 1 })
+			testkit.Eventually(t, guard, "the server to give up", func() bool { return e.bus.socketCount() == 0 })
 		}, CloseKeepAliveTimeout},
 		{"session ended", func(t *testing.T, c *websocket.Conn, sid string) {
 			if err := e.reg.DeleteSession(context.Background(), sid); err != nil {
@@ -318,7 +319,7 @@ func TestWebSocketCloseCodes(t *testing.T) {
 			if code := readClose(t, c); code != tc.want {
 				t.Fatalf("closed with %d, want %d", code, tc.want)
 			}
-			waitFor(t, "the socket to end", func() bool { return e.bus.socketCount() == 0 })
+			testkit.Eventually(t, guard, "the socket to end", func() bool { return e.bus.socketCount() == 0 })
 		})
 	}
 }

@@ -3,6 +3,8 @@ package iot
 import (
 	"fmt"
 	"strings"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/topic"
 )
 
 // Patterns are the topic templates of one broker's devices. A template is
@@ -104,10 +106,11 @@ func (p Patterns) fields() []field {
 }
 
 // Validate checks every template and returns a *PatternError for the
-// first wrong one: MQTT topic rules (no wildcards, no NUL, at most 65535
-// bytes), placeholders whole levels and allowed for that template, at
-// least one fixed level, and no two inbound templates alike (a topic
-// would be two kinds at once).
+// first wrong one: the MQTT rules of a topic name (topic.ValidateName: no
+// wildcards, no NUL, at most 65535 bytes, no shared subscription),
+// placeholders whole levels and allowed for that template, at least one
+// fixed level, and no two inbound templates alike (a topic would be two
+// kinds at once).
 func (p Patterns) Validate() error {
 	seen := map[string]string{}
 	for _, f := range p.fields() {
@@ -130,11 +133,11 @@ func (p Patterns) Validate() error {
 }
 
 func checkTemplate(t string, allowed []string) string {
-	if len(t) > 65535 || strings.ContainsRune(t, 0) {
-		return "not a valid MQTT topic"
-	}
 	if strings.ContainsAny(t, "+#") {
 		return "wildcards (+, #) are not allowed; use {id}, {sensor} or {action} for a level that varies"
+	}
+	if topic.ValidateName(t) != nil {
+		return "not a valid MQTT topic"
 	}
 	used := map[string]bool{}
 	fixed := false

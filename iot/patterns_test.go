@@ -40,6 +40,8 @@ func TestValidate(t *testing.T) {
 		{"no fixed level", with(func(p *Patterns) { p.Telemetry = "{id}/{sensor}" }), "telemetry", "fixed level"},
 		{"only empty levels", with(func(p *Patterns) { p.Event = "/{id}" }), "event", "fixed level"},
 		{"NUL", with(func(p *Patterns) { p.Info = "device/{id}/in\x00fo" }), "info", "not a valid MQTT topic"},
+		{"too long", with(func(p *Patterns) { p.Info = "device/{id}/" + strings.Repeat("i", 65535) }), "info", "not a valid MQTT topic"},
+		{"shared subscription", with(func(p *Patterns) { p.Info = "$share/g/{id}/info" }), "info", "not a valid MQTT topic"},
 		{"two kinds on one topic", with(func(p *Patterns) { p.Event = "device/{id}/info" }), "event", "same topics as the info topic"},
 		{"outbound may equal inbound", with(func(p *Patterns) { p.Config = "device/{id}/info" }), "", ""},
 		{"same filter through placeholders", Patterns{Info: "d/{id}/x", Telemetry: "d/{sensor}/x"}, "telemetry", "same topics as the info topic"},

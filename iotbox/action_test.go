@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	mqtt "github.com/eclipse/paho.mqtt.golang"
-
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	mqttlistener "github.com/odoo-iot-mqtt/odoo-iot-mqtt/listener"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
@@ -58,15 +56,7 @@ func TestActionEndToEnd(t *testing.T) {
 	}
 
 	// The device obeys its action topic and announces itself.
-	actions := make(chan mqtt.Message, 10)
-	dev := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(mq.URL()).SetClientID("lamp-1"))
-	if tok := dev.Connect(); !tok.WaitTimeout(waitLimit) || tok.Error() != nil {
-		t.Fatalf("device connect: %v", tok.Error())
-	}
-	t.Cleanup(func() { dev.Disconnect(100) })
-	if tok := dev.Subscribe("device/lamp-1/action/#", 1, func(_ mqtt.Client, m mqtt.Message) { actions <- m }); !tok.WaitTimeout(waitLimit) || tok.Error() != nil {
-		t.Fatalf("device subscribe: %v", tok.Error())
-	}
+	actions := testmqtt.Subscribe(t, testmqtt.Connect(t, mq.URL(), "lamp-1", nil), "device/lamp-1/action/#", 1)
 	ingest("device/lamp-1/info", `{"name":"Lamp","type":"actuator","actions":["toggle"]}`, true)
 	if ids, _ := admin("iot.device", "search", []any{[]any{"identifier", "=", "lamp-1"}}).([]int64); len(ids) != 1 {
 		t.Fatalf("devices lamp-1: %v, want one", ids)
@@ -81,14 +71,10 @@ func TestActionEndToEnd(t *testing.T) {
 	if r := action("client-A", "lamp-1", data); string(r.Result) != "true" {
 		t.Fatalf("action answered %s, want true", r.raw)
 	}
-	select {
-	case m := <-actions:
-		var got map[string]any
-		if m.Topic() != "device/lamp-1/action/toggle" || json.Unmarshal(m.Payload(), &got) != nil || got["state"] != "on" {
-			t.Fatalf("device got %s %s", m.Topic(), m.Payload())
-		}
-	case <-time.After(waitLimit):
-		t.Fatal("the action never reached the device")
+	m := testmqtt.Receive(t, actions, waitLimit, "the action at the device")
+	var got map[string]any
+	if m.Topic() != "device/lamp-1/action/toggle" || json.Unmarshal(m.Payload(), &got) != nil || got["state"] != "on" {
+		t.Fatalf("device got %s %s", m.Topic(), m.Payload())
 	}
 
 	// The device reports; the poll gets it with the action's owner and data.

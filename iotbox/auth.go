@@ -6,24 +6,19 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/websession"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
-// sessionCookie is Odoo's web session cookie (rpc uses the same name).
-const sessionCookie = "session_id"
-
-// caller returns the user r runs as: the user of a valid session cookie;
-// else, for a request from an allowed origin, Options.PublicUser; else
-// ErrSessionExpired (JSON-RPC code 100), as Odoo answers an auth='user'
-// route without a session. Cross-site requests from other origins were
+// caller returns the user r runs as: the user of a valid session cookie
+// (the first that names a live session); else, for a request from an
+// allowed origin, Options.PublicUser; else ErrSessionExpired (JSON-RPC
+// code 100), as Odoo answers an auth='user' route without a session. Cross-site requests from other origins were
 // already refused by the CSRF check.
 func (b *Box) caller(r *http.Request) (int64, error) {
 	ctx := r.Context()
-	for _, c := range r.CookiesNamed(sessionCookie) {
-		if !models.ValidSessionID(c.Value) {
-			continue
-		}
-		s, err := b.reg.Session(ctx, c.Value)
+	for _, sid := range websession.IDs(r) {
+		s, err := b.reg.Session(ctx, sid)
 		if err == nil {
 			return s.UID, nil
 		}

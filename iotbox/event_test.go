@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/websession"
 )
 
 // Nothing happens within PollTimeout: the box's answer without result.
@@ -173,7 +176,7 @@ func TestPollClientGone(t *testing.T) {
 		defer close(done)
 		r, _ := http.NewRequestWithContext(ctx, http.MethodPost, f.srv.URL+EventPath, strings.NewReader(pollBody("s1", 0, "dev1")))
 		r.Header.Set("Content-Type", "application/json")
-		r.AddCookie(&http.Cookie{Name: sessionCookie, Value: f.sid})
+		r.AddCookie(&http.Cookie{Name: websession.Cookie, Value: f.sid})
 		if resp, err := f.srv.Client().Do(r); err == nil {
 			resp.Body.Close()
 		}
@@ -181,20 +184,12 @@ func TestPollClientGone(t *testing.T) {
 	f.waitPolling(t, 1)
 	cancel()
 	<-done
-	deadline := time.Now().Add(waitLimit)
-	for {
+	testkit.Eventually(t, waitLimit, "the poll of a gone client to stop waiting", func() bool {
 		f.box.listeners.mu.Lock()
+		defer f.box.listeners.mu.Unlock()
 		l := f.box.listeners.m[listenerKey{2, "s1"}]
-		busy := l != nil && l.abort != nil
-		f.box.listeners.mu.Unlock()
-		if !busy {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the poll of a gone client is still waiting")
-		}
-		time.Sleep(time.Millisecond)
-	}
+		return l == nil || l.abort == nil
+	})
 }
 
 // Listeners that stop polling are dropped after 70 s; polling ones stay.

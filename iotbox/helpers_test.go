@@ -4,10 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	mqttlistener "github.com/odoo-iot-mqtt/odoo-iot-mqtt/listener"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,8 +15,13 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bus"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/websession"
+	mqttlistener "github.com/odoo-iot-mqtt/odoo-iot-mqtt/listener"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
 // The HTTP tests run the box on a real registry (SQLite) with a real bus,
@@ -141,20 +142,12 @@ func (f *fixture) doCtx(t *testing.T, ctx context.Context, path string, q req) r
 	}
 	r.Header.Set("Content-Type", q.contentType)
 	if q.sid != "" {
-		r.AddCookie(&http.Cookie{Name: sessionCookie, Value: q.sid})
+		r.AddCookie(&http.Cookie{Name: websession.Cookie, Value: q.sid})
 	}
 	for k, v := range q.header {
 		r.Header.Set(k, v)
 	}
-	resp, err := f.srv.Client().Do(r)
-	if err != nil {
-		t.Fatalf("%s %s: %v", q.method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, raw := testkit.Do(t, f.srv.Client(), r)
 	rep := reply{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
 	if len(bytes.TrimSpace(raw)) > 0 {
 		if err := json.Unmarshal(raw, &rep); err != nil {
@@ -222,22 +215,19 @@ func (f *fixture) publish(t *testing.T, device string, value any) {
 // waitPolling waits until n polls of the box are waiting.
 func (f *fixture) waitPolling(t *testing.T, n int) {
 	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for {
+	busy := 0
+	waiting := func() bool {
 		f.box.listeners.mu.Lock()
-		busy := 0
+		defer f.box.listeners.mu.Unlock()
+		busy = 0
 		for _, l := range f.box.listeners.m {
 			if l.abort != nil {
 				busy++
 			}
 		}
-		f.box.listeners.mu.Unlock()
-		if busy >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d polls waiting, want %d", busy, n)
-		}
-		time.Sleep(time.Millisecond)
+		return busy >= n
+	}
+	if !testkit.Poll(waitLimit, waiting) {
+		t.Fatalf("%d polls waiting, want %d", busy, n)
 	}
 }

@@ -5,9 +5,10 @@ import (
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
 	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/topic"
 )
 
 // Device discovery. When a broker has it on, its daemon also subscribes
@@ -49,7 +50,7 @@ func (d *daemon) wantedDeviceFilters(subs []mqttmodel.SubscriptionConfig) []stri
 	for _, f := range d.cfg.Devices.Patterns.Filters() {
 		covered := false
 		for _, s := range subs {
-			covered = covered || filterCovers(s.Topic, f)
+			covered = covered || topic.Covers(s.Topic, f)
 		}
 		if !covered {
 			out = append(out, f)
@@ -63,7 +64,7 @@ func (d *daemon) wantedDeviceFilters(subs []mqttmodel.SubscriptionConfig) []stri
 func (d *daemon) warnOverlaps(filters []string, subs []mqttmodel.SubscriptionConfig) {
 	for _, f := range filters {
 		for _, s := range subs {
-			if filtersOverlap(s.Topic, f) { // and s does not cover f: those are not subscribed
+			if topic.Overlap(s.Topic, f) { // and s does not cover f: those are not subscribed
 				d.log.Warn("A device topic overlaps a subscription: messages matching both may arrive twice",
 					slog.String("device_filter", f), slog.String("subscription", s.Topic))
 			}
@@ -166,67 +167,6 @@ func (d *daemon) recordDeviceSubacks(sess *session, filters map[string]byte, res
 			continue
 		}
 		sess.devices.put(f, true)
-	}
-}
-
-// filterCovers reports whether every topic filter d matches is matched by
-// filter f. A shared subscription covers nothing: its messages go to one
-// member of its group, not necessarily this client.
-func filterCovers(f, d string) bool {
-	if strings.HasPrefix(f, "$share/") || strings.HasPrefix(f, "$queue/") {
-		return false
-	}
-	if f == "" || d == "" {
-		return false
-	}
-	if (f[0] == '+' || f[0] == '#') && d[0] == '$' {
-		return false // wildcards do not match $ topics [MQTT-4.7.2-1]
-	}
-	for {
-		fl, frest, fmore := strings.Cut(f, "/")
-		if fl == "#" {
-			return true
-		}
-		dl, drest, dmore := strings.Cut(d, "/")
-		if dl == "#" || fl != "+" && (dl == "+" || fl != dl) {
-			return false
-		}
-		switch {
-		case !fmore && !dmore:
-			return true
-		case fmore && !dmore:
-			return frest == "#" // "a/#" also matches "a"
-		case !fmore:
-			return false
-		}
-		f, d = frest, drest
-	}
-}
-
-// filtersOverlap reports whether some topic matches both filters.
-func filtersOverlap(a, b string) bool {
-	a, b = filterTopic(a), filterTopic(b)
-	if a == "" || b == "" {
-		return false
-	}
-	for {
-		al, arest, amore := strings.Cut(a, "/")
-		bl, brest, bmore := strings.Cut(b, "/")
-		if al == "#" || bl == "#" {
-			return true
-		}
-		if al != "+" && bl != "+" && al != bl {
-			return false
-		}
-		switch {
-		case !amore && !bmore:
-			return true
-		case amore && !bmore:
-			return arest == "#"
-		case !amore && bmore:
-			return brest == "#"
-		}
-		a, b = arest, brest
 	}
 }
 

@@ -12,64 +12,11 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
-
-func TestFilterCovers(t *testing.T) {
-	tests := []struct {
-		f, d  string
-		cover bool
-	}{
-		{"#", "device/+/info", true},
-		{"device/#", "device/+/telemetry/+", true},
-		{"device/+/telemetry/#", "device/+/telemetry/+", true},
-		{"device/+/info", "device/+/info", true},
-		{"+/+/info", "device/+/info", true},
-		{"device/#", "device", true},
-		{"device/lamp-1/#", "device/+/info", false},
-		{"device/+/info", "device/lamp-1/info", true},
-		{"device/lamp-1/info", "device/+/info", false},
-		{"device/+/telemetry/+", "device/+/telemetry/#", false},
-		{"device/+", "device/+/info", false},
-		{"device/+/info/x", "device/+/info", false},
-		{"#", "$SYS/+/info", false},
-		{"$SYS/#", "$SYS/+/info", true},
-		{"$share/g/#", "device/+/info", false},
-		{"/homecontrol/#", "/homecontrol/device/data/+", true},
-		{"homecontrol/#", "/homecontrol/device/data/+", false},
-	}
-	for _, tc := range tests {
-		if got := filterCovers(tc.f, tc.d); got != tc.cover {
-			t.Errorf("filterCovers(%q, %q) = %v, want %v", tc.f, tc.d, got, tc.cover)
-		}
-	}
-}
-
-func TestFiltersOverlap(t *testing.T) {
-	tests := []struct {
-		a, b    string
-		overlap bool
-	}{
-		{"device/lamp-1/#", "device/+/info", true},
-		{"device/+/info", "device/lamp-1/info", true},
-		{"device/+/info", "device/+/event", false},
-		{"device/+", "device/+/info", false},
-		{"device/+/#", "device/x", true},
-		{"a/b", "a/b", true},
-		{"$share/g/device/#", "device/+/info", true},
-		{"other/#", "device/+/info", false},
-	}
-	for _, tc := range tests {
-		if got := filtersOverlap(tc.a, tc.b); got != tc.overlap {
-			t.Errorf("filtersOverlap(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.overlap)
-		}
-		if got := filtersOverlap(tc.b, tc.a); got != tc.overlap {
-			t.Errorf("filtersOverlap(%q, %q) = %v, want %v", tc.b, tc.a, got, tc.overlap)
-		}
-	}
-}
 
 // cuttable is a device whose connection the test can cut without a
 // DISCONNECT, so that the broker publishes its last will.
@@ -87,7 +34,7 @@ func (c *cuttable) cut() {
 
 func cuttableDevice(t *testing.T, mq *testmqtt.Broker, id string, setup func(*mqtt.ClientOptions)) *cuttable {
 	c := &cuttable{}
-	c.Client = device(t, mq.URL(), id, func(o *mqtt.ClientOptions) {
+	c.Client = testmqtt.Connect(t, mq.URL(), id, func(o *mqtt.ClientOptions) {
 		o.SetCustomOpenConnectionFn(func(u *url.URL, _ mqtt.ClientOptions) (net.Conn, error) {
 			conn, err := net.Dial("tcp", u.Host)
 			c.mu.Lock()
@@ -130,12 +77,12 @@ func TestDeviceDiscovery(t *testing.T) {
 			lamp := cuttableDevice(t, mq, "dev-lamp-1", func(o *mqtt.ClientOptions) {
 				o.SetWill("device/lamp-1/availability", "offline", 1, true)
 			})
-			publish(t, lamp, "device/lamp-1/info", 1, true, `{"deviceId":"lamp-1","producer":"Acme Lighting","resources":["switch"],"actions":["toggle"]}`)
-			publish(t, lamp, "device/lamp-1/availability", 1, true, "online")
-			publish(t, lamp, "device/lamp-1/telemetry/switch", 1, false, `{"timestamp":1700000000000,"type":"SWITCH","value":true}`)
+			testmqtt.Publish(t, lamp, "device/lamp-1/info", 1, true, `{"deviceId":"lamp-1","producer":"Acme Lighting","resources":["switch"],"actions":["toggle"]}`)
+			testmqtt.Publish(t, lamp, "device/lamp-1/availability", 1, true, "online")
+			testmqtt.Publish(t, lamp, "device/lamp-1/telemetry/switch", 1, false, `{"timestamp":1700000000000,"type":"SWITCH","value":true}`)
 
 			var dev map[string]any
-			waitFor(t, 15*time.Second, "lamp-1 discovered with its reading", func() bool {
+			testkit.Eventually(t, 15*time.Second, "lamp-1 discovered with its reading", func() bool {
 				dev = h.device(b, "lamp-1")
 				return dev != nil && dev["connected"] == true && strings.Contains(fmt.Sprint(dev["last_values"]), "switch")
 			})
@@ -149,7 +96,7 @@ func TestDeviceDiscovery(t *testing.T) {
 
 			// History: telemetry and info through the user's subscriptions,
 			// exactly once; availability is a device topic only.
-			waitFor(t, 10*time.Second, "telemetry and info in the history", func() bool {
+			testkit.Eventually(t, 10*time.Second, "telemetry and info in the history", func() bool {
 				return h.count([]any{"subscription_id", "=", telemetry}) == 1 && h.count([]any{"subscription_id", "=", info}) == 1
 			})
 			if n := h.count([]any{"topic", "=", "device/lamp-1/availability"}); n != 0 {
@@ -161,7 +108,7 @@ func TestDeviceDiscovery(t *testing.T) {
 
 			// The broker publishes the will when the connection drops.
 			lamp.cut()
-			waitFor(t, 15*time.Second, "lamp-1 offline by its will", func() bool {
+			testkit.Eventually(t, 15*time.Second, "lamp-1 offline by its will", func() bool {
 				return h.device(b, "lamp-1")["connected"] == false
 			})
 
@@ -171,9 +118,9 @@ func TestDeviceDiscovery(t *testing.T) {
 			if got := h.deviceFilters(b); fmt.Sprint(got) != "[device/+/availability device/+/event device/+/info]" {
 				t.Errorf("device filters after the info subscription went: %v", got)
 			}
-			other := device(t, mq.URL(), "dev-thermo-9", nil)
-			publish(t, other, "device/thermo-9/info", 1, true, `{"deviceId":"thermo-9","resources":["temperature"]}`)
-			waitFor(t, 15*time.Second, "thermo-9 discovered", func() bool {
+			other := testmqtt.Connect(t, mq.URL(), "dev-thermo-9", nil)
+			testmqtt.Publish(t, other, "device/thermo-9/info", 1, true, `{"deviceId":"thermo-9","resources":["temperature"]}`)
+			testkit.Eventually(t, 15*time.Second, "thermo-9 discovered", func() bool {
 				d := h.device(b, "thermo-9")
 				return d != nil && d["type"] == "sensor"
 			})
@@ -187,8 +134,8 @@ func TestDeviceDiscovery(t *testing.T) {
 			if got := h.deviceFilters(b); len(got) != 0 {
 				t.Errorf("device filters beside device/#: %v", got)
 			}
-			publish(t, other, "device/thermo-9/availability", 1, false, "offline")
-			waitFor(t, 15*time.Second, "thermo-9 offline", func() bool { return h.device(b, "thermo-9")["connected"] == false })
+			testmqtt.Publish(t, other, "device/thermo-9/availability", 1, false, "offline")
+			testkit.Eventually(t, 15*time.Second, "thermo-9 offline", func() bool { return h.device(b, "thermo-9")["connected"] == false })
 			if n := h.count([]any{"subscription_id", "=", all}, []any{"topic", "=", "device/thermo-9/availability"}); n != 1 {
 				t.Errorf("%d rows of thermo-9's availability through device/#, want 1", n)
 			}

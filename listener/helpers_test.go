@@ -1,65 +1,20 @@
 package listener
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 	"github.com/prometheus/client_golang/prometheus"
 )
-
-// logCapture is a test logger: lines go to the test log while the test
-// runs (never after, which would panic) and are kept for assertions.
-type logCapture struct {
-	mu    sync.Mutex
-	t     testing.TB
-	done  bool
-	lines []string
-}
-
-func newLogger(t testing.TB) (*slog.Logger, *logCapture) {
-	c := &logCapture{t: t}
-	t.Cleanup(func() { c.mu.Lock(); c.done = true; c.mu.Unlock() })
-	return slog.New(slog.NewTextHandler(c, &slog.HandlerOptions{Level: slog.LevelInfo})), c
-}
-
-func (c *logCapture) Write(p []byte) (int, error) {
-	line := string(bytes.TrimRight(p, "\n"))
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.lines = append(c.lines, line)
-	if !c.done {
-		c.t.Log(line)
-	}
-	return len(p), nil
-}
-
-// count returns how many lines contain all of parts.
-func (c *logCapture) count(parts ...string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := 0
-next:
-	for _, l := range c.lines {
-		for _, p := range parts {
-			if !strings.Contains(l, p) {
-				continue next
-			}
-		}
-		n++
-	}
-	return n
-}
 
 // harness is a registry with a running Service installed as its
 // BrokerControl.
@@ -67,7 +22,7 @@ type harness struct {
 	t       *testing.T
 	reg     *modelstest.App
 	svc     *Service
-	logs    *logCapture
+	logs    *testkit.Logs
 	metrics *prometheus.Registry
 	stop    func() // cancels Run and waits for it
 }
@@ -84,7 +39,7 @@ func newHarness(t *testing.T, kind string, opts Options) *harness {
 func (h *harness) run(opts Options) {
 	h.t.Helper()
 	if opts.Logger == nil {
-		opts.Logger, h.logs = newLogger(h.t)
+		opts.Logger, h.logs = testkit.NewLogger(h.t, slog.LevelInfo)
 	}
 	if opts.Metrics == nil {
 		h.metrics = prometheus.NewRegistry()
@@ -226,7 +181,7 @@ func (h *harness) daemon(broker int64) mqttmodel.DaemonStatus {
 // subscribed) after the given time, and its record says so.
 func (h *harness) waitConnected(broker int64, after time.Time) {
 	h.t.Helper()
-	waitFor(h.t, 15*time.Second, fmt.Sprintf("broker %d connected", broker), func() bool {
+	testkit.Eventually(h.t, 15*time.Second, fmt.Sprintf("broker %d connected", broker), func() bool {
 		d := h.daemon(broker)
 		return d.State == mqttmodel.StateConnected && d.ConnectedAt.After(after) &&
 			h.read("mqtt.broker", broker, "listener_state") == mqttmodel.StateConnected
@@ -268,38 +223,4 @@ func (h *harness) metric(name string, labels ...string) float64 {
 		}
 	}
 	return total
-}
-
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// device is a second MQTT client, playing a device or an operator's tool.
-func device(t testing.TB, url, id string, setup func(*mqtt.ClientOptions)) mqtt.Client {
-	t.Helper()
-	o := mqtt.NewClientOptions().AddBroker(url).SetClientID(id).SetAutoReconnect(false).SetConnectTimeout(5 * time.Second)
-	if setup != nil {
-		setup(o)
-	}
-	c := mqtt.NewClient(o)
-	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("device %s connect: %v", id, tok.Error())
-	}
-	t.Cleanup(func() { c.Disconnect(250) })
-	return c
-}
-
-// publish sends and waits for the broker's acknowledgement.
-func publish(t testing.TB, c mqtt.Client, topic string, qos byte, retain bool, payload any) {
-	t.Helper()
-	if tok := c.Publish(topic, qos, retain, payload); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("publish %s: %v", topic, tok.Error())
-	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
@@ -29,17 +30,17 @@ func TestIngest(t *testing.T) {
 			bin := h.subscription(b, "bin/#", 1)
 			bulk0 := h.subscription(b, "bulk/q0/+", 0)
 			bulk1 := h.subscription(b, "bulk/q1/+", 1)
-			dev := device(t, mq.URL(), "device-bin", nil)
+			dev := testmqtt.Connect(t, mq.URL(), "device-bin", nil)
 
 			// Binary payloads: each byte value alone, then all of them.
 			all := make([]byte, 256)
 			for i := range all {
 				all[i] = byte(i)
-				publish(t, dev, fmt.Sprintf("bin/%03d", i), 1, false, []byte{byte(i)})
+				testmqtt.Publish(t, dev, fmt.Sprintf("bin/%03d", i), 1, false, []byte{byte(i)})
 			}
-			publish(t, dev, "bin/all", 1, false, all)
-			publish(t, dev, "bin/empty", 1, false, []byte{})
-			waitFor(t, 15*time.Second, "258 binary rows", func() bool { return h.count([]any{"subscription_id", "=", bin}) == 258 })
+			testmqtt.Publish(t, dev, "bin/all", 1, false, all)
+			testmqtt.Publish(t, dev, "bin/empty", 1, false, []byte{})
+			testkit.Eventually(t, 15*time.Second, "258 binary rows", func() bool { return h.count([]any{"subscription_id", "=", bin}) == 258 })
 			for _, r := range h.history([]any{"subscription_id", "=", bin}) {
 				var want []byte
 				switch r.Topic {
@@ -71,8 +72,8 @@ func TestIngest(t *testing.T) {
 			for i := range n1 {
 				dev.Publish(fmt.Sprintf("bulk/q1/%d", i%10), 1, false, fmt.Sprintf("m%05d", i))
 			}
-			publish(t, dev, "bulk/q1/end", 1, false, "end")
-			waitFor(t, 30*time.Second, "the burst stored", func() bool {
+			testmqtt.Publish(t, dev, "bulk/q1/end", 1, false, "end")
+			testkit.Eventually(t, 30*time.Second, "the burst stored", func() bool {
 				return h.count([]any{"subscription_id", "=", bulk0}) == n0 && h.count([]any{"subscription_id", "=", bulk1}) == n1+1
 			})
 			rows := h.history([]any{"subscription_id", "=", bulk1})
@@ -94,11 +95,11 @@ func TestIngest(t *testing.T) {
 			if v := h.metric("odoo_iot_mqtt_ingest_commit_seconds"); v != h.metric("odoo_iot_mqtt_ingest_batch_size") {
 				t.Errorf("commit latency observed %v times, batches %v", v, h.metric("odoo_iot_mqtt_ingest_batch_size"))
 			}
-			waitFor(t, 5*time.Second, "an empty queue", func() bool { return h.metric("odoo_iot_mqtt_ingest_queue_depth") == 0 })
+			testkit.Eventually(t, 5*time.Second, "an empty queue", func() bool { return h.metric("odoo_iot_mqtt_ingest_queue_depth") == 0 })
 			if d := h.daemon(b); d.MessagesIn != uint64(total) {
 				t.Errorf("daemon messages in %d, want %v", d.MessagesIn, total)
 			}
-			if h.logs.count("level=WARN") != 0 || h.logs.count("level=ERROR") != 0 {
+			if h.logs.Count("level=WARN") != 0 || h.logs.Count("level=ERROR") != 0 {
 				t.Errorf("warnings or errors logged")
 			}
 		})
@@ -117,9 +118,9 @@ func TestRetentionPurge(t *testing.T) {
 	h.call("mqtt.service", "start_mqtt_service")
 	h.waitConnected(keep5, start)
 	h.subscription(keep5, "ret/#", 1)
-	dev := device(t, mq.URL(), "device-ret", nil)
+	dev := testmqtt.Connect(t, mq.URL(), "device-ret", nil)
 	for i := range 20 {
-		publish(t, dev, "ret/x", 1, false, fmt.Sprint(i))
+		testmqtt.Publish(t, dev, "ret/x", 1, false, fmt.Sprint(i))
 	}
 	// Rows of the other broker: two days old and fresh.
 	old := time.Now().Add(-48 * time.Hour)
@@ -129,7 +130,7 @@ func TestRetentionPurge(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the purge", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the purge", func() bool {
 		return h.count([]any{"broker_id", "=", keep5}) == 5 && h.count([]any{"topic", "=", "ret/old"}) == 0
 	})
 	var kept []string

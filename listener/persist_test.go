@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
@@ -34,29 +35,29 @@ func TestPersistentSessionAndAckAfterCommit(t *testing.T) {
 			h.call("mqtt.service", "start_mqtt_service")
 			h.waitConnected(b, start)
 			h.subscription(b, "meter/#", 1)
-			dev := device(t, mq.URL(), "meter", nil)
+			dev := testmqtt.Connect(t, mq.URL(), "meter", nil)
 
 			h.call("mqtt.service", "stop_mqtt_service")
 			const offline = 100
 			for i := range offline {
-				publish(t, dev, "meter/offline", 1, false, fmt.Sprint(i))
+				testmqtt.Publish(t, dev, "meter/offline", 1, false, fmt.Sprint(i))
 			}
 			h.call("mqtt.service", "start_mqtt_service")
-			waitFor(t, 15*time.Second, "the messages published while stopped", func() bool {
+			testkit.Eventually(t, 15*time.Second, "the messages published while stopped", func() bool {
 				return h.count([]any{"topic", "=", "meter/offline"}) == offline
 			})
 
 			release := refuseHistory(t, h.reg.Registry)
 			const locked = 60
 			for i := range locked {
-				publish(t, dev, "meter/locked", 1, false, fmt.Sprint(i))
+				testmqtt.Publish(t, dev, "meter/locked", 1, false, fmt.Sprint(i))
 			}
 			// Mosquitto sends its in-flight window (max_inflight_messages,
 			// 20; its quota accounting after a persistent session's
 			// reconnect can add a few) and waits for acknowledgements that
 			// never come: had they been acknowledged on arrival, all 60
 			// would flow.
-			waitFor(t, 10*time.Second, "the in-flight window delivered", func() bool { return h.daemon(b).MessagesIn >= offline+20 })
+			testkit.Eventually(t, 10*time.Second, "the in-flight window delivered", func() bool { return h.daemon(b).MessagesIn >= offline+20 })
 			time.Sleep(500 * time.Millisecond)
 			if in := h.daemon(b).MessagesIn - offline; in >= locked*2/3 {
 				t.Errorf("%d of %d messages delivered while none could be stored: they were acknowledged before commit", in, locked)
@@ -67,10 +68,10 @@ func TestPersistentSessionAndAckAfterCommit(t *testing.T) {
 			if n := h.count([]any{"topic", "=", "meter/locked"}); n != 0 {
 				t.Fatalf("%d rows stored while the database refused them", n)
 			}
-			if n := h.logs.count("Unable to store received messages, retrying"); n != 1 {
+			if n := h.logs.Count("Unable to store received messages, retrying"); n != 1 {
 				t.Errorf("%d retry log lines, want 1 for the whole outage", n)
 			}
-			if n := h.logs.count("Giving up storing received messages at shutdown"); n != 1 {
+			if n := h.logs.Count("Giving up storing received messages at shutdown"); n != 1 {
 				t.Errorf("%d give-up log lines, want 1", n)
 			}
 			if v := h.metric("odoo_iot_mqtt_messages_dropped_total"); v != 0 {
@@ -83,7 +84,7 @@ func TestPersistentSessionAndAckAfterCommit(t *testing.T) {
 				t.Fatalf("the service record must ask for a start at boot: %v %v", should, err)
 			}
 			h.call("mqtt.service", "start_mqtt_service")
-			waitFor(t, 15*time.Second, "the redelivered messages", func() bool {
+			testkit.Eventually(t, 15*time.Second, "the redelivered messages", func() bool {
 				return h.count([]any{"topic", "=", "meter/locked"}) >= locked
 			})
 			time.Sleep(200 * time.Millisecond)

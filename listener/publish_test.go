@@ -2,21 +2,16 @@ package listener
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
-
-type received struct {
-	topic, payload string
-	qos            byte
-}
 
 // TestSendQoS: action_send_mqtt at QoS 0, 1 and 2 reaches a real
 // subscriber with that QoS, through a short-lived connection while the
@@ -34,24 +29,14 @@ func TestSendQoS(t *testing.T) {
 			"broker_id": b, "subscription_id": sub, "payload": "open at qos " + string(rune('0'+q)), "qos": q}).(int64))
 	}
 
-	got := make(chan received, 16)
-	observer := device(t, mq.URL(), "observer", nil)
-	if tok := observer.Subscribe("cmd/#", 2, func(_ mqtt.Client, m mqtt.Message) {
-		got <- received{m.Topic(), string(m.Payload()), m.Qos()}
-	}); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		t.Fatal(tok.Error())
-	}
+	got := testmqtt.Subscribe(t, testmqtt.Connect(t, mq.URL(), "observer", nil), "cmd/#", 2)
 	sendAll := func(phase string) {
 		t.Helper()
 		for q, id := range signals {
 			h.call("mqtt.signal", "action_send_mqtt", []any{id})
-			select {
-			case r := <-got:
-				if r.topic != "cmd/valve" || r.qos != byte(q) || !strings.HasSuffix(r.payload, string(rune('0'+q))) {
-					t.Errorf("%s: signal at QoS %d arrived as %+v", phase, q, r)
-				}
-			case <-time.After(5 * time.Second):
-				t.Fatalf("%s: the QoS %d signal never reached the subscriber", phase, q)
+			m := testmqtt.Receive(t, got, 5*time.Second, fmt.Sprintf("%s: the QoS %d signal", phase, q))
+			if m.Topic() != "cmd/valve" || m.Qos() != byte(q) || !strings.HasSuffix(string(m.Payload()), string(rune('0'+q))) {
+				t.Errorf("%s: signal at QoS %d arrived as %s at QoS %d: %s", phase, q, m.Topic(), m.Qos(), m.Payload())
 			}
 			if h.read("mqtt.signal", id, "send_at") == false {
 				t.Errorf("%s: send_at not set", phase)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
@@ -26,41 +27,41 @@ func TestBrokerKilledAndRestarted(t *testing.T) {
 	h.waitConnected(b, start)
 	sub := h.subscription(b, "line/+/count", 1)
 
-	dev := device(t, mq.URL(), "counter-before", nil)
+	dev := testmqtt.Connect(t, mq.URL(), "counter-before", nil)
 	for i := range 50 {
-		publish(t, dev, "line/1/count", 1, false, fmt.Sprint("before ", i))
+		testmqtt.Publish(t, dev, "line/1/count", 1, false, fmt.Sprint("before ", i))
 	}
-	waitFor(t, 10*time.Second, "the messages before the kill", func() bool { return h.count() == 50 })
+	testkit.Eventually(t, 10*time.Second, "the messages before the kill", func() bool { return h.count() == 50 })
 
 	killed := time.Now()
 	mq.Kill()
-	waitFor(t, 10*time.Second, "the daemon to notice, and say so on the record", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the daemon to notice, and say so on the record", func() bool {
 		return h.daemon(b).State == mqttmodel.StateReconnecting && h.read("mqtt.broker", b, "listener_state") == mqttmodel.StateReconnecting
 	})
 	// Several attempts fail while the broker stays down.
-	waitFor(t, 10*time.Second, "three failed attempts", func() bool { return h.daemon(b).Attempts >= 3 })
+	testkit.Eventually(t, 10*time.Second, "three failed attempts", func() bool { return h.daemon(b).Attempts >= 3 })
 	if d := h.daemon(b); d.NextRetry.IsZero() || d.LastError == "" || d.StopReason == "" {
 		t.Errorf("registry entry while down: %+v", d)
 	}
 
 	mq.Restart()
 	h.waitConnected(b, killed)
-	waitFor(t, 5*time.Second, "the record connected", func() bool { return h.read("mqtt.broker", b, "listener_state") == mqttmodel.StateConnected })
+	testkit.Eventually(t, 5*time.Second, "the record connected", func() bool { return h.read("mqtt.broker", b, "listener_state") == mqttmodel.StateConnected })
 	if s := h.read("mqtt.subscription", sub, "subscription_status"); s != "subscribed" {
 		t.Errorf("subscription %v after the restart", s)
 	}
-	dev = device(t, mq.URL(), "counter-after", nil)
+	dev = testmqtt.Connect(t, mq.URL(), "counter-after", nil)
 	const after = 200
 	for i := range after {
-		publish(t, dev, "line/2/count", 1, false, fmt.Sprint("after ", i))
+		testmqtt.Publish(t, dev, "line/2/count", 1, false, fmt.Sprint("after ", i))
 	}
-	waitFor(t, 15*time.Second, "every message published after the restart", func() bool {
+	testkit.Eventually(t, 15*time.Second, "every message published after the restart", func() bool {
 		return h.count([]any{"topic", "=", "line/2/count"}) == after
 	})
-	if n := h.logs.count("MQTT listener not connected, retrying"); n != 1 {
+	if n := h.logs.Count("MQTT listener not connected, retrying"); n != 1 {
 		t.Errorf("the outage was logged %d times, want once", n)
 	}
-	if n := h.logs.count("MQTT listener connected"); n != 2 {
+	if n := h.logs.Count("MQTT listener connected"); n != 2 {
 		t.Errorf("%d connected log lines, want 2", n)
 	}
 	if v := h.metric("odoo_iot_mqtt_reconnects_total", "broker_id", brokerLabel(b)); v < 3 {

@@ -4,6 +4,8 @@ import (
 	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 	"sync"
 	"sync/atomic"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/topic"
 )
 
 // routes links received messages to the records they belong to: the
@@ -20,23 +22,23 @@ func newRoutes(subs []mqttmodel.SubscriptionConfig, signals map[string]int64) *r
 	return &routes{subs: subs, signals: signals}
 }
 
-// lookup returns the subscription and signal of a message on topic, 0 when
-// none. A filter equal to the topic wins; otherwise the oldest matching
-// subscription does, so overlapping filters give a stable answer.
-func (r *routes) lookup(topic string) (sub, signal int64) {
+// lookup returns the subscription and signal of a message on topic name,
+// 0 when none. A filter equal to the topic wins; otherwise the oldest
+// matching subscription does, so overlapping filters give a stable answer.
+func (r *routes) lookup(name string) (sub, signal int64) {
 	if r == nil {
 		return 0, 0
 	}
 	for _, s := range r.subs {
-		if filterTopic(s.Topic) == topic {
+		if topic.Filter(s.Topic) == name {
 			sub = s.ID
 			break
 		}
-		if sub == 0 && matchTopic(s.Topic, topic) {
+		if sub == 0 && topic.Match(s.Topic, name) {
 			sub = s.ID
 		}
 	}
-	return sub, r.signals[topic]
+	return sub, r.signals[name]
 }
 
 // routeTable is a daemon's current routes.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
@@ -36,7 +37,7 @@ func TestServiceLifecycle(t *testing.T) {
 	}
 	h.waitConnected(b1, start)
 	h.waitConnected(b2, start)
-	waitFor(t, 10*time.Second, "the offline broker retrying", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the offline broker retrying", func() bool {
 		return h.daemon(down).State == mqttmodel.StateReconnecting && h.read("mqtt.broker", down, "listener_state") == mqttmodel.StateReconnecting
 	})
 	if d := h.daemon(archived); d.BrokerID != 0 {
@@ -60,9 +61,9 @@ func TestServiceLifecycle(t *testing.T) {
 	}
 
 	// Both brokers listen: one message, one row per broker.
-	dev := device(t, mq.URL(), "multi-device", nil)
-	publish(t, dev, "multi/x", 1, false, "hello")
-	waitFor(t, 10*time.Second, "a row per broker", func() bool {
+	dev := testmqtt.Connect(t, mq.URL(), "multi-device", nil)
+	testmqtt.Publish(t, dev, "multi/x", 1, false, "hello")
+	testkit.Eventually(t, 10*time.Second, "a row per broker", func() bool {
 		return h.count([]any{"broker_id", "=", b1}) == 1 && h.count([]any{"broker_id", "=", b2}) == 1
 	})
 
@@ -164,13 +165,13 @@ func TestUnstorableRowIsIsolated(t *testing.T) {
 			for _, it := range batch { // queued together: one batch
 				h.svc.queue <- it
 			}
-			waitFor(t, 15*time.Second, "all 11 rows", func() bool { return h.count() == 11 })
+			testkit.Eventually(t, 15*time.Second, "all 11 rows", func() bool { return h.count() == 11 })
 			for i, r := range h.history() {
 				if r.Payload != fmt.Sprint(i) || r.Sub != sub || r.Broker != b || r.Signal != 0 {
 					t.Errorf("row %d: %+v, want payload %d with subscription %d and no signal", i, r, i, sub)
 				}
 			}
-			if n := h.logs.count("without its link to a deleted record", "mqtt.signal"); n != 1 {
+			if n := h.logs.Count("without its link to a deleted record", "mqtt.signal"); n != 1 {
 				t.Errorf("%d log lines about the deleted link, want 1", n)
 			}
 		})

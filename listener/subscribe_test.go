@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
@@ -39,7 +40,7 @@ func TestSubscribeLive(t *testing.T) {
 		}
 	}
 
-	dev := device(t, mq.URL(), "device-1", nil)
+	dev := testmqtt.Connect(t, mq.URL(), "device-1", nil)
 	sent := []struct {
 		topic   string
 		qos     byte
@@ -57,12 +58,12 @@ func TestSubscribeLive(t *testing.T) {
 	}
 	want := 0
 	for _, m := range sent {
-		publish(t, dev, m.topic, m.qos, false, m.payload)
+		testmqtt.Publish(t, dev, m.topic, m.qos, false, m.payload)
 		if m.sub != 0 {
 			want++
 		}
 	}
-	waitFor(t, 10*time.Second, "the subscribed messages stored", func() bool { return h.count() >= int64(want) })
+	testkit.Eventually(t, 10*time.Second, "the subscribed messages stored", func() bool { return h.count() >= int64(want) })
 	rows := h.history()
 	byPayload := map[string]historyRow{}
 	for _, r := range rows {
@@ -90,9 +91,9 @@ func TestSubscribeLive(t *testing.T) {
 	if s := h.read("mqtt.subscription", alarms, "subscription_status"); s != "unsubscribed" {
 		t.Errorf("status after unsubscribe %v", s)
 	}
-	publish(t, dev, "alarms/hall/smoke", 1, false, "after unsubscribe")
-	publish(t, dev, "plant/line2/temp", 1, false, "marker")
-	waitFor(t, 10*time.Second, "the marker", func() bool { return h.count([]any{"payload", "=", "marker"}) == 1 })
+	testmqtt.Publish(t, dev, "alarms/hall/smoke", 1, false, "after unsubscribe")
+	testmqtt.Publish(t, dev, "plant/line2/temp", 1, false, "marker")
+	testkit.Eventually(t, 10*time.Second, "the marker", func() bool { return h.count([]any{"payload", "=", "marker"}) == 1 })
 	if n := h.count([]any{"payload", "=", "after unsubscribe"}); n != 0 {
 		t.Errorf("a message on an unsubscribed filter was stored")
 	}
@@ -101,8 +102,8 @@ func TestSubscribeLive(t *testing.T) {
 	// its messages go to the other.
 	dup1, dup2 := h.subscription(b, "dup/+", 1), h.subscription(b, "dup/+", 1)
 	h.call("mqtt.subscription", "unsubscribe", []any{dup1})
-	publish(t, dev, "dup/x", 1, false, "dup")
-	waitFor(t, 10*time.Second, "the message on the shared filter", func() bool { return h.count([]any{"subscription_id", "=", dup2}) == 1 })
+	testmqtt.Publish(t, dev, "dup/x", 1, false, "dup")
+	testkit.Eventually(t, 10*time.Second, "the message on the shared filter", func() bool { return h.count([]any{"subscription_id", "=", dup2}) == 1 })
 
 	// Subscribed while the service is stopped: marked, then subscribed by
 	// the daemon as it connects.
@@ -117,8 +118,8 @@ func TestSubscribeLive(t *testing.T) {
 	if s := h.read("mqtt.subscription", late, "subscription_status"); s != "subscribed" {
 		t.Errorf("status after start %v, want subscribed", s)
 	}
-	publish(t, dev, "late/x", 1, false, "late")
-	waitFor(t, 10*time.Second, "the late message", func() bool { return h.count([]any{"subscription_id", "=", late}) == 1 })
+	testmqtt.Publish(t, dev, "late/x", 1, false, "late")
+	testkit.Eventually(t, 10*time.Second, "the late message", func() bool { return h.count([]any{"subscription_id", "=", late}) == 1 })
 	if got := h.metric("odoo_iot_mqtt_messages_received_total", "broker_id", brokerLabel(b)); got != float64(want+3) {
 		t.Errorf("messages received metric %v, want %d", got, want+3)
 	}
@@ -151,7 +152,7 @@ func TestSubscribeRefused(t *testing.T) {
 	if s := h.read("mqtt.subscription", sub, "subscription_status"); s != "fail" {
 		t.Errorf("status after the daemon resubscribed %v, want fail", s)
 	}
-	if n := h.logs.count("Subscription refused", "secret/#"); n != 1 {
+	if n := h.logs.Count("Subscription refused", "secret/#"); n != 1 {
 		t.Errorf("%d log lines for the refused resubscribe, want 1", n)
 	}
 }

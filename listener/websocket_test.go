@@ -1,6 +1,7 @@
 package listener
 
 import (
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -14,6 +15,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/listeners"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
@@ -25,7 +27,7 @@ import (
 // reverse proxy that records the handshake.
 func TestWebsocketScheme(t *testing.T) {
 	modelstest.CheckLeaks(t)
-	logger, _ := newLogger(t)
+	logger, _ := testkit.NewLogger(t, slog.LevelInfo)
 	srv := mochi.New(&mochi.Options{Logger: logger, InlineClient: true})
 	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
 		t.Fatal(err)
@@ -68,7 +70,7 @@ func TestWebsocketScheme(t *testing.T) {
 	if err := srv.Publish("ws/probe", []byte("over websocket"), false, 1); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the message over websocket", func() bool { return h.count([]any{"subscription_id", "=", sub}) == 1 })
+	testkit.Eventually(t, 10*time.Second, "the message over websocket", func() bool { return h.count([]any{"subscription_id", "=", sub}) == 1 })
 	h.call("mqtt.service", "stop_mqtt_service")
 
 	mu.Lock()

@@ -26,9 +26,6 @@ const (
 	msgDBNotFound    = "Database not found."
 )
 
-// sessionCookie is the name of Odoo's web session cookie (§2.4).
-const sessionCookie = "session_id"
-
 // serverVersion and friends are what common.version() reports (§1.2). Odoo
 // clients compare server_version_info[0] to pick a protocol, so these must
 // stay exactly 16.0.

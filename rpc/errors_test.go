@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/jsonrpc"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
@@ -79,7 +80,7 @@ func TestDescribe(t *testing.T) {
 	ctx := context.WithValue(context.Background(), middleware.RequestIDKey, "req-1")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var logs syncBuffer
+			var logs testkit.Buffer
 			we := describe(ctx, slog.New(slog.NewTextHandler(&logs, nil)), tt.err)
 			if code, text := we.fault(); code != tt.fault || text != tt.faultText {
 				t.Errorf("fault = %d %q, want %d %q", code, text, tt.fault, tt.faultText)
@@ -114,7 +115,7 @@ func TestDescribe(t *testing.T) {
 // TestDescribeLogsCall checks that an internal error names its call in the
 // log, so the request id leads to the model and method.
 func TestDescribeLogsCall(t *testing.T) {
-	var logs syncBuffer
+	var logs testkit.Buffer
 	err := &callError{service: "object", method: "search", model: "mqtt.broker", err: errors.New("boom")}
 	describe(context.Background(), slog.New(slog.NewTextHandler(&logs, nil)), err)
 	for _, want := range []string{"method=search", "model=mqtt.broker", "service=object", "boom"} {

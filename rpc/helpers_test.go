@@ -1,21 +1,20 @@
 package rpc
 
 import (
-	"bytes"
 	"encoding/json"
 	"encoding/xml"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	kolo "github.com/kolo/xmlrpc"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/websession"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
@@ -73,7 +72,7 @@ func TestServer(t *testing.T) {
 // testServer is a real handler over the shared registry.
 type testServer struct {
 	*httptest.Server
-	logs *syncBuffer
+	logs *testkit.Buffer
 }
 
 // newTestServer starts NewHandler on a fresh database; opts may adjust
@@ -86,7 +85,7 @@ func newTestServer(t *testing.T, opts ...func(*Options)) *testServer {
 // newTestServerWith also mounts extra services next to the real ones.
 func newTestServerWith(t *testing.T, extra map[string]serviceFunc, opts ...func(*Options)) *testServer {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	o := Options{
 		DBName:          testDB,
 		ListDB:          true,
@@ -100,49 +99,6 @@ func newTestServerWith(t *testing.T, extra map[string]serviceFunc, opts ...func(
 	ts := httptest.NewServer(newHandler(testReg, o, extra))
 	t.Cleanup(ts.Close)
 	return &testServer{Server: ts, logs: logs}
-}
-
-// syncBuffer collects log output written from handler goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// post sends body and returns the response with its body read.
-func post(t *testing.T, url, contentType string, body []byte, cookies ...*http.Cookie) (*http.Response, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	for _, c := range cookies {
-		req.AddCookie(c)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, out
 }
 
 // testdata returns the content of a file in testdata/.
@@ -169,7 +125,7 @@ func (ts *testServer) xmlCall(t *testing.T, path, method string, params ...any) 
 
 func (ts *testServer) xmlPost(t *testing.T, path string, body []byte) []byte {
 	t.Helper()
-	resp, out := post(t, ts.URL+path, "text/xml", body)
+	resp, out := testkit.Post(t, ts.URL+path, "text/xml", body)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("POST %s: HTTP %d, want 200; body %s", path, resp.StatusCode, out)
 	}
@@ -236,7 +192,7 @@ func (r jsonResponse) hasResult() bool { _, ok := r.raw["result"]; return ok }
 // jsonPost posts a raw JSON body to path.
 func (ts *testServer) jsonPost(t *testing.T, path string, body []byte, cookies ...*http.Cookie) jsonResponse {
 	t.Helper()
-	resp, out := post(t, ts.URL+path, "application/json", body, cookies...)
+	resp, out := testkit.Post(t, ts.URL+path, "application/json", body, cookies...)
 	var r jsonResponse
 	if err := json.Unmarshal(out, &r); err != nil {
 		t.Fatalf("POST %s: HTTP %d, body is not JSON (%v): %s", path, resp.StatusCode, err, out)
@@ -252,11 +208,7 @@ func (ts *testServer) jsonPost(t *testing.T, path string, body []byte, cookies .
 // jsonCall posts {"jsonrpc","method":"call","params":params,"id":1}.
 func (ts *testServer) jsonCall(t *testing.T, path string, params any, cookies ...*http.Cookie) jsonResponse {
 	t.Helper()
-	body, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "method": "call", "params": params, "id": 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ts.jsonPost(t, path, body, cookies...)
+	return ts.jsonPost(t, path, testkit.CallBody(t, params), cookies...)
 }
 
 // result unmarshals a successful response's result into v.
@@ -292,7 +244,7 @@ func (r jsonResponse) wantError(t *testing.T, code int, name, msg string) {
 // sessionCookieOf returns the session_id cookie a response set, or nil.
 func sessionCookieOf(cookies []*http.Cookie) *http.Cookie {
 	for _, c := range cookies {
-		if c.Name == sessionCookie {
+		if c.Name == websession.Cookie {
 			return c
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 )
 
 // testJSONRPCFlow runs the /jsonrpc path odoorpc 0.10 and odoo-client-lib
@@ -95,7 +97,7 @@ func testJSONEnvelopeErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, body := post(t, ts.URL+"/jsonrpc", tt.contentType, tt.body)
+			resp, body := testkit.Post(t, ts.URL+"/jsonrpc", tt.contentType, tt.body)
 			if resp.StatusCode != tt.status {
 				t.Errorf("HTTP %d, want %d: %s", resp.StatusCode, tt.status, body)
 			}
@@ -116,7 +118,7 @@ func testJSONEnvelopeErrors(t *testing.T) {
 	}
 	// Content types Odoo accepts, with parameters.
 	for _, ct := range []string{"application/json; charset=utf-8", "application/json-rpc", "Application/JSON"} {
-		resp, body := post(t, ts.URL+"/jsonrpc", ct, []byte(`{"params":{"service":"db","method":"server_version","args":[]}}`))
+		resp, body := testkit.Post(t, ts.URL+"/jsonrpc", ct, []byte(`{"params":{"service":"db","method":"server_version","args":[]}}`))
 		if resp.StatusCode != 200 || !bytes.Contains(body, []byte(`"result":"16.0"`)) {
 			t.Errorf("%s: HTTP %d %s", ct, resp.StatusCode, body)
 		}
@@ -137,7 +139,7 @@ func testJSONEnvelopeErrors(t *testing.T) {
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("GET /jsonrpc: HTTP %d", resp.StatusCode)
 	}
-	resp, _ = post(t, ts.URL+"/web/nope", "application/json", []byte(`{}`))
+	resp, _ = testkit.Post(t, ts.URL+"/web/nope", "application/json", []byte(`{}`))
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown path: HTTP %d", resp.StatusCode)
 	}

@@ -15,6 +15,7 @@ import (
 	kolo "github.com/kolo/xmlrpc"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/jsonrpc"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 )
 
 // testServices answer with values no real service returns, to reach the
@@ -106,7 +107,7 @@ func testJSONResultEncoding(t *testing.T) {
 	if r.hasResult() || r.Error != nil || string(r.ID) != "1" {
 		t.Errorf("nil result: %+v", r.raw)
 	}
-	_, body := post(t, ts.URL+"/jsonrpc", "application/json",
+	_, body := testkit.Post(t, ts.URL+"/jsonrpc", "application/json",
 		[]byte(`{"params":{"service":"test","method":"nil_slice","args":[]},"id":"<x>"}`))
 	want := `{"jsonrpc":"2.0","id":"\u003cx\u003e","result":{"f":20.0,"html":"\u003cb\u003e","ids":[]}}`
 	if !bytes.Equal(body, []byte(want)) {
@@ -127,7 +128,7 @@ func testMountedRoutes(t *testing.T) {
 	outer.Get("/web", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "admin page") })
 	srv := httptest.NewServer(outer)
 	defer srv.Close()
-	ts := &testServer{Server: srv, logs: &syncBuffer{}}
+	ts := &testServer{Server: srv, logs: &testkit.Buffer{}}
 
 	var v string
 	if err := kolo.Response(ts.xmlCall(t, "/xmlrpc/2/db", "server_version")).Unmarshal(&v); err != nil || v != "16.0" {
@@ -138,7 +139,7 @@ func testMountedRoutes(t *testing.T) {
 	}
 	r := ts.jsonCall(t, "/web/dataset/call_kw/mqtt.broker/search", map[string]any{"model": "mqtt.broker", "method": "search", "args": []any{}, "kwargs": map[string]any{}})
 	r.wantError(t, 100, jsonrpc.NameSessionExpired, jsonrpc.TextSessionExpired)
-	resp, body := post(t, srv.URL+"/jsonrpc", "application/json", []byte(`{"params":{"service":"common","method":"version","args":[]}}`))
+	resp, body := testkit.Post(t, srv.URL+"/jsonrpc", "application/json", []byte(`{"params":{"service":"common","method":"version","args":[]}}`))
 	if resp.StatusCode != 200 || !bytes.Contains(body, []byte(`"server_serie":"16.0"`)) {
 		t.Errorf("jsonrpc through the outer router: %d %s", resp.StatusCode, body)
 	}

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/websession"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
@@ -16,28 +17,18 @@ import (
 // that is not a session id is ignored (Odoo starts a fresh session), which
 // on an auth='user' route means "session expired" (JSON code 100).
 func (s *server) session(r *http.Request) (*models.Session, error) {
-	sid := requestSID(r)
+	sid := websession.ID(r)
 	if sid == "" {
 		return nil, models.ErrSessionExpired
 	}
 	return s.reg.Session(r.Context(), sid)
 }
 
-// requestSID is the session_id cookie if it has the shape of a session id.
-func requestSID(r *http.Request) string {
-	for _, c := range r.CookiesNamed(sessionCookie) {
-		if models.ValidSessionID(c.Value) {
-			return c.Value
-		}
-	}
-	return ""
-}
-
 // setSessionCookie sends sid the way Odoo does (HttpOnly, Path=/,
 // Max-Age), plus SameSite=Lax, and Secure when the request came over TLS.
 func (s *server) setSessionCookie(c *jsonCall, sid string) {
 	http.SetCookie(c.w, &http.Cookie{
-		Name:     sessionCookie,
+		Name:     websession.Cookie,
 		Value:    sid,
 		Path:     "/",
 		MaxAge:   int(s.opts.SessionMaxAge.Seconds()),
@@ -52,7 +43,7 @@ func (s *server) setSessionCookie(c *jsonCall, sid string) {
 // as any Odoo JSON route with save_session does (odooly and odoorpc keep it
 // in their cookie jar). It is not stored: only a login creates a session.
 func (s *server) ensureCookie(c *jsonCall) {
-	if !c.cookie && requestSID(c.r) == "" {
+	if !c.cookie && websession.ID(c.r) == "" {
 		s.setSessionCookie(c, models.NewSessionID())
 	}
 }
@@ -91,7 +82,7 @@ func webAuthenticate(s *server, c *jsonCall) (any, error) {
 		_ = s.reg.DeleteSession(ctx, sess.SID)
 		return nil, err
 	}
-	if old := requestSID(c.r); old != "" {
+	if old := websession.ID(c.r); old != "" {
 		// The previous id must not stay usable: rotating is what defeats
 		// session fixation.
 		_ = s.reg.DeleteSession(ctx, old)

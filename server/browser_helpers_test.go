@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,21 +16,14 @@ import (
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 )
 
 // chromiumPath finds the browser, failing under CI=true when it is missing.
 func chromiumPath(t *testing.T) string {
 	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium not found: the browser tests need Debian's chromium package (.ci/run installs it)")
-	}
-	t.Skip("chromium not installed")
-	return ""
+	return testkit.Tool(t, "the browser tests need Debian's chromium package (.ci/run installs it)", "chromium", "chromium-browser", "google-chrome")
 }
 
 // browser is one headless Chromium with a fresh profile, one tab, and the

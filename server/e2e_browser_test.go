@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 )
 
@@ -64,44 +64,6 @@ func (e *adminEnv) logIn(t *testing.T, shot string) {
 		listLoaded("mqtt.broker"))
 }
 
-// --- MQTT side
-
-// listen subscribes a paho client to filter and returns what it receives.
-func listen(t *testing.T, c paho.Client, filter string) <-chan paho.Message {
-	t.Helper()
-	ch := make(chan paho.Message, 100)
-	tok := c.Subscribe(filter, 1, func(_ paho.Client, m paho.Message) {
-		select {
-		case ch <- m:
-		default:
-		}
-	})
-	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("subscribe %s: %v", filter, tok.Error())
-	}
-	return ch
-}
-
-// publish publishes and waits for the broker to have it.
-func publish(t *testing.T, c paho.Client, topic string, retain bool, payload string) {
-	t.Helper()
-	if tok := c.Publish(topic, 1, retain, payload); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("publish %s: %v", topic, tok.Error())
-	}
-}
-
-// receive waits for the next message on ch.
-func receive(t *testing.T, ch <-chan paho.Message, what string) paho.Message {
-	t.Helper()
-	select {
-	case m := <-ch:
-		return m
-	case <-time.After(15 * time.Second):
-		t.Fatalf("no MQTT message: %s", what)
-		return nil
-	}
-}
-
 // TestBrowserAdmin walks the issue's scenario through the pages: log in,
 // create a broker on the test Mosquitto and Connect, subscribe, start the
 // service, see a device's message arrive live on Received History, send a
@@ -110,7 +72,7 @@ func receive(t *testing.T, ch <-chan paho.Message, what string) paho.Message {
 func TestBrowserAdmin(t *testing.T) {
 	e := startAdmin(t, 1280, 900)
 	b := e.b
-	device := mqttClient(t, e.mq.Addr(), "browser-device")
+	device := testmqtt.Connect(t, e.mq.URL(), "browser-device", nil)
 
 	// 1. Log in; a wrong password first says so.
 	b.run(t, "open the login page", chromedp.Navigate(e.srv.url()+"/web/login"), chromedp.WaitVisible(`#login-login`, chromedp.ByQuery))
@@ -163,7 +125,7 @@ func TestBrowserAdmin(t *testing.T) {
 		until(`document.querySelector("[data-testid=statusbar]").dataset.value === "start"`),
 		chromedp.WaitVisible(fmt.Sprintf(`tr[data-testid=listener-row][data-broker-id="%d"][data-state=connected]`, broker), chromedp.ByQuery),
 		until(fmt.Sprintf(`document.querySelector('tr[data-testid=listener-row][data-broker-id="%d"] a').getAttribute("href") === "#/mqtt.broker/%d"`, broker, broker)))
-	eventually(t, 15*time.Second, "both subscriptions to be subscribed", func() bool {
+	testkit.Eventually(t, 15*time.Second, "both subscriptions to be subscribed", func() bool {
 		return e.o.count("mqtt.subscription", []any{[]any{"subscribed", "=", true}}) == len(subs)
 	})
 	b.screenshot(t, "browser-05-service")
@@ -177,7 +139,7 @@ func TestBrowserAdmin(t *testing.T) {
 		menu("received-history"), listLoaded("received-history"),
 		until(`document.querySelector("[data-testid=bus-status]").dataset.status === "open"`),
 		chromedp.Evaluate(`window.__marker = 1`, nil))
-	publish(t, device, "sensors/room-1/temperature", false, `{"value": 21.5, "unit": "°C"}`)
+	testmqtt.Publish(t, device, "sensors/room-1/temperature", 1, false, `{"value": 21.5, "unit": "°C"}`)
 	row := `[...document.querySelectorAll("tr[data-testid=live-row]")].find((tr) => tr.querySelector("td[data-field=topic]").textContent === "sensors/room-1/temperature")`
 	b.run(t, "see the message arrive live", until(row))
 	var marker int
@@ -192,7 +154,7 @@ func TestBrowserAdmin(t *testing.T) {
 	if payload != `{"value": 21.5, "unit": "°C"}` || brokerName != "Test Mosquitto" {
 		t.Errorf("live row payload %q, broker %q", payload, brokerName)
 	}
-	publish(t, device, "sensors/room-2/humidity", false, `48`)
+	testmqtt.Publish(t, device, "sensors/room-2/humidity", 1, false, `48`)
 	b.run(t, "see a second message arrive live",
 		until(`document.querySelectorAll("tr[data-testid=live-row]").length >= 2`),
 		until(`document.querySelector("tbody tr td[data-field=topic]").textContent === "sensors/room-2/humidity"`))
@@ -204,7 +166,7 @@ func TestBrowserAdmin(t *testing.T) {
 		chromedp.Navigate(fmt.Sprintf("%s/web#/mqtt.broker/%d", e.srv.url(), broker)), formLoaded(broker),
 		until(`document.querySelectorAll("tr[data-testid=broker-messages-row]").length >= 2`),
 		until(`document.querySelector("[data-testid=broker-messages]").closest("section").querySelector(".small-list-more").getAttribute("href") === "#/received-history?q=Test%20Mosquitto"`))
-	publish(t, device, "sensors/room-3/co2", false, `415`)
+	testmqtt.Publish(t, device, "sensors/room-3/co2", 1, false, `415`)
 	b.run(t, "see the message arrive live on the broker's form",
 		until(`[...document.querySelectorAll("[data-testid=broker-messages] tr[data-testid=live-row]")].some((tr) =>
 			tr.querySelector("td[data-field=topic]").textContent === "sensors/room-3/co2" && tr.querySelector("td[data-field=payload]").textContent === "415")`))
@@ -212,7 +174,7 @@ func TestBrowserAdmin(t *testing.T) {
 
 	// 6. A signal through its form; Send reaches a subscriber on the
 	// broker, Auto send counts up until stopped.
-	lamp := listen(t, device, "actuators/#")
+	lamp := testmqtt.Subscribe(t, device, "actuators/#", 1)
 	b.run(t, "create a signal",
 		menu("mqtt.signal"), listLoaded("mqtt.signal"),
 		click(`[data-testid=list-create]`),
@@ -225,7 +187,7 @@ func TestBrowserAdmin(t *testing.T) {
 	// make no mqtt_realtime note yet, see the report of this test).
 	b.run(t, "send the signal", click(`button[data-method=action_send_mqtt]`),
 		until(`document.querySelector("#f-send_at").textContent.trim() !== ""`))
-	if m := receive(t, lamp, "the sent signal"); m.Topic() != "actuators/lamp/set" || string(m.Payload()) != `{"state": "on"}` {
+	if m := testmqtt.Receive(t, lamp, 15*time.Second, "the sent signal"); m.Topic() != "actuators/lamp/set" || string(m.Payload()) != `{"state": "on"}` {
 		t.Errorf("signal arrived as %s %q", m.Topic(), m.Payload())
 	}
 	b.run(t, "auto send",
@@ -244,11 +206,11 @@ func TestBrowserAdmin(t *testing.T) {
 		t.Errorf("auto send stopped after %d messages, the counter showed at least 2: %q", autoSent, stopped)
 	}
 	for i := range autoSent {
-		if m := receive(t, lamp, fmt.Sprintf("auto sent signal %d", i+1)); string(m.Payload()) != `{"state": "on"}` {
+		if m := testmqtt.Receive(t, lamp, 15*time.Second, fmt.Sprintf("auto sent signal %d", i+1)); string(m.Payload()) != `{"state": "on"}` {
 			t.Errorf("auto sent signal %d: %q", i+1, m.Payload())
 		}
 	}
-	eventually(t, 10*time.Second, "the send history of the signal", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the send history of the signal", func() bool {
 		return e.o.count("mqtt.signal.history", []any{[]any{"signal_id", "=", signal}, []any{"direction", "=", "send"}}) >= 1+autoSent
 	})
 	b.run(t, "see the sends in the signal's history panel",
@@ -258,14 +220,14 @@ func TestBrowserAdmin(t *testing.T) {
 
 	// 7. A seed-004 smart object announces itself; it shows on Devices,
 	// and its action button publishes on its action topic.
-	actions := listen(t, device, "device/lamp-1/action/#")
-	publish(t, device, "device/lamp-1/info", true,
+	actions := testmqtt.Subscribe(t, device, "device/lamp-1/action/#", 1)
+	testmqtt.Publish(t, device, "device/lamp-1/info", 1, true,
 		`{"deviceId": "lamp-1", "producer": "ACME", "softwareVersion": "1.0.2", "resources": ["switch", "temperature"], "actions": ["toggle", "switch"]}`)
-	publish(t, device, "device/lamp-1/telemetry/temperature", false,
+	testmqtt.Publish(t, device, "device/lamp-1/telemetry/temperature", 1, false,
 		`{"timestamp": 1700000000000, "type": "TEMPERATURE_SENSOR", "value": 22.5, "unit": "°C"}`)
-	publish(t, device, "device/lamp-1/availability", true, "online")
+	testmqtt.Publish(t, device, "device/lamp-1/availability", 1, true, "online")
 	var deviceID int64
-	eventually(t, 15*time.Second, "device lamp-1 online with its temperature", func() bool {
+	testkit.Eventually(t, 15*time.Second, "device lamp-1 online with its temperature", func() bool {
 		rows := e.o.searchRead("iot.device", []any{[]any{"identifier", "=", "lamp-1"}}, "connected", "last_values")
 		if len(rows) == 1 {
 			deviceID = int64(rows[0]["id"].(float64))
@@ -282,15 +244,15 @@ func TestBrowserAdmin(t *testing.T) {
 	b.run(t, "trigger the device's action",
 		click(`[data-testid=device-action][data-action=toggle]`),
 		until(`document.querySelector("[data-testid=device-action-result]").dataset.result === "true"`))
-	if m := receive(t, actions, "the device action"); m.Topic() != "device/lamp-1/action/toggle" {
+	if m := testmqtt.Receive(t, actions, 15*time.Second, "the device action"); m.Topic() != "device/lamp-1/action/toggle" {
 		t.Errorf("device action arrived on %s %q", m.Topic(), m.Payload())
 	}
-	configs := listen(t, device, "device/lamp-1/config")
+	configs := testmqtt.Subscribe(t, device, "device/lamp-1/config", 1)
 	b.run(t, "push a config to the device",
 		fill(`[data-testid=push-config-json]`, `{"interval": 10}`),
 		click(`[data-testid=push-config]`),
 		until(`[...document.querySelectorAll("[data-testid=toast][data-type=success]")].some((n) => n.textContent.includes("Config pushed"))`))
-	if m := receive(t, configs, "the pushed config"); string(m.Payload()) != `{"interval":10}` {
+	if m := testmqtt.Receive(t, configs, 15*time.Second, "the pushed config"); string(m.Payload()) != `{"interval":10}` {
 		t.Errorf("config arrived as %q", m.Payload())
 	}
 	b.screenshot(t, "browser-09-device-form")
@@ -315,10 +277,10 @@ func TestBrowserXSS(t *testing.T) {
 	sub := e.o.create("mqtt.subscription", map[string]any{"broker_id": broker, "topic": "xss/#"})
 	e.o.call("mqtt.subscription", "subscribe_mqtt", []any{[]any{sub}}, nil)
 	e.o.call("mqtt.service", "start_mqtt_service", nil, nil)
-	eventually(t, 15*time.Second, "the subscription to be subscribed", func() bool {
+	testkit.Eventually(t, 15*time.Second, "the subscription to be subscribed", func() bool {
 		return e.o.count("mqtt.subscription", []any{[]any{"subscribed", "=", true}}) == 1
 	})
-	device := mqttClient(t, e.mq.Addr(), "browser-xss-device")
+	device := testmqtt.Connect(t, e.mq.URL(), "browser-xss-device", nil)
 	e.logIn(t, "")
 
 	harmless := `window.__xss === undefined && !document.querySelector('img[src="x"]') && [...document.scripts].every((s) => s.src)`
@@ -332,7 +294,7 @@ func TestBrowserXSS(t *testing.T) {
 
 	b.run(t, "open Received History", menu("received-history"), listLoaded("received-history"),
 		until(`document.querySelector("[data-testid=bus-status]").dataset.status === "open"`))
-	publish(t, device, topic, false, payload)
+	testmqtt.Publish(t, device, topic, 1, false, payload)
 	cells := func(rows string) string {
 		return fmt.Sprintf(`[...document.querySelectorAll(%s)].some((tr) =>
 			tr.querySelector("td[data-field=topic]").textContent === %s && tr.querySelector("td[data-field=payload]").textContent === %s)`,
@@ -359,7 +321,7 @@ func TestBrowserXSS(t *testing.T) {
 	b.run(t, "insert the markup as HTML", chromedp.Evaluate(`document.body.insertAdjacentHTML("beforeend", `+jsString(img)+`)`, nil),
 		until(`document.querySelector('img[src="x"]')`))
 	var seen []string
-	eventually(t, 10*time.Second, "the CSP violation among the page errors", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the CSP violation among the page errors", func() bool {
 		seen = append(seen, b.pageErrors()...)
 		return strings.Contains(strings.Join(seen, "\n"), "Content Security Policy")
 	})

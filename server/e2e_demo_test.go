@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/server/demo"
 )
 
@@ -48,23 +50,23 @@ func TestDemoStart(t *testing.T) {
 	}
 
 	receive := []any{[]any{"direction", "=", "receive"}}
-	eventually(t, 15*time.Second, "received rows in mqtt.signal.history", func() bool { return o.count("mqtt.signal.history", receive) >= 5 })
+	testkit.Eventually(t, 15*time.Second, "received rows in mqtt.signal.history", func() bool { return o.count("mqtt.signal.history", receive) >= 5 })
 	n := o.count("mqtt.signal.history", receive)
-	eventually(t, 10*time.Second, "the history to keep growing", func() bool { return o.count("mqtt.signal.history", receive) > n })
+	testkit.Eventually(t, 10*time.Second, "the history to keep growing", func() bool { return o.count("mqtt.signal.history", receive) > n })
 	for _, topic := range []string{"device/thermo-1/telemetry/temperature", "device/lamp-1/info", "/homecontrol/device/data/esp32-kitchen"} {
-		eventually(t, 10*time.Second, "a row on "+topic, func() bool {
+		testkit.Eventually(t, 10*time.Second, "a row on "+topic, func() bool {
 			return o.count("mqtt.signal.history", []any{[]any{"topic", "=", topic}, []any{"subscription_id", "!=", false}}) > 0
 		})
 	}
-	eventually(t, 10*time.Second, "check_mqtt_status connected", func() bool {
+	testkit.Eventually(t, 10*time.Second, "check_mqtt_status connected", func() bool {
 		res, _ := o.call("mqtt.service", "check_mqtt_status", nil, nil).(map[string]any)
 		return res["status"] == "connected" && res["message"] == "MQTT Service is connected and running"
 	})
 
 	// The lamp: its retained event flips when the toggle signal is sent.
 	var before string
-	eventually(t, 10*time.Second, "the lamp's retained event", func() bool {
-		before = lampState(retained(t, addr, "device/lamp-1/event"))
+	testkit.Eventually(t, 10*time.Second, "the lamp's retained event", func() bool {
+		before = lampState(testmqtt.Retained(t, "tcp://"+addr, "device/lamp-1/event", time.Second))
 		return before != ""
 	})
 	sigs := o.searchRead("mqtt.signal", []any{[]any{"topic", "=", demo.LampToggleTopic}}, "id")
@@ -79,8 +81,10 @@ func TestDemoStart(t *testing.T) {
 		t.Fatalf("%d send rows for the toggle signal, want 1", n)
 	}
 	want := map[string]string{"on": "off", "off": "on"}[before]
-	eventually(t, 10*time.Second, "the lamp to switch "+want, func() bool { return lampState(retained(t, addr, "device/lamp-1/event")) == want })
-	eventually(t, 10*time.Second, "the lamp's new state in the history", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the lamp to switch "+want, func() bool {
+		return lampState(testmqtt.Retained(t, "tcp://"+addr, "device/lamp-1/event", time.Second)) == want
+	})
+	testkit.Eventually(t, 10*time.Second, "the lamp's new state in the history", func() bool {
 		rows := o.searchRead("mqtt.signal.history", []any{[]any{"topic", "=", "device/lamp-1/event"}}, "payload")
 		return len(rows) > 0 && lampState([]byte(rows[0]["payload"].(string))) == want // newest first
 	})
@@ -117,7 +121,7 @@ func TestDemoStart(t *testing.T) {
 	if n := o.count("mqtt.subscription", []any{}); n != len(demo.Subscriptions) {
 		t.Fatalf("%d subscriptions after restart, want %d", n, len(demo.Subscriptions))
 	}
-	eventually(t, 15*time.Second, "check_mqtt_status connected after restart", func() bool {
+	testkit.Eventually(t, 15*time.Second, "check_mqtt_status connected after restart", func() bool {
 		res, _ := o.call("mqtt.service", "check_mqtt_status", nil, nil).(map[string]any)
 		return res["status"] == "connected"
 	})

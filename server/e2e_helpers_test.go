@@ -19,8 +19,7 @@ import (
 	"testing"
 	"time"
 
-	paho "github.com/eclipse/paho.mqtt.golang"
-
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 )
 
@@ -62,25 +61,8 @@ func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
 type serverProc struct {
 	cmd  *exec.Cmd
 	addr string // host:port it listens on
-	log  *syncBuffer
+	log  *testkit.Buffer
 	done chan error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startServer runs the binary with args plus a free port and JSON logs, and
@@ -91,7 +73,7 @@ func startServer(t *testing.T, args ...string) *serverProc {
 	cmd := exec.Command(binary(t), args...)
 	cmd.Env = cleanEnv()
 	pr, pw := io.Pipe()
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	cmd.Stderr = pw
 	cmd.Stdout = logs
 	if err := cmd.Start(); err != nil {
@@ -163,24 +145,17 @@ func cleanEnv() []string {
 	return out
 }
 
-// python3 returns the interpreter, failing under CI when it is missing.
+// python3 returns the interpreter; without it the test skips, or fails
+// under CI=true.
 func python3(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath("python3")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("python3 is required under CI")
-		}
-		t.Skip("python3 not found: skipping the Python client test")
-	}
-	return p
+	return testkit.Tool(t, "the Python client test needs it", "python3")
 }
 
 // postJSON posts a JSON-RPC call and decodes the envelope.
 func postJSON(t *testing.T, c *http.Client, url string, params any) map[string]any {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "method": "call", "id": 1, "params": params})
-	resp, err := c.Post(url, "application/json", bytes.NewReader(body))
+	resp, err := c.Post(url, "application/json", bytes.NewReader(testkit.CallBody(t, params)))
 	if err != nil {
 		t.Fatalf("POST %s: %v", url, err)
 	}
@@ -225,18 +200,6 @@ func (p *serverProc) logValue(t *testing.T, msg, key string) string {
 	}
 	v, _ := recs[0][key].(string)
 	return v
-}
-
-// eventually polls cond every 100ms until it holds or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // odoo is an authenticated JSON-RPC client of a running server, calling
@@ -330,44 +293,6 @@ func startMosquitto(t *testing.T) *testmqtt.Broker {
 	return testmqtt.Start(t, testmqtt.Options{Persistence: true, Config: []string{"max_queued_messages 0"}})
 }
 
-// mqttClient connects a paho client to addr, disconnected at cleanup.
-func mqttClient(t *testing.T, addr, clientID string) paho.Client {
-	t.Helper()
-	c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(clientID).SetConnectTimeout(5 * time.Second))
-	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("MQTT connect to %s: %v", addr, tok.Error())
-	}
-	t.Cleanup(func() { c.Disconnect(100) })
-	return c
-}
-
-// retained reads the retained message of topic with a fresh subscription,
-// or nil when there is none within a second.
-func retained(t *testing.T, addr, topic string) []byte {
-	t.Helper()
-	c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(fmt.Sprintf("e2e-retained-%d", time.Now().UnixNano())))
-	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("MQTT connect to %s: %v", addr, tok.Error())
-	}
-	defer c.Disconnect(100)
-	got := make(chan []byte, 1)
-	tok := c.Subscribe(topic, 1, func(_ paho.Client, m paho.Message) {
-		select {
-		case got <- m.Payload():
-		default:
-		}
-	})
-	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("subscribe %s: %v", topic, tok.Error())
-	}
-	select {
-	case p := <-got:
-		return p
-	case <-time.After(time.Second):
-		return nil
-	}
-}
-
 // pythonPaho returns Debian's /usr/bin/python3 when it has paho-mqtt
 // (python3-paho-mqtt installs there, not in a pyenv interpreter). Under
 // CI=true a missing module fails the test, elsewhere it skips.
@@ -376,10 +301,7 @@ func pythonPaho(t *testing.T) string {
 	const py = "/usr/bin/python3"
 	out, err := exec.Command(py, "-c", "import paho.mqtt.client").CombinedOutput()
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but %s cannot import paho.mqtt (apt-get install python3-paho-mqtt): %v\n%s", py, err, out)
-		}
-		t.Skipf("%s has no paho.mqtt: skipping the Python device test (apt-get install python3-paho-mqtt)", py)
+		testkit.Missing(t, fmt.Sprintf("%s cannot import paho.mqtt, which the Python device test needs (apt-get install python3-paho-mqtt): %v\n%s", py, err, out))
 	}
 	return py
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
@@ -41,7 +42,7 @@ func TestPythonPahoDevice(t *testing.T) {
 			if res := o.call("mqtt.service", "start_mqtt_service", nil, nil); res != true {
 				t.Fatalf("start_mqtt_service = %v", res)
 			}
-			eventually(t, 15*time.Second, "the subscriptions to be subscribed", func() bool {
+			testkit.Eventually(t, 15*time.Second, "the subscriptions to be subscribed", func() bool {
 				return o.count("mqtt.subscription", []any{[]any{"subscribed", "=", true}}) == len(subs)
 			})
 
@@ -50,7 +51,7 @@ func TestPythonPahoDevice(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			stderr := &syncBuffer{}
+			stderr := &testkit.Buffer{}
 			cmd.Stderr = stderr
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
@@ -84,7 +85,7 @@ func TestPythonPahoDevice(t *testing.T) {
 			row := func(topic string) map[string]any {
 				t.Helper()
 				var rows []map[string]any
-				eventually(t, 10*time.Second, "a row on "+topic, func() bool {
+				testkit.Eventually(t, 10*time.Second, "a row on "+topic, func() bool {
 					rows = o.searchRead("mqtt.signal.history", []any{[]any{"topic", "=", topic}, []any{"direction", "=", "receive"}},
 						"payload", "payload_raw", "qos", "subscription_id", "broker_id")
 					return len(rows) > 0

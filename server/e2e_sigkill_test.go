@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
@@ -32,20 +33,19 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 			if res := o.call("mqtt.service", "start_mqtt_service", nil, nil); res != true {
 				t.Fatalf("start_mqtt_service = %v", res)
 			}
-			eventually(t, 15*time.Second, "the subscription to be subscribed", func() bool {
+			testkit.Eventually(t, 15*time.Second, "the subscription to be subscribed", func() bool {
 				return o.count("mqtt.subscription", []any{[]any{"id", "=", sub}, []any{"subscribed", "=", true}}) == 1
 			})
 
 			// The publisher: numbered QoS 1 messages; it tells when a third
 			// is out so the test kills the server mid-stream.
-			pub := mqttClient(t, mq.Addr(), "e2e-publisher-"+kind)
+			pub := testmqtt.Connect(t, mq.URL(), "e2e-publisher-"+kind, nil)
 			third := make(chan struct{})
 			published := make(chan error, 1)
 			go func() {
 				for i := 0; i < total; i++ {
-					tok := pub.Publish("load/"+kind, 1, false, fmt.Sprintf("%06d", i))
-					if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-						published <- fmt.Errorf("publish %d: %v", i, tok.Error())
+					if err := testmqtt.Wait(pub.Publish("load/"+kind, 1, false, fmt.Sprintf("%06d", i))); err != nil {
+						published <- fmt.Errorf("publish %d: %w", i, err)
 						return
 					}
 					if i == total/3 {
@@ -68,7 +68,7 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 			}
 			o = login(t, srv, "e2e", "pw")
 			var rows []map[string]any
-			eventually(t, 60*time.Second, fmt.Sprintf("%d distinct payloads stored", total), func() bool {
+			testkit.Eventually(t, 60*time.Second, fmt.Sprintf("%d distinct payloads stored", total), func() bool {
 				rows = o.searchRead("mqtt.signal.history", []any{[]any{"direction", "=", "receive"}}, "payload")
 				return distinct(rows) >= total
 			})

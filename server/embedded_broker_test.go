@@ -12,11 +12,14 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 )
 
-func testEmbeddedBroker(t *testing.T, addr string) (*embeddedBroker, *syncBuffer) {
+func testEmbeddedBroker(t *testing.T, addr string) (*embeddedBroker, *testkit.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	b, err := startEmbeddedBroker(addr, slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +53,7 @@ func TestEmbeddedBrokerPortTaken(t *testing.T) {
 	if warns != 1 {
 		t.Errorf("%d warnings, want 1:\n%s", warns, logs)
 	}
-	mqttClient(t, b.addr(), "port-taken-client") // it serves MQTT there
+	testmqtt.Connect(t, "tcp://"+b.addr(), "port-taken-client", nil) // it serves MQTT there
 
 	// A wildcard host is reached on the loopback address.
 	b2, _ := testEmbeddedBroker(t, ":0")
@@ -66,27 +69,21 @@ func TestEmbeddedBrokerPortTaken(t *testing.T) {
 // and forgets its own in-flight message; the packetIDHook prevents both.
 func TestEmbeddedBrokerPacketIDs(t *testing.T) {
 	b, logs := testEmbeddedBroker(t, "127.0.0.1:0")
-	pub := mqttClient(t, b.addr(), "ids-publisher")
+	pub := testmqtt.Connect(t, "tcp://"+b.addr(), "ids-publisher", nil)
 	const n = 5
 	for i := 1; i <= n; i++ {
-		if tok := pub.Publish(fmt.Sprintf("r/%d", i), 1, true, "retained"); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-			t.Fatal(tok.Error())
-		}
+		testmqtt.Publish(t, pub, fmt.Sprintf("r/%d", i), 1, true, "retained")
 	}
 	pub.Disconnect(100)
 
 	var got atomic.Int32
 	held := make(chan paho.Message, 10*n)
-	c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + b.addr()).SetClientID("ids-client").SetAutoAckDisabled(true))
-	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		t.Fatal(tok.Error())
-	}
-	defer c.Disconnect(100)
+	c := testmqtt.Connect(t, "tcp://"+b.addr(), "ids-client", func(o *paho.ClientOptions) { o.SetAutoAckDisabled(true) })
 	subscribe := func(filter string) byte {
 		t.Helper()
 		tok := c.Subscribe(filter, 1, func(_ paho.Client, m paho.Message) { got.Add(1); held <- m })
-		if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-			t.Fatal(tok.Error())
+		if err := testmqtt.Wait(tok); err != nil {
+			t.Fatal(err)
 		}
 		return tok.(*paho.SubscribeToken).Result()[filter]
 	}
@@ -94,7 +91,7 @@ func TestEmbeddedBrokerPacketIDs(t *testing.T) {
 		t.Fatalf("SUBACK r/# = %#x", code)
 	}
 	// At least once: a retained message may come twice.
-	eventually(t, 5*time.Second, "the retained messages", func() bool { return got.Load() >= n })
+	testkit.Eventually(t, 5*time.Second, "the retained messages", func() bool { return got.Load() >= n })
 	base := atomic.LoadInt64(&b.srv.Info.Inflight)
 	if base < n {
 		t.Fatalf("broker in flight = %d, want at least %d", base, n)
@@ -103,16 +100,16 @@ func TestEmbeddedBrokerPacketIDs(t *testing.T) {
 	if code := subscribe("x/#"); code != 1 {
 		t.Errorf("SUBACK x/# with a clashing id = %#x, want 1", code)
 	}
-	if tok := c.Publish("y/1", 1, false, "up"); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		t.Errorf("QoS 1 publish with a clashing id: %v", tok.Error())
+	if err := testmqtt.Wait(c.Publish("y/1", 1, false, "up")); err != nil {
+		t.Errorf("QoS 1 publish with a clashing id: %v", err)
 	}
-	if tok := c.Unsubscribe("x/#"); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		t.Errorf("unsubscribe with a clashing id: %v", tok.Error())
+	if err := testmqtt.Wait(c.Unsubscribe("x/#")); err != nil {
+		t.Errorf("unsubscribe with a clashing id: %v", err)
 	}
 	if inflight := atomic.LoadInt64(&b.srv.Info.Inflight); inflight < base {
 		t.Errorf("broker in flight after the clashes = %d, want %d (none forgotten)", inflight, base)
 	}
-	eventually(t, 5*time.Second, "the acknowledgements", func() bool {
+	testkit.Eventually(t, 5*time.Second, "the acknowledgements", func() bool {
 		for len(held) > 0 {
 			(<-held).Ack()
 		}

@@ -1,10 +1,11 @@
 package web
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 )
 
 // TestJavaScript runs the unit tests of the pages' pure modules
@@ -13,13 +14,7 @@ import (
 // CI=true, where .ci/run installs Debian's nodejs and a skip would hide a
 // broken setup.
 func TestJavaScript(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("node not found: the JavaScript unit tests need Debian's nodejs package (.ci/run installs it)")
-		}
-		t.Skip("node not installed")
-	}
+	node := testkit.Tool(t, "the JavaScript unit tests need Debian's nodejs package (.ci/run installs it)", "node")
 	files, err := filepath.Glob("testdata/js/*.test.mjs")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no JavaScript tests found: %v", err)

@@ -1,7 +1,9 @@
-// Package testmqtt runs a real Mosquitto (Debian's package) for tests:
-// one broker process per call, on a free loopback port, with a generated
-// configuration in the test's temporary folder. It is stopped when the
-// test ends and its output tail logged when the test failed.
+// Package testmqtt is the MQTT side of the tests. It runs a real Mosquitto
+// (Debian's package): one broker process per call, on a free loopback
+// port, with a generated configuration in the test's temporary folder. It
+// is stopped when the test ends and its output tail logged when the test
+// failed. And it connects paho clients (Connect, Publish, Subscribe,
+// Receive, Retained) that fail the test instead of returning errors.
 //
 // Without Mosquitto a test skips with one line; under CI=true, where the
 // tests must run, it fails instead.
@@ -20,6 +22,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 )
 
 // Host is the loopback address every test broker listens on.
@@ -62,19 +66,7 @@ type Broker struct {
 // fails under CI=true.
 func Bin(t testing.TB) string {
 	t.Helper()
-	for _, p := range []string{"/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("mosquitto"); err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("CI=true but mosquitto is not installed (apt-get install mosquitto)")
-	}
-	t.Skip("mosquitto not installed: apt-get install mosquitto to run this test")
-	return ""
+	return testkit.Tool(t, "apt-get install mosquitto", "/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto", "mosquitto")
 }
 
 // Start writes a configuration and starts the broker, returning once its

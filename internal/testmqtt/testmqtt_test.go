@@ -4,10 +4,13 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 )
 
 const waitLimit = 10 * time.Second
@@ -20,14 +23,11 @@ func connect(t *testing.T, url, id, user, pass string) (paho.Client, error) {
 		o.SetUsername(user).SetPassword(pass)
 	}
 	c := paho.NewClient(o)
-	tok := c.Connect()
-	if !tok.WaitTimeout(waitLimit) {
-		t.Fatalf("connect %s: no answer", url)
-	}
-	if tok.Error() == nil {
+	err := Wait(c.Connect())
+	if err == nil {
 		t.Cleanup(func() { c.Disconnect(100) })
 	}
-	return c, tok.Error()
+	return c, err
 }
 
 // TestUsers: a password file admits its users and nobody else.
@@ -57,23 +57,12 @@ func TestUsers(t *testing.T) {
 func TestRestartKeepsRetained(t *testing.T) {
 	b := Start(t, Options{Persistence: true, Config: []string{"autosave_on_changes true"}})
 	port := b.Port()
-	pub, err := connect(t, b.URL(), "restart-pub", "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tok := pub.Publish("keep/me", 1, true, "hello"); !tok.WaitTimeout(waitLimit) || tok.Error() != nil {
-		t.Fatalf("publish: %v", tok.Error())
-	}
+	pub := Connect(t, b.URL(), "restart-pub", nil)
+	Publish(t, pub, "keep/me", 1, true, "hello")
 	pub.Disconnect(100)
 	// autosave_on_changes with interval 1 saves after one change; wait for
 	// the file rather than for a time.
-	deadline := time.Now().Add(waitLimit)
-	for !fileExists(b.dir + "/mosquitto.db") {
-		if time.Now().After(deadline) {
-			t.Fatal("mosquitto.db never written")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testkit.Eventually(t, waitLimit, "mosquitto.db written", func() bool { return fileExists(b.dir + "/mosquitto.db") })
 	b.Kill()
 	if c, err := net.DialTimeout("tcp", b.Addr(), time.Second); err == nil {
 		c.Close()
@@ -83,21 +72,37 @@ func TestRestartKeepsRetained(t *testing.T) {
 	if b.Port() != port {
 		t.Fatalf("port %d after restart, was %d", b.Port(), port)
 	}
-	sub, err := connect(t, b.URL(), "restart-sub", "", "")
-	if err != nil {
-		t.Fatal(err)
+	if p := Retained(t, b.URL(), "keep/me", waitLimit); string(p) != "hello" {
+		t.Fatalf("retained %q after the restart, want hello", p)
 	}
-	got := make(chan string, 1)
-	if tok := sub.Subscribe("keep/me", 1, func(_ paho.Client, m paho.Message) { got <- string(m.Payload()) }); !tok.WaitTimeout(waitLimit) || tok.Error() != nil {
-		t.Fatalf("subscribe: %v", tok.Error())
-	}
-	select {
-	case p := <-got:
-		if p != "hello" {
-			t.Fatalf("retained %q, want hello", p)
+}
+
+// TestClients: the paho helpers connect, subscribe, publish, receive and
+// read a retained message, or its absence.
+func TestClients(t *testing.T) {
+	b := Start(t, Options{})
+	var lost atomic.Bool
+	sub := Connect(t, b.URL(), "clients-sub", func(o *paho.ClientOptions) {
+		o.SetConnectionLostHandler(func(paho.Client, error) { lost.Store(true) })
+	})
+	msgs := Subscribe(t, sub, "plant/+/temp", 1)
+	pub := Connect(t, b.URL(), "clients-pub", nil)
+	Publish(t, pub, "plant/line1/temp", 1, false, "21.5")
+	Publish(t, pub, "plant/line1/humidity", 0, false, "40")
+	Publish(t, pub, "plant/line2/temp", 0, true, []byte("19"))
+	for _, want := range []string{"plant/line1/temp 21.5", "plant/line2/temp 19"} {
+		if m := Receive(t, msgs, waitLimit, want); m.Topic()+" "+string(m.Payload()) != want {
+			t.Errorf("received %s %s, want %s", m.Topic(), m.Payload(), want)
 		}
-	case <-time.After(waitLimit):
-		t.Fatal("retained message lost across restart")
+	}
+	if p := Retained(t, b.URL(), "plant/line2/temp", waitLimit); string(p) != "19" {
+		t.Errorf("retained plant/line2/temp = %q, want 19", p)
+	}
+	if p := Retained(t, b.URL(), "plant/line1/temp", 100*time.Millisecond); p != nil {
+		t.Errorf("retained plant/line1/temp = %q, want none", p)
+	}
+	if lost.Load() {
+		t.Error("the subscriber lost its connection")
 	}
 }
 

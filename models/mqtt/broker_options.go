@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/topic"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
@@ -23,7 +24,7 @@ func checkBrokerOptions(r *models.Record) error {
 		return models.ValidationErrorf("Last will QoS: %d is not a QoS level (0, 1 or 2).", q)
 	}
 	if t := r.Str("will_topic"); t != "" {
-		if err := ValidTopicName(t); err != nil {
+		if err := topic.ValidateName(t); err != nil {
 			return models.ValidationErrorf("Last will topic: %v", err)
 		}
 	}

@@ -3,6 +3,7 @@ package mqtt
 import (
 	"fmt"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/topic"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
@@ -55,7 +56,7 @@ func checkSignal(env *models.Env, recs []*models.Record) error {
 			}
 		}
 		if t := r.Str("topic"); t != "" {
-			if err := ValidTopicName(t); err != nil {
+			if err := topic.ValidateName(t); err != nil {
 				return models.ValidationErrorf("Topic: %v", err)
 			}
 		}

@@ -2,8 +2,8 @@ package mqtt
 
 import (
 	"slices"
-	"strings"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/topic"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
@@ -110,7 +110,7 @@ func subscriptionStatus(env *models.Env, r *models.Record) (any, error) {
 
 func checkSubscription(env *models.Env, recs []*models.Record) error {
 	for _, r := range recs {
-		if err := ValidTopicFilter(r.Str("topic")); err != nil {
+		if err := topic.ValidateFilter(r.Str("topic")); err != nil {
 			return models.ValidationErrorf("Topic: %v", err)
 		}
 		if q := r.Int("qos"); q < 0 || q > 2 {
@@ -121,46 +121,4 @@ func checkSubscription(env *models.Env, recs []*models.Record) error {
 		}
 	}
 	return nil
-}
-
-// ValidTopicFilter checks an MQTT topic filter (MQTT 3.1.1 §4.7): not
-// empty, "#" only as the last level, "+" and "#" alone in their level, no
-// NUL, at most 65535 bytes, and "$share/<group>/<filter>" with a group
-// name free of wildcards.
-func ValidTopicFilter(filter string) error {
-	if filter == "" {
-		return errorf("a topic filter must not be empty")
-	}
-	if len(filter) > 65535 || strings.ContainsRune(filter, 0) {
-		return errorf("%q is not a valid topic filter", filter)
-	}
-	if rest, ok := strings.CutPrefix(filter, "$share/"); ok {
-		group, f, found := strings.Cut(rest, "/")
-		if !found || group == "" || strings.ContainsAny(group, "+#") || f == "" {
-			return errorf("%q: a shared subscription is $share/<group>/<filter>", filter)
-		}
-		filter = f
-	}
-	levels := strings.Split(filter, "/")
-	for i, l := range levels {
-		if strings.Contains(l, "#") && (l != "#" || i != len(levels)-1) {
-			return errorf("%q: '#' must be the whole last level", filter)
-		}
-		if strings.Contains(l, "+") && l != "+" {
-			return errorf("%q: '+' must be a whole level", filter)
-		}
-	}
-	return nil
-}
-
-// ValidTopicName checks a topic to publish on: a valid filter without
-// wildcards.
-func ValidTopicName(topic string) error {
-	if strings.ContainsAny(topic, "+#") {
-		return errorf("%q: wildcards are not allowed in a topic to publish on", topic)
-	}
-	if strings.HasPrefix(topic, "$share/") {
-		return errorf("%q: cannot publish on a shared subscription", topic)
-	}
-	return ValidTopicFilter(topic)
 }

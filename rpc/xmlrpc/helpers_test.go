@@ -6,27 +6,17 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"reflect"
 	"strings"
 	"testing"
-)
 
-// skipNoPythonMessage is the one line a developer sees when the Python
-// cross-checks cannot run; under CI=true they fail instead.
-const skipNoPythonMessage = "python3 not found: skipping checks against Python's xmlrpc.client (set CI=true to make this a failure)"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
+)
 
 // requirePython returns the python3 path, or skips (fails under CI=true).
 func requirePython(t *testing.T) string {
 	t.Helper()
-	path, err := exec.LookPath("python3")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("python3 is required when CI=true: %v", err)
-		}
-		t.Skip(skipNoPythonMessage)
-	}
-	return path
+	return testkit.Tool(t, "the checks against Python's xmlrpc.client need it", "python3")
 }
 
 // orderedDict is a minimal Ranger, standing in for the model layer's

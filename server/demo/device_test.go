@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/topic"
 )
 
 func deviceByID(t *testing.T, id string) *device {
@@ -144,25 +146,11 @@ func TestSubscriptionsCoverDevices(t *testing.T) {
 			}
 			ok := false
 			for _, s := range Subscriptions {
-				ok = ok || topicMatches(s.Topic, m.topic)
+				ok = ok || topic.Match(s.Topic, m.topic)
 			}
 			if !ok {
 				t.Errorf("no demo subscription matches %s", m.topic)
 			}
 		}
 	}
-}
-
-// topicMatches is MQTT filter matching, enough for this test.
-func topicMatches(filter, topic string) bool {
-	f, tp := strings.Split(filter, "/"), strings.Split(topic, "/")
-	for i, l := range f {
-		if l == "#" {
-			return true
-		}
-		if i >= len(tp) || (l != "+" && l != tp[i]) {
-			return false
-		}
-	}
-	return len(f) == len(tp)
 }

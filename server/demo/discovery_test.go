@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/listener"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
@@ -69,17 +70,11 @@ func TestDemoDevicesDiscovered(t *testing.T) {
 	}
 	eventually := func(what string, cond func(map[string]map[string]any) bool) map[string]map[string]any {
 		t.Helper()
-		deadline := time.Now().Add(15 * time.Second)
-		for {
-			d := devices()
-			if cond(d) {
-				return d
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s; devices: %v", what, d)
-			}
-			time.Sleep(50 * time.Millisecond)
+		var d map[string]map[string]any
+		if !testkit.Poll(15*time.Second, func() bool { d = devices(); return cond(d) }) {
+			t.Fatalf("timed out waiting for %s; devices: %v", what, d)
 		}
+		return d
 	}
 	online := func(ids ...string) func(map[string]map[string]any) bool {
 		return func(d map[string]map[string]any) bool {

@@ -12,6 +12,7 @@ import (
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
 
@@ -59,11 +60,7 @@ func TestRunOverMQTT(t *testing.T) {
 	var mu sync.Mutex
 	seen := map[string][]byte{}
 	got := make(chan struct{}, 1000)
-	c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("demo-test-consumer"))
-	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		t.Fatalf("connect: %v", tok.Error())
-	}
-	defer c.Disconnect(100)
+	c := testmqtt.Connect(t, "tcp://"+addr, "demo-test-consumer", nil)
 	handler := func(_ paho.Client, m paho.Message) {
 		mu.Lock()
 		seen[m.Topic()] = m.Payload()
@@ -81,8 +78,8 @@ func TestRunOverMQTT(t *testing.T) {
 		filters[s.Topic] = byte(s.QoS)
 	}
 	tok := c.SubscribeMultiple(filters, handler)
-	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		t.Fatalf("subscribe: %v", tok.Error())
+	if err := testmqtt.Wait(tok); err != nil {
+		t.Fatalf("subscribe: %v", err)
 	}
 	for filter, code := range tok.(*paho.SubscribeToken).Result() {
 		if code > 2 {
@@ -120,9 +117,7 @@ func TestRunOverMQTT(t *testing.T) {
 		return ev.State
 	}
 	waitFor("lamp off", func(s map[string][]byte) bool { return lampState(s) == "off" })
-	if tok := c.Publish(LampToggleTopic, 1, false, `{"action":"toggle"}`); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		t.Fatalf("publish toggle: %v", tok.Error())
-	}
+	testmqtt.Publish(t, c, LampToggleTopic, 1, false, `{"action":"toggle"}`)
 	waitFor("lamp on after toggle", func(s map[string][]byte) bool { return lampState(s) == "on" })
 	waitFor("the lamp online", func(s map[string][]byte) bool { return string(s["device/lamp-1/availability"]) == "online" })
 
@@ -130,32 +125,9 @@ func TestRunOverMQTT(t *testing.T) {
 	cancel()
 	<-done
 	for _, id := range []string{LampID, ThermoID, ClimateID} {
-		if got := retained(t, addr, "device/"+id+"/availability"); got != "offline" {
+		if got := string(testmqtt.Retained(t, "tcp://"+addr, "device/"+id+"/availability", 2*time.Second)); got != "offline" {
 			t.Errorf("%s availability after Run returned = %q, want offline", id, got)
 		}
-	}
-}
-
-// retained reads the retained message of topic, "" when there is none.
-func retained(t *testing.T, addr, topic string) string {
-	t.Helper()
-	got := make(chan string, 1)
-	c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("demo-test-retained"))
-	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		t.Fatalf("connect: %v", tok.Error())
-	}
-	defer c.Disconnect(100)
-	c.Subscribe(topic, 1, func(_ paho.Client, m paho.Message) {
-		select {
-		case got <- string(m.Payload()):
-		default:
-		}
-	})
-	select {
-	case s := <-got:
-		return s
-	case <-time.After(2 * time.Second):
-		return ""
 	}
 }
 

@@ -3,29 +3,18 @@ package benchmqtt
 import (
 	"context"
 	"errors"
-	"os"
-	"os/exec"
 	"testing"
 	"time"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 )
-
-func mosquittoBin(t *testing.T) string {
-	bin, err := exec.LookPath("/usr/sbin/mosquitto")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("mosquitto: %v", err)
-		}
-		t.Skipf("mosquitto: %v", err)
-	}
-	return bin
-}
 
 // A broker started on a free port takes a client, counts its connection
 // from the log, and reports its own death once stopped.
 func TestMosquitto(t *testing.T) {
-	m, err := StartMosquitto(context.Background(), mosquittoBin(t))
+	m, err := StartMosquitto(context.Background(), testmqtt.Bin(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,10 +31,7 @@ func TestMosquitto(t *testing.T) {
 		t.Errorf("LostErr after a clean close = %v", err)
 	}
 	// The log line is read on another goroutine: wait for it.
-	deadline := time.Now().Add(5 * time.Second)
-	for m.ConnectsOf("bench-test-a") != 1 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.Poll(5*time.Second, func() bool { return m.ConnectsOf("bench-test-a") == 1 })
 	tests := []struct {
 		id   string
 		want int
