@@ -256,6 +256,7 @@ func (w *writer) store(ctx context.Context, rows []models.HistoryRow) int {
 	for attempt := 1; ; attempt++ {
 		err := s.reg.InsertHistory(ctx, rows)
 		if err == nil {
+			s.reg.NotifyHistory(ctx, rows)
 			return len(rows)
 		}
 		if ctx.Err() != nil {

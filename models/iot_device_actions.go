@@ -114,6 +114,7 @@ func publishForDevice(env *Env, ctl BrokerControl, cfg BrokerConfig, pubs []iot.
 	if err := env.reg.InsertHistory(env.Ctx, sent); err != nil {
 		return err
 	}
+	env.reg.NotifyHistory(env.Ctx, sent)
 	if perr != nil {
 		return UserErrorf("%s: %v", failure, perr)
 	}

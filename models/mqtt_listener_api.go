@@ -147,22 +147,25 @@ var historyColumns = []string{"broker_id", "subscription_id", "signal_id", "topi
 const sqliteRowsPerInsert = 40
 
 // InsertHistory stores rows in one transaction: COPY on PostgreSQL,
-// multi-row INSERTs on SQLite. The listener's batch writer calls it and
-// acknowledges QoS 1/2 messages only after it returned nil.
+// multi-row INSERTs on SQLite. It only stores: callers tell the bus with
+// NotifyHistory once they are done with the rows (the listener's batch
+// writer acknowledges QoS 1/2 messages first). A row without a Timestamp
+// is stored at the current second, which InsertHistory writes back into
+// rows, so that NotifyHistory of the same rows tells the stored time.
 func (r *Registry) InsertHistory(ctx context.Context, rows []HistoryRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
 	now := time.Now().UTC().Truncate(time.Second)
 	values := make([][]any, len(rows))
-	for i, h := range rows {
-		ts := h.Timestamp
-		if ts.IsZero() {
-			ts = now
+	for i := range rows {
+		if rows[i].Timestamp.IsZero() {
+			rows[i].Timestamp = now
 		}
-		ts = ts.UTC().Truncate(time.Second)
+		h := rows[i]
+		text, ts := historyView(h)
 		values[i] = []any{nullID(h.BrokerID), nullID(h.SubscriptionID), nullID(h.SignalID), h.Topic,
-			PayloadText(h.Payload), h.Payload, int64(h.QoS), h.Retain, h.Direction, ts,
+			text, h.Payload, int64(h.QoS), h.Retain, h.Direction, ts,
 			historyName(h.Topic, ts), now, now}
 	}
 	var err error
@@ -174,23 +177,29 @@ func (r *Registry) InsertHistory(ctx context.Context, rows []HistoryRow) error {
 	if err != nil {
 		return Internal("store history", err)
 	}
-	r.notifyHistory(ctx, rows, values)
 	return nil
+}
+
+// historyView is what InsertHistory stores, and NotifyHistory tells, of
+// a row: its payload as text and its timestamp in UTC to the second.
+func historyView(h HistoryRow) (text string, ts time.Time) {
+	return PayloadText(h.Payload), h.Timestamp.UTC().Truncate(time.Second)
 }
 
 // busPayloadMax bounds the payload text a bus notification carries; the
 // full payload stays in the database.
 const busPayloadMax = 4096
 
-// notifyHistory tells ChannelRealtime about stored rows; values are the
-// stored column values, in historyColumns order.
-func (r *Registry) notifyHistory(ctx context.Context, rows []HistoryRow, values [][]any) {
-	if r.notifier == nil {
+// NotifyHistory tells ChannelRealtime about rows InsertHistory stored
+// (one NoteMessage each, in order), with the values stored.
+func (r *Registry) NotifyHistory(ctx context.Context, rows []HistoryRow) {
+	if r.notifier == nil || len(rows) == 0 {
 		return
 	}
 	notes := make([]Notification, len(rows))
 	for i, h := range rows {
-		notes[i] = historyNote(h, values[i][4].(string), values[i][9].(time.Time))
+		text, ts := historyView(h)
+		notes[i] = historyNote(h, text, ts)
 	}
 	r.Notify(ctx, notes...)
 }
