@@ -20,6 +20,13 @@ type Options struct {
 	BatchSize     int                   // most rows per commit, default 1000
 	FlushInterval time.Duration         // longest wait to fill a batch when messages keep coming, default 5ms
 	PurgeInterval time.Duration         // retention job period, default 10m
+
+	// DeviceQueueBytes bounds the device messages (topic and payload
+	// bytes) acknowledged and waiting for device ingestion; default 64 MiB.
+	DeviceQueueBytes int
+
+	// deviceIngest replaces Registry.IngestDeviceMessages (tests).
+	deviceIngest func(ctx context.Context, brokerID int64, msgs []models.DeviceMessage) error
 }
 
 const (
@@ -27,10 +34,13 @@ const (
 	defaultBatchSize     = 1000
 	defaultFlushInterval = 5 * time.Millisecond
 	defaultPurgeInterval = 10 * time.Minute
+	defaultDeviceQueue   = 64 << 20
 
 	// drainTimeout bounds the final flush at shutdown when the database
 	// keeps failing: what is left then is not acknowledged, so the broker
-	// redelivers it to a persistent session.
+	// redelivers it to a persistent session. The device queue is drained
+	// within the same deadline; device messages still queued then are
+	// lost (logged and counted).
 	drainTimeout = 30 * time.Second
 )
 
@@ -51,7 +61,10 @@ type Service struct {
 	opts Options
 	m    *metrics
 
-	queue chan item // the ingest queue, shared by every daemon
+	queue   chan item    // the ingest queue, shared by every daemon
+	devices *deviceQueue // acknowledged device messages, for the device worker
+
+	deviceIngest func(ctx context.Context, brokerID int64, msgs []models.DeviceMessage) error
 
 	// opMu serialises StartService, StopService, BrokerChanged and the
 	// shutdown, so that one broker's daemons never overlap.
@@ -96,17 +109,24 @@ func New(reg *models.Registry, opts Options) *Service {
 	if opts.PurgeInterval <= 0 {
 		opts.PurgeInterval = defaultPurgeInterval
 	}
-	s := &Service{reg: reg, log: opts.Logger, opts: opts, queue: make(chan item, opts.QueueSize), daemons: newRegistry(), drainTimeout: drainTimeout}
-	s.m = newMetrics(opts.Metrics, func() float64 { return float64(len(s.queue)) }, s.log)
+	if opts.DeviceQueueBytes <= 0 {
+		opts.DeviceQueueBytes = defaultDeviceQueue
+	}
+	s := &Service{reg: reg, log: opts.Logger, opts: opts, queue: make(chan item, opts.QueueSize),
+		devices: newDeviceQueue(opts.DeviceQueueBytes), deviceIngest: opts.deviceIngest, daemons: newRegistry(), drainTimeout: drainTimeout}
+	if s.deviceIngest == nil {
+		s.deviceIngest = reg.IngestDeviceMessages
+	}
+	s.m = newMetrics(opts.Metrics, func() float64 { return float64(len(s.queue)) }, s.devices.size, s.log)
 	s.base, s.baseCancel = context.WithCancelCause(context.Background())
 	return s
 }
 
-// Run runs the service's own goroutines (batch writer, retention purge,
-// the supervisor of daemons) until ctx is done; then it stops every
-// daemon, flushes and commits what is queued, and returns. Every goroutine
-// it starts is waited for. When the service was running as the server
-// last stopped (mqtt.service status "start"), Run starts it again.
+// Run runs the service's own goroutines (batch writer, device worker,
+// retention purge) until ctx is done; then it stops every daemon, flushes
+// and commits what is queued, lets the device worker store what it was
+// handed, and returns. Every goroutine it starts is waited for. Whether
+// the service starts at boot is the server's decision.
 func (s *Service) Run(ctx context.Context) error {
 	if !s.ran.CompareAndSwap(false, true) {
 		return errors.New("listener: Run called twice")
@@ -117,7 +137,15 @@ func (s *Service) Run(ctx context.Context) error {
 
 	var wg sync.WaitGroup
 	stopWriter := make(chan struct{})
-	wg.Go(func() { s.write(stopWriter) })
+	// drain ends drainTimeout after the shutdown began: the writer and
+	// the device worker then give up what the database will not take.
+	drain, endDrain := context.WithCancel(context.Background())
+	defer endDrain()
+	wg.Go(func() {
+		defer s.devices.close() // the worker ends once it stored what the writer handed it
+		s.write(drain, stopWriter)
+	})
+	wg.Go(func() { s.ingestDevices(drain) })
 	wg.Go(func() { s.purgeLoop(ctx) })
 
 	// Whether the service starts at boot is the server's decision (it goes
@@ -130,7 +158,9 @@ func (s *Service) Run(ctx context.Context) error {
 	s.opMu.Unlock()
 	s.wg.Wait() // daemons first, while the writer still drains the queue
 	close(stopWriter)
+	deadline := time.AfterFunc(s.drainTimeout, endDrain)
 	wg.Wait()
+	deadline.Stop()
 	s.helpersMu.Lock()
 	s.helpersClosed = true
 	s.helpersMu.Unlock()
