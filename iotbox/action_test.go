@@ -18,7 +18,7 @@ import (
 // The action path with real parts: the box, iot.device.action, the real
 // listener service publishing on a real Mosquitto, and a device client
 // there. The device's messages enter the record layer through
-// Registry.IngestDeviceMessages, the entry point the listener's batch
+// iotdevice.Addon.IngestDeviceMessages, the entry point the listener's batch
 // writer uses, and come back through the real bus to a long poll that
 // carries the action's owner and data.
 func TestActionEndToEnd(t *testing.T) {

@@ -14,12 +14,26 @@
 // Received messages never touch the database from paho's goroutines: the
 // message handler puts them in one bounded queue per Service and blocks
 // when it is full (back-pressure, never a drop). One writer goroutine
-// takes what is queued, stores it with the mqtt addon's InsertHistory in one
-// transaction, and only then acknowledges each QoS 1/2 message to its
-// broker (paho's automatic ack is off), so a message is either stored or
-// redelivered by the broker.
+// takes what is queued and, batch by batch:
+//
+//  1. stores it with the mqtt addon's InsertHistory in one transaction;
+//  2. only then hands each QoS 1/2 message to its session to acknowledge
+//     to its broker (paho's automatic ack is off), so a message is either
+//     stored or redelivered by the broker;
+//  3. tells the bus (the mqtt addon's NotifyHistory, mqtt_realtime): a note is
+//     only ever of a row committed, after its acknowledgement was handed
+//     to its session;
+//  4. hands the batch's device messages to the device worker, through a
+//     queue bounded in bytes, waiting while it is full.
+//
+// The device worker updates the iot.device records with
+// the iotdevice addon's IngestDeviceMessages, per broker in arrival order, and retries
+// a failure with capped backoff for as long as the service runs: device
+// updates never delay an acknowledgement, and are not dropped. At shutdown the writer commits
+// what is queued and the worker stores what it was handed, both within
+// the drain timeout; device messages left then are logged and counted.
 //
 // Every goroutine has an owner that waits for it: daemons and their
 // ackers belong to the Service, and Run returns only when they, the
-// writer and the retention job have ended.
+// writer, the device worker and the retention job have ended.
 package listener

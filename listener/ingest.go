@@ -3,11 +3,9 @@ package listener
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
 	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
@@ -65,38 +63,15 @@ type writer struct {
 	batch   []item
 	rows    []mqttmodel.HistoryRow
 	acks    []mqtt.Message
-	failing bool                                // between a failed insert and the next success
-	lastErr error                               // why the final drain gave up
-	devices map[int64][]iotdevice.DeviceMessage // per broker, reused by ingestDevices
+	failing bool          // between a failed insert and the next success
+	lastErr error         // why the final drain gave up
+	jobOf   map[int64]int // broker -> its device job in the batch, reused by handDevices
 }
 
 // write runs the writer until stop is closed, then commits what is queued
-// and returns. During that final drain it gives up after drainTimeout if
-// the database keeps failing.
-func (s *Service) write(stop <-chan struct{}) {
-	ctx, cancel := context.WithCancel(context.Background())
-	finished := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() { // the drain deadline
-		select {
-		case <-stop:
-		case <-finished:
-			return
-		}
-		t := time.NewTimer(s.drainTimeout)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			cancel()
-		case <-finished:
-		}
-	})
-	defer func() {
-		close(finished)
-		wg.Wait()
-		cancel()
-	}()
-
+// and returns. ctx ends at the drain deadline (drainTimeout after stop):
+// then the final drain gives up if the database keeps failing.
+func (s *Service) write(ctx context.Context, stop <-chan struct{}) {
 	w := &writer{s: s, batch: make([]item, 0, s.opts.BatchSize), rows: make([]mqttmodel.HistoryRow, 0, s.opts.BatchSize)}
 	for {
 		select {
@@ -165,9 +140,9 @@ func (w *writer) fill() {
 }
 
 // commit stores the batch's history rows in one transaction (see store),
-// updates the devices its device messages concern (ingestDevices), then
-// hands the QoS 1/2 messages to their sessions to acknowledge. Nothing is
-// acknowledged before its row is committed and its device update done.
+// then finishes the batch (see finish). When shutdown gave up storing, it
+// finishes the messages before the first row not stored and keeps the
+// rest in w.batch.
 func (w *writer) commit(ctx context.Context) bool {
 	s := w.s
 	w.rows = w.rows[:0]
@@ -186,11 +161,8 @@ func (w *writer) commit(ctx context.Context) bool {
 	start := time.Now()
 	stored := w.store(ctx, w.rows)
 	if stored < len(w.rows) {
-		// Shutdown gave up: acknowledge the messages before the first
-		// row not stored, leave the rest.
 		done := w.storedPrefix(stored)
-		w.ingestDevices(ctx, w.batch[:done])
-		w.ackStored(w.batch[:done])
+		w.finish(ctx, w.batch[:done], w.rows[:stored])
 		w.batch = append(w.batch[:0], w.batch[done:]...)
 		return false
 	}
@@ -201,11 +173,23 @@ func (w *writer) commit(ctx context.Context) bool {
 	s.m.commit.Observe(time.Since(start).Seconds())
 	s.m.batchSize.Observe(float64(len(w.batch)))
 
-	w.ingestDevices(ctx, w.batch)
-	w.ackStored(w.batch)
+	w.finish(ctx, w.batch, w.rows)
 	clear(w.batch) // let the payloads go
 	clear(w.rows)
 	return true
+}
+
+// finish completes stored messages, in this order: their QoS 1/2
+// messages are handed to their sessions to acknowledge (ackStored), the
+// bus is told about their rows, and their device messages go to the
+// device worker (handDevices), which may wait for room. So nothing is
+// acknowledged before its row is committed, the bus tells only of rows
+// committed and acknowledged, and device updates never hold an
+// acknowledgement.
+func (w *writer) finish(ctx context.Context, batch []item, rows []mqttmodel.HistoryRow) {
+	w.ackStored(batch)
+	w.s.store.NotifyHistory(ctx, rows)
+	w.handDevices(ctx, batch)
 }
 
 // storedPrefix is how many leading messages of the batch are done when

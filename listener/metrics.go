@@ -21,11 +21,17 @@ type metrics struct {
 	commit     prometheus.Histogram
 	dropped    prometheus.Counter
 	depth      prometheus.GaugeFunc
+
+	deviceBytes   prometheus.GaugeFunc
+	deviceMsgs    prometheus.GaugeFunc
+	deviceWaits   prometheus.Counter
+	deviceRetries prometheus.Counter
+	deviceLost    prometheus.Counter
 }
 
 var daemonStates = []string{mqttmodel.StateConnecting, mqttmodel.StateConnected, mqttmodel.StateReconnecting, mqttmodel.StateStopped, mqttmodel.StateError}
 
-func newMetrics(reg prometheus.Registerer, queueDepth func() float64, log *slog.Logger) *metrics {
+func newMetrics(reg prometheus.Registerer, queueDepth func() float64, deviceQueue func() (bytes, msgs int), log *slog.Logger) *metrics {
 	const ns = "odoo_iot_mqtt"
 	m := &metrics{
 		state: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "connection_state",
@@ -44,11 +50,24 @@ func newMetrics(reg prometheus.Registerer, queueDepth func() float64, log *slog.
 			Help: "Received messages neither stored nor left to the broker to redeliver. Stays 0: the queue blocks instead of dropping."}),
 		depth: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "ingest_queue_depth",
 			Help: "Received messages waiting to be stored."}, queueDepth),
+		deviceBytes: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "device_queue_bytes",
+			Help: "Topic and payload bytes of acknowledged device messages waiting for (or in) device ingestion."},
+			func() float64 { b, _ := deviceQueue(); return float64(b) }),
+		deviceMsgs: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "device_queue_messages",
+			Help: "Device messages waiting for (or in) device ingestion."},
+			func() float64 { _, n := deviceQueue(); return float64(n) }),
+		deviceWaits: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "device_queue_waits_total",
+			Help: "Times the batch writer waited for room in the full device queue (back-pressure)."}),
+		deviceRetries: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "device_ingest_retries_total",
+			Help: "Failed device updates, each retried after a backoff."}),
+		deviceLost: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "device_messages_lost_total",
+			Help: "Acknowledged device messages whose device update was given up at shutdown (the drain timeout passed)."}),
 	}
 	if reg == nil {
 		return m
 	}
-	for _, c := range []prometheus.Collector{m.state, m.reconnects, m.received, m.sent, m.batchSize, m.commit, m.dropped, m.depth} {
+	for _, c := range []prometheus.Collector{m.state, m.reconnects, m.received, m.sent, m.batchSize, m.commit, m.dropped, m.depth,
+		m.deviceBytes, m.deviceMsgs, m.deviceWaits, m.deviceRetries, m.deviceLost} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if !errors.As(err, &are) {

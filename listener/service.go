@@ -21,6 +21,13 @@ type Options struct {
 	BatchSize     int                   // most rows per commit, default 1000
 	FlushInterval time.Duration         // longest wait to fill a batch when messages keep coming, default 5ms
 	PurgeInterval time.Duration         // retention job period, default 10m
+
+	// DeviceQueueBytes bounds the device messages (topic and payload
+	// bytes) acknowledged and waiting for device ingestion; default 64 MiB.
+	DeviceQueueBytes int
+
+	// deviceIngest replaces iotdevice.Addon.IngestDeviceMessages (tests).
+	deviceIngest func(ctx context.Context, brokerID int64, msgs []iotdevice.DeviceMessage) error
 }
 
 const (
@@ -28,10 +35,13 @@ const (
 	defaultBatchSize     = 1000
 	defaultFlushInterval = 5 * time.Millisecond
 	defaultPurgeInterval = 10 * time.Minute
+	defaultDeviceQueue   = 64 << 20
 
 	// drainTimeout bounds the final flush at shutdown when the database
 	// keeps failing: what is left then is not acknowledged, so the broker
-	// redelivers it to a persistent session.
+	// redelivers it to a persistent session. The device queue is drained
+	// within the same deadline; device messages still queued then are
+	// lost (logged and counted).
 	drainTimeout = 30 * time.Second
 )
 
@@ -47,13 +57,16 @@ var (
 // Service runs the MQTT daemons and the ingest pipeline. It implements
 // the mqtt addon's BrokerControl.
 type Service struct {
-	store   *mqttmodel.Addon // brokers, subscriptions, history
-	devices *iotdevice.Addon // device discovery and ingestion
-	log     *slog.Logger
-	opts    Options
-	m       *metrics
+	store *mqttmodel.Addon // brokers, subscriptions, history
+	iot   *iotdevice.Addon // device discovery and ingestion
+	log   *slog.Logger
+	opts  Options
+	m     *metrics
 
-	queue chan item // the ingest queue, shared by every daemon
+	queue   chan item    // the ingest queue, shared by every daemon
+	devices *deviceQueue // acknowledged device messages, for the device worker
+
+	deviceIngest func(ctx context.Context, brokerID int64, msgs []iotdevice.DeviceMessage) error
 
 	// opMu serialises StartService, StopService, BrokerChanged and the
 	// shutdown, so that one broker's daemons never overlap.
@@ -82,8 +95,8 @@ type Service struct {
 var _ mqttmodel.BrokerControl = (*Service)(nil)
 
 // New returns a Service storing into the mqtt addon store, and device
-// messages into devices. Nothing runs until Run.
-func New(store *mqttmodel.Addon, devices *iotdevice.Addon, opts Options) *Service {
+// messages into the iot addon. Nothing runs until Run.
+func New(store *mqttmodel.Addon, iot *iotdevice.Addon, opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -99,17 +112,24 @@ func New(store *mqttmodel.Addon, devices *iotdevice.Addon, opts Options) *Servic
 	if opts.PurgeInterval <= 0 {
 		opts.PurgeInterval = defaultPurgeInterval
 	}
-	s := &Service{store: store, devices: devices, log: opts.Logger, opts: opts, queue: make(chan item, opts.QueueSize), daemons: newRegistry(), drainTimeout: drainTimeout}
-	s.m = newMetrics(opts.Metrics, func() float64 { return float64(len(s.queue)) }, s.log)
+	if opts.DeviceQueueBytes <= 0 {
+		opts.DeviceQueueBytes = defaultDeviceQueue
+	}
+	s := &Service{store: store, iot: iot, log: opts.Logger, opts: opts, queue: make(chan item, opts.QueueSize),
+		devices: newDeviceQueue(opts.DeviceQueueBytes), deviceIngest: opts.deviceIngest, daemons: newRegistry(), drainTimeout: drainTimeout}
+	if s.deviceIngest == nil {
+		s.deviceIngest = iot.IngestDeviceMessages
+	}
+	s.m = newMetrics(opts.Metrics, func() float64 { return float64(len(s.queue)) }, s.devices.size, s.log)
 	s.base, s.baseCancel = context.WithCancelCause(context.Background())
 	return s
 }
 
-// Run runs the service's own goroutines (batch writer, retention purge,
-// the supervisor of daemons) until ctx is done; then it stops every
-// daemon, flushes and commits what is queued, and returns. Every goroutine
-// it starts is waited for. When the service was running as the server
-// last stopped (mqtt.service status "start"), Run starts it again.
+// Run runs the service's own goroutines (batch writer, device worker,
+// retention purge) until ctx is done; then it stops every daemon, flushes
+// and commits what is queued, lets the device worker store what it was
+// handed, and returns. Every goroutine it starts is waited for. Whether
+// the service starts at boot is the server's decision.
 func (s *Service) Run(ctx context.Context) error {
 	if !s.ran.CompareAndSwap(false, true) {
 		return errors.New("listener: Run called twice")
@@ -120,7 +140,15 @@ func (s *Service) Run(ctx context.Context) error {
 
 	var wg sync.WaitGroup
 	stopWriter := make(chan struct{})
-	wg.Go(func() { s.write(stopWriter) })
+	// drain ends drainTimeout after the shutdown began: the writer and
+	// the device worker then give up what the database will not take.
+	drain, endDrain := context.WithCancel(context.Background())
+	defer endDrain()
+	wg.Go(func() {
+		defer s.devices.close() // the worker ends once it stored what the writer handed it
+		s.write(drain, stopWriter)
+	})
+	wg.Go(func() { s.ingestDevices(drain) })
 	wg.Go(func() { s.purgeLoop(ctx) })
 
 	// Whether the service starts at boot is the server's decision (it goes
@@ -133,7 +161,9 @@ func (s *Service) Run(ctx context.Context) error {
 	s.opMu.Unlock()
 	s.wg.Wait() // daemons first, while the writer still drains the queue
 	close(stopWriter)
+	deadline := time.AfterFunc(s.drainTimeout, endDrain)
 	wg.Wait()
+	deadline.Stop()
 	s.helpersMu.Lock()
 	s.helpersClosed = true
 	s.helpersMu.Unlock()
@@ -243,7 +273,7 @@ func (s *Service) brokers(ctx context.Context) ([]brokerSetup, error) {
 	}
 	out := make([]brokerSetup, 0, len(cfgs))
 	for _, cfg := range cfgs {
-		topics, _, err := s.devices.BrokerTopics(ctx, cfg.ID)
+		topics, _, err := s.iot.BrokerTopics(ctx, cfg.ID)
 		if err != nil {
 			return nil, err
 		}

@@ -114,6 +114,7 @@ func (a *Addon) publish(env *models.Env, ctl mqtt.BrokerControl, cfg mqtt.Broker
 	if err := a.mqtt.InsertHistory(env.Ctx, sent); err != nil {
 		return err
 	}
+	a.mqtt.NotifyHistory(env.Ctx, sent)
 	if perr != nil {
 		return models.UserErrorf("%s: %v", failure, perr)
 	}

@@ -22,8 +22,8 @@ type DeviceMessage struct {
 }
 
 // IngestDeviceMessages updates a broker's devices from received messages,
-// in arrival order. The listener's batch writer calls it with the
-// messages of a batch whose history is committed; it costs no query but
+// in arrival order. The listener's device worker calls it with the
+// messages of a batch committed and acknowledged; it costs no query but
 // its writes once the broker's patterns and devices are cached.
 //
 // Each message is matched against the broker's device topics (nothing

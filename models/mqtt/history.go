@@ -72,41 +72,53 @@ type HistoryRow struct {
 var historyFields = []string{"broker_id", "subscription_id", "signal_id", "topic", "payload", "payload_raw",
 	"qos", "retain", "direction", "timestamp", "display_name"}
 
-// historyValues is a row's values in historyFields order, with the
-// stored timestamp (to the second; now when the row has none).
-func historyValues(h HistoryRow, now time.Time) ([]any, time.Time) {
-	ts := h.Timestamp
-	if ts.IsZero() {
-		ts = now
-	}
-	ts = ts.UTC().Truncate(time.Second)
-	return []any{h.BrokerID, h.SubscriptionID, h.SignalID, h.Topic, PayloadText(h.Payload), h.Payload,
-		int64(h.QoS), h.Retain, h.Direction, ts, historyName(h.Topic, ts)}, ts
+// historyValues is a row's values in historyFields order.
+func historyValues(h HistoryRow) []any {
+	text, ts := historyView(h)
+	return []any{h.BrokerID, h.SubscriptionID, h.SignalID, h.Topic, text, h.Payload,
+		int64(h.QoS), h.Retain, h.Direction, ts, historyName(h.Topic, ts)}
+}
+
+// historyView is what InsertHistory stores, and NotifyHistory tells, of
+// a row: its payload as text and its timestamp in UTC to the second.
+func historyView(h HistoryRow) (text string, ts time.Time) {
+	return PayloadText(h.Payload), h.Timestamp.UTC().Truncate(time.Second)
 }
 
 // InsertHistory stores rows in one transaction, through the engine's bulk
-// insert (COPY on PostgreSQL, multi-row INSERTs on SQLite), then tells
-// ChannelRealtime of them. The listener's batch writer calls it and
-// acknowledges QoS 1/2 messages only after it returned nil.
+// insert (COPY on PostgreSQL, multi-row INSERTs on SQLite). It only
+// stores: callers tell the bus with NotifyHistory once they are done with
+// the rows (the listener's batch writer acknowledges QoS 1/2 messages
+// first). A row without a Timestamp is stored at the current second,
+// which InsertHistory writes back into rows, so that NotifyHistory of the
+// same rows tells the stored time.
 func (a *Addon) InsertHistory(ctx context.Context, rows []HistoryRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
 	now := time.Now().UTC().Truncate(time.Second)
 	values := make([][]any, len(rows))
-	stamps := make([]time.Time, len(rows))
-	for i, h := range rows {
-		values[i], stamps[i] = historyValues(h, now)
+	for i := range rows {
+		if rows[i].Timestamp.IsZero() {
+			rows[i].Timestamp = now
+		}
+		values[i] = historyValues(rows[i])
 	}
-	if err := a.history.Insert(ctx, values); err != nil {
-		return err
+	return a.history.Insert(ctx, values)
+}
+
+// NotifyHistory tells ChannelRealtime about rows InsertHistory stored
+// (one NoteMessage each, in order), with the values stored.
+func (a *Addon) NotifyHistory(ctx context.Context, rows []HistoryRow) {
+	if len(rows) == 0 {
+		return
 	}
 	notes := make([]models.Notification, len(rows))
 	for i, h := range rows {
-		notes[i] = historyNote(h, values[i][4].(string), stamps[i])
+		text, ts := historyView(h)
+		notes[i] = historyNote(h, text, ts)
 	}
 	a.reg.Notify(ctx, notes...)
-	return nil
 }
 
 // busPayloadMax bounds the payload text a bus notification carries; the
