@@ -1,7 +1,8 @@
 // The bus channels the server notifies on, and the notification types
-// each carries: the one place the admin pages name them (the server's
-// side is models/notify.go). View declarations import them; the generic
-// views and panels get them from the declarations.
+// each carries: the one place the admin pages name them. The server's
+// side is in models/mqtt and models/iotdevice; TestChannelsMatchServer
+// keeps the two in step. View declarations import them; the generic views
+// and panels get them from the declarations.
 
 /** realtime carries every stored message, received or sent. */
 export const realtime = Object.freeze({ channel: 'mqtt_realtime', message: 'mqtt_message' });
