@@ -118,25 +118,5 @@ func (e *Env) tsearch(model string, domain any, offset, limit int, order string)
 
 // call runs a method with RPC argument binding inside the env's transaction.
 func (e *Env) call(model, method string, args []any, kwargs map[string]any) (any, error) {
-	m := e.reg.Model(model)
-	meth := m.Methods[method]
-	if meth == nil {
-		meth = genericMethods[method]
-	}
-	if meth == nil {
-		return nil, AttributeErrorf("no method %s", method)
-	}
-	var ids []int64
-	if meth.Kind == RecordLevel {
-		var err error
-		if ids, err = idsArg(args[0]); err != nil {
-			return nil, err
-		}
-		args = args[1:]
-	}
-	a, err := bind(method, meth, args, kwargs)
-	if err != nil {
-		return nil, err
-	}
-	return meth.Fn(e.withModel(m), ids, a)
+	return e.Call(e.reg.Model(model), method, args, kwargs)
 }

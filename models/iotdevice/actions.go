@@ -18,47 +18,38 @@ import (
 // string as /hw_drivers/action passes it) into messages, publishes them
 // and waits for the broker's acknowledgement. True once sent.
 func (a *Addon) deviceAction(env *models.Env, ids []int64, args models.Args) (any, error) {
-	ctl, err := a.mqtt.Control()
-	if err != nil {
+	if _, err := a.mqtt.Control(); err != nil {
 		return nil, err
 	}
 	data, err := iot.ParseActionData(args.Get("data"))
 	if err != nil {
 		return nil, models.ValueErrorf("%v", err)
 	}
-	_, recs, err := mqtt.ActionRecords(env, "iot.device", ids)
-	if err != nil {
-		return nil, err
-	}
-	for _, rec := range recs {
-		cfg, dev, err := a.deviceTarget(env, rec)
-		if err != nil {
-			return nil, err
-		}
+	return a.eachDevice(env, ids, "Device action failed", func(rec *models.Record, dev iot.Device) ([]iot.Publish, error) {
 		drv := a.drivers.ByName(rec.Str("driver"))
 		if drv == nil {
 			drv = a.drivers.Driver(dev)
 		}
-		pubs, err := drv.Action(dev, data)
-		if err != nil {
-			return nil, models.UserErrorf("%s: %v", rec.Str("name"), err)
-		}
-		if err := a.publish(env, ctl, cfg, pubs, "Device action failed"); err != nil {
-			return nil, err
-		}
-	}
-	return true, nil
+		return drv.Action(dev, data)
+	})
 }
 
 // devicePushConfig publishes config (a dict or JSON text) retained on
 // each device's config topic, where the device reads it when it wakes
 // (seed 002). True once the broker has it.
 func (a *Addon) devicePushConfig(env *models.Env, ids []int64, args models.Args) (any, error) {
-	ctl, err := a.mqtt.Control()
-	if err != nil {
-		return nil, err
-	}
-	_, recs, err := mqtt.ActionRecords(env, "iot.device", ids)
+	return a.eachDevice(env, ids, "Pushing the configuration failed", func(_ *models.Record, dev iot.Device) ([]iot.Publish, error) {
+		pub, err := iot.ConfigMessage(dev.Patterns, dev.Identifier, args.Get("config"))
+		return []iot.Publish{pub}, err
+	})
+}
+
+// eachDevice is the body of the device buttons: the listener service and
+// the records (write access, existence), then for each device the
+// messages that messages() makes for it, published in order and kept in
+// the send history. True once all are sent.
+func (a *Addon) eachDevice(env *models.Env, ids []int64, failure string, messages func(*models.Record, iot.Device) ([]iot.Publish, error)) (any, error) {
+	ctl, _, recs, err := a.mqtt.ControlledRecords(env, "iot.device", ids)
 	if err != nil {
 		return nil, err
 	}
@@ -67,11 +58,11 @@ func (a *Addon) devicePushConfig(env *models.Env, ids []int64, args models.Args)
 		if err != nil {
 			return nil, err
 		}
-		pub, err := iot.ConfigMessage(dev.Patterns, dev.Identifier, args.Get("config"))
+		pubs, err := messages(rec, dev)
 		if err != nil {
 			return nil, models.UserErrorf("%s: %v", rec.Str("name"), err)
 		}
-		if err := a.publish(env, ctl, cfg, []iot.Publish{pub}, "Pushing the configuration failed"); err != nil {
+		if err := a.publish(env, ctl, cfg, pubs, failure); err != nil {
 			return nil, err
 		}
 	}

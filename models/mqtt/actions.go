@@ -36,6 +36,18 @@ func ActionRecords(env *models.Env, model string, ids []int64) (*models.Model, [
 	return m, recs, err
 }
 
+// ControlledRecords is the preamble of a button that drives the
+// daemons: the listener service (a UserError without one), then
+// ActionRecords.
+func (a *Addon) ControlledRecords(env *models.Env, model string, ids []int64) (BrokerControl, *models.Model, []*models.Record, error) {
+	ctl, err := a.Control()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	m, recs, err := ActionRecords(env, model, ids)
+	return ctl, m, recs, err
+}
+
 // writeNow writes system-managed fields in one short transaction of its own.
 func writeNow(env *models.Env, model string, ids []int64, vals map[string]any) error {
 	return env.Registry().Transaction(env.Ctx, env.UID, env.Context, func(tx *models.Env) error {
@@ -44,11 +56,7 @@ func writeNow(env *models.Env, model string, ids []int64, vals map[string]any) e
 }
 
 func (a *Addon) brokerCheckConnection(env *models.Env, ids []int64, _ models.Args) (any, error) {
-	ctl, err := a.Control()
-	if err != nil {
-		return nil, err
-	}
-	_, recs, err := ActionRecords(env, "mqtt.broker", ids)
+	ctl, _, recs, err := a.ControlledRecords(env, "mqtt.broker", ids)
 	if err != nil {
 		return nil, err
 	}
@@ -143,11 +151,7 @@ func (a *Addon) subscriptionUnsubscribe(env *models.Env, ids []int64, _ models.A
 // signalSend publishes each signal and records the send only once the
 // broker acknowledged it (at QoS 1/2): no false history on failure.
 func (a *Addon) signalSend(env *models.Env, ids []int64, _ models.Args) (any, error) {
-	ctl, err := a.Control()
-	if err != nil {
-		return nil, err
-	}
-	m, recs, err := ActionRecords(env, "mqtt.signal", ids)
+	ctl, m, recs, err := a.ControlledRecords(env, "mqtt.signal", ids)
 	if err != nil {
 		return nil, err
 	}

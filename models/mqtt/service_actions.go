@@ -30,6 +30,15 @@ func serviceRow(env *models.Env, create bool) (int64, error) {
 	return id, err
 }
 
+// serviceControl is the preamble of the service buttons: the right to
+// read or write the service (op), then the listener service.
+func (a *Addon) serviceControl(env *models.Env, op byte) (BrokerControl, error) {
+	if _, err := requireAccess(env, "mqtt.service", op); err != nil {
+		return nil, err
+	}
+	return a.Control()
+}
+
 // serviceConnection summarises the daemons: connected when any is.
 func serviceConnection(ctl BrokerControl) string {
 	if !ctl.ServiceRunning() {
@@ -44,10 +53,7 @@ func serviceConnection(ctl BrokerControl) string {
 }
 
 func (a *Addon) serviceStart(env *models.Env, _ []int64, _ models.Args) (any, error) {
-	if _, err := requireAccess(env, "mqtt.service", models.OpWrite); err != nil {
-		return nil, err
-	}
-	ctl, err := a.Control()
+	ctl, err := a.serviceControl(env, models.OpWrite)
 	if err != nil {
 		return nil, err
 	}
@@ -67,10 +73,7 @@ func (a *Addon) serviceStart(env *models.Env, _ []int64, _ models.Args) (any, er
 }
 
 func (a *Addon) serviceStop(env *models.Env, _ []int64, _ models.Args) (any, error) {
-	if _, err := requireAccess(env, "mqtt.service", models.OpWrite); err != nil {
-		return nil, err
-	}
-	ctl, err := a.Control()
+	ctl, err := a.serviceControl(env, models.OpWrite)
 	if err != nil {
 		return nil, err
 	}
@@ -95,10 +98,7 @@ func (a *Addon) serviceRestart(env *models.Env, ids []int64, args models.Args) (
 
 // serviceCheckStatus returns exactly the addon's status dicts.
 func (a *Addon) serviceCheckStatus(env *models.Env, _ []int64, _ models.Args) (any, error) {
-	if _, err := requireAccess(env, "mqtt.service", models.OpRead); err != nil {
-		return nil, err
-	}
-	ctl, err := a.Control()
+	ctl, err := a.serviceControl(env, models.OpRead)
 	if err != nil {
 		return nil, err
 	}
@@ -130,10 +130,7 @@ func (a *Addon) serviceCheckStatus(env *models.Env, _ []int64, _ models.Args) (a
 
 // serviceListenerStatus returns the daemon registry, one dict per broker.
 func (a *Addon) serviceListenerStatus(env *models.Env, _ []int64, _ models.Args) (any, error) {
-	if _, err := requireAccess(env, "mqtt.service", models.OpRead); err != nil {
-		return nil, err
-	}
-	ctl, err := a.Control()
+	ctl, err := a.serviceControl(env, models.OpRead)
 	if err != nil {
 		return nil, err
 	}
