@@ -9,7 +9,11 @@ import (
 
 // deviceTypes are Odoo's iot.device types, plus sensor and actuator
 // (iot.Types, with labels).
-var deviceTypes = models.Choices("printer", "Printer", "camera", "Camera", "keyboard", "Keyboard", "scanner", "Barcode Scanner", "device", "Device", "payment", "Payment Terminal", "scale", "Scale", "display", "Display", "fiscal_data_module", "Fiscal Data Module", "sensor", "Sensor", "actuator", "Actuator")
+var deviceTypes = models.Choices(
+	"printer", "Printer", "camera", "Camera", "keyboard", "Keyboard", "scanner", "Barcode Scanner",
+	"device", "Device", "payment", "Payment Terminal", "scale", "Scale", "display", "Display",
+	"fiscal_data_module", "Fiscal Data Module", "sensor", "Sensor", "actuator", "Actuator",
+)
 
 // device is Odoo's iot.device for MQTT devices: filled by the listener
 // from the topics of the broker's device patterns (see
@@ -25,7 +29,8 @@ func (a *Addon) device() *models.Model {
 				Help: "The device's id in its topics (the {id} of the broker's device topics), unique per broker."},
 			{Name: "type", Type: models.Selection, Required: true, Default: models.Constant("device"), Selection: deviceTypes},
 			{Name: "manufacturer", Type: models.Char},
-			{Name: "connection", Type: models.Selection, Required: true, Default: models.Constant("mqtt"), Selection: models.Choices("network", "Network", "direct", "USB", "bluetooth", "Bluetooth", "serial", "Serial", "hdmi", "HDMI", "mqtt", "MQTT")},
+			{Name: "connection", Type: models.Selection, Required: true, Default: models.Constant("mqtt"), Selection: models.Choices(
+				"network", "Network", "direct", "USB", "bluetooth", "Bluetooth", "serial", "Serial", "hdmi", "HDMI", "mqtt", "MQTT")},
 			{Name: "connected", Type: models.Boolean, Readonly: true, Default: models.Constant(false),
 				Help: "Online by its availability topic or last will; a device publishing is online."},
 			{Name: "last_seen", Type: models.Datetime, Readonly: true, Help: "When the device last published (retained messages replayed by the broker excepted)."},
