@@ -263,56 +263,84 @@ func (f *Field) normalizeDB(v any) any {
 		}
 		v = string(x)
 	}
+	// A switch, not a table like toDB's: this runs for every column of
+	// every row scanned, where a map lookup per value would show.
 	switch f.Type {
 	case Integer, Many2one:
-		switch x := v.(type) {
-		case int64:
-			return x
-		case int32:
-			return int64(x)
-		case int:
-			return int64(x)
-		case float64:
-			return int64(x)
-		case string:
-			n, _ := strconv.ParseInt(x, 10, 64)
-			return n
-		}
+		return integerFromDB(v)
 	case Float:
-		switch x := v.(type) {
-		case float64:
-			return x
-		case float32:
-			return float64(x)
-		case int64:
-			return float64(x)
-		case string:
-			n, _ := strconv.ParseFloat(x, 64)
-			return n
-		}
+		return floatFromDB(v)
 	case Boolean:
-		switch x := v.(type) {
-		case bool:
-			return x
-		case int64:
-			return x != 0
-		case string:
-			return x == "1" || x == "true" || x == "t"
-		}
+		return booleanFromDB(v)
 	case Datetime, Date:
-		switch x := v.(type) {
-		case time.Time:
-			return x.UTC()
-		case string:
-			if t, err := parseDatetime(x); err == nil {
-				return t
-			}
-			return nil
-		}
+		return timeFromDB(v)
 	case Binary:
 		if s, ok := v.(string); ok {
 			return []byte(s)
 		}
+	}
+	return v
+}
+
+// integerFromDB reads an integer column; other shapes pass unchanged.
+func integerFromDB(v any) any {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case int32:
+		return int64(x)
+	case int:
+		return int64(x)
+	case float64:
+		return int64(x)
+	case string:
+		n, _ := strconv.ParseInt(x, 10, 64)
+		return n
+	}
+	return v
+}
+
+// floatFromDB reads a float column; other shapes pass unchanged.
+func floatFromDB(v any) any {
+	switch x := v.(type) {
+	case float64:
+		return x
+	case float32:
+		return float64(x)
+	case int64:
+		return float64(x)
+	case string:
+		n, _ := strconv.ParseFloat(x, 64)
+		return n
+	}
+	return v
+}
+
+// booleanFromDB reads a boolean column: SQLite stores 0/1, text forms
+// are "1", "true" or "t"; other shapes pass unchanged.
+func booleanFromDB(v any) any {
+	switch x := v.(type) {
+	case bool:
+		return x
+	case int64:
+		return x != 0
+	case string:
+		return x == "1" || x == "true" || x == "t"
+	}
+	return v
+}
+
+// timeFromDB reads a date or datetime column as a UTC time.Time; text
+// that is not a datetime reads as nil.
+func timeFromDB(v any) any {
+	switch x := v.(type) {
+	case time.Time:
+		return x.UTC()
+	case string:
+		if t, err := parseDatetime(x); err == nil {
+			return t
+		}
+		return nil
 	}
 	return v
 }
