@@ -134,87 +134,133 @@ func recField(m *Model) (*Field, error) {
 // columnLeaf compiles a leaf on one stored column, following the table of
 // Odoo's semantics, NULLs included.
 func (c *compiler) columnLeaf(colSQL string, f *Field, lf *leaf) (string, []any, error) {
-	op, val := lf.op, lf.val
-	if s, ok := val.(string); ok && f.Type == Datetime && utf8.RuneCountInString(s) == 10 {
-		// A bare date against a datetime covers the whole day.
-		if op == ">" || op == "<=" {
-			val = s + " 23:59:59"
-		} else {
-			val = s + " 00:00:00"
-		}
-	}
-	if x, ok := fraction(f, val); ok {
-		// No integer equals 2.5; n > 2.5 and n >= 2.5 mean n > 2, and
-		// n < 2.5 and n <= 2.5 mean n <= 2.
-		switch op {
-		case "=":
-			return "1=0", nil, nil
-		case "!=":
-			return "1=1", nil, nil
-		case ">", ">=":
-			return colSQL + " > ?", []any{int64(math.Floor(x))}, nil
-		case "<", "<=":
-			return colSQL + " <= ?", []any{int64(math.Floor(x))}, nil
-		}
+	op, val := lf.op, wholeDayValue(f, lf.op, lf.val)
+	if sql, args, ok := fractionLeaf(colSQL, f, op, val); ok {
+		return sql, args, nil
 	}
 	switch op {
 	case "=", "!=":
-		if isFalse(val) {
-			if op == "=" {
-				if f.Type == Boolean {
-					return "(" + colSQL + " IS NULL OR " + colSQL + " = ?)", []any{false}, nil
-				}
-				return colSQL + " IS NULL", nil, nil
-			}
-			if f.Type == Boolean {
-				return "(" + colSQL + " IS NOT NULL AND " + colSQL + " != ?)", []any{false}, nil
-			}
-			return colSQL + " IS NOT NULL", nil, nil
-		}
-		p, err := c.value(f, val, lf)
-		if err != nil {
-			return "", nil, err
-		}
-		if op == "=" {
-			return colSQL + " = ?", []any{p}, nil
-		}
-		if pyTruthy(val) {
-			return "(" + colSQL + " != ? OR " + colSQL + " IS NULL)", []any{p}, nil
-		}
-		return colSQL + " != ?", []any{p}, nil
+		return c.equalityLeaf(colSQL, f, lf, val)
 	case "<", ">", "<=", ">=":
-		p, err := c.value(f, val, lf)
-		if err != nil {
-			return "", nil, err
-		}
-		return colSQL + " " + op + " ?", []any{p}, nil
+		return c.comparisonLeaf(colSQL, f, lf, val)
 	case "like", "ilike", "not like", "not ilike":
-		text, ok := likeText(val)
-		if !ok {
-			return "", nil, invalidLeaf(lf)
-		}
-		neg := strings.HasPrefix(op, "not ")
-		sql := c.d.likeOp(c.likeExpr(colSQL, f), strings.HasSuffix(op, "ilike"), neg)
-		if neg || !pyTruthy(val) {
-			// An empty pattern matches every row, NULLs too; a negated
-			// pattern matches the NULLs it cannot test.
-			sql = "(" + sql + " OR " + colSQL + " IS NULL)"
-		}
-		return sql, []any{"%" + text + "%"}, nil
+		return c.likeLeaf(colSQL, f, lf, val)
 	case "=like", "=ilike":
-		var p any
-		if !isFalse(val) {
-			text, ok := likeText(val)
-			if !ok {
-				return "", nil, invalidLeaf(lf)
-			}
-			p = text
-		}
-		return c.d.likeOp(c.likeExpr(colSQL, f), op == "=ilike", false), []any{p}, nil
+		return c.exactLikeLeaf(colSQL, f, lf, val)
 	case "in", "not in":
 		return c.inLeaf(colSQL, f, lf)
 	}
 	return "", nil, invalidLeaf(lf)
+}
+
+// wholeDayValue rewrites a bare date compared with a datetime column into
+// the datetime that makes the comparison cover the whole day; any other
+// value is returned as is.
+func wholeDayValue(f *Field, op string, val any) any {
+	s, ok := val.(string)
+	if !ok || f.Type != Datetime || utf8.RuneCountInString(s) != 10 {
+		return val
+	}
+	if op == ">" || op == "<=" {
+		return s + " 23:59:59"
+	}
+	return s + " 00:00:00"
+}
+
+// fractionLeaf compiles an equality or comparison of an integer column
+// with a fraction; ok is false when the leaf is not one.
+func fractionLeaf(colSQL string, f *Field, op string, val any) (sql string, args []any, ok bool) {
+	x, isFrac := fraction(f, val)
+	if !isFrac {
+		return "", nil, false
+	}
+	// No integer equals 2.5; n > 2.5 and n >= 2.5 mean n > 2, and
+	// n < 2.5 and n <= 2.5 mean n <= 2.
+	switch op {
+	case "=":
+		return "1=0", nil, true
+	case "!=":
+		return "1=1", nil, true
+	case ">", ">=":
+		return colSQL + " > ?", []any{int64(math.Floor(x))}, true
+	case "<", "<=":
+		return colSQL + " <= ?", []any{int64(math.Floor(x))}, true
+	}
+	return "", nil, false
+}
+
+// equalityLeaf compiles = and !=. False tests NULL (and, on a boolean
+// column, false too); != with a truthy value also matches NULL rows, as
+// SQL's != alone would not.
+func (c *compiler) equalityLeaf(colSQL string, f *Field, lf *leaf, val any) (string, []any, error) {
+	if isFalse(val) {
+		sql, args := nullEqualityLeaf(colSQL, f, lf.op == "=")
+		return sql, args, nil
+	}
+	p, err := c.value(f, val, lf)
+	if err != nil {
+		return "", nil, err
+	}
+	if lf.op == "=" {
+		return colSQL + " = ?", []any{p}, nil
+	}
+	if pyTruthy(val) {
+		return "(" + colSQL + " != ? OR " + colSQL + " IS NULL)", []any{p}, nil
+	}
+	return colSQL + " != ?", []any{p}, nil
+}
+
+// nullEqualityLeaf compiles "= False" (eq) or "!= False" (not eq): a NULL
+// test, which on a boolean column also takes false for NULL.
+func nullEqualityLeaf(colSQL string, f *Field, eq bool) (string, []any) {
+	switch {
+	case eq && f.Type == Boolean:
+		return "(" + colSQL + " IS NULL OR " + colSQL + " = ?)", []any{false}
+	case eq:
+		return colSQL + " IS NULL", nil
+	case f.Type == Boolean:
+		return "(" + colSQL + " IS NOT NULL AND " + colSQL + " != ?)", []any{false}
+	}
+	return colSQL + " IS NOT NULL", nil
+}
+
+// comparisonLeaf compiles <, >, <= and >=, which never match NULL.
+func (c *compiler) comparisonLeaf(colSQL string, f *Field, lf *leaf, val any) (string, []any, error) {
+	p, err := c.value(f, val, lf)
+	if err != nil {
+		return "", nil, err
+	}
+	return colSQL + " " + lf.op + " ?", []any{p}, nil
+}
+
+// likeLeaf compiles like, ilike and their negations: a substring match.
+func (c *compiler) likeLeaf(colSQL string, f *Field, lf *leaf, val any) (string, []any, error) {
+	text, ok := likeText(val)
+	if !ok {
+		return "", nil, invalidLeaf(lf)
+	}
+	neg := strings.HasPrefix(lf.op, "not ")
+	sql := c.d.likeOp(c.likeExpr(colSQL, f), strings.HasSuffix(lf.op, "ilike"), neg)
+	if neg || !pyTruthy(val) {
+		// An empty pattern matches every row, NULLs too; a negated
+		// pattern matches the NULLs it cannot test.
+		sql = "(" + sql + " OR " + colSQL + " IS NULL)"
+	}
+	return sql, []any{"%" + text + "%"}, nil
+}
+
+// exactLikeLeaf compiles =like and =ilike: the value is the whole
+// pattern, and False binds NULL (which matches nothing).
+func (c *compiler) exactLikeLeaf(colSQL string, f *Field, lf *leaf, val any) (string, []any, error) {
+	var p any
+	if !isFalse(val) {
+		text, ok := likeText(val)
+		if !ok {
+			return "", nil, invalidLeaf(lf)
+		}
+		p = text
+	}
+	return c.d.likeOp(c.likeExpr(colSQL, f), lf.op == "=ilike", false), []any{p}, nil
 }
 
 // likeExpr casts non-text columns to text, as Odoo's "::text" does.

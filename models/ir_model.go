@@ -50,69 +50,99 @@ func irModelFields() *Model {
 // keeping the ids of rows that still exist.
 func (e *Env) syncIrModel() error {
 	su := e.Sudo().WithContext(map[string]any{"active_test": false})
-	mModel, mField := e.reg.Model("ir.model"), e.reg.Model("ir.model.fields")
-	type row struct {
-		ID    int64
-		Model string
-		Name  string
+	modelIDs, err := su.syncIrModelRows()
+	if err != nil {
+		return err
 	}
-	var have []row
-	if err := su.DB().Raw(`SELECT "id", "model", '' AS name FROM "ir_model"`).Scan(&have).Error; err != nil {
-		return Internal("read ir.model", err)
+	if err := su.dropStaleIrModels(modelIDs); err != nil {
+		return err
+	}
+	stale, err := su.syncIrModelFieldRows(modelIDs)
+	if err != nil {
+		return err
+	}
+	return su.dropStaleIrModelFields(stale)
+}
+
+// irRow is the id and key of an ir.model or ir.model.fields row.
+type irRow struct {
+	ID    int64
+	Model string
+	Name  string
+}
+
+// syncIrModelRows updates the ir.model row of every registry model,
+// creating those missing, and returns the ids by model name, those of
+// rows no model declares included.
+func (e *Env) syncIrModelRows() (map[string]int64, error) {
+	var have []irRow
+	if err := e.DB().Raw(`SELECT "id", "model", '' AS name FROM "ir_model"`).Scan(&have).Error; err != nil {
+		return nil, Internal("read ir.model", err)
 	}
 	modelIDs := map[string]int64{}
 	for _, r := range have {
 		modelIDs[r.Model] = r.ID
 	}
-	declared := map[string]bool{}
+	mModel := e.reg.Model("ir.model")
 	for _, m := range e.reg.Models() {
-		declared[m.Name] = true
 		vals := map[string]any{"name": m.Description, "model": m.Name, "info": m.Description}
 		if id, ok := modelIDs[m.Name]; ok {
-			if err := su.update(mModel, []int64{id}, vals); err != nil {
-				return err
+			if err := e.update(mModel, []int64{id}, vals); err != nil {
+				return nil, err
 			}
 			continue
 		}
-		id, err := su.insert(mModel, vals)
+		id, err := e.insert(mModel, vals)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		modelIDs[m.Name] = id
 	}
+	return modelIDs, nil
+}
+
+// dropStaleIrModels deletes the ir.model rows among modelIDs of models
+// the registry no longer declares.
+func (e *Env) dropStaleIrModels(modelIDs map[string]int64) error {
+	declared := map[string]bool{}
+	for _, m := range e.reg.Models() {
+		declared[m.Name] = true
+	}
 	for name, id := range modelIDs {
 		if !declared[name] {
-			if err := su.DB().Exec(`DELETE FROM "ir_model" WHERE "id" = ?`, id).Error; err != nil {
+			if err := e.DB().Exec(`DELETE FROM "ir_model" WHERE "id" = ?`, id).Error; err != nil {
 				return Internal("drop ir.model", err)
 			}
 		}
 	}
-	var fields []row
-	if err := su.DB().Raw(`SELECT "id", "model", "name" FROM "ir_model_fields"`).Scan(&fields).Error; err != nil {
-		return Internal("read ir.model.fields", err)
+	return nil
+}
+
+// syncIrModelFieldRows updates the ir.model.fields row of every field of
+// every registry model, creating those missing, and returns the ids of
+// the rows no declared field matches, in ascending order.
+func (e *Env) syncIrModelFieldRows(modelIDs map[string]int64) ([]int64, error) {
+	var fields []irRow
+	if err := e.DB().Raw(`SELECT "id", "model", "name" FROM "ir_model_fields"`).Scan(&fields).Error; err != nil {
+		return nil, Internal("read ir.model.fields", err)
 	}
 	fieldIDs := map[string]int64{}
 	for _, r := range fields {
 		fieldIDs[r.Model+"."+r.Name] = r.ID
 	}
+	mField := e.reg.Model("ir.model.fields")
 	seen := map[string]bool{}
 	for _, m := range e.reg.Models() {
 		for _, f := range m.Fields {
 			key := m.Name + "." + f.Name
 			seen[key] = true
-			vals := map[string]any{
-				"name": f.Name, "field_description": f.label(), "model": m.Name, "model_id": modelIDs[m.Name],
-				"ttype": string(f.Type), "relation": f.Relation, "relation_field": f.InverseName,
-				"required": f.Required, "readonly": f.Readonly, "store": f.Stored(), "help": f.Help,
-			}
+			vals := irModelFieldVals(m, f, modelIDs[m.Name])
 			if id, ok := fieldIDs[key]; ok {
-				if err := su.update(mField, []int64{id}, vals); err != nil {
-					return err
+				if err := e.update(mField, []int64{id}, vals); err != nil {
+					return nil, err
 				}
-				continue
-			}
-			if _, err := su.insert(mField, vals); err != nil {
-				return err
+			} else if _, err := e.insert(mField, vals); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -123,10 +153,25 @@ func (e *Env) syncIrModel() error {
 		}
 	}
 	sort.Slice(stale, func(i, j int) bool { return stale[i] < stale[j] })
-	if len(stale) > 0 {
-		if err := su.DB().Exec(`DELETE FROM "ir_model_fields" WHERE "id" IN ?`, stale).Error; err != nil {
-			return Internal("drop ir.model.fields", err)
-		}
+	return stale, nil
+}
+
+// irModelFieldVals is the ir.model.fields row describing field f of m.
+func irModelFieldVals(m *Model, f *Field, modelID int64) map[string]any {
+	return map[string]any{
+		"name": f.Name, "field_description": f.label(), "model": m.Name, "model_id": modelID,
+		"ttype": string(f.Type), "relation": f.Relation, "relation_field": f.InverseName,
+		"required": f.Required, "readonly": f.Readonly, "store": f.Stored(), "help": f.Help,
+	}
+}
+
+// dropStaleIrModelFields deletes the ir.model.fields rows of ids.
+func (e *Env) dropStaleIrModelFields(ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := e.DB().Exec(`DELETE FROM "ir_model_fields" WHERE "id" IN ?`, ids).Error; err != nil {
+		return Internal("drop ir.model.fields", err)
 	}
 	return nil
 }

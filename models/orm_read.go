@@ -171,76 +171,132 @@ func (e *Env) format(m *Model, recs []*Record, fields []*Field, bareM2O bool) ([
 	for i, r := range recs {
 		ids[i] = r.ID
 	}
-	su := e.Sudo()
+	rf := &recordFormat{su: e.Sudo(), m: m, recs: recs, ids: ids, out: out, bareM2O: bareM2O}
 	for _, f := range fields {
 		if f.Name == "id" {
 			continue
 		}
-		switch {
-		case f.Secret:
-			for _, d := range out {
-				d.Set(f.Name, false)
-			}
-		case f.Type == Many2one:
-			var names map[int64]string
-			if !bareM2O {
-				var refs []int64
-				for _, r := range recs {
-					if id := r.Int(f.Name); id != 0 {
-						refs = append(refs, id)
-					}
-				}
-				var err error
-				if names, err = su.displayNames(e.reg.Model(f.Relation), refs); err != nil {
-					return nil, err
-				}
-			}
-			for i, r := range recs {
-				id := r.Int(f.Name)
-				switch {
-				case id == 0:
-					out[i].Set(f.Name, false)
-				case bareM2O:
-					out[i].Set(f.Name, id)
-				default:
-					out[i].Set(f.Name, []any{id, names[id]})
-				}
-			}
-		case f.Type == One2many || f.Type == Many2many:
-			rel, err := su.x2manyIDs(f, ids)
-			if err != nil {
-				return nil, err
-			}
-			for i, r := range recs {
-				v := rel[r.ID]
-				if v == nil {
-					v = []int64{}
-				}
-				out[i].Set(f.Name, v)
-			}
-		case f.Name == "display_name" && !f.Stored():
-			names, err := su.displayNamesOf(m, recs)
-			if err != nil {
-				return nil, err
-			}
-			for i, r := range recs {
-				out[i].Set(f.Name, names[r.ID])
-			}
-		case !f.Stored() && f.Compute != nil:
-			for i, r := range recs {
-				v, err := f.Compute(su, r)
-				if err != nil {
-					return nil, err
-				}
-				out[i].Set(f.Name, f.toRead(v))
-			}
-		default:
-			for i, r := range recs {
-				out[i].Set(f.Name, f.toRead(r.vals[f.Name]))
-			}
+		if err := rf.field(f); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// recordFormat is one format call: the records, their ids, the dicts
+// being filled (out[i] for recs[i]) and how to render many2one.
+type recordFormat struct {
+	su      *Env // lookups and computes run as superuser
+	m       *Model
+	recs    []*Record
+	ids     []int64
+	out     []*Dict
+	bareM2O bool
+}
+
+// field sets f in every dict, rendered by f's kind.
+func (rf *recordFormat) field(f *Field) error {
+	switch {
+	case f.Secret:
+		rf.secret(f)
+		return nil
+	case f.Type == Many2one:
+		return rf.many2one(f)
+	case f.Type == One2many || f.Type == Many2many:
+		return rf.x2many(f)
+	case f.Name == "display_name" && !f.Stored():
+		return rf.displayName(f)
+	case !f.Stored() && f.Compute != nil:
+		return rf.computed(f)
+	}
+	rf.plain(f)
+	return nil
+}
+
+// secret renders a write-only field as false: its value never leaves.
+func (rf *recordFormat) secret(f *Field) {
+	for _, d := range rf.out {
+		d.Set(f.Name, false)
+	}
+}
+
+// plain renders a loaded column in read format.
+func (rf *recordFormat) plain(f *Field) {
+	for i, r := range rf.recs {
+		rf.out[i].Set(f.Name, f.toRead(r.vals[f.Name]))
+	}
+}
+
+// many2one renders false, the bare id, or [id, display_name] with the
+// names of all referenced records fetched at once.
+func (rf *recordFormat) many2one(f *Field) error {
+	var names map[int64]string
+	if !rf.bareM2O {
+		var refs []int64
+		for _, r := range rf.recs {
+			if id := r.Int(f.Name); id != 0 {
+				refs = append(refs, id)
+			}
+		}
+		var err error
+		if names, err = rf.su.displayNames(rf.su.reg.Model(f.Relation), refs); err != nil {
+			return err
+		}
+	}
+	for i, r := range rf.recs {
+		id := r.Int(f.Name)
+		switch {
+		case id == 0:
+			rf.out[i].Set(f.Name, false)
+		case rf.bareM2O:
+			rf.out[i].Set(f.Name, id)
+		default:
+			rf.out[i].Set(f.Name, []any{id, names[id]})
+		}
+	}
+	return nil
+}
+
+// x2many renders the related ids of every record, [] when none, from
+// one query for all records.
+func (rf *recordFormat) x2many(f *Field) error {
+	rel, err := rf.su.x2manyIDs(f, rf.ids)
+	if err != nil {
+		return err
+	}
+	for i, r := range rf.recs {
+		v := rel[r.ID]
+		if v == nil {
+			v = []int64{}
+		}
+		rf.out[i].Set(f.Name, v)
+	}
+	return nil
+}
+
+// displayName renders a non-stored display_name from the model's rec name.
+func (rf *recordFormat) displayName(f *Field) error {
+	names, err := rf.su.displayNamesOf(rf.m, rf.recs)
+	if err != nil {
+		return err
+	}
+	for i, r := range rf.recs {
+		rf.out[i].Set(f.Name, names[r.ID])
+	}
+	return nil
+}
+
+// computed renders a non-stored computed field, calling its compute
+// function per record.
+func (rf *recordFormat) computed(f *Field) error {
+	for i, r := range rf.recs {
+		v, err := f.Compute(rf.su, r)
+		if err != nil {
+			return err
+		}
+		rf.out[i].Set(f.Name, f.toRead(v))
+	}
+	return nil
 }
 
 // displayNames returns the display name of each id of m.

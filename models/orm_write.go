@@ -280,83 +280,128 @@ func (e *Env) applyX2many(m *Model, id int64, cmds map[*Field][]any) error {
 	for f, list := range cmds {
 		co := e.reg.Model(f.Relation)
 		for _, raw := range list {
-			cmd, ok := raw.([]any)
-			if !ok || len(cmd) == 0 {
-				return ValueErrorf("Invalid command %s for %s.%s", reprValue(raw), m.Name, f.Name)
-			}
-			code, ok := asInt(cmd[0])
-			if !ok {
-				return ValueErrorf("Invalid command %s for %s.%s", reprValue(raw), m.Name, f.Name)
-			}
-			arg := func(i int) any {
-				if i < len(cmd) {
-					return cmd[i]
-				}
-				return nil
-			}
-			target, _ := asInt(arg(1))
-			if (code >= 1 && code <= 4) && target == 0 {
-				return ValueErrorf("Command %d on %s.%s needs a record id", code, m.Name, f.Name)
-			}
-			var err error
-			switch code {
-			case 0:
-				vals, ok := arg(2).(map[string]any)
-				if !ok {
-					return ValueErrorf("Command 0 on %s.%s needs a dict of values", m.Name, f.Name)
-				}
-				vals = copyVals(vals)
-				if f.Type == One2many {
-					vals[f.InverseName] = id
-				}
-				var nid int64
-				if nid, err = e.createAs(co, vals); err == nil && f.Type == Many2many {
-					err = e.link(f, id, nid)
-				}
-			case 1:
-				vals, ok := arg(2).(map[string]any)
-				if !ok {
-					return ValueErrorf("Command 1 on %s.%s needs a dict of values", m.Name, f.Name)
-				}
-				err = e.write(co, []int64{target}, vals)
-			case 2:
-				err = e.unlink(co, []int64{target})
-			case 3:
-				if f.Type == One2many {
-					err = e.write(co, []int64{target}, map[string]any{f.InverseName: false})
-				} else {
-					err = e.unlinkRel(f, id, []int64{target})
-				}
-			case 4:
-				if f.Type == One2many {
-					err = e.write(co, []int64{target}, map[string]any{f.InverseName: id})
-				} else {
-					err = e.link(f, id, target)
-				}
-			case 5, 6:
-				err = e.clearRel(f, id)
-				if err == nil && code == 6 {
-					ids, ierr := idsArg(arg(2))
-					if ierr != nil {
-						return ierr
-					}
-					for _, t := range uniqueIDs(ids) {
-						if f.Type == One2many {
-							err = e.write(co, []int64{t}, map[string]any{f.InverseName: id})
-						} else {
-							err = e.link(f, id, t)
-						}
-						if err != nil {
-							break
-						}
-					}
-				}
-			default:
-				return ValueErrorf("Unknown x2many command %d for %s.%s", code, m.Name, f.Name)
-			}
+			cmd, err := parseX2manyCmd(m, f, raw)
 			if err != nil {
 				return err
 			}
+			if err := e.runX2manyCmd(m, f, co, id, cmd); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// x2manyCmd is one parsed x2many command: its code, the record id in
+// its second place (0 when absent or not an id), and the raw tuple.
+type x2manyCmd struct {
+	code   int64
+	target int64
+	raw    []any
+}
+
+// arg returns the command's item i, nil past its end.
+func (c x2manyCmd) arg(i int) any {
+	if i < len(c.raw) {
+		return c.raw[i]
+	}
+	return nil
+}
+
+// parseX2manyCmd checks a command's shape (a non-empty list), its code
+// (an integer) and, for codes 1 to 4, that it names a record.
+func parseX2manyCmd(m *Model, f *Field, raw any) (x2manyCmd, error) {
+	list, ok := raw.([]any)
+	if !ok || len(list) == 0 {
+		return x2manyCmd{}, ValueErrorf("Invalid command %s for %s.%s", reprValue(raw), m.Name, f.Name)
+	}
+	code, ok := asInt(list[0])
+	if !ok {
+		return x2manyCmd{}, ValueErrorf("Invalid command %s for %s.%s", reprValue(raw), m.Name, f.Name)
+	}
+	cmd := x2manyCmd{code: code, raw: list}
+	cmd.target, _ = asInt(cmd.arg(1))
+	if (code >= 1 && code <= 4) && cmd.target == 0 {
+		return x2manyCmd{}, ValueErrorf("Command %d on %s.%s needs a record id", code, m.Name, f.Name)
+	}
+	return cmd, nil
+}
+
+// runX2manyCmd carries out one parsed command on record id's field f,
+// whose comodel is co.
+func (e *Env) runX2manyCmd(m *Model, f *Field, co *Model, id int64, cmd x2manyCmd) error {
+	switch cmd.code {
+	case 0:
+		return e.x2manyCreate(m, f, co, id, cmd)
+	case 1:
+		vals, ok := cmd.arg(2).(map[string]any)
+		if !ok {
+			return ValueErrorf("Command 1 on %s.%s needs a dict of values", m.Name, f.Name)
+		}
+		return e.write(co, []int64{cmd.target}, vals)
+	case 2:
+		return e.unlink(co, []int64{cmd.target})
+	case 3:
+		return e.x2manyDetach(f, co, id, cmd.target)
+	case 4:
+		return e.x2manyAttach(f, co, id, cmd.target)
+	case 5:
+		return e.clearRel(f, id)
+	case 6:
+		return e.x2manyReplace(f, co, id, cmd.arg(2))
+	}
+	return ValueErrorf("Unknown x2many command %d for %s.%s", cmd.code, m.Name, f.Name)
+}
+
+// x2manyCreate runs (0, 0, vals): a new comodel record, pointing back at
+// id (one2many) or linked to it (many2many).
+func (e *Env) x2manyCreate(m *Model, f *Field, co *Model, id int64, cmd x2manyCmd) error {
+	vals, ok := cmd.arg(2).(map[string]any)
+	if !ok {
+		return ValueErrorf("Command 0 on %s.%s needs a dict of values", m.Name, f.Name)
+	}
+	vals = copyVals(vals)
+	if f.Type == One2many {
+		vals[f.InverseName] = id
+	}
+	nid, err := e.createAs(co, vals)
+	if err == nil && f.Type == Many2many {
+		err = e.link(f, id, nid)
+	}
+	return err
+}
+
+// x2manyDetach runs (3, target): a one2many child loses its parent, a
+// many2many link is removed; the target record stays.
+func (e *Env) x2manyDetach(f *Field, co *Model, id, target int64) error {
+	if f.Type == One2many {
+		return e.write(co, []int64{target}, map[string]any{f.InverseName: false})
+	}
+	return e.unlinkRel(f, id, []int64{target})
+}
+
+// x2manyAttach runs (4, target): a one2many child gets id as parent, a
+// many2many gets a link.
+func (e *Env) x2manyAttach(f *Field, co *Model, id, target int64) error {
+	if f.Type == One2many {
+		return e.write(co, []int64{target}, map[string]any{f.InverseName: id})
+	}
+	return e.link(f, id, target)
+}
+
+// x2manyReplace runs (6, 0, ids): clear, then attach each of ids (a
+// malformed ids list is reported once the clear has run).
+func (e *Env) x2manyReplace(f *Field, co *Model, id int64, idsRaw any) error {
+	if err := e.clearRel(f, id); err != nil {
+		return err
+	}
+	ids, err := idsArg(idsRaw)
+	if err != nil {
+		return err
+	}
+	for _, t := range uniqueIDs(ids) {
+		if err := e.x2manyAttach(f, co, id, t); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -149,6 +149,69 @@ func intervalEnd(start time.Time, interval string) (time.Time, string) {
 // that selects it.
 func methodReadGroup(env *Env, _ []int64, a Args) (any, error) {
 	m := env.CurrentModel()
+	req, err := parseReadGroup(env, m, a)
+	if err != nil {
+		return nil, err
+	}
+	raws, err := scanGroupRows(env, m, req.sql(env.Dialect(), m), req.args, req.ncols())
+	if err != nil {
+		return nil, err
+	}
+	names, err := many2oneGroupNames(env, req.groups, raws)
+	if err != nil {
+		return nil, err
+	}
+	baseDomain, _ := a.Get("domain").([]any)
+	out := make([]*Dict, 0, len(raws))
+	for _, r := range raws {
+		out = append(out, req.groupDict(r, names, baseDomain))
+	}
+	return out, nil
+}
+
+// readGroupRequest is a parsed and checked read_group call.
+type readGroupRequest struct {
+	groups        []groupSpec
+	lazy          bool
+	rest          []string // lazy: the groupbys after the first, for __context
+	countKey      string   // "__count", or "<field>_count" when lazy
+	aggs          []aggSpec
+	offset, limit int64
+	where         string // the domain, compiled on alias t
+	args          []any
+	order         string
+}
+
+// parseReadGroup reads the arguments of read_group, checking them in the
+// order that decides which error a client sees first: groupby, fields,
+// offset and limit, domain, orderby.
+func parseReadGroup(env *Env, m *Model, a Args) (*readGroupRequest, error) {
+	req, err := parseGroupRequest(m, a)
+	if err != nil {
+		return nil, err
+	}
+	fieldNames, err := namesArg(a, "fields")
+	if err != nil {
+		return nil, err
+	}
+	if req.aggs, err = parseAggregates(m, fieldNames, req.groups); err != nil {
+		return nil, err
+	}
+	if req.offset, req.limit, err = windowArgs(a); err != nil {
+		return nil, err
+	}
+	if req.where, req.args, err = env.searchWhere(m, a.Get("domain")); err != nil {
+		return nil, err
+	}
+	if req.order, err = groupOrder(m, req.groups, a.Get("orderby")); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// parseGroupRequest reads groupby and lazy: lazy keeps the first groupby
+// only and passes the others on in each group's __context.
+func parseGroupRequest(m *Model, a Args) (*readGroupRequest, error) {
 	groups, err := parseGroupBy(m, a.Get("groupby"))
 	if err != nil {
 		return nil, err
@@ -156,52 +219,52 @@ func methodReadGroup(env *Env, _ []int64, a Args) (any, error) {
 	if len(groups) == 0 {
 		return nil, ValueErrorf("read_group needs at least one groupby field")
 	}
-	lazy := !isFalse(a.Get("lazy"))
-	rest := []string{}
-	if lazy {
+	req := &readGroupRequest{lazy: !isFalse(a.Get("lazy")), countKey: "__count"}
+	if req.lazy {
 		for _, g := range groups[1:] {
-			rest = append(rest, g.Key)
+			req.rest = append(req.rest, g.Key)
 		}
 		groups = groups[:1]
+		req.countKey = groups[0].Field.Name + "_count"
 	}
-	fieldNames, err := namesArg(a, "fields")
-	if err != nil {
-		return nil, err
-	}
-	aggs, err := parseAggregates(m, fieldNames, groups)
-	if err != nil {
-		return nil, err
-	}
-	offset, limit, err := windowArgs(a)
-	if err != nil {
-		return nil, err
-	}
-	where, args, err := env.searchWhere(m, a.Get("domain"))
-	if err != nil {
-		return nil, err
-	}
-	d := env.Dialect()
-	sel := make([]string, 0, len(groups)+len(aggs)+1)
-	gb := make([]string, 0, len(groups))
-	for i, g := range groups {
+	req.groups = groups
+	return req, nil
+}
+
+// ncols is the number of columns the query selects: one per group, the
+// count, one per aggregate.
+func (req *readGroupRequest) ncols() int { return len(req.groups) + 1 + len(req.aggs) }
+
+// sql is the grouping query: columns g0.., n, a0.. in that order.
+func (req *readGroupRequest) sql(d Dialect, m *Model) string {
+	sel := make([]string, 0, req.ncols())
+	gb := make([]string, 0, len(req.groups))
+	for i, g := range req.groups {
 		e := d.groupExpr(g)
 		sel = append(sel, e+` AS g`+strconv.Itoa(i))
 		gb = append(gb, e)
 	}
 	sel = append(sel, `COUNT(*) AS n`)
-	for i, ag := range aggs {
-		expr := aggFuncs[ag.Func] + `(t.` + quote(ag.Field.Name) + `)`
-		if ag.Func == "count_distinct" {
-			expr = `COUNT(DISTINCT t.` + quote(ag.Field.Name) + `)`
-		}
-		sel = append(sel, expr+` AS a`+strconv.Itoa(i))
+	for i, ag := range req.aggs {
+		sel = append(sel, ag.sqlExpr()+` AS a`+strconv.Itoa(i))
 	}
-	order, err := groupOrder(m, groups, a.Get("orderby"))
-	if err != nil {
-		return nil, err
+	q := `SELECT ` + strings.Join(sel, ", ") + ` FROM ` + quote(m.Table) + ` t WHERE ` + req.where +
+		` GROUP BY ` + strings.Join(gb, ", ") + ` ORDER BY ` + req.order
+	return q + windowSQL(d, req.offset, req.limit)
+}
+
+// sqlExpr is the aggregate's SQL over alias t.
+func (ag aggSpec) sqlExpr() string {
+	if ag.Func == "count_distinct" {
+		return `COUNT(DISTINCT t.` + quote(ag.Field.Name) + `)`
 	}
-	q := `SELECT ` + strings.Join(sel, ", ") + ` FROM ` + quote(m.Table) + ` t WHERE ` + where +
-		` GROUP BY ` + strings.Join(gb, ", ") + ` ORDER BY ` + order
+	return aggFuncs[ag.Func] + `(t.` + quote(ag.Field.Name) + `)`
+}
+
+// windowSQL renders LIMIT and OFFSET; SQLite needs a LIMIT (-1: none)
+// before an OFFSET.
+func windowSQL(d Dialect, offset, limit int64) string {
+	q := ""
 	if limit > 0 {
 		q += ` LIMIT ` + strconv.FormatInt(limit, 10)
 	} else if offset > 0 && d == SQLite {
@@ -210,14 +273,18 @@ func methodReadGroup(env *Env, _ []int64, a Args) (any, error) {
 	if offset > 0 {
 		q += ` OFFSET ` + strconv.FormatInt(offset, 10)
 	}
+	return q
+}
+
+// scanGroupRows runs the grouping query and returns its rows as the
+// drivers' raw values, ncols per row.
+func scanGroupRows(env *Env, m *Model, q string, args []any, ncols int) ([][]any, error) {
 	rows, err := env.DB().Raw(q, args...).Rows()
 	if err != nil {
 		return nil, Internal("read_group "+m.Name, err)
 	}
 	defer rows.Close()
-	ncols := len(groups) + 1 + len(aggs)
-	type rawGroup []any
-	var raws []rawGroup
+	var raws [][]any
 	for rows.Next() {
 		dest := make([]any, ncols)
 		ptrs := make([]any, ncols)
@@ -232,8 +299,12 @@ func methodReadGroup(env *Env, _ []int64, a Args) (any, error) {
 	if err := rows.Err(); err != nil {
 		return nil, Internal("read_group "+m.Name, err)
 	}
-	baseDomain, _ := a.Get("domain").([]any)
-	// Many2one group values are shown as [id, display_name].
+	return raws, nil
+}
+
+// many2oneGroupNames fetches, per many2one group key, the display names of the
+// ids among the rows: many2one group values are shown as [id, name].
+func many2oneGroupNames(env *Env, groups []groupSpec, raws [][]any) (map[string]map[int64]string, error) {
 	names := map[string]map[int64]string{}
 	for i, g := range groups {
 		if g.Field.Type != Many2one {
@@ -245,79 +316,114 @@ func methodReadGroup(env *Env, _ []int64, a Args) (any, error) {
 				ids = append(ids, v.(int64))
 			}
 		}
+		var err error
 		if names[g.Key], err = env.Sudo().displayNames(env.reg.Model(g.Field.Relation), ids); err != nil {
 			return nil, err
 		}
 	}
-	countKey := "__count"
-	if lazy {
-		countKey = groups[0].Field.Name + "_count"
+	return names, nil
+}
+
+// groupDict builds the dict of one row: the group values, the count, the
+// aggregates, the domain selecting the group (then baseDomain), the date
+// ranges and, when lazy, the groupbys left.
+func (req *readGroupRequest) groupDict(r []any, names map[string]map[int64]string, baseDomain []any) *Dict {
+	gr := &groupRow{gd: NewDict(req.ncols() + 3), dom: []any{}, ranges: map[string]any{}}
+	for i, g := range req.groups {
+		raw := r[i]
+		if b, ok := raw.([]byte); ok {
+			raw = string(b)
+		}
+		switch {
+		case g.Interval != "":
+			gr.dateValue(g, raw)
+		case g.Field.Type == Many2one:
+			gr.many2oneValue(g, raw, names[g.Key])
+		default:
+			gr.plainValue(g, raw)
+		}
 	}
-	out := make([]*Dict, 0, len(raws))
-	for _, r := range raws {
-		gd := NewDict(ncols + 3)
-		dom := []any{}
-		ranges := map[string]any{}
-		for i, g := range groups {
-			raw := r[i]
-			if b, ok := raw.([]byte); ok {
-				raw = string(b)
-			}
-			switch {
-			case g.Interval != "":
-				s, _ := raw.(string)
-				start, perr := time.Parse(DatetimeFormat, s)
-				if raw == nil || perr != nil {
-					gd.Set(g.Key, false)
-					dom = append(dom, []any{g.Field.Name, "=", false})
-					continue
-				}
-				end, label := intervalEnd(start, g.Interval)
-				from, to := start.Format(DatetimeFormat), end.Format(DatetimeFormat)
-				if g.Field.Type == Date {
-					from, to = start.Format(DateFormat), end.Format(DateFormat)
-				}
-				gd.Set(g.Key, label)
-				ranges[g.Key] = map[string]any{"from": from, "to": to}
-				dom = append(dom, "&", []any{g.Field.Name, ">=", from}, []any{g.Field.Name, "<", to})
-			case g.Field.Type == Many2one:
-				v := g.Field.normalizeDB(raw)
-				if v == nil {
-					gd.Set(g.Key, false)
-					dom = append(dom, []any{g.Field.Name, "=", false})
-					continue
-				}
-				id := v.(int64)
-				gd.Set(g.Key, []any{id, names[g.Key][id]})
-				dom = append(dom, []any{g.Field.Name, "=", id})
-			default:
-				v := g.Field.toRead(g.Field.normalizeDB(raw))
-				gd.Set(g.Key, v)
-				if raw == nil {
-					v = false
-				}
-				dom = append(dom, []any{g.Field.Name, "=", v})
-			}
-		}
-		gd.Set(countKey, toInt64(r[len(groups)]))
-		for i, ag := range aggs {
-			v := r[len(groups)+1+i]
-			if ag.Func == "count" || ag.Func == "count_distinct" || ag.Field.Type == Integer && ag.Func != "avg" {
-				gd.Set(ag.Alias, toInt64(v))
-			} else {
-				gd.Set(ag.Alias, toFloat64(v))
-			}
-		}
-		gd.Set("__domain", append(dom, baseDomain...))
-		if len(ranges) > 0 {
-			gd.Set("__range", ranges)
-		}
-		if lazy && len(rest) > 0 {
-			gd.Set("__context", map[string]any{"group_by": rest})
-		}
-		out = append(out, gd)
+	gd := gr.gd
+	gd.Set(req.countKey, toInt64(r[len(req.groups)]))
+	req.setAggregates(gd, r[len(req.groups)+1:])
+	gd.Set("__domain", append(gr.dom, baseDomain...))
+	if len(gr.ranges) > 0 {
+		gd.Set("__range", gr.ranges)
 	}
-	return out, nil
+	if req.lazy && len(req.rest) > 0 {
+		gd.Set("__context", map[string]any{"group_by": req.rest})
+	}
+	return gd
+}
+
+// setAggregates sets each aggregate from its raw value: counts and
+// integer sums, minima and maxima as integers, the rest as floats.
+func (req *readGroupRequest) setAggregates(gd *Dict, vals []any) {
+	for i, ag := range req.aggs {
+		v := vals[i]
+		if ag.Func == "count" || ag.Func == "count_distinct" || ag.Field.Type == Integer && ag.Func != "avg" {
+			gd.Set(ag.Alias, toInt64(v))
+		} else {
+			gd.Set(ag.Alias, toFloat64(v))
+		}
+	}
+}
+
+// groupRow is one group being built: its dict, the domain leaves that
+// select it and the from/to of its date groups.
+type groupRow struct {
+	gd     *Dict
+	dom    []any
+	ranges map[string]any
+}
+
+// emptyValue sets an empty (NULL) group: false, selected by "= False".
+func (gr *groupRow) emptyValue(g groupSpec) {
+	gr.gd.Set(g.Key, false)
+	gr.dom = append(gr.dom, []any{g.Field.Name, "=", false})
+}
+
+// dateValue sets a date interval group from the start of its interval
+// (text "YYYY-MM-DD HH:MM:SS"): Odoo's label, a range and a domain of
+// from <= field < to.
+func (gr *groupRow) dateValue(g groupSpec, raw any) {
+	s, _ := raw.(string)
+	start, perr := time.Parse(DatetimeFormat, s)
+	if raw == nil || perr != nil {
+		gr.emptyValue(g)
+		return
+	}
+	end, label := intervalEnd(start, g.Interval)
+	from, to := start.Format(DatetimeFormat), end.Format(DatetimeFormat)
+	if g.Field.Type == Date {
+		from, to = start.Format(DateFormat), end.Format(DateFormat)
+	}
+	gr.gd.Set(g.Key, label)
+	gr.ranges[g.Key] = map[string]any{"from": from, "to": to}
+	gr.dom = append(gr.dom, "&", []any{g.Field.Name, ">=", from}, []any{g.Field.Name, "<", to})
+}
+
+// many2oneValue sets a many2one group as [id, display_name].
+func (gr *groupRow) many2oneValue(g groupSpec, raw any, names map[int64]string) {
+	v := g.Field.normalizeDB(raw)
+	if v == nil {
+		gr.emptyValue(g)
+		return
+	}
+	id := v.(int64)
+	gr.gd.Set(g.Key, []any{id, names[id]})
+	gr.dom = append(gr.dom, []any{g.Field.Name, "=", id})
+}
+
+// plainValue sets any other group in read format; its domain compares
+// with False when the value is NULL (read format may show 0 or false).
+func (gr *groupRow) plainValue(g groupSpec, raw any) {
+	v := g.Field.toRead(g.Field.normalizeDB(raw))
+	gr.gd.Set(g.Key, v)
+	if raw == nil {
+		v = false
+	}
+	gr.dom = append(gr.dom, []any{g.Field.Name, "=", v})
 }
 
 func toFloat64(v any) float64 {

@@ -87,113 +87,168 @@ func (d Dialect) dbDate(t time.Time) any { return t.Format(DateFormat) }
 // parameter stored in f's column. False means NULL for every type but
 // boolean, as in Odoo.
 func (f *Field) toDB(d Dialect, v any) (any, error) {
-	bad := func(want string) error {
-		return ValueErrorf("Invalid value %s for field %s.%s (%s): want %s", reprValue(v), f.model.Name, f.Name, f.Type, want)
-	}
-	if f.Type == Boolean {
-		switch x := v.(type) {
-		case nil:
-			return false, nil
-		case bool:
-			return x, nil
-		}
-		if n, ok := asInt(v); ok {
-			return n != 0, nil
-		}
-		if s, ok := v.(string); ok {
-			return s != "", nil
-		}
-		return nil, bad("a boolean")
-	}
-	if isFalse(v) {
+	if f.Type != Boolean && isFalse(v) {
 		return nil, nil
 	}
-	switch f.Type {
-	case Char, Text:
-		s, ok := v.(string)
-		if !ok {
-			if n, isNum := asFloat(v); isNum {
-				// Odoo stores str(value): port '1883' may arrive as 1883.
-				if n == math.Trunc(n) {
-					return strconv.FormatInt(int64(n), 10), nil
-				}
-				return strconv.FormatFloat(n, 'g', -1, 64), nil
+	conv := toDBConverters[f.Type]
+	if conv == nil {
+		return nil, f.badValue(v, "a storable value")
+	}
+	return conv(f, d, v)
+}
+
+// dbConverter converts a client value for a column of one field type. It
+// never sees False unless the type is boolean: toDB maps False to NULL.
+type dbConverter func(f *Field, d Dialect, v any) (any, error)
+
+// toDBConverters has one converter per stored field type; one2many and
+// many2many have no column, so no entry.
+var toDBConverters = map[FieldType]dbConverter{
+	Boolean:   booleanToDB,
+	Char:      textToDB,
+	Text:      textToDB,
+	Selection: selectionToDB,
+	Integer:   integerToDB,
+	Many2one:  many2oneToDB,
+	Float:     floatToDB,
+	Datetime:  datetimeToDB,
+	Date:      dateToDB,
+	Binary:    binaryToDB,
+}
+
+// badValue is the ValueError for a client value f cannot store; want
+// says what was expected.
+func (f *Field) badValue(v any, want string) error {
+	return ValueErrorf("Invalid value %s for field %s.%s (%s): want %s", reprValue(v), f.model.Name, f.Name, f.Type, want)
+}
+
+// booleanToDB follows Python truthiness: nil is false, numbers are true
+// when non-zero, strings when non-empty.
+func booleanToDB(f *Field, _ Dialect, v any) (any, error) {
+	switch x := v.(type) {
+	case nil:
+		return false, nil
+	case bool:
+		return x, nil
+	}
+	if n, ok := asInt(v); ok {
+		return n != 0, nil
+	}
+	if s, ok := v.(string); ok {
+		return s != "", nil
+	}
+	return nil, f.badValue(v, "a boolean")
+}
+
+// textToDB takes a string (valid UTF-8, within f.Size characters) or a
+// number, stored as its text.
+func textToDB(f *Field, _ Dialect, v any) (any, error) {
+	s, ok := v.(string)
+	if !ok {
+		if n, isNum := asFloat(v); isNum {
+			// Odoo stores str(value): port '1883' may arrive as 1883.
+			if n == math.Trunc(n) {
+				return strconv.FormatInt(int64(n), 10), nil
 			}
-			return nil, bad("a string")
+			return strconv.FormatFloat(n, 'g', -1, 64), nil
 		}
-		if !utf8.ValidString(s) {
-			return nil, bad("valid UTF-8 text")
-		}
-		if f.Size > 0 && utf8.RuneCountInString(s) > f.Size {
-			return nil, ValidationErrorf("%s: at most %d characters allowed", f.label(), f.Size)
-		}
-		return s, nil
-	case Selection:
-		s, ok := v.(string)
-		if !ok || !f.selectionHas(s) {
-			return nil, ValueErrorf("Wrong value for %s.%s: %s", f.model.Name, f.Name, reprValue(v))
-		}
-		return s, nil
-	case Integer, Many2one:
-		if n, ok := asInt(v); ok {
+		return nil, f.badValue(v, "a string")
+	}
+	if !utf8.ValidString(s) {
+		return nil, f.badValue(v, "valid UTF-8 text")
+	}
+	if f.Size > 0 && utf8.RuneCountInString(s) > f.Size {
+		return nil, ValidationErrorf("%s: at most %d characters allowed", f.label(), f.Size)
+	}
+	return s, nil
+}
+
+// selectionToDB takes one of f's selection values.
+func selectionToDB(f *Field, _ Dialect, v any) (any, error) {
+	s, ok := v.(string)
+	if !ok || !f.selectionHas(s) {
+		return nil, ValueErrorf("Wrong value for %s.%s: %s", f.model.Name, f.Name, reprValue(v))
+	}
+	return s, nil
+}
+
+// integerToDB takes an integral number or a decimal string.
+func integerToDB(f *Field, _ Dialect, v any) (any, error) {
+	if n, ok := asInt(v); ok {
+		return n, nil
+	}
+	if s, ok := v.(string); ok {
+		if n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err == nil {
 			return n, nil
 		}
-		if s, ok := v.(string); ok && f.Type == Integer {
-			if n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err == nil {
-				return n, nil
-			}
-		}
-		if f.Type == Many2one {
-			return nil, bad("a record id")
-		}
-		return nil, bad("an integer")
-	case Float:
-		if x, ok := asFloat(v); ok {
-			return x, nil
-		}
-		if s, ok := v.(string); ok {
-			if x, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
-				return x, nil
-			}
-		}
-		return nil, bad("a number")
-	case Datetime:
-		switch x := v.(type) {
-		case string:
-			t, err := parseDatetime(x)
-			if err != nil {
-				return nil, ValueErrorf("%s: %v", f.label(), err)
-			}
-			return d.dbDatetime(t), nil
-		case time.Time:
-			return d.dbDatetime(x), nil
-		}
-		return nil, bad("a datetime string")
-	case Date:
-		s, ok := v.(string)
-		if !ok {
-			return nil, bad("a date string")
-		}
-		s = strings.TrimSpace(s)
-		t, err := time.Parse(DateFormat, s[:min(10, len(s))])
-		if err != nil {
-			return nil, ValueErrorf("%s: %q is not a date (want YYYY-MM-DD)", f.label(), s)
-		}
-		return d.dbDate(t), nil
-	case Binary:
-		switch x := v.(type) {
-		case string:
-			b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(x), ""))
-			if err != nil {
-				return nil, ValueErrorf("%s: binary values travel as base64 text", f.label())
-			}
-			return b, nil
-		case []byte:
-			return x, nil
-		}
-		return nil, bad("base64 text")
 	}
-	return nil, bad("a storable value")
+	return nil, f.badValue(v, "an integer")
+}
+
+// many2oneToDB takes a record id as an integral number (not a string).
+func many2oneToDB(f *Field, _ Dialect, v any) (any, error) {
+	if n, ok := asInt(v); ok {
+		return n, nil
+	}
+	return nil, f.badValue(v, "a record id")
+}
+
+// floatToDB takes a number or a numeric string.
+func floatToDB(f *Field, _ Dialect, v any) (any, error) {
+	if x, ok := asFloat(v); ok {
+		return x, nil
+	}
+	if s, ok := v.(string); ok {
+		if x, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
+			return x, nil
+		}
+	}
+	return nil, f.badValue(v, "a number")
+}
+
+// datetimeToDB takes a datetime string (see parseDatetime) or a time.Time.
+func datetimeToDB(f *Field, d Dialect, v any) (any, error) {
+	switch x := v.(type) {
+	case string:
+		t, err := parseDatetime(x)
+		if err != nil {
+			return nil, ValueErrorf("%s: %v", f.label(), err)
+		}
+		return d.dbDatetime(t), nil
+	case time.Time:
+		return d.dbDatetime(x), nil
+	}
+	return nil, f.badValue(v, "a datetime string")
+}
+
+// dateToDB takes a string starting with YYYY-MM-DD; a time part after it
+// is ignored.
+func dateToDB(f *Field, d Dialect, v any) (any, error) {
+	s, ok := v.(string)
+	if !ok {
+		return nil, f.badValue(v, "a date string")
+	}
+	s = strings.TrimSpace(s)
+	t, err := time.Parse(DateFormat, s[:min(10, len(s))])
+	if err != nil {
+		return nil, ValueErrorf("%s: %q is not a date (want YYYY-MM-DD)", f.label(), s)
+	}
+	return d.dbDate(t), nil
+}
+
+// binaryToDB takes base64 text (whitespace ignored) or raw bytes.
+func binaryToDB(f *Field, _ Dialect, v any) (any, error) {
+	switch x := v.(type) {
+	case string:
+		b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(x), ""))
+		if err != nil {
+			return nil, ValueErrorf("%s: binary values travel as base64 text", f.label())
+		}
+		return b, nil
+	case []byte:
+		return x, nil
+	}
+	return nil, f.badValue(v, "base64 text")
 }
 
 // normalizeDB turns what a driver returned for f's column into the
@@ -208,56 +263,84 @@ func (f *Field) normalizeDB(v any) any {
 		}
 		v = string(x)
 	}
+	// A switch, not a table like toDB's: this runs for every column of
+	// every row scanned, where a map lookup per value would show.
 	switch f.Type {
 	case Integer, Many2one:
-		switch x := v.(type) {
-		case int64:
-			return x
-		case int32:
-			return int64(x)
-		case int:
-			return int64(x)
-		case float64:
-			return int64(x)
-		case string:
-			n, _ := strconv.ParseInt(x, 10, 64)
-			return n
-		}
+		return integerFromDB(v)
 	case Float:
-		switch x := v.(type) {
-		case float64:
-			return x
-		case float32:
-			return float64(x)
-		case int64:
-			return float64(x)
-		case string:
-			n, _ := strconv.ParseFloat(x, 64)
-			return n
-		}
+		return floatFromDB(v)
 	case Boolean:
-		switch x := v.(type) {
-		case bool:
-			return x
-		case int64:
-			return x != 0
-		case string:
-			return x == "1" || x == "true" || x == "t"
-		}
+		return booleanFromDB(v)
 	case Datetime, Date:
-		switch x := v.(type) {
-		case time.Time:
-			return x.UTC()
-		case string:
-			if t, err := parseDatetime(x); err == nil {
-				return t
-			}
-			return nil
-		}
+		return timeFromDB(v)
 	case Binary:
 		if s, ok := v.(string); ok {
 			return []byte(s)
 		}
+	}
+	return v
+}
+
+// integerFromDB reads an integer column; other shapes pass unchanged.
+func integerFromDB(v any) any {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case int32:
+		return int64(x)
+	case int:
+		return int64(x)
+	case float64:
+		return int64(x)
+	case string:
+		n, _ := strconv.ParseInt(x, 10, 64)
+		return n
+	}
+	return v
+}
+
+// floatFromDB reads a float column; other shapes pass unchanged.
+func floatFromDB(v any) any {
+	switch x := v.(type) {
+	case float64:
+		return x
+	case float32:
+		return float64(x)
+	case int64:
+		return float64(x)
+	case string:
+		n, _ := strconv.ParseFloat(x, 64)
+		return n
+	}
+	return v
+}
+
+// booleanFromDB reads a boolean column: SQLite stores 0/1, text forms
+// are "1", "true" or "t"; other shapes pass unchanged.
+func booleanFromDB(v any) any {
+	switch x := v.(type) {
+	case bool:
+		return x
+	case int64:
+		return x != 0
+	case string:
+		return x == "1" || x == "true" || x == "t"
+	}
+	return v
+}
+
+// timeFromDB reads a date or datetime column as a UTC time.Time; text
+// that is not a datetime reads as nil.
+func timeFromDB(v any) any {
+	switch x := v.(type) {
+	case time.Time:
+		return x.UTC()
+	case string:
+		if t, err := parseDatetime(x); err == nil {
+			return t
+		}
+		return nil
 	}
 	return v
 }
