@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"log/slog"
 	"sort"
 	"strings"
@@ -44,7 +45,7 @@ func (e *Env) Load(m *Model, ids []int64, fields ...string) ([]*Record, error) {
 		for _, name := range fields {
 			f := m.Field(name)
 			if f == nil {
-				return nil, ValueErrorf("Invalid field %s on model %s", reprValue(name), reprValue(m.Name))
+				return nil, ValueErrorf("Invalid field %s on model %s", py.Repr(name), py.Repr(m.Name))
 			}
 			fs = append(fs, f)
 		}
@@ -115,7 +116,7 @@ func (e *Env) columnValues(m *Model, vals map[string]any) (map[string]any, error
 	for k, v := range vals {
 		f := m.Field(k)
 		if f == nil || !f.Stored() {
-			return nil, ValueErrorf("Invalid field %s on model %s", reprValue(k), reprValue(m.Name))
+			return nil, ValueErrorf("Invalid field %s on model %s", py.Repr(k), py.Repr(m.Name))
 		}
 		dv, err := f.toDB(e.Dialect(), v)
 		if err != nil {

@@ -1,6 +1,9 @@
 package models
 
-import "strings"
+import (
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
+	"strings"
+)
 
 // Args are a method's arguments after binding positional and keyword
 // values to its declared parameters.
@@ -60,21 +63,21 @@ func bind(method string, m *Method, args []any, kwargs map[string]any) (Args, er
 // idsArg turns the first argument of a record-level call into ids: a list
 // of ints or a bare int; False, None and [] are the empty set.
 func idsArg(v any) ([]int64, error) {
-	if isFalse(v) {
+	if py.IsFalse(v) {
 		return nil, nil
 	}
-	if n, ok := asInt(v); ok {
+	if n, ok := py.Int(v); ok {
 		return []int64{n}, nil
 	}
 	list, ok := v.([]any)
 	if !ok {
-		return nil, ValueErrorf("Invalid ids %s: expected a list of integers or an integer", reprValue(v))
+		return nil, ValueErrorf("Invalid ids %s: expected a list of integers or an integer", py.Repr(v))
 	}
 	ids := make([]int64, 0, len(list))
 	for _, x := range list {
-		n, ok := asInt(x)
+		n, ok := py.Int(x)
 		if !ok {
-			return nil, ValueErrorf("Invalid id %s: expected an integer", reprValue(x))
+			return nil, ValueErrorf("Invalid id %s: expected an integer", py.Repr(x))
 		}
 		ids = append(ids, n)
 	}

@@ -1,6 +1,9 @@
 package models
 
-import "strings"
+import (
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
+	"strings"
+)
 
 // Domains are compiled in the steps of Odoo 16's expression.py, so that the
 // same domain selects the same rows here as there:
@@ -125,12 +128,12 @@ func (c *compiler) domain(m *Model, alias string, domain any, hops int) (string,
 
 // parseDomain runs steps 1 to 4 and returns the prefix token list.
 func parseDomain(domain any) ([]token, error) {
-	if isFalse(domain) {
+	if py.IsFalse(domain) {
 		return nil, nil
 	}
 	items, ok := domain.([]any)
 	if !ok {
-		return nil, ValueErrorf("This domain is syntactically not correct: %s", reprShort(domain))
+		return nil, ValueErrorf("This domain is syntactically not correct: %s", py.ReprShort(domain))
 	}
 	if len(items) > maxDomainItems {
 		return nil, ValueErrorf("This domain is too large: %d items (at most %d)", len(items), maxDomainItems)
@@ -156,7 +159,7 @@ func parseDomain(domain any) ([]token, error) {
 		}
 	}
 	if expected != 0 {
-		return nil, ValueErrorf("This domain is syntactically not correct: %s", reprShort(domain))
+		return nil, ValueErrorf("This domain is syntactically not correct: %s", py.ReprShort(domain))
 	}
 	toks := make([]token, 0, ands+len(items))
 	for range ands {
@@ -188,11 +191,11 @@ func parseDomain(domain any) ([]token, error) {
 func checkLeaf(it any) (*leaf, error) {
 	l, ok := it.([]any)
 	if !ok || len(l) != 3 {
-		return nil, ValueErrorf("Invalid leaf %s", reprShort(it))
+		return nil, ValueErrorf("Invalid leaf %s", py.ReprShort(it))
 	}
 	op, ok := l[1].(string)
 	if !ok || !termOperators[op] {
-		return nil, ValueErrorf("Invalid leaf %s", reprShort(it))
+		return nil, ValueErrorf("Invalid leaf %s", py.ReprShort(it))
 	}
 	if p, ok := l[0].(string); ok && p != "" {
 		if op == "<>" {
@@ -201,12 +204,12 @@ func checkLeaf(it any) (*leaf, error) {
 		return &leaf{path: p, op: op, val: l[2], raw: it}, nil
 	}
 	// TRUE_LEAF and FALSE_LEAF compare equal in Python with True/1/1.0.
-	left, okL := pyInt(l[0])
-	right, okR := pyInt(l[2])
+	left, okL := py.IntLike(l[0])
+	right, okR := py.IntLike(l[2])
 	if okL && okR && op == "=" && right == 1 && (left == 0 || left == 1) {
 		return &leaf{isConst: true, constTrue: left == 1, raw: it, op: op}, nil
 	}
-	return nil, ValueErrorf("Invalid leaf %s", reprShort(it))
+	return nil, ValueErrorf("Invalid leaf %s", py.ReprShort(it))
 }
 
 // distributeNot is Odoo's distribute_not: every '!' is pushed down to the
@@ -261,7 +264,7 @@ func normalizeLeaf(lf *leaf) {
 	if _, ok := lf.val.(bool); ok && (lf.op == "in" || lf.op == "not in") {
 		lf.op = map[string]string{"in": "=", "not in": "!="}[lf.op]
 	}
-	if _, ok := asList(lf.val); ok && (lf.op == "=" || lf.op == "!=") {
+	if _, ok := py.List(lf.val); ok && (lf.op == "=" || lf.op == "!=") {
 		lf.op = map[string]string{"=": "in", "!=": "not in"}[lf.op]
 	}
 }
@@ -286,7 +289,7 @@ func buildTree(toks []token, domain any) (*node, error) {
 		}
 		a := pop()
 		if a == nil {
-			return nil, ValueErrorf("This domain is syntactically not correct: %s", reprShort(domain))
+			return nil, ValueErrorf("This domain is syntactically not correct: %s", py.ReprShort(domain))
 		}
 		if t.op == '!' {
 			stack = append(stack, &node{op: '!', kids: []*node{a}})
@@ -294,12 +297,12 @@ func buildTree(toks []token, domain any) (*node, error) {
 		}
 		b := pop()
 		if b == nil {
-			return nil, ValueErrorf("This domain is syntactically not correct: %s", reprShort(domain))
+			return nil, ValueErrorf("This domain is syntactically not correct: %s", py.ReprShort(domain))
 		}
 		stack = append(stack, &node{op: t.op, kids: []*node{a, b}})
 	}
 	if len(stack) != 1 {
-		return nil, ValueErrorf("This domain is syntactically not correct: %s", reprShort(domain))
+		return nil, ValueErrorf("This domain is syntactically not correct: %s", py.ReprShort(domain))
 	}
 	return stack[0], nil
 }

@@ -2,6 +2,7 @@ package models
 
 import (
 	"fmt"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"strings"
 )
 
@@ -32,7 +33,7 @@ func (c *compiler) comodel(f *Field) (*Model, error) {
 // through an x2many the context's active_test applies.
 func (c *compiler) hop(m *Model, alias string, f *Field, rest string, lf *leaf, hops int) (string, []any, error) {
 	if !f.IsRelational() {
-		return "", nil, ValueErrorf("Invalid field %s.%s in leaf %s", m.Name, lf.path, reprShort(lf.raw))
+		return "", nil, ValueErrorf("Invalid field %s.%s in leaf %s", m.Name, lf.path, py.ReprShort(lf.raw))
 	}
 	co, err := c.comodel(f)
 	if err != nil {
@@ -164,7 +165,7 @@ func (c *compiler) x2manyLeaf(m *Model, alias string, f *Field, lf *leaf, hops i
 		return "", nil, err
 	}
 	neg := isNegative(lf.op)
-	if isFalse(lf.val) {
+	if py.IsFalse(lf.val) {
 		return c.x2manyHas(alias, f, co, "", neg), nil, nil
 	}
 	if names, ok := stringValues(lf.val); ok {
@@ -195,16 +196,16 @@ func (c *compiler) x2manyLeaf(m *Model, alias string, f *Field, lf *leaf, hops i
 // idValues reads the ids of an x2many leaf: an id or a list of ids, falsy
 // items dropped as Odoo does.
 func idValues(lf *leaf) ([]any, error) {
-	list, ok := asList(lf.val)
+	list, ok := py.List(lf.val)
 	if !ok {
 		list = []any{lf.val}
 	}
 	ids := make([]any, 0, len(list))
 	for _, x := range list {
-		if !pyTruthy(x) {
+		if !py.Truthy(x) {
 			continue
 		}
-		n, ok := asInt(x)
+		n, ok := py.Int(x)
 		if !ok {
 			return nil, invalidLeaf(lf)
 		}
@@ -300,7 +301,7 @@ func (c *compiler) hierarchySet(target *Model, lf *leaf, hops int) (string, []an
 		seed, args = "SELECT "+col(a, "id")+" FROM "+quote(target.Table)+" AS "+quote(a)+" WHERE "+where, ca
 	} else {
 		var ids []any
-		if !isFalse(lf.val) {
+		if !py.IsFalse(lf.val) {
 			var err error
 			if ids, err = idValues(lf); err != nil {
 				return "", nil, err

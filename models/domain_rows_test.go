@@ -1,6 +1,7 @@
 package models
 
 import (
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -157,14 +158,14 @@ func TestDomainRows(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				got, err := tc.env.tsearch(tc.model, tc.domain, 0, 0, tc.order)
 				if err != nil {
-					t.Fatalf("search %s: %v", reprAny(tc.domain), err)
+					t.Fatalf("search %s: %v", py.Repr(tc.domain), err)
 				}
 				names := make([]string, len(got))
 				for i, id := range got {
 					names[i] = labels[tc.model][id]
 				}
 				if s := strings.Join(names, " "); s != tc.want {
-					t.Errorf("search %s order %q = %s, want %s", reprAny(tc.domain), tc.order, s, tc.want)
+					t.Errorf("search %s order %q = %s, want %s", py.Repr(tc.domain), tc.order, s, tc.want)
 				}
 			})
 		}
@@ -211,11 +212,11 @@ func TestDomainRandomSQL(t *testing.T) {
 			case KindValue, KindAccess:
 			case KindInternal:
 				if err != nil {
-					t.Fatalf("domain %s: %v", reprAny(dom), err)
+					t.Fatalf("domain %s: %v", py.Repr(dom), err)
 				}
 				ran++
 			default:
-				t.Fatalf("domain %s: unexpected %v", reprAny(dom), err)
+				t.Fatalf("domain %s: unexpected %v", py.Repr(dom), err)
 			}
 		}
 		t.Logf("%d of 1500 random domains ran, the others were refused", ran)

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"math"
 	"strconv"
 	"strings"
@@ -39,10 +40,10 @@ func (c *compiler) count(n int) error {
 func col(alias, name string) string { return quote(alias) + "." + quote(name) }
 
 func invalidField(m *Model, name string, lf *leaf) error {
-	return ValueErrorf("Invalid field %s.%s in leaf %s", m.Name, name, reprShort(lf.raw))
+	return ValueErrorf("Invalid field %s.%s in leaf %s", m.Name, name, py.ReprShort(lf.raw))
 }
 
-func invalidLeaf(lf *leaf) error { return ValueErrorf("Invalid leaf %s", reprShort(lf.raw)) }
+func invalidLeaf(lf *leaf) error { return ValueErrorf("Invalid leaf %s", py.ReprShort(lf.raw)) }
 
 // leaf compiles one leaf on m. hops counts relational hops, related-field
 // rewrites and sub-searches taken so far, which bounds the recursion.
@@ -54,7 +55,7 @@ func (c *compiler) leaf(m *Model, alias string, lf *leaf, hops int) (string, []a
 		return "1=0", nil, nil
 	}
 	if hops > maxPathHops {
-		return "", nil, ValueErrorf("Too many relational hops in leaf %s (at most %d)", reprShort(lf.raw), maxPathHops)
+		return "", nil, ValueErrorf("Too many relational hops in leaf %s (at most %d)", py.ReprShort(lf.raw), maxPathHops)
 	}
 	head, rest, dotted := strings.Cut(lf.path, ".")
 	f := m.Field(head)
@@ -89,7 +90,7 @@ func (c *compiler) leaf(m *Model, alias string, lf *leaf, hops int) (string, []a
 		return c.hop(m, alias, f, rest, lf, hops)
 	}
 	if lf.op == "=?" {
-		if isFalse(lf.val) {
+		if py.IsFalse(lf.val) {
 			return "1=1", nil, nil
 		}
 		sub := *lf
@@ -193,7 +194,7 @@ func fractionLeaf(colSQL string, f *Field, op string, val any) (sql string, args
 // column, false too); != with a truthy value also matches NULL rows, as
 // SQL's != alone would not.
 func (c *compiler) equalityLeaf(colSQL string, f *Field, lf *leaf, val any) (string, []any, error) {
-	if isFalse(val) {
+	if py.IsFalse(val) {
 		sql, args := nullEqualityLeaf(colSQL, f, lf.op == "=")
 		return sql, args, nil
 	}
@@ -204,7 +205,7 @@ func (c *compiler) equalityLeaf(colSQL string, f *Field, lf *leaf, val any) (str
 	if lf.op == "=" {
 		return colSQL + " = ?", []any{p}, nil
 	}
-	if pyTruthy(val) {
+	if py.Truthy(val) {
 		return "(" + colSQL + " != ? OR " + colSQL + " IS NULL)", []any{p}, nil
 	}
 	return colSQL + " != ?", []any{p}, nil
@@ -241,7 +242,7 @@ func (c *compiler) likeLeaf(colSQL string, f *Field, lf *leaf, val any) (string,
 	}
 	neg := strings.HasPrefix(lf.op, "not ")
 	sql := c.d.likeOp(c.likeExpr(colSQL, f), strings.HasSuffix(lf.op, "ilike"), neg)
-	if neg || !pyTruthy(val) {
+	if neg || !py.Truthy(val) {
 		// An empty pattern matches every row, NULLs too; a negated
 		// pattern matches the NULLs it cannot test.
 		sql = "(" + sql + " OR " + colSQL + " IS NULL)"
@@ -253,7 +254,7 @@ func (c *compiler) likeLeaf(colSQL string, f *Field, lf *leaf, val any) (string,
 // pattern, and False binds NULL (which matches nothing).
 func (c *compiler) exactLikeLeaf(colSQL string, f *Field, lf *leaf, val any) (string, []any, error) {
 	var p any
-	if !isFalse(val) {
+	if !py.IsFalse(val) {
 		text, ok := likeText(val)
 		if !ok {
 			return "", nil, invalidLeaf(lf)
@@ -276,7 +277,7 @@ func (c *compiler) likeExpr(colSQL string, f *Field) string {
 // an empty list is FALSE for 'in' and TRUE for 'not in', and 'not in'
 // matches NULL rows unless False is in the list.
 func (c *compiler) inLeaf(colSQL string, f *Field, lf *leaf) (string, []any, error) {
-	list, ok := asList(lf.val)
+	list, ok := py.List(lf.val)
 	if !ok {
 		// Odoo refuses a scalar here; taking it as a one-item list is kinder.
 		list = []any{lf.val}
@@ -288,7 +289,7 @@ func (c *compiler) inLeaf(colSQL string, f *Field, lf *leaf) (string, []any, err
 		// equality makes 1 True and 0 False.
 		hasTrue, hasFalse := false, false
 		for _, x := range list {
-			if n, ok := pyInt(x); ok && n == 1 {
+			if n, ok := py.IntLike(x); ok && n == 1 {
 				hasTrue = true
 			} else if x == nil || ok && n == 0 {
 				hasFalse = true
@@ -303,7 +304,7 @@ func (c *compiler) inLeaf(colSQL string, f *Field, lf *leaf) (string, []any, err
 		checkNull = hasFalse
 	} else {
 		for _, x := range list {
-			if isFalse(x) {
+			if py.IsFalse(x) {
 				checkNull = true
 				continue
 			}

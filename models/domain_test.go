@@ -2,6 +2,7 @@ package models
 
 import (
 	"encoding/json"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"reflect"
 	"strings"
 	"testing"
@@ -252,7 +253,7 @@ func TestCompileDomain(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			sql, args, err := compileDomain(env, env.reg.Model(tc.model), "t", tc.domain)
 			if err != nil {
-				t.Fatalf("compileDomain(%s): %v", reprAny(tc.domain), err)
+				t.Fatalf("compileDomain(%s): %v", py.Repr(tc.domain), err)
 			}
 			if sql != tc.sql {
 				t.Errorf("sql\n got: %s\nwant: %s", sql, tc.sql)
@@ -323,7 +324,7 @@ func TestCompileDomainErrors(t *testing.T) {
 		{"non-string path", "test.child", []any{[]any{int64(5), "=", int64(1)}}, KindValue, "Invalid leaf"},
 		{"empty path", "test.child", []any{L("", "=", 1)}, KindValue, "Invalid leaf"},
 		{"stray string", "test.child", []any{"name"}, KindValue, "Invalid leaf"},
-		{"unknown field", "test.child", []any{L("nope", "=", 1)}, KindValue, `Invalid field test.child.nope in leaf ["nope", "=", 1]`},
+		{"unknown field", "test.child", []any{L("nope", "=", 1)}, KindValue, `Invalid field test.child.nope in leaf ['nope', '=', 1]`},
 		{"unknown field after hop", "test.child", []any{L("parent_id.nope", "=", 1)}, KindValue, "Invalid field test.parent.nope"},
 		{"secret", "test.parent", []any{L("secret", "=", "x")}, KindValue, "Invalid field test.parent.secret"},
 		{"secret after hop", "test.child", []any{L("parent_id.secret", "like", "a")}, KindValue, "Invalid field test.parent.secret"},
@@ -469,7 +470,7 @@ func TestDomainMentions(t *testing.T) {
 	}
 	for _, tc := range tests {
 		if got := domainMentions(tc.domain, "active"); got != tc.want {
-			t.Errorf("domainMentions(%s) = %v, want %v", reprAny(tc.domain), got, tc.want)
+			t.Errorf("domainMentions(%s) = %v, want %v", py.Repr(tc.domain), got, tc.want)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 
 	"gorm.io/gorm"
 )
@@ -71,7 +72,7 @@ func (e *Env) ctxBool(key string, def bool) bool {
 	if !ok {
 		return def
 	}
-	return !isFalse(v)
+	return !py.IsFalse(v)
 }
 
 // withModel is a hook for methods that need to know the model they were

@@ -1,5 +1,7 @@
 package models
 
+import "github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
+
 // genericMethods are the ORM methods every model answers over RPC, with
 // Odoo 16's signatures (odoo-rpc.md §3.2). A model's own Methods take
 // precedence over these.
@@ -46,12 +48,12 @@ func init() {
 // given" (Odoo clients send limit=False, limit=0 and offset=False).
 func intArg(a Args, name string) (int64, error) {
 	v := a.Get(name)
-	if isFalse(v) {
+	if py.IsFalse(v) {
 		return 0, nil
 	}
-	n, ok := asInt(v)
+	n, ok := py.Int(v)
 	if !ok || n < 0 {
-		return 0, ValueErrorf("%s must be a non-negative integer, not %s", name, reprValue(v))
+		return 0, ValueErrorf("%s must be a non-negative integer, not %s", name, py.Repr(v))
 	}
 	return n, nil
 }
@@ -69,12 +71,12 @@ func windowArgs(a Args) (offset, limit int64, err error) {
 // strArg reads an optional string argument where False/None mean "".
 func strArg(a Args, name string) (string, error) {
 	v := a.Get(name)
-	if isFalse(v) {
+	if py.IsFalse(v) {
 		return "", nil
 	}
 	s, ok := v.(string)
 	if !ok {
-		return "", ValueErrorf("%s must be a string, not %s", name, reprValue(v))
+		return "", ValueErrorf("%s must be a string, not %s", name, py.Repr(v))
 	}
 	return s, nil
 }
@@ -82,7 +84,7 @@ func strArg(a Args, name string) (string, error) {
 // namesArg reads a list of field names (None/False/[] = all).
 func namesArg(a Args, name string) ([]string, error) {
 	v := a.Get(name)
-	if isFalse(v) {
+	if py.IsFalse(v) {
 		return nil, nil
 	}
 	if s, ok := v.(string); ok {
@@ -96,7 +98,7 @@ func namesArg(a Args, name string) ([]string, error) {
 	for _, x := range list {
 		s, ok := x.(string)
 		if !ok {
-			return nil, ValueErrorf("%s must be a list of field names, got %s", name, reprValue(x))
+			return nil, ValueErrorf("%s must be a list of field names, got %s", name, py.Repr(x))
 		}
 		out = append(out, s)
 	}
@@ -113,7 +115,7 @@ func methodSearch(env *Env, _ []int64, a Args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !isFalse(a.Get("count")) {
+	if !py.IsFalse(a.Get("count")) {
 		return env.count(m, a.Get("domain"), limit)
 	}
 	return env.search(m, a.Get("domain"), offset, limit, order)
@@ -143,7 +145,7 @@ func (e *Env) searchRead(m *Model, a Args) ([]*Dict, error) {
 		return nil, err
 	}
 	load, _ := a.Get("load").(string)
-	if a.Has("load") && isFalse(a.Get("load")) {
+	if a.Has("load") && py.IsFalse(a.Get("load")) {
 		load = "_classic_write"
 	}
 	fields, err := e.readableFields(m, names)
@@ -197,7 +199,7 @@ func methodRead(env *Env, ids []int64, a Args) (any, error) {
 		return nil, err
 	}
 	load, _ := a.Get("load").(string)
-	if isFalse(a.Get("load")) {
+	if py.IsFalse(a.Get("load")) {
 		load = "_classic_write"
 	}
 	return env.read(env.CurrentModel(), ids, names, load)
@@ -219,7 +221,7 @@ func methodCreate(env *Env, _ []int64, a Args) (any, error) {
 		for _, x := range v {
 			vals, ok := x.(map[string]any)
 			if !ok {
-				return nil, ValueErrorf("create expects a dict or a list of dicts, got %s", reprValue(x))
+				return nil, ValueErrorf("create expects a dict or a list of dicts, got %s", py.Repr(x))
 			}
 			list = append(list, vals)
 		}
@@ -337,13 +339,13 @@ func methodCheckAccessRights(env *Env, _ []int64, a Args) (any, error) {
 	codes := map[string]byte{"read": OpRead, "write": OpWrite, "create": OpCreate, "unlink": OpUnlink}
 	code, ok := codes[op]
 	if !ok {
-		return nil, ValueErrorf("Invalid access mode %s", reprValue(a.Get("operation")))
+		return nil, ValueErrorf("Invalid access mode %s", py.Repr(a.Get("operation")))
 	}
 	m := env.CurrentModel()
 	if env.allowed(m, code) {
 		return true, nil
 	}
-	if isFalse(a.Get("raise_exception")) {
+	if py.IsFalse(a.Get("raise_exception")) {
 		return false, nil
 	}
 	return nil, env.checkAccess(m, code)

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"sort"
 	"strings"
 )
@@ -101,7 +102,7 @@ func (e *Env) readableFields(m *Model, names []string) ([]*Field, error) {
 	for _, n := range names {
 		f := m.Field(n)
 		if f == nil {
-			return nil, ValueErrorf("Invalid field %s on model %s", reprValue(n), reprValue(m.Name))
+			return nil, ValueErrorf("Invalid field %s on model %s", py.Repr(n), py.Repr(m.Name))
 		}
 		if err := e.checkFieldAccess(f); err != nil {
 			return nil, err

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"strconv"
 	"strings"
 )
@@ -15,7 +16,7 @@ func (e *Env) searchWhere(m *Model, domain any) (string, []any, error) {
 	if m.HasActive() && e.ctxBool("active_test", true) && !domainMentions(domain, "active") {
 		// Only a well-formed list gets the implicit leaf; anything else goes
 		// to compileDomain as is, which refuses it.
-		if list, ok := domain.([]any); ok || isFalse(domain) {
+		if list, ok := domain.([]any); ok || py.IsFalse(domain) {
 			dom = append([]any{[]any{"active", "=", true}}, list...)
 		}
 	}

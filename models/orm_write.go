@@ -1,6 +1,7 @@
 package models
 
 import (
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"sort"
 	"strings"
 	"time"
@@ -27,7 +28,7 @@ func (e *Env) prepareVals(m *Model, vals map[string]any) (*prepared, error) {
 		v := vals[k]
 		f := m.Field(k)
 		if f == nil {
-			return nil, ValueErrorf("Invalid field %s on model %s", reprValue(k), reprValue(m.Name))
+			return nil, ValueErrorf("Invalid field %s on model %s", py.Repr(k), py.Repr(m.Name))
 		}
 		if !e.IsSuperuser() {
 			if err := e.checkFieldAccess(f); err != nil {
@@ -39,8 +40,8 @@ func (e *Env) prepareVals(m *Model, vals map[string]any) (*prepared, error) {
 			continue
 		case f.Type == One2many || f.Type == Many2many:
 			cmds, ok := v.([]any)
-			if !ok && !isFalse(v) {
-				return nil, ValueErrorf("Invalid value %s for %s.%s: expected a list of commands", reprValue(v), m.Name, k)
+			if !ok && !py.IsFalse(v) {
+				return nil, ValueErrorf("Invalid value %s for %s.%s: expected a list of commands", py.Repr(v), m.Name, k)
 			}
 			p.x2many[f] = cmds
 		default:
@@ -313,14 +314,14 @@ func (c x2manyCmd) arg(i int) any {
 func parseX2manyCmd(m *Model, f *Field, raw any) (x2manyCmd, error) {
 	list, ok := raw.([]any)
 	if !ok || len(list) == 0 {
-		return x2manyCmd{}, ValueErrorf("Invalid command %s for %s.%s", reprValue(raw), m.Name, f.Name)
+		return x2manyCmd{}, ValueErrorf("Invalid command %s for %s.%s", py.Repr(raw), m.Name, f.Name)
 	}
-	code, ok := asInt(list[0])
+	code, ok := py.Int(list[0])
 	if !ok {
-		return x2manyCmd{}, ValueErrorf("Invalid command %s for %s.%s", reprValue(raw), m.Name, f.Name)
+		return x2manyCmd{}, ValueErrorf("Invalid command %s for %s.%s", py.Repr(raw), m.Name, f.Name)
 	}
 	cmd := x2manyCmd{code: code, raw: list}
-	cmd.target, _ = asInt(cmd.arg(1))
+	cmd.target, _ = py.Int(cmd.arg(1))
 	if (code >= 1 && code <= 4) && cmd.target == 0 {
 		return x2manyCmd{}, ValueErrorf("Command %d on %s.%s needs a record id", code, m.Name, f.Name)
 	}

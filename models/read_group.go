@@ -2,6 +2,7 @@ package models
 
 import (
 	"fmt"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"strconv"
 	"strings"
 	"time"
@@ -32,13 +33,13 @@ func parseGroupBy(m *Model, v any) ([]groupSpec, error) {
 		for _, n := range x {
 			s, ok := n.(string)
 			if !ok {
-				return nil, ValueErrorf("Invalid groupby %s", reprValue(n))
+				return nil, ValueErrorf("Invalid groupby %s", py.Repr(n))
 			}
 			names = append(names, s)
 		}
 	default:
-		if !isFalse(v) {
-			return nil, ValueErrorf("Invalid groupby %s", reprValue(v))
+		if !py.IsFalse(v) {
+			return nil, ValueErrorf("Invalid groupby %s", py.Repr(v))
 		}
 	}
 	out := make([]groupSpec, 0, len(names))
@@ -46,7 +47,7 @@ func parseGroupBy(m *Model, v any) ([]groupSpec, error) {
 		name, interval, _ := strings.Cut(strings.TrimSpace(n), ":")
 		f := m.Field(name)
 		if f == nil || !f.Stored() || f.Type == Binary || f.Secret {
-			return nil, ValueErrorf("Invalid field %s on model %s", reprValue(name), reprValue(m.Name))
+			return nil, ValueErrorf("Invalid field %s on model %s", py.Repr(name), py.Repr(m.Name))
 		}
 		if f.Type == Datetime || f.Type == Date {
 			if interval == "" {
@@ -55,10 +56,10 @@ func parseGroupBy(m *Model, v any) ([]groupSpec, error) {
 			switch interval {
 			case "day", "week", "month", "quarter", "year":
 			default:
-				return nil, ValueErrorf("Invalid date/time grouping %s", reprValue(n))
+				return nil, ValueErrorf("Invalid date/time grouping %s", py.Repr(n))
 			}
 		} else if interval != "" {
-			return nil, ValueErrorf("Invalid groupby %s: only date fields take an interval", reprValue(n))
+			return nil, ValueErrorf("Invalid groupby %s: only date fields take an interval", py.Repr(n))
 		}
 		out = append(out, groupSpec{Key: n, Field: f, Interval: interval})
 	}
@@ -86,7 +87,7 @@ func parseAggregates(m *Model, fields []string, groups []groupSpec) ([]aggSpec, 
 		}
 		f := m.Field(name)
 		if f == nil {
-			return nil, ValueErrorf("Invalid field %s on model %s", reprValue(name), reprValue(m.Name))
+			return nil, ValueErrorf("Invalid field %s on model %s", py.Repr(name), py.Repr(m.Name))
 		}
 		if grouped[name] || !f.Stored() || f.Secret {
 			continue
@@ -98,7 +99,7 @@ func parseAggregates(m *Model, fields []string, groups []groupSpec) ([]aggSpec, 
 			fn = "sum"
 		}
 		if _, ok := aggFuncs[fn]; !ok {
-			return nil, ValueErrorf("Invalid aggregation function %s", reprValue(fn))
+			return nil, ValueErrorf("Invalid aggregation function %s", py.Repr(fn))
 		}
 		out = append(out, aggSpec{Alias: alias, Func: fn, Field: f})
 	}
@@ -219,7 +220,7 @@ func parseGroupRequest(m *Model, a Args) (*readGroupRequest, error) {
 	if len(groups) == 0 {
 		return nil, ValueErrorf("read_group needs at least one groupby field")
 	}
-	req := &readGroupRequest{lazy: !isFalse(a.Get("lazy")), countKey: "__count"}
+	req := &readGroupRequest{lazy: !py.IsFalse(a.Get("lazy")), countKey: "__count"}
 	if req.lazy {
 		for _, g := range groups[1:] {
 			req.rest = append(req.rest, g.Key)
@@ -466,7 +467,7 @@ func groupOrder(m *Model, groups []groupSpec, v any) (string, error) {
 		idx[g.Field.Name] = i
 	}
 	s, _ := v.(string)
-	if isFalse(v) || strings.TrimSpace(s) == "" {
+	if py.IsFalse(v) || strings.TrimSpace(s) == "" {
 		parts := make([]string, len(groups))
 		for i := range groups {
 			parts[i] = "g" + strconv.Itoa(i) + " ASC"
@@ -496,7 +497,7 @@ func groupOrder(m *Model, groups []groupSpec, v any) (string, error) {
 		i, ok := idx[words[0]]
 		if !ok {
 			if m.Field(words[0]) == nil {
-				return "", ValueErrorf("Invalid field %s on model %s", reprValue(words[0]), reprValue(m.Name))
+				return "", ValueErrorf("Invalid field %s on model %s", py.Repr(words[0]), py.Repr(m.Name))
 			}
 			continue // Odoo ignores order terms on non-grouped fields
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"log/slog"
 	"sort"
 	"strings"
@@ -157,7 +158,7 @@ func (r *Registry) Execute(ctx context.Context, c Call) (any, error) {
 		// call_kw replaces the env context with kwargs.context.
 		if cm, ok := raw.(map[string]any); ok {
 			odooCtx = cm
-		} else if !isFalse(raw) {
+		} else if !py.IsFalse(raw) {
 			return nil, TypeErrorf("context must be a dictionary")
 		}
 		kwargs = make(map[string]any, len(c.Kwargs))

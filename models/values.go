@@ -3,6 +3,7 @@ package models
 import (
 	"encoding/base64"
 	"fmt"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"math"
 	"strconv"
 	"strings"
@@ -15,49 +16,6 @@ const (
 	DatetimeFormat = "2006-01-02 15:04:05"
 	DateFormat     = "2006-01-02"
 )
-
-// isFalsy reports Python truthiness of an RPC value for "empty" checks:
-// nil and false are empty; so are "" for strings where Odoo treats them so.
-func isFalse(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return true
-	case bool:
-		return !x
-	}
-	return false
-}
-
-// asInt accepts the integer shapes that arrive from codecs: int64 from
-// XML-RPC, float64 from JSON (when integral), and digit strings, which Odoo
-// accepts for uid.
-func asInt(v any) (int64, bool) {
-	switch x := v.(type) {
-	case int64:
-		return x, true
-	case int:
-		return int64(x), true
-	case float64:
-		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
-			return int64(x), true
-		}
-	case bool:
-		return 0, false
-	}
-	return 0, false
-}
-
-func asFloat(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case int64:
-		return float64(x), true
-	case int:
-		return float64(x), true
-	}
-	return 0, false
-}
 
 // parseDatetime accepts "YYYY-MM-DD HH:MM:SS" (optionally with a fraction
 // or a T separator) and "YYYY-MM-DD", as Odoo's to_datetime does.
@@ -87,7 +45,7 @@ func (d Dialect) dbDate(t time.Time) any { return t.Format(DateFormat) }
 // parameter stored in f's column. False means NULL for every type but
 // boolean, as in Odoo.
 func (f *Field) toDB(d Dialect, v any) (any, error) {
-	if f.Type != Boolean && isFalse(v) {
+	if f.Type != Boolean && py.IsFalse(v) {
 		return nil, nil
 	}
 	conv := toDBConverters[f.Type]
@@ -119,7 +77,7 @@ var toDBConverters = map[FieldType]dbConverter{
 // badValue is the ValueError for a client value f cannot store; want
 // says what was expected.
 func (f *Field) badValue(v any, want string) error {
-	return ValueErrorf("Invalid value %s for field %s.%s (%s): want %s", reprValue(v), f.model.Name, f.Name, f.Type, want)
+	return ValueErrorf("Invalid value %s for field %s.%s (%s): want %s", py.Repr(v), f.model.Name, f.Name, f.Type, want)
 }
 
 // booleanToDB follows Python truthiness: nil is false, numbers are true
@@ -131,7 +89,7 @@ func booleanToDB(f *Field, _ Dialect, v any) (any, error) {
 	case bool:
 		return x, nil
 	}
-	if n, ok := asInt(v); ok {
+	if n, ok := py.Int(v); ok {
 		return n != 0, nil
 	}
 	if s, ok := v.(string); ok {
@@ -145,7 +103,7 @@ func booleanToDB(f *Field, _ Dialect, v any) (any, error) {
 func textToDB(f *Field, _ Dialect, v any) (any, error) {
 	s, ok := v.(string)
 	if !ok {
-		if n, isNum := asFloat(v); isNum {
+		if n, isNum := py.Float(v); isNum {
 			// Odoo stores str(value): port '1883' may arrive as 1883.
 			if n == math.Trunc(n) {
 				return strconv.FormatInt(int64(n), 10), nil
@@ -167,14 +125,14 @@ func textToDB(f *Field, _ Dialect, v any) (any, error) {
 func selectionToDB(f *Field, _ Dialect, v any) (any, error) {
 	s, ok := v.(string)
 	if !ok || !f.selectionHas(s) {
-		return nil, ValueErrorf("Wrong value for %s.%s: %s", f.model.Name, f.Name, reprValue(v))
+		return nil, ValueErrorf("Wrong value for %s.%s: %s", f.model.Name, f.Name, py.Repr(v))
 	}
 	return s, nil
 }
 
 // integerToDB takes an integral number or a decimal string.
 func integerToDB(f *Field, _ Dialect, v any) (any, error) {
-	if n, ok := asInt(v); ok {
+	if n, ok := py.Int(v); ok {
 		return n, nil
 	}
 	if s, ok := v.(string); ok {
@@ -187,7 +145,7 @@ func integerToDB(f *Field, _ Dialect, v any) (any, error) {
 
 // many2oneToDB takes a record id as an integral number (not a string).
 func many2oneToDB(f *Field, _ Dialect, v any) (any, error) {
-	if n, ok := asInt(v); ok {
+	if n, ok := py.Int(v); ok {
 		return n, nil
 	}
 	return nil, f.badValue(v, "a record id")
@@ -195,7 +153,7 @@ func many2oneToDB(f *Field, _ Dialect, v any) (any, error) {
 
 // floatToDB takes a number or a numeric string.
 func floatToDB(f *Field, _ Dialect, v any) (any, error) {
-	if x, ok := asFloat(v); ok {
+	if x, ok := py.Float(v); ok {
 		return x, nil
 	}
 	if s, ok := v.(string); ok {
@@ -375,22 +333,6 @@ func (f *Field) toRead(v any) any {
 		return base64.StdEncoding.EncodeToString(v.([]byte))
 	}
 	return v
-}
-
-// reprValue renders a client value in Python-like syntax for messages.
-func reprValue(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "None"
-	case bool:
-		if x {
-			return "True"
-		}
-		return "False"
-	case string:
-		return strconv.Quote(x)
-	}
-	return fmt.Sprint(v)
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

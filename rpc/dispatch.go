@@ -3,6 +3,7 @@ package rpc
 import (
 	"context"
 	"fmt"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"math"
 	"strconv"
 	"strings"
@@ -29,7 +30,7 @@ func (s *server) dispatch(ctx context.Context, service, method string, params []
 	svc, ok := s.services[service]
 	if !ok {
 		// dispatch_rpc looks the service up in a dict: KeyError.
-		return nil, models.KeyErrorf("%s", pyRepr(service))
+		return nil, models.KeyErrorf("%s", py.Repr(service))
 	}
 	return svc(s, ctx, method, params)
 }
@@ -82,7 +83,7 @@ func (s *server) checkDB(v any) error {
 	if name, ok := v.(string); ok && name == s.opts.DBName {
 		return nil
 	}
-	return &pyError{name: nameOperationalErr, msg: fmt.Sprintf("FATAL:  database %q does not exist", pyText(v))}
+	return &pyError{name: nameOperationalErr, msg: fmt.Sprintf("FATAL:  database %q does not exist", py.Text(v))}
 }
 
 // parseUID converts the uid param as Python's int() does for the values a
@@ -106,7 +107,7 @@ func parseUID(v any) (int64, error) {
 			return n, nil
 		}
 	}
-	return 0, models.ValueErrorf("invalid literal for int() with base 10: %s", pyRepr(v))
+	return 0, models.ValueErrorf("invalid literal for int() with base 10: %s", py.Repr(v))
 }
 
 // secret returns a password param; anything but a string can never match,
@@ -114,28 +115,4 @@ func parseUID(v any) (int64, error) {
 func secret(v any) string {
 	s, _ := v.(string)
 	return s
-}
-
-// pyText is Python's str() of a decoded value, for messages.
-func pyText(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "None"
-	case bool:
-		if x {
-			return "True"
-		}
-		return "False"
-	case string:
-		return x
-	}
-	return fmt.Sprint(v)
-}
-
-// pyRepr is Python's repr() of a decoded value, for messages that quote it.
-func pyRepr(v any) string {
-	if s, ok := v.(string); ok {
-		return "'" + strings.ReplaceAll(s, "'", `\'`) + "'"
-	}
-	return pyText(v)
 }

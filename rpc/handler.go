@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -140,9 +141,9 @@ func newHandler(reg *models.Registry, opts Options, extra map[string]serviceFunc
 func jsonrpcCall(s *server, c *jsonCall) (any, error) {
 	args, ok := c.params["args"].([]any)
 	if !ok {
-		return nil, models.TypeErrorf("jsonrpc() args must be a list, not %s", pyType(c.params["args"]))
+		return nil, models.TypeErrorf("jsonrpc() args must be a list, not %s", py.TypeName(c.params["args"]))
 	}
-	return s.dispatch(c.r.Context(), pyText(c.params["service"]), pyText(c.params["method"]), args)
+	return s.dispatch(c.r.Context(), py.Text(c.params["service"]), py.Text(c.params["method"]), args)
 }
 
 // withRequestID gives each request an id for the logs and for the message

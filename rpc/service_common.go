@@ -3,6 +3,7 @@ package rpc
 import (
 	"context"
 	"errors"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/jsonrpc"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
@@ -92,7 +93,7 @@ func commonAbout(s *server, ctx context.Context, method string, params []any) (a
 		return nil, err
 	}
 	const info = "See http://openerp.com"
-	if len(params) == 1 && truthy(params[0]) {
+	if len(params) == 1 && py.Truthy(params[0]) {
 		return []any{info, serverVersion}, nil
 	}
 	return info, nil
@@ -105,25 +106,4 @@ func commonSetLoglevel(s *server, ctx context.Context, method string, params []a
 		return nil, err
 	}
 	return true, nil
-}
-
-// truthy is Python's bool() of a decoded value.
-func truthy(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return x
-	case int64:
-		return x != 0
-	case float64:
-		return x != 0
-	case string:
-		return x != ""
-	case []any:
-		return len(x) > 0
-	case map[string]any:
-		return len(x) > 0
-	}
-	return true
 }

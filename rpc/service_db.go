@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
@@ -39,7 +40,7 @@ func dispatchDB(s *server, ctx context.Context, method string, params []any) (an
 	}
 	// db.dispatch raises KeyError("Method not found: ..."), and str() of a
 	// KeyError is the repr of its argument.
-	return nil, models.KeyErrorf("%s", pyRepr("Method not found: "+method))
+	return nil, models.KeyErrorf("%s", py.Repr("Method not found: "+method))
 }
 
 // dbList is list(): AccessDenied when listing is disabled (Odoo's list_db).

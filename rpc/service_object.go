@@ -2,7 +2,7 @@ package rpc
 
 import (
 	"context"
-	"fmt"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
@@ -53,13 +53,13 @@ func (s *server) objectExecuteKw(ctx context.Context, uid int64, rest []any) (an
 	}
 	args, ok := rest[2].([]any)
 	if !ok {
-		return nil, models.TypeErrorf("execute_kw() args must be a list, not %s", pyType(rest[2]))
+		return nil, models.TypeErrorf("execute_kw() args must be a list, not %s", py.TypeName(rest[2]))
 	}
 	var kwargs map[string]any
-	if len(rest) == 4 && truthy(rest[3]) {
+	if len(rest) == 4 && py.Truthy(rest[3]) {
 		// Odoo does kw = kw or {}: None and False mean no keywords.
 		if kwargs, ok = rest[3].(map[string]any); !ok {
-			return nil, models.TypeErrorf("execute_kw() kwargs must be a dict, not %s", pyType(rest[3]))
+			return nil, models.TypeErrorf("execute_kw() kwargs must be a dict, not %s", py.TypeName(rest[3]))
 		}
 	}
 	return s.execute(ctx, uid, rest[0], rest[1], args, kwargs)
@@ -69,35 +69,14 @@ func (s *server) objectExecuteKw(ctx context.Context, uid int64, rest []any) (an
 func (s *server) execute(ctx context.Context, uid int64, model, method any, args []any, kwargs map[string]any) (any, error) {
 	name, ok := method.(string)
 	if !ok {
-		return nil, models.TypeErrorf("method name must be a string, not %s", pyType(method))
+		return nil, models.TypeErrorf("method name must be a string, not %s", py.TypeName(method))
 	}
 	// A model that is not a string can't exist; models says so in Odoo's
 	// words ("Object 5 doesn't exist").
-	call := models.Call{UID: uid, Model: pyText(model), Method: name, Args: args, Kwargs: kwargs}
+	call := models.Call{UID: uid, Model: py.Text(model), Method: name, Args: args, Kwargs: kwargs}
 	res, err := s.reg.Execute(ctx, call)
 	if err != nil {
 		return nil, &callError{service: "object", method: call.Method, model: call.Model, err: err}
 	}
 	return res, nil
-}
-
-// pyType names the Python type of a decoded value, for TypeError messages.
-func pyType(v any) string {
-	switch v.(type) {
-	case nil:
-		return "NoneType"
-	case bool:
-		return "bool"
-	case int64:
-		return "int"
-	case float64:
-		return "float"
-	case string:
-		return "str"
-	case []any:
-		return "list"
-	case map[string]any:
-		return "dict"
-	}
-	return fmt.Sprintf("%T", v)
 }

@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"maps"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
@@ -15,7 +16,7 @@ import (
 func webCallKw(s *server, c *jsonCall) (any, error) {
 	args, ok := c.params["args"].([]any)
 	if !ok {
-		return nil, models.TypeErrorf("call_kw() args must be a list, not %s", pyType(c.params["args"]))
+		return nil, models.TypeErrorf("call_kw() args must be a list, not %s", py.TypeName(c.params["args"]))
 	}
 	var kwargs map[string]any
 	switch kw := c.params["kwargs"].(type) {
@@ -23,7 +24,7 @@ func webCallKw(s *server, c *jsonCall) (any, error) {
 	case map[string]any:
 		kwargs = kw
 	default:
-		return nil, models.TypeErrorf("call_kw() kwargs must be a dict, not %s", pyType(kw))
+		return nil, models.TypeErrorf("call_kw() kwargs must be a dict, not %s", py.TypeName(kw))
 	}
 	return s.execute(c.r.Context(), c.session.UID, c.params["model"], c.params["method"], args, kwargs)
 }

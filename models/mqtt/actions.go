@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/internal/py"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 )
 
 // The addon's buttons. They wait on brokers, so they run outside a
