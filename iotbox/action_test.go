@@ -3,7 +3,6 @@ package iotbox
 import (
 	"context"
 	"encoding/json"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
 	"strconv"
 	"sync"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	mqttlistener "github.com/odoo-iot-mqtt/odoo-iot-mqtt/listener"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
 

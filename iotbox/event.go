@@ -2,12 +2,12 @@ package iotbox
 
 import (
 	"encoding/json"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
 	"net/http"
 	"time"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/jsonrpc"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
 )
 
 // maxSessionID bounds the client-chosen listener session_id (a uuid).

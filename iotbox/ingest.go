@@ -2,10 +2,11 @@ package iotbox
 
 import (
 	"encoding/json"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
 	"log/slog"
 	"math"
 	"time"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
 )
 
 // maxClockSkew is how far in the future an event's own time may be before

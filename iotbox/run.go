@@ -3,10 +3,10 @@ package iotbox
 import (
 	"context"
 	"errors"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
 	"log/slog"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bus"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
 )
 
 // EventSource is what the box needs of the bus; *bus.Bus is one.

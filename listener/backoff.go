@@ -1,10 +1,11 @@
 package listener
 
 import (
-	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 	"math"
 	"math/rand/v2"
 	"time"
+
+	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
 // The addon's policy, used when a broker record leaves a field at zero:

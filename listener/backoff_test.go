@@ -1,9 +1,10 @@
 package listener
 
 import (
-	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 	"testing"
 	"time"
+
+	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
 func TestBackoffSchedule(t *testing.T) {

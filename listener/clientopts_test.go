@@ -3,10 +3,11 @@ package listener
 import (
 	"crypto/tls"
 	"errors"
-	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 	"strings"
 	"testing"
 	"time"
+
+	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
 func TestBrokerURL(t *testing.T) {

@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"

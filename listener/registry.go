@@ -2,12 +2,13 @@ package listener
 
 import (
 	"fmt"
-	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 	"os"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
 // registry is the addon's MQTT_THREADS done safely: one entry per broker,

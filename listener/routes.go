@@ -1,11 +1,11 @@
 package listener
 
 import (
-	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 	"sync"
 	"sync/atomic"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/topic"
+	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
 // routes links received messages to the records they belong to: the

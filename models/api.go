@@ -2,10 +2,11 @@ package models
 
 import (
 	"context"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"log/slog"
 	"sort"
 	"strings"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 )
 
 // The record API addons build on: what Odoo's model methods offer a

@@ -2,8 +2,9 @@ package models
 
 import (
 	"fmt"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"strings"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 )
 
 // m2mColumns names the columns of a many2many relation table, as Odoo

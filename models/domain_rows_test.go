@@ -1,10 +1,11 @@
 package models
 
 import (
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 )
 
 // domainRowModels hands forEachDB fresh copies of the test models.

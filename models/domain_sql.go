@@ -1,11 +1,12 @@
 package models
 
 import (
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"math"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 )
 
 // compiler holds the state of one compileDomain call: the env whose rights

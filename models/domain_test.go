@@ -2,11 +2,12 @@ package models
 
 import (
 	"encoding/json"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 )
 
 // domainTestModels declares the small models the domain and order tests

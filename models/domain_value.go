@@ -1,8 +1,9 @@
 package models
 
 import (
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"math"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 )
 
 // value converts a comparison value for f's column. Char, text and

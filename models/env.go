@@ -2,8 +2,8 @@ package models
 
 import (
 	"context"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"gorm.io/gorm"
 )
 

@@ -1,9 +1,10 @@
 package models
 
 import (
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"sort"
 	"strings"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 )
 
 // load fetches the stored columns of ids (all stored fields when fields is

@@ -1,9 +1,10 @@
 package models
 
 import (
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"strconv"
 	"strings"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 )
 
 // searchQuery compiles the WHERE clause of a search on m: the domain, the

@@ -1,10 +1,11 @@
 package models
 
 import (
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 )
 
 // prepared is a validated set of values for one create or write.

@@ -2,10 +2,11 @@ package models
 
 import (
 	"fmt"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 )
 
 // groupSpec is one parsed groupby entry: a field and, for dates, a

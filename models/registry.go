@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"log/slog"
 	"sort"
 	"strings"
 	"sync"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
 )

@@ -3,12 +3,13 @@ package models
 import (
 	"encoding/base64"
 	"fmt"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"math"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 )
 
 // Odoo's wire formats for dates and datetimes (UTC, no zone, no fraction).

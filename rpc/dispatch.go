@@ -3,11 +3,11 @@ package rpc
 import (
 	"context"
 	"fmt"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"math"
 	"strconv"
 	"strings"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -15,9 +14,9 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
-
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/jsonrpc"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/origin"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/rpc/xmlrpc"
 )

@@ -3,9 +3,9 @@ package rpc
 import (
 	"context"
 	"errors"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/jsonrpc"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 

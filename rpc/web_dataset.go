@@ -1,9 +1,9 @@
 package rpc
 
 import (
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"maps"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"time"
 
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
 // The addon's buttons. They wait on brokers, so they run outside a

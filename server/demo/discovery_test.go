@@ -3,7 +3,6 @@ package demo
 import (
 	"context"
 	"encoding/json"
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 	"net"
 	"strconv"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/listener"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
 // TestDemoDevicesDiscovered is the demo as a person sees it on the Devices
