@@ -1,5 +1,8 @@
-// Package modelstest builds real, migrated databases for the tests of the
-// packages above models.
+// Package modelstest builds real, migrated databases with the product's
+// addons (mqtt, iotdevice), the way server builds its registry, for the
+// tests of the addons and of the packages above them; and the two
+// stand-ins the model suites share: Control (the listener service as the
+// MQTT buttons see it) and Notes (the bus).
 package modelstest
 
 import (
