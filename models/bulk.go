@@ -52,7 +52,10 @@ const sqliteRowsPerInsert = 40
 // Insert stores rows in one transaction. Each row holds one value per
 // field given to Bulk, in that order, in its canonical Go form: int64 for
 // integers and many2one ids (0 is no record), float64, bool, string,
-// []byte for binary, time.Time for datetimes (nil for none).
+// []byte for binary, time.Time for datetimes (nil for none). Insert
+// converts the rows in place and appends the two dates to each (give
+// rows a capacity of two more to spare an allocation): the caller does
+// not use them afterwards.
 func (b *Bulk) Insert(ctx context.Context, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
@@ -64,12 +67,12 @@ func (b *Bulk) Insert(ctx context.Context, rows [][]any) error {
 		if len(row) != len(b.fields) {
 			return fmt.Errorf("models: bulk insert into %s: %d values for %d fields", b.m.Name, len(row), len(b.fields))
 		}
-		vals := make([]any, len(b.cols))
+		// Converted in place: on the ingest path a copy per row would be
+		// an allocation per message.
 		for j, f := range b.fields {
-			vals[j] = bulkValue(d, f, row[j])
+			row[j] = bulkValue(d, f, row[j])
 		}
-		vals[len(b.fields)], vals[len(b.fields)+1] = now, now
-		values[i] = vals
+		values[i] = append(row, now, now)
 	}
 	var err error
 	if d == Postgres {

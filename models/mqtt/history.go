@@ -65,6 +65,8 @@ type HistoryRow struct {
 	Retain         bool
 	Direction      string // "receive" or "send"
 	Timestamp      time.Time
+
+	text string // the payload as text, once InsertHistory made it
 }
 
 // historyFields are the fields InsertHistory fills, in the order of
@@ -72,17 +74,23 @@ type HistoryRow struct {
 var historyFields = []string{"broker_id", "subscription_id", "signal_id", "topic", "payload", "payload_raw",
 	"qos", "retain", "direction", "timestamp", "display_name"}
 
-// historyValues is a row's values in historyFields order.
+// historyValues is a row's values in historyFields order, with room for
+// the two columns the bulk insert adds.
 func historyValues(h HistoryRow) []any {
 	text, ts := historyView(h)
-	return []any{h.BrokerID, h.SubscriptionID, h.SignalID, h.Topic, text, h.Payload,
-		int64(h.QoS), h.Retain, h.Direction, ts, historyName(h.Topic, ts)}
+	row := make([]any, 0, len(historyFields)+2)
+	return append(row, h.BrokerID, h.SubscriptionID, h.SignalID, h.Topic, text, h.Payload,
+		int64(h.QoS), h.Retain, h.Direction, ts, historyName(h.Topic, ts))
 }
 
 // historyView is what InsertHistory stores, and NotifyHistory tells, of
 // a row: its payload as text and its timestamp in UTC to the second.
 func historyView(h HistoryRow) (text string, ts time.Time) {
-	return PayloadText(h.Payload), h.Timestamp.UTC().Truncate(time.Second)
+	text = h.text
+	if text == "" && len(h.Payload) > 0 {
+		text = PayloadText(h.Payload)
+	}
+	return text, h.Timestamp.UTC().Truncate(time.Second)
 }
 
 // InsertHistory stores rows in one transaction, through the engine's bulk
@@ -91,7 +99,7 @@ func historyView(h HistoryRow) (text string, ts time.Time) {
 // the rows (the listener's batch writer acknowledges QoS 1/2 messages
 // first). A row without a Timestamp is stored at the current second,
 // which InsertHistory writes back into rows, so that NotifyHistory of the
-// same rows tells the stored time.
+// same rows tells the stored time (and reuses the payload's text).
 func (a *Addon) InsertHistory(ctx context.Context, rows []HistoryRow) error {
 	if len(rows) == 0 {
 		return nil
@@ -102,6 +110,7 @@ func (a *Addon) InsertHistory(ctx context.Context, rows []HistoryRow) error {
 		if rows[i].Timestamp.IsZero() {
 			rows[i].Timestamp = now
 		}
+		rows[i].text = PayloadText(rows[i].Payload) // kept for NotifyHistory
 		values[i] = historyValues(rows[i])
 	}
 	return a.history.Insert(ctx, values)
