@@ -120,7 +120,7 @@ func (r *Registry) extend(x *Extension) error {
 		return fmt.Errorf("extension of unknown model %s", x.Model)
 	}
 	// After the model's own fields, before the magic ones finish adds.
-	m.own = append(m.own, x.Fields...)
+	m.own = append(m.own[:len(m.own):len(m.own)], x.Fields...)
 	for name, meth := range x.Methods {
 		if _, dup := m.Methods[name]; dup {
 			return fmt.Errorf("%s: method %s declared twice", m.Name, name)

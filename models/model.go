@@ -88,8 +88,9 @@ type Model struct {
 	// subscribing to one needs the right to read the model.
 	Channels []string
 
-	own    []*Field // the declared and extension fields, without the ones finish adds
-	fields map[string]*Field
+	own      []*Field // the declared and extension fields, without the ones finish adds
+	finished bool     // finish ran once: Fields holds what it added
+	fields   map[string]*Field
 }
 
 // Field returns the named field or nil.
@@ -135,8 +136,8 @@ func (m *Model) finish() error {
 	if m.Table == "" {
 		m.Table = tableName(m.Name)
 	}
-	if m.own == nil {
-		m.own = m.Fields
+	if !m.finished {
+		m.own, m.finished = m.Fields, true
 	}
 	m.fields = make(map[string]*Field, len(m.own)+6)
 	all := append([]*Field{}, m.own...)
