@@ -2,6 +2,7 @@ package models
 
 // Test helpers of the model suite, in one place. Names:
 //   newTestRegistry(t, extra...)  fresh migrated SQLite registry (+ extra models)
+//   newRegistryWith(t, kind, opts, addons...) the same of any kind, any addons
 //   forEachDB(t, fn)              runs fn on SQLite and on PostgreSQL (CI: required)
 //   r.testEnv(t)                  superuser env in a transaction rolled back at the end
 //   r.userEnv(t, uid)             same for a given user (access checks apply)
@@ -41,7 +42,30 @@ func (a testAddon) Manifest() Manifest {
 
 func newTestRegistryOn(t testing.TB, kind string, extra ...*Model) *Registry {
 	t.Helper()
-	db, d, err := OpenDB(testdb.DSN(t, kind))
+	return newRegistryWith(t, kind, Options{}, testAddon{extra})
+}
+
+// newRegistryWith is a fresh migrated registry of kind built from addons
+// (after base) with opts, whose DB, Dialect, Logger and HashCost it fills;
+// user admin's password is "admin".
+func newRegistryWith(t testing.TB, kind string, opts Options, addons ...Addon) *Registry {
+	t.Helper()
+	r := openRegistry(t, testdb.DSN(t, kind), opts, addons...)
+	ctx := context.Background()
+	if err := r.Migrate(ctx); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	if _, err := r.Init(ctx, "admin"); err != nil {
+		t.Fatalf("init: %v", err)
+	}
+	return r
+}
+
+// openRegistry builds the registry of addons on the database at dsn,
+// closed when t ends, without touching the database.
+func openRegistry(t testing.TB, dsn string, opts Options, addons ...Addon) *Registry {
+	t.Helper()
+	db, d, err := OpenDB(dsn)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -50,16 +74,10 @@ func newTestRegistryOn(t testing.TB, kind string, extra ...*Model) *Registry {
 			s.Close()
 		}
 	})
-	r, err := New(Options{DB: db, Dialect: d, Logger: slog.New(slog.DiscardHandler), HashCost: 4}, testAddon{extra})
+	opts.DB, opts.Dialect, opts.Logger, opts.HashCost = db, d, slog.New(slog.DiscardHandler), 4
+	r, err := New(opts, addons...)
 	if err != nil {
 		t.Fatalf("registry: %v", err)
-	}
-	ctx := context.Background()
-	if err := r.Migrate(ctx); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	if _, err := r.Init(ctx, "admin"); err != nil {
-		t.Fatalf("init: %v", err)
 	}
 	return r
 }
