@@ -50,6 +50,9 @@ func (e *Env) prepareVals(m *Model, vals map[string]any) (*prepared, error) {
 			if err != nil {
 				return nil, err
 			}
+			if f.Type == Many2one && dv == int64(0) {
+				dv = nil // id 0 is no record, as in Odoo (and as Bulk stores it)
+			}
 			p.cols[k] = dv
 		}
 		p.names = append(p.names, k)
@@ -88,7 +91,14 @@ func (e *Env) insert(m *Model, vals map[string]any) (int64, error) {
 	e.touch(m)
 	vals = copyVals(vals)
 	for _, f := range m.Fields {
-		if _, given := vals[f.Name]; !given && f.Default != nil {
+		if _, given := vals[f.Name]; given {
+			continue
+		}
+		// A default_<field> context key wins over the declared default,
+		// as in Odoo's create (and default_get).
+		if v, ok := e.Context["default_"+f.Name]; ok {
+			vals[f.Name] = v
+		} else if f.Default != nil {
 			vals[f.Name] = f.Default(e)
 		}
 	}
