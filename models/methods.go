@@ -176,16 +176,21 @@ func methodWebSearchRead(env *Env, _ []int64, a Args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	length := int64(len(recs))
+	// Odoo 16's rule: an empty page is length 0; a full page counts,
+	// unless count_limit is already reached by what the page shows.
 	limit, _ := intArg(a, "limit")
 	offset, _ := intArg(a, "offset")
-	if limit > 0 && (length == limit || offset > 0) {
-		countLimit, _ := intArg(a, "count_limit")
-		if length, err = env.count(m, a.Get("domain"), countLimit); err != nil {
-			return nil, err
+	countLimit, _ := intArg(a, "count_limit")
+	var length int64
+	if len(recs) > 0 {
+		length = int64(len(recs)) + offset
+		full := int64(len(recs)) == limit
+		limitReached := countLimit > 0 && countLimit <= length
+		if limit > 0 && (full && !limitReached || env.ctxBool("force_search_count", false)) {
+			if length, err = env.count(m, a.Get("domain"), countLimit); err != nil {
+				return nil, err
+			}
 		}
-	} else {
-		length += offset
 	}
 	d := NewDict(2)
 	d.Set("length", length)
