@@ -38,10 +38,11 @@ type daemon struct {
 	done   chan struct{} // closed when run has returned
 	routes routeTable
 
-	received, reconnects, oversized prometheus.Counter
+	received, reconnects, oversized, deviceTooLarge prometheus.Counter
 
-	maxPayload int      // larger payloads are refused
-	refused    refusals // counted for the log
+	maxPayload    int      // larger payloads are refused
+	refused       refusals // counted for the log
+	deviceSkipped refusals // device messages over maxDevicePayload
 
 	mu   sync.Mutex
 	sess *session // the live connection; nil while not connected
@@ -51,11 +52,12 @@ func newDaemon(s *Service, cfg brokerSetup, e *entry, cancel context.CancelCause
 	id := brokerLabel(cfg.ID)
 	return &daemon{
 		s: s, cfg: cfg, url: brokerURL(cfg.BrokerConfig), e: e, cancel: cancel, done: make(chan struct{}),
-		log:        s.log.With(slog.Int64("broker_id", cfg.ID), slog.String("broker", cfg.Name)),
-		received:   s.m.received.WithLabelValues(id),
-		reconnects: s.m.reconnects.WithLabelValues(id),
-		oversized:  s.m.oversized.WithLabelValues(id),
-		maxPayload: maxPayload(cfg.BrokerConfig, s.opts.QueueBytes),
+		log:            s.log.With(slog.Int64("broker_id", cfg.ID), slog.String("broker", cfg.Name)),
+		received:       s.m.received.WithLabelValues(id),
+		reconnects:     s.m.reconnects.WithLabelValues(id),
+		oversized:      s.m.oversized.WithLabelValues(id),
+		deviceTooLarge: s.m.deviceTooLarge.WithLabelValues(id),
+		maxPayload:     maxPayload(cfg.BrokerConfig, s.opts.QueueBytes),
 	}
 }
 

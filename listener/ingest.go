@@ -16,6 +16,7 @@ type item struct {
 	broker, sub, signal int64     // 0: none
 	sess                *session  // the connection to acknowledge it on
 	device              bool      // on one of the broker's device topics
+	deviceTooLarge      bool      // a device message over maxDevicePayload: no device update
 	refused             bool      // over the broker's largest payload: acknowledged, not stored
 	size                int       // its bytes in the byte budget, given back once done
 }

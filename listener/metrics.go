@@ -24,6 +24,8 @@ type metrics struct {
 	queueBytes prometheus.GaugeFunc
 	oversized  *prometheus.CounterVec
 
+	deviceTooLarge *prometheus.CounterVec
+
 	deviceBytes   prometheus.GaugeFunc
 	deviceMsgs    prometheus.GaugeFunc
 	deviceWaits   prometheus.Counter
@@ -56,6 +58,8 @@ func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes func() float64
 			Help: "Bytes of received messages read from the brokers and not yet stored (topic, payload and a per-message overhead); at most --ingest-queue-bytes."}, queueBytes),
 		oversized: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "messages_oversized_total",
 			Help: "Received messages refused because their payload exceeded the broker's max_payload_size: not stored, acknowledged."}, []string{"broker_id"}),
+		deviceTooLarge: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "device_messages_oversized_total",
+			Help: "Messages on device topics with a payload over 4 KiB, not used for device updates."}, []string{"broker_id"}),
 		deviceBytes: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "device_queue_bytes",
 			Help: "Topic and payload bytes of acknowledged device messages waiting for (or in) device ingestion."},
 			func() float64 { b, _ := deviceQueue(); return float64(b) }),
@@ -72,7 +76,7 @@ func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes func() float64
 	if reg == nil {
 		return m
 	}
-	for _, c := range []prometheus.Collector{m.state, m.reconnects, m.received, m.sent, m.batchSize, m.commit, m.dropped, m.depth, m.queueBytes, m.oversized,
+	for _, c := range []prometheus.Collector{m.state, m.reconnects, m.received, m.sent, m.batchSize, m.commit, m.dropped, m.depth, m.queueBytes, m.oversized, m.deviceTooLarge,
 		m.deviceBytes, m.deviceMsgs, m.deviceWaits, m.deviceRetries, m.deviceLost} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
@@ -111,4 +115,5 @@ func (m *metrics) forget(brokerID int64) {
 	m.received.DeletePartialMatch(l)
 	m.sent.DeletePartialMatch(l)
 	m.oversized.DeletePartialMatch(l)
+	m.deviceTooLarge.DeletePartialMatch(l)
 }

@@ -147,7 +147,12 @@ func (ss *session) handle(_ mqtt.Client, m mqtt.Message) {
 		return
 	}
 	sub, signal := d.routes.load().lookup(m.Topic())
-	d.s.enqueue(item{msg: m, at: time.Now(), broker: d.cfg.ID, sub: sub, signal: signal, sess: ss, device: d.isDevice(m.Topic()), size: size})
+	it := item{msg: m, at: time.Now(), broker: d.cfg.ID, sub: sub, signal: signal, sess: ss, device: d.isDevice(m.Topic()), size: size}
+	if it.device && len(m.Payload()) > maxDevicePayload {
+		it.deviceTooLarge = true
+		d.skipDevice(m.Topic(), len(m.Payload()))
+	}
+	d.s.enqueue(it)
 }
 
 func (ss *session) connectionLost(_ mqtt.Client, err error) {
