@@ -32,7 +32,7 @@ func floodPayload(i, n int) []byte {
 //     odoo_iot_mqtt_messages_oversized_total, logged once per interval
 //     rather than per message. A payload of exactly the limit is stored
 //     whole, and so is the message after the refused ones: the stream
-//     stays in step.
+//     stays in step. Device telemetry over 4 KiB updates no device.
 //  2. While the database refuses every insert (the writer stuck
 //     retrying), 40 MB of 200 KiB QoS 0 messages and 50 QoS 1 messages
 //     arrive: the bytes held between the sockets and the database reach
@@ -98,6 +98,24 @@ func TestFloodStaysWithinByteBudget(t *testing.T) {
 			}
 			if n := h.logs.Count("Refused received messages larger than"); n != 1 {
 				t.Errorf("%d log lines for %d refused messages, want 1 (once per interval)", n, 2*oversized)
+			}
+			// Device telemetry over 4 KiB updates no device (the bus and the
+			// IoT box keep 10,000 events in memory); a small one does.
+			for i := range 3 {
+				testmqtt.Publish(t, dev, "device/big-1/telemetry/t", 1, false, floodPayload(i, maxDevicePayload+1))
+			}
+			testmqtt.Publish(t, dev, "device/small-1/telemetry/t", 1, false, "21.5")
+			testkit.Eventually(t, 20*time.Second, "the small device discovered", func() bool {
+				return h.call("iot.device", "search_count", []any{[]any{"identifier", "=", "small-1"}}) == int64(1)
+			})
+			if n := h.call("iot.device", "search_count", []any{[]any{"identifier", "=", "big-1"}}); n != int64(0) {
+				t.Errorf("a device made of messages over %d bytes", maxDevicePayload)
+			}
+			if v := h.metric("odoo_iot_mqtt_device_messages_oversized_total", "broker_id", brokerLabel(b)); v != 3 {
+				t.Errorf("device oversized metric %v, want 3", v)
+			}
+			if n := h.logs.Count("Device messages too large for a device update"); n != 1 {
+				t.Errorf("%d log lines for 3 oversized device messages, want 1", n)
 			}
 
 			// 2. A flood while the database refuses every insert.
