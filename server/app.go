@@ -71,7 +71,8 @@ func start(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err error
 		return nil, err
 	}
 	undo = append(undo, a.closeEmbedded)
-	a.mqtt = listener.New(a.mqttAddon, a.iotAddon, listener.Options{Logger: log, Metrics: a.metrics})
+	a.mqtt = listener.New(a.mqttAddon, a.iotAddon, listener.Options{Logger: log, Metrics: a.metrics,
+		QueueBytes: int(a.cfg.IngestQueueBytes), DeviceQueueBytes: int(a.cfg.DeviceQueueBytes)})
 	a.box = iotbox.New(a.reg, a.bus, iotbox.Options{Logger: log, AllowedOrigins: cfg.CORSOrigins, PublicUser: cfg.IoTPublicUser})
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {

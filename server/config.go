@@ -34,8 +34,12 @@ type Config struct {
 	ShutdownTimeout time.Duration // --shutdown-timeout: grace period for in-flight requests on stop
 	EmbeddedBroker  string        // --embedded-broker: host:port of an in-process MQTT broker; "" runs none
 	Demo            bool          // --demo: demo records and simulated devices on the embedded broker
-	CORSOrigins     []string      // --cors-origins: foreign browser origins trusted by /web, /websocket and /hw_drivers
-	IoTPublicUser   string        // --iot-public-user: login /hw_drivers acts as for sessionless calls from a CORS origin
+	// --ingest-queue-bytes and --device-queue-bytes: the listener's byte
+	// bounds (listener.Options.QueueBytes and DeviceQueueBytes).
+	IngestQueueBytes int64
+	DeviceQueueBytes int64
+	CORSOrigins      []string // --cors-origins: foreign browser origins trusted by /web, /websocket and /hw_drivers
+	IoTPublicUser    string   // --iot-public-user: login /hw_drivers acts as for sessionless calls from a CORS origin
 }
 
 // DefaultConfig returns the built-in defaults, the lowest-precedence source.
@@ -51,6 +55,9 @@ func DefaultConfig() Config {
 		SessionMaxAge:   7 * 24 * time.Hour, // Odoo's session lifetime
 		LoginRateLimit:  10,
 		ShutdownTimeout: 30 * time.Second,
+
+		IngestQueueBytes: 32 << 20,
+		DeviceQueueBytes: 64 << 20,
 	}
 }
 
@@ -63,6 +70,9 @@ const (
 	// Validate enforces.
 	configMinSessionMaxAge = time.Minute
 	configMinRequestBytes  = 1024
+	// configMinQueueBytes is the smallest listener queue bound: room for
+	// one message of the default largest payload.
+	configMinQueueBytes = 1 << 20
 )
 
 // configOption describes one setting. Its flag is --name, its environment
@@ -134,6 +144,12 @@ var configOptions = []configOption{
 	{name: "demo", usage: "fill an empty database with a demo broker (on the embedded broker), subscriptions and signals, and run simulated devices; needs --embedded-broker",
 		set: func(c *Config, v string) (err error) { c.Demo, err = parseConfigBool(v); return err },
 		get: func(c Config) string { return strconv.FormatBool(c.Demo) }},
+	{name: "ingest-queue-bytes", arg: "N", usage: "bytes of received MQTT messages held between the brokers' sockets and the database; when they are all held the listener stops reading and the brokers slow down; also caps every broker's max_payload_size; at least 1048576",
+		set: func(c *Config, v string) (err error) { c.IngestQueueBytes, err = parseConfigInt64(v); return err },
+		get: func(c Config) string { return strconv.FormatInt(c.IngestQueueBytes, 10) }},
+	{name: "device-queue-bytes", arg: "N", usage: "bytes of stored device messages waiting for the device update (discovery, last values); when full the writer waits; at least 1048576",
+		set: func(c *Config, v string) (err error) { c.DeviceQueueBytes, err = parseConfigInt64(v); return err },
+		get: func(c Config) string { return strconv.FormatInt(c.DeviceQueueBytes, 10) }},
 	{name: "cors-origins", arg: "LIST", usage: "comma-separated browser origins (https://erp.example.com) allowed to call /hw_drivers/* across sites (CORS) and to use the /web routes and /websocket from their pages; empty allows only this server's own pages",
 		set: func(c *Config, v string) (err error) { c.CORSOrigins, err = parseConfigOrigins(v); return err },
 		get: func(c Config) string { return strings.Join(c.CORSOrigins, ",") }},

@@ -5,6 +5,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"slices"
@@ -83,6 +84,14 @@ func (c Config) problems() []configProblem {
 	}
 	if c.Demo && c.EmbeddedBroker == "" {
 		add("demo", "needs --embedded-broker (the demo devices run on the embedded broker), e.g. --embedded-broker 127.0.0.1:1883")
+	}
+	for _, q := range []struct {
+		setting string
+		n       int64
+	}{{"ingest-queue-bytes", c.IngestQueueBytes}, {"device-queue-bytes", c.DeviceQueueBytes}} {
+		if q.n < configMinQueueBytes || q.n > math.MaxInt32 {
+			add(q.setting, "must be between %d and %d, got %d", configMinQueueBytes, math.MaxInt32, q.n)
+		}
 	}
 	return ps
 }

@@ -63,6 +63,8 @@ func (a *Addon) broker() *models.Model {
 			{Name: "reconnect_jitter", Type: models.Float, String: "Retry jitter", Default: models.Constant(0.1), Help: "Each delay varies by up to this fraction."},
 			{Name: "history_max_age_days", Type: models.Integer, String: "Keep history (days)", Default: models.Constant(int64(0)), Help: "0 keeps everything."},
 			{Name: "history_max_rows", Type: models.Integer, String: "Keep history (rows)", Default: models.Constant(int64(0)), Help: "0 keeps everything."},
+			{Name: "max_payload_size", Type: models.Integer, String: "Largest payload (bytes)", Default: models.Constant(int64(DefaultMaxPayload)),
+				Help: "A received message with a larger payload is refused: not stored, acknowledged so the broker does not send it again, and counted. 0: 1 MiB."},
 
 			// The broker's own entry of the daemon registry, persisted on change.
 			{Name: "listener_state", Type: models.Selection, Readonly: true, NoCopy: true, Default: models.Constant(StateStopped),

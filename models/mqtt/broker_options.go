@@ -66,6 +66,9 @@ func checkBrokerOptions(r *models.Record) error {
 	if r.Int("history_max_age_days") < 0 || r.Int("history_max_rows") < 0 {
 		return models.ValidationErrorf("Keep history: must not be negative.")
 	}
+	if v := r.Int("max_payload_size"); v < 0 || v > MaxPayloadLimit {
+		return models.ValidationErrorf("Largest payload (bytes): must be between 0 (the default, %d) and %d (MQTT's largest packet).", DefaultMaxPayload, MaxPayloadLimit)
+	}
 	return nil
 }
 
@@ -138,6 +141,7 @@ func brokerConfig(r *models.Record) BrokerConfig {
 		StoreType: r.Str("store_type"), StoreDir: r.Str("store_dir"), WSPath: r.Str("ws_path"),
 		ReconnectInitial: seconds(r.Float("reconnect_initial")), ReconnectFactor: r.Float("reconnect_factor"),
 		ReconnectMax: seconds(r.Float("reconnect_max")), ReconnectJitter: r.Float("reconnect_jitter"),
+		MaxPayload: int(r.Int("max_payload_size")),
 	}
 	if b.Scheme == "" {
 		b.Scheme = "tcp"

@@ -79,7 +79,19 @@ type BrokerConfig struct {
 	ReconnectFactor  float64
 	ReconnectMax     time.Duration
 	ReconnectJitter  float64
+
+	// MaxPayload is the largest payload received messages may have, in
+	// bytes; a larger one is refused (not stored, acknowledged, counted).
+	// 0 (also a row from before the field existed): DefaultMaxPayload.
+	MaxPayload int
 }
+
+// Bounds of mqtt.broker's max_payload_size: EMQX's default packet limit,
+// and MQTT 3.1.1's largest remaining length (§2.2.3).
+const (
+	DefaultMaxPayload = 1 << 20
+	MaxPayloadLimit   = 268_435_455
+)
 
 // WillMessage is a broker connection's last will.
 type WillMessage struct {

@@ -43,7 +43,8 @@ registerView({
       {
         title: 'Advanced', collapsed: true,
         fields: ['ping_timeout', 'write_timeout', 'ordered', 'store_type', 'store_dir', 'ws_path', 'ws_headers',
-          'reconnect_initial', 'reconnect_factor', 'reconnect_max', 'reconnect_jitter', 'history_max_age_days', 'history_max_rows'],
+          'reconnect_initial', 'reconnect_factor', 'reconnect_max', 'reconnect_jitter', 'history_max_age_days', 'history_max_rows',
+          'max_payload_size'],
       },
       { title: 'Notes', wide: true, fields: ['note'] },
     ],
