@@ -66,8 +66,8 @@ type Field struct {
 	// clears it on that record, so a new destination never receives the
 	// old secret.
 	ClearOnChange []string
-	Index     bool
-	Unique    bool // SQL unique constraint on the column
+	Index         bool
+	Unique        bool // SQL unique constraint on the column
 	// NoForeignKey stores a many2one without a database foreign key; its
 	// OnDelete is then carried out by the comodel's code. For append-heavy
 	// tables (message history) where a key check per row costs more than

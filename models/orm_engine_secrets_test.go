@@ -201,7 +201,7 @@ func TestEngineClearOnChange(t *testing.T) {
 // start.
 func TestEngineSecretDeclarations(t *testing.T) {
 	cases := map[string]*Field{
-		"Encrypted needs a stored, Secret char or text": {Name: "x", Type: Char, Encrypted: true},
+		"Encrypted needs a stored, Secret char or text":                       {Name: "x", Type: Char, Encrypted: true},
 		"Encrypted needs a stored, Secret char or text field that is neither": {Name: "x", Type: Integer, Secret: true, Encrypted: true},
 		"ClearOnChange \"nope\" is not another stored field":                  {Name: "x", Type: Char, ClearOnChange: []string{"nope"}},
 		"ClearOnChange needs a stored field that is not required":             {Name: "x", Type: Char, Required: true, ClearOnChange: []string{"name"}},
