@@ -41,41 +41,32 @@ func LoadOrCreateFile(path string) (kr *Keyring, created bool, err error) {
 	if kr, err = New("key file "+path, k); err != nil {
 		return nil, false, err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, false, fmt.Errorf("keyring: create the key file's folder: %w", err)
 	}
-	// O_EXCL: two servers starting at once must not each write a key.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		kr, err = LoadFile(path)
-		return kr, false, err
-	}
+	tmp, err := writeTemp(dir, filepath.Base(path), kr.encode())
 	if err != nil {
-		return nil, false, fmt.Errorf("keyring: create the key file: %w", err)
-	}
-	if err := writeAndSync(f, kr.encode()); err != nil {
-		os.Remove(path)
 		return nil, false, err
 	}
-	return kr, true, syncDir(filepath.Dir(path))
+	defer os.Remove(tmp)
+	// A hard link never replaces, and the file appears whole: of two
+	// servers starting at once, one writes the key and the other reads it.
+	if err := os.Link(tmp, path); errors.Is(err, fs.ErrExist) {
+		kr, err = LoadFile(path)
+		return kr, false, err
+	} else if err != nil {
+		return nil, false, fmt.Errorf("keyring: create the key file: %w", err)
+	}
+	return kr, true, syncDir(dir)
 }
 
 // WriteFile replaces the key file at path with kr's keys, atomically: a
 // crash leaves the old file or the new one, never half of either.
 func WriteFile(path string, kr *Keyring) error {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	tmp, err := writeTemp(dir, filepath.Base(path), kr.encode())
 	if err != nil {
-		return fmt.Errorf("keyring: write the key file: %w", err)
-	}
-	tmp := f.Name()
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("keyring: write the key file: %w", err)
-	}
-	if err := writeAndSync(f, kr.encode()); err != nil {
-		os.Remove(tmp)
 		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {
@@ -83,6 +74,26 @@ func WriteFile(path string, kr *Keyring) error {
 		return fmt.Errorf("keyring: write the key file: %w", err)
 	}
 	return syncDir(dir)
+}
+
+// writeTemp writes text, synced, to a new private file in dir and
+// returns its path.
+func writeTemp(dir, base, text string) (string, error) {
+	f, err := os.CreateTemp(dir, "."+base+".*")
+	if err != nil {
+		return "", fmt.Errorf("keyring: write the key file: %w", err)
+	}
+	tmp := f.Name()
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return "", fmt.Errorf("keyring: write the key file: %w", err)
+	}
+	if err := writeAndSync(f, text); err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	return tmp, nil
 }
 
 // encode is the key file text of kr.
