@@ -187,8 +187,9 @@ func configOptionByKey(key string) (configOption, bool) {
 // environment variable and its config file key.
 func ConfigUsage() string {
 	var b strings.Builder
-	b.WriteString(`Usage: odoo-iot-mqtt [flags]
-
+	b.WriteString("Usage: odoo-iot-mqtt [flags]\n")
+	b.WriteString(subcommandUsage())
+	b.WriteString(`
 Settings are read from, lowest precedence first: built-in defaults, the config
 file, the environment, then flags. A flag set on the command line always wins,
 even when set to its default value. Flags take one or two dashes.

@@ -13,6 +13,7 @@ import (
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/keyring"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
 // rawPassword reads a broker's password column as stored (what a copy of
@@ -29,16 +30,24 @@ func rawPassword(t *testing.T, app *modelstest.App, id int64) string {
 	return *v
 }
 
-// listenerPassword is the password the listener would connect with, read
-// with the keys of kr, and the error it reports when they do not open it.
-func listenerPassword(t *testing.T, dsn string, kr *keyring.Keyring, id int64) (string, error) {
+// listenerConfig is what the listener would connect to broker id with,
+// its secrets read with the keys of kr.
+func listenerConfig(t *testing.T, dsn string, kr *keyring.Keyring, id int64) mqtt.BrokerConfig {
 	t.Helper()
 	app := modelstest.Open(t, dsn, modelstest.Options{Cipher: kr})
 	cfgs, err := app.MQTT.BrokerConfigs(context.Background(), id)
 	if err != nil || len(cfgs) != 1 {
 		t.Fatalf("BrokerConfigs: %v, %v", cfgs, err)
 	}
-	return cfgs[0].Password, cfgs[0].SecretError
+	return cfgs[0]
+}
+
+// listenerPassword is the password the listener would connect with, read
+// with the keys of kr, and the error it reports when they do not open it.
+func listenerPassword(t *testing.T, dsn string, kr *keyring.Keyring, id int64) (string, error) {
+	t.Helper()
+	cfg := listenerConfig(t, dsn, kr, id)
+	return cfg.Password, cfg.SecretError
 }
 
 // rotateKeyCmd runs the binary's rotate-key subcommand.

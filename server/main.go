@@ -27,8 +27,8 @@ func main() {
 // can drive it.
 func run(args, environ []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
-		if cmd, ok := subcommands[args[0]]; ok {
-			return cmd(args[1:], environ, stdout, stderr)
+		if cmd, ok := subcommands()[args[0]]; ok {
+			return cmd.run(args[1:], environ, stdout, stderr)
 		}
 	}
 	cfg, err := LoadConfig(args, environ)
