@@ -54,7 +54,7 @@ registerView({
     warnings: [{
       name: 'secrets-cleared',
       text: 'A new URL scheme, host, port or TLS server name clears the stored password, client key and websocket headers: type the ones to keep again before saving.',
-      when: (v, saved) => Boolean(saved.id) && target.some((f) => (v[f] || false) !== (saved[f] || false))
+      when: (v, saved = {}) => Boolean(saved.id) && target.some((f) => (v[f] || false) !== (saved[f] || false))
         && secrets.some((f) => v[f] === undefined || v[f] === false),
     }],
     invisible: {
