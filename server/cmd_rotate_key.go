@@ -93,10 +93,18 @@ func rotateKey(ctx context.Context, cfg Config, stdout, stderr io.Writer) error 
 	}
 	rep, err := reg.ResealSecrets(ctx)
 	if err != nil {
-		if !fromEnv {
-			if werr := keyring.WriteFile(path, cur); werr != nil {
-				err = errors.Join(err, fmt.Errorf("putting the old key file back failed (it holds the old and the unused new key, which is harmless): %w", werr))
-			}
+		if fromEnv {
+			return fmt.Errorf("%w\n(the key printed above is not used: keep giving the old one)", err)
+		}
+		if len(rep.Unreadable) == 0 {
+			// Whether the transaction committed is not known (a lost
+			// connection at commit): the file keeps both keys, which open
+			// whatever the database now holds.
+			return fmt.Errorf("%w\n(%s holds the new and the old key, which is harmless: run rotate-key again)", err, path)
+		}
+		// Refused before anything was written: the old file is right.
+		if werr := keyring.WriteFile(path, cur); werr != nil {
+			err = errors.Join(err, fmt.Errorf("putting the old key file back failed (it holds the old and the unused new key, which is harmless): %w", werr))
 		}
 		return err
 	}
