@@ -120,6 +120,9 @@ func (e *Env) columnValues(m *Model, vals map[string]any) (map[string]any, error
 			return nil, ValueErrorf("Invalid field %s on model %s", py.Repr(k), py.Repr(m.Name))
 		}
 		dv, err := f.toDB(e.Dialect(), v)
+		if err == nil && f.Encrypted {
+			dv, err = e.reg.seal(f, dv)
+		}
 		if err != nil {
 			return nil, err
 		}

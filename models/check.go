@@ -60,6 +60,24 @@ func (c *checker) field(m *Model, f *Field) {
 			c.bad(m, "field %s: unknown group %q", f.Name, g)
 		}
 	}
+	c.secret(m, f)
+}
+
+// secret checks Encrypted and ClearOnChange: encryption is for stored,
+// write-only text that no domain, order or group by may reach; clearing
+// needs a field that may be empty and names stored fields.
+func (c *checker) secret(m *Model, f *Field) {
+	if f.Encrypted && (!f.Secret || (f.Type != Char && f.Type != Text) || !f.Stored() || f.Compute != nil || f.Related != "") {
+		c.bad(m, "field %s: Encrypted needs a stored, Secret char or text field that is neither computed nor related", f.Name)
+	}
+	if len(f.ClearOnChange) > 0 && (f.Required || !f.Stored()) {
+		c.bad(m, "field %s: ClearOnChange needs a stored field that is not required", f.Name)
+	}
+	for _, w := range f.ClearOnChange {
+		if wf := m.Field(w); wf == nil || !wf.Stored() || wf == f {
+			c.bad(m, "field %s: ClearOnChange %q is not another stored field", f.Name, w)
+		}
+	}
 }
 
 // relation checks a relational field's comodel, inverse and ondelete,

@@ -54,8 +54,20 @@ type Field struct {
 	NotStored bool // computed on read, no column
 	NoCopy    bool // copy() leaves it at its default
 	Secret    bool // write-only: never returned by read or search_read
-	Index     bool
-	Unique    bool // SQL unique constraint on the column
+	// Encrypted stores a Secret char or text field encrypted by the
+	// registry's Cipher (Options.Cipher), for secrets the server must read
+	// back (a broker's password), unlike a hash. Loaded records hold the
+	// plaintext; a value that does not decrypt loads empty, with the
+	// reason in Record.LoadError.
+	Encrypted bool
+	// ClearOnChange names fields that decide where this field's value is
+	// sent (a broker's host and port for its password): a write that
+	// changes one of them on a record and does not give this field too
+	// clears it on that record, so a new destination never receives the
+	// old secret.
+	ClearOnChange []string
+	Index         bool
+	Unique        bool // SQL unique constraint on the column
 	// NoForeignKey stores a many2one without a database foreign key; its
 	// OnDelete is then carried out by the comodel's code. For append-heavy
 	// tables (message history) where a key check per row costs more than

@@ -76,7 +76,14 @@ func (e *Env) scanRecords(m *Model, stored []*Field, q string, args ...any) ([]*
 		rec.ID = idField.normalizeDB(dest[0]).(int64)
 		rec.vals["id"] = rec.ID
 		for i, f := range stored {
-			rec.vals[f.Name] = f.normalizeDB(dest[i+1])
+			v := f.normalizeDB(dest[i+1])
+			if f.Encrypted {
+				var err error
+				if v, err = e.reg.open(f, v); err != nil {
+					rec.setLoadError(f.Name, err)
+				}
+			}
+			rec.vals[f.Name] = v
 		}
 		out = append(out, rec)
 	}

@@ -53,6 +53,11 @@ func (e *Env) prepareVals(m *Model, vals map[string]any) (*prepared, error) {
 			if f.Type == Many2one && dv == int64(0) {
 				dv = nil // id 0 is no record, as in Odoo (and as Bulk stores it)
 			}
+			if f.Encrypted {
+				if dv, err = e.reg.seal(f, dv); err != nil {
+					return nil, err
+				}
+			}
 			p.cols[k] = dv
 		}
 		p.names = append(p.names, k)
@@ -209,6 +214,10 @@ func (e *Env) update(m *Model, ids []int64, vals map[string]any) error {
 			return ValidationErrorf("Missing required value for the field '%s' (%s)", f.label(), f.Name)
 		}
 	}
+	clear, err := e.clearOnChange(m, ids, p)
+	if err != nil {
+		return err
+	}
 	p.cols["write_date"] = e.Dialect().dbDatetime(time.Now())
 	if e.UID > 0 {
 		p.cols["write_uid"] = e.UID
@@ -216,6 +225,11 @@ func (e *Env) update(m *Model, ids []int64, vals map[string]any) error {
 	if err := e.setColumns(m, ids, p.cols); err != nil {
 		return err
 	}
+	cleared, err := e.applyClears(m, clear)
+	if err != nil {
+		return err
+	}
+	p.names = append(p.names, cleared...)
 	for _, id := range ids {
 		if err := e.applyX2many(m, id, p.x2many); err != nil {
 			return err

@@ -40,6 +40,8 @@ type Config struct {
 	DeviceQueueBytes int64
 	CORSOrigins      []string // --cors-origins: foreign browser origins trusted by /web, /websocket and /hw_drivers
 	IoTPublicUser    string   // --iot-public-user: login /hw_drivers acts as for sessionless calls from a CORS origin
+	SecretKey        string   // --secret-key: secret; base64 key(s) encrypting stored secrets, instead of a key file
+	SecretKeyFile    string   // --secret-key-file: the key file; "" = KeyFile's default
 }
 
 // DefaultConfig returns the built-in defaults, the lowest-precedence source.
@@ -156,6 +158,12 @@ var configOptions = []configOption{
 	{name: "iot-public-user", arg: "LOGIN", usage: "login that /hw_drivers/action and /hw_drivers/event act as when a page on a --cors-origins origin calls without a session, as Odoo's IoT box allows; empty requires a logged-in session",
 		set: func(c *Config, v string) error { c.IoTPublicUser = strings.TrimSpace(v); return nil },
 		get: func(c Config) string { return c.IoTPublicUser }},
+	{name: "secret-key-file", arg: "PATH", usage: "file of the key that encrypts broker passwords, TLS keys and websocket headers in the database, created with a new key at the first start; back it up apart from the database. Empty: PATH.key beside a sqlite:PATH database, data/odoo-iot-mqtt.key for PostgreSQL",
+		set: func(c *Config, v string) error { c.SecretKeyFile = strings.TrimSpace(v); return nil },
+		get: func(c Config) string { return c.SecretKeyFile }},
+	{name: "secret-key", arg: "KEY", secret: true, usage: "the key itself (32 random bytes in base64, e.g. from openssl rand -base64 32) instead of a key file; several, comma-separated, while rotating: the first encrypts, all decrypt",
+		set: func(c *Config, v string) error { c.SecretKey = strings.TrimSpace(v); return nil },
+		get: func(c Config) string { return c.SecretKey }},
 }
 
 // parseConfigOrigins splits a comma-separated list of http(s) origins.
@@ -195,8 +203,9 @@ func configOptionByKey(key string) (configOption, bool) {
 // environment variable and its config file key.
 func ConfigUsage() string {
 	var b strings.Builder
-	b.WriteString(`Usage: odoo-iot-mqtt [flags]
-
+	b.WriteString("Usage: odoo-iot-mqtt [flags]\n")
+	b.WriteString(subcommandUsage())
+	b.WriteString(`
 Settings are read from, lowest precedence first: built-in defaults, the config
 file, the environment, then flags. A flag set on the command line always wins,
 even when set to its default value. Flags take one or two dashes.

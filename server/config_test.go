@@ -601,6 +601,8 @@ func TestConfigRedacted(t *testing.T) {
 		"log-level=info",
 		"login-rate-limit=10",
 		"max-request-bytes=10485760",
+		"secret-key-file=",
+		"secret-key=",
 		"session-max-age=168h0m0s",
 		"shutdown-timeout=30s",
 	}

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/keyring"
 )
 
 // configProblem is one validation failure; its text starts with the flag name.
@@ -80,6 +82,12 @@ func (c Config) problems() []configProblem {
 			add("embedded-broker", "invalid address %q (want host:port, e.g. 127.0.0.1:1883)", c.EmbeddedBroker)
 		} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
 			add("embedded-broker", "invalid port %q (want 0-65535)", port)
+		}
+	}
+	if c.SecretKey != "" {
+		if _, err := keyring.Parse("--secret-key", c.SecretKey); err != nil {
+			// The message quotes no part of the value.
+			add("secret-key", "want one or more comma-separated keys, each %d random bytes in base64 (e.g. from openssl rand -base64 32)", keyring.KeySize)
 		}
 	}
 	if c.Demo && c.EmbeddedBroker == "" {

@@ -22,9 +22,13 @@ type Control struct {
 	Published  []mqtt.OutgoingMessage
 	Subscribed []mqtt.SubscriptionConfig
 	Changed    []int64
+	Checked    int // CheckConnection calls
 }
 
 func (f *Control) CheckConnection(ctx context.Context, b mqtt.BrokerConfig) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.Checked++
 	return f.CheckErr
 }
 func (f *Control) Subscribe(ctx context.Context, brokerID int64, s mqtt.SubscriptionConfig) error {

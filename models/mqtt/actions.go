@@ -66,9 +66,12 @@ func (a *Addon) brokerCheckConnection(env *models.Env, ids []int64, _ models.Arg
 		if timeout <= 0 {
 			timeout = 10 * time.Second
 		}
-		ctx, cancel := context.WithTimeout(env.Ctx, timeout+2*time.Second)
-		cerr := ctl.CheckConnection(ctx, cfg)
-		cancel()
+		cerr := cfg.SecretError // no attempt without the secret
+		if cerr == nil {
+			ctx, cancel := context.WithTimeout(env.Ctx, timeout+2*time.Second)
+			cerr = ctl.CheckConnection(ctx, cfg)
+			cancel()
+		}
 		vals := map[string]any{"connection_status": "success", "connection_message": "Connected successfully!"}
 		if cerr != nil {
 			vals = map[string]any{"connection_status": "fail", "connection_message": Truncate(cerr.Error(), 500)}

@@ -12,7 +12,9 @@ import (
 // mqttBroker mirrors the addon's mqtt.broker (seed-addon.md §1.1). Fixed
 // defects: the port is validated, client ids are unique, the password is
 // write-only, and the default host is the local machine rather than a
-// public broker.
+// public broker. Secrets (password, client key, websocket headers) are
+// write-only, encrypted at rest, and cleared when the broker's target
+// changes (brokerTarget).
 func (a *Addon) broker() *models.Model {
 	return &models.Model{
 		Name: "mqtt.broker", Description: "MQTT Broker",
@@ -24,7 +26,7 @@ func (a *Addon) broker() *models.Model {
 			{Name: "port", Type: models.Char, Required: true, Default: models.Constant("1883")},
 			{Name: "client_id", Type: models.Char, String: "Client ID", Required: true, NoCopy: true, Unique: true, Default: newClientID},
 			{Name: "username", Type: models.Char, Default: models.Constant("")},
-			{Name: "password", Type: models.Char, Secret: true, NoCopy: true},
+			{Name: "password", Type: models.Char, Secret: true, Encrypted: true, NoCopy: true, ClearOnChange: brokerTarget},
 			{Name: "keepalive", Type: models.Integer, String: "Keepalive (s)", Default: models.Constant(int64(60))},
 			{Name: "connect_timeout", Type: models.Integer, String: "Connect Timeout (s)", Default: models.Constant(int64(10))},
 			{Name: "note", Type: models.Text},
@@ -44,7 +46,7 @@ func (a *Addon) broker() *models.Model {
 			{Name: "ordered", Type: models.Boolean, String: "Ordered delivery", Default: models.Constant(true)},
 			{Name: "ca_cert", Type: models.Text, String: "CA certificate (PEM)"},
 			{Name: "client_cert", Type: models.Text, String: "Client certificate (PEM)"},
-			{Name: "client_key", Type: models.Text, String: "Client key (PEM)", Secret: true, NoCopy: true},
+			{Name: "client_key", Type: models.Text, String: "Client key (PEM)", Secret: true, Encrypted: true, NoCopy: true, ClearOnChange: brokerTarget},
 			{Name: "tls_server_name", Type: models.Char, String: "TLS server name"},
 			{Name: "tls_insecure", Type: models.Boolean, String: "Skip TLS verification", Default: models.Constant(false),
 				Help: "Accept any server certificate. Only for tests: it defeats TLS."},
@@ -56,7 +58,8 @@ func (a *Addon) broker() *models.Model {
 				Selection: models.Choices("memory", "Memory", "file", "File")},
 			{Name: "store_dir", Type: models.Char, String: "In-flight store folder"},
 			{Name: "ws_path", Type: models.Char, String: "Websocket path", Default: models.Constant("/mqtt")},
-			{Name: "ws_headers", Type: models.Text, String: "Websocket headers", Help: "One 'Name: value' per line."},
+			{Name: "ws_headers", Type: models.Text, String: "Websocket headers", Secret: true, Encrypted: true, NoCopy: true, ClearOnChange: brokerTarget,
+				Help: "One 'Name: value' per line. Write-only, as they may carry credentials (Authorization)."},
 			{Name: "reconnect_initial", Type: models.Float, String: "First retry after (s)", Default: models.Constant(5.0)},
 			{Name: "reconnect_factor", Type: models.Float, String: "Retry delay factor", Default: models.Constant(1.5)},
 			{Name: "reconnect_max", Type: models.Float, String: "Longest retry delay (s)", Default: models.Constant(300.0)},
@@ -88,6 +91,14 @@ func (a *Addon) broker() *models.Model {
 		},
 	}
 }
+
+// brokerTarget are the fields that decide where a broker's secrets are
+// sent. A write that changes one of them without giving the secrets
+// again clears the password, the TLS client key and the websocket
+// headers, as Grafana does for a data source whose URL changes: whoever
+// may edit a broker must not be able to point it at a listener of theirs
+// and read the stored password from the CONNECT of Check Connection.
+var brokerTarget = []string{"url_scheme", "host", "port", "tls_server_name"}
 
 // StatusFields are the fields the system writes about a broker, or that
 // do not concern its connection: changing them does not restart its

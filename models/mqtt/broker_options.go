@@ -34,10 +34,17 @@ func checkBrokerOptions(r *models.Record) error {
 		}
 	}
 	cert, key := r.Str("client_cert"), r.Str("client_key")
-	if (cert == "") != (key == "") {
-		return models.ValidationErrorf("Client certificate (PEM): a client certificate needs its key, and a key its certificate.")
+	if r.LoadError("client_key") != nil {
+		// Stored under a key this server lacks: the listener reports it;
+		// other edits of the broker stay possible.
+		key = ""
+	} else if cert != "" && key == "" {
+		return models.ValidationErrorf("Client certificate (PEM): a client certificate needs its Client key (PEM). " +
+			"A change of URL scheme, host, port or TLS server name clears the stored key: give it again in the same change.")
+	} else if cert == "" && key != "" {
+		return models.ValidationErrorf("Client certificate (PEM): a client key needs its certificate.")
 	}
-	if cert != "" {
+	if cert != "" && key != "" {
 		if _, err := tls.X509KeyPair([]byte(cert), []byte(key)); err != nil {
 			return models.ValidationErrorf("Client certificate (PEM): %v", err)
 		}
@@ -153,8 +160,41 @@ func brokerConfig(r *models.Record) BrokerConfig {
 		b.StoreType = "memory"
 	}
 	b.WSHeaders, _ = parseHeaders(r.Str("ws_headers"))
+	b.SecretError = secretError(r)
 	if t := r.Str("will_topic"); t != "" {
 		b.Will = &WillMessage{Topic: t, Payload: []byte(r.Str("will_payload")), QoS: byte(r.Int("will_qos")), Retain: r.Bool("will_retain")}
 	}
 	return b
 }
+
+// brokerSecrets are the broker's encrypted fields.
+var brokerSecrets = []string{"password", "client_key", "ws_headers"}
+
+// secretError is why a loaded broker's secrets cannot be used: one was
+// encrypted with a key this server does not have (a database restored
+// without its key file).
+func secretError(r *models.Record) error {
+	var errs []error
+	var texts []string
+	for _, name := range brokerSecrets {
+		if err := r.LoadError(name); err != nil {
+			errs, texts = append(errs, err), append(texts, err.Error())
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return &secretsError{broker: r.Str("name"), text: strings.Join(texts, "; "), errs: errs}
+}
+
+// secretsError is a broker's undecryptable secrets, in one line.
+type secretsError struct {
+	broker, text string
+	errs         []error
+}
+
+func (e *secretsError) Error() string {
+	return "broker " + strconv.Quote(e.broker) + ": " + e.text + ". Enter it again, or restore the server's secret key it was stored with."
+}
+
+func (e *secretsError) Unwrap() []error { return e.errs }

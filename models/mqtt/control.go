@@ -72,6 +72,11 @@ type BrokerConfig struct {
 	WSPath    string            // websocket path, "/mqtt" by default
 	WSHeaders map[string]string // extra HTTP headers of the websocket handshake
 
+	// SecretError is set when a stored secret (password, client key,
+	// websocket headers) cannot be decrypted: the broker must not be
+	// connected to without it, and the error says what to do.
+	SecretError error
+
 	// Reconnection policy: first retry after Initial, times Factor after
 	// each failure, capped at Max, each delay varied by +/- Jitter (a
 	// fraction).

@@ -19,7 +19,9 @@ const SKIP_READ = new Set(['one2many', 'many2many', 'binary']);
  * A panel of decl.form.panels is {panel: make, ...options}, or make
  * alone; make({model, id, record, fields, form, opts}) returns {el,
  * update(record), destroy} (opts: the entry). A button's client(ctx)
- * gets {model, id, record, fields, form, button}.
+ * gets {model, id, record, fields, form, button}. A warning of
+ * decl.form.warnings is {name, text, when(values, saved)}: shown while
+ * when holds for the edited values and the saved record.
  */
 export function formView(ctx) {
   const { action, decl, fields } = ctx;
@@ -43,8 +45,9 @@ export function formView(ctx) {
   const header = h('div', { class: 'form-header' });
   const title = h('h2', { class: 'form-title' });
   const groupsBox = h('div', { class: 'form-groups' });
+  const warningsBox = h('div', { class: 'form-warnings', 'aria-live': 'polite' });
   const panelsBox = h('div', { class: 'form-panels' });
-  const sheet = h('div', { class: 'card form-sheet' }, header, title, groupsBox);
+  const sheet = h('div', { class: 'card form-sheet' }, header, title, warningsBox, groupsBox);
   const el = h('section', { class: 'view form-view', 'data-testid': 'form-view', 'data-model': action.model },
     h('div', { class: 'control-panel card' },
       h('div', { class: 'cp-top' },
@@ -94,7 +97,17 @@ export function formView(ctx) {
     return rule ? rule(record) : false;
   }
 
+  // applyWarnings shows the declaration's warnings whose when(values,
+  // saved record) holds: what a save is about to do that the user may
+  // not expect.
+  function applyWarnings() {
+    const v = values();
+    replace(warningsBox, (form.warnings || []).filter((w) => w.when(v, record)).map((w) =>
+      h('p', { class: 'form-warning', role: 'status', 'data-testid': `form-warning-${w.name}`, text: w.text })));
+  }
+
   function applyInvisible() {
+    applyWarnings();
     const v = values();
     for (const [name, rule] of Object.entries(form.invisible || {})) {
       const row = groupsBox.querySelector(`.form-row[data-field="${CSS.escape(name)}"]`);

@@ -5,6 +5,10 @@ import { relatedList } from '../panels/related_list.js';
 import { liveList } from '../panels/live_list.js';
 
 const notSuccess = (r) => r.connection_status !== 'success';
+// The fields that decide where the broker's secrets go: the server clears
+// the secrets when one changes and they are not typed again.
+const target = ['url_scheme', 'host', 'port', 'tls_server_name'];
+const secrets = ['password', 'client_key', 'ws_headers'];
 const historyAction = (r) => (r.direction === 'send' ? 'send-history' : 'received-history');
 
 registerView({
@@ -48,6 +52,12 @@ registerView({
       },
       { title: 'Notes', wide: true, fields: ['note'] },
     ],
+    warnings: [{
+      name: 'secrets-cleared',
+      text: 'A new URL scheme, host, port or TLS server name clears the stored password, client key and websocket headers: type the ones to keep again before saving.',
+      when: (v, saved = {}) => Boolean(saved.id) && target.some((f) => (v[f] || false) !== (saved[f] || false))
+        && secrets.some((f) => v[f] === undefined || v[f] === false),
+    }],
     invisible: {
       store_dir: (r) => r.store_type !== 'file',
       ws_path: (r) => !['ws://', 'wss://'].includes(r.url_scheme),
