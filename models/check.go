@@ -148,6 +148,9 @@ func (c *checker) indexes(m *Model) {
 // claimed by two models is an error.
 func (c *checker) channels(m *Model) {
 	for _, ch := range m.Channels {
+		if ch == ChannelAccess {
+			c.bad(m, "channel %q is the engine's own", ch)
+		}
 		if other := c.r.channels[ch]; other != nil && other != m {
 			c.bad(m, "channel %q already carries %s", ch, other.Name)
 		}

@@ -253,17 +253,22 @@ func methodUnlink(env *Env, ids []int64, _ Args) (any, error) {
 	return true, nil
 }
 
+// methodExists answers the ids that exist for the user: records outside
+// the record rules do not (Odoo's exists ignores the rules).
 func methodExists(env *Env, ids []int64, _ Args) (any, error) {
 	m := env.CurrentModel()
 	if err := env.checkAccess(m, OpRead); err != nil {
 		return nil, err
 	}
-	return env.existing(m, ids)
+	return env.visible(m, ids)
 }
 
 func methodNameGet(env *Env, ids []int64, _ Args) (any, error) {
 	m := env.CurrentModel()
 	if err := env.checkAccess(m, OpRead); err != nil {
+		return nil, err
+	}
+	if err := env.checkVisible(m, ids, OpRead); err != nil {
 		return nil, err
 	}
 	ex, err := env.existing(m, ids)

@@ -180,6 +180,9 @@ func methodCopy(env *Env, ids []int64, a Args) (any, error) {
 	if err := env.checkAccess(m, OpRead); err != nil {
 		return nil, err
 	}
+	if err := env.checkVisible(m, ids, OpRead); err != nil {
+		return nil, err
+	}
 	recs, err := env.load(m, ids, nil)
 	if err != nil {
 		return nil, err
@@ -206,6 +209,9 @@ func methodCopy(env *Env, ids []int64, a Args) (any, error) {
 	for _, f := range m.Fields {
 		if f.Type == Many2many && !f.NoCopy {
 			rel, err := env.x2manyIDs(f, ids)
+			if err == nil {
+				rel, err = env.visibleRel(f, rel) // as read shows them to the user
+			}
 			if err != nil {
 				return nil, err
 			}

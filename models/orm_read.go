@@ -180,7 +180,7 @@ func (e *Env) format(m *Model, recs []*Record, fields []*Field, bareM2O bool) ([
 	for i, r := range recs {
 		ids[i] = r.ID
 	}
-	rf := &recordFormat{su: e.Sudo(), m: m, recs: recs, ids: ids, out: out, bareM2O: bareM2O}
+	rf := &recordFormat{su: e.Sudo(), user: e, m: m, recs: recs, ids: ids, out: out, bareM2O: bareM2O}
 	for _, f := range fields {
 		if f.Name == "id" {
 			continue
@@ -196,6 +196,7 @@ func (e *Env) format(m *Model, recs []*Record, fields []*Field, bareM2O bool) ([
 // being filled (out[i] for recs[i]) and how to render many2one.
 type recordFormat struct {
 	su      *Env // lookups and computes run as superuser
+	user    *Env // x2many values keep what the user's rules show
 	m       *Model
 	recs    []*Record
 	ids     []int64
@@ -270,6 +271,9 @@ func (rf *recordFormat) many2one(f *Field) error {
 // one query for all records.
 func (rf *recordFormat) x2many(f *Field) error {
 	rel, err := rf.su.x2manyIDs(f, rf.ids)
+	if err == nil {
+		rel, err = rf.user.visibleRel(f, rel)
+	}
 	if err != nil {
 		return err
 	}

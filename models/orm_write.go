@@ -167,10 +167,12 @@ func (e *Env) execCleanup(q string, ids []int64) error {
 
 // touch records that m is about to change; users, groups and API keys
 // invalidate the credential cache (also when the change rolls back, which
-// only costs a cache miss).
+// only costs a cache miss) and, once committed, tell the bus that rights
+// changed (noteAccessChange).
 func (e *Env) touch(m *Model) {
 	if m.InvalidatesAuth {
 		e.reg.auth.invalidate()
+		e.noteAccessChange()
 	}
 }
 

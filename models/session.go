@@ -81,7 +81,7 @@ func (r *Registry) Session(ctx context.Context, sid string) (*Session, error) {
 	row := rows[0]
 	exp, err := time.Parse(DatetimeFormat, row.Expires)
 	if err != nil || time.Now().UTC().After(exp) {
-		_ = r.DeleteSession(ctx, sid)
+		_ = r.forgetSession(ctx, sid)
 		return nil, ErrSessionExpired
 	}
 	u, err := r.loadCreds(ctx, `"id" = ?`, row.UID)
@@ -89,14 +89,25 @@ func (r *Registry) Session(ctx context.Context, sid string) (*Session, error) {
 		return nil, err
 	}
 	if u == nil || !u.Active || r.sessionToken(u) != row.Token {
-		_ = r.DeleteSession(ctx, sid)
+		_ = r.forgetSession(ctx, sid)
 		return nil, ErrSessionExpired
 	}
 	return &Session{SID: row.SID, UID: row.UID, Login: u.Login, Expires: exp}, nil
 }
 
-// DeleteSession logs a session out.
+// DeleteSession logs a session out, and tells the bus (ChannelAccess) so
+// that the session's open sockets close.
 func (r *Registry) DeleteSession(ctx context.Context, sid string) error {
+	if err := r.forgetSession(ctx, sid); err != nil {
+		return err
+	}
+	r.Notify(ctx, accessNote)
+	return nil
+}
+
+// forgetSession deletes a session row; Session uses it for sessions that
+// are no longer valid, which nobody needs to hear of.
+func (r *Registry) forgetSession(ctx context.Context, sid string) error {
 	if err := r.db.WithContext(ctx).Exec(`DELETE FROM "web_session" WHERE "sid" = ?`, sid).Error; err != nil {
 		return Internal("delete session", err)
 	}
