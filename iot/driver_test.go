@@ -166,7 +166,7 @@ func TestActions(t *testing.T) {
 		{"smart object with arguments", SmartObject{}, lamp, map[string]any{"action": "switch", "state": "on"}, "device/lamp-1/action/switch", `{"action":"switch","state":"on"}`, ""},
 		{"explicit payload text", SmartObject{}, lamp, map[string]any{"action": "switch", "payload": "OFF"}, "device/lamp-1/action/switch", `OFF`, ""},
 		{"explicit payload object", SmartObject{}, lamp, map[string]any{"action": "switch", "payload": map[string]any{"state": "on"}}, "device/lamp-1/action/switch", `{"state":"on"}`, ""},
-		{"unknown action", SmartObject{}, lamp, map[string]any{"action": "dance"}, "", "", `no action "dance" (it offers: toggle, switch)`},
+		{"unknown action", SmartObject{}, lamp, map[string]any{"action": "dance"}, "", "", `no action 'dance' (it offers: toggle, switch)`},
 		{"no name", SmartObject{}, lamp, map[string]any{"state": "on"}, "", "", "needs a name"},
 		{"sole action by default", SmartObject{}, oneAction, map[string]any{}, "device/lamp-1/action/reboot", `{}`, ""},
 		{"generic default action", Generic{}, generic, map[string]any{"state": "on"}, "device/esp/action/command", `{"state":"on"}`, ""},
