@@ -83,7 +83,7 @@ func parseCertPool(pemText string) (*x509.CertPool, error) {
 			break
 		}
 		if block.Type != "CERTIFICATE" {
-			return nil, errorf("unexpected PEM block %q (want CERTIFICATE)", block.Type)
+			return nil, errorf("unexpected PEM block %s (want CERTIFICATE)", py.Repr(block.Type))
 		}
 		c, err := x509.ParseCertificate(block.Bytes)
 		if err != nil {

@@ -227,6 +227,8 @@ func testValidation(t *testing.T, r *modelstest.App) {
 		{"port text", "mqtt.broker", map[string]any{"name": "x", "port": "abc"}, models.KindValidation, "Port: 'abc' is not a port number (1-65535)."},
 		{"host", "mqtt.broker", map[string]any{"name": "x", "host": "a b"}, models.KindValidation, "Host: 'a b' is not a host name or address."},
 		{"websocket path", "mqtt.broker", map[string]any{"name": "x", "ws_path": "mqtt"}, models.KindValidation, "Websocket path: 'mqtt' must start with '/'."},
+		{"CA block type", "mqtt.broker", map[string]any{"name": "x", "ca_cert": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"}, models.KindValidation,
+			"CA certificate (PEM): unexpected PEM block 'PRIVATE KEY' (want CERTIFICATE)"},
 		{"bad selection", "mqtt.broker", map[string]any{"name": "x", "url_scheme": "gopher://"}, models.KindValue, "url_scheme"},
 		{"qos", "mqtt.subscription", map[string]any{"broker_id": broker, "topic": "a", "qos": int64(3)}, models.KindValidation, "QoS"},
 		{"topic filter", "mqtt.subscription", map[string]any{"broker_id": broker, "topic": "a/#/b"}, models.KindValidation, "Topic: 'a/#/b': '#' must be the whole last level"},
