@@ -292,26 +292,30 @@ func TestEngineDefaultExportCompatible(t *testing.T) {
 
 // TestEngineReadGroupNulls: an aggregate over a group whose values are all
 // NULL is False, as Odoo's _read_group_prepare_data turns None into False;
-// counts stay numbers and NULLs among values are skipped.
+// counts stay numbers and NULLs among values are skipped; minima and
+// maxima of dates and text are in read format.
 func TestEngineReadGroupNulls(t *testing.T) {
 	forEachEngineDB(t, func(t *testing.T, r *engineReg) {
 		env := r.testEnv(t)
 		for _, vals := range []map[string]any{
-			{"name": "N1", "state": "done"},
-			{"name": "N2", "state": "done"},
-			{"name": "V1", "state": "draft", "amount": 2.5, "qty": int64(3)},
-			{"name": "V2", "state": "draft"},
+			{"name": "N1", "state": "done", "date_order": false},
+			{"name": "N2", "state": "done", "date_order": false},
+			{"name": "V1", "state": "draft", "amount": 2.5, "qty": int64(3), "date_order": "2024-05-06 07:08:09", "day": "2024-05-06"},
+			{"name": "V2", "state": "draft", "date_order": false},
 		} {
 			env.mustCreate(t, "test.order", vals)
 		}
 		got, err := env.call("test.order", "read_group", []any{[]any{L("name", "in", []any{"N1", "N2", "V1", "V2"})},
-			[]any{"amount", "qty", "max_amount:max(amount)", "avg_qty:avg(qty)", "n:count(qty)", "d:count_distinct(amount)"}, []any{"state"}}, nil)
+			[]any{"amount", "qty", "max_amount:max(amount)", "avg_qty:avg(qty)", "n:count(qty)", "d:count_distinct(amount)",
+				"last:max(date_order)", "first_day:min(day)", "top:max(name)"}, []any{"state"}}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := map[string]map[string]any{
-			"done":  {"amount": false, "qty": false, "max_amount": false, "avg_qty": false, "n": int64(0), "d": int64(0), "state_count": int64(2)},
-			"draft": {"amount": 2.5, "qty": int64(3), "max_amount": 2.5, "avg_qty": 3.0, "n": int64(1), "d": int64(1), "state_count": int64(2)},
+			"done": {"amount": false, "qty": false, "max_amount": false, "avg_qty": false, "n": int64(0), "d": int64(0), "state_count": int64(2),
+				"last": false, "first_day": false, "top": "N2"},
+			"draft": {"amount": 2.5, "qty": int64(3), "max_amount": 2.5, "avg_qty": 3.0, "n": int64(1), "d": int64(1), "state_count": int64(2),
+				"last": "2024-05-06 07:08:09", "first_day": "2024-05-06", "top": "V2"},
 		}
 		groups := got.([]*Dict)
 		if len(groups) != 2 {
