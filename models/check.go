@@ -23,6 +23,7 @@ func (r *Registry) Check() error {
 	c.groups()
 	if len(c.errs) == 0 {
 		r.buildTriggers()
+		r.relatedLabels()
 	}
 	return errors.Join(c.errs...)
 }

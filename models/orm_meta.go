@@ -23,6 +23,10 @@ func (f *Field) describe(env *Env) *Dict {
 	d.Set("company_dependent", false)
 	d.Set("change_default", false)
 	d.Set("exportable", !f.Secret)
+	// Odoo's field parameter default_export_compatible (False unless a
+	// field sets it): no field of ours is exported by default in an
+	// import-compatible export.
+	d.Set("default_export_compatible", false)
 	if len(f.Groups) > 0 {
 		d.Set("groups", joinComma(f.Groups))
 	}

@@ -125,7 +125,8 @@ func (e *Env) readableFields(m *Model, names []string) ([]*Field, error) {
 
 // read returns records in Odoo's read format: a Dict per record with "id"
 // first, then the requested fields. load "_classic_read" renders many2one
-// as [id, display_name]; any other load value as the bare id.
+// as [id, display_name]; any other load value ("" included, as in Odoo's
+// _read_format) as the bare id.
 func (e *Env) read(m *Model, ids []int64, names []string, load string) ([]*Dict, error) {
 	if err := e.checkAccess(m, OpRead); err != nil {
 		return nil, err
@@ -150,7 +151,18 @@ func (e *Env) read(m *Model, ids []int64, names []string, load string) ([]*Dict,
 	if err != nil {
 		return nil, err
 	}
-	return e.format(m, recs, fields, load != "_classic_read" && load != "")
+	return e.format(m, recs, fields, load != classicRead)
+}
+
+// classicRead is read()'s default load: many2one values as [id, name].
+const classicRead = "_classic_read"
+
+// loadArg is a load argument as read() compares it: only the string
+// "_classic_read" names many2one values; None, False and any other value
+// give bare ids.
+func loadArg(a Args) string {
+	s, _ := a.Get("load").(string)
+	return s
 }
 
 // columnsFor is the stored fields to load to render fields: those fields,
@@ -287,9 +299,17 @@ func (rf *recordFormat) x2many(f *Field) error {
 	return nil
 }
 
-// displayName renders a non-stored display_name from the model's rec name.
+// displayName renders a non-stored display_name from the model's rec name,
+// loading the name's columns when the read did not (display_name asked
+// for alone): Odoo's display_name is name_get's value on every path.
 func (rf *recordFormat) displayName(f *Field) error {
-	names, err := rf.su.displayNamesOf(rf.m, rf.recs)
+	var names map[int64]string
+	var err error
+	if rn := rf.m.Field(rf.m.RecName); rn == f || hasValue(rf.recs[0], rn.Name) {
+		names, err = rf.su.displayNamesOf(rf.m, rf.recs)
+	} else {
+		names, err = rf.su.displayNames(rf.m, rf.ids)
+	}
 	if err != nil {
 		return err
 	}
@@ -297,6 +317,12 @@ func (rf *recordFormat) displayName(f *Field) error {
 		rf.out[i].Set(f.Name, names[r.ID])
 	}
 	return nil
+}
+
+// hasValue reports whether r was loaded with the column of name.
+func hasValue(r *Record, name string) bool {
+	_, ok := r.vals[name]
+	return ok
 }
 
 // computed renders a non-stored computed field, calling its compute

@@ -192,6 +192,9 @@ func (e *Env) write(m *Model, ids []int64, vals map[string]any) error {
 	if err := e.checkRecords(m, ids, OpWrite); err != nil {
 		return err
 	}
+	if err := e.checkConcurrency(m, ids); err != nil {
+		return err
+	}
 	return e.update(m, ids, vals)
 }
 
@@ -273,13 +276,23 @@ func (e *Env) updateColumns(m *Model, ids []int64, cols map[string]any) (int64, 
 
 // unlink deletes ids after access, existence and rule checks.
 func (e *Env) unlink(m *Model, ids []int64) error {
-	if err := e.checkAccess(m, OpUnlink); err != nil {
-		return err
-	}
+	// As Odoo 16: an empty set is done before any check, and ids already
+	// deleted are ignored (check_access_rule does not warn about them);
+	// rights and record rules apply to the records that exist.
 	if len(ids) == 0 {
 		return nil
 	}
+	if err := e.checkAccess(m, OpUnlink); err != nil {
+		return err
+	}
+	ids, err := e.existing(m, ids)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
 	if err := e.checkRecords(m, ids, OpUnlink); err != nil {
+		return err
+	}
+	if err := e.checkConcurrency(m, ids); err != nil {
 		return err
 	}
 	e.touch(m)

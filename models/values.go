@@ -28,7 +28,7 @@ func parseDatetime(s string) (time.Time, error) {
 			return t.UTC(), nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("%q is not a datetime (want YYYY-MM-DD HH:MM:SS)", s)
+	return time.Time{}, fmt.Errorf("%s is not a datetime (want YYYY-MM-DD HH:MM:SS)", py.Repr(s))
 }
 
 // dbDatetime is the parameter for a datetime column: PostgreSQL takes a
@@ -217,7 +217,7 @@ func dateToDB(f *Field, d Dialect, v any) (any, error) {
 	s = strings.TrimSpace(s)
 	t, err := time.Parse(DateFormat, s[:min(10, len(s))])
 	if err != nil {
-		return nil, ValueErrorf("%s: %q is not a date (want YYYY-MM-DD)", f.label(), s)
+		return nil, ValueErrorf("%s: %s is not a date (want YYYY-MM-DD)", f.label(), py.Repr(s))
 	}
 	return d.dbDate(t), nil
 }

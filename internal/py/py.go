@@ -152,11 +152,26 @@ func Str(v any) (string, bool) {
 	return "", false
 }
 
+// Tuple is a list that prints as a Python tuple: what Odoo makes of a
+// domain leaf (normalize_domain turns each into a tuple) before quoting it
+// in an error message.
+type Tuple []any
+
 // Repr is Python's repr(v), for error messages that quote a value: None,
 // True, False, 'text' (in Python's quotes and escapes), numbers, [a, b]
-// for lists and {...} for dicts (never their contents: a message must
-// stay short).
+// for lists, (a, b) and (a,) for a Tuple, and {...} for dicts (never
+// their contents: a message must stay short).
 func Repr(v any) string {
+	if t, ok := v.(Tuple); ok {
+		parts := make([]string, len(t))
+		for i, x := range t {
+			parts[i] = Repr(x)
+		}
+		if len(parts) == 1 {
+			return "(" + parts[0] + ",)"
+		}
+		return "(" + strings.Join(parts, ", ") + ")"
+	}
 	if l, ok := List(v); ok {
 		parts := make([]string, len(l))
 		for i, x := range l {
@@ -237,6 +252,8 @@ func TypeName(v any) string {
 		return "str"
 	case map[string]any:
 		return "dict"
+	case Tuple:
+		return "tuple"
 	}
 	if _, ok := List(v); ok {
 		return "list"

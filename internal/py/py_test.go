@@ -117,6 +117,10 @@ func TestStrAndRepr(t *testing.T) {
 		{[]any{int64(1), "a", nil}, "", false, `[1, 'a', None]`},
 		{[]int64{1, 2}, "", false, "[1, 2]"},
 		{map[string]any{"k": 1}, "", false, "{...}"},
+		{Tuple{"name", "~", "x"}, "", false, `('name', '~', 'x')`},
+		{Tuple{"name"}, "", false, `('name',)`},
+		{Tuple{}, "", false, `()`},
+		{Tuple{"id", "in", []any{int64(1), true}}, "", false, `('id', 'in', [1, True])`},
 	}
 	for _, tc := range tests {
 		s, ok := Str(tc.v)

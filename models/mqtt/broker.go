@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 )
 
 // mqttBroker mirrors the addon's mqtt.broker (seed-addon.md §1.1). Fixed
@@ -20,7 +22,7 @@ func (a *Addon) broker() *models.Model {
 		Name: "mqtt.broker", Description: "MQTT Broker",
 		Fields: []*models.Field{
 			{Name: "name", Type: models.Char, String: "Broker Name", Required: true},
-			{Name: "url_scheme", Type: models.Selection, String: "URL Scheme", Required: true, Default: models.Constant("mqtt://"),
+			{Name: "url_scheme", Type: models.Selection, String: "URI scheme", Required: true, Default: models.Constant("mqtt://"),
 				Selection: models.Choices("mqtt://", "MQTT", "tcp://", "TCP", "mqtts://", "MQTTS", "ssl://", "SSL", "tls://", "TLS", "ws://", "WS", "wss://", "WSS")},
 			{Name: "host", Type: models.Char, Required: true, Default: models.Constant("localhost")},
 			{Name: "port", Type: models.Char, Required: true, Default: models.Constant("1883")},
@@ -156,10 +158,10 @@ func checkBroker(env *models.Env, recs []*models.Record) error {
 	for _, r := range recs {
 		port, err := strconv.Atoi(strings.TrimSpace(r.Str("port")))
 		if err != nil || port < 1 || port > 65535 {
-			return models.ValidationErrorf("Port: %q is not a port number (1-65535).", r.Str("port"))
+			return models.ValidationErrorf("Port: %s is not a port number (1-65535).", py.Repr(r.Str("port")))
 		}
 		if strings.TrimSpace(r.Str("host")) == "" || strings.ContainsAny(r.Str("host"), " /") {
-			return models.ValidationErrorf("Host: %q is not a host name or address.", r.Str("host"))
+			return models.ValidationErrorf("Host: %s is not a host name or address.", py.Repr(r.Str("host")))
 		}
 		if k := r.Int("keepalive"); k < 0 || k > 65535 {
 			return models.ValidationErrorf("Keepalive (s): must be between 0 and 65535 seconds.")

@@ -10,6 +10,8 @@ import (
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/topic"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 )
 
 // checkBrokerOptions validates the connection options of one broker, each
@@ -53,7 +55,7 @@ func checkBrokerOptions(r *models.Record) error {
 		return models.ValidationErrorf("In-flight store folder: required when the store is a file.")
 	}
 	if p := r.Str("ws_path"); p != "" && !strings.HasPrefix(p, "/") {
-		return models.ValidationErrorf("Websocket path: %q must start with '/'.", p)
+		return models.ValidationErrorf("Websocket path: %s must start with '/'.", py.Repr(p))
 	}
 	if _, err := parseHeaders(r.Str("ws_headers")); err != nil {
 		return models.ValidationErrorf("Websocket headers: %v", err)
@@ -91,7 +93,7 @@ func parseCertPool(pemText string) (*x509.CertPool, error) {
 			break
 		}
 		if block.Type != "CERTIFICATE" {
-			return nil, errorf("unexpected PEM block %q (want CERTIFICATE)", block.Type)
+			return nil, errorf("unexpected PEM block %s (want CERTIFICATE)", py.Repr(block.Type))
 		}
 		c, err := x509.ParseCertificate(block.Bytes)
 		if err != nil {
