@@ -266,6 +266,9 @@ func (e *Env) unlink(m *Model, ids []int64) error {
 	if err := e.checkRecords(m, ids, OpUnlink); err != nil {
 		return err
 	}
+	if err := e.checkRestrict(m, ids); err != nil {
+		return err
+	}
 	e.touch(m)
 	if m.BeforeUnlink != nil {
 		if err := m.BeforeUnlink(e, ids); err != nil {
