@@ -295,6 +295,9 @@ func (e *Env) unlink(m *Model, ids []int64) error {
 	if err := e.checkConcurrency(m, ids); err != nil {
 		return err
 	}
+	if err := e.checkRestrict(m, ids); err != nil {
+		return err
+	}
 	e.touch(m)
 	if m.BeforeUnlink != nil {
 		if err := m.BeforeUnlink(e, ids); err != nil {

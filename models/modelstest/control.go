@@ -19,6 +19,7 @@ type Control struct {
 	CheckErr   error
 	PublishErr error
 	SubErr     error
+	OnceErr    error // SubscribeOnce's answer
 	Published  []mqtt.OutgoingMessage
 	Subscribed []mqtt.SubscriptionConfig
 	Changed    []int64
@@ -38,6 +39,9 @@ func (f *Control) Subscribe(ctx context.Context, brokerID int64, s mqtt.Subscrip
 		f.Subscribed = append(f.Subscribed, s)
 	}
 	return f.SubErr
+}
+func (f *Control) SubscribeOnce(ctx context.Context, b mqtt.BrokerConfig, s mqtt.SubscriptionConfig) error {
+	return f.OnceErr
 }
 func (f *Control) Unsubscribe(ctx context.Context, brokerID int64, topic string) error {
 	return nil

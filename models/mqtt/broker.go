@@ -82,7 +82,8 @@ func (a *Addon) broker() *models.Model {
 		Channels:    []string{ChannelListener},
 		Changed:     a.brokerChanged,
 		// History rows link their broker without a foreign key: cascade
-		// here. (Subscriptions and signals cascade through their keys.)
+		// here. (Subscriptions and signals restrict the delete: the engine
+		// refuses it while they exist.)
 		BeforeUnlink: func(env *models.Env, ids []int64) error {
 			_, err := env.DeleteWhere(env.Registry().Model("mqtt.signal.history"), []any{[]any{"broker_id", "in", ids}})
 			return err

@@ -19,6 +19,13 @@ type BrokerControl interface {
 	// once the SUBACK arrived; a 0x80 return code is an error.
 	// ErrDaemonNotRunning when the service or that daemon is not running.
 	Subscribe(ctx context.Context, brokerID int64, s SubscriptionConfig) error
+	// SubscribeOnce asks the broker itself, as the addon's button does:
+	// it opens a short-lived connection with b (a client id of its own,
+	// clean session), subscribes s, waits for the SUBACK within the
+	// deadline of ctx and disconnects. For a subscription no connected
+	// daemon can carry now; the error says why the broker could not be
+	// reached or refused it (a 0x80 return code).
+	SubscribeOnce(ctx context.Context, b BrokerConfig, s SubscriptionConfig) error
 	// Unsubscribe removes a topic filter through the running daemon.
 	Unsubscribe(ctx context.Context, brokerID int64, topic string) error
 	// Publish sends through the broker's running daemon, or a short-lived

@@ -18,8 +18,11 @@ func (a *Addon) signal() *models.Model {
 	return &models.Model{
 		Name: "mqtt.signal", Description: "MQTT Signal", RecName: "display_name",
 		Fields: []*models.Field{
-			{Name: "broker_id", Type: models.Many2one, Relation: "mqtt.broker", String: "MQTT Broker", Required: true, OnDelete: "cascade"},
-			{Name: "subscription_id", Type: models.Many2one, Relation: "mqtt.subscription", String: "MQTT Subscription", Required: true, OnDelete: "cascade"},
+			// Restrict, as Odoo makes a required many2one (the addon's
+			// behaviour): deleting the broker or subscription of a signal
+			// is refused until the signal goes.
+			{Name: "broker_id", Type: models.Many2one, Relation: "mqtt.broker", String: "MQTT Broker", Required: true, OnDelete: "restrict"},
+			{Name: "subscription_id", Type: models.Many2one, Relation: "mqtt.subscription", String: "MQTT Subscription", Required: true, OnDelete: "restrict"},
 			{Name: "history_ids", Type: models.One2many, Relation: "mqtt.signal.history", InverseName: "signal_id", String: "Signal History"},
 			{Name: "topic", Type: models.Char, Related: "subscription_id.topic", Readonly: true},
 			{Name: "payload", Type: models.Text, Required: true},

@@ -15,7 +15,9 @@ func (a *Addon) subscription() *models.Model {
 	return &models.Model{
 		Name: "mqtt.subscription", Description: "MQTT Subscription", RecName: "display_name",
 		Fields: []*models.Field{
-			{Name: "broker_id", Type: models.Many2one, Relation: "mqtt.broker", String: "MQTT Broker", Required: true, OnDelete: "cascade"},
+			// Restrict, as Odoo makes a required many2one: a broker with
+			// subscriptions is not deleted behind its user's back.
+			{Name: "broker_id", Type: models.Many2one, Relation: "mqtt.broker", String: "MQTT Broker", Required: true, OnDelete: "restrict"},
 			{Name: "topic", Type: models.Char, Required: true},
 			{Name: "qos", Type: models.Integer, String: "QoS", Default: models.Constant(int64(0))},
 			{Name: "no_local_flag", Type: models.Boolean, String: "No Local Flag", Default: models.Constant(false)},

@@ -341,14 +341,45 @@ export function formView(ctx) {
     renderButtons();
   }
 
+  // remove deletes the record once the user confirmed. The records the
+  // declaration's form.deleteWith lists ({model, field, label: [one,
+  // many], cascade}) go too, and the dialog counts them: those the server
+  // would refuse the delete for are deleted first, in the listed order;
+  // cascade ones are only counted, the server deletes them with it.
   async function remove() {
-    if (!(await confirmDialog('Are you sure you want to delete this record?', { ok: 'Delete' }))) return;
+    let deps;
     try {
+      deps = await dependents();
+    } catch (e) {
+      showError(e);
+      return;
+    }
+    const counted = deps.filter((d) => d.count > 0).map((d) => `${d.count} ${d.label[d.count === 1 ? 0 : 1]}`);
+    const message = counted.length
+      ? `Deleting “${title.textContent}” also deletes its ${sentence(counted)}. This cannot be undone.`
+      : 'Are you sure you want to delete this record?';
+    if (!(await confirmDialog(message, { ok: counted.length ? 'Delete all' : 'Delete' }))) return;
+    try {
+      for (const d of deps) {
+        if (d.ids.length) await orm.unlink(d.model, d.ids);
+      }
       await orm.unlink(action.model, [id]);
       ctx.navigate(`#/${ctx.actionName}`);
     } catch (e) {
       showError(e);
     }
+  }
+
+  // dependents are the records of form.deleteWith pointing at this one,
+  // archived ones included: {model, label, count, ids (to delete first)}.
+  function dependents() {
+    const all = { context: { active_test: false } };
+    return Promise.all((form.deleteWith || []).map(async (d) => {
+      const domain = [[d.field, '=', id]];
+      if (d.cascade) return { ...d, count: await orm.searchCount(d.model, domain, all), ids: [] };
+      const ids = await orm.search(d.model, domain, all);
+      return { ...d, count: ids.length, ids };
+    }));
   }
 
   // runButton saves pending edits first (as Odoo does), then calls the
@@ -406,4 +437,9 @@ function statusbar(field, value) {
     (field.selection || []).map(([v, label]) => h('li', {
       class: ['status-step', v === value ? 'current' : ''], 'data-value': v, 'aria-current': v === value ? 'step' : false, text: label,
     })));
+}
+
+// sentence joins parts as English does: "a", "a and b", "a, b and c".
+function sentence(parts) {
+  return parts.length < 2 ? parts.join('') : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}`;
 }

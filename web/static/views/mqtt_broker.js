@@ -30,6 +30,16 @@ registerView({
   form: {
     title: 'name',
     statusbar: 'connection_status',
+    // Subscriptions and signals keep a broker from being deleted (their
+    // broker_id is ondelete restrict, as in the addon): Delete names and
+    // counts them and deletes them first. Its history and devices go
+    // with it on the server.
+    deleteWith: [
+      { model: 'mqtt.signal', field: 'broker_id', label: ['signal', 'signals'] },
+      { model: 'mqtt.subscription', field: 'broker_id', label: ['subscription', 'subscriptions'] },
+      { model: 'mqtt.signal.history', field: 'broker_id', label: ['message', 'messages'], cascade: true },
+      { model: 'iot.device', field: 'broker_id', label: ['device', 'devices'], cascade: true },
+    ],
     buttons: [
       { method: 'check_connection', label: 'Connect', primary: notSuccess, visible: (r) => Boolean(r.id) },
     ],
