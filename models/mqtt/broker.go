@@ -101,7 +101,12 @@ func (a *Addon) broker() *models.Model {
 // headers, as Grafana does for a data source whose URL changes: whoever
 // may edit a broker must not be able to point it at a listener of theirs
 // and read the stored password from the CONNECT of Check Connection.
-var brokerTarget = []string{"url_scheme", "host", "port", "tls_server_name"}
+//
+// The TLS trust settings and the websocket path count too: a new CA
+// certificate or skipped verification lets a listener on the network
+// path impersonate the broker, and a path can route to another backend
+// behind the same host and port.
+var brokerTarget = []string{"url_scheme", "host", "port", "tls_server_name", "ca_cert", "tls_insecure", "ws_path"}
 
 // StatusFields are the fields the system writes about a broker, or that
 // do not concern its connection: changing them does not restart its

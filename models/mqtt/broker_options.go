@@ -42,7 +42,7 @@ func checkBrokerOptions(r *models.Record) error {
 		key = ""
 	} else if cert != "" && key == "" {
 		return models.ValidationErrorf("Client certificate (PEM): a client certificate needs its Client key (PEM). " +
-			"A change of URL scheme, host, port or TLS server name clears the stored key: give it again in the same change.")
+			"A change of URL scheme, host, port, TLS server name, CA certificate, TLS verification or websocket path clears the stored key: give it again in the same change.")
 	} else if cert == "" && key != "" {
 		return models.ValidationErrorf("Client certificate (PEM): a client key needs its certificate.")
 	}

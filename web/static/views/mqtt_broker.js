@@ -7,7 +7,7 @@ import { liveList } from '../panels/live_list.js';
 const notSuccess = (r) => r.connection_status !== 'success';
 // The fields that decide where the broker's secrets go: the server clears
 // the secrets when one changes and they are not typed again.
-const target = ['url_scheme', 'host', 'port', 'tls_server_name'];
+const target = ['url_scheme', 'host', 'port', 'tls_server_name', 'ca_cert', 'tls_insecure', 'ws_path'];
 const secrets = ['password', 'client_key', 'ws_headers'];
 const historyAction = (r) => (r.direction === 'send' ? 'send-history' : 'received-history');
 
@@ -64,7 +64,7 @@ registerView({
     ],
     warnings: [{
       name: 'secrets-cleared',
-      text: 'A new URL scheme, host, port or TLS server name clears the stored password, client key and websocket headers: type the ones to keep again before saving.',
+      text: 'A new URL scheme, host, port, TLS server name, CA certificate, TLS verification or websocket path clears the stored password, client key and websocket headers: type the ones to keep again before saving.',
       when: (v, saved = {}) => Boolean(saved.id) && target.some((f) => (v[f] || false) !== (saved[f] || false))
         && secrets.some((f) => v[f] === undefined || v[f] === false),
     }],
