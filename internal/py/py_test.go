@@ -163,3 +163,23 @@ func TestTextAndTypeName(t *testing.T) {
 		}
 	}
 }
+
+// TestFloatRepr pins Python's repr of floats, as CPython 3 prints them;
+// Repr agrees except on integral values, which it prints as JSON's ints.
+func TestFloatRepr(t *testing.T) {
+	for _, c := range []struct {
+		in   float64
+		want string
+	}{
+		{0, "0.0"}, {1, "1.0"}, {-2.5, "-2.5"}, {0.1, "0.1"}, {1.5e-5, "1.5e-05"}, {0.0001, "0.0001"},
+		{1e16, "1e+16"}, {123456789012345.6, "123456789012345.6"}, {1.7976931348623157e308, "1.7976931348623157e+308"},
+		{math.NaN(), "nan"}, {math.Inf(1), "inf"}, {math.Inf(-1), "-inf"},
+	} {
+		if got := FloatRepr(c.in); got != c.want {
+			t.Errorf("FloatRepr(%v) = %q, want %q", c.in, got, c.want)
+		}
+		if got := Repr(c.in); c.in != math.Trunc(c.in) && got != c.want {
+			t.Errorf("Repr(%v) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
