@@ -1,6 +1,7 @@
 package models
 
 import (
+	"encoding/json"
 	"math"
 	"testing"
 )
@@ -77,6 +78,32 @@ func TestEngineRefusesNonFiniteFloats(t *testing.T) {
 					t.Errorf("note of %v = %v (%v), want %q", v, recs, err, want)
 				}
 			})
+		}
+	})
+}
+
+// TestEngineReadsStoredNonFiniteFloats: a NaN or infinity stored before
+// they were refused (PostgreSQL keeps them; SQLite turns NaN into NULL)
+// reads as a NULL float does, 0.0 as in Odoo, so JSON, which cannot carry them, can still encode
+// every read of the model.
+func TestEngineReadsStoredNonFiniteFloats(t *testing.T) {
+	forEachEngineDB(t, func(t *testing.T, r *engineReg) {
+		env := r.testEnv(t)
+		f := makeEngineFixture(t, env)
+		for _, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+			if err := env.DB().Exec(`UPDATE "test_order" SET "amount" = ? WHERE "id" = ?`, v, f.order).Error; err != nil {
+				t.Fatalf("store %v: %v", v, err)
+			}
+			rows, err := env.Read(r.Model("test.order"), []int64{f.order}, []string{"amount"}, "_classic_read")
+			if err != nil || len(rows) != 1 {
+				t.Fatalf("read after storing %v: %v %v", v, rows, err)
+			}
+			if got, _ := rows[0].Get("amount"); got != 0.0 {
+				t.Errorf("amount stored as %v reads %#v, want 0.0 (a NULL float)", v, got)
+			}
+			if _, err := json.Marshal(rows); err != nil {
+				t.Errorf("JSON of the read after storing %v: %v", v, err)
+			}
 		}
 	})
 }

@@ -286,10 +286,16 @@ func integerFromDB(v any) any {
 	return v
 }
 
-// floatFromDB reads a float column; other shapes pass unchanged.
+// floatFromDB reads a float column; other shapes pass unchanged. A NaN
+// or infinity, which PostgreSQL holds in rows written before floatToDB
+// refused them, reads as no value: no RPC dialect's JSON can carry it, so
+// one such row would otherwise make every read of its model fail.
 func floatFromDB(v any) any {
 	switch x := v.(type) {
 	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil
+		}
 		return x
 	case float32:
 		return float64(x)
