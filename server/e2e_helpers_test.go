@@ -152,7 +152,15 @@ func (p *serverProc) stop(t *testing.T) int {
 	select {
 	case <-p.done:
 	case <-time.After(30 * time.Second):
-		p.cmd.Process.Kill()
+		// SIGQUIT first: the Go runtime dumps every goroutine to stderr,
+		// which the log holds, so a hung shutdown shows where it hangs.
+		p.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-p.done:
+		case <-time.After(5 * time.Second):
+			p.cmd.Process.Kill()
+		}
+		time.Sleep(time.Second) // the log reader is still copying the dump
 		t.Fatalf("server did not stop on SIGTERM:\n%s", p.log.String())
 	}
 	return p.cmd.ProcessState.ExitCode()
