@@ -54,6 +54,13 @@ func TestConfigDefaults(t *testing.T) {
 		SessionMaxAge:   168 * time.Hour,
 		LoginRateLimit:  10,
 		ShutdownTimeout: 30 * time.Second,
+
+		LoginUserRateLimit: 20,
+		HTTPHeaderTimeout:  10 * time.Second,
+		HTTPBodyTimeout:    time.Minute,
+		HTTPIdleTimeout:    30 * time.Second,
+		MaxRequestsPerAddr: 64,
+		MaxStreamsPerAddr:  128,
 	}
 	if !reflect.DeepEqual(def, want) {
 		t.Errorf("DefaultConfig() = %+v, want %+v", def, want)
@@ -81,6 +88,13 @@ func TestConfigPrecedence(t *testing.T) {
 		SessionMaxAge:   time.Hour,
 		LoginRateLimit:  5,
 		ShutdownTimeout: time.Minute,
+
+		LoginUserRateLimit: 20,
+		HTTPHeaderTimeout:  10 * time.Second,
+		HTTPBodyTimeout:    time.Minute,
+		HTTPIdleTimeout:    30 * time.Second,
+		MaxRequestsPerAddr: 64,
+		MaxStreamsPerAddr:  128,
 	}
 	with := func(f func(*Config)) Config {
 		c := fromFile
@@ -201,6 +215,13 @@ func TestConfigPrecedence(t *testing.T) {
 				SessionMaxAge:   time.Minute,
 				LoginRateLimit:  1,
 				ShutdownTimeout: time.Millisecond,
+
+				LoginUserRateLimit: 20,
+				HTTPHeaderTimeout:  10 * time.Second,
+				HTTPBodyTimeout:    time.Minute,
+				HTTPIdleTimeout:    30 * time.Second,
+				MaxRequestsPerAddr: 64,
+				MaxStreamsPerAddr:  128,
 			},
 		},
 	}
@@ -511,6 +532,14 @@ func TestConfigValidate(t *testing.T) {
 		{"session age minimum", func(c *Config) { c.SessionMaxAge = time.Minute }, "", ""},
 		{"session age too short", func(c *Config) { c.SessionMaxAge = 59 * time.Second }, "session-max-age", "must be at least 1m0s, got 59s"},
 		{"rate limit zero", func(c *Config) { c.LoginRateLimit = 0 }, "login-rate-limit", "must be at least 1, got 0"},
+		{"user rate limit zero", func(c *Config) { c.LoginUserRateLimit = 0 }, "login-user-rate-limit", "must be at least 1, got 0"},
+		{"header timeout too short", func(c *Config) { c.HTTPHeaderTimeout = 999 * time.Millisecond }, "http-header-timeout", "must be at least 1s, got 999ms"},
+		{"body timeout minimum", func(c *Config) { c.HTTPBodyTimeout = time.Second }, "", ""},
+		{"body timeout zero", func(c *Config) { c.HTTPBodyTimeout = 0 }, "http-body-timeout", "must be at least 1s, got 0s"},
+		{"idle timeout negative", func(c *Config) { c.HTTPIdleTimeout = -time.Second }, "http-idle-timeout", "must be at least 1s"},
+		{"no request cap", func(c *Config) { c.MaxRequestsPerAddr, c.MaxStreamsPerAddr = 0, 0 }, "", ""},
+		{"request cap negative", func(c *Config) { c.MaxRequestsPerAddr = -1 }, "max-requests-per-addr", "must be 0 (no cap) or more, got -1"},
+		{"stream cap negative", func(c *Config) { c.MaxStreamsPerAddr = -1 }, "max-streams-per-addr", "must be 0 (no cap) or more, got -1"},
 		{"shutdown timeout zero", func(c *Config) { c.ShutdownTimeout = 0 }, "shutdown-timeout", "must be positive, got 0s"},
 		{"shutdown timeout negative", func(c *Config) { c.ShutdownTimeout = -time.Second }, "shutdown-timeout", "must be positive"},
 		{"embedded broker", func(c *Config) { c.EmbeddedBroker = "127.0.0.1:1883" }, "", ""},
@@ -558,7 +587,7 @@ func TestConfigValidate(t *testing.T) {
 			}
 			settings = append(settings, strings.TrimPrefix(name, "--"))
 		}
-		want := []string{"http-addr", "db", "db-name", "log-level", "log-format", "max-request-bytes", "session-max-age", "login-rate-limit", "shutdown-timeout"}
+		want := []string{"http-addr", "db", "db-name", "log-level", "log-format", "max-request-bytes", "session-max-age", "login-rate-limit", "login-user-rate-limit", "http-header-timeout", "http-body-timeout", "http-idle-timeout", "shutdown-timeout"}
 		if !slices.Equal(settings, want) {
 			t.Errorf("settings named = %q, want %q", settings, want)
 		}
@@ -578,12 +607,18 @@ func TestConfigRedacted(t *testing.T) {
 		"demo=false",
 		"embedded-broker=",
 		"http-addr=:8069",
+		"http-body-timeout=1m0s",
+		"http-header-timeout=10s",
+		"http-idle-timeout=30s",
 		"iot-public-user=",
 		"list-db=true",
 		"log-format=text",
 		"log-level=info",
 		"login-rate-limit=10",
+		"login-user-rate-limit=20",
 		"max-request-bytes=10485760",
+		"max-requests-per-addr=64",
+		"max-streams-per-addr=128",
 		"session-max-age=168h0m0s",
 		"shutdown-timeout=30s",
 	}

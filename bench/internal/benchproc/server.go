@@ -32,7 +32,10 @@ type Server struct {
 // StartServer starts bin on db (a postgres:// URL or sqlite:PATH), returning once it logged "Listening".
 func StartServer(ctx context.Context, bin, dbURL string) (*Server, error) {
 	cmd := exec.Command(bin, "--http-addr", "127.0.0.1:0", "--db", dbURL, "--db-name", DBName,
-		"--admin-password", AdminPassword, "--log-format", "json")
+		"--admin-password", AdminPassword, "--log-format", "json",
+		// Every bench client comes from 127.0.0.1: one address, so no
+		// per-address cap (the fan-out opens 1,000 websockets).
+		"--max-requests-per-addr", "0", "--max-streams-per-addr", "0")
 	// The flags say everything: our own variables in the caller's
 	// environment (ODOO_IOT_MQTT_TEST_PG, say) must not reach the server,
 	// which refuses unknown ones.
