@@ -120,6 +120,11 @@ func (a *app) openStore(ctx context.Context) error {
 	if err := a.reg.Migrate(ctx); err != nil {
 		return err
 	}
+	if a.cfg.AdminPassword != "" {
+		if has, err := a.reg.HasUsers(ctx); err == nil && has {
+			a.log.Warn("Ignoring --admin-password: it only applies when the database is created, and this one exists; to change a password run odoo-iot-mqtt passwd [--login admin] with the same --db")
+		}
+	}
 	generated, err := a.reg.Init(ctx, a.cfg.AdminPassword)
 	if err != nil {
 		return err
