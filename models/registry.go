@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"golang.org/x/crypto/bcrypt"
@@ -35,6 +36,10 @@ type Registry struct {
 	triggers  map[string][]trigger // "model.field" -> dependent stored computed fields
 	implies   map[string][]string  // group -> the groups its members also have
 	auth      *authCache           // recently verified credentials and groups
+
+	dummyOnce      sync.Once
+	dummy          string       // bcrypt hash unknown logins are checked against (dummyHash)
+	passwordChecks atomic.Int64 // bcrypt comparisons made by logins (comparePassword)
 }
 
 // Options are what a registry is built with.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/clientaddr"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/jsonrpc"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/origin"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
@@ -29,9 +30,13 @@ type Options struct {
 	ListDB          bool          // answer db.list and /web/database/list (Odoo's list_db)
 	MaxRequestBytes int64         // largest request body; default 10 MiB
 	SessionMaxAge   time.Duration // web session lifetime and cookie Max-Age; default 7 days
-	LoginRateLimit  int           // failed web logins per remote address per minute; default 10
+	LoginRateLimit  int           // failed logins per remote address per minute, on every entry point; default 10
 	AllowedOrigins  []string      // foreign browser origins trusted on the /web routes, besides our own host
 	Logger          *slog.Logger  // default slog.Default()
+
+	// LoginUserRateLimit is the failed logins per account (login or uid)
+	// per minute from all addresses together; default 20. See authThrottle.
+	LoginUserRateLimit int
 }
 
 func (o Options) withDefaults() Options {
@@ -47,6 +52,9 @@ func (o Options) withDefaults() Options {
 	if o.LoginRateLimit <= 0 {
 		o.LoginRateLimit = 10
 	}
+	if o.LoginUserRateLimit <= 0 {
+		o.LoginUserRateLimit = 20
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -55,11 +63,11 @@ func (o Options) withDefaults() Options {
 
 // server is the state every route shares.
 type server struct {
-	reg     *models.Registry
-	opts    Options
-	log     *slog.Logger
-	limiter *loginLimiter
-	origins origin.Policy
+	reg      *models.Registry
+	opts     Options
+	log      *slog.Logger
+	throttle *authThrottle
+	origins  origin.Policy
 
 	services map[string]serviceFunc
 }
@@ -120,13 +128,13 @@ func newHandler(reg *models.Registry, opts Options, extra map[string]serviceFunc
 		reg:      reg,
 		opts:     opts,
 		log:      opts.Logger,
-		limiter:  newLoginLimiter(opts.LoginRateLimit, time.Minute, defaultLimiterSize),
+		throttle: newAuthThrottle(opts.LoginRateLimit, opts.LoginUserRateLimit, time.Minute, defaultLimiterSize, opts.Logger),
 		origins:  origin.New(opts.AllowedOrigins),
 		services: maps.Clone(services),
 	}
 	maps.Copy(s.services, extra)
 	r := chi.NewRouter()
-	r.Use(withRequestID, s.recoverer)
+	r.Use(withRequestID, withClientAddr, s.recoverer)
 	r.Post(xmlrpcPath, s.serveXMLRPC(false))
 	r.Post(xmlrpcLegacyPath, s.serveXMLRPC(true))
 	for _, rt := range jsonRoutes {
@@ -157,6 +165,16 @@ func withRequestID(next http.Handler) http.Handler {
 			r = r.WithContext(ctx)
 		}
 		next.ServeHTTP(w, r)
+	})
+}
+
+// withClientAddr puts the client's address (clientaddr.Key) in the
+// request's context, where the login throttle reads it: dispatch knows no
+// HTTP.
+func withClientAddr(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := context.WithValue(r.Context(), clientAddrKey{}, clientaddr.Key(r))
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

@@ -54,6 +54,8 @@ func TestServer(t *testing.T) {
 		{"WebErrors", testWebErrors},
 		{"WebPublicRoutes", testWebPublicRoutes},
 		{"WebLoginRateLimit", testWebLoginRateLimit},
+		{"LoginThrottle", testLoginThrottle},
+		{"LoginThrottleJSON", testLoginThrottleJSON},
 		{"WebCallButton", testWebCallButton},
 		{"XMLRPCUnmarshallable", testXMLRPCUnmarshallable},
 		{"PanicsAndInternalErrors", testPanicsAndInternalErrors},

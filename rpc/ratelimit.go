@@ -5,12 +5,12 @@ import (
 	"time"
 )
 
-// loginLimiter counts failed web logins per remote address in fixed
-// one-minute windows, like Odoo's login cooldown (res.users
-// _assert_can_auth) but with a plain count instead of exponential delays.
-// It lives in memory: a restart forgets, which is acceptable for a brake on
-// password guessing. The map is bounded so that a flood of addresses cannot
-// exhaust memory.
+// loginLimiter counts failed logins per key (a remote address, or an
+// account for authThrottle) in fixed windows that start at the first
+// failure, like Odoo's login cooldown (res.users _assert_can_auth) but with
+// a plain count instead of exponential delays. It lives in memory: a
+// restart forgets, which is acceptable for a brake on password guessing.
+// The map is bounded so that a flood of keys cannot exhaust memory.
 type loginLimiter struct {
 	limit  int           // failures allowed per window
 	window time.Duration // length of a window, from the first failure
@@ -34,7 +34,8 @@ func newLoginLimiter(limit int, window time.Duration, max int) *loginLimiter {
 	return &loginLimiter{limit: limit, window: window, max: max, now: time.Now, entries: map[string]*loginFailures{}}
 }
 
-// allow reports whether addr may try to log in now.
+// allow reports whether addr may try to log in now: fewer than limit
+// failures in its current window.
 func (l *loginLimiter) allow(addr string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -49,8 +50,9 @@ func (l *loginLimiter) allow(addr string) bool {
 	return e.count < l.limit
 }
 
-// fail records a failed login from addr.
-func (l *loginLimiter) fail(addr string) {
+// fail records a failed login from addr, and reports whether this one
+// used up its window's allowance (it is blocked from now on).
+func (l *loginLimiter) fail(addr string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -66,13 +68,7 @@ func (l *loginLimiter) fail(addr string) {
 		l.entries[addr] = e
 	}
 	e.count++
-}
-
-// succeed forgets addr's failures, as Odoo does after a good login.
-func (l *loginLimiter) succeed(addr string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.entries, addr)
+	return e.count == l.limit
 }
 
 // evict makes room: expired entries go first; if none expired, the entry

@@ -71,14 +71,20 @@ func commonAuthenticate(s *server, ctx context.Context, method string, params []
 
 // rpcLogin returns the uid, or false for bad credentials only: any other
 // failure (wrong database, internal error) is a fault, as in Odoo. RPC
-// logins are non-interactive, so API keys are accepted.
+// logins are non-interactive, so API keys are accepted. A throttled login
+// is a fault too (AccessDenied "Too many login failures..."), where Odoo,
+// which does not throttle RPC, has nothing: a client then knows to wait,
+// rather than to fix a password that may be right.
 func (s *server) rpcLogin(ctx context.Context, params []any) (any, error) {
 	if err := s.checkDB(params[0]); err != nil {
 		return nil, err
 	}
 	login, _ := params[1].(string)
-	uid, err := s.reg.Authenticate(ctx, login, secret(params[2]), false)
+	uid, err := s.authenticate(ctx, login, secret(params[2]), false)
 	if err != nil {
+		if errors.Is(err, errTooManyLogins) {
+			return nil, err
+		}
 		if errors.Is(err, models.ErrAccessDenied) || models.KindOf(err) == models.KindAccessDenied {
 			return false, nil
 		}

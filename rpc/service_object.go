@@ -22,7 +22,7 @@ func dispatchObject(s *server, ctx context.Context, method string, params []any)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.reg.CheckCredentials(ctx, uid, secret(params[2])); err != nil {
+	if err := s.checkCredentials(ctx, uid, secret(params[2])); err != nil {
 		return nil, err
 	}
 	switch method {

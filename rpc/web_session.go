@@ -1,8 +1,6 @@
 package rpc
 
 import (
-	"log/slog"
-	"net"
 	"net/http"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/websession"
@@ -53,26 +51,17 @@ func webVersionInfo(s *server, c *jsonCall) (any, error) {
 }
 
 // webAuthenticate is /web/session/authenticate: an interactive login (no
-// API keys), rate-limited per remote address, that rotates the session id.
+// API keys), throttled (authThrottle), that rotates the session id.
 func webAuthenticate(s *server, c *jsonCall) (any, error) {
 	ctx := c.r.Context()
 	if db, ok := c.params["db"].(string); !ok || db != s.opts.DBName {
 		return nil, models.AccessErrorf("%s", msgDBNotFound)
 	}
-	addr := remoteHost(c.r)
-	if !s.limiter.allow(addr) {
-		s.log.WarnContext(ctx, "Web login refused: too many failures", slog.String("remote_addr", addr))
-		return nil, &models.Error{Kind: models.KindAccessDenied, Message: msgTooManyLogins}
-	}
 	login, _ := c.params["login"].(string)
-	uid, err := s.reg.Authenticate(ctx, login, secret(c.params["password"]), true)
+	uid, err := s.authenticate(ctx, login, secret(c.params["password"]), true)
 	if err != nil {
-		if models.KindOf(err) == models.KindAccessDenied {
-			s.limiter.fail(addr)
-		}
 		return nil, err
 	}
-	s.limiter.succeed(addr)
 	sess, err := s.reg.NewSession(ctx, uid, s.opts.SessionMaxAge)
 	if err != nil {
 		return nil, err
@@ -120,15 +109,4 @@ func webLangList(s *server, c *jsonCall) (any, error) {
 
 func webDatabaseList(s *server, c *jsonCall) (any, error) {
 	return s.databases()
-}
-
-// remoteHost is the client address without its port, the key of the login
-// rate limit. Behind a reverse proxy the server must rewrite RemoteAddr
-// (chi's middleware.RealIP) or every client shares one key.
-func remoteHost(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

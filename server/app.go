@@ -37,6 +37,7 @@ type app struct {
 	bus       *bus.Bus
 	box       *iotbox.Box
 	http      *http.Server
+	addr      string             // the address HTTP listens on, resolved (:0 becomes a port)
 	cancel    context.CancelFunc // stops background jobs, the listener service among them
 	wg        sync.WaitGroup     // background jobs and the HTTP server
 	// stopLive ends the bus and the IoT-box long polls before HTTP drains:
@@ -78,12 +79,8 @@ func start(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err error
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
-	a.http = &http.Server{
-		Handler:           a.routes(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	a.http = newHTTPServer(cfg, a.routes(), log)
+	a.addr = ln.Addr().String()
 	a.runLive()
 	a.runJobs(ln)
 	a.autostartMQTT(ctx)
@@ -127,6 +124,11 @@ func (a *app) openStore(ctx context.Context) error {
 	}
 	if err := a.reg.Migrate(ctx); err != nil {
 		return err
+	}
+	if a.cfg.AdminPassword != "" {
+		if has, err := a.reg.HasUsers(ctx); err == nil && has {
+			a.log.Warn("Ignoring --admin-password: it only applies when the database is created, and this one exists; to change a password run odoo-iot-mqtt passwd [--login admin] with the same --db")
+		}
 	}
 	generated, err := a.reg.Init(ctx, a.cfg.AdminPassword)
 	if err != nil {
@@ -184,9 +186,12 @@ func (a *app) runJobs(ln net.Listener) {
 }
 
 // routes mounts every handler on one router: each RPC pattern, the admin
-// pages, and GET /metrics beside them.
+// pages, and GET /metrics beside them, behind the per-address cap and the
+// body deadline (http_limits.go).
 func (a *app) routes() http.Handler {
 	r := chi.NewRouter()
+	r.Use(newClientLimiter(a.cfg.MaxRequestsPerAddr, a.cfg.MaxStreamsPerAddr, a.metrics, a.log).middleware,
+		bodyDeadline(a.cfg.HTTPBodyTimeout))
 	h := rpc.NewHandler(a.reg, rpc.Options{
 		DBName:          a.cfg.DBName,
 		ListDB:          a.cfg.ListDB,
@@ -195,6 +200,8 @@ func (a *app) routes() http.Handler {
 		LoginRateLimit:  a.cfg.LoginRateLimit,
 		AllowedOrigins:  a.cfg.CORSOrigins,
 		Logger:          a.log,
+
+		LoginUserRateLimit: a.cfg.LoginUserRateLimit,
 	})
 	for _, p := range rpc.Routes() {
 		r.Handle(p, h)

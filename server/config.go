@@ -30,7 +30,7 @@ type Config struct {
 	MaxRequestBytes int64         // --max-request-bytes: cap on RPC request bodies
 	ListDB          bool          // --list-db: whether db.list and /web/database/list answer (Odoo's list_db)
 	SessionMaxAge   time.Duration // --session-max-age: lifetime of a web session
-	LoginRateLimit  int           // --login-rate-limit: failed web logins allowed per remote address per minute
+	LoginRateLimit  int           // --login-rate-limit: failed logins allowed per remote address per minute, on every entry point
 	ShutdownTimeout time.Duration // --shutdown-timeout: grace period for in-flight requests on stop
 	EmbeddedBroker  string        // --embedded-broker: host:port of an in-process MQTT broker; "" runs none
 	Demo            bool          // --demo: demo records and simulated devices on the embedded broker
@@ -42,6 +42,15 @@ type Config struct {
 	IoTPublicUser    string   // --iot-public-user: login /hw_drivers acts as for sessionless calls from a CORS origin
 	SecretKey        string   // --secret-key: secret; base64 key(s) encrypting stored secrets, instead of a key file
 	SecretKeyFile    string   // --secret-key-file: the key file; "" = KeyFile's default
+
+	// Brakes on guessing and on clients that hold the server's resources
+	// (see README.md, Configuration, for where the defaults come from).
+	LoginUserRateLimit int           // --login-user-rate-limit: failed logins allowed per login (or uid) per minute, all addresses together
+	HTTPHeaderTimeout  time.Duration // --http-header-timeout: time to read a request's headers
+	HTTPBodyTimeout    time.Duration // --http-body-timeout: time to read a request's body, in total
+	HTTPIdleTimeout    time.Duration // --http-idle-timeout: how long a kept-alive connection may wait for its next request
+	MaxRequestsPerAddr int           // --max-requests-per-addr: concurrent requests per client address; 0 is no cap
+	MaxStreamsPerAddr  int           // --max-streams-per-addr: open websockets and long polls per client address; 0 is no cap
 }
 
 // DefaultConfig returns the built-in defaults, the lowest-precedence source.
@@ -58,8 +67,14 @@ func DefaultConfig() Config {
 		LoginRateLimit:  10,
 		ShutdownTimeout: 30 * time.Second,
 
-		IngestQueueBytes: 32 << 20,
-		DeviceQueueBytes: 64 << 20,
+		IngestQueueBytes:   32 << 20,
+		DeviceQueueBytes:   64 << 20,
+		LoginUserRateLimit: 20,
+		HTTPHeaderTimeout:  10 * time.Second,
+		HTTPBodyTimeout:    60 * time.Second,
+		HTTPIdleTimeout:    30 * time.Second,
+		MaxRequestsPerAddr: 64,
+		MaxStreamsPerAddr:  128,
 	}
 }
 
@@ -134,9 +149,27 @@ var configOptions = []configOption{
 	{name: "session-max-age", arg: "DURATION", usage: "lifetime of a web session; at least 1m",
 		set: func(c *Config, v string) (err error) { c.SessionMaxAge, err = parseConfigDuration(v); return err },
 		get: func(c Config) string { return c.SessionMaxAge.String() }},
-	{name: "login-rate-limit", arg: "N", usage: "failed web logins allowed per remote address per minute; at least 1",
+	{name: "login-rate-limit", arg: "N", usage: "failed logins (web login, common.login/authenticate, execute_kw) allowed per client address per minute; then every login from it is refused until the minute ends; at least 1",
 		set: func(c *Config, v string) (err error) { c.LoginRateLimit, err = parseConfigInt(v); return err },
 		get: func(c Config) string { return strconv.Itoa(c.LoginRateLimit) }},
+	{name: "login-user-rate-limit", arg: "N", usage: "failed logins allowed per login (or uid) per minute from all addresses together; then it is refused from addresses that did not log in as it in the last 24h, until the minute ends; at least 1",
+		set: func(c *Config, v string) (err error) { c.LoginUserRateLimit, err = parseConfigInt(v); return err },
+		get: func(c Config) string { return strconv.Itoa(c.LoginUserRateLimit) }},
+	{name: "http-header-timeout", arg: "DURATION", usage: "time allowed to read a request's headers; at least 1s",
+		set: func(c *Config, v string) (err error) { c.HTTPHeaderTimeout, err = parseConfigDuration(v); return err },
+		get: func(c Config) string { return c.HTTPHeaderTimeout.String() }},
+	{name: "http-body-timeout", arg: "DURATION", usage: "time allowed to read a request's body, in total however slowly it comes (not a websocket's or a long poll's life); at least 1s",
+		set: func(c *Config, v string) (err error) { c.HTTPBodyTimeout, err = parseConfigDuration(v); return err },
+		get: func(c Config) string { return c.HTTPBodyTimeout.String() }},
+	{name: "http-idle-timeout", arg: "DURATION", usage: "how long a kept-alive connection may wait for its next request; at least 1s",
+		set: func(c *Config, v string) (err error) { c.HTTPIdleTimeout, err = parseConfigDuration(v); return err },
+		get: func(c Config) string { return c.HTTPIdleTimeout.String() }},
+	{name: "max-requests-per-addr", arg: "N", usage: "requests one client address may have running at once (websockets and long polls not counted); more get HTTP 429; 0 is no cap",
+		set: func(c *Config, v string) (err error) { c.MaxRequestsPerAddr, err = parseConfigInt(v); return err },
+		get: func(c Config) string { return strconv.Itoa(c.MaxRequestsPerAddr) }},
+	{name: "max-streams-per-addr", arg: "N", usage: "websockets (/websocket) and long polls (/hw_drivers/event) one client address may have open at once; more get HTTP 429; 0 is no cap",
+		set: func(c *Config, v string) (err error) { c.MaxStreamsPerAddr, err = parseConfigInt(v); return err },
+		get: func(c Config) string { return strconv.Itoa(c.MaxStreamsPerAddr) }},
 	{name: "shutdown-timeout", arg: "DURATION", usage: "how long to wait for in-flight requests on stop",
 		set: func(c *Config, v string) (err error) { c.ShutdownTimeout, err = parseConfigDuration(v); return err },
 		get: func(c Config) string { return c.ShutdownTimeout.String() }},

@@ -55,8 +55,14 @@ func TestConfigDefaults(t *testing.T) {
 		LoginRateLimit:  10,
 		ShutdownTimeout: 30 * time.Second,
 
-		IngestQueueBytes: 32 << 20,
-		DeviceQueueBytes: 64 << 20,
+		IngestQueueBytes:   32 << 20,
+		DeviceQueueBytes:   64 << 20,
+		LoginUserRateLimit: 20,
+		HTTPHeaderTimeout:  10 * time.Second,
+		HTTPBodyTimeout:    time.Minute,
+		HTTPIdleTimeout:    30 * time.Second,
+		MaxRequestsPerAddr: 64,
+		MaxStreamsPerAddr:  128,
 	}
 	if !reflect.DeepEqual(def, want) {
 		t.Errorf("DefaultConfig() = %+v, want %+v", def, want)
@@ -85,8 +91,14 @@ func TestConfigPrecedence(t *testing.T) {
 		LoginRateLimit:  5,
 		ShutdownTimeout: time.Minute,
 
-		IngestQueueBytes: 32 << 20,
-		DeviceQueueBytes: 64 << 20,
+		IngestQueueBytes:   32 << 20,
+		DeviceQueueBytes:   64 << 20,
+		LoginUserRateLimit: 20,
+		HTTPHeaderTimeout:  10 * time.Second,
+		HTTPBodyTimeout:    time.Minute,
+		HTTPIdleTimeout:    30 * time.Second,
+		MaxRequestsPerAddr: 64,
+		MaxStreamsPerAddr:  128,
 	}
 	with := func(f func(*Config)) Config {
 		c := fromFile
@@ -210,8 +222,14 @@ func TestConfigPrecedence(t *testing.T) {
 				LoginRateLimit:  1,
 				ShutdownTimeout: time.Millisecond,
 
-				IngestQueueBytes: 2 << 20,
-				DeviceQueueBytes: 1 << 20,
+				IngestQueueBytes:   2 << 20,
+				DeviceQueueBytes:   1 << 20,
+				LoginUserRateLimit: 20,
+				HTTPHeaderTimeout:  10 * time.Second,
+				HTTPBodyTimeout:    time.Minute,
+				HTTPIdleTimeout:    30 * time.Second,
+				MaxRequestsPerAddr: 64,
+				MaxStreamsPerAddr:  128,
 			},
 		},
 	}
@@ -522,6 +540,14 @@ func TestConfigValidate(t *testing.T) {
 		{"session age minimum", func(c *Config) { c.SessionMaxAge = time.Minute }, "", ""},
 		{"session age too short", func(c *Config) { c.SessionMaxAge = 59 * time.Second }, "session-max-age", "must be at least 1m0s, got 59s"},
 		{"rate limit zero", func(c *Config) { c.LoginRateLimit = 0 }, "login-rate-limit", "must be at least 1, got 0"},
+		{"user rate limit zero", func(c *Config) { c.LoginUserRateLimit = 0 }, "login-user-rate-limit", "must be at least 1, got 0"},
+		{"header timeout too short", func(c *Config) { c.HTTPHeaderTimeout = 999 * time.Millisecond }, "http-header-timeout", "must be at least 1s, got 999ms"},
+		{"body timeout minimum", func(c *Config) { c.HTTPBodyTimeout = time.Second }, "", ""},
+		{"body timeout zero", func(c *Config) { c.HTTPBodyTimeout = 0 }, "http-body-timeout", "must be at least 1s, got 0s"},
+		{"idle timeout negative", func(c *Config) { c.HTTPIdleTimeout = -time.Second }, "http-idle-timeout", "must be at least 1s"},
+		{"no request cap", func(c *Config) { c.MaxRequestsPerAddr, c.MaxStreamsPerAddr = 0, 0 }, "", ""},
+		{"request cap negative", func(c *Config) { c.MaxRequestsPerAddr = -1 }, "max-requests-per-addr", "must be 0 (no cap) or more, got -1"},
+		{"stream cap negative", func(c *Config) { c.MaxStreamsPerAddr = -1 }, "max-streams-per-addr", "must be 0 (no cap) or more, got -1"},
 		{"shutdown timeout zero", func(c *Config) { c.ShutdownTimeout = 0 }, "shutdown-timeout", "must be positive, got 0s"},
 		{"shutdown timeout negative", func(c *Config) { c.ShutdownTimeout = -time.Second }, "shutdown-timeout", "must be positive"},
 		{"embedded broker", func(c *Config) { c.EmbeddedBroker = "127.0.0.1:1883" }, "", ""},
@@ -572,8 +598,8 @@ func TestConfigValidate(t *testing.T) {
 			}
 			settings = append(settings, strings.TrimPrefix(name, "--"))
 		}
-		want := []string{"http-addr", "db", "db-name", "log-level", "log-format", "max-request-bytes", "session-max-age", "login-rate-limit", "shutdown-timeout",
-			"ingest-queue-bytes", "device-queue-bytes"}
+		want := []string{"http-addr", "db", "db-name", "log-level", "log-format", "max-request-bytes", "session-max-age", "login-rate-limit", "login-user-rate-limit",
+			"http-header-timeout", "http-body-timeout", "http-idle-timeout", "shutdown-timeout", "ingest-queue-bytes", "device-queue-bytes"}
 		if !slices.Equal(settings, want) {
 			t.Errorf("settings named = %q, want %q", settings, want)
 		}
@@ -595,14 +621,20 @@ func TestConfigRedacted(t *testing.T) {
 		"embedded-broker=",
 		"http-addr=:8069",
 		"ingest-queue-bytes=33554432",
+		"http-body-timeout=1m0s",
+		"http-header-timeout=10s",
+		"http-idle-timeout=30s",
 		"iot-public-user=",
 		"list-db=true",
 		"log-format=text",
 		"log-level=info",
 		"login-rate-limit=10",
+		"login-user-rate-limit=20",
 		"max-request-bytes=10485760",
 		"secret-key-file=",
 		"secret-key=",
+		"max-requests-per-addr=64",
+		"max-streams-per-addr=128",
 		"session-max-age=168h0m0s",
 		"shutdown-timeout=30s",
 	}

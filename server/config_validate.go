@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/keyring"
+	"time"
 )
 
 // configProblem is one validation failure; its text starts with the flag name.
@@ -73,6 +74,23 @@ func (c Config) problems() []configProblem {
 	}
 	if c.LoginRateLimit < 1 {
 		add("login-rate-limit", "must be at least 1, got %d", c.LoginRateLimit)
+	}
+	if c.LoginUserRateLimit < 1 {
+		add("login-user-rate-limit", "must be at least 1, got %d", c.LoginUserRateLimit)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"http-header-timeout", c.HTTPHeaderTimeout}, {"http-body-timeout", c.HTTPBodyTimeout}, {"http-idle-timeout", c.HTTPIdleTimeout}} {
+		if d.v < time.Second {
+			add(d.name, "must be at least 1s, got %s", d.v)
+		}
+	}
+	if c.MaxRequestsPerAddr < 0 {
+		add("max-requests-per-addr", "must be 0 (no cap) or more, got %d", c.MaxRequestsPerAddr)
+	}
+	if c.MaxStreamsPerAddr < 0 {
+		add("max-streams-per-addr", "must be 0 (no cap) or more, got %d", c.MaxStreamsPerAddr)
 	}
 	if c.ShutdownTimeout <= 0 {
 		add("shutdown-timeout", "must be positive, got %s", c.ShutdownTimeout)

@@ -20,15 +20,15 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Environ(), os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Environ(), os.Stdin, os.Stdout, os.Stderr))
 }
 
 // run is main without the process: it returns the exit code, so tests
 // can drive it.
-func run(args, environ []string, stdout, stderr io.Writer) int {
+func run(args, environ []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		if cmd, ok := subcommands()[args[0]]; ok {
-			return cmd.run(args[1:], environ, stdout, stderr)
+			return cmd.run(args[1:], environ, stdin, stdout, stderr)
 		}
 	}
 	cfg, err := LoadConfig(args, environ)

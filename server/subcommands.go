@@ -11,7 +11,7 @@ import (
 // argument names it: odoo-iot-mqtt NAME [flags]. It takes the server's
 // flags after its name and returns the exit code.
 type subcommand struct {
-	run     func(args, environ []string, stdout, stderr io.Writer) int
+	run     func(args, environ []string, stdin io.Reader, stdout, stderr io.Writer) int
 	summary string // one line for the server's usage
 }
 
@@ -19,7 +19,10 @@ type subcommand struct {
 // commands read the configuration, whose usage lists them.)
 func subcommands() map[string]subcommand {
 	return map[string]subcommand{
-		"rotate-key": {runRotateKey, "encrypt the stored secrets again with a new secret key (see rotate-key --help)"},
+		"passwd": {runPasswd, "set a user's password, read from standard input (see passwd --help)"},
+		"rotate-key": {func(args, environ []string, _ io.Reader, stdout, stderr io.Writer) int {
+			return runRotateKey(args, environ, stdout, stderr)
+		}, "encrypt the stored secrets again with a new secret key (see rotate-key --help)"},
 	}
 }
 

@@ -34,7 +34,10 @@ type Server struct {
 // "Listening".
 func StartServer(ctx context.Context, bin, dbURL string, extra ...string) (*Server, error) {
 	args := append([]string{"--http-addr", "127.0.0.1:0", "--db", dbURL, "--db-name", DBName,
-		"--admin-password", AdminPassword, "--log-format", "json"}, extra...)
+		"--admin-password", AdminPassword, "--log-format", "json",
+		// Every bench client comes from 127.0.0.1: one address, so no
+		// per-address cap (the fan-out opens 1,000 websockets).
+		"--max-requests-per-addr", "0", "--max-streams-per-addr", "0"}, extra...)
 	cmd := exec.Command(bin, args...)
 	// The flags say everything: our own variables in the caller's
 	// environment (ODOO_IOT_MQTT_TEST_PG, say) must not reach the server,
