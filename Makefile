@@ -34,6 +34,7 @@ bench:
 	$(GO) run ./bench/searchread
 	$(GO) run ./bench/mqttingest
 	$(GO) run ./bench/buslatency
+	$(GO) run ./bench/floodrss
 
 clean:
 	rm -rf bin

@@ -37,6 +37,13 @@ type Bus struct {
 	subs    map[*Subscription]struct{}
 	stopped bool
 
+	// sockets are the open /websocket connections, which watchAccess
+	// re-checks on accessKick (an access note) and every
+	// AccessCheckInterval.
+	sockMu     sync.Mutex
+	sockets    map[*socket]struct{}
+	accessKick chan struct{}
+
 	// stopCtx is cancelled when Run ends; sockets then close with 1001.
 	// conns counts the live sockets, which Run waits for.
 	stopCtx context.Context
@@ -56,6 +63,9 @@ func New(opts Options) (*Bus, error) {
 		queue:   make(chan pending, opts.QueueSize),
 		buf:     ring{max: opts.MaxBuffered},
 		subs:    map[*Subscription]struct{}{},
+
+		sockets:    map[*socket]struct{}{},
+		accessKick: make(chan struct{}, 1),
 	}
 	if opts.PostgresDSN != "" {
 		pg, err := newPGStore(b, opts.PostgresDSN)
@@ -123,6 +133,7 @@ func (b *Bus) Run(ctx context.Context) error {
 		wg.Go(func() { b.pg.listen(ctx) })
 	}
 	wg.Go(func() { b.batch(ctx) })
+	wg.Go(func() { b.watchAccess(ctx) })
 	wg.Wait()
 	return nil
 }
@@ -222,6 +233,10 @@ func (b *Bus) expire(ctx context.Context) {
 // and fans them out. Subscribe holds the same lock while it replays, which
 // is what makes replay-then-live free of gaps and duplicates.
 func (b *Bus) deliver(notes []Note) {
+	notes, access := withoutAccessNotes(notes)
+	if access {
+		b.kickAccess()
+	}
 	if len(notes) == 0 {
 		return
 	}

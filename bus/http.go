@@ -23,11 +23,13 @@ const (
 )
 
 // Sessions is what the bus's routes ask of the record layer: whose a
-// session is, and whether that user may read a channel.
+// session is, whether that user may read a channel, and what many open
+// sessions may still read (the re-check of access.go).
 // *models.Registry implements it.
 type Sessions interface {
 	Session(ctx context.Context, sid string) (*models.Session, error)
 	CanSubscribe(ctx context.Context, uid int64, channel string) bool
+	SessionGrants(ctx context.Context, sids []string) (map[string]models.SessionGrant, error)
 }
 
 // endpoints is the bus as its HTTP routes see it: the bus, and the

@@ -38,6 +38,11 @@ type Options struct {
 	MaxFrameBytes        int64         // largest client frame; default 64 KiB (larger: close 1009)
 	MaxRequestBytes      int64         // largest POST body; default 1 MiB
 
+	// AccessCheckInterval: every open socket's session and channels are
+	// re-checked this often, besides on every access note (access.go), in
+	// two queries for all of them; default 5 s.
+	AccessCheckInterval time.Duration
+
 	// FloodFrames client frames per FloodWindow are allowed on one socket,
 	// with bursts up to FloodFrames; more closes it with 1013 (try again
 	// later). Defaults: 100 frames per 10 s.
@@ -62,6 +67,7 @@ func (o Options) withDefaults() Options {
 	setDefault(&o.PongTimeout, 20*time.Second)
 	setDefault(&o.WriteTimeout, 10*time.Second)
 	setDefault(&o.SessionCheckInterval, 60*time.Second)
+	setDefault(&o.AccessCheckInterval, 5*time.Second)
 	setDefault(&o.MaxFrameBytes, 64<<10)
 	setDefault(&o.MaxRequestBytes, 1<<20)
 	setDefault(&o.FloodFrames, 100)

@@ -27,6 +27,9 @@ type socket struct {
 	// subs hands the reader's latest subscription to the writer, which
 	// owns it from then on (capacity 1: a newer one replaces an untaken one).
 	subs chan subscribed
+	// grants hands the writer the channels the user may read now, from
+	// watchAccess (capacity 1: a newer set replaces an untaken one).
+	grants chan map[string]bool
 
 	closing   atomic.Bool // a close frame was sent or the socket is being torn down
 	closeOnce sync.Once
@@ -49,6 +52,7 @@ func newSocket(b *endpoints, ws *websocket.Conn, uid int64, sid string) *socket 
 		b: b, ws: ws, uid: uid, sid: sid,
 		log:    b.log.With(slog.String("remote_addr", ws.RemoteAddr().String()), slog.Int64("uid", uid)),
 		subs:   make(chan subscribed, 1),
+		grants: make(chan map[string]bool, 1),
 		tokens: float64(b.opts.FloodFrames),
 		refill: time.Now(),
 	}
@@ -199,6 +203,10 @@ func (s *socket) writeLoop(ctx context.Context) {
 				sub.Close()
 			}
 			sub, feed, pos = next.sub, next.sub.Notes(), next.last
+		case allowed := <-s.grants:
+			if narrowed := s.narrow(ctx, sub, pos, allowed); narrowed != sub {
+				sub, feed = narrowed, narrowed.Notes()
+			}
 		case notes, ok := <-feed:
 			if !ok {
 				switch err := sub.Err(); {

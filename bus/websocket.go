@@ -86,6 +86,8 @@ func (b *endpoints) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	defer context.AfterFunc(b.stopCtx, cancel)()
 
 	s := newSocket(b, ws, uid, sid)
+	b.addSocket(s)
+	defer b.removeSocket(s)
 	var wg sync.WaitGroup
 	wg.Go(func() { s.writeLoop(ctx) })
 	s.readLoop(ctx)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 )
 
 // Driver is Odoo's IoT driver (seed 001) for MQTT devices: Supported tells
@@ -180,7 +182,7 @@ func ParseActionData(v any) (map[string]any, error) {
 		}
 		return map[string]any{"value": dec}, nil
 	}
-	return nil, fmt.Errorf("action data must be a dict or a JSON string, not %T", v)
+	return nil, fmt.Errorf("action data must be a dict or a JSON string, not %s", py.TypeName(v))
 }
 
 // ErrNoAction is returned when an action needs a name and the data has

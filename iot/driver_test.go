@@ -166,7 +166,7 @@ func TestActions(t *testing.T) {
 		{"smart object with arguments", SmartObject{}, lamp, map[string]any{"action": "switch", "state": "on"}, "device/lamp-1/action/switch", `{"action":"switch","state":"on"}`, ""},
 		{"explicit payload text", SmartObject{}, lamp, map[string]any{"action": "switch", "payload": "OFF"}, "device/lamp-1/action/switch", `OFF`, ""},
 		{"explicit payload object", SmartObject{}, lamp, map[string]any{"action": "switch", "payload": map[string]any{"state": "on"}}, "device/lamp-1/action/switch", `{"state":"on"}`, ""},
-		{"unknown action", SmartObject{}, lamp, map[string]any{"action": "dance"}, "", "", `no action "dance" (it offers: toggle, switch)`},
+		{"unknown action", SmartObject{}, lamp, map[string]any{"action": "dance"}, "", "", `no action 'dance' (it offers: toggle, switch)`},
 		{"no name", SmartObject{}, lamp, map[string]any{"state": "on"}, "", "", "needs a name"},
 		{"sole action by default", SmartObject{}, oneAction, map[string]any{}, "device/lamp-1/action/reboot", `{}`, ""},
 		{"generic default action", Generic{}, generic, map[string]any{"state": "on"}, "device/esp/action/command", `{"state":"on"}`, ""},
@@ -198,23 +198,23 @@ func TestParseActionData(t *testing.T) {
 	tests := []struct {
 		in   any
 		want map[string]any
-		err  bool
+		err  string // the error message names the Python type
 	}{
-		{map[string]any{"action": "x"}, map[string]any{"action": "x"}, false},
-		{`{"action":"toggle","n":1}`, map[string]any{"action": "toggle", "n": 1.0}, false},
-		{`"toggle"`, map[string]any{"action": "toggle"}, false},
-		{`toggle`, map[string]any{"action": "toggle"}, false},
-		{`42`, map[string]any{"value": 42.0}, false},
-		{"", map[string]any{}, false},
-		{nil, map[string]any{}, false},
-		{false, map[string]any{}, false},
-		{true, nil, true},
-		{int64(3), nil, true},
-		{[]any{"a"}, nil, true},
+		{map[string]any{"action": "x"}, map[string]any{"action": "x"}, ""},
+		{`{"action":"toggle","n":1}`, map[string]any{"action": "toggle", "n": 1.0}, ""},
+		{`"toggle"`, map[string]any{"action": "toggle"}, ""},
+		{`toggle`, map[string]any{"action": "toggle"}, ""},
+		{`42`, map[string]any{"value": 42.0}, ""},
+		{"", map[string]any{}, ""},
+		{nil, map[string]any{}, ""},
+		{false, map[string]any{}, ""},
+		{true, nil, "not bool"},
+		{int64(3), nil, "not int"},
+		{[]any{"a"}, nil, "not list"},
 	}
 	for _, tc := range tests {
 		got, err := ParseActionData(tc.in)
-		if (err != nil) != tc.err || !reflect.DeepEqual(got, tc.want) {
+		if (err != nil) != (tc.err != "") || err != nil && !strings.HasSuffix(err.Error(), tc.err) || !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("ParseActionData(%#v) = %v, %v; want %v (error %v)", tc.in, got, err, tc.want, tc.err)
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/topic"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 )
 
 // Patterns are the topic templates of one broker's devices. A template is
@@ -265,7 +267,7 @@ func fill(field, template string, values map[string]string) (string, error) {
 			continue
 		}
 		if v == "" || strings.ContainsAny(v, "/+#\x00") {
-			return "", &PatternError{Field: field, Template: template, Reason: fmt.Sprintf("%q cannot stand for %s (one topic level, no wildcards)", v, l)}
+			return "", &PatternError{Field: field, Template: template, Reason: fmt.Sprintf("%s cannot stand for %s (one topic level, no wildcards)", py.Repr(v), l)}
 		}
 		levels[i] = v
 	}

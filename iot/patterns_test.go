@@ -157,27 +157,28 @@ func TestOutboundTopics(t *testing.T) {
 		name string
 		got  func() (string, error)
 		want string // "" = error
+		why  string // with an error: in its reason
 	}{
-		{"action", func() (string, error) { return def.ActionTopic("lamp-1", "toggle") }, "device/lamp-1/action/toggle"},
-		{"action without {action}", func() (string, error) { return Patterns{Action: "cmd/{id}"}.ActionTopic("lamp-1", "toggle") }, "cmd/lamp-1"},
-		{"shared action", func() (string, error) { return Patterns{Action: "cmd/all"}.ActionTopic("lamp-1", "x") }, "cmd/all"},
-		{"action with a slash", func() (string, error) { return def.ActionTopic("lamp-1", "a/b") }, ""},
-		{"action with a wildcard", func() (string, error) { return def.ActionTopic("lamp-1", "#") }, ""},
-		{"empty action", func() (string, error) { return def.ActionTopic("lamp-1", "") }, ""},
-		{"no action topic", func() (string, error) { return Patterns{}.ActionTopic("lamp-1", "x") }, ""},
-		{"config", func() (string, error) { return def.ConfigTopic("esp") }, "device/esp/config"},
-		{"shared config", func() (string, error) { return seed002.ConfigTopic("esp") }, "/homecontrol/device/config"},
-		{"no config topic", func() (string, error) { return Patterns{}.ConfigTopic("esp") }, ""},
-		{"availability", func() (string, error) { return def.AvailabilityTopic("lamp-1") }, "device/lamp-1/availability"},
-		{"id with a plus", func() (string, error) { return def.AvailabilityTopic("a+b") }, ""},
+		{"action", func() (string, error) { return def.ActionTopic("lamp-1", "toggle") }, "device/lamp-1/action/toggle", ""},
+		{"action without {action}", func() (string, error) { return Patterns{Action: "cmd/{id}"}.ActionTopic("lamp-1", "toggle") }, "cmd/lamp-1", ""},
+		{"shared action", func() (string, error) { return Patterns{Action: "cmd/all"}.ActionTopic("lamp-1", "x") }, "cmd/all", ""},
+		{"action with a slash", func() (string, error) { return def.ActionTopic("lamp-1", "a/b") }, "", "'a/b' cannot stand for"},
+		{"action with a wildcard", func() (string, error) { return def.ActionTopic("lamp-1", "#") }, "", ""},
+		{"empty action", func() (string, error) { return def.ActionTopic("lamp-1", "") }, "", ""},
+		{"no action topic", func() (string, error) { return Patterns{}.ActionTopic("lamp-1", "x") }, "", ""},
+		{"config", func() (string, error) { return def.ConfigTopic("esp") }, "device/esp/config", ""},
+		{"shared config", func() (string, error) { return seed002.ConfigTopic("esp") }, "/homecontrol/device/config", ""},
+		{"no config topic", func() (string, error) { return Patterns{}.ConfigTopic("esp") }, "", ""},
+		{"availability", func() (string, error) { return def.AvailabilityTopic("lamp-1") }, "device/lamp-1/availability", ""},
+		{"id with a plus", func() (string, error) { return def.AvailabilityTopic("a+b") }, "", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := tc.got()
 			if tc.want == "" {
 				var pe *PatternError
-				if !errors.As(err, &pe) {
-					t.Errorf("got %q, %v; want a *PatternError", got, err)
+				if !errors.As(err, &pe) || !strings.Contains(pe.Reason, tc.why) {
+					t.Errorf("got %q, %v; want a *PatternError saying %q", got, err, tc.why)
 				}
 				return
 			}

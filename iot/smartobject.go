@@ -3,6 +3,8 @@ package iot
 import (
 	"fmt"
 	"strings"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 )
 
 // SmartObjectName is the smart-object driver's name.
@@ -39,7 +41,7 @@ func (SmartObject) Action(d Device, data map[string]any) ([]Publish, error) {
 		return nil, ErrNoAction
 	}
 	if !d.HasAction(name) {
-		return nil, fmt.Errorf("device %s has no action %q (it offers: %s)", d.Identifier, name, strings.Join(d.Actions, ", "))
+		return nil, fmt.Errorf("device %s has no action %s (it offers: %s)", d.Identifier, py.Repr(name), strings.Join(d.Actions, ", "))
 	}
 	topic, err := d.Patterns.ActionTopic(d.Identifier, name)
 	if err != nil {

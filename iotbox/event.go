@@ -1,6 +1,7 @@
 package iotbox
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"time"
@@ -51,8 +52,7 @@ func parsePoll(p map[string]json.RawMessage) (*pollParams, *jsonrpc.Error) {
 // serveEvent is POST /hw_drivers/event, the long poll.
 func (b *Box) serveEvent(w http.ResponseWriter, r *http.Request, req *jsonrpc.Request, uid int64) {
 	ctx := r.Context()
-	if !b.reg.CanSubscribe(ctx, uid, iotdevice.ChannelDevices) {
-		err := models.AccessErrorf("You are not allowed to access 'IoT Device' (%s) records.", deviceModel)
+	if err := b.mayListen(ctx, uid); err != nil {
 		b.writeFailure(w, r, req.ID, err)
 		return
 	}
@@ -71,9 +71,17 @@ func (b *Box) serveEvent(w http.ResponseWriter, r *http.Request, req *jsonrpc.Re
 	timer := time.NewTimer(b.opts.PollTimeout)
 	defer timer.Stop()
 	var seq uint64
-	for {
+	for waited := false; ; waited = true {
 		ev, next, wake := b.ring.next(p.last, seq, b.nowSec(), p.devices)
 		if ev != nil {
+			// A poll waits up to PollTimeout: the caller's rights, checked
+			// when it began, may have gone since.
+			if waited {
+				if err := b.stillListening(r, uid); err != nil {
+					b.writeFailure(w, r, req.ID, err)
+					return
+				}
+			}
 			writeEvent(w, req.ID, ev, p.session)
 			return
 		}
@@ -95,6 +103,28 @@ func (b *Box) serveEvent(w http.ResponseWriter, r *http.Request, req *jsonrpc.Re
 			return
 		}
 	}
+}
+
+// mayListen refuses a caller who may not read devices.
+func (b *Box) mayListen(ctx context.Context, uid int64) error {
+	if !b.reg.CanSubscribe(ctx, uid, iotdevice.ChannelDevices) {
+		return models.AccessErrorf("You are not allowed to access 'IoT Device' (%s) records.", deviceModel)
+	}
+	return nil
+}
+
+// stillListening checks again, before a waiting poll answers with an
+// event, that r's caller is still uid (the session is still valid, the
+// public user still the same) and may still read devices.
+func (b *Box) stillListening(r *http.Request, uid int64) error {
+	now, err := b.caller(r)
+	if err != nil {
+		return err
+	}
+	if now != uid {
+		return models.ErrSessionExpired
+	}
+	return b.mayListen(r.Context(), uid)
 }
 
 // writeEvent sends ev as the result, with the listener's session_id, which

@@ -1,6 +1,7 @@
 package listener
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -50,6 +51,47 @@ func TestBackoffJitterStaysInRange(t *testing.T) {
 	for range 1000 {
 		if d := b.next(); d < 750*time.Millisecond || d > time.Second {
 			t.Fatalf("delay %v outside [0.75s, 1s]", d)
+		}
+	}
+}
+
+// TestBackoffStoredValuesNeverHotLoop feeds the schedule every kind of
+// value a broker row may hold from before the models refused them, or
+// written by hand: NaN, infinities, zero, negatives, tiny and huge
+// numbers, converted as the mqtt addon converts them (seconds to a
+// Duration, which turns NaN and infinities into whatever the platform
+// makes of them). Every delay must be finite, at least the floor and at
+// most a day; a NaN factor, which made a hot reconnect loop (13,883
+// connects in 15 s), falls back to the addon's schedule.
+func TestBackoffStoredValuesNeverHotLoop(t *testing.T) {
+	secs := func(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+	nan, inf := math.NaN(), math.Inf(1)
+	odd := []float64{nan, inf, -inf, 0, -1, 1e-300, 1e-9, 0.5, 1e300, math.MaxFloat64}
+	for _, initial := range odd {
+		for _, factor := range odd {
+			for _, maxDelay := range odd {
+				for _, jitter := range odd {
+					cfg := mqttmodel.BrokerConfig{ReconnectInitial: secs(initial), ReconnectFactor: factor, ReconnectMax: secs(maxDelay), ReconnectJitter: jitter}
+					for _, r := range []float64{0, 0.5, 0.999999999} {
+						b := newBackoff(cfg)
+						b.rand = func() float64 { return r }
+						for i := range 80 {
+							if d := b.next(); d < minReconnectDelay || d > maxReconnectDelay {
+								t.Fatalf("initial %v factor %v max %v jitter %v rand %v: delay %d = %v, want within [%v, %v]",
+									initial, factor, maxDelay, jitter, r, i, d, minReconnectDelay, maxReconnectDelay)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+
+	s := func(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+	b := newBackoff(mqttmodel.BrokerConfig{ReconnectInitial: s(0.2), ReconnectFactor: nan, ReconnectMax: s(1)})
+	for i, want := range []time.Duration{s(0.2), s(0.3), s(0.45), s(0.675), s(1), s(1)} {
+		if got := b.next(); (got - want).Abs() > time.Millisecond {
+			t.Errorf("NaN factor: delay %d = %v, want %v (the default factor 1.5)", i, got, want)
 		}
 	}
 }

@@ -82,6 +82,11 @@ func tlsConfig(cfg mqttmodel.BrokerConfig) (*tls.Config, error) {
 // each daemon reconnects with a fresh client by its broker's backoff.
 // Acknowledgements are never automatic: the writer acks after commit.
 func clientOptions(cfg mqttmodel.BrokerConfig, clientID string, daemon bool) (*mqtt.ClientOptions, error) {
+	if cfg.SecretError != nil {
+		// Connecting without the secret would only earn a refusal, or
+		// worse, an anonymous session with other rights.
+		return nil, &configError{fmt.Errorf("listener: %w", cfg.SecretError)}
+	}
 	tc, err := tlsConfig(cfg)
 	if err != nil {
 		return nil, err

@@ -38,7 +38,11 @@ type daemon struct {
 	done   chan struct{} // closed when run has returned
 	routes routeTable
 
-	received, reconnects prometheus.Counter
+	received, reconnects, oversized, deviceTooLarge prometheus.Counter
+
+	maxPayload    int      // larger payloads are refused
+	refused       refusals // counted for the log
+	deviceSkipped refusals // device messages over maxDevicePayload
 
 	mu   sync.Mutex
 	sess *session // the live connection; nil while not connected
@@ -48,9 +52,12 @@ func newDaemon(s *Service, cfg brokerSetup, e *entry, cancel context.CancelCause
 	id := brokerLabel(cfg.ID)
 	return &daemon{
 		s: s, cfg: cfg, url: brokerURL(cfg.BrokerConfig), e: e, cancel: cancel, done: make(chan struct{}),
-		log:        s.log.With(slog.Int64("broker_id", cfg.ID), slog.String("broker", cfg.Name)),
-		received:   s.m.received.WithLabelValues(id),
-		reconnects: s.m.reconnects.WithLabelValues(id),
+		log:            s.log.With(slog.Int64("broker_id", cfg.ID), slog.String("broker", cfg.Name)),
+		received:       s.m.received.WithLabelValues(id),
+		reconnects:     s.m.reconnects.WithLabelValues(id),
+		oversized:      s.m.oversized.WithLabelValues(id),
+		deviceTooLarge: s.m.deviceTooLarge.WithLabelValues(id),
+		maxPayload:     maxPayload(cfg.BrokerConfig, s.opts.QueueBytes),
 	}
 }
 
@@ -128,7 +135,8 @@ func (d *daemon) connect(ctx context.Context) (*session, error) {
 	sess := newSession(d)
 	// Subscriptions carry no callback: every message goes to this one
 	// handler exactly once, even when several filters match it.
-	opts.SetDefaultPublishHandler(sess.handle).SetConnectionLostHandler(sess.connectionLost)
+	opts.SetDefaultPublishHandler(sess.handle).SetConnectionLostHandler(sess.connectionLost).
+		SetCustomOpenConnectionFn(sess.openConn(d.maxPayload))
 	c := mqtt.NewClient(opts)
 	tok := c.Connect()
 	<-tok.Done()
@@ -155,6 +163,8 @@ func (d *daemon) serve(ctx context.Context, sess *session) error {
 
 	refresh := time.NewTicker(signalRefresh)
 	defer refresh.Stop()
+	refusedLog := time.NewTicker(oversizeLogEvery)
+	defer refusedLog.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -173,6 +183,8 @@ func (d *daemon) serve(ctx context.Context, sess *session) error {
 			return err
 		case <-refresh.C:
 			d.loadSignals(ctx)
+		case <-refusedLog.C:
+			d.logRefused()
 		}
 	}
 }
@@ -182,6 +194,7 @@ func (d *daemon) finish(reason error) {
 	if reason == nil {
 		reason = errServiceStopped
 	}
+	d.logRefused()
 	d.s.daemons.update(d.e, func(st *mqttmodel.DaemonStatus) { st.StopReason, st.NextRetry = reason.Error(), time.Time{} })
 	d.transition(context.Background(), mqttmodel.StateStopped, "")
 }

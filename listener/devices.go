@@ -32,6 +32,15 @@ import (
 // availability are retained state a device publishes at QoS 1.
 const deviceQoS = 1
 
+// maxDevicePayload bounds the device messages used for device updates.
+// Each event goes to the bus and the IoT box's event buffer, which keep
+// their last 10,000 notes in memory (as the bus keeps a history row's
+// payload only up to 4 KiB): larger device payloads would let a flood
+// fill them with gigabytes. A larger message on a device topic is still
+// stored in the history when a subscription matches it; it is counted and
+// logged once per interval.
+const maxDevicePayload = 4 << 10
+
 // isDevice reports whether a topic is one of the broker's device topics.
 func (d *daemon) isDevice(topic string) bool {
 	if !d.cfg.Devices.Discovery {
@@ -307,7 +316,7 @@ func (w *writer) handDevices(ctx context.Context, batch []item) {
 	var jobs []deviceJob
 	for i := range batch {
 		it := &batch[i]
-		if !it.device {
+		if !it.device || it.deviceTooLarge {
 			continue
 		}
 		if w.jobOf == nil {

@@ -13,7 +13,10 @@
 //
 // Received messages never touch the database from paho's goroutines: the
 // message handler puts them in one bounded queue per Service and blocks
-// when it is full (back-pressure, never a drop). One writer goroutine
+// when it is full (back-pressure, never a drop). Their bytes are bounded
+// from the socket on: each connection takes a PUBLISH's bytes from one
+// byte budget before paho reads it, and refuses payloads over the
+// broker's maximum unread (limitconn.go, bytegate.go). One writer goroutine
 // takes what is queued and, batch by batch:
 //
 //  1. stores it with the mqtt addon's InsertHistory in one transaction;

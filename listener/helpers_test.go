@@ -4,10 +4,14 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/eclipse/paho.mqtt.golang/packets"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
@@ -31,6 +35,15 @@ type harness struct {
 func newHarness(t *testing.T, kind string, opts Options) *harness {
 	h := &harness{t: t}
 	h.reg = modelstest.NewFor(t, kind, modelstest.Options{Control: func() mqttmodel.BrokerControl { return h.svc }})
+	h.run(opts)
+	return h
+}
+
+// newHarnessAt runs a Service on the database at dsn, whose secrets it
+// reads with cipher (nil: the test keyring).
+func newHarnessAt(t *testing.T, dsn string, cipher models.Cipher, opts Options) *harness {
+	h := &harness{t: t}
+	h.reg = modelstest.Open(t, dsn, modelstest.Options{Control: func() mqttmodel.BrokerControl { return h.svc }, Cipher: cipher})
 	h.run(opts)
 	return h
 }
@@ -223,4 +236,81 @@ func (h *harness) metric(name string, labels ...string) float64 {
 		}
 	}
 	return total
+}
+
+// userIn creates a user of the group with xml id group and returns its id.
+func (h *harness) userIn(login, group string) int64 {
+	h.t.Helper()
+	gids := h.call("res.groups", "search", []any{[]any{"xml_id", "=", group}}).([]int64)
+	return h.call("res.users", "create", map[string]any{"name": login, "login": login, "password": "pw-" + login,
+		"groups_id": []any{[]any{int64(6), int64(0), []any{gids[0]}}}}).(int64)
+}
+
+// tryAs runs a model method as uid.
+func (h *harness) tryAs(uid int64, model, method string, args ...any) (any, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return h.reg.Execute(ctx, models.Call{UID: uid, Model: model, Method: method, Args: args})
+}
+
+// connectRecorder is a plain TCP listener that plays a broker just far
+// enough to read each client's CONNECT and accept it: a stand-in for a
+// listener an attacker points a broker record at.
+type connectRecorder struct {
+	ln      net.Listener
+	packets chan *packets.ConnectPacket
+	wg      sync.WaitGroup
+}
+
+// newConnectRecorder listens on a free local port until the test ends.
+func newConnectRecorder(t *testing.T) *connectRecorder {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &connectRecorder{ln: ln, packets: make(chan *packets.ConnectPacket, 16)}
+	r.wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return // closed
+			}
+			r.wg.Go(func() { r.serve(t, c) })
+		}
+	})
+	t.Cleanup(func() { ln.Close(); r.wg.Wait() })
+	return r
+}
+
+func (r *connectRecorder) port() int { return r.ln.Addr().(*net.TCPAddr).Port }
+
+// serve reads one CONNECT, answers CONNACK accepted, and waits for the
+// client to hang up (bounded, so the recorder always stops).
+func (r *connectRecorder) serve(t *testing.T, c net.Conn) {
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	p, err := packets.ReadPacket(c)
+	cp, ok := p.(*packets.ConnectPacket)
+	if err != nil || !ok {
+		t.Errorf("connect recorder: %T, %v: not a CONNECT", p, err)
+		return
+	}
+	r.packets <- cp
+	if err := packets.NewControlPacket(packets.Connack).Write(c); err != nil {
+		return
+	}
+	_, _ = io.Copy(io.Discard, c)
+}
+
+// next returns the next CONNECT received.
+func (r *connectRecorder) next(t *testing.T) *packets.ConnectPacket {
+	t.Helper()
+	select {
+	case p := <-r.packets:
+		return p
+	case <-time.After(15 * time.Second):
+		t.Fatal("no CONNECT reached the recorder")
+		return nil
+	}
 }

@@ -16,11 +16,14 @@ type item struct {
 	broker, sub, signal int64     // 0: none
 	sess                *session  // the connection to acknowledge it on
 	device              bool      // on one of the broker's device topics
+	deviceTooLarge      bool      // a device message over maxDevicePayload: no device update
+	refused             bool      // over the broker's largest payload: acknowledged, not stored
+	size                int       // its bytes in the byte budget, given back once done
 }
 
 // stored reports whether the message goes to the history: any message
-// but a device message no user subscription asked for.
-func (it *item) stored() bool { return it.sub != 0 || !it.device }
+// but a refused one, or a device message no user subscription asked for.
+func (it *item) stored() bool { return !it.refused && (it.sub != 0 || !it.device) }
 
 // lost reports whether giving up on the message loses it: a QoS 0 message,
 // or one of a clean session, is not redelivered by the broker.
@@ -46,7 +49,8 @@ func (s *Service) enqueue(it item) {
 }
 
 func (s *Service) abandon(it item) {
-	if it.lost() {
+	s.gate.release(it.size)
+	if it.lost() && !it.refused {
 		s.m.dropped.Inc()
 	}
 }
@@ -163,6 +167,7 @@ func (w *writer) commit(ctx context.Context) bool {
 	if stored < len(w.rows) {
 		done := w.storedPrefix(stored)
 		w.finish(ctx, w.batch[:done], w.rows[:stored])
+		w.release(w.batch[:done])
 		w.batch = append(w.batch[:0], w.batch[done:]...)
 		return false
 	}
@@ -174,6 +179,7 @@ func (w *writer) commit(ctx context.Context) bool {
 	s.m.batchSize.Observe(float64(len(w.batch)))
 
 	w.finish(ctx, w.batch, w.rows)
+	w.release(w.batch)
 	clear(w.batch) // let the payloads go
 	clear(w.rows)
 	return true
@@ -190,6 +196,15 @@ func (w *writer) finish(ctx context.Context, batch []item, rows []mqttmodel.Hist
 	w.ackStored(batch)
 	w.s.store.NotifyHistory(ctx, rows)
 	w.handDevices(ctx, batch)
+}
+
+// release gives the byte budget of finished messages back.
+func (w *writer) release(batch []item) {
+	n := 0
+	for i := range batch {
+		n += batch[i].size
+	}
+	w.s.gate.release(n)
 }
 
 // storedPrefix is how many leading messages of the batch are done when

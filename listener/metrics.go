@@ -21,6 +21,10 @@ type metrics struct {
 	commit     prometheus.Histogram
 	dropped    prometheus.Counter
 	depth      prometheus.GaugeFunc
+	queueBytes prometheus.GaugeFunc
+	oversized  *prometheus.CounterVec
+
+	deviceTooLarge *prometheus.CounterVec
 
 	deviceBytes   prometheus.GaugeFunc
 	deviceMsgs    prometheus.GaugeFunc
@@ -31,7 +35,7 @@ type metrics struct {
 
 var daemonStates = []string{mqttmodel.StateConnecting, mqttmodel.StateConnected, mqttmodel.StateReconnecting, mqttmodel.StateStopped, mqttmodel.StateError}
 
-func newMetrics(reg prometheus.Registerer, queueDepth func() float64, deviceQueue func() (bytes, msgs int), log *slog.Logger) *metrics {
+func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes func() float64, deviceQueue func() (bytes, msgs int), log *slog.Logger) *metrics {
 	const ns = "odoo_iot_mqtt"
 	m := &metrics{
 		state: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "connection_state",
@@ -50,6 +54,12 @@ func newMetrics(reg prometheus.Registerer, queueDepth func() float64, deviceQueu
 			Help: "Received messages neither stored nor left to the broker to redeliver. Stays 0: the queue blocks instead of dropping."}),
 		depth: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "ingest_queue_depth",
 			Help: "Received messages waiting to be stored."}, queueDepth),
+		queueBytes: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "ingest_queue_bytes",
+			Help: "Bytes of received messages read from the brokers and not yet stored (topic, payload and a per-message overhead); at most --ingest-queue-bytes."}, queueBytes),
+		oversized: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "messages_oversized_total",
+			Help: "Received messages refused because their payload exceeded the broker's max_payload_size: not stored, acknowledged."}, []string{"broker_id"}),
+		deviceTooLarge: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "device_messages_oversized_total",
+			Help: "Messages on device topics with a payload over 4 KiB, not used for device updates."}, []string{"broker_id"}),
 		deviceBytes: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "device_queue_bytes",
 			Help: "Topic and payload bytes of acknowledged device messages waiting for (or in) device ingestion."},
 			func() float64 { b, _ := deviceQueue(); return float64(b) }),
@@ -66,7 +76,7 @@ func newMetrics(reg prometheus.Registerer, queueDepth func() float64, deviceQueu
 	if reg == nil {
 		return m
 	}
-	for _, c := range []prometheus.Collector{m.state, m.reconnects, m.received, m.sent, m.batchSize, m.commit, m.dropped, m.depth,
+	for _, c := range []prometheus.Collector{m.state, m.reconnects, m.received, m.sent, m.batchSize, m.commit, m.dropped, m.depth, m.queueBytes, m.oversized, m.deviceTooLarge,
 		m.deviceBytes, m.deviceMsgs, m.deviceWaits, m.deviceRetries, m.deviceLost} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
@@ -104,4 +114,6 @@ func (m *metrics) forget(brokerID int64) {
 	m.reconnects.DeletePartialMatch(l)
 	m.received.DeletePartialMatch(l)
 	m.sent.DeletePartialMatch(l)
+	m.oversized.DeletePartialMatch(l)
+	m.deviceTooLarge.DeletePartialMatch(l)
 }

@@ -20,6 +20,23 @@ func (s *Service) CheckConnection(ctx context.Context, cfg mqttmodel.BrokerConfi
 	return nil
 }
 
+// SubscribeOnce subscribes sub on a short-lived connection with cfg and
+// waits for the SUBACK: the broker's own answer, for the Subscribe button
+// when no connected daemon carries the subscription. The session is clean,
+// so the subscription ends with the connection.
+func (s *Service) SubscribeOnce(ctx context.Context, cfg mqttmodel.BrokerConfig, sub mqttmodel.SubscriptionConfig) error {
+	c, err := s.dial(ctx, cfg, "sub")
+	if err != nil {
+		return err
+	}
+	defer c.Disconnect(disconnectQuiesce)
+	res, err := subscribeOn(ctx, c, map[string]byte{sub.Topic: sub.QoS})
+	if err == nil {
+		err = res[sub.Topic]
+	}
+	return err
+}
+
 // Publish sends a message through the broker's connected daemon, or else
 // through a short-lived connection, and at QoS 1/2 waits for the
 // PUBACK/PUBCOMP until ctx's deadline.
@@ -54,8 +71,9 @@ func (s *Service) dial(ctx context.Context, cfg mqttmodel.BrokerConfig, purpose 
 	if err != nil {
 		return nil, err
 	}
-	// It subscribes nothing, but a handler makes paho acknowledge (and so
-	// not pile up) anything a broker might still send it.
+	// It reads nothing it receives (retained messages after
+	// SubscribeOnce's SUBACK, say), but a handler makes paho acknowledge
+	// (and so not pile up) anything a broker sends it.
 	opts.SetAutoAckDisabled(false).SetDefaultPublishHandler(func(mqtt.Client, mqtt.Message) {})
 	c := mqtt.NewClient(opts)
 	tok := c.Connect()

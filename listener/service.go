@@ -17,10 +17,18 @@ import (
 type Options struct {
 	Logger        *slog.Logger
 	Metrics       prometheus.Registerer // nil: no metrics
-	QueueSize     int                   // bound of the ingest queue, default 100_000
+	QueueSize     int                   // bound of the ingest queue in messages, default 100_000
 	BatchSize     int                   // most rows per commit, default 1000
 	FlushInterval time.Duration         // longest wait to fill a batch when messages keep coming, default 5ms
 	PurgeInterval time.Duration         // retention job period, default 10m
+
+	// QueueBytes bounds the ingest queue in bytes: the topic and payload
+	// bytes (plus a small overhead per message) of the received messages
+	// read from the brokers' sockets and not yet stored, wherever they
+	// are (paho's goroutines, the queue, the batch being written). While
+	// it is spent the connections stop reading, so the brokers slow down.
+	// Default 32 MiB. It also caps every broker's largest payload.
+	QueueBytes int
 
 	// DeviceQueueBytes bounds the device messages (topic and payload
 	// bytes) acknowledged and waiting for device ingestion; default 64 MiB.
@@ -32,6 +40,7 @@ type Options struct {
 
 const (
 	defaultQueueSize     = 100_000
+	defaultQueueBytes    = 32 << 20
 	defaultBatchSize     = 1000
 	defaultFlushInterval = 5 * time.Millisecond
 	defaultPurgeInterval = 10 * time.Minute
@@ -64,6 +73,7 @@ type Service struct {
 	m     *metrics
 
 	queue   chan item    // the ingest queue, shared by every daemon
+	gate    *byteGate    // its byte budget
 	devices *deviceQueue // acknowledged device messages, for the device worker
 
 	deviceIngest func(ctx context.Context, brokerID int64, msgs []iotdevice.DeviceMessage) error
@@ -112,15 +122,19 @@ func New(store *mqttmodel.Addon, iot *iotdevice.Addon, opts Options) *Service {
 	if opts.PurgeInterval <= 0 {
 		opts.PurgeInterval = defaultPurgeInterval
 	}
+	if opts.QueueBytes <= 0 {
+		opts.QueueBytes = defaultQueueBytes
+	}
 	if opts.DeviceQueueBytes <= 0 {
 		opts.DeviceQueueBytes = defaultDeviceQueue
 	}
-	s := &Service{store: store, iot: iot, log: opts.Logger, opts: opts, queue: make(chan item, opts.QueueSize),
+	s := &Service{store: store, iot: iot, log: opts.Logger, opts: opts, queue: make(chan item, opts.QueueSize), gate: newByteGate(opts.QueueBytes),
 		devices: newDeviceQueue(opts.DeviceQueueBytes), deviceIngest: opts.deviceIngest, daemons: newRegistry(), drainTimeout: drainTimeout}
 	if s.deviceIngest == nil {
 		s.deviceIngest = iot.IngestDeviceMessages
 	}
-	s.m = newMetrics(opts.Metrics, func() float64 { return float64(len(s.queue)) }, s.devices.size, s.log)
+	s.m = newMetrics(opts.Metrics, func() float64 { return float64(len(s.queue)) }, func() float64 { return float64(s.gate.size()) },
+		s.devices.size, s.log)
 	s.base, s.baseCancel = context.WithCancelCause(context.Background())
 	return s
 }

@@ -91,6 +91,7 @@ func TestServiceLifecycle(t *testing.T) {
 	if !h.daemon(b1).ConnectedAt.Equal(connectedAt) {
 		t.Errorf("check_connection restarted the daemon")
 	}
+	h.call("mqtt.subscription", "unlink", []any{subs[0]}) // a broker with subscriptions is not deleted
 	h.call("mqtt.broker", "unlink", []any{b1})
 	if d := h.daemon(b1); d.BrokerID != 0 {
 		t.Errorf("deleted broker still in the registry: %+v", d)

@@ -89,9 +89,14 @@ func (s *Service) Unsubscribe(ctx context.Context, brokerID int64, topic string)
 // outcome (nil or why the broker refused it), or an error when no SUBACK
 // came.
 func (ss *session) subscribe(ctx context.Context, filters map[string]byte) (map[string]error, error) {
+	return subscribeOn(ctx, ss.client, filters)
+}
+
+// subscribeOn is session.subscribe on any connected client.
+func subscribeOn(ctx context.Context, c mqtt.Client, filters map[string]byte) (map[string]error, error) {
 	ctx, cancel := withDefaultTimeout(ctx, subackTimeout)
 	defer cancel()
-	tok := ss.client.SubscribeMultiple(filters, nil)
+	tok := c.SubscribeMultiple(filters, nil)
 	if err := waitToken(ctx, tok); err != nil {
 		return nil, fmt.Errorf("subscribe: %w", err)
 	}

@@ -68,7 +68,7 @@ func (e *Env) SearchRead(m *Model, domain []any, fields []string, offset, limit 
 	for i, f := range fields {
 		names[i] = f
 	}
-	return e.searchRead(m, Args{"domain": domain, "fields": names, "offset": offset, "limit": limit, "order": order, "load": "_classic_read"})
+	return e.searchRead(m, Args{"domain": domain, "fields": names, "offset": offset, "limit": limit, "order": order}, classicRead)
 }
 
 // Count is the number of records of m matching domain, at most limit
@@ -78,7 +78,8 @@ func (e *Env) Count(m *Model, domain []any, limit int64) (int64, error) {
 }
 
 // Read returns records in read()'s format: fields (all readable ones
-// when empty), load "_classic_read" renders many2one as [id, name].
+// when empty); load "_classic_read" renders many2one as [id, name], any
+// other load ("" too, as in Odoo) as the bare id.
 func (e *Env) Read(m *Model, ids []int64, fields []string, load string) ([]*Dict, error) {
 	return e.read(m, ids, fields, load)
 }
@@ -120,6 +121,9 @@ func (e *Env) columnValues(m *Model, vals map[string]any) (map[string]any, error
 			return nil, ValueErrorf("Invalid field %s on model %s", py.Repr(k), py.Repr(m.Name))
 		}
 		dv, err := f.toDB(e.Dialect(), v)
+		if err == nil && f.Encrypted {
+			dv, err = e.reg.seal(f, dv)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -150,7 +150,7 @@ func TestRegistryCheckRejectsBadAddons(t *testing.T) {
 	if m.Field("extra") == nil || m.Methods["more"] == nil || m.Methods["act"] == nil || len(m.Indexes) != 1 {
 		t.Errorf("extension not applied: %+v", m)
 	}
-	if last := m.Fields[len(m.Fields)-1].Name; last != "display_name" {
+	if last := m.Fields[len(m.Fields)-1].Name; last != LastUpdateField {
 		t.Errorf("an extension's fields go before the magic ones; last field is %s", last)
 	}
 	m.Changed(nil, nil, nil, false)

@@ -37,6 +37,9 @@ func (r *Registry) Bulk(model string, fields ...string) (*Bulk, error) {
 		if f == nil || !f.Stored() || isMagic(name) {
 			return nil, fmt.Errorf("models: bulk insert into %s: %q is not a stored field", model, name)
 		}
+		if f.Encrypted {
+			return nil, fmt.Errorf("models: bulk insert into %s: %q is encrypted, which bulk inserts do not do", model, name)
+		}
 		b.fields = append(b.fields, f)
 		b.cols = append(b.cols, name)
 	}

@@ -23,6 +23,7 @@ func (r *Registry) Check() error {
 	c.groups()
 	if len(c.errs) == 0 {
 		r.buildTriggers()
+		r.relatedLabels()
 	}
 	return errors.Join(c.errs...)
 }
@@ -58,6 +59,24 @@ func (c *checker) field(m *Model, f *Field) {
 	for _, g := range f.Groups {
 		if !c.r.knownGroup(g) {
 			c.bad(m, "field %s: unknown group %q", f.Name, g)
+		}
+	}
+	c.secret(m, f)
+}
+
+// secret checks Encrypted and ClearOnChange: encryption is for stored,
+// write-only text that no domain, order or group by may reach; clearing
+// needs a field that may be empty and names stored fields.
+func (c *checker) secret(m *Model, f *Field) {
+	if f.Encrypted && (!f.Secret || (f.Type != Char && f.Type != Text) || !f.Stored() || f.Compute != nil || f.Related != "") {
+		c.bad(m, "field %s: Encrypted needs a stored, Secret char or text field that is neither computed nor related", f.Name)
+	}
+	if len(f.ClearOnChange) > 0 && (f.Required || !f.Stored()) {
+		c.bad(m, "field %s: ClearOnChange needs a stored field that is not required", f.Name)
+	}
+	for _, w := range f.ClearOnChange {
+		if wf := m.Field(w); wf == nil || !wf.Stored() || wf == f {
+			c.bad(m, "field %s: ClearOnChange %q is not another stored field", f.Name, w)
 		}
 	}
 }
@@ -130,6 +149,9 @@ func (c *checker) indexes(m *Model) {
 // claimed by two models is an error.
 func (c *checker) channels(m *Model) {
 	for _, ch := range m.Channels {
+		if ch == ChannelAccess {
+			c.bad(m, "channel %q is the engine's own", ch)
+		}
 		if other := c.r.channels[ch]; other != nil && other != m {
 			c.bad(m, "channel %q already carries %s", ch, other.Name)
 		}

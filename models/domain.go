@@ -192,11 +192,11 @@ func parseDomain(domain any) ([]token, error) {
 func checkLeaf(it any) (*leaf, error) {
 	l, ok := it.([]any)
 	if !ok || len(l) != 3 {
-		return nil, ValueErrorf("Invalid leaf %s", py.ReprShort(it))
+		return nil, ValueErrorf("Invalid leaf %s", itemText(it))
 	}
 	op, ok := l[1].(string)
 	if !ok || !termOperators[op] {
-		return nil, ValueErrorf("Invalid leaf %s", py.ReprShort(it))
+		return nil, ValueErrorf("Invalid leaf %s", itemText(it))
 	}
 	if p, ok := l[0].(string); ok && p != "" {
 		if op == "<>" {
@@ -210,7 +210,30 @@ func checkLeaf(it any) (*leaf, error) {
 	if okL && okR && op == "=" && right == 1 && (left == 0 || left == 1) {
 		return &leaf{isConst: true, constTrue: left == 1, raw: it, op: op}, nil
 	}
-	return nil, ValueErrorf("Invalid leaf %s", py.ReprShort(it))
+	return nil, ValueErrorf("Invalid leaf %s", itemText(it))
+}
+
+// itemText quotes a domain item the way Odoo's check_leaf does, str() of
+// it after normalize_domain turned lists into tuples: ('name', '~', 'x')
+// for a leaf, name for a stray string.
+func itemText(it any) string {
+	if l, ok := it.([]any); ok {
+		return py.ReprShort(py.Tuple(l))
+	}
+	if s, ok := it.(string); ok && len(s) <= 500 {
+		return s
+	}
+	return py.ReprShort(it)
+}
+
+// text quotes the leaf as Odoo's messages show it: the tuple
+// normalize_leaf made of it (operator '<>' as '!=', 'in' a boolean as '=',
+// '=' a list as 'in'), at the point of the path being compiled.
+func (lf *leaf) text() string {
+	if lf.isConst {
+		return itemText(lf.raw)
+	}
+	return py.ReprShort(py.Tuple{lf.path, lf.op, lf.val})
 }
 
 // distributeNot is Odoo's distribute_not: every '!' is pushed down to the

@@ -34,7 +34,7 @@ func (c *compiler) comodel(f *Field) (*Model, error) {
 // through an x2many the context's active_test applies.
 func (c *compiler) hop(m *Model, alias string, f *Field, rest string, lf *leaf, hops int) (string, []any, error) {
 	if !f.IsRelational() {
-		return "", nil, ValueErrorf("Invalid field %s.%s in leaf %s", m.Name, lf.path, py.ReprShort(lf.raw))
+		return "", nil, ValueErrorf("Invalid field %s.%s in leaf %s", m.Name, lf.path, lf.text())
 	}
 	co, err := c.comodel(f)
 	if err != nil {

@@ -41,10 +41,10 @@ func (c *compiler) count(n int) error {
 func col(alias, name string) string { return quote(alias) + "." + quote(name) }
 
 func invalidField(m *Model, name string, lf *leaf) error {
-	return ValueErrorf("Invalid field %s.%s in leaf %s", m.Name, name, py.ReprShort(lf.raw))
+	return ValueErrorf("Invalid field %s.%s in leaf %s", m.Name, name, lf.text())
 }
 
-func invalidLeaf(lf *leaf) error { return ValueErrorf("Invalid leaf %s", py.ReprShort(lf.raw)) }
+func invalidLeaf(lf *leaf) error { return ValueErrorf("Invalid leaf %s", lf.text()) }
 
 // leaf compiles one leaf on m. hops counts relational hops, related-field
 // rewrites and sub-searches taken so far, which bounds the recursion.
@@ -56,7 +56,7 @@ func (c *compiler) leaf(m *Model, alias string, lf *leaf, hops int) (string, []a
 		return "1=0", nil, nil
 	}
 	if hops > maxPathHops {
-		return "", nil, ValueErrorf("Too many relational hops in leaf %s (at most %d)", py.ReprShort(lf.raw), maxPathHops)
+		return "", nil, ValueErrorf("Too many relational hops in leaf %s (at most %d)", lf.text(), maxPathHops)
 	}
 	head, rest, dotted := strings.Cut(lf.path, ".")
 	f := m.Field(head)

@@ -325,7 +325,7 @@ func TestCompileDomainErrors(t *testing.T) {
 		{"non-string path", "test.child", []any{[]any{int64(5), "=", int64(1)}}, KindValue, "Invalid leaf"},
 		{"empty path", "test.child", []any{L("", "=", 1)}, KindValue, "Invalid leaf"},
 		{"stray string", "test.child", []any{"name"}, KindValue, "Invalid leaf"},
-		{"unknown field", "test.child", []any{L("nope", "=", 1)}, KindValue, `Invalid field test.child.nope in leaf ['nope', '=', 1]`},
+		{"unknown field", "test.child", []any{L("nope", "=", 1)}, KindValue, `Invalid field test.child.nope in leaf ('nope', '=', 1)`},
 		{"unknown field after hop", "test.child", []any{L("parent_id.nope", "=", 1)}, KindValue, "Invalid field test.parent.nope"},
 		{"secret", "test.parent", []any{L("secret", "=", "x")}, KindValue, "Invalid field test.parent.secret"},
 		{"secret after hop", "test.child", []any{L("parent_id.secret", "like", "a")}, KindValue, "Invalid field test.parent.secret"},

@@ -22,7 +22,7 @@ func (c *compiler) value(f *Field, v any, lf *leaf) (any, error) {
 				return text, nil
 			}
 		}
-		return nil, ValueErrorf("Invalid value %s in leaf %s: want a string of valid UTF-8", py.ReprShort(v), py.ReprShort(lf.raw))
+		return nil, ValueErrorf("Invalid value %s in leaf %s: want a string of valid UTF-8", py.ReprShort(v), lf.text())
 	}
 	if _, isList := py.List(v); isList {
 		return nil, invalidLeaf(lf)
@@ -35,7 +35,7 @@ func (c *compiler) value(f *Field, v any, lf *leaf) (any, error) {
 		if KindOf(err) == KindInternal {
 			return nil, err
 		}
-		return nil, ValueErrorf("Invalid value %s in leaf %s: %s", py.ReprShort(v), py.ReprShort(lf.raw), MessageOf(err))
+		return nil, ValueErrorf("Invalid value %s in leaf %s: %s", py.ReprShort(v), lf.text(), MessageOf(err))
 	}
 	return p, nil
 }

@@ -1,5 +1,7 @@
 package models
 
+import "strings"
+
 // FieldType is an Odoo field type name as fields_get reports it.
 type FieldType string
 
@@ -54,8 +56,20 @@ type Field struct {
 	NotStored bool // computed on read, no column
 	NoCopy    bool // copy() leaves it at its default
 	Secret    bool // write-only: never returned by read or search_read
-	Index     bool
-	Unique    bool // SQL unique constraint on the column
+	// Encrypted stores a Secret char or text field encrypted by the
+	// registry's Cipher (Options.Cipher), for secrets the server must read
+	// back (a broker's password), unlike a hash. Loaded records hold the
+	// plaintext; a value that does not decrypt loads empty, with the
+	// reason in Record.LoadError.
+	Encrypted bool
+	// ClearOnChange names fields that decide where this field's value is
+	// sent (a broker's host and port for its password): a write that
+	// changes one of them on a record and does not give this field too
+	// clears it on that record, so a new destination never receives the
+	// old secret.
+	ClearOnChange []string
+	Index         bool
+	Unique        bool // SQL unique constraint on the column
 	// NoForeignKey stores a many2one without a database foreign key; its
 	// OnDelete is then carried out by the comodel's code. For append-heavy
 	// tables (message history) where a key check per row costs more than
@@ -66,7 +80,8 @@ type Field struct {
 	// group keys; fields_get omits it for others.
 	Groups []string
 
-	model *Model
+	model        *Model
+	relatedLabel string // a related field's target label, when String is empty
 }
 
 // Stored reports whether the field has a column in the model's table.
@@ -82,31 +97,66 @@ func (f *Field) IsRelational() bool {
 // Model is the model the field belongs to.
 func (f *Field) Model() *Model { return f.model }
 
-// label returns the field's label, derived from its name when not given,
-// as Odoo does ("broker_id" -> "Broker").
+// label returns the field's label: the declared one, else a related
+// field's target label (Registry.Check records it), else the label Odoo
+// derives from the name ("broker_id" -> "Broker", "clean_session" ->
+// "Clean Session").
 func (f *Field) label() string {
 	if f.String != "" {
 		return f.String
 	}
+	if f.relatedLabel != "" {
+		return f.relatedLabel
+	}
 	return labelFromName(f.Name)
 }
 
+// relatedLabels gives each related field without a label its target's
+// label, as Odoo's related fields take their string from the field they
+// mirror (a chain of related fields is followed to its end).
+func (r *Registry) relatedLabels() {
+	var labelOf func(f *Field, depth int) string
+	labelOf = func(f *Field, depth int) string {
+		if f.String != "" || f.Related == "" || depth > maxPathHops {
+			return f.label()
+		}
+		target, err := r.resolvePath(f.model, f.Related)
+		if err != nil {
+			return f.label()
+		}
+		return labelOf(target, depth+1)
+	}
+	for _, m := range r.Models() {
+		for _, f := range m.Fields {
+			if f.String == "" && f.Related != "" {
+				f.relatedLabel = labelOf(f, 0)
+			}
+		}
+	}
+}
+
+// labelFromName is Odoo 16's default field string: the name without a
+// trailing "_ids" or "_id", underscores as spaces, then Python's
+// str.title() (a letter is upper case after a non-letter, lower case
+// after a letter).
 func labelFromName(name string) string {
 	n := name
-	for _, suf := range []string{"_ids", "_id"} {
-		if len(n) > len(suf) && n[len(n)-len(suf):] == suf {
-			n = n[:len(n)-len(suf)]
-			break
-		}
+	if strings.HasSuffix(n, "_ids") {
+		n = n[:len(n)-4]
+	} else if strings.HasSuffix(n, "_id") {
+		n = n[:len(n)-3]
 	}
-	b := []byte(n)
-	for i := range b {
-		if b[i] == '_' {
-			b[i] = ' '
+	b := []byte(strings.ReplaceAll(n, "_", " "))
+	prevLetter := false
+	for i, c := range b {
+		isUpper, isLower := c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z'
+		switch {
+		case isLower && !prevLetter:
+			b[i] = c - ('a' - 'A')
+		case isUpper && prevLetter:
+			b[i] = c + ('a' - 'A')
 		}
-	}
-	if len(b) > 0 && b[0] >= 'a' && b[0] <= 'z' {
-		b[0] -= 'a' - 'A'
+		prevLetter = isUpper || isLower
 	}
 	return string(b)
 }

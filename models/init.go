@@ -7,7 +7,8 @@ import (
 )
 
 // Init prepares a migrated database for use: the session secret, the
-// groups, the built-in users and the ir.model tables. On a new database it
+// groups, the built-in users and the ir.model tables; then it encrypts
+// secrets still stored in plaintext (SealSecrets). On a new database it
 // creates user admin with adminPassword, or with a generated password that
 // it returns so the caller can show it once.
 func (r *Registry) Init(ctx context.Context, adminPassword string) (generated string, err error) {
@@ -59,6 +60,9 @@ func (r *Registry) Init(ctx context.Context, adminPassword string) (generated st
 		}
 		return env.syncIrModel()
 	})
+	if err == nil {
+		err = r.sealAtStart(ctx)
+	}
 	return generated, err
 }
 

@@ -129,9 +129,9 @@ func methodSearchCount(env *Env, _ []int64, a Args) (any, error) {
 	return env.count(env.CurrentModel(), a.Get("domain"), limit)
 }
 
-// searchRead is search followed by read, the shape of search_read and
-// web_search_read.
-func (e *Env) searchRead(m *Model, a Args) ([]*Dict, error) {
+// searchRead is search followed by read with load, the shape of
+// search_read and web_search_read.
+func (e *Env) searchRead(m *Model, a Args, load string) ([]*Dict, error) {
 	offset, limit, err := windowArgs(a)
 	if err != nil {
 		return nil, err
@@ -143,10 +143,6 @@ func (e *Env) searchRead(m *Model, a Args) ([]*Dict, error) {
 	names, err := namesArg(a, "fields")
 	if err != nil {
 		return nil, err
-	}
-	load, _ := a.Get("load").(string)
-	if a.Has("load") && py.IsFalse(a.Get("load")) {
-		load = "_classic_write"
 	}
 	fields, err := e.readableFields(m, names)
 	if err != nil {
@@ -163,16 +159,18 @@ func (e *Env) searchRead(m *Model, a Args) ([]*Dict, error) {
 	if err != nil {
 		return nil, err
 	}
-	return e.format(m, recs, fields, load != "_classic_read" && load != "")
+	return e.format(m, recs, fields, load != classicRead)
 }
 
 func methodSearchRead(env *Env, _ []int64, a Args) (any, error) {
-	return env.searchRead(env.CurrentModel(), a)
+	return env.searchRead(env.CurrentModel(), a, loadArg(a))
 }
 
 func methodWebSearchRead(env *Env, _ []int64, a Args) (any, error) {
 	m := env.CurrentModel()
-	recs, err := env.searchRead(m, a)
+	// Odoo 16's web_search_read takes no load: its search_read names
+	// many2one values.
+	recs, err := env.searchRead(m, a, classicRead)
 	if err != nil {
 		return nil, err
 	}
@@ -203,11 +201,7 @@ func methodRead(env *Env, ids []int64, a Args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	load, _ := a.Get("load").(string)
-	if py.IsFalse(a.Get("load")) {
-		load = "_classic_write"
-	}
-	return env.read(env.CurrentModel(), ids, names, load)
+	return env.read(env.CurrentModel(), ids, names, loadArg(a))
 }
 
 // methodCreate returns an int for a dict and a list of ids for a list of
@@ -253,17 +247,22 @@ func methodUnlink(env *Env, ids []int64, _ Args) (any, error) {
 	return true, nil
 }
 
+// methodExists answers the ids that exist for the user: records outside
+// the record rules do not (Odoo's exists ignores the rules).
 func methodExists(env *Env, ids []int64, _ Args) (any, error) {
 	m := env.CurrentModel()
 	if err := env.checkAccess(m, OpRead); err != nil {
 		return nil, err
 	}
-	return env.existing(m, ids)
+	return env.visible(m, ids)
 }
 
 func methodNameGet(env *Env, ids []int64, _ Args) (any, error) {
 	m := env.CurrentModel()
 	if err := env.checkAccess(m, OpRead); err != nil {
+		return nil, err
+	}
+	if err := env.checkVisible(m, ids, OpRead); err != nil {
 		return nil, err
 	}
 	ex, err := env.existing(m, ids)

@@ -153,6 +153,9 @@ func (m *Model) finish() error {
 	if !have["display_name"] {
 		all = append(all, &Field{Name: "display_name", Type: Char, String: "Display Name", Readonly: true, NotStored: true})
 	}
+	if !have[LastUpdateField] {
+		all = append(all, lastUpdateField())
+	}
 	m.Fields = all
 	for _, f := range m.Fields {
 		if _, dup := m.fields[f.Name]; dup {

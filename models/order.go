@@ -3,6 +3,8 @@ package models
 import (
 	"strconv"
 	"strings"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 )
 
 // orderTerm is one "field [asc|desc]" of an order specification.
@@ -48,7 +50,7 @@ func parseOrder(m *Model, order string) ([]orderTerm, error) {
 		name := strings.Trim(words[0], `"`)
 		f := m.Field(name)
 		if f == nil {
-			return nil, ValueErrorf("Invalid field '%s' on model '%s'", name, m.Name)
+			return nil, ValueErrorf("Invalid field %s on model %s", py.Repr(name), py.Repr(m.Name))
 		}
 		terms = append(terms, orderTerm{Field: f, Desc: desc})
 	}

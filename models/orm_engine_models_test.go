@@ -86,6 +86,7 @@ func newEngineReg(t testing.TB, kind string) *engineReg {
 	opts := Options{Notifier: e.bus}
 	if kind != "sqlite" {
 		e.Registry = newRegistryWith(t, kind, opts, engineAddons(e.log)...)
+		e.bus.take() // Init's notes (rights changed as it made the users), which the SQLite template's copies never hear
 		return e
 	}
 	engineTemplate.once.Do(func() { engineTemplate.data, engineTemplate.err = makeEngineTemplate() })

@@ -70,7 +70,7 @@ func TestEngineReadFormats(t *testing.T) {
 		}
 
 		// Default fields: every readable field but secrets.
-		recs, _ = env.Read(mo, []int64{f.order}, nil, "")
+		recs, _ = env.Read(mo, []int64{f.order}, nil, classicRead)
 		if _, ok := recs[0].Get("token"); ok {
 			t.Errorf("a secret field is among the default read fields")
 		}

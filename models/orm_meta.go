@@ -23,6 +23,10 @@ func (f *Field) describe(env *Env) *Dict {
 	d.Set("company_dependent", false)
 	d.Set("change_default", false)
 	d.Set("exportable", !f.Secret)
+	// Odoo's field parameter default_export_compatible (False unless a
+	// field sets it): no field of ours is exported by default in an
+	// import-compatible export.
+	d.Set("default_export_compatible", false)
 	if len(f.Groups) > 0 {
 		d.Set("groups", joinComma(f.Groups))
 	}
@@ -180,6 +184,9 @@ func methodCopy(env *Env, ids []int64, a Args) (any, error) {
 	if err := env.checkAccess(m, OpRead); err != nil {
 		return nil, err
 	}
+	if err := env.checkVisible(m, ids, OpRead); err != nil {
+		return nil, err
+	}
 	recs, err := env.load(m, ids, nil)
 	if err != nil {
 		return nil, err
@@ -206,6 +213,9 @@ func methodCopy(env *Env, ids []int64, a Args) (any, error) {
 	for _, f := range m.Fields {
 		if f.Type == Many2many && !f.NoCopy {
 			rel, err := env.x2manyIDs(f, ids)
+			if err == nil {
+				rel, err = env.visibleRel(f, rel) // as read shows them to the user
+			}
 			if err != nil {
 				return nil, err
 			}

@@ -80,7 +80,14 @@ func (e *Env) scanRecords(m *Model, stored []*Field, q string, args ...any) ([]*
 		rec.ID = idField.normalizeDB(dest[0]).(int64)
 		rec.vals["id"] = rec.ID
 		for i, f := range stored {
-			rec.vals[f.Name] = f.normalizeDB(dest[i+1])
+			v := f.normalizeDB(dest[i+1])
+			if f.Encrypted {
+				var err error
+				if v, err = e.reg.open(f, v); err != nil {
+					rec.setLoadError(f.Name, err)
+				}
+			}
+			rec.vals[f.Name] = v
 		}
 		out = append(out, rec)
 	}
@@ -122,7 +129,8 @@ func (e *Env) readableFields(m *Model, names []string) ([]*Field, error) {
 
 // read returns records in Odoo's read format: a Dict per record with "id"
 // first, then the requested fields. load "_classic_read" renders many2one
-// as [id, display_name]; any other load value as the bare id.
+// as [id, display_name]; any other load value ("" included, as in Odoo's
+// _read_format) as the bare id.
 func (e *Env) read(m *Model, ids []int64, names []string, load string) ([]*Dict, error) {
 	if err := e.checkAccess(m, OpRead); err != nil {
 		return nil, err
@@ -147,7 +155,18 @@ func (e *Env) read(m *Model, ids []int64, names []string, load string) ([]*Dict,
 	if err != nil {
 		return nil, err
 	}
-	return e.format(m, recs, fields, load != "_classic_read" && load != "")
+	return e.format(m, recs, fields, load != classicRead)
+}
+
+// classicRead is read()'s default load: many2one values as [id, name].
+const classicRead = "_classic_read"
+
+// loadArg is a load argument as read() compares it: only the string
+// "_classic_read" names many2one values; None, False and any other value
+// give bare ids.
+func loadArg(a Args) string {
+	s, _ := a.Get("load").(string)
+	return s
 }
 
 // columnsFor is the stored fields to load to render fields: those fields,
@@ -177,7 +196,7 @@ func (e *Env) format(m *Model, recs []*Record, fields []*Field, bareM2O bool) ([
 	for i, r := range recs {
 		ids[i] = r.ID
 	}
-	rf := &recordFormat{su: e.Sudo(), m: m, recs: recs, ids: ids, out: out, bareM2O: bareM2O}
+	rf := &recordFormat{su: e.Sudo(), user: e, m: m, recs: recs, ids: ids, out: out, bareM2O: bareM2O}
 	for _, f := range fields {
 		if f.Name == "id" {
 			continue
@@ -193,6 +212,7 @@ func (e *Env) format(m *Model, recs []*Record, fields []*Field, bareM2O bool) ([
 // being filled (out[i] for recs[i]) and how to render many2one.
 type recordFormat struct {
 	su      *Env // lookups and computes run as superuser
+	user    *Env // x2many values keep what the user's rules show
 	m       *Model
 	recs    []*Record
 	ids     []int64
@@ -267,6 +287,9 @@ func (rf *recordFormat) many2one(f *Field) error {
 // one query for all records.
 func (rf *recordFormat) x2many(f *Field) error {
 	rel, err := rf.su.x2manyIDs(f, rf.ids)
+	if err == nil {
+		rel, err = rf.user.visibleRel(f, rel)
+	}
 	if err != nil {
 		return err
 	}
@@ -280,9 +303,17 @@ func (rf *recordFormat) x2many(f *Field) error {
 	return nil
 }
 
-// displayName renders a non-stored display_name from the model's rec name.
+// displayName renders a non-stored display_name from the model's rec name,
+// loading the name's columns when the read did not (display_name asked
+// for alone): Odoo's display_name is name_get's value on every path.
 func (rf *recordFormat) displayName(f *Field) error {
-	names, err := rf.su.displayNamesOf(rf.m, rf.recs)
+	var names map[int64]string
+	var err error
+	if rn := rf.m.Field(rf.m.RecName); rn == f || hasValue(rf.recs[0], rn.Name) {
+		names, err = rf.su.displayNamesOf(rf.m, rf.recs)
+	} else {
+		names, err = rf.su.displayNames(rf.m, rf.ids)
+	}
 	if err != nil {
 		return err
 	}
@@ -290,6 +321,12 @@ func (rf *recordFormat) displayName(f *Field) error {
 		rf.out[i].Set(f.Name, names[r.ID])
 	}
 	return nil
+}
+
+// hasValue reports whether r was loaded with the column of name.
+func hasValue(r *Record, name string) bool {
+	_, ok := r.vals[name]
+	return ok
 }
 
 // computed renders a non-stored computed field, calling its compute

@@ -3,8 +3,6 @@ package models
 import (
 	"strconv"
 	"strings"
-
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 )
 
 // searchQuery compiles the WHERE clause of a search on m: the domain, the
@@ -13,17 +11,18 @@ func (e *Env) searchWhere(m *Model, domain any) (string, []any, error) {
 	if e.allowed(m, OpRead) == false {
 		return "", nil, e.checkAccess(m, OpRead)
 	}
-	dom := domain
-	if m.HasActive() && e.ctxBool("active_test", true) && !domainMentions(domain, "active") {
-		// Only a well-formed list gets the implicit leaf; anything else goes
-		// to compileDomain as is, which refuses it.
-		if list, ok := domain.([]any); ok || py.IsFalse(domain) {
-			dom = append([]any{[]any{"active", "=", true}}, list...)
-		}
-	}
-	where, args, err := compileDomain(e, m, "t", dom)
+	where, args, err := compileDomain(e, m, "t", domain)
 	if err != nil {
 		return "", nil, err
+	}
+	if m.HasActive() && e.ctxBool("active_test", true) && !domainMentions(domain, "active") {
+		// The implicit leaf is compiled apart, so that an error in the
+		// client's domain quotes that domain as sent, as Odoo's does.
+		aw, aa, err := compileDomain(e, m, "t", []any{[]any{"active", "=", true}})
+		if err != nil {
+			return "", nil, err
+		}
+		where, args = "("+aw+") AND ("+where+")", append(aa, args...)
 	}
 	if rule := e.ruleDomain(m); rule != nil {
 		rw, ra, err := compileDomain(e.Sudo(), m, "t", rule)

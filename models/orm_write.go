@@ -53,6 +53,11 @@ func (e *Env) prepareVals(m *Model, vals map[string]any) (*prepared, error) {
 			if f.Type == Many2one && dv == int64(0) {
 				dv = nil // id 0 is no record, as in Odoo (and as Bulk stores it)
 			}
+			if f.Encrypted {
+				if dv, err = e.reg.seal(f, dv); err != nil {
+					return nil, err
+				}
+			}
 			p.cols[k] = dv
 		}
 		p.names = append(p.names, k)
@@ -162,10 +167,12 @@ func (e *Env) execCleanup(q string, ids []int64) error {
 
 // touch records that m is about to change; users, groups and API keys
 // invalidate the credential cache (also when the change rolls back, which
-// only costs a cache miss).
+// only costs a cache miss) and, once committed, tell the bus that rights
+// changed (noteAccessChange).
 func (e *Env) touch(m *Model) {
 	if m.InvalidatesAuth {
 		e.reg.auth.invalidate()
+		e.noteAccessChange()
 	}
 }
 
@@ -183,6 +190,9 @@ func (e *Env) write(m *Model, ids []int64, vals map[string]any) error {
 		return err
 	}
 	if err := e.checkRecords(m, ids, OpWrite); err != nil {
+		return err
+	}
+	if err := e.checkConcurrency(m, ids); err != nil {
 		return err
 	}
 	return e.update(m, ids, vals)
@@ -209,6 +219,10 @@ func (e *Env) update(m *Model, ids []int64, vals map[string]any) error {
 			return ValidationErrorf("Missing required value for the field '%s' (%s)", f.label(), f.Name)
 		}
 	}
+	clear, err := e.clearOnChange(m, ids, p)
+	if err != nil {
+		return err
+	}
 	p.cols["write_date"] = e.Dialect().dbDatetime(time.Now())
 	if e.UID > 0 {
 		p.cols["write_uid"] = e.UID
@@ -216,6 +230,11 @@ func (e *Env) update(m *Model, ids []int64, vals map[string]any) error {
 	if err := e.setColumns(m, ids, p.cols); err != nil {
 		return err
 	}
+	cleared, err := e.applyClears(m, clear)
+	if err != nil {
+		return err
+	}
+	p.names = append(p.names, cleared...)
 	for _, id := range ids {
 		if err := e.applyX2many(m, id, p.x2many); err != nil {
 			return err
@@ -260,13 +279,26 @@ func (e *Env) updateColumns(m *Model, ids []int64, cols map[string]any) (int64, 
 
 // unlink deletes ids after access, existence and rule checks.
 func (e *Env) unlink(m *Model, ids []int64) error {
-	if err := e.checkAccess(m, OpUnlink); err != nil {
-		return err
-	}
+	// As Odoo 16: an empty set is done before any check, and ids already
+	// deleted are ignored (check_access_rule does not warn about them);
+	// rights and record rules apply to the records that exist.
 	if len(ids) == 0 {
 		return nil
 	}
+	if err := e.checkAccess(m, OpUnlink); err != nil {
+		return err
+	}
+	ids, err := e.existing(m, ids)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
 	if err := e.checkRecords(m, ids, OpUnlink); err != nil {
+		return err
+	}
+	if err := e.checkConcurrency(m, ids); err != nil {
+		return err
+	}
+	if err := e.checkRestrict(m, ids); err != nil {
 		return err
 	}
 	e.touch(m)

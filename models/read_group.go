@@ -330,7 +330,7 @@ func many2oneGroupNames(env *Env, groups []groupSpec, raws [][]any) (map[string]
 // aggregates, the domain selecting the group (then baseDomain), the date
 // ranges and, when lazy, the groupbys left.
 func (req *readGroupRequest) groupDict(r []any, names map[string]map[int64]string, baseDomain []any) *Dict {
-	gr := &groupRow{gd: NewDict(req.ncols() + 3), dom: []any{}, ranges: map[string]any{}}
+	gr := &groupRow{gd: NewDict(req.ncols() + 3), ranges: map[string]any{}}
 	for i, g := range req.groups {
 		raw := r[i]
 		if b, ok := raw.([]byte); ok {
@@ -348,7 +348,7 @@ func (req *readGroupRequest) groupDict(r []any, names map[string]map[int64]strin
 	gd := gr.gd
 	gd.Set(req.countKey, toInt64(r[len(req.groups)]))
 	req.setAggregates(gd, r[len(req.groups)+1:])
-	gd.Set("__domain", append(gr.dom, baseDomain...))
+	gd.Set("__domain", andDomains(append(gr.sections, baseDomain)...))
 	if len(gr.ranges) > 0 {
 		gd.Set("__range", gr.ranges)
 	}
@@ -359,30 +359,38 @@ func (req *readGroupRequest) groupDict(r []any, names map[string]map[int64]strin
 }
 
 // setAggregates sets each aggregate from its raw value: counts and
-// integer sums, minima and maxima as integers, the rest as floats.
+// integer sums, minima and maxima as integers, other numbers as floats,
+// minima and maxima of other fields in read format. An aggregate over only
+// NULLs is False, as Odoo's _read_group_prepare_data turns None into False.
 func (req *readGroupRequest) setAggregates(gd *Dict, vals []any) {
 	for i, ag := range req.aggs {
 		v := vals[i]
-		if ag.Func == "count" || ag.Func == "count_distinct" || ag.Field.Type == Integer && ag.Func != "avg" {
+		numeric := ag.Field.Type == Integer || ag.Field.Type == Float
+		switch {
+		case v == nil:
+			gd.Set(ag.Alias, false)
+		case ag.Func == "count" || ag.Func == "count_distinct" || ag.Field.Type == Integer && ag.Func != "avg":
 			gd.Set(ag.Alias, toInt64(v))
-		} else {
+		case numeric || ag.Func == "sum" || ag.Func == "avg":
 			gd.Set(ag.Alias, toFloat64(v))
+		default:
+			gd.Set(ag.Alias, ag.Field.toRead(ag.Field.normalizeDB(v)))
 		}
 	}
 }
 
-// groupRow is one group being built: its dict, the domain leaves that
-// select it and the from/to of its date groups.
+// groupRow is one group being built: its dict, the domain selecting it
+// per groupby and the from/to of its date groups.
 type groupRow struct {
-	gd     *Dict
-	dom    []any
-	ranges map[string]any
+	gd       *Dict
+	sections [][]any
+	ranges   map[string]any
 }
 
 // emptyValue sets an empty (NULL) group: false, selected by "= False".
 func (gr *groupRow) emptyValue(g groupSpec) {
 	gr.gd.Set(g.Key, false)
-	gr.dom = append(gr.dom, []any{g.Field.Name, "=", false})
+	gr.sections = append(gr.sections, []any{[]any{g.Field.Name, "=", false}})
 }
 
 // dateValue sets a date interval group from the start of its interval
@@ -402,7 +410,7 @@ func (gr *groupRow) dateValue(g groupSpec, raw any) {
 	}
 	gr.gd.Set(g.Key, label)
 	gr.ranges[g.Key] = map[string]any{"from": from, "to": to}
-	gr.dom = append(gr.dom, "&", []any{g.Field.Name, ">=", from}, []any{g.Field.Name, "<", to})
+	gr.sections = append(gr.sections, []any{"&", []any{g.Field.Name, ">=", from}, []any{g.Field.Name, "<", to}})
 }
 
 // many2oneValue sets a many2one group as [id, display_name].
@@ -414,7 +422,7 @@ func (gr *groupRow) many2oneValue(g groupSpec, raw any, names map[int64]string) 
 	}
 	id := v.(int64)
 	gr.gd.Set(g.Key, []any{id, names[id]})
-	gr.dom = append(gr.dom, []any{g.Field.Name, "=", id})
+	gr.sections = append(gr.sections, []any{[]any{g.Field.Name, "=", id}})
 }
 
 // plainValue sets any other group in read format; its domain compares
@@ -425,7 +433,7 @@ func (gr *groupRow) plainValue(g groupSpec, raw any) {
 	if raw == nil {
 		v = false
 	}
-	gr.dom = append(gr.dom, []any{g.Field.Name, "=", v})
+	gr.sections = append(gr.sections, []any{[]any{g.Field.Name, "=", v}})
 }
 
 func toFloat64(v any) float64 {

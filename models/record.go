@@ -8,6 +8,19 @@ type Record struct {
 	Model *Model
 	ID    int64
 	vals  map[string]any
+	errs  map[string]error // fields whose stored value could not be loaded
+}
+
+// LoadError says why a field's stored value could not be loaded (an
+// Encrypted value that this server's key does not decrypt); the field
+// then reads as empty. nil when it loaded.
+func (r *Record) LoadError(name string) error { return r.errs[name] }
+
+func (r *Record) setLoadError(name string, err error) {
+	if r.errs == nil {
+		r.errs = map[string]error{}
+	}
+	r.errs[name] = err
 }
 
 // Get returns the canonical value of a stored field (nil for NULL).

@@ -27,6 +27,7 @@ type Registry struct {
 	log      *slog.Logger
 	notifier Notifier // nil drops notifications
 	hashCost int      // bcrypt cost of new password hashes
+	cipher   Cipher   // encrypts Encrypted fields; nil stores them as given
 
 	credMu    sync.Mutex
 	credCache map[credKey]struct{} // (uid, password hash of the attempt) pairs that checked out
@@ -50,6 +51,10 @@ type Options struct {
 	// bcrypt's minimum so that logging in under the race detector takes
 	// milliseconds, not seconds.
 	HashCost int
+	// Cipher encrypts the values of Encrypted fields at rest (the server
+	// gives its secret keyring). nil stores them as given: for engine
+	// tests and tools, never for a server.
+	Cipher Cipher
 }
 
 // New builds the registry of the base addon and addons, in that order
@@ -66,7 +71,7 @@ func New(opts Options, addons ...Addon) (*Registry, error) {
 	}
 	r := &Registry{
 		models: map[string]*Model{}, channels: map[string]*Model{}, implies: map[string][]string{},
-		db: opts.DB, dialect: opts.Dialect, log: opts.Logger, notifier: opts.Notifier,
+		db: opts.DB, dialect: opts.Dialect, log: opts.Logger, notifier: opts.Notifier, cipher: opts.Cipher,
 		hashCost: max(opts.HashCost, bcrypt.MinCost), credCache: map[credKey]struct{}{}, auth: newAuthCache(),
 	}
 	mans := []Manifest{base()}

@@ -81,7 +81,7 @@ func (r *Registry) Session(ctx context.Context, sid string) (*Session, error) {
 	row := rows[0]
 	exp, err := time.Parse(DatetimeFormat, row.Expires)
 	if err != nil || time.Now().UTC().After(exp) {
-		_ = r.DeleteSession(ctx, sid)
+		_ = r.forgetSession(ctx, sid)
 		return nil, ErrSessionExpired
 	}
 	u, err := r.loadCreds(ctx, `"id" = ?`, row.UID)
@@ -89,14 +89,25 @@ func (r *Registry) Session(ctx context.Context, sid string) (*Session, error) {
 		return nil, err
 	}
 	if u == nil || !u.Active || r.sessionToken(u) != row.Token {
-		_ = r.DeleteSession(ctx, sid)
+		_ = r.forgetSession(ctx, sid)
 		return nil, ErrSessionExpired
 	}
 	return &Session{SID: row.SID, UID: row.UID, Login: u.Login, Expires: exp}, nil
 }
 
-// DeleteSession logs a session out.
+// DeleteSession logs a session out, and tells the bus (ChannelAccess) so
+// that the session's open sockets close.
 func (r *Registry) DeleteSession(ctx context.Context, sid string) error {
+	if err := r.forgetSession(ctx, sid); err != nil {
+		return err
+	}
+	r.Notify(ctx, accessNote)
+	return nil
+}
+
+// forgetSession deletes a session row; Session uses it for sessions that
+// are no longer valid, which nobody needs to hear of.
+func (r *Registry) forgetSession(ctx context.Context, sid string) error {
 	if err := r.db.WithContext(ctx).Exec(`DELETE FROM "web_session" WHERE "sid" = ?`, sid).Error; err != nil {
 		return Internal("delete session", err)
 	}
@@ -149,9 +160,12 @@ func (r *Registry) SessionInfo(ctx context.Context, uid int64, db string, versio
 	if len(rows) == 0 {
 		return nil, ErrSessionExpired
 	}
-	var isSystem bool
-	_ = r.Read(ctx, uid, nil, func(env *Env) error { isSystem = env.HasGroup(GroupSystem); return nil })
-	d := NewDict(20)
+	var isSystem, internal bool
+	_ = r.Read(ctx, uid, nil, func(env *Env) error {
+		isSystem, internal = env.HasGroup(GroupSystem), env.HasGroup(GroupUser)
+		return nil
+	})
+	d := NewDict(32)
 	d.Set("uid", uid)
 	d.Set("is_system", isSystem)
 	d.Set("is_admin", isSystem)
@@ -167,6 +181,10 @@ func (r *Registry) SessionInfo(ctx context.Context, uid int64, db string, versio
 	d.Set("partner_id", uid)
 	d.Set("web.base.url", "")
 	d.Set("active_ids_limit", int64(20000))
+	// No profiling session: Odoo's request.session.profile_* are None.
+	d.Set("profile_session", nil)
+	d.Set("profile_collectors", nil)
+	d.Set("profile_params", nil)
 	d.Set("max_file_upload_size", int64(128*1024*1024))
 	d.Set("home_action_id", false)
 	d.Set("cache_hashes", map[string]any{"translations": "", "load_menus": ""})
@@ -175,5 +193,24 @@ func (r *Registry) SessionInfo(ctx context.Context, uid int64, db string, versio
 	d.Set("user_companies", map[string]any{"current_company": int64(1), "allowed_companies": map[string]any{"1": map[string]any{"id": int64(1), "name": "My Company", "sequence": int64(10)}}})
 	d.Set("show_effect", true)
 	d.Set("display_switch_company_menu", false)
+	sessionInfoAddons(d, uid, internal, isSystem)
 	return d, nil
+}
+
+// sessionInfoAddons adds the keys the modules installed with the addon's
+// Odoo (mail, mail_bot, partner_autocomplete, web_tour) put in
+// session_info, with the values a fresh Odoo 16 database gives, under the
+// same conditions: nothing here has an inbox, an OdooBot, a company to
+// enrich or a tour.
+func sessionInfoAddons(d *Dict, uid int64, internal, admin bool) {
+	d.Set("user_id", uid) // as get_frontend_session_info gives it
+	if internal {
+		d.Set("notification_type", "email") // res.users default (mail)
+		d.Set("odoobot_initialized", false) // odoobot_state 'not_initialized' (mail_bot)
+		d.Set("iap_company_enrich", false)  // no company enrichment offered (partner_autocomplete)
+	}
+	if admin {
+		d.Set("web_tours", []any{})  // no tour consumed (web_tour)
+		d.Set("tour_disable", false) // no module with demo data
+	}
 }

@@ -2,6 +2,7 @@ package models
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -27,7 +28,7 @@ func parseDatetime(s string) (time.Time, error) {
 			return t.UTC(), nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("%q is not a datetime (want YYYY-MM-DD HH:MM:SS)", s)
+	return time.Time{}, fmt.Errorf("%s is not a datetime (want YYYY-MM-DD HH:MM:SS)", py.Repr(s))
 }
 
 // dbDatetime is the parameter for a datetime column: PostgreSQL takes a
@@ -106,6 +107,9 @@ func textToDB(f *Field, _ Dialect, v any) (any, error) {
 	if !ok {
 		if n, isNum := py.Float(v); isNum {
 			// Odoo stores str(value): port '1883' may arrive as 1883.
+			if math.IsNaN(n) || math.IsInf(n, 0) {
+				return pyNonFinite(n), nil
+			}
 			if n == math.Trunc(n) {
 				return strconv.FormatInt(int64(n), 10), nil
 			}
@@ -120,6 +124,17 @@ func textToDB(f *Field, _ Dialect, v any) (any, error) {
 		return nil, ValidationErrorf("%s: at most %d characters allowed", f.label(), f.Size)
 	}
 	return s, nil
+}
+
+// pyNonFinite is Python's str() of NaN and the infinities.
+func pyNonFinite(n float64) string {
+	switch {
+	case math.IsNaN(n):
+		return "nan"
+	case n > 0:
+		return "inf"
+	}
+	return "-inf"
 }
 
 // selectionToDB takes one of f's selection values.
@@ -152,17 +167,29 @@ func many2oneToDB(f *Field, _ Dialect, v any) (any, error) {
 	return nil, f.badValue(v, "a record id")
 }
 
-// floatToDB takes a number or a numeric string.
+// floatToDB takes a finite number or a numeric string. NaN and ±Inf are
+// refused (Odoo stores them): every comparison with NaN is false, so a
+// range check written as "v < 1 || v > 10" lets it through to code that
+// then divides or multiplies by it (a reconnect factor of NaN made a hot
+// reconnect loop), SQLite stores NaN as NULL, and JSON cannot carry them
+// back to a client. They arrive as XML-RPC's <double>nan</double>, as a
+// JSON number out of range (1e400, which decodes to +Inf), or as a
+// string ("nan", "Infinity").
 func floatToDB(f *Field, _ Dialect, v any) (any, error) {
-	if x, ok := py.Float(v); ok {
-		return x, nil
+	x, ok := py.Float(v)
+	if s, isStr := v.(string); isStr {
+		var err error
+		x, err = strconv.ParseFloat(strings.TrimSpace(s), 64)
+		ok = err == nil || errors.Is(err, strconv.ErrRange) && math.IsInf(x, 0)
 	}
-	if s, ok := v.(string); ok {
-		if x, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
-			return x, nil
-		}
+	if !ok {
+		return nil, f.badValue(v, "a number")
 	}
-	return nil, f.badValue(v, "a number")
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil, ValidationErrorf("Invalid value %s for the field '%s' (%s): a number must be finite, not NaN or infinity.",
+			py.Repr(v), f.label(), f.Name)
+	}
+	return x, nil
 }
 
 // datetimeToDB takes a datetime string (see parseDatetime) or a time.Time.
@@ -190,7 +217,7 @@ func dateToDB(f *Field, d Dialect, v any) (any, error) {
 	s = strings.TrimSpace(s)
 	t, err := time.Parse(DateFormat, s[:min(10, len(s))])
 	if err != nil {
-		return nil, ValueErrorf("%s: %q is not a date (want YYYY-MM-DD)", f.label(), s)
+		return nil, ValueErrorf("%s: %s is not a date (want YYYY-MM-DD)", f.label(), py.Repr(s))
 	}
 	return d.dbDate(t), nil
 }
@@ -259,10 +286,16 @@ func integerFromDB(v any) any {
 	return v
 }
 
-// floatFromDB reads a float column; other shapes pass unchanged.
+// floatFromDB reads a float column; other shapes pass unchanged. A NaN
+// or infinity, which PostgreSQL holds in rows written before floatToDB
+// refused them, reads as no value: no RPC dialect's JSON can carry it, so
+// one such row would otherwise make every read of its model fail.
 func floatFromDB(v any) any {
 	switch x := v.(type) {
 	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil
+		}
 		return x
 	case float32:
 		return float64(x)

@@ -71,7 +71,8 @@ func start(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err error
 		return nil, err
 	}
 	undo = append(undo, a.closeEmbedded)
-	a.mqtt = listener.New(a.mqttAddon, a.iotAddon, listener.Options{Logger: log, Metrics: a.metrics})
+	a.mqtt = listener.New(a.mqttAddon, a.iotAddon, listener.Options{Logger: log, Metrics: a.metrics,
+		QueueBytes: int(a.cfg.IngestQueueBytes), DeviceQueueBytes: int(a.cfg.DeviceQueueBytes)})
 	a.box = iotbox.New(a.reg, a.bus, iotbox.Options{Logger: log, AllowedOrigins: cfg.CORSOrigins, PublicUser: cfg.IoTPublicUser})
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -91,11 +92,15 @@ func start(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err error
 	return a, nil
 }
 
-// openStore opens the database, the metrics and the bus, builds the
-// registry with the product's addons (the bus as its notifier), migrates
-// the schema and initialises the data. On a new database it logs the
-// generated admin password once.
+// openStore loads the secret key, opens the database, the metrics and the
+// bus, builds the registry with the product's addons (the bus as its
+// notifier, the key as its cipher), migrates the schema and initialises
+// the data. On a new database it logs the generated admin password once.
 func (a *app) openStore(ctx context.Context) error {
+	keys, err := loadKeyring(a.cfg, a.log)
+	if err != nil {
+		return err
+	}
 	db, dialect, err := models.OpenDB(a.cfg.DB)
 	if err != nil {
 		return err
@@ -116,7 +121,7 @@ func (a *app) openStore(ctx context.Context) error {
 	}
 	a.mqttAddon = mqtt.New(mqtt.Options{Control: a.brokerControl})
 	a.iotAddon = iotdevice.New(a.mqttAddon, iotdevice.Options{})
-	a.reg, err = models.New(models.Options{DB: db, Dialect: dialect, Logger: a.log, Notifier: a.bus}, a.mqttAddon, a.iotAddon)
+	a.reg, err = models.New(models.Options{DB: db, Dialect: dialect, Logger: a.log, Notifier: a.bus, Cipher: keys}, a.mqttAddon, a.iotAddon)
 	if err != nil {
 		return err
 	}

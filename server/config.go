@@ -34,8 +34,14 @@ type Config struct {
 	ShutdownTimeout time.Duration // --shutdown-timeout: grace period for in-flight requests on stop
 	EmbeddedBroker  string        // --embedded-broker: host:port of an in-process MQTT broker; "" runs none
 	Demo            bool          // --demo: demo records and simulated devices on the embedded broker
-	CORSOrigins     []string      // --cors-origins: foreign browser origins trusted by /web, /websocket and /hw_drivers
-	IoTPublicUser   string        // --iot-public-user: login /hw_drivers acts as for sessionless calls from a CORS origin
+	// --ingest-queue-bytes and --device-queue-bytes: the listener's byte
+	// bounds (listener.Options.QueueBytes and DeviceQueueBytes).
+	IngestQueueBytes int64
+	DeviceQueueBytes int64
+	CORSOrigins      []string // --cors-origins: foreign browser origins trusted by /web, /websocket and /hw_drivers
+	IoTPublicUser    string   // --iot-public-user: login /hw_drivers acts as for sessionless calls from a CORS origin
+	SecretKey        string   // --secret-key: secret; base64 key(s) encrypting stored secrets, instead of a key file
+	SecretKeyFile    string   // --secret-key-file: the key file; "" = KeyFile's default
 }
 
 // DefaultConfig returns the built-in defaults, the lowest-precedence source.
@@ -51,6 +57,9 @@ func DefaultConfig() Config {
 		SessionMaxAge:   7 * 24 * time.Hour, // Odoo's session lifetime
 		LoginRateLimit:  10,
 		ShutdownTimeout: 30 * time.Second,
+
+		IngestQueueBytes: 32 << 20,
+		DeviceQueueBytes: 64 << 20,
 	}
 }
 
@@ -63,6 +72,9 @@ const (
 	// Validate enforces.
 	configMinSessionMaxAge = time.Minute
 	configMinRequestBytes  = 1024
+	// configMinQueueBytes is the smallest listener queue bound: room for
+	// one message of the default largest payload.
+	configMinQueueBytes = 1 << 20
 )
 
 // configOption describes one setting. Its flag is --name, its environment
@@ -134,12 +146,24 @@ var configOptions = []configOption{
 	{name: "demo", usage: "fill an empty database with a demo broker (on the embedded broker), subscriptions and signals, and run simulated devices; needs --embedded-broker",
 		set: func(c *Config, v string) (err error) { c.Demo, err = parseConfigBool(v); return err },
 		get: func(c Config) string { return strconv.FormatBool(c.Demo) }},
+	{name: "ingest-queue-bytes", arg: "N", usage: "bytes of received MQTT messages held between the brokers' sockets and the database; when they are all held the listener stops reading and the brokers slow down; also caps every broker's max_payload_size; at least 1048576",
+		set: func(c *Config, v string) (err error) { c.IngestQueueBytes, err = parseConfigInt64(v); return err },
+		get: func(c Config) string { return strconv.FormatInt(c.IngestQueueBytes, 10) }},
+	{name: "device-queue-bytes", arg: "N", usage: "bytes of stored device messages waiting for the device update (discovery, last values); when full the writer waits; at least 1048576",
+		set: func(c *Config, v string) (err error) { c.DeviceQueueBytes, err = parseConfigInt64(v); return err },
+		get: func(c Config) string { return strconv.FormatInt(c.DeviceQueueBytes, 10) }},
 	{name: "cors-origins", arg: "LIST", usage: "comma-separated browser origins (https://erp.example.com) allowed to call /hw_drivers/* across sites (CORS) and to use the /web routes and /websocket from their pages; empty allows only this server's own pages",
 		set: func(c *Config, v string) (err error) { c.CORSOrigins, err = parseConfigOrigins(v); return err },
 		get: func(c Config) string { return strings.Join(c.CORSOrigins, ",") }},
 	{name: "iot-public-user", arg: "LOGIN", usage: "login that /hw_drivers/action and /hw_drivers/event act as when a page on a --cors-origins origin calls without a session, as Odoo's IoT box allows; empty requires a logged-in session",
 		set: func(c *Config, v string) error { c.IoTPublicUser = strings.TrimSpace(v); return nil },
 		get: func(c Config) string { return c.IoTPublicUser }},
+	{name: "secret-key-file", arg: "PATH", usage: "file of the key that encrypts broker passwords, TLS keys and websocket headers in the database, created with a new key at the first start; back it up apart from the database. Empty: PATH.key beside a sqlite:PATH database, data/odoo-iot-mqtt.key for PostgreSQL",
+		set: func(c *Config, v string) error { c.SecretKeyFile = strings.TrimSpace(v); return nil },
+		get: func(c Config) string { return c.SecretKeyFile }},
+	{name: "secret-key", arg: "KEY", secret: true, usage: "the key itself (32 random bytes in base64, e.g. from openssl rand -base64 32) instead of a key file; several, comma-separated, while rotating: the first encrypts, all decrypt",
+		set: func(c *Config, v string) error { c.SecretKey = strings.TrimSpace(v); return nil },
+		get: func(c Config) string { return c.SecretKey }},
 }
 
 // parseConfigOrigins splits a comma-separated list of http(s) origins.
@@ -179,8 +203,9 @@ func configOptionByKey(key string) (configOption, bool) {
 // environment variable and its config file key.
 func ConfigUsage() string {
 	var b strings.Builder
-	b.WriteString(`Usage: odoo-iot-mqtt [flags]
-
+	b.WriteString("Usage: odoo-iot-mqtt [flags]\n")
+	b.WriteString(subcommandUsage())
+	b.WriteString(`
 Settings are read from, lowest precedence first: built-in defaults, the config
 file, the environment, then flags. A flag set on the command line always wins,
 even when set to its default value. Flags take one or two dashes.

@@ -54,6 +54,9 @@ func TestConfigDefaults(t *testing.T) {
 		SessionMaxAge:   168 * time.Hour,
 		LoginRateLimit:  10,
 		ShutdownTimeout: 30 * time.Second,
+
+		IngestQueueBytes: 32 << 20,
+		DeviceQueueBytes: 64 << 20,
 	}
 	if !reflect.DeepEqual(def, want) {
 		t.Errorf("DefaultConfig() = %+v, want %+v", def, want)
@@ -81,6 +84,9 @@ func TestConfigPrecedence(t *testing.T) {
 		SessionMaxAge:   time.Hour,
 		LoginRateLimit:  5,
 		ShutdownTimeout: time.Minute,
+
+		IngestQueueBytes: 32 << 20,
+		DeviceQueueBytes: 64 << 20,
 	}
 	with := func(f func(*Config)) Config {
 		c := fromFile
@@ -188,6 +194,8 @@ func TestConfigPrecedence(t *testing.T) {
 				"ODOO_IOT_MQTT_SESSION_MAX_AGE=1m",
 				"ODOO_IOT_MQTT_LOGIN_RATE_LIMIT=1",
 				"ODOO_IOT_MQTT_SHUTDOWN_TIMEOUT=1ms",
+				"ODOO_IOT_MQTT_INGEST_QUEUE_BYTES=2097152",
+				"ODOO_IOT_MQTT_DEVICE_QUEUE_BYTES=1048576",
 			},
 			want: Config{
 				HTTPAddr:        "127.0.0.1:0",
@@ -201,6 +209,9 @@ func TestConfigPrecedence(t *testing.T) {
 				SessionMaxAge:   time.Minute,
 				LoginRateLimit:  1,
 				ShutdownTimeout: time.Millisecond,
+
+				IngestQueueBytes: 2 << 20,
+				DeviceQueueBytes: 1 << 20,
 			},
 		},
 	}
@@ -519,6 +530,9 @@ func TestConfigValidate(t *testing.T) {
 		{"embedded broker no port", func(c *Config) { c.EmbeddedBroker = "localhost" }, "embedded-broker", `invalid address "localhost"`},
 		{"embedded broker bad port", func(c *Config) { c.EmbeddedBroker = "localhost:mqtt" }, "embedded-broker", `invalid port "mqtt"`},
 		{"demo without embedded broker", func(c *Config) { c.Demo = true }, "demo", "needs --embedded-broker"},
+		{"ingest queue minimum", func(c *Config) { c.IngestQueueBytes = 1 << 20 }, "", ""},
+		{"ingest queue too small", func(c *Config) { c.IngestQueueBytes = 1<<20 - 1 }, "ingest-queue-bytes", "must be between 1048576 and 2147483647, got 1048575"},
+		{"device queue too large", func(c *Config) { c.DeviceQueueBytes = 1 << 31 }, "device-queue-bytes", "must be between 1048576 and 2147483647, got 2147483648"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -558,7 +572,8 @@ func TestConfigValidate(t *testing.T) {
 			}
 			settings = append(settings, strings.TrimPrefix(name, "--"))
 		}
-		want := []string{"http-addr", "db", "db-name", "log-level", "log-format", "max-request-bytes", "session-max-age", "login-rate-limit", "shutdown-timeout"}
+		want := []string{"http-addr", "db", "db-name", "log-level", "log-format", "max-request-bytes", "session-max-age", "login-rate-limit", "shutdown-timeout",
+			"ingest-queue-bytes", "device-queue-bytes"}
 		if !slices.Equal(settings, want) {
 			t.Errorf("settings named = %q, want %q", settings, want)
 		}
@@ -576,14 +591,18 @@ func TestConfigRedacted(t *testing.T) {
 		"db-name=odoo",
 		"db=postgres://odoo:<redacted>@db.internal:5432/iot?sslmode=disable",
 		"demo=false",
+		"device-queue-bytes=67108864",
 		"embedded-broker=",
 		"http-addr=:8069",
+		"ingest-queue-bytes=33554432",
 		"iot-public-user=",
 		"list-db=true",
 		"log-format=text",
 		"log-level=info",
 		"login-rate-limit=10",
 		"max-request-bytes=10485760",
+		"secret-key-file=",
+		"secret-key=",
 		"session-max-age=168h0m0s",
 		"shutdown-timeout=30s",
 	}

@@ -5,11 +5,14 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/keyring"
 )
 
 // configProblem is one validation failure; its text starts with the flag name.
@@ -81,8 +84,22 @@ func (c Config) problems() []configProblem {
 			add("embedded-broker", "invalid port %q (want 0-65535)", port)
 		}
 	}
+	if c.SecretKey != "" {
+		if _, err := keyring.Parse("--secret-key", c.SecretKey); err != nil {
+			// The message quotes no part of the value.
+			add("secret-key", "want one or more comma-separated keys, each %d random bytes in base64 (e.g. from openssl rand -base64 32)", keyring.KeySize)
+		}
+	}
 	if c.Demo && c.EmbeddedBroker == "" {
 		add("demo", "needs --embedded-broker (the demo devices run on the embedded broker), e.g. --embedded-broker 127.0.0.1:1883")
+	}
+	for _, q := range []struct {
+		setting string
+		n       int64
+	}{{"ingest-queue-bytes", c.IngestQueueBytes}, {"device-queue-bytes", c.DeviceQueueBytes}} {
+		if q.n < configMinQueueBytes || q.n > math.MaxInt32 {
+			add(q.setting, "must be between %d and %d, got %d", configMinQueueBytes, math.MaxInt32, q.n)
+		}
 	}
 	return ps
 }

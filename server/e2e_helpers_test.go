@@ -6,6 +6,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -70,6 +72,7 @@ type serverProc struct {
 func startServer(t *testing.T, args ...string) *serverProc {
 	t.Helper()
 	args = append([]string{"--http-addr", "127.0.0.1:0", "--log-format", "json"}, args...)
+	args = withTestKeyFile(t, args)
 	cmd := exec.Command(binary(t), args...)
 	cmd.Env = cleanEnv()
 	pr, pw := io.Pipe()
@@ -118,6 +121,30 @@ func startServer(t *testing.T, args ...string) *serverProc {
 	return p
 }
 
+// withTestKeyFile gives a server on PostgreSQL a secret key file of the
+// test's database, outside the source tree (its default is data/ in the
+// working directory, which is server/ under go test), unless args name
+// one. The path follows from the DSN, so a restarted server finds it.
+func withTestKeyFile(t *testing.T, args []string) []string {
+	t.Helper()
+	dsn := ""
+	for i, a := range args {
+		if strings.HasPrefix(strings.TrimLeft(a, "-"), "secret-key") {
+			return args
+		}
+		if a == "--db" && i+1 < len(args) {
+			dsn = args[i+1]
+		}
+	}
+	if !strings.HasPrefix(dsn, "postgres") {
+		return args
+	}
+	sum := sha256.Sum256([]byte(dsn))
+	path := filepath.Join(os.TempDir(), "odoo-iot-mqtt-test-keys", hex.EncodeToString(sum[:8])+".key")
+	t.Cleanup(func() { os.Remove(path) })
+	return append(args, "--secret-key-file", path)
+}
+
 // stop sends SIGTERM and returns the exit code.
 func (p *serverProc) stop(t *testing.T) int {
 	t.Helper()
@@ -125,7 +152,15 @@ func (p *serverProc) stop(t *testing.T) int {
 	select {
 	case <-p.done:
 	case <-time.After(30 * time.Second):
-		p.cmd.Process.Kill()
+		// SIGQUIT first: the Go runtime dumps every goroutine to stderr,
+		// which the log holds, so a hung shutdown shows where it hangs.
+		p.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-p.done:
+		case <-time.After(5 * time.Second):
+			p.cmd.Process.Kill()
+		}
+		time.Sleep(time.Second) // the log reader is still copying the dump
 		t.Fatalf("server did not stop on SIGTERM:\n%s", p.log.String())
 	}
 	return p.cmd.ProcessState.ExitCode()

@@ -26,6 +26,11 @@ func main() {
 // run is main without the process: it returns the exit code, so tests
 // can drive it.
 func run(args, environ []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		if cmd, ok := subcommands()[args[0]]; ok {
+			return cmd.run(args[1:], environ, stdout, stderr)
+		}
+	}
 	cfg, err := LoadConfig(args, environ)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(stdout, err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchrpc"
 )
 
 // ingestResult is one row of the ingest table.
@@ -179,14 +180,14 @@ func (b *bench) serverIngest(ctx context.Context, qos byte, kind string) (ingest
 	defer srv.Stop()
 	alive := func() error { return errors.Join(srv.Check(nil), b.broker.Alive()) }
 
-	c, err := dialRPC(srv.URL())
+	c, err := benchrpc.Dial(srv.URL())
 	if err != nil {
 		return r, srv.Check(err)
 	}
-	defer c.close()
+	defer c.Close()
 	prefix := fmt.Sprintf("oim-bench/%d/%s-q%d", clientSeqBase, kind, qos)
 	clientID := fmt.Sprintf("oim-bench-server-%d-%s-q%d", clientSeqBase, kind, qos)
-	if _, err := c.listen(ctx, b.broker.Addr, clientID, prefix+"/#", qos); err != nil {
+	if _, err := c.Listen(ctx, b.broker.Addr, clientID, prefix+"/#", qos); err != nil {
 		return r, srv.Check(err)
 	}
 	rows, err := openCounter(db, "receive")

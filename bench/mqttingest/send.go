@@ -15,6 +15,7 @@ import (
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchrpc"
 )
 
 // sendResult is one row of the send table.
@@ -167,32 +168,32 @@ func (b *bench) serverSend(ctx context.Context, kind string) (sendResult, error)
 		return r, err
 	}
 	defer srv.Stop()
-	c, err := dialRPC(srv.URL())
+	c, err := benchrpc.Dial(srv.URL())
 	if err != nil {
 		return r, srv.Check(err)
 	}
-	defer c.close()
+	defer c.Close()
 	prefix := fmt.Sprintf("oim-bench/%d/%s-send", clientSeqBase, kind)
 	clientID := fmt.Sprintf("oim-bench-server-%d-%s-send", clientSeqBase, kind)
-	l, err := c.listen(ctx, b.broker.Addr, clientID, prefix+"/in/#", 1)
+	l, err := c.Listen(ctx, b.broker.Addr, clientID, prefix+"/in/#", 1)
 	if err != nil {
 		return r, srv.Check(err)
 	}
 	// The signals' topic comes from a subscription that is never
 	// subscribed: the daemon does not receive what it sends.
-	out, err := c.create("mqtt.subscription", map[string]any{"broker_id": l.broker, "topic": prefix + "/out", "qos": int64(1)})
+	out, err := c.Create("mqtt.subscription", map[string]any{"broker_id": l.Broker, "topic": prefix + "/out", "qos": int64(1)})
 	if err != nil {
 		return r, err
 	}
-	clients := make([]*rpcClient, b.o.sendClients)
+	clients := make([]*benchrpc.Client, b.o.sendClients)
 	signals := make([]int64, b.o.sendClients)
 	body := string(payload(0, b.o.size))
 	for w := range clients {
-		if clients[w], err = dialRPC(srv.URL()); err != nil {
+		if clients[w], err = benchrpc.Dial(srv.URL()); err != nil {
 			return r, err
 		}
-		defer clients[w].close()
-		signals[w], err = c.create("mqtt.signal", map[string]any{"broker_id": l.broker, "subscription_id": out, "payload": body, "qos": int64(1)})
+		defer clients[w].Close()
+		signals[w], err = c.Create("mqtt.signal", map[string]any{"broker_id": l.Broker, "subscription_id": out, "payload": body, "qos": int64(1)})
 		if err != nil {
 			return r, err
 		}
@@ -202,9 +203,9 @@ func (b *bench) serverSend(ctx context.Context, kind string) (sendResult, error)
 	stats := statSource{server: srv.PID(), mosquitto: b.broker.PID()}
 	before := stats.snapshot()
 	res, err := closedLoop(ctx, b.o.sendClients, b.o.sendDuration, func(w int) (outcome, string, error) {
-		v, err := clients[w].call("mqtt.signal", "action_send_mqtt", []any{[]any{signals[w]}}, nil)
+		v, err := clients[w].Call("mqtt.signal", "action_send_mqtt", []any{[]any{signals[w]}}, nil)
 		switch {
-		case err != nil && isFault(err):
+		case err != nil && benchrpc.IsFault(err):
 			return callFault, err.Error(), nil
 		case err != nil:
 			return 0, "", err

@@ -152,11 +152,26 @@ func Str(v any) (string, bool) {
 	return "", false
 }
 
+// Tuple is a list that prints as a Python tuple: what Odoo makes of a
+// domain leaf (normalize_domain turns each into a tuple) before quoting it
+// in an error message.
+type Tuple []any
+
 // Repr is Python's repr(v), for error messages that quote a value: None,
 // True, False, 'text' (in Python's quotes and escapes), numbers, [a, b]
-// for lists and {...} for dicts (never their contents: a message must
-// stay short).
+// for lists, (a, b) and (a,) for a Tuple, and {...} for dicts (never
+// their contents: a message must stay short).
 func Repr(v any) string {
+	if t, ok := v.(Tuple); ok {
+		parts := make([]string, len(t))
+		for i, x := range t {
+			parts[i] = Repr(x)
+		}
+		if len(parts) == 1 {
+			return "(" + parts[0] + ",)"
+		}
+		return "(" + strings.Join(parts, ", ") + ")"
+	}
 	if l, ok := List(v); ok {
 		parts := make([]string, len(l))
 		for i, x := range l {
@@ -170,7 +185,12 @@ func Repr(v any) string {
 	case map[string]any:
 		return "{...}"
 	case float64:
-		return strconv.FormatFloat(x, 'g', -1, 64)
+		// An integral float64 is how a JSON integer arrives: printed as
+		// the int the client sent, as Str does.
+		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+			return strconv.FormatInt(int64(x), 10)
+		}
+		return FloatRepr(x)
 	}
 	if s, ok := Str(v); ok {
 		return s
@@ -237,6 +257,8 @@ func TypeName(v any) string {
 		return "str"
 	case map[string]any:
 		return "dict"
+	case Tuple:
+		return "tuple"
 	}
 	if _, ok := List(v); ok {
 		return "list"
@@ -249,6 +271,34 @@ func ReprShort(v any) string {
 	s := Repr(v)
 	if len(s) > 500 {
 		s = strings.ToValidUTF8(s[:500], "") + "..."
+	}
+	return s
+}
+
+// FloatRepr is Python's repr of a float: the shortest digits that round
+// trip, a ".0" on integral values, exponents below 1e-4 and from 1e16 on
+// (with at least two exponent digits), and nan, inf, -inf.
+func FloatRepr(x float64) string {
+	switch {
+	case math.IsNaN(x):
+		return "nan"
+	case math.IsInf(x, 1):
+		return "inf"
+	case math.IsInf(x, -1):
+		return "-inf"
+	}
+	if a := math.Abs(x); a != 0 && (a < 1e-4 || a >= 1e16) {
+		s := strconv.FormatFloat(x, 'e', -1, 64) // 1e+16, 1.5e-05
+		mant, exp, _ := strings.Cut(s, "e")
+		sign, digits := exp[:1], strings.TrimLeft(exp[1:], "0")
+		if len(digits) < 2 {
+			digits = strings.Repeat("0", 2-len(digits)) + digits
+		}
+		return mant + "e" + sign + digits
+	}
+	s := strconv.FormatFloat(x, 'f', -1, 64)
+	if !strings.ContainsAny(s, ".") {
+		s += ".0"
 	}
 	return s
 }

@@ -117,6 +117,10 @@ func TestStrAndRepr(t *testing.T) {
 		{[]any{int64(1), "a", nil}, "", false, `[1, 'a', None]`},
 		{[]int64{1, 2}, "", false, "[1, 2]"},
 		{map[string]any{"k": 1}, "", false, "{...}"},
+		{Tuple{"name", "~", "x"}, "", false, `('name', '~', 'x')`},
+		{Tuple{"name"}, "", false, `('name',)`},
+		{Tuple{}, "", false, `()`},
+		{Tuple{"id", "in", []any{int64(1), true}}, "", false, `('id', 'in', [1, True])`},
 	}
 	for _, tc := range tests {
 		s, ok := Str(tc.v)
@@ -156,6 +160,26 @@ func TestTextAndTypeName(t *testing.T) {
 		}
 		if got := TypeName(tc.v); got != tc.name {
 			t.Errorf("TypeName(%#v) = %s, want %s", tc.v, got, tc.name)
+		}
+	}
+}
+
+// TestFloatRepr pins Python's repr of floats, as CPython 3 prints them;
+// Repr agrees except on integral values, which it prints as JSON's ints.
+func TestFloatRepr(t *testing.T) {
+	for _, c := range []struct {
+		in   float64
+		want string
+	}{
+		{0, "0.0"}, {1, "1.0"}, {-2.5, "-2.5"}, {0.1, "0.1"}, {1.5e-5, "1.5e-05"}, {0.0001, "0.0001"},
+		{1e16, "1e+16"}, {123456789012345.6, "123456789012345.6"}, {1.7976931348623157e308, "1.7976931348623157e+308"},
+		{math.NaN(), "nan"}, {math.Inf(1), "inf"}, {math.Inf(-1), "-inf"},
+	} {
+		if got := FloatRepr(c.in); got != c.want {
+			t.Errorf("FloatRepr(%v) = %q, want %q", c.in, got, c.want)
+		}
+		if got := Repr(c.in); c.in != math.Trunc(c.in) && got != c.want {
+			t.Errorf("Repr(%v) = %q, want %q", c.in, got, c.want)
 		}
 	}
 }

@@ -12,6 +12,8 @@ package topic
 import (
 	"fmt"
 	"strings"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 )
 
 // MaxLen is the longest topic or filter MQTT can carry, in bytes.
@@ -33,21 +35,21 @@ func ValidateFilter(filter string) error {
 		return fmt.Errorf("a topic filter must not be empty")
 	}
 	if len(filter) > MaxLen || strings.ContainsRune(filter, 0) {
-		return fmt.Errorf("%q is not a valid topic filter", filter)
+		return fmt.Errorf("%s is not a valid topic filter", py.Repr(filter))
 	}
 	if group, f, shared := SplitShared(filter); shared {
 		if group == "" || strings.ContainsAny(group, "+#") || f == "" {
-			return fmt.Errorf("%q: a shared subscription is $share/<group>/<filter>", filter)
+			return fmt.Errorf("%s: a shared subscription is $share/<group>/<filter>", py.Repr(filter))
 		}
 		filter = f
 	}
 	levels := strings.Split(filter, "/")
 	for i, l := range levels {
 		if strings.Contains(l, "#") && (l != "#" || i != len(levels)-1) {
-			return fmt.Errorf("%q: '#' must be the whole last level", filter)
+			return fmt.Errorf("%s: '#' must be the whole last level", py.Repr(filter))
 		}
 		if strings.Contains(l, "+") && l != "+" {
-			return fmt.Errorf("%q: '+' must be a whole level", filter)
+			return fmt.Errorf("%s: '+' must be a whole level", py.Repr(filter))
 		}
 	}
 	return nil
@@ -57,10 +59,10 @@ func ValidateFilter(filter string) error {
 // wildcards.
 func ValidateName(topic string) error {
 	if strings.ContainsAny(topic, "+#") {
-		return fmt.Errorf("%q: wildcards are not allowed in a topic to publish on", topic)
+		return fmt.Errorf("%s: wildcards are not allowed in a topic to publish on", py.Repr(topic))
 	}
 	if strings.HasPrefix(topic, SharePrefix) {
-		return fmt.Errorf("%q: cannot publish on a shared subscription", topic)
+		return fmt.Errorf("%s: cannot publish on a shared subscription", py.Repr(topic))
 	}
 	return ValidateFilter(topic)
 }

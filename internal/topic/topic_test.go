@@ -26,19 +26,19 @@ func TestValidateFilter(t *testing.T) {
 		{strings.Repeat("a", MaxLen), ""},
 		{"", "a topic filter must not be empty"},
 		{strings.Repeat("a", MaxLen+1), "is not a valid topic filter"},
-		{"a/\x00", `"a/\x00" is not a valid topic filter`},
-		{"a/#/b", `"a/#/b": '#' must be the whole last level`},
-		{"a#", `"a#": '#' must be the whole last level`},
-		{"#/", `"#/": '#' must be the whole last level`},
-		{"a/b+", `"a/b+": '+' must be a whole level`},
-		{"++", `"++": '+' must be a whole level`},
-		{"$share/g1", `"$share/g1": a shared subscription is $share/<group>/<filter>`},
-		{"$share/g1/", `"$share/g1/": a shared subscription is $share/<group>/<filter>`},
-		{"$share//a", `"$share//a": a shared subscription is $share/<group>/<filter>`},
-		{"$share/g+/a", `"$share/g+/a": a shared subscription is $share/<group>/<filter>`},
-		{"$share/#/a", `"$share/#/a": a shared subscription is $share/<group>/<filter>`},
-		{"$share/g/a/#/b", `"a/#/b": '#' must be the whole last level`}, // the filter part is named
-		{"$share/g/a+", `"a+": '+' must be a whole level`},
+		{"a/\x00", `'a/\x00' is not a valid topic filter`},
+		{"a/#/b", `'a/#/b': '#' must be the whole last level`},
+		{"a#", `'a#': '#' must be the whole last level`},
+		{"#/", `'#/': '#' must be the whole last level`},
+		{"a/b+", `'a/b+': '+' must be a whole level`},
+		{"++", `'++': '+' must be a whole level`},
+		{"$share/g1", `'$share/g1': a shared subscription is $share/<group>/<filter>`},
+		{"$share/g1/", `'$share/g1/': a shared subscription is $share/<group>/<filter>`},
+		{"$share//a", `'$share//a': a shared subscription is $share/<group>/<filter>`},
+		{"$share/g+/a", `'$share/g+/a': a shared subscription is $share/<group>/<filter>`},
+		{"$share/#/a", `'$share/#/a': a shared subscription is $share/<group>/<filter>`},
+		{"$share/g/a/#/b", `'a/#/b': '#' must be the whole last level`}, // the filter part is named
+		{"$share/g/a+", `'a+': '+' must be a whole level`},
 	}
 	for _, c := range cases {
 		err := ValidateFilter(c.filter)
@@ -62,12 +62,12 @@ func TestValidateName(t *testing.T) {
 		{"$queue/jobs", ""},
 		{"$share", ""}, // no "/": not a shared subscription
 		{"", "a topic filter must not be empty"},
-		{"a/+", `"a/+": wildcards are not allowed in a topic to publish on`},
-		{"#", `"#": wildcards are not allowed in a topic to publish on`},
-		{"a#b", `"a#b": wildcards are not allowed in a topic to publish on`},
-		{"$share/g/a", `"$share/g/a": cannot publish on a shared subscription`},
-		{"$share/g+/a", `"$share/g+/a": wildcards are not allowed in a topic to publish on`},
-		{"a\x00", `"a\x00" is not a valid topic filter`},
+		{"a/+", `'a/+': wildcards are not allowed in a topic to publish on`},
+		{"#", `'#': wildcards are not allowed in a topic to publish on`},
+		{"a#b", `'a#b': wildcards are not allowed in a topic to publish on`},
+		{"$share/g/a", `'$share/g/a': cannot publish on a shared subscription`},
+		{"$share/g+/a", `'$share/g+/a': wildcards are not allowed in a topic to publish on`},
+		{"a\x00", `'a\x00' is not a valid topic filter`},
 		{strings.Repeat("a", MaxLen+1), "is not a valid topic filter"},
 	}
 	for _, c := range cases {

@@ -7,6 +7,8 @@ import (
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/iot"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 )
 
 // DeviceTopics are a broker's device discovery settings: whether its
@@ -108,7 +110,7 @@ func checkBrokerDevices(_ *models.Env, recs []*models.Record) error {
 		}
 		for _, t := range deviceTopicFields {
 			if t.pattern == pe.Field {
-				return models.ValidationErrorf("%s: %q: %s.", t.label, pe.Template, pe.Reason)
+				return models.ValidationErrorf("%s: %s: %s.", t.label, py.Repr(pe.Template), pe.Reason)
 			}
 		}
 		return models.ValidationErrorf("Device topics: %v", err)

@@ -5,6 +5,8 @@ import (
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 )
 
 // deviceTypes are Odoo's iot.device types, plus sensor and actuator
@@ -67,7 +69,7 @@ func checkDevice(env *models.Env, recs []*models.Record) error {
 	for _, r := range recs {
 		id := r.Str("identifier")
 		if strings.TrimSpace(id) != id || strings.ContainsAny(id, "/+#\x00") {
-			return models.ValidationErrorf("Identifier: %q must be one topic level: no '/', '+', '#' or surrounding spaces.", id)
+			return models.ValidationErrorf("Identifier: %s must be one topic level: no '/', '+', '#' or surrounding spaces.", py.Repr(id))
 		}
 		n, err := env.Sudo().WithContext(map[string]any{"active_test": false}).Count(env.Registry().Model("iot.device"),
 			[]any{[]any{"broker_id", "=", r.Int("broker_id")}, []any{"identifier", "=", id}, []any{"id", "!=", r.ID}}, 0)
@@ -75,7 +77,7 @@ func checkDevice(env *models.Env, recs []*models.Record) error {
 			return err
 		}
 		if n > 0 {
-			return models.ValidationErrorf("Identifier: the broker already has a device %q.", id)
+			return models.ValidationErrorf("Identifier: the broker already has a device %s.", py.Repr(id))
 		}
 	}
 	return nil

@@ -344,7 +344,7 @@ func TestBrokerDeviceTopics(t *testing.T) {
 		for _, tc := range []struct {
 			field, value, msg string
 		}{
-			{"device_telemetry_topic", "device/+/telemetry", "Device telemetry topic"},
+			{"device_telemetry_topic", "device/+/telemetry", "Device telemetry topic: 'device/+/telemetry': "},
 			{"device_action_topic", "device/{id}/{sensor}", "Device action topic"},
 			{"device_event_topic", "device/{id}/info", "Device event topic"},
 		} {
@@ -352,6 +352,12 @@ func TestBrokerDeviceTopics(t *testing.T) {
 			if models.KindOf(err) != models.KindValidation || !strings.Contains(err.Error(), tc.msg) {
 				t.Errorf("%s = %q: %v, want a ValidationError naming %q", tc.field, tc.value, err, tc.msg)
 			}
+		}
+		// Client values are quoted as Python's repr, as Odoo's messages do.
+		_, err = r.Execute(ctx, models.Call{UID: models.AdminUID, Model: "iot.device", Method: "create",
+			Args: []any{map[string]any{"name": "D", "identifier": "a/b", "broker_id": b}}})
+		if want := "Identifier: 'a/b' must be one topic level"; models.KindOf(err) != models.KindValidation || !strings.Contains(err.Error(), want) {
+			t.Errorf("identifier a/b: %v, want a ValidationError %q", err, want)
 		}
 		ctl.Changed = nil
 		if _, err := call("write", []any{b}, map[string]any{"device_telemetry_topic": "/homecontrol/device/data/{id}"}); err != nil {

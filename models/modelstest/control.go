@@ -19,12 +19,17 @@ type Control struct {
 	CheckErr   error
 	PublishErr error
 	SubErr     error
+	OnceErr    error // SubscribeOnce's answer
 	Published  []mqtt.OutgoingMessage
 	Subscribed []mqtt.SubscriptionConfig
 	Changed    []int64
+	Checked    int // CheckConnection calls
 }
 
 func (f *Control) CheckConnection(ctx context.Context, b mqtt.BrokerConfig) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.Checked++
 	return f.CheckErr
 }
 func (f *Control) Subscribe(ctx context.Context, brokerID int64, s mqtt.SubscriptionConfig) error {
@@ -34,6 +39,9 @@ func (f *Control) Subscribe(ctx context.Context, brokerID int64, s mqtt.Subscrip
 		f.Subscribed = append(f.Subscribed, s)
 	}
 	return f.SubErr
+}
+func (f *Control) SubscribeOnce(ctx context.Context, b mqtt.BrokerConfig, s mqtt.SubscriptionConfig) error {
+	return f.OnceErr
 }
 func (f *Control) Unsubscribe(ctx context.Context, brokerID int64, topic string) error {
 	return nil

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/keyring"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/iot"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/internal/testdb"
@@ -44,7 +45,28 @@ type Options struct {
 	Drivers *iot.Registry
 	// Logger; nil: warnings go to the test log.
 	Logger *slog.Logger
+	// Cipher encrypts the secrets at rest; nil: TestKeyring, the same for
+	// every registry of the test binary (so a database reopened reads its
+	// secrets back), as a server always has one.
+	Cipher models.Cipher
 }
+
+// testKeyring is TestKeyring's keyring, made once per test binary.
+var testKeyring = sync.OnceValue(func() *keyring.Keyring {
+	k, err := keyring.NewKey()
+	if err != nil {
+		panic(err)
+	}
+	kr, err := keyring.New("the test keyring", k)
+	if err != nil {
+		panic(err)
+	}
+	return kr
+})
+
+// TestKeyring is the secret keyring test registries use unless given
+// another.
+func TestKeyring() *keyring.Keyring { return testKeyring() }
 
 // New returns a registry on a fresh SQLite database, migrated and
 // initialised with user admin / AdminPassword: a copy of a template made
@@ -106,7 +128,10 @@ func open(o Options, dsn string) (_ *App, db *sql.DB, err error) {
 	}
 	app := &App{MQTT: mqtt.New(mqtt.Options{Control: o.Control})}
 	app.Devices = iotdevice.New(app.MQTT, iotdevice.Options{Drivers: o.Drivers})
-	app.Registry, err = models.New(models.Options{DB: gdb, Dialect: dialect, Logger: o.Logger, Notifier: o.Notifier, HashCost: bcrypt.MinCost},
+	if o.Cipher == nil {
+		o.Cipher = TestKeyring()
+	}
+	app.Registry, err = models.New(models.Options{DB: gdb, Dialect: dialect, Logger: o.Logger, Notifier: o.Notifier, HashCost: bcrypt.MinCost, Cipher: o.Cipher},
 		app.MQTT, app.Devices)
 	if err != nil {
 		return nil, db, fmt.Errorf("registry: %w", err)

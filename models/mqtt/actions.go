@@ -66,9 +66,12 @@ func (a *Addon) brokerCheckConnection(env *models.Env, ids []int64, _ models.Arg
 		if timeout <= 0 {
 			timeout = 10 * time.Second
 		}
-		ctx, cancel := context.WithTimeout(env.Ctx, timeout+2*time.Second)
-		cerr := ctl.CheckConnection(ctx, cfg)
-		cancel()
+		cerr := cfg.SecretError // no attempt without the secret
+		if cerr == nil {
+			ctx, cancel := context.WithTimeout(env.Ctx, timeout+2*time.Second)
+			cerr = ctl.CheckConnection(ctx, cfg)
+			cancel()
+		}
 		vals := map[string]any{"connection_status": "success", "connection_message": "Connected successfully!"}
 		if cerr != nil {
 			vals = map[string]any{"connection_status": "fail", "connection_message": Truncate(cerr.Error(), 500)}
@@ -93,27 +96,45 @@ func notification(title, message, kind string) map[string]any {
 	}
 }
 
+// subscriptionSubscribe marks the subscriptions as listened (the broker's
+// daemon subscribes them on every connect) and gets the broker's answer
+// now: through the connected daemon, or else, as the addon does, on a
+// connection of its own. A broker that cannot be reached or refuses is
+// the addon's UserError; the record keeps the failure (status Fail, the
+// reason in last_error) and stays listened, so the daemon subscribes it
+// once the broker is back.
 func (a *Addon) subscriptionSubscribe(env *models.Env, ids []int64, _ models.Args) (any, error) {
 	_, recs, err := ActionRecords(env, "mqtt.subscription", ids)
 	if err != nil {
 		return nil, err
 	}
-	// Marked first: if the service is stopped, or the broker down, the
-	// daemon subscribes it as soon as it connects.
 	if err := writeNow(env, "mqtt.subscription", ids, map[string]any{"enabled": true, "subscription_in_progress": true, "last_error": false}); err != nil {
 		return nil, err
 	}
 	ctl := a.control()
-	if ctl == nil || !ctl.ServiceRunning() {
-		return true, nil
+	if ctl == nil {
+		return true, nil // no MQTT in this server: subscribed once there is
 	}
 	for _, r := range recs {
 		if r.Int("broker_id") == 0 {
 			return nil, models.UserErrorf("Broker not selected!")
 		}
-		serr := ctl.Subscribe(env.Ctx, r.Int("broker_id"), SubscriptionConfig{ID: r.ID, Topic: r.Str("topic"), QoS: byte(r.Int("qos"))})
+		sub := SubscriptionConfig{ID: r.ID, Topic: r.Str("topic"), QoS: byte(r.Int("qos"))}
+		serr := ErrDaemonNotRunning
+		if ctl.ServiceRunning() {
+			serr = ctl.Subscribe(env.Ctx, r.Int("broker_id"), sub)
+		}
 		if errors.Is(serr, ErrDaemonNotRunning) {
-			continue // subscribed on connect
+			cfgs, err := a.BrokerConfigs(env.Ctx, r.Int("broker_id"))
+			if err != nil {
+				return nil, err
+			}
+			if len(cfgs) == 0 {
+				return nil, models.UserErrorf("Broker not selected!")
+			}
+			if serr = subscribeOnce(env, ctl, cfgs[0], sub); serr == nil {
+				continue // subscribing: its daemon subscribes it on connect
+			}
 		}
 		if err := a.SetSubscriptionState(env.Ctx, r.ID, serr == nil, errText(serr)); err != nil {
 			return nil, err
@@ -123,6 +144,18 @@ func (a *Addon) subscriptionSubscribe(env *models.Env, ids []int64, _ models.Arg
 		}
 	}
 	return true, nil
+}
+
+// subscribeOnce asks the broker for sub on a connection of its own,
+// within the broker's connect timeout plus the wait for a SUBACK.
+func subscribeOnce(env *models.Env, ctl BrokerControl, cfg BrokerConfig, sub SubscriptionConfig) error {
+	timeout := cfg.ConnectTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(env.Ctx, timeout+SendTimeout)
+	defer cancel()
+	return ctl.SubscribeOnce(ctx, cfg, sub)
 }
 
 func (a *Addon) subscriptionUnsubscribe(env *models.Env, ids []int64, _ models.Args) (any, error) {

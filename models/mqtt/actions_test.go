@@ -198,16 +198,18 @@ func TestBrokerOptionsValidation(t *testing.T) {
 	r := newTestRegistry(t)
 	env := testEnv(t, r)
 	cases := map[string]map[string]any{
-		"Last will topic":         {"will_topic": "a/+/b"},
-		"Last will QoS":           {"will_qos": int64(3)},
-		"CA certificate":          {"ca_cert": "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n"},
-		"Client certificate":      {"client_cert": "x"},
-		"In-flight store folder":  {"store_type": "file"},
-		"Websocket path":          {"ws_path": "mqtt"},
-		"Websocket headers":       {"ws_headers": "no colon here"},
-		"Retry delay factor":      {"reconnect_factor": 0.5},
-		"Retry jitter":            {"reconnect_jitter": 1.5},
-		"Longest retry delay (s)": {"reconnect_max": 1.0},
+		"Last will topic":               {"will_topic": "a/+/b"},
+		"Last will QoS":                 {"will_qos": int64(3)},
+		"CA certificate":                {"ca_cert": "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n"},
+		"Client certificate":            {"client_cert": "x"},
+		"In-flight store folder":        {"store_type": "file"},
+		"Websocket path":                {"ws_path": "mqtt"},
+		"Websocket headers":             {"ws_headers": "no colon here"},
+		"Retry delay factor":            {"reconnect_factor": 0.5},
+		"Retry jitter":                  {"reconnect_jitter": 1.5},
+		"Longest retry delay (s)":       {"reconnect_max": 1.0},
+		"Largest payload (bytes)":       {"max_payload_size": int64(-1)},
+		"Largest payload (bytes): must": {"max_payload_size": int64(mqtt.MaxPayloadLimit + 1)},
 	}
 	for field, vals := range cases {
 		vals["name"] = "x"
@@ -235,7 +237,8 @@ func TestBrokerConfig(t *testing.T) {
 		t.Fatalf("configs %v, %v", cfgs, err)
 	}
 	cfg := cfgs[0]
-	if cfg.Scheme != "wss" || cfg.Protocol != 3 || cfg.WSHeaders["X-A"] != "1" || cfg.Port != 1883 || cfg.ReconnectInitial.Seconds() != 5 {
+	if cfg.Scheme != "wss" || cfg.Protocol != 3 || cfg.WSHeaders["X-A"] != "1" || cfg.Port != 1883 || cfg.ReconnectInitial.Seconds() != 5 ||
+		cfg.MaxPayload != mqtt.DefaultMaxPayload {
 		t.Errorf("config %+v", cfg)
 	}
 }

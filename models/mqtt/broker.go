@@ -7,24 +7,28 @@ import (
 	"strings"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 )
 
 // mqttBroker mirrors the addon's mqtt.broker (seed-addon.md §1.1). Fixed
 // defects: the port is validated, client ids are unique, the password is
 // write-only, and the default host is the local machine rather than a
-// public broker.
+// public broker. Secrets (password, client key, websocket headers) are
+// write-only, encrypted at rest, and cleared when the broker's target
+// changes (brokerTarget).
 func (a *Addon) broker() *models.Model {
 	return &models.Model{
 		Name: "mqtt.broker", Description: "MQTT Broker",
 		Fields: []*models.Field{
 			{Name: "name", Type: models.Char, String: "Broker Name", Required: true},
-			{Name: "url_scheme", Type: models.Selection, String: "URL Scheme", Required: true, Default: models.Constant("mqtt://"),
+			{Name: "url_scheme", Type: models.Selection, String: "URI scheme", Required: true, Default: models.Constant("mqtt://"),
 				Selection: models.Choices("mqtt://", "MQTT", "tcp://", "TCP", "mqtts://", "MQTTS", "ssl://", "SSL", "tls://", "TLS", "ws://", "WS", "wss://", "WSS")},
 			{Name: "host", Type: models.Char, Required: true, Default: models.Constant("localhost")},
 			{Name: "port", Type: models.Char, Required: true, Default: models.Constant("1883")},
 			{Name: "client_id", Type: models.Char, String: "Client ID", Required: true, NoCopy: true, Unique: true, Default: newClientID},
 			{Name: "username", Type: models.Char, Default: models.Constant("")},
-			{Name: "password", Type: models.Char, Secret: true, NoCopy: true},
+			{Name: "password", Type: models.Char, Secret: true, Encrypted: true, NoCopy: true, ClearOnChange: brokerTarget},
 			{Name: "keepalive", Type: models.Integer, String: "Keepalive (s)", Default: models.Constant(int64(60))},
 			{Name: "connect_timeout", Type: models.Integer, String: "Connect Timeout (s)", Default: models.Constant(int64(10))},
 			{Name: "note", Type: models.Text},
@@ -44,7 +48,7 @@ func (a *Addon) broker() *models.Model {
 			{Name: "ordered", Type: models.Boolean, String: "Ordered delivery", Default: models.Constant(true)},
 			{Name: "ca_cert", Type: models.Text, String: "CA certificate (PEM)"},
 			{Name: "client_cert", Type: models.Text, String: "Client certificate (PEM)"},
-			{Name: "client_key", Type: models.Text, String: "Client key (PEM)", Secret: true, NoCopy: true},
+			{Name: "client_key", Type: models.Text, String: "Client key (PEM)", Secret: true, Encrypted: true, NoCopy: true, ClearOnChange: brokerTarget},
 			{Name: "tls_server_name", Type: models.Char, String: "TLS server name"},
 			{Name: "tls_insecure", Type: models.Boolean, String: "Skip TLS verification", Default: models.Constant(false),
 				Help: "Accept any server certificate. Only for tests: it defeats TLS."},
@@ -56,13 +60,16 @@ func (a *Addon) broker() *models.Model {
 				Selection: models.Choices("memory", "Memory", "file", "File")},
 			{Name: "store_dir", Type: models.Char, String: "In-flight store folder"},
 			{Name: "ws_path", Type: models.Char, String: "Websocket path", Default: models.Constant("/mqtt")},
-			{Name: "ws_headers", Type: models.Text, String: "Websocket headers", Help: "One 'Name: value' per line."},
+			{Name: "ws_headers", Type: models.Text, String: "Websocket headers", Secret: true, Encrypted: true, NoCopy: true, ClearOnChange: brokerTarget,
+				Help: "One 'Name: value' per line. Write-only, as they may carry credentials (Authorization)."},
 			{Name: "reconnect_initial", Type: models.Float, String: "First retry after (s)", Default: models.Constant(5.0)},
 			{Name: "reconnect_factor", Type: models.Float, String: "Retry delay factor", Default: models.Constant(1.5)},
 			{Name: "reconnect_max", Type: models.Float, String: "Longest retry delay (s)", Default: models.Constant(300.0)},
 			{Name: "reconnect_jitter", Type: models.Float, String: "Retry jitter", Default: models.Constant(0.1), Help: "Each delay varies by up to this fraction."},
 			{Name: "history_max_age_days", Type: models.Integer, String: "Keep history (days)", Default: models.Constant(int64(0)), Help: "0 keeps everything."},
 			{Name: "history_max_rows", Type: models.Integer, String: "Keep history (rows)", Default: models.Constant(int64(0)), Help: "0 keeps everything."},
+			{Name: "max_payload_size", Type: models.Integer, String: "Largest payload (bytes)", Default: models.Constant(int64(DefaultMaxPayload)),
+				Help: "A received message with a larger payload is refused: not stored, acknowledged so the broker does not send it again, and counted. 0: 1 MiB."},
 
 			// The broker's own entry of the daemon registry, persisted on change.
 			{Name: "listener_state", Type: models.Selection, Readonly: true, NoCopy: true, Default: models.Constant(StateStopped),
@@ -75,7 +82,8 @@ func (a *Addon) broker() *models.Model {
 		Channels:    []string{ChannelListener},
 		Changed:     a.brokerChanged,
 		// History rows link their broker without a foreign key: cascade
-		// here. (Subscriptions and signals cascade through their keys.)
+		// here. (Subscriptions and signals restrict the delete: the engine
+		// refuses it while they exist.)
 		BeforeUnlink: func(env *models.Env, ids []int64) error {
 			_, err := env.DeleteWhere(env.Registry().Model("mqtt.signal.history"), []any{[]any{"broker_id", "in", ids}})
 			return err
@@ -86,6 +94,19 @@ func (a *Addon) broker() *models.Model {
 		},
 	}
 }
+
+// brokerTarget are the fields that decide where a broker's secrets are
+// sent. A write that changes one of them without giving the secrets
+// again clears the password, the TLS client key and the websocket
+// headers, as Grafana does for a data source whose URL changes: whoever
+// may edit a broker must not be able to point it at a listener of theirs
+// and read the stored password from the CONNECT of Check Connection.
+//
+// The TLS trust settings and the websocket path count too: a new CA
+// certificate or skipped verification lets a listener on the network
+// path impersonate the broker, and a path can route to another backend
+// behind the same host and port.
+var brokerTarget = []string{"url_scheme", "host", "port", "tls_server_name", "ca_cert", "tls_insecure", "ws_path"}
 
 // StatusFields are the fields the system writes about a broker, or that
 // do not concern its connection: changing them does not restart its
@@ -143,10 +164,10 @@ func checkBroker(env *models.Env, recs []*models.Record) error {
 	for _, r := range recs {
 		port, err := strconv.Atoi(strings.TrimSpace(r.Str("port")))
 		if err != nil || port < 1 || port > 65535 {
-			return models.ValidationErrorf("Port: %q is not a port number (1-65535).", r.Str("port"))
+			return models.ValidationErrorf("Port: %s is not a port number (1-65535).", py.Repr(r.Str("port")))
 		}
 		if strings.TrimSpace(r.Str("host")) == "" || strings.ContainsAny(r.Str("host"), " /") {
-			return models.ValidationErrorf("Host: %q is not a host name or address.", r.Str("host"))
+			return models.ValidationErrorf("Host: %s is not a host name or address.", py.Repr(r.Str("host")))
 		}
 		if k := r.Int("keepalive"); k < 0 || k > 65535 {
 			return models.ValidationErrorf("Keepalive (s): must be between 0 and 65535 seconds.")

@@ -10,6 +10,8 @@ import (
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/topic"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 )
 
 // checkBrokerOptions validates the connection options of one broker, each
@@ -34,10 +36,17 @@ func checkBrokerOptions(r *models.Record) error {
 		}
 	}
 	cert, key := r.Str("client_cert"), r.Str("client_key")
-	if (cert == "") != (key == "") {
-		return models.ValidationErrorf("Client certificate (PEM): a client certificate needs its key, and a key its certificate.")
+	if r.LoadError("client_key") != nil {
+		// Stored under a key this server lacks: the listener reports it;
+		// other edits of the broker stay possible.
+		key = ""
+	} else if cert != "" && key == "" {
+		return models.ValidationErrorf("Client certificate (PEM): a client certificate needs its Client key (PEM). " +
+			"A change of URL scheme, host, port, TLS server name, CA certificate, TLS verification or websocket path clears the stored key: give it again in the same change.")
+	} else if cert == "" && key != "" {
+		return models.ValidationErrorf("Client certificate (PEM): a client key needs its certificate.")
 	}
-	if cert != "" {
+	if cert != "" && key != "" {
 		if _, err := tls.X509KeyPair([]byte(cert), []byte(key)); err != nil {
 			return models.ValidationErrorf("Client certificate (PEM): %v", err)
 		}
@@ -46,7 +55,7 @@ func checkBrokerOptions(r *models.Record) error {
 		return models.ValidationErrorf("In-flight store folder: required when the store is a file.")
 	}
 	if p := r.Str("ws_path"); p != "" && !strings.HasPrefix(p, "/") {
-		return models.ValidationErrorf("Websocket path: %q must start with '/'.", p)
+		return models.ValidationErrorf("Websocket path: %s must start with '/'.", py.Repr(p))
 	}
 	if _, err := parseHeaders(r.Str("ws_headers")); err != nil {
 		return models.ValidationErrorf("Websocket headers: %v", err)
@@ -66,6 +75,9 @@ func checkBrokerOptions(r *models.Record) error {
 	if r.Int("history_max_age_days") < 0 || r.Int("history_max_rows") < 0 {
 		return models.ValidationErrorf("Keep history: must not be negative.")
 	}
+	if v := r.Int("max_payload_size"); v < 0 || v > MaxPayloadLimit {
+		return models.ValidationErrorf("Largest payload (bytes): must be between 0 (the default, %d) and %d (MQTT's largest packet).", DefaultMaxPayload, MaxPayloadLimit)
+	}
 	return nil
 }
 
@@ -81,7 +93,7 @@ func parseCertPool(pemText string) (*x509.CertPool, error) {
 			break
 		}
 		if block.Type != "CERTIFICATE" {
-			return nil, errorf("unexpected PEM block %q (want CERTIFICATE)", block.Type)
+			return nil, errorf("unexpected PEM block %s (want CERTIFICATE)", py.Repr(block.Type))
 		}
 		c, err := x509.ParseCertificate(block.Bytes)
 		if err != nil {
@@ -138,6 +150,7 @@ func brokerConfig(r *models.Record) BrokerConfig {
 		StoreType: r.Str("store_type"), StoreDir: r.Str("store_dir"), WSPath: r.Str("ws_path"),
 		ReconnectInitial: seconds(r.Float("reconnect_initial")), ReconnectFactor: r.Float("reconnect_factor"),
 		ReconnectMax: seconds(r.Float("reconnect_max")), ReconnectJitter: r.Float("reconnect_jitter"),
+		MaxPayload: int(r.Int("max_payload_size")),
 	}
 	if b.Scheme == "" {
 		b.Scheme = "tcp"
@@ -149,8 +162,41 @@ func brokerConfig(r *models.Record) BrokerConfig {
 		b.StoreType = "memory"
 	}
 	b.WSHeaders, _ = parseHeaders(r.Str("ws_headers"))
+	b.SecretError = secretError(r)
 	if t := r.Str("will_topic"); t != "" {
 		b.Will = &WillMessage{Topic: t, Payload: []byte(r.Str("will_payload")), QoS: byte(r.Int("will_qos")), Retain: r.Bool("will_retain")}
 	}
 	return b
 }
+
+// brokerSecrets are the broker's encrypted fields.
+var brokerSecrets = []string{"password", "client_key", "ws_headers"}
+
+// secretError is why a loaded broker's secrets cannot be used: one was
+// encrypted with a key this server does not have (a database restored
+// without its key file).
+func secretError(r *models.Record) error {
+	var errs []error
+	var texts []string
+	for _, name := range brokerSecrets {
+		if err := r.LoadError(name); err != nil {
+			errs, texts = append(errs, err), append(texts, err.Error())
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return &secretsError{broker: r.Str("name"), text: strings.Join(texts, "; "), errs: errs}
+}
+
+// secretsError is a broker's undecryptable secrets, in one line.
+type secretsError struct {
+	broker, text string
+	errs         []error
+}
+
+func (e *secretsError) Error() string {
+	return "broker " + strconv.Quote(e.broker) + ": " + e.text + ". Enter it again, or restore the server's secret key it was stored with."
+}
+
+func (e *secretsError) Unwrap() []error { return e.errs }

@@ -19,6 +19,13 @@ type BrokerControl interface {
 	// once the SUBACK arrived; a 0x80 return code is an error.
 	// ErrDaemonNotRunning when the service or that daemon is not running.
 	Subscribe(ctx context.Context, brokerID int64, s SubscriptionConfig) error
+	// SubscribeOnce asks the broker itself, as the addon's button does:
+	// it opens a short-lived connection with b (a client id of its own,
+	// clean session), subscribes s, waits for the SUBACK within the
+	// deadline of ctx and disconnects. For a subscription no connected
+	// daemon can carry now; the error says why the broker could not be
+	// reached or refused it (a 0x80 return code).
+	SubscribeOnce(ctx context.Context, b BrokerConfig, s SubscriptionConfig) error
 	// Unsubscribe removes a topic filter through the running daemon.
 	Unsubscribe(ctx context.Context, brokerID int64, topic string) error
 	// Publish sends through the broker's running daemon, or a short-lived
@@ -72,6 +79,11 @@ type BrokerConfig struct {
 	WSPath    string            // websocket path, "/mqtt" by default
 	WSHeaders map[string]string // extra HTTP headers of the websocket handshake
 
+	// SecretError is set when a stored secret (password, client key,
+	// websocket headers) cannot be decrypted: the broker must not be
+	// connected to without it, and the error says what to do.
+	SecretError error
+
 	// Reconnection policy: first retry after Initial, times Factor after
 	// each failure, capped at Max, each delay varied by +/- Jitter (a
 	// fraction).
@@ -79,7 +91,19 @@ type BrokerConfig struct {
 	ReconnectFactor  float64
 	ReconnectMax     time.Duration
 	ReconnectJitter  float64
+
+	// MaxPayload is the largest payload received messages may have, in
+	// bytes; a larger one is refused (not stored, acknowledged, counted).
+	// 0 (also a row from before the field existed): DefaultMaxPayload.
+	MaxPayload int
 }
+
+// Bounds of mqtt.broker's max_payload_size: EMQX's default packet limit,
+// and MQTT 3.1.1's largest remaining length (§2.2.3).
+const (
+	DefaultMaxPayload = 1 << 20
+	MaxPayloadLimit   = 268_435_455
+)
 
 // WillMessage is a broker connection's last will.
 type WillMessage struct {

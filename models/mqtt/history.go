@@ -16,7 +16,7 @@ func historyModel() *models.Model {
 	return &models.Model{
 		Name: "mqtt.signal.history", Description: "MQTT Signal History", Order: "timestamp desc, id desc", RecName: "display_name",
 		Fields: []*models.Field{
-			{Name: "signal_id", Type: models.Many2one, Relation: "mqtt.signal", String: "Signal", OnDelete: "set null"},
+			{Name: "signal_id", Type: models.Many2one, Relation: "mqtt.signal", String: "MQTT Signal", OnDelete: "set null"},
 			// Set on every received row: no foreign keys (see NoForeignKey);
 			// deleting a broker or subscription cleans its history itself.
 			{Name: "broker_id", Type: models.Many2one, Relation: "mqtt.broker", String: "Broker", OnDelete: "cascade", NoForeignKey: true},

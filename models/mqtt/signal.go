@@ -5,6 +5,8 @@ import (
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/topic"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 )
 
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
@@ -16,9 +18,12 @@ func (a *Addon) signal() *models.Model {
 	return &models.Model{
 		Name: "mqtt.signal", Description: "MQTT Signal", RecName: "display_name",
 		Fields: []*models.Field{
-			{Name: "broker_id", Type: models.Many2one, Relation: "mqtt.broker", String: "Broker", Required: true, OnDelete: "cascade"},
-			{Name: "subscription_id", Type: models.Many2one, Relation: "mqtt.subscription", String: "Subscription", Required: true, OnDelete: "cascade"},
-			{Name: "history_ids", Type: models.One2many, Relation: "mqtt.signal.history", InverseName: "signal_id", String: "History"},
+			// Restrict, as Odoo makes a required many2one (the addon's
+			// behaviour): deleting the broker or subscription of a signal
+			// is refused until the signal goes.
+			{Name: "broker_id", Type: models.Many2one, Relation: "mqtt.broker", String: "MQTT Broker", Required: true, OnDelete: "restrict"},
+			{Name: "subscription_id", Type: models.Many2one, Relation: "mqtt.subscription", String: "MQTT Subscription", Required: true, OnDelete: "restrict"},
+			{Name: "history_ids", Type: models.One2many, Relation: "mqtt.signal.history", InverseName: "signal_id", String: "Signal History"},
 			{Name: "topic", Type: models.Char, Related: "subscription_id.topic", Readonly: true},
 			{Name: "payload", Type: models.Text, Required: true},
 			{Name: "retain", Type: models.Boolean, Default: models.Constant(false)},
@@ -52,7 +57,7 @@ func checkSignal(env *models.Env, recs []*models.Record) error {
 				return err
 			}
 			if len(subs) == 1 && subs[0].Int("broker_id") != r.Int("broker_id") {
-				return models.ValidationErrorf("Subscription: %q belongs to another broker.", subs[0].Str("display_name"))
+				return models.ValidationErrorf("Subscription: %s belongs to another broker.", py.Repr(subs[0].Str("display_name")))
 			}
 		}
 		if t := r.Str("topic"); t != "" {

@@ -15,12 +15,14 @@ func (a *Addon) subscription() *models.Model {
 	return &models.Model{
 		Name: "mqtt.subscription", Description: "MQTT Subscription", RecName: "display_name",
 		Fields: []*models.Field{
-			{Name: "broker_id", Type: models.Many2one, Relation: "mqtt.broker", String: "Broker", Required: true, OnDelete: "cascade"},
+			// Restrict, as Odoo makes a required many2one: a broker with
+			// subscriptions is not deleted behind its user's back.
+			{Name: "broker_id", Type: models.Many2one, Relation: "mqtt.broker", String: "MQTT Broker", Required: true, OnDelete: "restrict"},
 			{Name: "topic", Type: models.Char, Required: true},
 			{Name: "qos", Type: models.Integer, String: "QoS", Default: models.Constant(int64(0))},
-			{Name: "no_local_flag", Type: models.Boolean, String: "No Local", Default: models.Constant(false)},
-			{Name: "retain_as_published_flag", Type: models.Boolean, String: "Retain As Published", Default: models.Constant(false)},
-			{Name: "retain_handling", Type: models.Integer, Default: models.Constant(int64(0)),
+			{Name: "no_local_flag", Type: models.Boolean, String: "No Local Flag", Default: models.Constant(false)},
+			{Name: "retain_as_published_flag", Type: models.Boolean, String: "Retain as Published Flag", Default: models.Constant(false)},
+			{Name: "retain_handling", Type: models.Integer, String: "Retain handling", Default: models.Constant(int64(0)),
 				Help: "0 = send retained messages on subscribe, 1 = only for a new subscription, 2 = never"},
 			{Name: "subscribed", Type: models.Boolean, Readonly: true, Default: models.Constant(false), NoCopy: true},
 			{Name: "subscription_time", Type: models.Datetime, Readonly: true, NoCopy: true},

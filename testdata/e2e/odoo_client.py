@@ -176,6 +176,23 @@ check("truncated JSON -> 400 with an envelope", st == 400 and isinstance(resp, d
 st, resp, _ = post_json("/jsonrpc", {"service": "common", "method": "version", "args": []}, ctype="text/plain")
 check("wrong content type -> 400", st == 400, (st, resp))
 
+# --- NaN and infinity are refused in float fields, naming the field ---------
+# Python's xmlrpc.client sends float('nan') as <double>nan</double>; JSON has
+# no NaN, but 1e400 decodes to infinity and a float field also reads strings.
+for val in (float("nan"), float("inf"), float("-inf")):
+    f = fault_of(lambda val=val: kw("mqtt.broker", "write", [[broker], {"reconnect_factor": val}]))
+    check(f"xmlrpc reconnect_factor={val!r} is a ValidationError naming the field",
+          f is not None and f.faultCode == 2 and "(reconnect_factor)" in f.faultString and "finite" in f.faultString, f)
+for raw in (b"1e400", b"-1e400", b'"NaN"', b'"Infinity"'):
+    body = (b'{"jsonrpc": "2.0", "method": "call", "id": 8, "params": {"service": "object", "method": "execute_kw", "args": [%s, %d, %s, "mqtt.broker", "write", [[%d], {"reconnect_initial": %s}]]}}'
+            % (json.dumps(DB).encode(), uid, json.dumps(PW).encode(), broker, raw))
+    st, resp, _ = post_json("/jsonrpc", None, raw=body)
+    data = resp.get("error", {}).get("data", {}) if isinstance(resp, dict) else {}
+    check(f"/jsonrpc reconnect_initial={raw.decode()} is a ValidationError naming the field",
+          data.get("name") == "odoo.exceptions.ValidationError" and "(reconnect_initial)" in data.get("message", ""), resp)
+rec = kw("mqtt.broker", "read", [[broker]], {"fields": ["reconnect_initial", "reconnect_factor"]})[0]
+check("refused floats left the record as it was", rec["reconnect_initial"] == 5.0 and rec["reconnect_factor"] == 1.5, rec)
+
 # --- web session routes (odooly / rlizana / web client) ---------------------
 st, resp, hdr = post_json("/web/webclient/version_info", {})
 check("version_info", resp["result"]["server_serie"] == "16.0", resp)

@@ -118,6 +118,15 @@ export function fieldInput(opts) {
       break;
     }
     case 'text': {
+      if (isSecret(name, field)) {
+        // Write-only text (a private key, websocket headers): as a
+        // password, the server never sends it back; empty means "keep".
+        el = h('textarea', { ...common, class: 'input', rows: 4, spellcheck: 'false', autocomplete: 'off',
+          placeholder: opts.isNew ? '' : 'leave empty to keep', oninput: changed });
+        get = () => (el.value === '' ? undefined : el.value);
+        set = () => { el.value = ''; };
+        break;
+      }
       el = h('textarea', { ...common, class: 'input', rows: name === 'payload' ? 6 : 4, spellcheck: 'false', oninput: changed });
       get = () => el.value || false;
       set = (v) => { el.value = v || ''; };

@@ -19,7 +19,9 @@ const SKIP_READ = new Set(['one2many', 'many2many', 'binary']);
  * A panel of decl.form.panels is {panel: make, ...options}, or make
  * alone; make({model, id, record, fields, form, opts}) returns {el,
  * update(record), destroy} (opts: the entry). A button's client(ctx)
- * gets {model, id, record, fields, form, button}.
+ * gets {model, id, record, fields, form, button}. A warning of
+ * decl.form.warnings is {name, text, when(values, saved)}: shown while
+ * when holds for the edited values and the saved record.
  */
 export function formView(ctx) {
   const { action, decl, fields } = ctx;
@@ -43,8 +45,9 @@ export function formView(ctx) {
   const header = h('div', { class: 'form-header' });
   const title = h('h2', { class: 'form-title' });
   const groupsBox = h('div', { class: 'form-groups' });
+  const warningsBox = h('div', { class: 'form-warnings', 'aria-live': 'polite' });
   const panelsBox = h('div', { class: 'form-panels' });
-  const sheet = h('div', { class: 'card form-sheet' }, header, title, groupsBox);
+  const sheet = h('div', { class: 'card form-sheet' }, header, title, warningsBox, groupsBox);
   const el = h('section', { class: 'view form-view', 'data-testid': 'form-view', 'data-model': action.model },
     h('div', { class: 'control-panel card' },
       h('div', { class: 'cp-top' },
@@ -94,7 +97,17 @@ export function formView(ctx) {
     return rule ? rule(record) : false;
   }
 
+  // applyWarnings shows the declaration's warnings whose when(values,
+  // saved record) holds: what a save is about to do that the user may
+  // not expect.
+  function applyWarnings() {
+    const v = values();
+    replace(warningsBox, (form.warnings || []).filter((w) => w.when(v, record)).map((w) =>
+      h('p', { class: 'form-warning', role: 'status', 'data-testid': `form-warning-${w.name}`, text: w.text })));
+  }
+
   function applyInvisible() {
+    applyWarnings();
     const v = values();
     for (const [name, rule] of Object.entries(form.invisible || {})) {
       const row = groupsBox.querySelector(`.form-row[data-field="${CSS.escape(name)}"]`);
@@ -328,14 +341,45 @@ export function formView(ctx) {
     renderButtons();
   }
 
+  // remove deletes the record once the user confirmed. The records the
+  // declaration's form.deleteWith lists ({model, field, label: [one,
+  // many], cascade}) go too, and the dialog counts them: those the server
+  // would refuse the delete for are deleted first, in the listed order;
+  // cascade ones are only counted, the server deletes them with it.
   async function remove() {
-    if (!(await confirmDialog('Are you sure you want to delete this record?', { ok: 'Delete' }))) return;
+    let deps;
     try {
+      deps = await dependents();
+    } catch (e) {
+      showError(e);
+      return;
+    }
+    const counted = deps.filter((d) => d.count > 0).map((d) => `${d.count} ${d.label[d.count === 1 ? 0 : 1]}`);
+    const message = counted.length
+      ? `Deleting “${title.textContent}” also deletes its ${sentence(counted)}. This cannot be undone.`
+      : 'Are you sure you want to delete this record?';
+    if (!(await confirmDialog(message, { ok: counted.length ? 'Delete all' : 'Delete' }))) return;
+    try {
+      for (const d of deps) {
+        if (d.ids.length) await orm.unlink(d.model, d.ids);
+      }
       await orm.unlink(action.model, [id]);
       ctx.navigate(`#/${ctx.actionName}`);
     } catch (e) {
       showError(e);
     }
+  }
+
+  // dependents are the records of form.deleteWith pointing at this one,
+  // archived ones included: {model, label, count, ids (to delete first)}.
+  function dependents() {
+    const all = { context: { active_test: false } };
+    return Promise.all((form.deleteWith || []).map(async (d) => {
+      const domain = [[d.field, '=', id]];
+      if (d.cascade) return { ...d, count: await orm.searchCount(d.model, domain, all), ids: [] };
+      const ids = await orm.search(d.model, domain, all);
+      return { ...d, count: ids.length, ids };
+    }));
   }
 
   // runButton saves pending edits first (as Odoo does), then calls the
@@ -393,4 +437,9 @@ function statusbar(field, value) {
     (field.selection || []).map(([v, label]) => h('li', {
       class: ['status-step', v === value ? 'current' : ''], 'data-value': v, 'aria-current': v === value ? 'step' : false, text: label,
     })));
+}
+
+// sentence joins parts as English does: "a", "a and b", "a, b and c".
+function sentence(parts) {
+  return parts.length < 2 ? parts.join('') : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}`;
 }

@@ -102,7 +102,8 @@ export const orm = {
     callKw(model, 'search_read', [], { domain, fields, offset, limit, order }),
   webSearchRead: (model, domain, fields, { offset = 0, limit = 80, order = false } = {}) =>
     callKw(model, 'web_search_read', [], { domain, fields, offset, limit, order }),
-  searchCount: (model, domain) => callKw(model, 'search_count', [domain]),
+  search: (model, domain, kwargs = {}) => callKw(model, 'search', [domain], kwargs),
+  searchCount: (model, domain, kwargs = {}) => callKw(model, 'search_count', [domain], kwargs),
   read: (model, ids, fields) => callKw(model, 'read', [ids, fields]),
   readGroup: (model, domain, fields, groupby, { orderby = false, lazy = true } = {}) =>
     callKw(model, 'read_group', [], { domain, fields, groupby, orderby, lazy }),

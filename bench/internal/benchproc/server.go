@@ -29,10 +29,13 @@ type Server struct {
 	Addr  string
 }
 
-// StartServer starts bin on db (a postgres:// URL or sqlite:PATH), returning once it logged "Listening".
-func StartServer(ctx context.Context, bin, dbURL string) (*Server, error) {
-	cmd := exec.Command(bin, "--http-addr", "127.0.0.1:0", "--db", dbURL, "--db-name", DBName,
-		"--admin-password", AdminPassword, "--log-format", "json")
+// StartServer starts bin on db (a postgres:// URL or sqlite:PATH), with
+// extra flags after the ones every bench passes, returning once it logged
+// "Listening".
+func StartServer(ctx context.Context, bin, dbURL string, extra ...string) (*Server, error) {
+	args := append([]string{"--http-addr", "127.0.0.1:0", "--db", dbURL, "--db-name", DBName,
+		"--admin-password", AdminPassword, "--log-format", "json"}, extra...)
+	cmd := exec.Command(bin, args...)
 	// The flags say everything: our own variables in the caller's
 	// environment (ODOO_IOT_MQTT_TEST_PG, say) must not reach the server,
 	// which refuses unknown ones.

@@ -5,6 +5,10 @@ import { relatedList } from '../panels/related_list.js';
 import { liveList } from '../panels/live_list.js';
 
 const notSuccess = (r) => r.connection_status !== 'success';
+// The fields that decide where the broker's secrets go: the server clears
+// the secrets when one changes and they are not typed again.
+const target = ['url_scheme', 'host', 'port', 'tls_server_name', 'ca_cert', 'tls_insecure', 'ws_path'];
+const secrets = ['password', 'client_key', 'ws_headers'];
 const historyAction = (r) => (r.direction === 'send' ? 'send-history' : 'received-history');
 
 registerView({
@@ -26,6 +30,16 @@ registerView({
   form: {
     title: 'name',
     statusbar: 'connection_status',
+    // Subscriptions and signals keep a broker from being deleted (their
+    // broker_id is ondelete restrict, as in the addon): Delete names and
+    // counts them and deletes them first. Its history and devices go
+    // with it on the server.
+    deleteWith: [
+      { model: 'mqtt.signal', field: 'broker_id', label: ['signal', 'signals'] },
+      { model: 'mqtt.subscription', field: 'broker_id', label: ['subscription', 'subscriptions'] },
+      { model: 'mqtt.signal.history', field: 'broker_id', label: ['message', 'messages'], cascade: true },
+      { model: 'iot.device', field: 'broker_id', label: ['device', 'devices'], cascade: true },
+    ],
     buttons: [
       { method: 'check_connection', label: 'Connect', primary: notSuccess, visible: (r) => Boolean(r.id) },
     ],
@@ -43,10 +57,17 @@ registerView({
       {
         title: 'Advanced', collapsed: true,
         fields: ['ping_timeout', 'write_timeout', 'ordered', 'store_type', 'store_dir', 'ws_path', 'ws_headers',
-          'reconnect_initial', 'reconnect_factor', 'reconnect_max', 'reconnect_jitter', 'history_max_age_days', 'history_max_rows'],
+          'reconnect_initial', 'reconnect_factor', 'reconnect_max', 'reconnect_jitter', 'history_max_age_days', 'history_max_rows',
+          'max_payload_size'],
       },
       { title: 'Notes', wide: true, fields: ['note'] },
     ],
+    warnings: [{
+      name: 'secrets-cleared',
+      text: 'A new URL scheme, host, port, TLS server name, CA certificate, TLS verification or websocket path clears the stored password, client key and websocket headers: type the ones to keep again before saving.',
+      when: (v, saved = {}) => Boolean(saved.id) && target.some((f) => (v[f] || false) !== (saved[f] || false))
+        && secrets.some((f) => v[f] === undefined || v[f] === false),
+    }],
     invisible: {
       store_dir: (r) => r.store_type !== 'file',
       ws_path: (r) => !['ws://', 'wss://'].includes(r.url_scheme),

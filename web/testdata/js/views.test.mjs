@@ -32,6 +32,25 @@ test('the history actions tail the realtime channel, each its direction', () => 
   }
 });
 
+test('the broker form warns before a save that clears its secrets', () => {
+  const [warn] = reg.views['mqtt.broker'].form.warnings;
+  assert.equal(warn.name, 'secrets-cleared');
+  // Secrets read as false; one typed again is a string.
+  const saved = { id: 1, url_scheme: 'mqtts://', host: 'broker.plant', port: '8883', tls_server_name: false, password: false, client_key: false, ws_headers: false };
+  const cases = [
+    [{ ...saved }, false, 'nothing changed'],
+    [{ ...saved, name: 'Renamed', keepalive: 30 }, false, 'other fields'],
+    [{ ...saved, host: 'listener.example' }, true, 'host'],
+    [{ ...saved, port: '1884' }, true, 'port'],
+    [{ ...saved, url_scheme: 'ws://' }, true, 'scheme'],
+    [{ ...saved, tls_server_name: 'x' }, true, 'TLS server name'],
+    [{ ...saved, host: 'x', password: 'p' }, true, 'one secret typed again'],
+    [{ ...saved, host: 'x', password: 'p', client_key: 'k', ws_headers: 'h' }, false, 'every secret typed again'],
+  ];
+  for (const [edited, want, what] of cases) assert.equal(warn.when(edited, saved), want, what);
+  assert.equal(warn.when({ id: false, host: 'x' }, {}), false, 'a new broker has nothing to clear');
+});
+
 test('panels are declared with their options', () => {
   const panels = (model) => reg.views[model].form.panels.map(({ panel, ...opts }) => ({ name: panel.name, ...opts }));
   const broker = panels('mqtt.broker');

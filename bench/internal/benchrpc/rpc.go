@@ -1,8 +1,8 @@
-package main
-
-// Configuring the server the way a user's script would: over XML-RPC with
-// github.com/kolo/xmlrpc, creating the broker, subscription and signal
-// records and pressing the addon's buttons.
+// Package benchrpc configures the server under test the way a user's
+// script would: over XML-RPC with github.com/kolo/xmlrpc, creating the
+// broker, subscription and signal records and pressing the addon's
+// buttons.
+package benchrpc
 
 import (
 	"context"
@@ -18,31 +18,31 @@ import (
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 )
 
-// rpcClient is one XML-RPC connection to /xmlrpc/2/object, authenticated
+// Client is one XML-RPC connection to /xmlrpc/2/object, authenticated
 // as admin. A kolo client runs one call at a time: give each worker its own.
-type rpcClient struct {
+type Client struct {
 	obj *xmlrpc.Client
 	uid int64
 }
 
-var rpcTransport = &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: time.Minute}
+var transport = &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: time.Minute}
 
-func dialRPC(base string) (*rpcClient, error) {
-	n, err := benchproc.Login(base, rpcTransport)
+func Dial(base string) (*Client, error) {
+	n, err := benchproc.Login(base, transport)
 	if err != nil {
 		return nil, err
 	}
-	obj, err := xmlrpc.NewClient(base+"/xmlrpc/2/object", rpcTransport)
+	obj, err := xmlrpc.NewClient(base+"/xmlrpc/2/object", transport)
 	if err != nil {
 		return nil, err
 	}
-	return &rpcClient{obj: obj, uid: n}, nil
+	return &Client{obj: obj, uid: n}, nil
 }
 
-func (c *rpcClient) close() { c.obj.Close() }
+func (c *Client) Close() { c.obj.Close() }
 
-// call runs execute_kw(model, method, args, kw).
-func (c *rpcClient) call(model, method string, args []any, kw map[string]any) (any, error) {
+// Call runs execute_kw(model, method, args, kw).
+func (c *Client) Call(model, method string, args []any, kw map[string]any) (any, error) {
 	if kw == nil {
 		kw = map[string]any{}
 	}
@@ -57,9 +57,9 @@ func (c *rpcClient) call(model, method string, args []any, kw map[string]any) (a
 	return out, nil
 }
 
-// create makes one record and returns its id.
-func (c *rpcClient) create(model string, vals map[string]any) (int64, error) {
-	out, err := c.call(model, "create", []any{vals}, nil)
+// Create makes one record and returns its id.
+func (c *Client) Create(model string, vals map[string]any) (int64, error) {
+	out, err := c.Call(model, "create", []any{vals}, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -76,40 +76,40 @@ func (c *rpcClient) create(model string, vals map[string]any) (int64, error) {
 	return 0, fmt.Errorf("%w: %s.create returned %#v", benchproc.ErrFunctional, model, out)
 }
 
-// listening is a broker record plus one subscription to filter at qos,
+// Listening is a broker record plus one subscription to filter at qos,
 // subscribed and with the service running and connected.
-type listening struct {
-	broker, subscription int64
+type Listening struct {
+	Broker, Subscription int64
 }
 
-// listen creates a broker for addr and a subscription to filter, presses
+// Listen creates a broker for addr and a subscription to filter, presses
 // Subscribe, starts the service and waits until check_mqtt_status says
 // connected and the subscription says subscribed.
-func (c *rpcClient) listen(ctx context.Context, brokerAddr, clientID, filter string, qos byte) (listening, error) {
+func (c *Client) Listen(ctx context.Context, brokerAddr, clientID, filter string, qos byte) (Listening, error) {
 	host, port, err := splitHostPort(brokerAddr)
 	if err != nil {
-		return listening{}, err
+		return Listening{}, err
 	}
-	var l listening
-	l.broker, err = c.create("mqtt.broker", map[string]any{
+	var l Listening
+	l.Broker, err = c.Create("mqtt.broker", map[string]any{
 		"name": "Bench Mosquitto", "host": host, "port": port, "client_id": clientID, "clean_session": true,
 	})
 	if err != nil {
 		return l, err
 	}
-	l.subscription, err = c.create("mqtt.subscription", map[string]any{"broker_id": l.broker, "topic": filter, "qos": int64(qos)})
+	l.Subscription, err = c.Create("mqtt.subscription", map[string]any{"broker_id": l.Broker, "topic": filter, "qos": int64(qos)})
 	if err != nil {
 		return l, err
 	}
-	if _, err := c.call("mqtt.subscription", "subscribe_mqtt", []any{[]any{l.subscription}}, nil); err != nil {
+	if _, err := c.Call("mqtt.subscription", "subscribe_mqtt", []any{[]any{l.Subscription}}, nil); err != nil {
 		return l, err
 	}
-	if _, err := c.call("mqtt.service", "start_mqtt_service", nil, nil); err != nil {
+	if _, err := c.Call("mqtt.service", "start_mqtt_service", nil, nil); err != nil {
 		return l, err
 	}
 	var last any
 	err = benchproc.Poll(ctx, 30*time.Second, 200*time.Millisecond, func() (bool, error) {
-		out, err := c.call("mqtt.service", "check_mqtt_status", nil, nil)
+		out, err := c.Call("mqtt.service", "check_mqtt_status", nil, nil)
 		last = out
 		m, _ := out.(map[string]any)
 		return err == nil && m["status"] == "connected", err
@@ -118,7 +118,7 @@ func (c *rpcClient) listen(ctx context.Context, brokerAddr, clientID, filter str
 		return l, fmt.Errorf("service not connected (check_mqtt_status: %v): %w", last, err)
 	}
 	err = benchproc.Poll(ctx, 30*time.Second, 100*time.Millisecond, func() (bool, error) {
-		out, err := c.call("mqtt.subscription", "read", []any{[]any{l.subscription}}, map[string]any{"fields": []any{"subscribed", "subscription_status", "last_error"}})
+		out, err := c.Call("mqtt.subscription", "read", []any{[]any{l.Subscription}}, map[string]any{"fields": []any{"subscribed", "subscription_status", "last_error"}})
 		last = out
 		rows, _ := out.([]any)
 		if len(rows) != 1 {
@@ -143,10 +143,10 @@ func splitHostPort(addr string) (host, port string, err error) {
 	return host, port, nil
 }
 
-// isFault reports an XML-RPC fault: the server answered, and said no.
+// IsFault reports an XML-RPC fault: the server answered, and said no.
 // kolo/xmlrpc returns faults as net/rpc's ServerError; a bad HTTP status
 // comes the same way but is no answer.
-func isFault(err error) bool {
+func IsFault(err error) bool {
 	var se rpc.ServerError
 	return errors.As(err, &se) && !strings.HasPrefix(string(se), "request error:")
 }
