@@ -73,7 +73,11 @@ func (b *Bulk) Insert(ctx context.Context, rows [][]any) error {
 		// Converted in place: on the ingest path a copy per row would be
 		// an allocation per message.
 		for j, f := range b.fields {
-			row[j] = bulkValue(d, f, row[j])
+			v, err := bulkValue(d, f, row[j])
+			if err != nil {
+				return err
+			}
+			row[j] = v
 		}
 		values[i] = append(row, now, now)
 	}
@@ -90,22 +94,29 @@ func (b *Bulk) Insert(ctx context.Context, rows [][]any) error {
 }
 
 // bulkValue is the column parameter of a canonical value: no record is
-// NULL, a datetime takes the dialect's form.
-func bulkValue(d Dialect, f *Field, v any) any {
+// NULL, a datetime takes the dialect's form, an integer beyond its
+// column is refused as create refuses it (see integerToDB).
+func bulkValue(d Dialect, f *Field, v any) (any, error) {
 	switch f.Type {
+	case Integer:
+		if n, ok := v.(int64); ok {
+			if lo, hi := f.integerRange(); n < lo || n > hi {
+				return nil, f.outOfRange(v, lo, hi)
+			}
+		}
 	case Many2one:
 		if id, ok := v.(int64); ok && id == 0 {
-			return nil
+			return nil, nil
 		}
 	case Datetime:
 		if t, ok := v.(time.Time); ok {
 			if t.IsZero() {
-				return nil
+				return nil, nil
 			}
-			return d.dbDatetime(t)
+			return d.dbDatetime(t), nil
 		}
 	}
-	return v
+	return v, nil
 }
 
 // insertRows writes values with multi-row INSERTs of perStmt rows, in one

@@ -140,6 +140,9 @@ func (c *compiler) columnLeaf(colSQL string, f *Field, lf *leaf) (string, []any,
 	if sql, args, ok := fractionLeaf(colSQL, f, op, val); ok {
 		return sql, args, nil
 	}
+	if sql, ok := beyondLeaf(colSQL, f, op, val); ok {
+		return sql, nil, nil
+	}
 	switch op {
 	case "=", "!=":
 		return c.equalityLeaf(colSQL, f, lf, val)
@@ -189,6 +192,36 @@ func fractionLeaf(colSQL string, f *Field, op string, val any) (sql string, args
 		return colSQL + " <= ?", []any{int64(math.Floor(x))}, true
 	}
 	return "", nil, false
+}
+
+// beyondLeaf compiles an equality or comparison of an integer or
+// many2one column with an integer beyond what the column holds (3e9 for
+// an int4 integer field, 1e300 for an id): no row equals it, and every
+// row (but NULL) is on the same side of it. Binding it would fail (the
+// drivers refuse to encode it for the column), and toDB refuses it as a
+// value to store. ok is false when the leaf is not one.
+func beyondLeaf(colSQL string, f *Field, op string, val any) (sql string, ok bool) {
+	side := beyond(f, val)
+	if side == 0 {
+		return "", false
+	}
+	switch op {
+	case "=":
+		return "1=0", true
+	case "!=":
+		return "1=1", true // != a truthy value matches NULL too
+	case ">", ">=":
+		if side > 0 {
+			return "1=0", true
+		}
+		return colSQL + " IS NOT NULL", true
+	case "<", "<=":
+		if side < 0 {
+			return "1=0", true
+		}
+		return colSQL + " IS NOT NULL", true
+	}
+	return "", false
 }
 
 // equalityLeaf compiles = and !=. False tests NULL (and, on a boolean
@@ -311,6 +344,9 @@ func (c *compiler) inLeaf(colSQL string, f *Field, lf *leaf) (string, []any, err
 			}
 			if _, frac := fraction(f, x); frac {
 				continue // no integer equals it
+			}
+			if beyond(f, x) != 0 {
+				continue // no row holds it
 			}
 			p, err := c.value(f, x, lf)
 			if err != nil {

@@ -2,6 +2,7 @@ package models
 
 import (
 	"math"
+	"strings"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 )
@@ -46,6 +47,46 @@ func (c *compiler) value(f *Field, v any, lf *leaf) (any, error) {
 func fraction(f *Field, v any) (float64, bool) {
 	x, ok := v.(float64)
 	return x, ok && f.Type == Integer && x != math.Trunc(x) && !math.IsInf(x, 0) && !math.IsNaN(x)
+}
+
+// beyond is 1 when v is an integer above what f's integer or many2one
+// column holds, -1 when it is one below, 0 otherwise (in range, or not
+// an integer).
+func beyond(f *Field, v any) int {
+	var lo, hi int64 = math.MinInt64, math.MaxInt64
+	switch f.Type {
+	case Integer:
+		lo, hi = f.integerRange()
+	case Many2one:
+	default:
+		return 0
+	}
+	if _, isStr := v.(string); isStr && f.Type == Many2one {
+		return 0
+	}
+	n, ok, exact := integralValue(v)
+	switch {
+	case !ok:
+		return 0
+	case !exact:
+		// Beyond int64: a float's sign, or a decimal string's.
+		switch x := v.(type) {
+		case float64:
+			if x < 0 {
+				return -1
+			}
+		case string:
+			if strings.HasPrefix(strings.TrimSpace(x), "-") {
+				return -1
+			}
+		}
+		return 1
+	case n > hi:
+		return 1
+	case n < lo:
+		return -1
+	}
+	return 0
 }
 
 // likeText is the text a like pattern is built from: Python's str() of

@@ -104,6 +104,8 @@ func KeyErrorf(format string, args ...any) error { return newErr(KindKey, format
 var ErrAccessDenied error = &Error{Kind: KindAccessDenied, Message: "Access Denied"}
 
 // Internal wraps an unexpected cause; clients see only a short message.
+// A database error the user can act on (out of space, see
+// classifyDBError) becomes the model error that says so instead.
 func Internal(op string, err error) error {
 	if err == nil {
 		return nil
@@ -111,6 +113,9 @@ func Internal(op string, err error) error {
 	var e *Error
 	if errors.As(err, &e) {
 		return err
+	}
+	if ce := classifyDBError(err); ce != nil {
+		return ce
 	}
 	return &Error{Kind: KindInternal, Message: "models: " + op, Err: err}
 }

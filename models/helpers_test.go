@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/internal/testdb"
+	"gorm.io/gorm"
 )
 
 var errRollback = errors.New("test rollback")
@@ -137,4 +138,12 @@ func (e *Env) tsearch(model string, domain any, offset, limit int, order string)
 // call runs a method with RPC argument binding inside the env's transaction.
 func (e *Env) call(model, method string, args []any, kwargs map[string]any) (any, error) {
 	return e.Call(e.reg.Model(model), method, args, kwargs)
+}
+
+// mustExec runs a statement of a test's own (fixed SQL, no user input).
+func mustExec(t testing.TB, db *gorm.DB, stmt string, args ...any) {
+	t.Helper()
+	if err := db.Exec(stmt, args...).Error; err != nil {
+		t.Fatalf("%s: %v", stmt, err)
+	}
 }

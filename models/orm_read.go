@@ -14,9 +14,13 @@ func (e *Env) load(m *Model, ids []int64, fields []*Field) ([]*Record, error) {
 		return nil, nil
 	}
 	cols, stored := selectColumns(m, fields, "")
-	recs, err := e.scanRecords(m, stored, `SELECT `+cols+` FROM `+quote(m.Table)+` WHERE "id" IN ?`, uniqueIDs(ids))
-	if err != nil {
-		return nil, err
+	var recs []*Record
+	for _, chunk := range idChunks(uniqueIDs(ids)) {
+		part, err := e.scanRecords(m, stored, `SELECT `+cols+` FROM `+quote(m.Table)+` WHERE "id" IN ?`, chunk)
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, part...)
 	}
 	byID := make(map[int64]*Record, len(recs))
 	for _, r := range recs {
@@ -403,8 +407,12 @@ func (e *Env) x2manyIDs(f *Field, ids []int64) (map[int64][]int64, error) {
 		own, other := m2mColumns(f)
 		q = `SELECT ` + quote(own) + ` AS own, ` + quote(other) + ` AS other FROM ` + quote(f.RelTable) + ` WHERE ` + quote(own) + ` IN ?`
 	}
-	if err := e.DB().Raw(q, ids).Scan(&pairs).Error; err != nil {
-		return nil, Internal("read "+f.Name, err)
+	for _, chunk := range idChunks(ids) {
+		var part []pair
+		if err := e.DB().Raw(q, chunk).Scan(&part).Error; err != nil {
+			return nil, Internal("read "+f.Name, err)
+		}
+		pairs = append(pairs, part...)
 	}
 	out := make(map[int64][]int64, len(ids))
 	for _, p := range pairs {

@@ -105,8 +105,12 @@ func (e *Env) existing(m *Model, ids []int64) ([]int64, error) {
 		return []int64{}, nil
 	}
 	var found []int64
-	if err := e.DB().Raw(`SELECT "id" FROM `+quote(m.Table)+` WHERE "id" IN ?`, ids).Scan(&found).Error; err != nil {
-		return nil, Internal("exists "+m.Name, err)
+	for _, chunk := range idChunks(ids) {
+		var part []int64
+		if err := e.DB().Raw(`SELECT "id" FROM `+quote(m.Table)+` WHERE "id" IN ?`, chunk).Scan(&part).Error; err != nil {
+			return nil, Internal("exists "+m.Name, err)
+		}
+		found = append(found, part...)
 	}
 	set := make(map[int64]bool, len(found))
 	for _, id := range found {

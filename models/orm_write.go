@@ -263,15 +263,18 @@ func (e *Env) updateColumns(m *Model, ids []int64, cols map[string]any) (int64, 
 		sets[i] = quote(c) + " = ?"
 		args = append(args, cols[c])
 	}
-	args = append(args, uniqueIDs(ids))
-	res := e.DB().Exec(`UPDATE `+quote(m.Table)+` SET `+strings.Join(sets, ", ")+` WHERE "id" IN ?`, args...)
-	if res.Error != nil {
-		if ie := integrityError(res.Error, "write"); ie != nil {
-			return 0, ie
+	var changed int64
+	for _, chunk := range idChunks(uniqueIDs(ids)) {
+		res := e.DB().Exec(`UPDATE `+quote(m.Table)+` SET `+strings.Join(sets, ", ")+` WHERE "id" IN ?`, append(args, chunk)...)
+		if res.Error != nil {
+			if ie := integrityError(res.Error, "write"); ie != nil {
+				return 0, ie
+			}
+			return 0, Internal("write "+m.Name, res.Error)
 		}
-		return 0, Internal("write "+m.Name, res.Error)
+		changed += res.RowsAffected
 	}
-	return res.RowsAffected, nil
+	return changed, nil
 }
 
 // unlink deletes ids after access, existence and rule checks.
@@ -308,11 +311,13 @@ func (e *Env) unlink(m *Model, ids []int64) error {
 		// Told before the rows go, so it can still read them.
 		m.Changed(e, ids, nil, true)
 	}
-	if err := e.DB().Exec(`DELETE FROM `+quote(m.Table)+` WHERE "id" IN ?`, uniqueIDs(ids)).Error; err != nil {
-		if ie := integrityError(err, "unlink"); ie != nil {
-			return ie
+	for _, chunk := range idChunks(uniqueIDs(ids)) {
+		if err := e.DB().Exec(`DELETE FROM `+quote(m.Table)+` WHERE "id" IN ?`, chunk).Error; err != nil {
+			if ie := integrityError(err, "unlink"); ie != nil {
+				return ie
+			}
+			return Internal("unlink "+m.Name, err)
 		}
-		return Internal("unlink "+m.Name, err)
 	}
 	return nil
 }
@@ -481,8 +486,10 @@ func (e *Env) link(f *Field, id, target int64) error {
 
 func (e *Env) unlinkRel(f *Field, id int64, targets []int64) error {
 	own, other := m2mColumns(f)
-	if err := e.DB().Exec(`DELETE FROM `+quote(f.RelTable)+` WHERE `+quote(own)+` = ? AND `+quote(other)+` IN ?`, id, targets).Error; err != nil {
-		return Internal("unlink relation "+f.Name, err)
+	for _, chunk := range idChunks(targets) {
+		if err := e.DB().Exec(`DELETE FROM `+quote(f.RelTable)+` WHERE `+quote(own)+` = ? AND `+quote(other)+` IN ?`, id, chunk).Error; err != nil {
+			return Internal("unlink relation "+f.Name, err)
+		}
 	}
 	return nil
 }

@@ -96,10 +96,15 @@ func (d Dialect) columnType(f *Field) string {
 		}
 		return "BLOB"
 	case Many2one:
-		if f.NoForeignKey {
-			return "INTEGER"
+		// Ids are 64-bit (bigint) on PostgreSQL: SQLite's INTEGER already is.
+		typ := "INTEGER"
+		if pg {
+			typ = "BIGINT"
 		}
-		ref := "INTEGER REFERENCES " + quote(tableName(f.Relation)) + ` ("id")`
+		if f.NoForeignKey {
+			return typ
+		}
+		ref := typ + " REFERENCES " + quote(tableName(f.Relation)) + ` ("id")`
 		switch f.OnDelete {
 		case "cascade":
 			return ref + " ON DELETE CASCADE"
@@ -117,7 +122,15 @@ func (d Dialect) columnType(f *Field) string {
 func (r *Registry) syncTables(tx *gorm.DB) error {
 	idCol := `"id" INTEGER PRIMARY KEY AUTOINCREMENT`
 	if r.dialect == Postgres {
-		idCol = `"id" SERIAL PRIMARY KEY`
+		// BIGSERIAL: a bigint column numbered by a sequence AS bigint. A
+		// history table that takes thousands of rows a second passes
+		// SERIAL's 2^31 in months, and then refuses every insert.
+		idCol = `"id" BIGSERIAL PRIMARY KEY`
+	}
+	if r.dialect == Postgres {
+		if err := widenIDs(tx, r.Models()); err != nil {
+			return err
+		}
 	}
 	ms := r.Models()
 	for _, m := range ms {
@@ -163,9 +176,13 @@ func (r *Registry) syncTables(tx *gorm.DB) error {
 			}
 			own, other := m2mColumns(f)
 			co := r.Model(f.Relation)
+			idType := "INTEGER"
+			if r.dialect == Postgres {
+				idType = "BIGINT"
+			}
 			stmt := `CREATE TABLE IF NOT EXISTS ` + quote(f.RelTable) + ` (` +
-				quote(own) + ` INTEGER NOT NULL REFERENCES ` + quote(m.Table) + ` ("id") ON DELETE CASCADE, ` +
-				quote(other) + ` INTEGER NOT NULL REFERENCES ` + quote(co.Table) + ` ("id") ON DELETE CASCADE, ` +
+				quote(own) + ` ` + idType + ` NOT NULL REFERENCES ` + quote(m.Table) + ` ("id") ON DELETE CASCADE, ` +
+				quote(other) + ` ` + idType + ` NOT NULL REFERENCES ` + quote(co.Table) + ` ("id") ON DELETE CASCADE, ` +
 				`PRIMARY KEY (` + quote(own) + `, ` + quote(other) + `))`
 			if err := tx.Exec(stmt).Error; err != nil {
 				return fmt.Errorf("models: relation table %s: %w", f.RelTable, err)
@@ -206,7 +223,7 @@ func syncIndexes(tx *gorm.DB, m *Model) error {
 // internalTables are the engine's tables that are not models: nothing
 // reaches them over RPC.
 var internalTables = []string{
-	`CREATE TABLE IF NOT EXISTS "web_session" ("sid" VARCHAR(40) PRIMARY KEY, "uid" INTEGER NOT NULL, "token" VARCHAR(64) NOT NULL, "expires" VARCHAR(19) NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS "web_session" ("sid" VARCHAR(40) PRIMARY KEY, "uid" BIGINT NOT NULL, "token" VARCHAR(64) NOT NULL, "expires" VARCHAR(19) NOT NULL)`,
 	`CREATE INDEX IF NOT EXISTS "web_session_expires_index" ON "web_session" ("expires")`,
 }
 

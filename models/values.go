@@ -146,25 +146,82 @@ func selectionToDB(f *Field, _ Dialect, v any) (any, error) {
 	return s, nil
 }
 
-// integerToDB takes an integral number or a decimal string.
+// integerToDB takes an integral number or a decimal string within
+// PostgreSQL's integer (int4), the column of Odoo's Integer fields. A
+// value outside it is a ValidationError naming the field and the range,
+// on SQLite too (whose INTEGER is 64-bit), so that a value is refused
+// the same way on both engines rather than as an InternalError from
+// PostgreSQL's driver.
 func integerToDB(f *Field, _ Dialect, v any) (any, error) {
-	if n, ok := py.Int(v); ok {
-		return n, nil
+	n, ok, exact := integralValue(v)
+	if !ok {
+		return nil, f.badValue(v, "an integer")
 	}
-	if s, ok := v.(string); ok {
-		if n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err == nil {
-			return n, nil
-		}
+	lo, hi := f.integerRange()
+	if !exact || n < lo || n > hi {
+		return nil, f.outOfRange(v, lo, hi)
 	}
-	return nil, f.badValue(v, "an integer")
+	return n, nil
 }
 
-// many2oneToDB takes a record id as an integral number (not a string).
-func many2oneToDB(f *Field, _ Dialect, v any) (any, error) {
-	if n, ok := py.Int(v); ok {
-		return n, nil
+// integerRange is what f's integer column holds: int4 for integer fields,
+// int64 for the id (an integer field whose column is bigint).
+func (f *Field) integerRange() (lo, hi int64) {
+	if f.Name == "id" {
+		return math.MinInt64, math.MaxInt64
 	}
-	return nil, f.badValue(v, "a record id")
+	return math.MinInt32, math.MaxInt32
+}
+
+// many2oneToDB takes a record id as an integral number (not a string)
+// within int64, the range of an id column (bigint).
+func many2oneToDB(f *Field, _ Dialect, v any) (any, error) {
+	if _, isStr := v.(string); isStr {
+		return nil, f.badValue(v, "a record id")
+	}
+	n, ok, exact := integralValue(v)
+	if !ok {
+		return nil, f.badValue(v, "a record id")
+	}
+	if !exact {
+		return nil, f.outOfRange(v, math.MinInt64, math.MaxInt64)
+	}
+	return n, nil
+}
+
+// integralValue reads v as an integer: an int, an integral float or a
+// decimal string. ok is false when v is none of those; exact is false
+// when it is one but does not fit in int64 (1e300, "99999999999999999999").
+func integralValue(v any) (n int64, ok, exact bool) {
+	if n, ok := py.Int(v); ok {
+		return n, true, true
+	}
+	switch x := v.(type) {
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) || x != math.Trunc(x) {
+			return 0, false, false
+		}
+		// Floats of 2^53 and beyond are integers; int64 ends below 2^63.
+		if x < -(1<<63) || x >= 1<<63 {
+			return 0, true, false
+		}
+		return int64(x), true, true
+	case string:
+		n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
+		if err == nil {
+			return n, true, true
+		}
+		if errors.Is(err, strconv.ErrRange) {
+			return 0, true, false
+		}
+	}
+	return 0, false, false
+}
+
+// outOfRange is the ValidationError for an integral value beyond f's
+// column.
+func (f *Field) outOfRange(v any, lo, hi int64) error {
+	return ValidationErrorf("Invalid value %s for the field '%s' (%s): it must be between %d and %d.", py.Repr(v), f.label(), f.Name, lo, hi)
 }
 
 // floatToDB takes a finite number or a numeric string. NaN and ±Inf are
