@@ -1,12 +1,14 @@
 package rpc
 
 import (
+	"bytes"
 	"encoding/json"
 	"encoding/xml"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -251,4 +253,20 @@ func sessionCookieOf(cookies []*http.Cookie) *http.Cookie {
 		}
 	}
 	return nil
+}
+
+// runPython runs testdata/SCRIPT with Python's own python3 and returns
+// what it printed on stdout; a failing script fails the test with its
+// stderr. The probes print one JSON object (or line) for the test to read.
+func runPython(t *testing.T, script string, args ...string) []byte {
+	t.Helper()
+	python := testkit.Tool(t, "the checks with Python's xmlrpc.client need it", "python3")
+	cmd := exec.Command(python, append([]string{filepath.Join("testdata", script)}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", script, err, stderr.String())
+	}
+	return out
 }

@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http/httptest"
-	"os/exec"
-	"path/filepath"
 	"reflect"
 	"strconv"
 	"testing"
 
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
 
@@ -20,7 +17,6 @@ import (
 // which it sends back to read and search the row; JSON-RPC carries them
 // as integers. On PostgreSQL this needs bigint ids.
 func TestPythonClientBigIDs(t *testing.T) {
-	python := testkit.Tool(t, "the checks with Python's xmlrpc.client need it", "python3")
 	const big = int64(1)<<31 + 10
 	for _, kind := range modelstest.Kinds(t) {
 		t.Run(kind, func(t *testing.T) {
@@ -31,13 +27,7 @@ func TestPythonClientBigIDs(t *testing.T) {
 			modelstest.SetNextID(t, reg, "mqtt.signal.history", hist)
 			ts := httptest.NewServer(newHandler(reg, Options{DBName: testDB, Logger: modelstest.Logger(t)}, nil))
 			t.Cleanup(ts.Close)
-			cmd := exec.Command(python, filepath.Join("testdata", "python_bigids.py"), ts.URL, testDB, testPW)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			raw, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("python_bigids.py: %v\n%s", err, stderr.String())
-			}
+			raw := runPython(t, "python_bigids.py", ts.URL, testDB, testPW)
 			dec := json.NewDecoder(bytes.NewReader(raw))
 			dec.UseNumber() // Python's json prints a float as 2147483658.0, an int as 2147483658
 			var got map[string]any

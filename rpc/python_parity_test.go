@@ -1,15 +1,11 @@
 package rpc
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http/httptest"
-	"os/exec"
-	"path/filepath"
 	"reflect"
 	"testing"
 
-	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
 
@@ -20,19 +16,12 @@ import (
 // __last_update is there, unlink of a deleted id is True, and a domain
 // error quotes the leaf as a Python tuple.
 func TestPythonClientParity(t *testing.T) {
-	python := testkit.Tool(t, "the checks with Python's xmlrpc.client need it", "python3")
 	for _, kind := range modelstest.Kinds(t) {
 		t.Run(kind, func(t *testing.T) {
 			reg := modelstest.NewFor(t, kind).Registry
 			ts := httptest.NewServer(newHandler(reg, Options{DBName: testDB, Logger: modelstest.Logger(t)}, nil))
 			t.Cleanup(ts.Close)
-			cmd := exec.Command(python, filepath.Join("testdata", "python_parity.py"), ts.URL, testDB, testPW)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			raw, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("python_parity.py: %v\n%s", err, stderr.String())
-			}
+			raw := runPython(t, "python_parity.py", ts.URL, testDB, testPW)
 			var got map[string]any
 			if err := json.Unmarshal(raw, &got); err != nil {
 				t.Fatalf("python_parity.py printed %q: %v", raw, err)

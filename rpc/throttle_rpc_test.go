@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,15 +20,8 @@ import (
 // from it, right password included, with AccessDenied "Too many login
 // failures..."; the same calls from another address still work.
 func testLoginThrottle(t *testing.T) {
-	py := testkit.Tool(t, "the throttle test runs Python's xmlrpc.client", "python3")
 	ts := newTestServer(t, func(o *Options) { o.LoginRateLimit = 3 })
-	cmd := exec.Command(py, filepath.Join("testdata", "throttle_client.py"), ts.URL, testDB, testLogin, testPW, strconv.FormatInt(adminUID, 10))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("python: %v\n%s", err, stderr.String())
-	}
+	out := runPython(t, "throttle_client.py", ts.URL, testDB, testLogin, testPW, strconv.FormatInt(adminUID, 10))
 	type outcome struct {
 		Step   string `json:"step"`
 		Result any    `json:"result"`

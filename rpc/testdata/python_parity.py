@@ -9,32 +9,20 @@ Usage: python_parity.py BASE_URL DB PASSWORD
 """
 import json
 import sys
-import urllib.request
 import xmlrpc.client
 
-BASE, DB, PW = sys.argv[1], sys.argv[2], sys.argv[3]
+import odoo_probe
+from odoo_probe import xml
+
 out = {}
-
-common = xmlrpc.client.ServerProxy(f"{BASE}/xmlrpc/2/common")
-obj = xmlrpc.client.ServerProxy(f"{BASE}/xmlrpc/2/object")
-uid = common.authenticate(DB, "admin", PW, {})
-
-
-def xml(model, method, args, kwargs=None):
-    return obj.execute_kw(DB, uid, PW, model, method, args, kwargs or {})
 
 
 def jsonrpc(model, method, args, kwargs=None):
-    body = {"jsonrpc": "2.0", "method": "call", "id": 1, "params": {
-        "service": "object", "method": "execute_kw",
-        "args": [DB, uid, PW, model, method, args, kwargs or {}]}}
-    req = urllib.request.Request(f"{BASE}/jsonrpc", json.dumps(body).encode(),
-                                 {"Content-Type": "application/json"})
-    with urllib.request.urlopen(req) as resp:
-        answer = json.load(resp)
-    if "error" in answer:
-        return {"error": answer["error"]["data"]["message"]}
-    return answer["result"]
+    """The JSON-RPC call, its error answered as {"error": message}."""
+    try:
+        return odoo_probe.jsonrpc(model, method, args, kwargs)
+    except odoo_probe.JSONRPCError as e:
+        return {"error": str(e)}
 
 
 broker = xml("mqtt.broker", "create", [{"name": "Parity broker", "host": "127.0.0.1", "port": "1883"}])
