@@ -61,7 +61,7 @@ func New(opts Options) (*Bus, error) {
 		log:     opts.Logger.With(slog.String("component", "bus")),
 		origins: origin.New(opts.AllowedOrigins),
 		queue:   make(chan pending, opts.QueueSize),
-		buf:     ring{max: opts.MaxBuffered},
+		buf:     ring{max: opts.MaxBuffered, maxBytes: opts.MaxBufferedBytes},
 		subs:    map[*Subscription]struct{}{},
 
 		sockets:    map[*socket]struct{}{},
