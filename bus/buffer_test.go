@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
@@ -102,4 +103,42 @@ func (b *Bus) buffered(t testing.TB) (int, int64) {
 		t.Fatalf("ring counts %d bytes, its notes hold %d", b.buf.bytes, sum)
 	}
 	return len(b.buf.notes), sum
+}
+
+// TestQueueBoundedInBytes: notifications waiting to be published hold at
+// most QueueBytes; the rest are dropped and counted, except one note on
+// its own, however large; published notes give their bytes back.
+func TestQueueBoundedInBytes(t *testing.T) {
+	cases := []struct {
+		name        string
+		opts        Options
+		payload     int
+		notes       int
+		wantQueued  int // notes that fit while nothing publishes
+		wantDropped int64
+	}{
+		{"large notes over the byte bound", Options{QueueBytes: 1 << 20}, 100 << 10, 30, 10, 20},
+		{"the count bound still applies", Options{QueueSize: 4, QueueBytes: 64 << 20}, 1 << 10, 10, 4, 6},
+		{"one note larger than the bound passes an empty queue", Options{QueueBytes: 64 << 10}, 100 << 10, 3, 1, 2},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			modelstest.CheckLeaks(t)
+			b := newBus(t, c.opts)
+			for i := range c.notes {
+				b.Notify(t.Context(), bigNote(i, c.payload))
+				if q := b.queued.Load(); q > b.opts.QueueBytes && len(b.queue) > 1 {
+					t.Fatalf("after note %d the queue holds %d bytes in %d notes, over %d", i, q, len(b.queue), b.opts.QueueBytes)
+				}
+			}
+			if len(b.queue) != c.wantQueued || b.Dropped() != c.wantDropped {
+				t.Fatalf("queued %d, dropped %d; want %d and %d", len(b.queue), b.Dropped(), c.wantQueued, c.wantDropped)
+			}
+			// Once published, the queue's bytes are free again.
+			serveBus(t, modelstest.New(t, modelstest.Options{Notifier: b}), b)
+			if !testkit.Poll(guard, func() bool { return len(b.queue) == 0 && b.queued.Load() == 0 }) {
+				t.Fatalf("queue holds %d bytes in %d notes though the bus runs", b.queued.Load(), len(b.queue))
+			}
+		})
+	}
 }

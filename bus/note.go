@@ -34,6 +34,12 @@ type pending struct {
 	at      time.Time
 }
 
+// size is the approximate memory a queued notification holds, which
+// Options.QueueBytes counts.
+func (p pending) size() int64 {
+	return int64(len(p.channel)+len(p.typ)+cap(p.message)) + noteOverhead
+}
+
 // encodePending encodes n once; everything after works on bytes.
 func encodePending(n models.Notification, at time.Time) (pending, error) {
 	if n.Channel == "" {

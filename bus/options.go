@@ -31,7 +31,11 @@ type Options struct {
 	MaxBufferedBytes int64
 
 	QueueSize int // notifications waiting to be published before Notify drops; default 16,384
-	MaxBatch  int // notes published per insert or fan-out, at most; default 1,000
+	// QueueBytes bounds the waiting notifications in bytes too (channel,
+	// type and encoded message, plus a per-note overhead); over it Notify
+	// drops. Default 16 MiB.
+	QueueBytes int64
+	MaxBatch   int // notes published per insert or fan-out, at most; default 1,000
 
 	// SubscriberBuffer is how many notes a subscriber may leave unread
 	// before it is cut off as too slow (ErrTooSlow); default 4,096.
@@ -67,6 +71,7 @@ func (o Options) withDefaults() Options {
 	setDefault(&o.MaxBuffered, 10_000)
 	setDefault(&o.MaxBufferedBytes, 16<<20)
 	setDefault(&o.QueueSize, 16_384)
+	setDefault(&o.QueueBytes, 16<<20)
 	setDefault(&o.MaxBatch, 1_000)
 	o.MaxBatch = min(o.MaxBatch, noteIDSpan) // a PostgreSQL row holds at most noteIDSpan notes
 	setDefault(&o.SubscriberBuffer, 4_096)
