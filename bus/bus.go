@@ -26,6 +26,7 @@ type Bus struct {
 	upgrader *websocket.Upgrader
 
 	queue      chan pending
+	queued     atomic.Int64 // bytes (pending.size) in queue
 	dropped    atomic.Int64
 	warnedFull atomic.Bool
 	nextID     int64 // memory mode: last id handed out; owned by the batcher
@@ -61,7 +62,7 @@ func New(opts Options) (*Bus, error) {
 		log:     opts.Logger.With(slog.String("component", "bus")),
 		origins: origin.New(opts.AllowedOrigins),
 		queue:   make(chan pending, opts.QueueSize),
-		buf:     ring{max: opts.MaxBuffered},
+		buf:     ring{max: opts.MaxBuffered, maxBytes: opts.MaxBufferedBytes},
 		subs:    map[*Subscription]struct{}{},
 
 		sockets:    map[*socket]struct{}{},
@@ -92,16 +93,29 @@ func (b *Bus) Notify(_ context.Context, notes ...models.Notification) {
 			b.log.Error("Notification dropped", slog.String("channel", n.Channel), slog.String("type", n.Type), slog.Any("error", err))
 			continue
 		}
-		select {
-		case b.queue <- p:
-		default:
-			b.dropped.Add(1)
-			if b.warnedFull.CompareAndSwap(false, true) {
-				// Once per bus: a full queue under load repeats for every note.
-				b.log.Warn("Bus queue full: notifications dropped (see Dropped)", slog.Int("queue_size", cap(b.queue)))
+		// One note larger than the whole bound still passes an empty queue.
+		size := p.size()
+		if q := b.queued.Add(size); q <= b.opts.QueueBytes || q == size {
+			select {
+			case b.queue <- p:
+				continue
+			default:
 			}
 		}
+		b.queued.Add(-size)
+		b.dropped.Add(1)
+		if b.warnedFull.CompareAndSwap(false, true) {
+			// Once per bus: a full queue under load repeats for every note.
+			b.log.Warn("Bus queue full: notifications dropped (see Dropped)",
+				slog.Int("queue_size", cap(b.queue)), slog.Int64("queue_bytes", b.opts.QueueBytes))
+		}
 	}
+}
+
+// dequeued gives back the queue bytes of p, taken from the queue.
+func (b *Bus) dequeued(p pending) pending {
+	b.queued.Add(-p.size())
+	return p
 }
 
 // Dropped counts the notifications Notify could not queue.
@@ -164,7 +178,7 @@ func (b *Bus) batch(ctx context.Context) {
 			b.flush(ctx)
 			return
 		case p := <-b.queue:
-			batch = b.take(append(batch[:0], p))
+			batch = b.take(append(batch[:0], b.dequeued(p)))
 			b.publish(ctx, batch)
 			clear(batch) // release the payloads
 		case <-gc.C:
@@ -178,7 +192,7 @@ func (b *Bus) take(batch []pending) []pending {
 	for len(batch) < b.opts.MaxBatch {
 		select {
 		case p := <-b.queue:
-			batch = append(batch, p)
+			batch = append(batch, b.dequeued(p))
 		default:
 			return batch
 		}

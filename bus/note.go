@@ -34,6 +34,12 @@ type pending struct {
 	at      time.Time
 }
 
+// size is the approximate memory a queued notification holds, which
+// Options.QueueBytes counts.
+func (p pending) size() int64 {
+	return int64(len(p.channel)+len(p.typ)+cap(p.message)) + noteOverhead
+}
+
 // encodePending encodes n once; everything after works on bytes.
 func encodePending(n models.Notification, at time.Time) (pending, error) {
 	if n.Channel == "" {
@@ -57,7 +63,29 @@ func encodePending(n models.Notification, at time.Time) (pending, error) {
 
 // newNote numbers a pending notification.
 func newNote(id int64, p pending) Note {
-	return Note{ID: id, Channel: p.channel, Type: p.typ, Payload: json.RawMessage(p.payload), Time: p.at, wire: wireBytes(id, p.message)}
+	return buildNote(id, p.channel, p.typ, p.message, len(p.message)-1-len(p.payload), p.at)
+}
+
+// buildNote makes the note with its wire bytes. Its Payload is a slice of
+// the wire bytes rather than of message, so that a buffered note holds one
+// copy of its payload, and not the whole bus_batch row message came from.
+func buildNote(id int64, channel, typ string, message []byte, payloadStart int, at time.Time) Note {
+	wire := wireBytes(id, message)
+	// wire is {"id":N,"message":<message>}: message ends 1 byte before it.
+	start := len(wire) - 1 - len(message) + payloadStart
+	end := len(wire) - 2 // the payload ends before message's closing brace
+	return Note{ID: id, Channel: channel, Type: typ, Payload: json.RawMessage(wire[start:end:end]), Time: at, wire: wire}
+}
+
+// noteOverhead approximates what a buffered note costs besides its bytes:
+// the Note itself and its slice and string headers.
+const noteOverhead = 128
+
+// size is the approximate memory a buffered note holds, which the ring's
+// byte bound counts: its channel, its type, its wire bytes (which hold its
+// payload) and noteOverhead.
+func (n Note) size() int64 {
+	return int64(len(n.Channel)+len(n.Type)+cap(n.wire)) + noteOverhead
 }
 
 // noteIDSpan is how many note ids one bus_batch row owns: a note's id is
@@ -119,10 +147,7 @@ func unpackBatch(row int64, data []byte) ([]Note, error) {
 			break
 		}
 		data = data[n:]
-		id := row*noteIDSpan + i
-		notes = append(notes, Note{ID: id, Channel: string(channel), Type: string(typ),
-			Payload: json.RawMessage(message[start : len(message)-1 : len(message)-1]), Time: time.Unix(0, at),
-			wire: wireBytes(id, message)})
+		notes = append(notes, buildNote(row*noteIDSpan+i, string(channel), string(typ), message, int(start), time.Unix(0, at)))
 		if len(data) == 0 {
 			return notes, nil
 		}

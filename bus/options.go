@@ -24,8 +24,18 @@ type Options struct {
 
 	Retention   time.Duration // how long notes stay available for resuming; default 100 s (Odoo's GC)
 	MaxBuffered int           // notes kept in memory for resuming, at most; default 10,000
-	QueueSize   int           // notifications waiting to be published before Notify drops; default 16,384
-	MaxBatch    int           // notes published per insert or fan-out, at most; default 1,000
+
+	// MaxBufferedBytes bounds the notes kept for resuming in bytes too
+	// (channel, type and encoded note, plus a per-note overhead); the
+	// oldest go first. Default 16 MiB.
+	MaxBufferedBytes int64
+
+	QueueSize int // notifications waiting to be published before Notify drops; default 16,384
+	// QueueBytes bounds the waiting notifications in bytes too (channel,
+	// type and encoded message, plus a per-note overhead); over it Notify
+	// drops. Default 16 MiB.
+	QueueBytes int64
+	MaxBatch   int // notes published per insert or fan-out, at most; default 1,000
 
 	// SubscriberBuffer is how many notes a subscriber may leave unread
 	// before it is cut off as too slow (ErrTooSlow); default 4,096.
@@ -59,7 +69,9 @@ func (o Options) withDefaults() Options {
 	}
 	setDefault(&o.Retention, 100*time.Second)
 	setDefault(&o.MaxBuffered, 10_000)
+	setDefault(&o.MaxBufferedBytes, 16<<20)
 	setDefault(&o.QueueSize, 16_384)
+	setDefault(&o.QueueBytes, 16<<20)
 	setDefault(&o.MaxBatch, 1_000)
 	o.MaxBatch = min(o.MaxBatch, noteIDSpan) // a PostgreSQL row holds at most noteIDSpan notes
 	setDefault(&o.SubscriberBuffer, 4_096)

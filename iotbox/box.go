@@ -40,6 +40,10 @@ type Options struct {
 	Buffer time.Duration
 	// BufferMax bounds the events kept; default 10000.
 	BufferMax int
+	// BufferMaxBytes bounds the events kept in bytes too (device
+	// identifier and encoded event, plus a per-event overhead); the oldest
+	// go first. Default 8 MiB.
+	BufferMaxBytes int64
 	// MaxBody is the largest request body; default 1 MiB.
 	MaxBody int64
 }
@@ -56,6 +60,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.BufferMax <= 0 {
 		o.BufferMax = 10000
+	}
+	if o.BufferMaxBytes <= 0 {
+		o.BufferMaxBytes = 8 << 20
 	}
 	if o.MaxBody <= 0 {
 		o.MaxBody = 1 << 20
@@ -94,7 +101,7 @@ func New(reg *models.Registry, events EventSource, opts Options) *Box {
 		log:       opts.Logger,
 		now:       time.Now,
 		origins:   origin.New(opts.AllowedOrigins),
-		ring:      newRing(opts.Buffer.Seconds(), opts.BufferMax),
+		ring:      newRing(opts.Buffer.Seconds(), opts.BufferMax, opts.BufferMaxBytes),
 		listeners: newListeners(),
 		actions:   newActions(),
 		stopped:   make(chan struct{}),

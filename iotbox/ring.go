@@ -15,21 +15,31 @@ type event struct {
 	body   []byte
 }
 
+// eventOverhead approximates what a held event costs besides its device
+// and body bytes: the event itself and its string and slice headers.
+const eventOverhead = 64
+
+// size is the approximate memory a held event keeps, which the ring's byte
+// bound counts.
+func (e event) size() int64 { return int64(len(e.device)+cap(e.body)) + eventOverhead }
+
 // ring holds the recent events in time order and wakes waiting polls when
-// one arrives. Events leave it when older than the buffer window or when
-// it holds more than max.
+// one arrives. Events leave it, oldest first, when older than the buffer
+// window or when it holds more than max events or maxBytes bytes.
 type ring struct {
-	mu     sync.Mutex
-	events []event
-	first  uint64        // sequence number of events[0]
-	last   float64       // time of the newest event ever added
-	wake   chan struct{} // closed and replaced by every add
-	window float64       // seconds an event stays replayable
-	max    int
+	mu       sync.Mutex
+	events   []event
+	bytes    int64         // sum of the held events' size
+	first    uint64        // sequence number of events[0]
+	last     float64       // time of the newest event ever added
+	wake     chan struct{} // closed and replaced by every add
+	window   float64       // seconds an event stays replayable
+	max      int
+	maxBytes int64
 }
 
-func newRing(window float64, max int) *ring {
-	return &ring{wake: make(chan struct{}), window: window, max: max}
+func newRing(window float64, max int, maxBytes int64) *ring {
+	return &ring{wake: make(chan struct{}), window: window, max: max, maxBytes: maxBytes}
 }
 
 // stamp returns the time an event reported at t enters the ring with:
@@ -43,19 +53,32 @@ func (r *ring) stamp(t float64) float64 {
 }
 
 // add appends an event built by build from its final time, drops what is
-// too old at now (epoch seconds) or beyond max, and wakes the waiting
-// polls.
+// too old at now (epoch seconds) or beyond max or maxBytes, and wakes the
+// waiting polls. An event larger than maxBytes on its own is dropped at
+// once: polls waiting now still miss it, as they would a later one.
 func (r *ring) add(device string, t, now float64, build func(t float64) []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	t = r.stamp(t)
 	r.last = t
-	r.events = append(r.events, event{time: t, device: device, body: build(t)})
+	ev := event{time: t, device: device, body: build(t)}
+	r.events = append(r.events, ev)
+	r.bytes += ev.size()
 	drop := r.firstAfter(now-r.window, false)
 	if n := len(r.events) - r.max; n > drop {
 		drop = n
 	}
+	excess := r.bytes - r.maxBytes
+	for _, e := range r.events[:drop] {
+		excess -= e.size()
+	}
+	for ; excess > 0 && drop < len(r.events); drop++ {
+		excess -= r.events[drop].size()
+	}
 	if drop > 0 {
+		for _, e := range r.events[:drop] {
+			r.bytes -= e.size()
+		}
 		// Copy down rather than reslice so that the backing array does not
 		// grow without bound.
 		n := copy(r.events, r.events[drop:])
@@ -110,4 +133,11 @@ func (r *ring) len() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.events)
+}
+
+// held reports how many events and bytes the ring holds.
+func (r *ring) held() (int, int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.events), r.bytes
 }

@@ -15,7 +15,7 @@ func addAt(r *ring, device string, t, now float64) float64 {
 // with strictly increasing times: a cursor equal to one event's time must
 // never hide the next.
 func TestRingStampsStrictlyIncreasing(t *testing.T) {
-	r := newRing(60, 100)
+	r := newRing(60, 100, 1<<30)
 	times := []float64{1700000000.5, 1700000000.5, 1700000000.5, 1700000000.1, 1700000001}
 	var prev float64
 	for i, tm := range times {
@@ -44,7 +44,7 @@ func TestRingStampsStrictlyIncreasing(t *testing.T) {
 }
 
 func TestRingNext(t *testing.T) {
-	r := newRing(10, 100)
+	r := newRing(10, 100, 1<<30)
 	addAt(r, "a", 100, 100)
 	addAt(r, "b", 101, 101)
 	addAt(r, "a", 102, 102)
@@ -85,7 +85,7 @@ func TestRingNext(t *testing.T) {
 // A waiter is woken by the next add, and resuming from the sequence number
 // it got sees exactly the new events.
 func TestRingWakeAndResume(t *testing.T) {
-	r := newRing(60, 100)
+	r := newRing(60, 100, 1<<30)
 	addAt(r, "a", 1, 1)
 	ev, seq, wake := r.next(1, 0, 1, map[string]bool{"a": true})
 	if ev != nil {
@@ -110,7 +110,7 @@ func TestRingWakeAndResume(t *testing.T) {
 }
 
 func TestRingMax(t *testing.T) {
-	r := newRing(60, 3)
+	r := newRing(60, 3, 1<<30)
 	for i := 1; i <= 5; i++ {
 		addAt(r, "a", float64(i), 5)
 	}
