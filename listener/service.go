@@ -31,7 +31,7 @@ type Options struct {
 	QueueBytes int
 
 	// DeviceQueueBytes bounds the device messages (topic and payload
-	// bytes) acknowledged and waiting for device ingestion; default 64 MiB.
+	// bytes) acknowledged and waiting for device ingestion; default 16 MiB.
 	DeviceQueueBytes int
 
 	// deviceIngest replaces iotdevice.Addon.IngestDeviceMessages (tests).
@@ -44,7 +44,7 @@ const (
 	defaultBatchSize     = 1000
 	defaultFlushInterval = 5 * time.Millisecond
 	defaultPurgeInterval = 10 * time.Minute
-	defaultDeviceQueue   = 64 << 20
+	defaultDeviceQueue   = 16 << 20
 
 	// drainTimeout bounds the final flush at shutdown when the database
 	// keeps failing: what is left then is not acknowledged, so the broker

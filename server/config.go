@@ -68,7 +68,7 @@ func DefaultConfig() Config {
 		ShutdownTimeout: 30 * time.Second,
 
 		IngestQueueBytes:   32 << 20,
-		DeviceQueueBytes:   64 << 20,
+		DeviceQueueBytes:   16 << 20,
 		LoginUserRateLimit: 20,
 		HTTPHeaderTimeout:  10 * time.Second,
 		HTTPBodyTimeout:    60 * time.Second,

@@ -56,7 +56,7 @@ func TestConfigDefaults(t *testing.T) {
 		ShutdownTimeout: 30 * time.Second,
 
 		IngestQueueBytes:   32 << 20,
-		DeviceQueueBytes:   64 << 20,
+		DeviceQueueBytes:   16 << 20,
 		LoginUserRateLimit: 20,
 		HTTPHeaderTimeout:  10 * time.Second,
 		HTTPBodyTimeout:    time.Minute,
@@ -92,7 +92,7 @@ func TestConfigPrecedence(t *testing.T) {
 		ShutdownTimeout: time.Minute,
 
 		IngestQueueBytes:   32 << 20,
-		DeviceQueueBytes:   64 << 20,
+		DeviceQueueBytes:   16 << 20,
 		LoginUserRateLimit: 20,
 		HTTPHeaderTimeout:  10 * time.Second,
 		HTTPBodyTimeout:    time.Minute,
@@ -617,7 +617,7 @@ func TestConfigRedacted(t *testing.T) {
 		"db-name=odoo",
 		"db=postgres://odoo:<redacted>@db.internal:5432/iot?sslmode=disable",
 		"demo=false",
-		"device-queue-bytes=67108864",
+		"device-queue-bytes=16777216",
 		"embedded-broker=",
 		"http-addr=:8069",
 		"http-body-timeout=1m0s",
