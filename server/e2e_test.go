@@ -13,12 +13,17 @@ import (
 
 // TestPythonClient drives the real binary with Python's xmlrpc.client and
 // plain JSON-RPC (testdata/e2e/odoo_client.py), on SQLite and PostgreSQL.
-func TestPythonClient(t *testing.T) {
+func TestPythonClient(t *testing.T) { runPythonChecks(t, "odoo_client.py", "e2e") }
+
+// runPythonChecks runs testdata/e2e/SCRIPT against a real server on each
+// database: the scripts print one line per check and exit 1 if any failed.
+func runPythonChecks(t *testing.T, script, dbName string) {
 	py := python3(t)
 	for _, kind := range modelstest.Kinds(t) {
 		t.Run(kind, func(t *testing.T) {
-			srv := startServer(t, "--db", modelstest.DSN(t, kind), "--db-name", "e2e", "--admin-password", "e2e-admin-pw")
-			out, err := exec.Command(py, filepath.Join("..", "testdata", "e2e", "odoo_client.py"), srv.url(), "e2e", "e2e-admin-pw").CombinedOutput()
+			pw := dbName + "-admin-pw"
+			srv := startServer(t, "--db", modelstest.DSN(t, kind), "--db-name", dbName, "--admin-password", pw)
+			out, err := exec.Command(py, filepath.Join("..", "testdata", "e2e", script), srv.url(), dbName, pw).CombinedOutput()
 			t.Logf("python client:\n%s", out)
 			if err != nil {
 				t.Fatalf("python client failed: %v", err)

@@ -10,30 +10,10 @@ Prints one line per check; exits 1 if any check failed.
 import http.cookiejar
 import json
 import socket
-import sys
 import urllib.request
 import xmlrpc.client
 
-BASE, DB, PW = sys.argv[1], sys.argv[2], sys.argv[3]
-failures = []
-
-
-def check(name, cond, detail=""):
-    print(("ok   " if cond else "FAIL ") + name + ("" if cond else f"  -- {detail!r}"))
-    if not cond:
-        failures.append(name)
-
-
-def fault_of(fn):
-    try:
-        fn()
-    except xmlrpc.client.Fault as f:
-        return f
-    return None
-
-
-common = xmlrpc.client.ServerProxy(f"{BASE}/xmlrpc/2/common")
-models = xmlrpc.client.ServerProxy(f"{BASE}/xmlrpc/2/object")
+from checks import BASE, DB, PW, check, common, done, fault_of, models
 legacy = xmlrpc.client.ServerProxy(f"{BASE}/xmlrpc/object")
 uid = common.authenticate(DB, "admin", PW, {})
 
@@ -143,5 +123,4 @@ try:
 except xmlrpc.client.Fault as e:
     check("deletes ran to the end", False, e)
 
-print(f"{len(failures)} failed" if failures else "all checks passed")
-sys.exit(1 if failures else 0)
+done()

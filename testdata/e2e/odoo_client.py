@@ -8,32 +8,11 @@ Prints one line per check; exits 1 if any check failed.
 """
 import http.cookiejar
 import json
-import sys
 import urllib.error
 import urllib.request
 import xmlrpc.client
 
-BASE, DB, PW = sys.argv[1], sys.argv[2], sys.argv[3]
-failures = []
-
-
-def check(name, cond, detail=""):
-    print(("ok   " if cond else "FAIL ") + name + ("" if cond else f"  -- {detail}"))
-    if not cond:
-        failures.append(name)
-
-
-def fault_of(fn):
-    """Runs fn and returns the xmlrpc Fault it raised (or None)."""
-    try:
-        fn()
-    except xmlrpc.client.Fault as f:
-        return f
-    return None
-
-
-common = xmlrpc.client.ServerProxy(f"{BASE}/xmlrpc/2/common")
-models = xmlrpc.client.ServerProxy(f"{BASE}/xmlrpc/2/object")
+from checks import BASE, DB, PW, check, common, done, fault_of, models
 
 # --- common service -------------------------------------------------------
 v = common.version()
@@ -226,5 +205,4 @@ check("destroy", "error" not in resp, resp)
 st, resp, _ = post_json("/web/dataset/call_kw", {"model": "mqtt.broker", "method": "search", "args": [[]], "kwargs": {}})
 check("after destroy: code 100 session expired", resp.get("error", {}).get("code") == 100, resp)
 
-print(f"{len(failures)} failed" if failures else "all checks passed")
-sys.exit(1 if failures else 0)
+done()
