@@ -16,7 +16,7 @@ import (
 func BenchmarkWebSocketFanOut(b *testing.B) {
 	for _, clients := range []int{10, 100, 1000} {
 		b.Run(itoaBench(clients), func(b *testing.B) {
-			e := newEnv(b, mode{"memory", "sqlite"}, Options{Logger: discardLogger(), MaxBuffered: 100_000, QueueSize: 100_000, SubscriberBuffer: 100_000})
+			e := newEnv(b, mode{"memory", "sqlite"}, Options{Logger: discardLogger(), MaxBuffered: 100_000, QueueSize: 100_000, SubscriberBuffer: 100_000, SubscriberBufferBytes: 1 << 40})
 			sid := e.session(models.AdminUID)
 			conns := make([]*websocket.Conn, clients)
 			for i := range conns {
@@ -69,7 +69,7 @@ func itoaBench(n int) string { return jsonInt(int64(n)) + "clients" }
 func BenchmarkPublish(b *testing.B) {
 	for _, m := range modes(b) {
 		b.Run(m.name, func(b *testing.B) {
-			e := newEnv(b, m, Options{Logger: discardLogger(), QueueSize: 100_000, SubscriberBuffer: 1 << 30, MaxBuffered: 100_000})
+			e := newEnv(b, m, Options{Logger: discardLogger(), QueueSize: 100_000, SubscriberBuffer: 1 << 30, SubscriberBufferBytes: 1 << 40, MaxBuffered: 100_000})
 			sub := e.bus.Subscribe(realtime, e.bus.LastID())
 			defer sub.Close()
 			done := make(chan int)

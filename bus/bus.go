@@ -271,6 +271,7 @@ func (b *Bus) fanOutLocked(notes []Note) {
 		return
 	}
 	notes = slices.Clip(notes)
+	size := notesSize(notes)
 	var chans []string
 	for _, n := range notes {
 		if !slices.Contains(chans, n.Channel) {
@@ -278,15 +279,16 @@ func (b *Bus) fanOutLocked(notes []Note) {
 		}
 	}
 	for s := range b.subs {
-		part := notes
+		part, partSize := notes, size
 		switch s.matchCount(chans) {
 		case 0:
 			continue
 		case len(chans):
 		default:
 			part = s.filter(notes)
+			partSize = notesSize(part)
 		}
-		if !s.push(part, b.opts.SubscriberBuffer) {
+		if !s.push(part, partSize, b.opts.SubscriberBuffer, b.opts.SubscriberBufferBytes) {
 			b.metrics.slow.Inc()
 			b.endLocked(s, ErrTooSlow)
 		}
@@ -317,6 +319,7 @@ func (b *Bus) Subscribe(channels []string, last int64) *Subscription {
 	}
 	if replay := b.buf.since(s.channels, b.resumeFrom(last)); len(replay) > 0 {
 		s.ch <- replay
+		s.unread = notesSize(replay)
 	}
 	b.subs[s] = struct{}{}
 	return s

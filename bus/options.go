@@ -40,6 +40,10 @@ type Options struct {
 	// SubscriberBuffer is how many notes a subscriber may leave unread
 	// before it is cut off as too slow (ErrTooSlow); default 4,096.
 	SubscriberBuffer int
+	// SubscriberBufferBytes bounds a subscriber's unread notes in bytes
+	// too (as MaxBufferedBytes counts them); over it, ErrTooSlow as well.
+	// Default 16 MiB.
+	SubscriberBufferBytes int64
 
 	PingInterval         time.Duration // ping on every socket this often; default 30 s
 	PongTimeout          time.Duration // close 4002 when nothing arrived for PingInterval+PongTimeout; default 20 s
@@ -75,6 +79,7 @@ func (o Options) withDefaults() Options {
 	setDefault(&o.MaxBatch, 1_000)
 	o.MaxBatch = min(o.MaxBatch, noteIDSpan) // a PostgreSQL row holds at most noteIDSpan notes
 	setDefault(&o.SubscriberBuffer, 4_096)
+	setDefault(&o.SubscriberBufferBytes, 16<<20)
 	setDefault(&o.PingInterval, 30*time.Second)
 	setDefault(&o.PongTimeout, 20*time.Second)
 	setDefault(&o.WriteTimeout, 10*time.Second)

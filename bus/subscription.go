@@ -23,6 +23,7 @@ type Subscription struct {
 	// Guarded by b.mu: every send and the close happen under it, so a
 	// send never races the close and the merge below never blocks.
 	ch     chan []Note
+	unread int64 // size of the notes in ch (Note.size), when it is full
 	err    error
 	closed bool
 }
@@ -50,14 +51,17 @@ func (s *Subscription) Close() {
 	s.b.endLocked(s, ErrClosed)
 }
 
-// push hands notes to the reader, merging them with a batch it has not
-// taken yet. It reports false when that leaves more than limit notes
-// unread: the subscriber is too slow. b.mu is held, so this goroutine is
-// the only sender and the channel (capacity 1) is empty once drained.
-func (s *Subscription) push(notes []Note, limit int) bool {
+// push hands notes (of size bytes in all) to the reader, merging them
+// with a batch it has not taken yet. It reports false when that leaves
+// more than limit notes or limitBytes bytes unread: the subscriber is too
+// slow. A batch into an empty channel always goes, however large, as the
+// count bound lets it: the reader keeps up, the notes are shared with the
+// buffer. b.mu is held, so this goroutine is the only sender and the
+// channel (capacity 1) is empty once drained.
+func (s *Subscription) push(notes []Note, size int64, limit int, limitBytes int64) bool {
 	select {
 	case old := <-s.ch:
-		if len(old)+len(notes) > limit {
+		if len(old)+len(notes) > limit || s.unread+size > limitBytes {
 			s.ch <- old // the reader still gets what it was owed so far
 			return false
 		}
@@ -65,10 +69,21 @@ func (s *Subscription) push(notes []Note, limit int) bool {
 		// between subscribers has no spare capacity (fanOut clips it), so
 		// append copies it instead of writing into another's view.
 		notes = append(old, notes...)
+		size += s.unread
 	default:
 	}
 	s.ch <- notes
+	s.unread = size
 	return true
+}
+
+// notesSize is the bytes notes hold, as the buffers count them.
+func notesSize(notes []Note) int64 {
+	var n int64
+	for _, note := range notes {
+		n += note.size()
+	}
+	return n
 }
 
 // matchCount reports how many of the batch's distinct channels s listens to.
