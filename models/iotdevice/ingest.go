@@ -19,6 +19,9 @@ type DeviceMessage struct {
 	Payload  []byte
 	Retained bool      // replayed by the broker: says nothing of the device being online now
 	Time     time.Time // when it was received
+	// CorrelationData is an MQTT 5 message's Correlation Data (nil on
+	// 3.1/3.1.1): a command response names its request by it.
+	CorrelationData []byte
 }
 
 // IngestDeviceMessages updates a broker's devices from received messages,

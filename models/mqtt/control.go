@@ -58,7 +58,7 @@ type BrokerConfig struct {
 	ClientID       string
 	Username       string
 	Password       string
-	Protocol       uint // 3 = MQTT 3.1, 4 = MQTT 3.1.1
+	Protocol       uint // ProtocolV31, ProtocolV311 or ProtocolV5
 	CleanSession   bool
 	Keepalive      time.Duration
 	ConnectTimeout time.Duration
@@ -92,6 +92,14 @@ type BrokerConfig struct {
 	ReconnectMax     time.Duration
 	ReconnectJitter  float64
 
+	// MQTT 5 only (ignored on 3.1/3.1.1). SessionExpiry is the CONNECT's
+	// Session Expiry Interval, sent only when CleanSession is off (a
+	// clean session ends with its connection, as on 3.1.1);
+	// ReceiveMaximum bounds the QoS 1/2 messages the broker sends
+	// unacknowledged, 0 leaving the protocol's default (65,535).
+	SessionExpiry  time.Duration
+	ReceiveMaximum uint16
+
 	// MaxPayload is the largest payload received messages may have, in
 	// bytes; a larger one is refused (not stored, acknowledged, counted).
 	// 0 (also a row from before the field existed): DefaultMaxPayload.
@@ -103,6 +111,14 @@ type BrokerConfig struct {
 const (
 	DefaultMaxPayload = 1 << 20
 	MaxPayloadLimit   = 268_435_455
+)
+
+// Protocol versions, as BrokerConfig.Protocol carries them: the
+// CONNECT's protocol level.
+const (
+	ProtocolV31  = 3
+	ProtocolV311 = 4
+	ProtocolV5   = 5
 )
 
 // WillMessage is a broker connection's last will.
@@ -118,6 +134,15 @@ type SubscriptionConfig struct {
 	ID    int64
 	Topic string
 	QoS   byte
+
+	// MQTT 5 subscription options (ignored on 3.1/3.1.1): NoLocal keeps
+	// our own publications from coming back, RetainAsPublished keeps
+	// their retain flag, RetainHandling says when the broker sends
+	// retained messages (0 on subscribe, 1 only for a new subscription,
+	// 2 never).
+	NoLocal           bool
+	RetainAsPublished bool
+	RetainHandling    byte
 }
 
 // OutgoingMessage is one message to publish.
@@ -126,7 +151,26 @@ type OutgoingMessage struct {
 	Payload []byte
 	QoS     byte
 	Retain  bool
+	Properties
 }
+
+// Properties are the MQTT 5 properties of a PUBLISH that are stored with
+// received messages and sent with ours. On 3.1/3.1.1 there are none:
+// received rows have the zero value, and a send ignores them.
+type Properties struct {
+	ContentType     string
+	ResponseTopic   string
+	CorrelationData []byte
+	// UserProperties keep their order and duplicates, as MQTT 5 does
+	// (§3.3.2.3.7).
+	UserProperties []UserProperty
+	// MessageExpiry is the Message Expiry Interval in seconds; 0: none
+	// (a received message: the broker's remaining lifetime of it).
+	MessageExpiry uint32
+}
+
+// UserProperty is one MQTT 5 user property, a name/value pair.
+type UserProperty struct{ Key, Value string }
 
 // Daemon states, as mqtt.broker.listener_state stores them.
 const (

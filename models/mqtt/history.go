@@ -65,6 +65,7 @@ type HistoryRow struct {
 	Retain         bool
 	Direction      string // "receive" or "send"
 	Timestamp      time.Time
+	Properties     // MQTT 5; zero on 3.1/3.1.1
 
 	text string // the payload as text, once InsertHistory made it
 }
