@@ -119,7 +119,7 @@ func (a *Addon) subscriptionSubscribe(env *models.Env, ids []int64, _ models.Arg
 		if r.Int("broker_id") == 0 {
 			return nil, models.UserErrorf("Broker not selected!")
 		}
-		sub := SubscriptionConfig{ID: r.ID, Topic: r.Str("topic"), QoS: byte(r.Int("qos"))}
+		sub := subscriptionConfig(r)
 		serr := ErrDaemonNotRunning
 		if ctl.ServiceRunning() {
 			serr = ctl.Subscribe(env.Ctx, r.Int("broker_id"), sub)
@@ -205,7 +205,11 @@ func (a *Addon) signalSend(env *models.Env, ids []int64, _ models.Args) (any, er
 			cfg = cfgs[0]
 			brokers[cfg.ID] = cfg
 		}
-		msg := OutgoingMessage{Topic: r.Str("topic"), Payload: []byte(r.Str("payload")), QoS: byte(r.Int("qos")), Retain: r.Bool("retain")}
+		msg := OutgoingMessage{Topic: r.Str("topic"), Payload: []byte(r.Str("payload")), QoS: byte(r.Int("qos")), Retain: r.Bool("retain"),
+			Properties: signalProperties(r)}
+		if cfg.Protocol != ProtocolV5 {
+			msg.Properties = Properties{} // 3.1/3.1.1 has none; the history says what was sent
+		}
 		ctx, cancel := context.WithTimeout(env.Ctx, SendTimeout)
 		perr := ctl.Publish(ctx, cfg, msg)
 		cancel()
@@ -220,11 +224,21 @@ func (a *Addon) signalSend(env *models.Env, ids []int64, _ models.Args) (any, er
 			if _, err := su.SetColumns(m, []int64{r.ID}, map[string]any{"send_at": now}); err != nil {
 				return err
 			}
-			_, err := su.Create(tx.Registry().Model("mqtt.signal.history"), map[string]any{
+			vals := map[string]any{
 				"signal_id": r.ID, "broker_id": r.Int("broker_id"), "subscription_id": r.Int("subscription_id"),
 				"topic": msg.Topic, "payload": string(msg.Payload), "qos": int64(msg.QoS), "retain": msg.Retain,
 				"direction": "send", "timestamp": now,
-			})
+			}
+			if msg.ContentType != "" {
+				vals["content_type"] = msg.ContentType
+			}
+			if up := UserPropertiesJSON(msg.UserProperties); up != nil {
+				vals["user_properties"] = up
+			}
+			if msg.MessageExpiry > 0 {
+				vals["message_expiry"] = int64(msg.MessageExpiry)
+			}
+			_, err := su.Create(tx.Registry().Model("mqtt.signal.history"), vals)
 			if err == nil {
 				tx.NotifyAfterCommit(historyNote(HistoryRow{BrokerID: r.Int("broker_id"), SubscriptionID: r.Int("subscription_id"),
 					SignalID: r.ID, Topic: msg.Topic, QoS: msg.QoS, Retain: msg.Retain, Direction: "send"},

@@ -42,7 +42,13 @@ func (a *Addon) broker() *models.Model {
 
 			// Connection options beyond the addon's (paho's option set).
 			{Name: "protocol", Type: models.Selection, Required: true, Default: models.Constant("MQTTv311"),
-				Selection: models.Choices("MQTTv31", "MQTT 3.1", "MQTTv311", "MQTT 3.1.1")},
+				Selection: models.Choices("MQTTv31", "MQTT 3.1", "MQTTv311", "MQTT 3.1.1", "MQTTv5", "MQTT 5")},
+			{Name: "session_expiry_interval", Type: models.Integer, String: "Session expiry (s)", Default: models.Constant(int64(86400)),
+				Help: "MQTT 5: how long the broker keeps a persistent session (Clean session off) after a disconnect, up to 2147483647 (68 years). " +
+					"With Clean session on, the session ends with the connection. Ignored on MQTT 3.1/3.1.1."},
+			{Name: "receive_maximum", Type: models.Integer, String: "Receive maximum", Default: models.Constant(int64(0)),
+				Help: "MQTT 5: how many QoS 1/2 messages the broker may send before we acknowledge them (1-65535); 0 leaves the broker's default. " +
+					"Ignored on MQTT 3.1/3.1.1."},
 			{Name: "ping_timeout", Type: models.Integer, String: "Ping Timeout (s)", Default: models.Constant(int64(10))},
 			{Name: "write_timeout", Type: models.Integer, String: "Write Timeout (s)", Default: models.Constant(int64(10))},
 			{Name: "ordered", Type: models.Boolean, String: "Ordered delivery", Default: models.Constant(true)},

@@ -22,6 +22,12 @@ func checkBrokerOptions(r *models.Record) error {
 			return models.ValidationErrorf("%s: must be between 0 and 3600 seconds.", f.label)
 		}
 	}
+	if v := r.Int("session_expiry_interval"); v < 0 {
+		return models.ValidationErrorf("Session expiry (s): %d is negative.", v)
+	}
+	if v := r.Int("receive_maximum"); v < 0 || v > 65535 {
+		return models.ValidationErrorf("Receive maximum: %d is not between 0 and 65535.", v)
+	}
 	if q := r.Int("will_qos"); q < 0 || q > 2 {
 		return models.ValidationErrorf("Last will QoS: %d is not a QoS level (0, 1 or 2).", q)
 	}
@@ -141,7 +147,7 @@ func brokerConfig(r *models.Record) BrokerConfig {
 	b := BrokerConfig{
 		ID: r.ID, Name: r.Str("name"), Scheme: schemes[r.Str("url_scheme")], Host: strings.TrimSpace(r.Str("host")), Port: port,
 		ClientID: r.Str("client_id"), Username: r.Str("username"), Password: r.Str("password"),
-		Protocol: 4, CleanSession: r.Bool("clean_session"),
+		Protocol: ProtocolV311, CleanSession: r.Bool("clean_session"),
 		Keepalive: time.Duration(r.Int("keepalive")) * time.Second, ConnectTimeout: time.Duration(r.Int("connect_timeout")) * time.Second,
 		PingTimeout: time.Duration(r.Int("ping_timeout")) * time.Second, WriteTimeout: time.Duration(r.Int("write_timeout")) * time.Second,
 		OrderMatters: r.Bool("ordered"),
@@ -155,8 +161,13 @@ func brokerConfig(r *models.Record) BrokerConfig {
 	if b.Scheme == "" {
 		b.Scheme = "tcp"
 	}
-	if r.Str("protocol") == "MQTTv31" {
-		b.Protocol = 3
+	switch r.Str("protocol") {
+	case "MQTTv31":
+		b.Protocol = ProtocolV31
+	case "MQTTv5":
+		b.Protocol = ProtocolV5
+		b.SessionExpiry = time.Duration(r.Int("session_expiry_interval")) * time.Second
+		b.ReceiveMaximum = uint16(r.Int("receive_maximum"))
 	}
 	if b.StoreType == "" {
 		b.StoreType = "memory"

@@ -2,6 +2,7 @@ package mqtt
 
 import (
 	"context"
+	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -29,6 +30,14 @@ func historyModel() *models.Model {
 			{Name: "direction", Type: models.Selection, Required: true,
 				Selection: models.Choices("send", "Send", "receive", "Received")},
 			{Name: "timestamp", Type: models.Datetime, Index: true, Default: now},
+			// MQTT 5 properties of the PUBLISH (empty on 3.1/3.1.1).
+			{Name: "content_type", Type: models.Char, String: "Content type"},
+			{Name: "response_topic", Type: models.Char, String: "Response topic"},
+			{Name: "correlation_data", Type: models.Binary, String: "Correlation data"},
+			{Name: "user_properties", Type: models.Text, String: "User properties",
+				Help: "JSON list of [name, value] pairs, in the order sent; a name may repeat."},
+			{Name: "message_expiry", Type: models.Integer, String: "Message expiry (s)",
+				Help: "The Message Expiry Interval: for a received message, what was left of it when the broker delivered it."},
 			{Name: "display_name", Type: models.Char, Compute: historyDisplayName, Depends: []string{"topic", "timestamp"}},
 		},
 		Access:   map[string]string{GroupUser: "r", GroupManager: "rwcu"},
@@ -73,7 +82,8 @@ type HistoryRow struct {
 // historyFields are the fields InsertHistory fills, in the order of
 // historyValues.
 var historyFields = []string{"broker_id", "subscription_id", "signal_id", "topic", "payload", "payload_raw",
-	"qos", "retain", "direction", "timestamp", "display_name"}
+	"qos", "retain", "direction", "timestamp", "display_name",
+	"content_type", "response_topic", "correlation_data", "user_properties", "message_expiry"}
 
 // historyValues is a row's values in historyFields order, with room for
 // the two columns the bulk insert adds.
@@ -81,7 +91,33 @@ func historyValues(h HistoryRow) []any {
 	text, ts := historyView(h)
 	row := make([]any, 0, len(historyFields)+2)
 	return append(row, h.BrokerID, h.SubscriptionID, h.SignalID, h.Topic, text, h.Payload,
-		int64(h.QoS), h.Retain, h.Direction, ts, historyName(h.Topic, ts))
+		int64(h.QoS), h.Retain, h.Direction, ts, historyName(h.Topic, ts),
+		orNull(h.ContentType), orNull(h.ResponseTopic), bytesOrNull(h.CorrelationData), UserPropertiesJSON(h.UserProperties), expiryOrNull(h.MessageExpiry))
+}
+
+// A 3.1.1 row stores NULL properties (False over RPC), as a row from
+// before the fields existed; these make the bulk insert's values.
+func orNull(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func bytesOrNull(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+// expiryOrNull clamps to the column's int4 range: 68 years left is as
+// good as MQTT's largest interval.
+func expiryOrNull(s uint32) any {
+	if s == 0 {
+		return nil
+	}
+	return min(int64(s), math.MaxInt32)
 }
 
 // historyView is what InsertHistory stores, and NotifyHistory tells, of

@@ -100,3 +100,47 @@ func TestInsertHistory(t *testing.T) {
 		}
 	})
 }
+
+// TestInsertHistoryProperties: MQTT 5 properties are stored exactly by
+// the batch path, user properties as a JSON list keeping order and
+// repeated names, and a 3.1.1 row keeps them empty.
+func TestInsertHistoryProperties(t *testing.T) {
+	forEachDB(t, func(t *testing.T, r *modelstest.App) {
+		ctx := context.Background()
+		broker, err := r.Execute(ctx, models.Call{UID: models.AdminUID, Model: "mqtt.broker", Method: "create", Args: []any{map[string]any{"name": "B5", "protocol": "MQTTv5"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		props := mqtt.Properties{ContentType: "application/json", ResponseTopic: "r/1", CorrelationData: []byte{0, 1, 0xff},
+			UserProperties: []mqtt.UserProperty{{Key: "a", Value: "1"}, {Key: "b", Value: "2"}, {Key: "a", Value: "3"}}, MessageExpiry: 1<<32 - 1}
+		rows := []mqtt.HistoryRow{
+			{BrokerID: broker.(int64), Topic: "p/5", Payload: []byte("{}"), Direction: "receive", Properties: props},
+			{BrokerID: broker.(int64), Topic: "p/3", Payload: []byte("x"), Direction: "receive"},
+		}
+		if err := r.MQTT.InsertHistory(ctx, rows); err != nil {
+			t.Fatal(err)
+		}
+		res, err := r.Execute(ctx, models.Call{UID: models.AdminUID, Model: "mqtt.signal.history", Method: "search_read",
+			Args: []any{[]any{[]any{"broker_id", "=", broker}}, []any{"topic", "content_type", "response_topic", "correlation_data", "user_properties", "message_expiry"}},
+			Kwargs: map[string]any{"order": "topic desc"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := res.([]*models.Dict)
+		want := map[string]any{"content_type": "application/json", "response_topic": "r/1", "correlation_data": base64.StdEncoding.EncodeToString(props.CorrelationData),
+			"user_properties": `[["a","1"],["b","2"],["a","3"]]`, "message_expiry": int64(1<<31 - 1)}
+		for k, v := range want {
+			if g, _ := got[0].Get(k); g != v {
+				t.Errorf("v5 row %s = %#v, want %#v", k, g, v)
+			}
+		}
+		for _, k := range []string{"content_type", "response_topic", "correlation_data", "user_properties"} {
+			if g, _ := got[1].Get(k); g != false {
+				t.Errorf("3.1.1 row %s = %#v, want False", k, g)
+			}
+		}
+		if g, _ := got[1].Get("message_expiry"); g != int64(0) {
+			t.Errorf("3.1.1 row message_expiry = %#v", g)
+		}
+	})
+}

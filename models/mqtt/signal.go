@@ -29,6 +29,12 @@ func (a *Addon) signal() *models.Model {
 			{Name: "retain", Type: models.Boolean, Default: models.Constant(false)},
 			{Name: "qos", Type: models.Integer, String: "QoS", Default: models.Constant(int64(0))},
 			{Name: "send_at", Type: models.Datetime, String: "Send At", Readonly: true, NoCopy: true},
+			// MQTT 5 properties sent with it (ignored by 3.1/3.1.1 brokers).
+			{Name: "content_type", Type: models.Char, String: "Content type", Help: "MQTT 5: the payload's MIME type, e.g. application/json."},
+			{Name: "user_properties", Type: models.Text, String: "User properties",
+				Help: `MQTT 5: a JSON list of [name, value] pairs, e.g. [["unit", "C"], ["source", "erp"]]; order and repeated names are kept.`},
+			{Name: "message_expiry", Type: models.Integer, String: "Message expiry (s)", Default: models.Constant(int64(0)),
+				Help: "MQTT 5: the broker drops the message if it could not deliver it within this many seconds; 0: never."},
 			{Name: "display_name", Type: models.Char, Compute: signalDisplayName, Depends: []string{"broker_id.name", "topic"}},
 		},
 		Access:      map[string]string{GroupUser: "rwc", GroupManager: "rwcu"},
@@ -50,6 +56,9 @@ func checkSignal(env *models.Env, recs []*models.Record) error {
 	for _, r := range recs {
 		if q := r.Int("qos"); q < 0 || q > 2 {
 			return models.ValidationErrorf("QoS: %d is not a QoS level (0, 1 or 2).", q)
+		}
+		if err := checkProperties(r); err != nil {
+			return err
 		}
 		if sub := r.Int("subscription_id"); sub != 0 {
 			subs, err := env.Load(env.Registry().Model("mqtt.subscription"), []int64{sub})

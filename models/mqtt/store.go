@@ -53,9 +53,9 @@ func (a *Addon) EnabledSubscriptions(ctx context.Context, brokerID int64) ([]Sub
 		if err != nil {
 			return err
 		}
-		recs, err := su.Load(m, ids, "topic", "qos")
+		recs, err := su.Load(m, ids, subscriptionConfigFields...)
 		for _, r := range recs {
-			out = append(out, SubscriptionConfig{ID: r.ID, Topic: r.Str("topic"), QoS: byte(r.Int("qos"))})
+			out = append(out, subscriptionConfig(r))
 		}
 		return err
 	})
@@ -63,6 +63,15 @@ func (a *Addon) EnabledSubscriptions(ctx context.Context, brokerID int64) ([]Sub
 		out = []SubscriptionConfig{}
 	}
 	return out, err
+}
+
+// subscriptionConfigFields are the fields subscriptionConfig reads.
+var subscriptionConfigFields = []string{"topic", "qos", "no_local_flag", "retain_as_published_flag", "retain_handling"}
+
+// subscriptionConfig is what a daemon subscribes of a loaded subscription.
+func subscriptionConfig(r *models.Record) SubscriptionConfig {
+	return SubscriptionConfig{ID: r.ID, Topic: r.Str("topic"), QoS: byte(r.Int("qos")),
+		NoLocal: r.Bool("no_local_flag"), RetainAsPublished: r.Bool("retain_as_published_flag"), RetainHandling: byte(r.Int("retain_handling"))}
 }
 
 // SignalTopics maps each signal topic of a broker to its signal (the
