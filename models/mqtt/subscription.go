@@ -22,7 +22,7 @@ func (a *Addon) subscription() *models.Model {
 			{Name: "qos", Type: models.Integer, String: "QoS", Default: models.Constant(int64(0))},
 			// The broker's protocol, for the form: the options below are
 			// sent on MQTT 5 only.
-			{Name: "broker_protocol", Type: models.Selection, Related: "broker_id.protocol", Readonly: true, Selection: protocolChoices},
+			{Name: "broker_protocol", Type: models.Selection, String: "Broker protocol", Related: "broker_id.protocol", Readonly: true, Selection: protocolChoices},
 			{Name: "no_local_flag", Type: models.Boolean, String: "No Local Flag", Default: models.Constant(false)},
 			{Name: "retain_as_published_flag", Type: models.Boolean, String: "Retain as Published Flag", Default: models.Constant(false)},
 			{Name: "retain_handling", Type: models.Integer, String: "Retain handling", Default: models.Constant(int64(0)),
