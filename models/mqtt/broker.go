@@ -42,7 +42,7 @@ func (a *Addon) broker() *models.Model {
 
 			// Connection options beyond the addon's (paho's option set).
 			{Name: "protocol", Type: models.Selection, Required: true, Default: models.Constant("MQTTv311"),
-				Selection: models.Choices("MQTTv31", "MQTT 3.1", "MQTTv311", "MQTT 3.1.1", "MQTTv5", "MQTT 5")},
+				Selection: protocolChoices},
 			{Name: "session_expiry_interval", Type: models.Integer, String: "Session expiry (s)", Default: models.Constant(int64(86400)),
 				Help: "MQTT 5: how long the broker keeps a persistent session (Clean session off) after a disconnect, up to 2147483647 (68 years). " +
 					"With Clean session on, the session ends with the connection. Ignored on MQTT 3.1/3.1.1."},
@@ -100,6 +100,11 @@ func (a *Addon) broker() *models.Model {
 		},
 	}
 }
+
+// protocolChoices are mqtt.broker.protocol's values, also those of the
+// broker_protocol its subscriptions and signals mirror (the forms make
+// the MQTT 5 options read-only unless it is MQTTv5).
+var protocolChoices = models.Choices("MQTTv31", "MQTT 3.1", "MQTTv311", "MQTT 3.1.1", "MQTTv5", "MQTT 5")
 
 // brokerTarget are the fields that decide where a broker's secrets are
 // sent. A write that changes one of them without giving the secrets

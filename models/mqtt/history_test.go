@@ -121,7 +121,7 @@ func TestInsertHistoryProperties(t *testing.T) {
 			t.Fatal(err)
 		}
 		res, err := r.Execute(ctx, models.Call{UID: models.AdminUID, Model: "mqtt.signal.history", Method: "search_read",
-			Args: []any{[]any{[]any{"broker_id", "=", broker}}, []any{"topic", "content_type", "response_topic", "correlation_data", "user_properties", "message_expiry"}},
+			Args:   []any{[]any{[]any{"broker_id", "=", broker}}, []any{"topic", "content_type", "response_topic", "correlation_data", "user_properties", "message_expiry"}},
 			Kwargs: map[string]any{"order": "topic desc"}})
 		if err != nil {
 			t.Fatal(err)

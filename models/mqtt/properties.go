@@ -48,14 +48,16 @@ func ParseUserProperties(text string) ([]UserProperty, error) {
 	}
 	out := make([]UserProperty, 0, len(pairs))
 	for i, raw := range pairs {
-		var pair []string
-		if err := json.Unmarshal(raw, &pair); err != nil || len(pair) != 2 {
+		// Pointers, as a JSON null would otherwise decode as "".
+		var pair []*string
+		if err := json.Unmarshal(raw, &pair); err != nil || len(pair) != 2 || pair[0] == nil || pair[1] == nil {
 			return nil, fmt.Errorf("item %d is not a [name, value] pair of strings", i+1)
 		}
-		if !utf8.ValidString(pair[0]) || !utf8.ValidString(pair[1]) || pair[0] == "" {
+		name, value := *pair[0], *pair[1]
+		if !utf8.ValidString(name) || !utf8.ValidString(value) || name == "" {
 			return nil, fmt.Errorf("item %d: a name must be non-empty text", i+1)
 		}
-		out = append(out, UserProperty{Key: pair[0], Value: pair[1]})
+		out = append(out, UserProperty{Key: name, Value: value})
 	}
 	return out, nil
 }

@@ -29,7 +29,9 @@ func (a *Addon) signal() *models.Model {
 			{Name: "retain", Type: models.Boolean, Default: models.Constant(false)},
 			{Name: "qos", Type: models.Integer, String: "QoS", Default: models.Constant(int64(0))},
 			{Name: "send_at", Type: models.Datetime, String: "Send At", Readonly: true, NoCopy: true},
-			// MQTT 5 properties sent with it (ignored by 3.1/3.1.1 brokers).
+			// MQTT 5 properties sent with it (ignored by 3.1/3.1.1 brokers:
+			// the form shows them read-only there, by broker_protocol).
+			{Name: "broker_protocol", Type: models.Selection, String: "Broker protocol", Related: "broker_id.protocol", Readonly: true, Selection: protocolChoices},
 			{Name: "content_type", Type: models.Char, String: "Content type", Help: "MQTT 5: the payload's MIME type, e.g. application/json."},
 			{Name: "user_properties", Type: models.Text, String: "User properties",
 				Help: `MQTT 5: a JSON list of [name, value] pairs, e.g. [["unit", "C"], ["source", "erp"]]; order and repeated names are kept.`},

@@ -20,6 +20,9 @@ func (a *Addon) subscription() *models.Model {
 			{Name: "broker_id", Type: models.Many2one, Relation: "mqtt.broker", String: "MQTT Broker", Required: true, OnDelete: "restrict"},
 			{Name: "topic", Type: models.Char, Required: true},
 			{Name: "qos", Type: models.Integer, String: "QoS", Default: models.Constant(int64(0))},
+			// The broker's protocol, for the form: the options below are
+			// sent on MQTT 5 only.
+			{Name: "broker_protocol", Type: models.Selection, String: "Broker protocol", Related: "broker_id.protocol", Readonly: true, Selection: protocolChoices},
 			{Name: "no_local_flag", Type: models.Boolean, String: "No Local Flag", Default: models.Constant(false)},
 			{Name: "retain_as_published_flag", Type: models.Boolean, String: "Retain as Published Flag", Default: models.Constant(false)},
 			{Name: "retain_handling", Type: models.Integer, String: "Retain handling", Default: models.Constant(int64(0)),
@@ -52,12 +55,13 @@ func (a *Addon) subscription() *models.Model {
 }
 
 // subscriptionChanged restarts the daemon of a broker whose listened
-// subscriptions changed topic, QoS or broker, so it resubscribes them.
-// Subscribe and Unsubscribe talk to the daemon themselves.
+// subscriptions changed topic, QoS, MQTT 5 options or broker, so it
+// resubscribes them. Subscribe and Unsubscribe talk to the daemon
+// themselves.
 func (a *Addon) subscriptionChanged(env *models.Env, ids []int64, names []string, deleted bool) {
 	relevant := false
 	for _, n := range names {
-		relevant = relevant || n == "topic" || n == "qos" || n == "broker_id"
+		relevant = relevant || resubscribeFields[n]
 	}
 	if (!relevant && !deleted) || a.control() == nil {
 		return
@@ -81,6 +85,11 @@ func (a *Addon) subscriptionChanged(env *models.Env, ids []int64, names []string
 	}
 	a.notifyBrokers(env, brokers)
 }
+
+// resubscribeFields are what a daemon subscribes with
+// (subscriptionConfigFields) and the broker it subscribes on.
+var resubscribeFields = map[string]bool{"broker_id": true, "topic": true, "qos": true,
+	"no_local_flag": true, "retain_as_published_flag": true, "retain_handling": true}
 
 func subscriptionDisplayName(env *models.Env, r *models.Record) (any, error) {
 	return brokerName(env, r.Int("broker_id"), "Unknown Broker") + " - " + r.Str("topic"), nil
@@ -119,7 +128,7 @@ func checkSubscription(env *models.Env, recs []*models.Record) error {
 			return models.ValidationErrorf("QoS: %d is not a QoS level (0, 1 or 2).", q)
 		}
 		if h := r.Int("retain_handling"); h < 0 || h > 2 {
-			return models.ValidationErrorf("Retain Handling: %d is not 0, 1 or 2.", h)
+			return models.ValidationErrorf("Retain handling: %d is not 0, 1 or 2.", h)
 		}
 	}
 	return nil

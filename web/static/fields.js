@@ -58,12 +58,90 @@ export function formatText(value, field) {
 }
 
 /**
+ * intSelection is the widget of an integer field shown as a selection of
+ * labelled values (a QoS level): choices are [integer, label] pairs. The
+ * field stays an integer on the wire; the form shows a select and writes
+ * the chosen number, a list cell or read-only field the label.
+ */
+export function intSelection(choices) {
+  return { widget: 'int_selection', choices };
+}
+
+// widgetName is a widget's name: widgets are names ('badge') or objects
+// with a name and options (intSelection).
+function widgetName(widget) {
+  return widget && typeof widget === 'object' ? widget.widget : widget;
+}
+
+// intLabel is the label of an int_selection value, or the number.
+function intLabel(widget, value) {
+  if (value === false || value == null) return '';
+  const pair = (widget.choices || []).find((c) => c[0] === value);
+  return pair ? pair[1] : String(value);
+}
+
+// bytesOf decodes a binary field's base64 value, or null when it is not
+// base64.
+function bytesOf(b64) {
+  try {
+    return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  } catch (e) {
+    return null;
+  }
+}
+
+// printable is the bytes as text when they are UTF-8 without control
+// characters (a request id), else null.
+function printable(bytes) {
+  try {
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return /^[^\u0000-\u001f\u007f]+$/.test(text) ? text : null;
+  } catch (e) {
+    return null;
+  }
+}
+
+// bytesNode shows a binary value (the widget 'bytes'): its hex, and its
+// text when printable, else its base64, as the wire carries it.
+function bytesNode(value) {
+  const bytes = typeof value === 'string' && value ? bytesOf(value) : null;
+  if (!bytes) return document.createTextNode(value ? String(value) : '');
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  const text = printable(bytes);
+  return h('span', { class: 'bytes-value', 'data-hex': hex.replaceAll(' ', '') },
+    h('code', { text: hex }),
+    h('small', { class: 'muted bytes-alt', text: text !== null ? ` text “${text}”` : ` base64 ${value}` }));
+}
+
+// pairsNode shows JSON text of [name, value] pairs (the widget 'pairs',
+// MQTT 5 user properties) as a two-column table, in their order; other
+// text as it is.
+function pairsNode(value) {
+  let pairs = null;
+  try {
+    pairs = typeof value === 'string' ? JSON.parse(value) : null;
+  } catch (e) {
+    pairs = null;
+  }
+  const ok = Array.isArray(pairs) && pairs.every((p) => Array.isArray(p) && p.length === 2);
+  if (!ok) return document.createTextNode(value === false || value == null ? '' : String(value));
+  return h('table', { class: 'pairs-table' },
+    h('thead', {}, h('tr', {}, h('th', { text: 'Name' }), h('th', { text: 'Value' }))),
+    h('tbody', {}, pairs.map(([k, v]) => h('tr', {}, h('td', { text: String(k) }), h('td', { text: String(v) })))));
+}
+
+/**
  * formatCell is a value as a node for a list cell or a read-only field:
  * badges for the widget 'badge', check marks for booleans, local time for
- * datetimes, text for everything else.
+ * datetimes, an int_selection's label, a binary's bytes ('bytes'), a
+ * table of name/value pairs ('pairs'), text for everything else.
  */
 export function formatCell(value, field, widget) {
   if (!field) return document.createTextNode('');
+  const name = widgetName(widget);
+  if (name === 'int_selection') return document.createTextNode(intLabel(widget, value));
+  if (name === 'bytes') return bytesNode(value);
+  if (name === 'pairs') return pairsNode(value);
   if (widget === 'badge' && field.type === 'selection') {
     return value ? badge(value, selectionLabel(field, value), toneOf(value)) : document.createTextNode('');
   }
@@ -87,7 +165,7 @@ export function formatCell(value, field, widget) {
  * undefined when a secret was left empty (then it is not sent).
  * opts: {name, field, value, readonly, onChange, domain (function of the
  * record, for many2one), record (function returning current values),
- * isNew}.
+ * isNew, widget (intSelection: a select of its choices)}.
  */
 export function fieldInput(opts) {
   const { name, field, readonly } = opts;
@@ -98,6 +176,15 @@ export function fieldInput(opts) {
   let el;
   let get;
   let set;
+  if (widgetName(opts.widget) === 'int_selection' && field.type === 'integer') {
+    // A value outside the choices (written over RPC) stays selectable.
+    const choices = [...opts.widget.choices];
+    if (typeof opts.value === 'number' && !choices.some((c) => c[0] === opts.value)) choices.push([opts.value, String(opts.value)]);
+    el = h('select', { ...common, class: 'input', onchange: changed },
+      choices.map(([v, l]) => h('option', { value: String(v), text: l })));
+    el.value = String(typeof opts.value === 'number' ? opts.value : choices[0][0]);
+    return { el, get: () => Number(el.value), set: (v) => { el.value = String(v); }, focus: () => el.focus() };
+  }
   switch (field.type) {
     case 'boolean': {
       el = h('input', { ...common, type: 'checkbox', class: 'checkbox', onchange: changed });

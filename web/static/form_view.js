@@ -22,17 +22,29 @@ const SKIP_READ = new Set(['one2many', 'many2many', 'binary']);
  * gets {model, id, record, fields, form, button}. A warning of
  * decl.form.warnings is {name, text, when(values, saved)}: shown while
  * when holds for the edited values and the saved record.
+ *
+ * decl.form.readonly maps a field to when(values), or to {when(values),
+ * hint}: the field is read-only while when holds for the edited values,
+ * with the hint under it (a field the protocol in use ignores), and
+ * turns editable again as the values change. A related field of
+ * fields_get ("broker_id.protocol") follows its many2one as it is edited,
+ * so that rules and hints see the value the record will have. A group
+ * whose every row is invisible is hidden. Binary fields are read only
+ * when decl.form.widgets names a widget for them ('bytes').
  */
 export function formView(ctx) {
   const { action, decl, fields } = ctx;
   const actionForModel = ctx.actionForModel || (() => null);
   const form = decl.form || {};
-  const readFields = Object.keys(fields).filter((n) => !SKIP_READ.has(fields[n].type));
   const widgets = form.widgets || {};
+  const readFields = Object.keys(fields).filter((n) => !SKIP_READ.has(fields[n].type) || (fields[n].type === 'binary' && widgets[n]));
   let id = ctx.id;
   let record = {};
   let editors = {}; // name -> {el, get, set, reload?}
   let changed = new Set();
+  let followed = {}; // related field -> its value through the edited many2one
+  const followSeq = {};
+  const ruleState = {}; // field with a readonly rule -> "readonly|hint" as rendered
   let panels = [];
   let destroyed = false;
 
@@ -63,7 +75,7 @@ export function formView(ctx) {
 
   // values is the record as edited: the loaded values with the inputs'.
   function values() {
-    const v = { ...record };
+    const v = { ...record, ...followed };
     for (const [name, ed] of Object.entries(editors)) {
       if (!changed.has(name)) continue;
       const x = ed.get();
@@ -84,17 +96,90 @@ export function formView(ctx) {
   function onChange(name) {
     changed.add(name);
     setDirty();
+    applyRules();
     applyInvisible();
     for (const dep of (form.dependents || {})[name] || []) {
       if (editors[dep] && editors[dep].reload) editors[dep].reload(true);
     }
+    follow(name);
+  }
+
+  // ruleOf is a field's readonly rule as {when, hint}, or null.
+  function ruleOf(name) {
+    const rule = (form.readonly || {})[name];
+    if (!rule) return null;
+    return typeof rule === 'function' ? { when: rule } : rule;
+  }
+
+  // ruleHolds: the field's readonly rule holds for the edited values.
+  function ruleHolds(name) {
+    const rule = ruleOf(name);
+    return Boolean(rule && rule.when(values()));
   }
 
   function isReadonly(name) {
     const f = fields[name];
     if (!editable() || f.readonly) return true;
-    const rule = (form.readonly || {})[name];
-    return rule ? rule(record) : false;
+    return ruleHolds(name);
+  }
+
+  // hintOf is the hint shown under a field while its rule holds.
+  function hintOf(name) {
+    const rule = ruleOf(name);
+    return rule && rule.hint && ruleHolds(name) ? rule.hint : null;
+  }
+
+  // applyRules renders again the rows whose readonly rule changed
+  // outcome with the edited values: a field turning read-only shows
+  // its saved value and is no longer sent; one turning editable starts
+  // from it.
+  function applyRules() {
+    for (const name of Object.keys(form.readonly || {})) {
+      if (!editors[name]) continue;
+      const state = `${isReadonly(name)}|${hintOf(name) || ''}`;
+      if (ruleState[name] === state) continue;
+      const row = groupsBox.querySelector(`.form-row[data-field="${CSS.escape(name)}"]`);
+      if (!row) continue;
+      changed.delete(name);
+      row.replaceWith(fieldRow(name));
+    }
+    setDirty();
+  }
+
+  // followers are the related fields of fields_get that mirror a field
+  // of the record the many2one m2o points at.
+  function followers(m2o) {
+    if (!fields[m2o] || fields[m2o].type !== 'many2one') return [];
+    return Object.keys(fields).filter((n) => {
+      const path = (fields[n].related || '').split('.');
+      return path.length === 2 && path[0] === m2o;
+    });
+  }
+
+  // follow reads, for the many2one m2o as edited, the values its
+  // related fields will have once saved (the server computes them then),
+  // as Odoo's onchange does.
+  async function follow(m2o) {
+    const names = followers(m2o);
+    if (!names.length) return;
+    const mine = (followSeq[m2o] = (followSeq[m2o] || 0) + 1);
+    const v = values()[m2o];
+    const rid = Array.isArray(v) ? v[0] : v;
+    let row = {};
+    if (rid) {
+      try {
+        [row = {}] = await orm.read(fields[m2o].relation, [rid], names.map((n) => fields[n].related.split('.')[1]));
+      } catch (e) {
+        return; // not readable: the rules keep the saved value
+      }
+    }
+    if (destroyed || mine !== followSeq[m2o]) return;
+    for (const n of names) {
+      followed[n] = rid ? row[fields[n].related.split('.')[1]] ?? false : false;
+      if (editors[n]) editors[n].set(followed[n]);
+    }
+    applyRules();
+    applyInvisible();
   }
 
   // applyWarnings shows the declaration's warnings whose when(values,
@@ -112,6 +197,10 @@ export function formView(ctx) {
     for (const [name, rule] of Object.entries(form.invisible || {})) {
       const row = groupsBox.querySelector(`.form-row[data-field="${CSS.escape(name)}"]`);
       if (row) row.classList.toggle('hidden', Boolean(rule(v)));
+    }
+    for (const g of groupsBox.querySelectorAll('.form-group')) {
+      const rows = [...g.querySelectorAll('.form-row')];
+      g.classList.toggle('hidden', rows.length > 0 && rows.every((r) => r.classList.contains('hidden')));
     }
   }
 
@@ -133,6 +222,7 @@ export function formView(ctx) {
   function renderFields() {
     editors = {};
     changed = new Set();
+    followed = {};
     const titleField = form.title && fields[form.title] ? form.title : 'display_name';
     const name = id ? formatText(record[titleField] || record.display_name, fields[titleField]) || `#${id}` : 'New';
     title.textContent = name;
@@ -167,8 +257,11 @@ export function formView(ctx) {
     const f = fields[name];
     if (f.type === 'one2many' || f.type === 'many2many') return relatedRow(name, f);
     const ro = isReadonly(name);
+    const hint = hintOf(name);
+    if (ruleOf(name)) ruleState[name] = `${ro}|${hint || ''}`;
+    const value = name in followed ? followed[name] : record[name];
     const ed = fieldInput({
-      name, field: f, value: record[name], readonly: ro, widget: widgets[name], isNew: !id, onChange,
+      name, field: f, value, readonly: ro, widget: widgets[name], isNew: !id, onChange,
       domain: (form.domains || {})[name], record: values,
     });
     editors[name] = ed;
@@ -178,6 +271,7 @@ export function formView(ctx) {
       label,
       h('div', { class: 'form-input' }, link || ed.el,
         !ro && isSecret(name, f) && id ? h('small', { class: 'muted', text: 'Stored; never shown. Type to replace it.' }) : null,
+        hint ? h('small', { class: 'muted field-hint', 'data-testid': `field-hint-${name}`, text: hint }) : null,
         h('div', { class: 'field-error', 'data-testid': `field-error-${name}` })));
   }
 
@@ -255,6 +349,9 @@ export function formView(ctx) {
       renderFields();
       renderButtons();
       renderPanels();
+      // A new record's defaults (a broker given by the page that opened
+      // it) say what its related fields will be.
+      if (!id) Object.keys(fields).forEach((n) => { if (record[n]) follow(n); });
     } catch (e) {
       if (!destroyed) showError(e);
     } finally {

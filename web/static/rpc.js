@@ -97,7 +97,7 @@ export function callButton(model, method, args = [], kwargs = {}, opts) {
 
 /** The ORM calls the views use, with Odoo 16's signatures. */
 export const orm = {
-  fieldsGet: (model) => callKw(model, 'fields_get', [], { attributes: ['type', 'string', 'help', 'required', 'readonly', 'relation', 'relation_field', 'selection', 'sortable', 'store', 'exportable', 'searchable'] }),
+  fieldsGet: (model) => callKw(model, 'fields_get', [], { attributes: ['type', 'string', 'help', 'required', 'readonly', 'relation', 'relation_field', 'related', 'selection', 'sortable', 'store', 'exportable', 'searchable'] }),
   searchRead: (model, domain, fields, { offset = 0, limit = 0, order = false } = {}) =>
     callKw(model, 'search_read', [], { domain, fields, offset, limit, order }),
   webSearchRead: (model, domain, fields, { offset = 0, limit = 80, order = false } = {}) =>

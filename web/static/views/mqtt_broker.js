@@ -3,6 +3,7 @@ import { registerView } from '../registry.js';
 import { realtime, listener } from '../channels.js';
 import { relatedList } from '../panels/related_list.js';
 import { liveList } from '../panels/live_list.js';
+import { qosWidget, v5Only } from './mqtt_fields.js';
 
 const notSuccess = (r) => r.connection_status !== 'success';
 // The fields that decide where the broker's secrets go: the server clears
@@ -45,7 +46,7 @@ registerView({
     ],
     groups: [
       { title: 'Broker', fields: ['name', 'url_scheme', 'host', 'port', 'clean_session', 'active'] },
-      { title: 'Client', fields: ['client_id', 'username', 'password', 'keepalive', 'protocol'] },
+      { title: 'Client', fields: ['client_id', 'username', 'password', 'keepalive', 'protocol', 'session_expiry_interval', 'receive_maximum'] },
       { title: 'Status', fields: ['connect_timeout', 'connection_status', 'connection_message', 'listener_state', 'last_connected', 'last_error'] },
       {
         title: 'Devices',
@@ -68,6 +69,8 @@ registerView({
       when: (v, saved = {}) => Boolean(saved.id) && target.some((f) => (v[f] || false) !== (saved[f] || false))
         && secrets.some((f) => v[f] === undefined || v[f] === false),
     }],
+    widgets: { will_qos: qosWidget },
+    readonly: v5Only(['session_expiry_interval', 'receive_maximum'], (r) => r.protocol),
     invisible: {
       store_dir: (r) => r.store_type !== 'file',
       ws_path: (r) => !['ws://', 'wss://'].includes(r.url_scheme),

@@ -4,6 +4,7 @@ import { registerView } from '../registry.js';
 import { realtime } from '../channels.js';
 import { liveList } from '../panels/live_list.js';
 import { autoSend } from '../panels/auto_send.js';
+import { qosWidget, v5Only } from './mqtt_fields.js';
 
 const m2oId = (v) => (Array.isArray(v) ? v[0] : v);
 const historyAction = (r) => (r.direction === 'send' ? 'send-history' : 'received-history');
@@ -31,10 +32,14 @@ registerView({
       { method: 'action_auto_send_mqtt', label: 'Auto send', visible: (r) => Boolean(r.id), client: autoSend, sends: 'action_send_mqtt' },
     ],
     groups: [
-      { title: 'Signal', fields: ['display_name', 'broker_id', 'subscription_id', 'topic'] },
+      { title: 'Signal', fields: ['display_name', 'broker_id', 'broker_protocol', 'subscription_id', 'topic'] },
       { title: 'Message', fields: ['qos', 'retain', 'send_at'] },
+      { title: 'MQTT 5 properties', fields: ['content_type', 'user_properties', 'message_expiry'] },
       { title: 'Payload', wide: true, fields: ['payload'] },
     ],
+    widgets: { qos: qosWidget },
+    // Sent on MQTT 5 only: broker_protocol follows the broker chosen.
+    readonly: v5Only(['content_type', 'user_properties', 'message_expiry'], (r) => r.broker_protocol),
     // The addon's form limits subscriptions to the chosen broker's.
     domains: { subscription_id: (r) => (r.broker_id ? [['broker_id', '=', m2oId(r.broker_id)]] : []) },
     dependents: { broker_id: ['subscription_id'] },

@@ -2,6 +2,11 @@
 // pages, the received one tailing new messages live.
 import { registerView } from '../registry.js';
 import { realtime } from '../channels.js';
+import { qosWidget } from './mqtt_fields.js';
+
+// The MQTT 5 properties a message carried (none on 3.1/3.1.1): a row
+// shows those it has, the group only when it has any.
+const properties = ['content_type', 'response_topic', 'correlation_data', 'user_properties', 'message_expiry'];
 
 // live: the notes of the realtime channel of the action's direction
 // become rows; a row found by its topic and time opens the record.
@@ -42,7 +47,10 @@ registerView({
     groups: [
       { title: 'Message', fields: ['timestamp', 'direction', 'topic', 'qos', 'retain'] },
       { title: 'Origin', fields: ['broker_id', 'subscription_id', 'signal_id'] },
+      { title: 'MQTT 5 properties', fields: properties },
       { title: 'Payload', wide: true, fields: ['payload'] },
     ],
+    widgets: { qos: qosWidget, correlation_data: 'bytes', user_properties: 'pairs' },
+    invisible: Object.fromEntries(properties.map((f) => [f, (r) => !r[f]])),
   },
 });

@@ -1,5 +1,6 @@
 // The view of mqtt.subscription: the Subscriptions page.
 import { registerView } from '../registry.js';
+import { qosWidget, retainHandlingWidget, v5Only } from './mqtt_fields.js';
 
 registerView({
   model: 'mqtt.subscription',
@@ -27,9 +28,12 @@ registerView({
         confirm: 'Stop listening to this topic?' },
     ],
     groups: [
-      { title: 'Subscription', fields: ['display_name', 'broker_id', 'topic', 'qos'] },
+      { title: 'Subscription', fields: ['display_name', 'broker_id', 'broker_protocol', 'topic', 'qos'] },
       { title: 'MQTT 5 options', fields: ['no_local_flag', 'retain_as_published_flag', 'retain_handling'] },
       { title: 'State', fields: ['subscribed', 'enabled', 'subscription_time', 'last_error'] },
     ],
+    widgets: { qos: qosWidget, retain_handling: retainHandlingWidget },
+    // Sent on MQTT 5 only: broker_protocol follows the broker chosen.
+    readonly: v5Only(['no_local_flag', 'retain_as_published_flag', 'retain_handling'], (r) => r.broker_protocol),
   },
 });

@@ -16,7 +16,8 @@
 export const samples = [
   {},
   { id: 1 },
-  { id: 1, connection_status: 'success', store_type: 'file', url_scheme: 'ws://', subscribed: true, enabled: true, status: 'start', broker_id: [3, 'b'] },
+  { id: 1, connection_status: 'success', store_type: 'file', url_scheme: 'ws://', subscribed: true, enabled: true, status: 'start', broker_id: [3, 'b'],
+    protocol: 'MQTTv5', broker_protocol: 'MQTTv5', content_type: 'application/json', user_properties: '[["a","1"]]' },
   { id: 2, connection_status: 'fail', store_type: 'memory', url_scheme: 'mqtt://', subscribed: false, enabled: true, status: 'stop', broker_id: 4 },
   { id: false, url_scheme: 'wss://', subscribed: false, enabled: false, broker_id: false },
 ];
