@@ -33,15 +33,16 @@ import (
 // in-flight window (Mosquitto's 20 messages) until they arrive.
 const ackFlushInterval = 2 * time.Millisecond
 
+// defaultV5WriteTimeout bounds a write when the broker record sets no
+// write timeout.
+const defaultV5WriteTimeout = 30 * time.Second
+
 // v5PacketTimeout is paho's own bound on waiting for an acknowledgement;
 // ours are the callers' contexts, so it only has to be longer.
 const v5PacketTimeout = 24 * time.Hour
 
 // clientV5 is a connected paho.golang client.
-type clientV5 struct {
-	c    *paho.Client
-	conn net.Conn
-}
+type clientV5 struct{ c *paho.Client }
 
 func connectV5(ctx context.Context, cfg mqttmodel.BrokerConfig, clientID string, daemon bool, h clientHooks) (client, error) {
 	if cfg.SecretError != nil {
@@ -68,9 +69,7 @@ func connectV5(ctx context.Context, cfg mqttmodel.BrokerConfig, clientID string,
 	if h.wrap != nil {
 		conn = h.wrap(conn)
 	}
-	if cfg.WriteTimeout > 0 {
-		conn = &writeTimeoutConn{Conn: conn, timeout: cfg.WriteTimeout}
-	}
+	conn = &writeTimeoutConn{Conn: conn, timeout: orDefault(cfg.WriteTimeout, defaultV5WriteTimeout)}
 	// paho writes from several goroutines (pings, acks, publishes); a TLS
 	// or websocket connection must not interleave them.
 	conn = packets.NewThreadSafeConn(conn)
@@ -107,7 +106,10 @@ func connectV5(ctx context.Context, cfg mqttmodel.BrokerConfig, clientID string,
 	cp := &paho.Connect{ClientID: clientID, KeepAlive: uint16(min(cfg.Keepalive/time.Second, 65535)), CleanStart: true,
 		Username: cfg.Username, UsernameFlag: cfg.Username != "", Password: []byte(cfg.Password), PasswordFlag: cfg.Password != ""}
 	if daemon {
-		props := &paho.ConnectProperties{}
+		// Reason strings wanted: they go in the errors. (paho sends
+		// Request Problem Information 0 otherwise, and mochi then drops
+		// user properties from PUBLISH packets too.)
+		props := &paho.ConnectProperties{RequestProblemInfo: true}
 		// Clean Start is 3.1.1's clean session at connect: off resumes
 		// the session the broker kept.
 		cp.CleanStart = cfg.CleanSession
@@ -141,7 +143,7 @@ func connectV5(ctx context.Context, cfg mqttmodel.BrokerConfig, clientID string,
 		}
 		return nil, fmt.Errorf("cannot connect to %s: %w", burl, err)
 	}
-	return &clientV5{c: c, conn: conn}, nil
+	return &clientV5{c: c}, nil
 }
 
 // propertiesV5 are the properties of a received PUBLISH the listener
@@ -255,15 +257,14 @@ func noAck(ctx context.Context, err error) error {
 	return err
 }
 
-func (c *clientV5) disconnect() {
-	// A wedged connection must not hold the daemon: the DISCONNECT gets
-	// the quiesce time to be written, then the connection closes.
-	_ = c.conn.SetWriteDeadline(time.Now().Add(disconnectQuiesce * time.Millisecond))
-	_ = c.c.Disconnect(&paho.Disconnect{ReasonCode: 0})
-}
+func (c *clientV5) disconnect() { _ = c.c.Disconnect(&paho.Disconnect{ReasonCode: 0}) }
 
 // writeTimeoutConn bounds each write by the broker record's write
-// timeout, as paho.mqtt.golang does on 3.1.1.
+// timeout, as paho.mqtt.golang does on 3.1.1, or else by
+// defaultV5WriteTimeout: paho.golang has no bound of its own, and a
+// connection whose peer stopped reading would hold a Disconnect forever.
+// It sets the deadline inside Write, under paho's write lock: a
+// websocket's deadline must not change during a write.
 type writeTimeoutConn struct {
 	net.Conn
 	timeout time.Duration
