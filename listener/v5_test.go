@@ -3,6 +3,7 @@ package listener
 import (
 	"context"
 	"encoding/base64"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -10,9 +11,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	packets5 "github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
@@ -364,5 +367,122 @@ func TestReasonText(t *testing.T) {
 		if got := reasonText(c.code, c.reason); got != c.want {
 			t.Errorf("reasonText(0x%02X, %q) = %q, want %q", c.code, c.reason, got, c.want)
 		}
+	}
+}
+
+// connectV5Recorder plays an MQTT 5 broker just far enough to read each
+// client's CONNECT and accept it.
+func connectV5Recorder(t *testing.T) (port int, connects <-chan *packets5.Connect) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan *packets5.Connect, 16)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+				p, err := packets5.ReadPacket(c)
+				if err != nil {
+					return
+				}
+				cp, ok := p.Content.(*packets5.Connect)
+				if !ok {
+					t.Errorf("v5 recorder: %T, not a CONNECT", p.Content)
+					return
+				}
+				ch <- cp
+				if _, err := (&packets5.Connack{}).WriteTo(c); err != nil {
+					return
+				}
+				_, _ = io.Copy(io.Discard, c)
+			})
+		}
+	})
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	return ln.Addr().(*net.TCPAddr).Port, ch
+}
+
+// TestV5Connect reads the CONNECT packets the listener sends an MQTT 5
+// broker: the daemon's carries Clean Start off with the record's Session
+// Expiry Interval when clean_session is off, its Receive Maximum, keep
+// alive, credentials and will; a clean session sends no expiry (the
+// session ends with the connection, as on 3.1.1); a short-lived check
+// connection uses its own client id, Clean Start and no will.
+func TestV5Connect(t *testing.T) {
+	modelstest.CheckLeaks(t)
+	port, connects := connectV5Recorder(t)
+	next := func() *packets5.Connect {
+		t.Helper()
+		select {
+		case cp := <-connects:
+			return cp
+		case <-time.After(15 * time.Second):
+			t.Fatal("no CONNECT reached the recorder")
+			return nil
+		}
+	}
+	h := newHarness(t, "sqlite", Options{})
+	persistent := h.broker(port, map[string]any{"protocol": "MQTTv5", "client_id": "v5-meter", "clean_session": false,
+		"session_expiry_interval": int64(3600), "receive_maximum": int64(7), "keepalive": int64(45), "username": "u", "password": "p",
+		"will_topic": "status/meter", "will_payload": "offline", "will_qos": int64(1), "will_retain": true})
+	if _, err := h.try("mqtt.broker", "check_connection", []any{persistent}); err != nil {
+		t.Fatalf("check: %v", err)
+	}
+	cp := next()
+	if !strings.HasPrefix(cp.ClientID, "v5-meter-check-") || !cp.CleanStart || cp.WillFlag || cp.Username != "u" || string(cp.Password) != "p" ||
+		(cp.Properties != nil && cp.Properties.SessionExpiryInterval != nil) {
+		t.Errorf("check CONNECT: %+v", cp)
+	}
+	h.call("mqtt.service", "start_mqtt_service")
+	cp = next()
+	switch {
+	case cp.ClientID != "v5-meter" || cp.CleanStart || cp.KeepAlive != 45 || cp.Username != "u" || string(cp.Password) != "p":
+		t.Errorf("daemon CONNECT identity: %+v", cp)
+	case cp.Properties == nil || cp.Properties.SessionExpiryInterval == nil || *cp.Properties.SessionExpiryInterval != 3600 ||
+		cp.Properties.ReceiveMaximum == nil || *cp.Properties.ReceiveMaximum != 7:
+		t.Errorf("daemon CONNECT properties: %+v", cp.Properties)
+	case !cp.WillFlag || cp.WillTopic != "status/meter" || string(cp.WillMessage) != "offline" || cp.WillQOS != 1 || !cp.WillRetain:
+		t.Errorf("daemon CONNECT will: %+v", cp)
+	}
+	h.call("mqtt.service", "stop_mqtt_service")
+
+	h.broker(port, map[string]any{"protocol": "MQTTv5", "client_id": "v5-clean", "clean_session": true, "session_expiry_interval": int64(3600)})
+	h.call("mqtt.broker", "write", []any{persistent}, map[string]any{"active": false})
+	h.call("mqtt.service", "start_mqtt_service")
+	cp = next()
+	if cp.ClientID != "v5-clean" || !cp.CleanStart || (cp.Properties != nil && (cp.Properties.SessionExpiryInterval != nil || cp.Properties.ReceiveMaximum != nil)) {
+		t.Errorf("clean session CONNECT: %+v %+v", cp, cp.Properties)
+	}
+}
+
+// TestV5ServerDisconnect: when the broker ends an MQTT 5 connection with
+// a DISCONNECT (Session taken over, as another client connects with the
+// daemon's client id: mochi says so, Mosquitto 2.0.11 only closes the
+// connection), its reason code is in the lost error that the registry
+// and the log show, and the daemon reconnects.
+func TestV5ServerDisconnect(t *testing.T) {
+	modelstest.CheckLeaks(t)
+	port := startMochi(t, nil)
+	h := newHarness(t, "sqlite", Options{})
+	b := h.broker(port, map[string]any{"protocol": "MQTTv5", "client_id": "v5-taken"})
+	start := time.Now()
+	h.call("mqtt.service", "start_mqtt_service")
+	h.waitConnected(b, start)
+	taken := time.Now()
+	connectV5Client(t, port, "v5-taken")
+	testkit.Eventually(t, 10*time.Second, "the loss recorded with its reason code", func() bool {
+		return strings.Contains(h.daemon(b).StopReason, "the broker disconnected: Session taken over (0x8E)")
+	})
+	h.waitConnected(b, taken)
+	if n := h.logs.Count("MQTT listener not connected, retrying", "Session taken over (0x8E)"); n != 1 {
+		t.Errorf("%d log lines of the loss with its reason code, want 1", n)
 	}
 }
