@@ -20,11 +20,14 @@ import (
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
+	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
 // v5Client is an MQTT 5 device or observer in the tests: paho.golang on
@@ -484,5 +487,26 @@ func TestV5ServerDisconnect(t *testing.T) {
 	h.waitConnected(b, taken)
 	if n := h.logs.Count("MQTT listener not connected, retrying", "Session taken over (0x8E)"); n != 1 {
 		t.Errorf("%d log lines of the loss with its reason code, want 1", n)
+	}
+}
+
+// TestDeviceMessageCorrelation: a device message's MQTT 5 Correlation
+// Data goes to the device worker with it (a command response names its
+// request by it), in arrival order; a 3.1.1 message has none.
+func TestDeviceMessageCorrelation(t *testing.T) {
+	s := New(nil, &iotdevice.Addon{}, Options{Metrics: prometheus.NewRegistry()}) // not run: its device queue alone
+	w := &writer{s: s}
+	batch := []item{
+		{broker: 1, device: true, msg: message{topic: "device/lamp/response/7", payload: []byte(`{"on":true}`),
+			props: &mqttmodel.Properties{CorrelationData: []byte("req-7"), ContentType: "application/json"}}},
+		{broker: 1, device: true, msg: message{topic: "device/lamp/availability", payload: []byte("online")}},
+	}
+	w.handDevices(context.Background(), batch)
+	j, ok := s.devices.pop()
+	if !ok || len(j.msgs) != 2 {
+		t.Fatalf("device job %+v", j)
+	}
+	if string(j.msgs[0].CorrelationData) != "req-7" || j.msgs[0].Topic != "device/lamp/response/7" || j.msgs[1].CorrelationData != nil {
+		t.Errorf("device messages %+v", j.msgs)
 	}
 }
