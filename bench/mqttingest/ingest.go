@@ -38,12 +38,13 @@ func (r ingestResult) name() string {
 	if r.db == "" {
 		return fmt.Sprintf("qos%d paho reference", r.qos)
 	}
-	return fmt.Sprintf("qos%d server %s%s", r.qos, r.db, r.protoSuffix(" "))
+	return fmt.Sprintf("qos%d server %s%s", r.qos, r.db, r.protoTag(" "))
 }
 
-// protoSuffix names a server case's protocol when it is not the default
-// 3.1.1, so that the names and keys of 3.1.1-only runs stay as they were.
-func (r ingestResult) protoSuffix(sep string) string {
+// protoTag names a server case's protocol, after sep, when it is not the
+// default 3.1.1, so that the names and keys of 3.1.1-only runs stay as
+// they were.
+func (r ingestResult) protoTag(sep string) string {
 	if r.protocol == protocolV5 {
 		return sep + "mqtt5"
 	}
@@ -195,8 +196,10 @@ func (b *bench) serverIngest(ctx context.Context, qos byte, kind, protocol strin
 		return r, srv.Check(err)
 	}
 	defer c.Close()
-	prefix := fmt.Sprintf("oim-bench/%d/%s-q%d%s", clientSeqBase, kind, qos, r.protoSuffix("-"))
-	clientID := fmt.Sprintf("oim-bench-server-%d-%s-q%d%s", clientSeqBase, kind, qos, r.protoSuffix("-"))
+	// The protocol comes before the rest: Mosquitto's log is searched for
+	// the client id, and one id must not be the start of another.
+	prefix := fmt.Sprintf("oim-bench/%d/%s-q%d%s", clientSeqBase, kind, qos, r.protoTag("-"))
+	clientID := fmt.Sprintf("oim-bench-server%s-%d-%s-q%d", r.protoTag("-"), clientSeqBase, kind, qos)
 	if _, err := c.ListenWith(ctx, b.broker.Addr, clientID, prefix+"/#", qos, map[string]any{"protocol": protocol}); err != nil {
 		return r, srv.Check(err)
 	}

@@ -100,7 +100,7 @@ func (b *bench) report(w io.Writer) {
 
 	fmt.Fprintln(w)
 	for _, r := range b.ingest {
-		key := fmt.Sprintf("qos%d_%s%s", r.qos, r.db, r.protoSuffix("_"))
+		key := fmt.Sprintf("qos%d_%s%s", r.qos, r.db, r.protoTag("_"))
 		if r.db == "" {
 			fmt.Fprintf(w, "qos%d_reference_rate=%.0f qos%d_reference_lost=%d\n", r.qos, r.rate(), r.qos, r.lost())
 			continue
