@@ -28,6 +28,11 @@ import (
 // calls paho's Client.Ack; paho sends the acknowledgements in arrival
 // order, as MQTT requires, every ackFlushInterval.
 
+// paho.golang keeps a connection's in-flight state in memory, a fresh
+// state per client as paho.mqtt.golang's memory store is: the record's
+// store_type "file" applies to 3.1/3.1.1 only. The broker redelivers
+// what was not acknowledged to a persistent session either way.
+
 // ackFlushInterval is how often paho sends the acknowledgements marked
 // since the last time. Short: at QoS 1 the broker sends no more than its
 // in-flight window (Mosquitto's 20 messages) until they arrive.
