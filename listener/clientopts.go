@@ -8,11 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"strconv"
 	"time"
 
-	mqtt "github.com/eclipse/paho.mqtt.golang"
 	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
@@ -70,67 +68,6 @@ func tlsConfig(cfg mqttmodel.BrokerConfig) (*tls.Config, error) {
 		tc.Certificates = []tls.Certificate{cert}
 	}
 	return tc, nil
-}
-
-// clientOptions maps a broker record to paho options. A daemon's client
-// (daemon true) keeps the record's session, will and store; the
-// short-lived clients of CheckConnection and Publish get a unique client
-// id, a clean session, no will and a memory store, so they can neither
-// kick the daemon off the broker nor leave state behind.
-//
-// Reconnection is never paho's: AutoReconnect and ConnectRetry are off and
-// each daemon reconnects with a fresh client by its broker's backoff.
-// Acknowledgements are never automatic: the writer acks after commit.
-func clientOptions(cfg mqttmodel.BrokerConfig, clientID string, daemon bool) (*mqtt.ClientOptions, error) {
-	if cfg.SecretError != nil {
-		// Connecting without the secret would only earn a refusal, or
-		// worse, an anonymous session with other rights.
-		return nil, &configError{fmt.Errorf("listener: %w", cfg.SecretError)}
-	}
-	tc, err := tlsConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	o := mqtt.NewClientOptions().
-		AddBroker(brokerURL(cfg)).
-		SetClientID(clientID).
-		SetUsername(cfg.Username).
-		SetPassword(cfg.Password).
-		SetKeepAlive(cfg.Keepalive).
-		SetPingTimeout(orDefault(cfg.PingTimeout, defaultPingTimeout)).
-		SetConnectTimeout(orDefault(cfg.ConnectTimeout, defaultConnectTimeout)).
-		SetWriteTimeout(cfg.WriteTimeout).
-		SetOrderMatters(cfg.OrderMatters).
-		SetAutoReconnect(false).
-		SetConnectRetry(false).
-		SetResumeSubs(false).
-		SetAutoAckDisabled(true).
-		SetCleanSession(true)
-	if cfg.Protocol == 3 || cfg.Protocol == 4 {
-		o.SetProtocolVersion(cfg.Protocol)
-	} else {
-		o.SetProtocolVersion(4)
-	}
-	if tc != nil {
-		o.SetTLSConfig(tc)
-	}
-	if len(cfg.WSHeaders) > 0 {
-		h := http.Header{}
-		for k, v := range cfg.WSHeaders {
-			h.Set(k, v)
-		}
-		o.SetHTTPHeaders(h)
-	}
-	if daemon {
-		o.SetCleanSession(cfg.CleanSession)
-		if w := cfg.Will; w != nil && w.Topic != "" {
-			o.SetBinaryWill(w.Topic, w.Payload, w.QoS, w.Retain)
-		}
-		if cfg.StoreType == "file" && cfg.StoreDir != "" {
-			o.SetStore(mqtt.NewFileStore(cfg.StoreDir))
-		}
-	}
-	return o, nil
 }
 
 func orDefault(d, def time.Duration) time.Duration {

@@ -47,6 +47,13 @@ func TestCheckConnection(t *testing.T) {
 		{"TLS with the wrong server name", mq.TLSPort(), tlsVals(map[string]any{"tls_server_name": "elsewhere.example"}), "certificate"},
 		{"TLS without a client certificate", mq.TLSPort(), tlsVals(map[string]any{"client_cert": false, "client_key": false}), "cannot connect"},
 		{"plain MQTT on the TLS port", mq.TLSPort(), map[string]any{"username": "plant", "password": "s3cret"}, "cannot connect"},
+		// MQTT 5: the CONNACK's reason code by name, TLS as on 3.1.1.
+		{"MQTT 5 ok", mq.Port(), map[string]any{"protocol": "MQTTv5", "username": "plant", "password": "s3cret"}, ""},
+		{"MQTT 5 wrong password", mq.Port(), map[string]any{"protocol": "MQTTv5", "username": "plant", "password": "nope"}, "refused the connection: Not authorized (0x87)"},
+		{"MQTT 5 no credentials", mq.Port(), map[string]any{"protocol": "MQTTv5"}, "Not authorized (0x87)"},
+		{"MQTT 5 no CONNACK within connect_timeout", scriptedBroker(t, 0, true), map[string]any{"protocol": "MQTTv5", "connect_timeout": int64(1)}, "timeout"},
+		{"MQTT 5 TLS with CA and client certificate", mq.TLSPort(), tlsVals(map[string]any{"protocol": "MQTTv5"}), ""},
+		{"MQTT 5 TLS with another CA", mq.TLSPort(), tlsVals(map[string]any{"protocol": "MQTTv5", "ca_cert": string(other.caPEM)}), "certificate signed by unknown authority"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

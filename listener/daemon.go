@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	mqtt "github.com/eclipse/paho.mqtt.golang"
 	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -25,9 +24,10 @@ const (
 
 // daemon keeps one broker connected: it connects, subscribes, serves until
 // the connection is lost or its context ends, and retries by the broker's
-// backoff policy. Each connection is a fresh paho client (a session):
-// paho's own reconnection is off because it cannot follow our policy and
-// a paho client must not be reused after a disconnect.
+// backoff policy. Each connection is a fresh client (a session, on either
+// protocol's library): their own reconnection is off (paho.mqtt.golang's)
+// or unused (paho.golang's autopaho) because it cannot follow our policy,
+// and a paho client must not be reused after a disconnect.
 type daemon struct {
 	s      *Service
 	cfg    brokerSetup
@@ -120,28 +120,18 @@ func (d *daemon) run(ctx context.Context) {
 	}
 }
 
-// connect opens one connection and waits for its CONNACK (paho bounds
-// the wait by the connect timeout).
+// connect opens one connection and waits for its CONNACK, within the
+// connect timeout.
 func (d *daemon) connect(ctx context.Context) (*session, error) {
 	// Routes first: a persistent session's queued messages arrive right
 	// after the CONNACK, before anything is subscribed.
 	if err := d.loadRoutes(ctx); err != nil {
 		return nil, err
 	}
-	opts, err := clientOptions(d.cfg.BrokerConfig, d.cfg.ClientID, true)
+	sess := newSession(d)
+	c, err := connectClient(ctx, d.cfg.BrokerConfig, d.cfg.ClientID, true, sess.hooks(d.maxPayload))
 	if err != nil {
 		return nil, err
-	}
-	sess := newSession(d)
-	// Subscriptions carry no callback: every message goes to this one
-	// handler exactly once, even when several filters match it.
-	opts.SetDefaultPublishHandler(sess.handle).SetConnectionLostHandler(sess.connectionLost).
-		SetCustomOpenConnectionFn(sess.openConn(d.maxPayload))
-	c := mqtt.NewClient(opts)
-	tok := c.Connect()
-	<-tok.Done()
-	if err := tok.Error(); err != nil {
-		return nil, connectError(d.url, tok, err)
 	}
 	sess.start(c)
 	return sess, nil
@@ -169,7 +159,7 @@ func (d *daemon) serve(ctx context.Context, sess *session) error {
 		select {
 		case <-ctx.Done():
 			d.setCurrent(nil)
-			sess.client.Disconnect(disconnectQuiesce)
+			sess.client.disconnect()
 			sess.close()
 			d.s.daemons.update(d.e, func(st *mqttmodel.DaemonStatus) { st.DisconnectedAt = time.Now() })
 			return nil
@@ -240,15 +230,4 @@ func (d *daemon) transition(ctx context.Context, state, errText string) {
 	if err := d.s.store.SetListenerState(wctx, d.cfg.ID, state, errText, connectedAt); err != nil {
 		d.log.Warn("Unable to save the listener state", slog.String("state", state), slog.Any("error", err))
 	}
-}
-
-// connectError says why a CONNECT failed: the broker's CONNACK refusal
-// (bad credentials, say) or the network/TLS error.
-func connectError(url string, tok mqtt.Token, err error) error {
-	if ct, ok := tok.(*mqtt.ConnectToken); ok {
-		if rc := ct.ReturnCode(); rc != 0 && rc < 0x80 {
-			return fmt.Errorf("%s refused the connection: %w (CONNACK return code %d)", url, err, rc)
-		}
-	}
-	return fmt.Errorf("cannot connect to %s: %w", url, err)
 }

@@ -146,16 +146,16 @@ func (d *daemon) syncDevices(ctx context.Context, sess *session, subs []mqttmode
 			continue // the user's subscription replaced it at the broker
 		}
 		uctx, cancel := withDefaultTimeout(ctx, subackTimeout)
-		err := waitToken(uctx, sess.client.Unsubscribe(f))
+		err := sess.client.unsubscribe(uctx, f)
 		cancel()
 		if err != nil {
 			d.log.Warn("Unable to unsubscribe a device topic", slog.String("filter", f), slog.Any("error", err))
 		}
 	}
-	filters := map[string]byte{}
+	filters := map[string]filter{}
 	for f := range wanted {
 		if !sess.devices.has(f) {
-			filters[f] = deviceQoS
+			filters[f] = filter{qos: deviceQoS}
 		}
 	}
 	if len(filters) == 0 {
@@ -170,7 +170,7 @@ func (d *daemon) syncDevices(ctx context.Context, sess *session, subs []mqttmode
 }
 
 // recordDeviceSubacks notes which device filters the broker accepted.
-func (d *daemon) recordDeviceSubacks(sess *session, filters map[string]byte, res map[string]error) {
+func (d *daemon) recordDeviceSubacks(sess *session, filters map[string]filter, res map[string]error) {
 	for f := range filters {
 		if err := res[f]; err != nil {
 			d.log.Warn("Device topic refused by the broker", slog.String("filter", f), slog.Any("error", err))
@@ -328,9 +328,10 @@ func (w *writer) handDevices(ctx context.Context, batch []item) {
 			w.jobOf[it.broker] = k
 			jobs = append(jobs, deviceJob{broker: it.broker})
 		}
-		m := it.msg
-		jobs[k].msgs = append(jobs[k].msgs, iotdevice.DeviceMessage{Topic: m.Topic(), Payload: m.Payload(), Retained: m.Retained(), Time: it.at})
-		jobs[k].size += len(m.Topic()) + len(m.Payload())
+		m := &it.msg
+		jobs[k].msgs = append(jobs[k].msgs, iotdevice.DeviceMessage{Topic: m.topic, Payload: m.payload, Retained: m.retained, Time: it.at,
+			CorrelationData: m.properties().CorrelationData})
+		jobs[k].size += len(m.topic) + len(m.payload) + len(m.properties().CorrelationData)
 	}
 	clear(w.jobOf)
 	for _, j := range jobs {

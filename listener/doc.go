@@ -3,7 +3,7 @@
 // with the addon's defects fixed (seed-addon.md §3 and §9).
 //
 // A Service implements the mqtt addon's BrokerControl (models/mqtt). Once started it runs one
-// daemon goroutine per active broker, each with its own paho client. A
+// daemon goroutine per active broker, each with its own client. A
 // daemon connects, subscribes every enabled subscription of its broker,
 // and on a failed connect or a lost connection waits by the broker's
 // backoff policy (first retry after reconnect_initial, times
@@ -11,18 +11,43 @@
 // again with a fresh client and subscribes again. Its state is kept in a
 // registry (Daemons) and persisted on the broker record once per change.
 //
+// Clients (client.go) are protocol-neutral: a connected client subscribes
+// filters with their options and reports each filter's outcome,
+// unsubscribes, publishes and waits for the acknowledgement, and
+// disconnects; a received message carries its topic, payload, QoS, flags,
+// MQTT 5 properties and an ack. MQTT 3.1 and 3.1.1 brokers go through
+// paho.mqtt.golang (client_v3.go). MQTT 5 brokers go through paho.golang's
+// paho.Client (client_v5.go), one per connection, on a connection the
+// listener dials itself: not autopaho, whose connection manager would
+// reconnect, back off and resubscribe by itself, duplicating the daemon
+// (two owners of one connection). On MQTT 5 the daemon sends Clean Start
+// from clean_session and, for a persistent session, the record's Session
+// Expiry Interval; its Receive Maximum when set; the subscription options
+// No Local, Retain As Published and Retain Handling of each record (records
+// sharing a filter get their options merged, device filters the
+// defaults); the signals' properties with what they send. Received
+// properties (content type, response topic, correlation data, user
+// properties in order, message expiry) go to the history row, and
+// correlation data to device messages. CONNACK, SUBACK, UNSUBACK,
+// PUBACK/PUBREC and DISCONNECT reason codes name themselves in the errors,
+// as in "Not authorized (0x87)" with the broker's reason string after it
+// (reasoncodes.go); a PUBACK of 0x10, No matching subscribers, is a
+// success.
+//
 // Received messages never touch the database from paho's goroutines: the
 // message handler puts them in one bounded queue per Service and blocks
 // when it is full (back-pressure, never a drop). Their bytes are bounded
 // from the socket on: each connection takes a PUBLISH's bytes from one
 // byte budget before paho reads it, and refuses payloads over the
-// broker's maximum unread (limitconn.go, bytegate.go). One writer goroutine
+// broker's maximum unread (limitconn.go, bytegate.go); on MQTT 5 a
+// PUBLISH's properties count with its payload, and a refused one reaches
+// paho without them. One writer goroutine
 // takes what is queued and, batch by batch:
 //
 //  1. stores it with the mqtt addon's InsertHistory in one transaction;
 //  2. only then hands each QoS 1/2 message to its session to acknowledge
-//     to its broker (paho's automatic ack is off), so a message is either
-//     stored or redelivered by the broker;
+//     to its broker (paho's automatic ack is off on both protocols), so a
+//     message is either stored or redelivered by the broker;
 //  3. tells the bus (the mqtt addon's NotifyHistory, mqtt_realtime): a note is
 //     only ever of a row committed, after its acknowledgement was handed
 //     to its session;

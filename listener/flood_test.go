@@ -23,7 +23,7 @@ func floodPayload(i, n int) []byte {
 }
 
 // TestFloodStaysWithinByteBudget, on each database (and with unordered
-// delivery on SQLite), through a real Mosquitto, with a 4 MiB ingest
+// delivery, and on MQTT 5, on SQLite), through a real Mosquitto, with a 4 MiB ingest
 // byte budget and a broker whose largest payload is 256 KiB:
 //
 //  1. Oversized messages (1 MiB, at QoS 0 and 1) are refused as the
@@ -48,24 +48,32 @@ func TestFloodStaysWithinByteBudget(t *testing.T) {
 		big        = 200 << 10
 	)
 	type run struct {
-		kind    string
-		ordered bool // unordered, paho starts a goroutine per message
+		kind     string
+		ordered  bool // unordered, paho.mqtt.golang starts a goroutine per message
+		protocol string
 	}
 	var runs []run
 	for _, kind := range modelstest.Kinds(t) {
-		runs = append(runs, run{kind, true})
+		runs = append(runs, run{kind, true, "MQTTv311"})
 	}
-	runs = append(runs, run{"sqlite", false})
+	// On MQTT 5 paho.golang delivers in order whatever the record says.
+	runs = append(runs, run{"sqlite", false, "MQTTv311"}, run{"sqlite", false, "MQTTv5"})
 	for _, r := range runs {
 		kind, overhead := r.kind, orderedOverhead
 		if !r.ordered {
-			kind, overhead = kind+" unordered", unorderedOverhead
+			kind += " unordered"
+		}
+		if !r.ordered && r.protocol != "MQTTv5" {
+			overhead = unorderedOverhead
+		}
+		if r.protocol == "MQTTv5" {
+			kind += " mqtt5"
 		}
 		t.Run(kind, func(t *testing.T) {
 			modelstest.CheckLeaks(t)
 			mq := startMosquitto(t, testmqtt.Options{})
 			h := newHarness(t, r.kind, Options{QueueBytes: budget})
-			b := h.broker(mq.Port(), map[string]any{"max_payload_size": int64(maxPayload), "ordered": r.ordered})
+			b := h.broker(mq.Port(), map[string]any{"max_payload_size": int64(maxPayload), "ordered": r.ordered, "protocol": r.protocol})
 			start := time.Now()
 			h.call("mqtt.service", "start_mqtt_service")
 			h.waitConnected(b, start)

@@ -5,13 +5,12 @@ import (
 	"log/slog"
 	"time"
 
-	mqtt "github.com/eclipse/paho.mqtt.golang"
 	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
 // item is one received message on its way to the database.
 type item struct {
-	msg                 mqtt.Message
+	msg                 message
 	at                  time.Time // arrival
 	broker, sub, signal int64     // 0: none
 	sess                *session  // the connection to acknowledge it on
@@ -27,7 +26,7 @@ func (it *item) stored() bool { return !it.refused && (it.sub != 0 || !it.device
 
 // lost reports whether giving up on the message loses it: a QoS 0 message,
 // or one of a clean session, is not redelivered by the broker.
-func (it *item) lost() bool { return it.msg.Qos() == 0 || it.sess.d.cfg.CleanSession }
+func (it *item) lost() bool { return it.msg.qos == 0 || it.sess.d.cfg.CleanSession }
 
 // enqueue puts a message in the ingest queue. When the queue is full it
 // blocks: with ordered delivery paho then stops reading that connection,
@@ -66,7 +65,7 @@ type writer struct {
 	s       *Service
 	batch   []item
 	rows    []mqttmodel.HistoryRow
-	acks    []mqtt.Message
+	acks    []func()
 	failing bool          // between a failed insert and the next success
 	lastErr error         // why the final drain gave up
 	jobOf   map[int64]int // broker -> its device job in the batch, reused by handDevices
@@ -155,11 +154,11 @@ func (w *writer) commit(ctx context.Context) bool {
 		if !it.stored() {
 			continue
 		}
-		m := it.msg
+		m := &it.msg
 		w.rows = append(w.rows, mqttmodel.HistoryRow{
 			BrokerID: it.broker, SubscriptionID: it.sub, SignalID: it.signal,
-			Topic: m.Topic(), Payload: m.Payload(), QoS: m.Qos(), Retain: m.Retained(),
-			Direction: "receive", Timestamp: it.at,
+			Topic: m.topic, Payload: m.payload, QoS: m.qos, Retain: m.retained,
+			Direction: "receive", Timestamp: it.at, Properties: m.properties(),
 		})
 	}
 	start := time.Now()
@@ -227,14 +226,14 @@ func (w *writer) ackStored(batch []item) {
 	var cur *session
 	for i := range batch {
 		it := &batch[i]
-		if it.msg.Qos() == 0 {
+		if it.msg.ack == nil { // QoS 0
 			continue
 		}
 		if it.sess != cur {
 			w.flushAcks(cur)
 			cur = it.sess
 		}
-		w.acks = append(w.acks, it.msg)
+		w.acks = append(w.acks, it.msg.ack)
 	}
 	w.flushAcks(cur)
 }

@@ -2,19 +2,14 @@ package listener
 
 import (
 	"bufio"
-	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/url"
-	"os"
 	"sync"
 
-	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/eclipse/paho.mqtt.golang/packets"
-	"golang.org/x/net/proxy"
 )
 
 // paho reads each packet whole into memory (packets.ReadPacket allocates
@@ -34,6 +29,11 @@ import (
 //     without being kept. The handler recognises the marker, refuses the
 //     message (counted, logged once per interval) and acknowledges it, so
 //     that the broker does not send it again.
+//
+// On MQTT 5 a PUBLISH has properties between its packet id and its
+// payload (a length, then the properties): they are counted with the
+// payload, in the byte budget and against the maximum, and a refused
+// message reaches paho without them (a properties length of 0).
 //
 // MQTT 3.1.1 has no way to ask the broker for smaller packets (MQTT 5's
 // Maximum Packet Size), and brokers' own limits (Mosquitto's
@@ -58,17 +58,20 @@ type limitConn struct {
 	r   *bufio.Reader
 	max int // largest payload let through
 
+	v5 bool // PUBLISH packets have properties
+
 	out  []byte // the current packet's header bytes, still to hand to paho
 	pass int    // the current packet's bytes still to copy from r
 	skip int    // a refused payload's bytes still to discard from r
 	hdr  [5]byte
+	buf  []byte // the current MQTT 5 PUBLISH's header, reused
 
 	closeOnce sync.Once
 	closed    chan struct{}
 }
 
 func newLimitConn(c net.Conn, ss *session, maxPayload int) *limitConn {
-	return &limitConn{Conn: c, ss: ss, r: bufio.NewReaderSize(c, 32<<10), max: maxPayload, closed: make(chan struct{})}
+	return &limitConn{Conn: c, ss: ss, r: bufio.NewReaderSize(c, 32<<10), max: maxPayload, v5: ss.v5, closed: make(chan struct{})}
 }
 
 // Close also wakes a Read waiting for room in the byte budget.
@@ -130,19 +133,22 @@ func (c *limitConn) next() error {
 		return err
 	}
 	topicLen := int(binary.BigEndian.Uint16(tl[:]))
+	if c.v5 {
+		return c.nextV5(first, hdr, rem, tl, topicLen, idLen)
+	}
 	payload := rem - len(tl) - topicLen - idLen
 	if payload < 0 {
 		return fmt.Errorf("listener: malformed PUBLISH from the broker (topic of %d bytes in a packet of %d)", topicLen, rem)
 	}
 	if payload <= c.max {
-		if err := c.ss.reserve(topicLen+payload, c.closed); err != nil {
+		if err := c.ss.reserve(topicLen+payload, 0, c.closed); err != nil {
 			return err
 		}
 		c.out, c.pass = append(hdr, tl[:]...), rem-len(tl)
 		return nil
 	}
 	// Refused: the topic and packet id are kept, the payload replaced.
-	if err := c.ss.reserve(topicLen+markerSize, c.closed); err != nil {
+	if err := c.ss.reserve(topicLen+markerSize, 0, c.closed); err != nil {
 		return err
 	}
 	out := make([]byte, 0, len(hdr)+2+topicLen+idLen+markerSize)
@@ -153,6 +159,65 @@ func (c *limitConn) next() error {
 		return err
 	}
 	c.out, c.skip = c.ss.appendMarker(out, payload), payload
+	return nil
+}
+
+// nextV5 is next for an MQTT 5 PUBLISH whose fixed header (hdr) and
+// topic length were read: it reads the topic, packet id and properties
+// length, so that what it reserves and refuses counts the properties.
+func (c *limitConn) nextV5(first byte, hdr []byte, rem int, tl [2]byte, topicLen, idLen int) error {
+	fixed := len(tl) + topicLen + idLen // before the properties length
+	if rem < fixed+1 {
+		return fmt.Errorf("listener: malformed PUBLISH from the broker (topic of %d bytes in a packet of %d)", topicLen, rem)
+	}
+	b := append(append(c.buf[:0], hdr...), tl[:]...)
+	b = append(b, make([]byte, topicLen+idLen)...)
+	if _, err := io.ReadFull(c.r, b[len(b)-topicLen-idLen:]); err != nil {
+		return err
+	}
+	var id uint16
+	if idLen > 0 {
+		id = binary.BigEndian.Uint16(b[len(b)-idLen:])
+	}
+	start := len(b)
+	props := 0 // the properties length, a variable byte integer kept as sent
+	for shift := 0; ; shift += 7 {
+		if shift == 28 {
+			return errors.New("listener: malformed PUBLISH properties length from the broker")
+		}
+		x, err := c.r.ReadByte()
+		if err != nil {
+			return err
+		}
+		b = append(b, x)
+		props |= int(x&0x7f) << shift
+		if x&0x80 == 0 {
+			break
+		}
+	}
+	payload := rem - fixed - (len(b) - start) - props
+	if payload < 0 {
+		return fmt.Errorf("listener: malformed PUBLISH from the broker (properties of %d bytes in a packet of %d)", props, rem)
+	}
+	if props+payload <= c.max {
+		if err := c.ss.reserve(topicLen+props+payload, id, c.closed); err != nil {
+			return err
+		}
+		c.buf = b
+		c.out, c.pass = b, props+payload
+		return nil
+	}
+	// Refused: the topic and packet id are kept, the properties dropped
+	// and the payload replaced.
+	if err := c.ss.reserve(topicLen+markerSize, id, c.closed); err != nil {
+		return err
+	}
+	body := b[len(hdr):start] // topic length, topic, packet id
+	out := make([]byte, 0, len(hdr)+len(body)+1+markerSize)
+	out = appendRemainingLength(append(out, first), len(body)+1+markerSize)
+	out = append(append(out, body...), 0)
+	c.buf = b
+	c.out, c.skip = c.ss.appendMarker(out, props+payload), props+payload
 	return nil
 }
 
@@ -185,33 +250,4 @@ func appendRemainingLength(b []byte, n int) []byte {
 			return b
 		}
 	}
-}
-
-// dialBroker opens the network connection to a broker as paho's own
-// openConnection does (netconn.go), for the schemes a broker record can
-// name: TCP through the environment's proxy, TLS, and websockets.
-func dialBroker(uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
-	switch uri.Scheme {
-	case "ws", "wss":
-		u := *uri
-		u.User = nil // gorilla refuses URLs with user info
-		return mqtt.NewWebsocket(u.String(), o.TLSConfig, o.ConnectTimeout, o.HTTPHeaders, o.WebsocketOptions)
-	case "tcp", "mqtt":
-		return proxy.FromEnvironmentUsing(o.Dialer).Dial("tcp", uri.Host)
-	case "ssl", "tls", "mqtts":
-		if os.Getenv("all_proxy") == "" {
-			return tls.DialWithDialer(o.Dialer, "tcp", uri.Host, o.TLSConfig)
-		}
-		conn, err := proxy.FromEnvironment().Dial("tcp", uri.Host)
-		if err != nil {
-			return nil, err
-		}
-		tc := tls.Client(conn, o.TLSConfig)
-		if err := tc.Handshake(); err != nil {
-			conn.Close()
-			return nil, err
-		}
-		return tc, nil
-	}
-	return nil, fmt.Errorf("listener: unknown scheme %q", uri.Scheme)
 }

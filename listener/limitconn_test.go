@@ -2,11 +2,13 @@ package listener
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
 	"testing"
 
+	packets5 "github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.mqtt.golang/packets"
 )
 
@@ -90,6 +92,96 @@ func TestLimitConn(t *testing.T) {
 			}
 			if u := s.gate.size(); u != int64(c.reserve) || ss.unowned != c.reserve {
 				t.Errorf("reserved %d (session %d), want %d", u, ss.unowned, c.reserve)
+			}
+		})
+	}
+}
+
+func publishV5Bytes(t *testing.T, topic string, qos byte, id uint16, props *packets5.Properties, payload []byte) []byte {
+	t.Helper()
+	p := &packets5.Publish{Topic: topic, QoS: qos, PacketID: id, Properties: props, Payload: payload}
+	var b bytes.Buffer
+	if _, err := p.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestLimitConnV5 reads MQTT 5 byte streams through limitConn with
+// paho.golang's packet reader: a PUBLISH's properties pass with it, and
+// count with its payload in the byte budget and against the maximum; a
+// refused one arrives with the marker payload and no properties, the next
+// packet intact.
+func TestLimitConnV5(t *testing.T) {
+	const max = 100
+	props := &packets5.Properties{ContentType: "application/json", CorrelationData: []byte{1, 2},
+		User: []packets5.User{{Key: "a", Value: "1"}, {Key: "a", Value: "2"}}}
+	propsLen := len(props.Pack(packets5.PUBLISH))
+	bigProps := &packets5.Properties{User: []packets5.User{{Key: "k", Value: strings.Repeat("v", 200)}}}
+	cases := []struct {
+		name    string
+		stream  [][]byte
+		want    []string
+		reserve int
+	}{
+		{"within the limit", [][]byte{publishV5Bytes(t, "a/b", 1, 7, props, []byte("hello")), publishV5Bytes(t, "a/c", 0, 0, nil, []byte("x"))},
+			[]string{"publish a/b 1 7 hello props application/json [a=1 a=2]", "publish a/c 0 0 x props  []"}, 3 + propsLen + 5 + 3 + 1 + 2*orderedOverhead},
+		{"payload over the limit", [][]byte{publishV5Bytes(t, "cam/1", 1, 9, props, bytes.Repeat([]byte("y"), 5000)), publishV5Bytes(t, "cam/2", 0, 0, nil, []byte("next"))},
+			[]string{"publish cam/1 1 9 refused:" + strconv.Itoa(5000+propsLen) + " props  []", "publish cam/2 0 0 next props  []"}, 5 + markerSize + 5 + 4 + 2*orderedOverhead},
+		{"properties over the limit", [][]byte{publishV5Bytes(t, "p", 2, 3, bigProps, []byte("small"))},
+			[]string{"publish p 2 3 refused:" + strconv.Itoa(5+len(bigProps.Pack(packets5.PUBLISH))) + " props  []"}, 1 + markerSize + orderedOverhead},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := &Service{gate: newByteGate(1 << 20)}
+			ss := &session{d: &daemon{s: s}, done: make(chan struct{}), overhead: orderedOverhead, v5: true}
+			ss.nonce[0] = 42
+			lc := newLimitConn(&streamConn{r: bytes.NewReader(bytes.Join(c.stream, nil))}, ss, max)
+			var got []string
+			var err error
+			for {
+				var p *packets5.ControlPacket
+				if p, err = packets5.ReadPacket(lc); err != nil {
+					break
+				}
+				pub := p.Content.(*packets5.Publish)
+				body := string(pub.Payload)
+				if n, refused := ss.refusedSize(pub.Payload); refused {
+					body = "refused:" + strconv.Itoa(n)
+				}
+				var users []string
+				ct := ""
+				if pub.Properties != nil {
+					ct = pub.Properties.ContentType
+					for _, u := range pub.Properties.User {
+						users = append(users, u.Key+"="+u.Value)
+					}
+				}
+				got = append(got, fmt.Sprintf("publish %s %d %d %s props %s %v", pub.Topic, pub.QoS, pub.PacketID, body, ct, users))
+			}
+			if strings.Join(got, "|") != strings.Join(c.want, "|") {
+				t.Errorf("packets:\n got %q\nwant %q", got, c.want)
+			}
+			if err == nil || !strings.Contains(err.Error(), "EOF") {
+				t.Errorf("error %v, want EOF", err)
+			}
+			if used := s.gate.size(); used != int64(c.reserve) {
+				t.Errorf("reserved %d bytes, want %d", used, c.reserve)
+			}
+			// The handler takes exactly what each PUBLISH reserved.
+			for range c.want {
+				m := message{qos: 0}
+				ss.mu.Lock()
+				if len(ss.sizes) > 0 {
+					m.packetID = ss.sizes[0].id
+				}
+				ss.mu.Unlock()
+				if _, ok := ss.take(&m); !ok {
+					t.Fatal("take failed")
+				}
+			}
+			if ss.unowned != 0 || len(ss.sizes) != 0 {
+				t.Errorf("after taking every message: %d bytes unowned, %d reservations", ss.unowned, len(ss.sizes))
 			}
 		})
 	}

@@ -4,19 +4,19 @@ import (
 	"context"
 	"fmt"
 
-	mqtt "github.com/eclipse/paho.mqtt.golang"
 	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
 // CheckConnection opens a fresh connection with cfg, waits for the CONNACK
 // within cfg.ConnectTimeout, and disconnects. The error says why the
-// broker refused (the CONNACK return code) or could not be reached.
+// broker refused (the CONNACK return code, or MQTT 5 reason code) or
+// could not be reached.
 func (s *Service) CheckConnection(ctx context.Context, cfg mqttmodel.BrokerConfig) error {
 	c, err := s.dial(ctx, cfg, "check")
 	if err != nil {
 		return err
 	}
-	c.Disconnect(disconnectQuiesce)
+	c.disconnect()
 	return nil
 }
 
@@ -29,8 +29,8 @@ func (s *Service) SubscribeOnce(ctx context.Context, cfg mqttmodel.BrokerConfig,
 	if err != nil {
 		return err
 	}
-	defer c.Disconnect(disconnectQuiesce)
-	res, err := subscribeOn(ctx, c, map[string]byte{sub.Topic: sub.QoS})
+	defer c.disconnect()
+	res, err := c.subscribe(ctx, map[string]filter{sub.Topic: subscriptionFilter(sub)})
 	if err == nil {
 		err = res[sub.Topic]
 	}
@@ -39,9 +39,11 @@ func (s *Service) SubscribeOnce(ctx context.Context, cfg mqttmodel.BrokerConfig,
 
 // Publish sends a message through the broker's connected daemon, or else
 // through a short-lived connection, and at QoS 1/2 waits for the
-// PUBACK/PUBCOMP until ctx's deadline.
+// PUBACK/PUBCOMP until ctx's deadline. On MQTT 5 the message's properties
+// go with it, and a PUBACK reason code of 0x80 or more is an error (0x10,
+// No matching subscribers, is not).
 func (s *Service) Publish(ctx context.Context, cfg mqttmodel.BrokerConfig, m mqttmodel.OutgoingMessage) error {
-	var c mqtt.Client
+	var c client
 	if d := s.daemons.running(cfg.ID); d != nil {
 		if sess := d.current(); sess != nil {
 			c = sess.client
@@ -52,11 +54,11 @@ func (s *Service) Publish(ctx context.Context, cfg mqttmodel.BrokerConfig, m mqt
 		if c, err = s.dial(ctx, cfg, "pub"); err != nil {
 			return err
 		}
-		defer c.Disconnect(disconnectQuiesce)
+		defer c.disconnect()
 	}
 	ctx, cancel := withDefaultTimeout(ctx, subackTimeout)
 	defer cancel()
-	if err := waitToken(ctx, c.Publish(m.Topic, m.QoS, m.Retain, m.Payload)); err != nil {
+	if err := c.publish(ctx, m); err != nil {
 		return fmt.Errorf("publish on %q at QoS %d: %w", m.Topic, m.QoS, err)
 	}
 	s.daemons.entry(cfg.ID, cfg.Name).out.Add(1)
@@ -65,33 +67,8 @@ func (s *Service) Publish(ctx context.Context, cfg mqttmodel.BrokerConfig, m mqt
 }
 
 // dial connects a short-lived client with a unique client id, so it never
-// takes the daemon's place on the broker.
-func (s *Service) dial(ctx context.Context, cfg mqttmodel.BrokerConfig, purpose string) (mqtt.Client, error) {
-	opts, err := clientOptions(cfg, uniqueClientID(cfg, purpose), false)
-	if err != nil {
-		return nil, err
-	}
-	// It reads nothing it receives (retained messages after
-	// SubscribeOnce's SUBACK, say), but a handler makes paho acknowledge
-	// (and so not pile up) anything a broker sends it.
-	opts.SetAutoAckDisabled(false).SetDefaultPublishHandler(func(mqtt.Client, mqtt.Message) {})
-	c := mqtt.NewClient(opts)
-	tok := c.Connect()
-	select {
-	case <-tok.Done():
-	case <-ctx.Done():
-		// paho's connect timeout ends the attempt; disconnect it if it
-		// succeeded meanwhile.
-		s.goHelper(func() {
-			<-tok.Done()
-			if tok.Error() == nil {
-				c.Disconnect(0)
-			}
-		})
-		return nil, fmt.Errorf("cannot connect to %s: %w", brokerURL(cfg), context.Cause(ctx))
-	}
-	if err := tok.Error(); err != nil {
-		return nil, connectError(brokerURL(cfg), tok, err)
-	}
-	return c, nil
+// takes the daemon's place on the broker. It acknowledges and drops what
+// it receives.
+func (s *Service) dial(ctx context.Context, cfg mqttmodel.BrokerConfig, purpose string) (client, error) {
+	return connectClient(ctx, cfg, uniqueClientID(cfg, purpose), false, clientHooks{helper: s.goHelper})
 }

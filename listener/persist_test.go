@@ -13,8 +13,10 @@ import (
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
 
-// TestPersistentSessionAndAckAfterCommit, on each database, with
-// clean_session off, a fixed client id, QoS 1 and paho's file store:
+// TestPersistentSessionAndAckAfterCommit, on each database and on MQTT
+// 3.1.1 and 5, with clean_session off (on 5: Clean Start off and the
+// record's session expiry), a fixed client id, QoS 1 and paho's file
+// store (3.1.1):
 //
 //  1. Messages published while the service is stopped are stored once it
 //     starts again (the broker kept them for the session).
@@ -25,82 +27,86 @@ import (
 //     and stores each exactly once.
 func TestPersistentSessionAndAckAfterCommit(t *testing.T) {
 	for _, kind := range modelstest.Kinds(t) {
-		t.Run(kind, func(t *testing.T) {
-			modelstest.CheckLeaks(t)
-			mq := startMosquitto(t, testmqtt.Options{})
-			h := newHarness(t, kind, Options{})
-			b := h.broker(mq.Port(), map[string]any{"clean_session": false, "client_id": "meter-listener-" + kind,
-				"store_type": "file", "store_dir": t.TempDir()})
-			start := time.Now()
-			h.call("mqtt.service", "start_mqtt_service")
-			h.waitConnected(b, start)
-			h.subscription(b, "meter/#", 1)
-			dev := testmqtt.Connect(t, mq.URL(), "meter", nil)
+		for _, protocol := range []string{"MQTTv311", "MQTTv5"} {
+			t.Run(kind+"/"+protocol, func(t *testing.T) { testPersistentSession(t, kind, protocol) })
+		}
+	}
+}
 
-			h.call("mqtt.service", "stop_mqtt_service")
-			const offline = 100
-			for i := range offline {
-				testmqtt.Publish(t, dev, "meter/offline", 1, false, fmt.Sprint(i))
-			}
-			h.call("mqtt.service", "start_mqtt_service")
-			testkit.Eventually(t, 15*time.Second, "the messages published while stopped", func() bool {
-				return h.count([]any{"topic", "=", "meter/offline"}) == offline
-			})
+func testPersistentSession(t *testing.T, kind, protocol string) {
+	modelstest.CheckLeaks(t)
+	mq := startMosquitto(t, testmqtt.Options{})
+	h := newHarness(t, kind, Options{})
+	b := h.broker(mq.Port(), map[string]any{"clean_session": false, "client_id": "meter-listener-" + kind, "protocol": protocol,
+		"store_type": "file", "store_dir": t.TempDir()})
+	start := time.Now()
+	h.call("mqtt.service", "start_mqtt_service")
+	h.waitConnected(b, start)
+	h.subscription(b, "meter/#", 1)
+	dev := testmqtt.Connect(t, mq.URL(), "meter", nil)
 
-			release := refuseHistory(t, h.reg.Registry)
-			const locked = 60
-			for i := range locked {
-				testmqtt.Publish(t, dev, "meter/locked", 1, false, fmt.Sprint(i))
-			}
-			// Mosquitto sends its in-flight window (max_inflight_messages,
-			// 20; its quota accounting after a persistent session's
-			// reconnect can add a few) and waits for acknowledgements that
-			// never come: had they been acknowledged on arrival, all 60
-			// would flow.
-			testkit.Eventually(t, 10*time.Second, "the in-flight window delivered", func() bool { return h.daemon(b).MessagesIn >= offline+20 })
-			time.Sleep(500 * time.Millisecond)
-			if in := h.daemon(b).MessagesIn - offline; in >= locked*2/3 {
-				t.Errorf("%d of %d messages delivered while none could be stored: they were acknowledged before commit", in, locked)
-			}
-			h.svc.drainTimeout = 300 * time.Millisecond
-			h.stop()
-			release()
-			if n := h.count([]any{"topic", "=", "meter/locked"}); n != 0 {
-				t.Fatalf("%d rows stored while the database refused them", n)
-			}
-			if n := h.logs.Count("Unable to store received messages, retrying"); n != 1 {
-				t.Errorf("%d retry log lines, want 1 for the whole outage", n)
-			}
-			if n := h.logs.Count("Giving up storing received messages at shutdown"); n != 1 {
-				t.Errorf("%d give-up log lines, want 1", n)
-			}
-			if v := h.metric("odoo_iot_mqtt_messages_dropped_total"); v != 0 {
-				t.Errorf("dropped %v: unacknowledged messages of a persistent session are not lost", v)
-			}
+	h.call("mqtt.service", "stop_mqtt_service")
+	const offline = 100
+	for i := range offline {
+		testmqtt.Publish(t, dev, "meter/offline", 1, false, fmt.Sprint(i))
+	}
+	h.call("mqtt.service", "start_mqtt_service")
+	testkit.Eventually(t, 15*time.Second, "the messages published while stopped", func() bool {
+		return h.count([]any{"topic", "=", "meter/offline"}) == offline
+	})
 
-			// A new server at boot: the service was running, so it starts it.
-			h.run(Options{})
-			if should, err := h.reg.MQTT.ServiceShouldRun(context.Background()); err != nil || !should {
-				t.Fatalf("the service record must ask for a start at boot: %v %v", should, err)
-			}
-			h.call("mqtt.service", "start_mqtt_service")
-			testkit.Eventually(t, 15*time.Second, "the redelivered messages", func() bool {
-				return h.count([]any{"topic", "=", "meter/locked"}) >= locked
-			})
-			time.Sleep(200 * time.Millisecond)
-			seen := map[string]int{}
-			for _, r := range h.history([]any{"topic", "=", "meter/locked"}) {
-				seen[r.Payload]++
-			}
-			for i := range locked {
-				if seen[fmt.Sprint(i)] != 1 {
-					t.Errorf("message %d stored %d times", i, seen[fmt.Sprint(i)])
-				}
-			}
-			if n := h.count([]any{"topic", "=", "meter/offline"}); n != offline {
-				t.Errorf("%d offline rows after the restart, want %d", n, offline)
-			}
-		})
+	release := refuseHistory(t, h.reg.Registry)
+	const locked = 60
+	for i := range locked {
+		testmqtt.Publish(t, dev, "meter/locked", 1, false, fmt.Sprint(i))
+	}
+	// Mosquitto sends its in-flight window (max_inflight_messages,
+	// 20; its quota accounting after a persistent session's
+	// reconnect can add a few) and waits for acknowledgements that
+	// never come: had they been acknowledged on arrival, all 60
+	// would flow.
+	testkit.Eventually(t, 10*time.Second, "the in-flight window delivered", func() bool { return h.daemon(b).MessagesIn >= offline+20 })
+	time.Sleep(500 * time.Millisecond)
+	if in := h.daemon(b).MessagesIn - offline; in >= locked*2/3 {
+		t.Errorf("%d of %d messages delivered while none could be stored: they were acknowledged before commit", in, locked)
+	}
+	h.svc.drainTimeout = 300 * time.Millisecond
+	h.stop()
+	release()
+	if n := h.count([]any{"topic", "=", "meter/locked"}); n != 0 {
+		t.Fatalf("%d rows stored while the database refused them", n)
+	}
+	if n := h.logs.Count("Unable to store received messages, retrying"); n != 1 {
+		t.Errorf("%d retry log lines, want 1 for the whole outage", n)
+	}
+	if n := h.logs.Count("Giving up storing received messages at shutdown"); n != 1 {
+		t.Errorf("%d give-up log lines, want 1", n)
+	}
+	if v := h.metric("odoo_iot_mqtt_messages_dropped_total"); v != 0 {
+		t.Errorf("dropped %v: unacknowledged messages of a persistent session are not lost", v)
+	}
+
+	// A new server at boot: the service was running, so it starts it.
+	h.run(Options{})
+	if should, err := h.reg.MQTT.ServiceShouldRun(context.Background()); err != nil || !should {
+		t.Fatalf("the service record must ask for a start at boot: %v %v", should, err)
+	}
+	h.call("mqtt.service", "start_mqtt_service")
+	testkit.Eventually(t, 15*time.Second, "the redelivered messages", func() bool {
+		return h.count([]any{"topic", "=", "meter/locked"}) >= locked
+	})
+	time.Sleep(200 * time.Millisecond)
+	seen := map[string]int{}
+	for _, r := range h.history([]any{"topic", "=", "meter/locked"}) {
+		seen[r.Payload]++
+	}
+	for i := range locked {
+		if seen[fmt.Sprint(i)] != 1 {
+			t.Errorf("message %d stored %d times", i, seen[fmt.Sprint(i)])
+		}
+	}
+	if n := h.count([]any{"topic", "=", "meter/offline"}); n != offline {
+		t.Errorf("%d offline rows after the restart, want %d", n, offline)
 	}
 }
 

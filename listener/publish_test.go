@@ -17,11 +17,18 @@ import (
 // subscriber with that QoS, through a short-lived connection while the
 // service is stopped and through the daemon's connection while it runs;
 // a failed send reports why and writes no history.
+// On MQTT 3.1.1 and 5.
 func TestSendQoS(t *testing.T) {
+	for _, protocol := range []string{"MQTTv311", "MQTTv5"} {
+		t.Run(protocol, func(t *testing.T) { testSendQoS(t, protocol) })
+	}
+}
+
+func testSendQoS(t *testing.T, protocol string) {
 	modelstest.CheckLeaks(t)
 	mq := startMosquitto(t, testmqtt.Options{})
 	h := newHarness(t, "sqlite", Options{})
-	b := h.broker(mq.Port(), map[string]any{"client_id": "sender-listener"})
+	b := h.broker(mq.Port(), map[string]any{"client_id": "sender-listener", "protocol": protocol})
 	sub := h.call("mqtt.subscription", "create", map[string]any{"broker_id": b, "topic": "cmd/valve", "qos": int64(2)}).(int64)
 	var signals []int64
 	for q := range int64(3) {
@@ -67,7 +74,7 @@ func TestSendQoS(t *testing.T) {
 
 	// A broker that cannot be reached: a UserError with the reason, and no
 	// history for the failed send.
-	dead := h.broker(testmqtt.FreePort(t), nil)
+	dead := h.broker(testmqtt.FreePort(t), map[string]any{"protocol": protocol})
 	deadSub := h.call("mqtt.subscription", "create", map[string]any{"broker_id": dead, "topic": "cmd/pump", "qos": int64(1)}).(int64)
 	deadSignal := h.call("mqtt.signal", "create", map[string]any{"broker_id": dead, "subscription_id": deadSub, "payload": "on", "qos": int64(1)}).(int64)
 	_, err := h.try("mqtt.signal", "action_send_mqtt", []any{deadSignal})

@@ -17,11 +17,18 @@ import (
 // attempt), reconnects by itself, subscribes again, and every message
 // published after the restart is stored. The addon never recovered from a
 // drop after a working connection.
+// On MQTT 5 as on 3.1.1.
 func TestBrokerKilledAndRestarted(t *testing.T) {
+	for _, protocol := range []string{"MQTTv311", "MQTTv5"} {
+		t.Run(protocol, func(t *testing.T) { testBrokerKilledAndRestarted(t, protocol) })
+	}
+}
+
+func testBrokerKilledAndRestarted(t *testing.T, protocol string) {
 	modelstest.CheckLeaks(t)
 	mq := startMosquitto(t, testmqtt.Options{Persistence: true})
 	h := newHarness(t, "sqlite", Options{})
-	b := h.broker(mq.Port(), map[string]any{"reconnect_initial": 0.2, "reconnect_factor": 1.5, "reconnect_max": 0.5})
+	b := h.broker(mq.Port(), map[string]any{"reconnect_initial": 0.2, "reconnect_factor": 1.5, "reconnect_max": 0.5, "protocol": protocol})
 	start := time.Now()
 	h.call("mqtt.service", "start_mqtt_service")
 	h.waitConnected(b, start)

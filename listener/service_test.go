@@ -127,20 +127,6 @@ func TestServiceLifecycle(t *testing.T) {
 	}
 }
 
-// fakeMessage stands for a paho message in tests of the writer alone.
-type fakeMessage struct {
-	topic   string
-	payload []byte
-}
-
-func (m *fakeMessage) Duplicate() bool   { return false }
-func (m *fakeMessage) Qos() byte         { return 0 }
-func (m *fakeMessage) Retained() bool    { return false }
-func (m *fakeMessage) Topic() string     { return m.topic }
-func (m *fakeMessage) MessageID() uint16 { return 0 }
-func (m *fakeMessage) Payload() []byte   { return m.payload }
-func (m *fakeMessage) Ack()              {}
-
 // TestUnstorableRowIsIsolated: a message whose signal was deleted while
 // it waited in the queue cannot be inserted with that link (signal_id has
 // a foreign key); the writer isolates it, stores it without the link, and
@@ -157,7 +143,7 @@ func TestUnstorableRowIsIsolated(t *testing.T) {
 			sess := newSession(&daemon{cfg: brokerSetup{BrokerConfig: mqttmodel.BrokerConfig{ID: b}}})
 			var batch []item
 			for i := range 11 {
-				it := item{msg: &fakeMessage{fmt.Sprintf("t/%d", i), []byte(fmt.Sprint(i))}, at: time.Now(), broker: b, sub: sub, sess: sess}
+				it := item{msg: message{topic: fmt.Sprintf("t/%d", i), payload: []byte(fmt.Sprint(i))}, at: time.Now(), broker: b, sub: sub, sess: sess}
 				if i == 6 {
 					it.signal = gone
 				}

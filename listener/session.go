@@ -5,27 +5,27 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"net"
-	"net/url"
 	"sync"
 	"time"
 
-	mqtt "github.com/eclipse/paho.mqtt.golang"
+	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
-// session is one connection of a daemon: a paho client from CONNACK to
-// loss or disconnect. It owns an acker goroutine that sends the
+// session is one connection of a daemon: a client (client.go) from
+// CONNACK to loss or disconnect. It owns an acker goroutine that sends the
 // acknowledgements the writer hands it after each commit, in the order the
 // messages arrived (as MQTT requires), so a slow or dead connection never
 // holds up the writer and with it every other broker.
 type session struct {
 	d      *daemon
-	client mqtt.Client
+	client client
+	v5     bool          // MQTT 5: PUBLISH packets have properties
 	lost   chan error    // the connection-lost handler's report
 	done   chan struct{} // closed when the session ends
 
 	mu      sync.Mutex
 	closed  bool
-	pending []mqtt.Message // committed, waiting to be acknowledged
+	pending []func() // acks of committed messages, waiting to be sent
 	wake    chan struct{}
 	acked   chan struct{} // closed when the acker returned
 
@@ -34,9 +34,18 @@ type session struct {
 	// Byte budget: reading a PUBLISH from the socket takes its bytes
 	// (reserve), the handler hands them to its queue item (take), and
 	// what paho read but never delivered is given back at close.
-	overhead int      // bytes counted per message beyond its topic and payload
-	unowned  int      // reserved by the connection, not yet taken by the handler
-	nonce    [16]byte // starts the marker payload of a refused message
+	overhead int        // bytes counted per message beyond its topic and payload
+	unowned  int        // reserved by the connection, not yet taken by the handler
+	sizes    []reserved // MQTT 5: what each PUBLISH reserved, in arrival order
+	nonce    [16]byte   // starts the marker payload of a refused message
+}
+
+// reserved is one MQTT 5 PUBLISH's reservation: its properties count too,
+// and paho.golang delivers every PUBLISH in arrival order on one
+// goroutine, so the handler takes exactly what the connection reserved.
+type reserved struct {
+	id uint16 // packet id; 0 at QoS 0
+	n  int
 }
 
 // Per-message overheads counted in the byte budget besides topic and
@@ -49,18 +58,19 @@ const (
 
 func newSession(d *daemon) *session {
 	ss := &session{d: d, lost: make(chan error, 1), done: make(chan struct{}), wake: make(chan struct{}, 1), acked: make(chan struct{}),
-		overhead: orderedOverhead}
-	if !d.cfg.OrderMatters {
+		overhead: orderedOverhead, v5: d.cfg.Protocol == mqttmodel.ProtocolV5}
+	if !d.cfg.OrderMatters && !ss.v5 { // paho.golang delivers on one goroutine
 		ss.overhead = unorderedOverhead
 	}
 	_, _ = rand.Read(ss.nonce[:])
 	return ss
 }
 
-// reserve takes the bytes of a message of n topic and payload bytes from
-// the byte budget before the connection hands it to paho, waiting for
-// room; it fails once the session or the connection (closed) ended.
-func (ss *session) reserve(n int, closed <-chan struct{}) error {
+// reserve takes the bytes of a message of n topic and payload bytes (and
+// properties, on MQTT 5) from the byte budget before the connection hands
+// it to paho, waiting for room; it fails once the session or the
+// connection (closed) ended. id is the PUBLISH's packet id.
+func (ss *session) reserve(n int, id uint16, closed <-chan struct{}) error {
 	n += ss.overhead
 	if !ss.d.s.gate.acquire(n, ss.done, closed) {
 		return net.ErrClosed
@@ -72,21 +82,47 @@ func (ss *session) reserve(n int, closed <-chan struct{}) error {
 		return net.ErrClosed
 	}
 	ss.unowned += n
+	if ss.v5 {
+		ss.sizes = append(ss.sizes, reserved{id: id, n: n})
+	}
 	return nil
 }
 
 // take moves a delivered message's reserved bytes to its queue item and
 // returns how many; false once the session ended (close gave them back).
-func (ss *session) take(topicAndPayload int) (int, bool) {
-	n := topicAndPayload + ss.overhead
+func (ss *session) take(m *message) (int, bool) {
+	n := len(m.topic) + len(m.payload) + ss.overhead
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if ss.closed {
 		return 0, false
 	}
+	if ss.v5 {
+		n = ss.takeReserved(m)
+	}
 	n = min(n, ss.unowned) // every PUBLISH paho delivers came through reserve
 	ss.unowned -= n
 	return n, true
+}
+
+// takeReserved pops m's reservation. Those before it were of PUBLISH
+// packets paho did not deliver (a QoS 2 duplicate it acknowledged
+// itself): their bytes go back to the budget. Called with mu held.
+func (ss *session) takeReserved(m *message) int {
+	id := m.packetID
+	for len(ss.sizes) > 0 {
+		r := ss.sizes[0]
+		ss.sizes = ss.sizes[1:]
+		if r.id == id {
+			if len(ss.sizes) == 0 {
+				ss.sizes = ss.sizes[:0:0] // let the backing array go
+			}
+			return r.n
+		}
+		ss.unowned -= r.n
+		ss.d.s.gate.release(r.n)
+	}
+	return len(m.topic) + len(m.payload) + ss.overhead // not reserved: nothing to take beyond unowned
 }
 
 // appendMarker appends the payload paho gets for a refused message of
@@ -105,40 +141,39 @@ func (ss *session) refusedSize(payload []byte) (int, bool) {
 	return int(binary.BigEndian.Uint64(payload[len(ss.nonce):])), true
 }
 
-// openConn is paho's connection hook for a daemon's client: the broker
-// connection under limitConn.
-func (ss *session) openConn(maxPayload int) mqtt.OpenConnectionFunc {
-	return func(uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
-		c, err := dialBroker(uri, o)
-		if err != nil {
-			return nil, err
-		}
-		return newLimitConn(c, ss, maxPayload), nil
+// hooks are the daemon's client hooks: the broker connection under
+// limitConn, every message to handle, the loss to lost.
+func (ss *session) hooks(maxPayload int) clientHooks {
+	return clientHooks{
+		wrap:      func(c net.Conn) net.Conn { return newLimitConn(c, ss, maxPayload) },
+		onMessage: ss.handle,
+		onLost:    ss.connectionLost,
+		helper:    ss.d.s.goHelper,
 	}
 }
 
 // start records the connected client and starts the acker; close waits
 // for it.
-func (ss *session) start(c mqtt.Client) {
+func (ss *session) start(c client) {
 	ss.client = c
 	go ss.acker()
 }
 
-// handle is paho's message handler. It only looks up the message's
+// handle is the client's message handler. It only looks up the message's
 // subscription and signal, and whether it is a device message, and
 // queues it: no database work on paho's goroutine.
-func (ss *session) handle(_ mqtt.Client, m mqtt.Message) {
+func (ss *session) handle(m message) {
 	d := ss.d
 	d.e.in.Add(1)
 	d.received.Inc()
-	size, ok := ss.take(len(m.Topic()) + len(m.Payload()))
+	size, ok := ss.take(&m)
 	if !ok { // a late delivery: the session ended
 		d.s.abandon(item{msg: m, sess: ss})
 		return
 	}
-	if n, refused := ss.refusedSize(m.Payload()); refused {
-		d.refuse(m.Topic(), n)
-		if m.Qos() == 0 {
+	if n, refused := ss.refusedSize(m.payload); refused {
+		d.refuse(m.topic, n)
+		if m.qos == 0 {
 			d.s.gate.release(size)
 			return
 		}
@@ -146,16 +181,16 @@ func (ss *session) handle(_ mqtt.Client, m mqtt.Message) {
 		d.s.enqueue(item{msg: m, at: time.Now(), broker: d.cfg.ID, sess: ss, size: size, refused: true})
 		return
 	}
-	sub, signal := d.routes.load().lookup(m.Topic())
-	it := item{msg: m, at: time.Now(), broker: d.cfg.ID, sub: sub, signal: signal, sess: ss, device: d.isDevice(m.Topic()), size: size}
-	if it.device && len(m.Payload()) > maxDevicePayload {
+	sub, signal := d.routes.load().lookup(m.topic)
+	it := item{msg: m, at: time.Now(), broker: d.cfg.ID, sub: sub, signal: signal, sess: ss, device: d.isDevice(m.topic), size: size}
+	if it.device && len(m.payload) > maxDevicePayload {
 		it.deviceTooLarge = true
-		d.skipDevice(m.Topic(), len(m.Payload()))
+		d.skipDevice(m.topic, len(m.payload))
 	}
 	d.s.enqueue(it)
 }
 
-func (ss *session) connectionLost(_ mqtt.Client, err error) {
+func (ss *session) connectionLost(err error) {
 	select {
 	case ss.lost <- err:
 	default:
@@ -165,13 +200,13 @@ func (ss *session) connectionLost(_ mqtt.Client, err error) {
 // ack queues committed QoS 1/2 messages for acknowledgement. After the
 // session ended they are dropped: the broker redelivers them to a
 // persistent session, and they are stored already.
-func (ss *session) ack(ms []mqtt.Message) {
+func (ss *session) ack(acks []func()) {
 	ss.mu.Lock()
 	if ss.closed {
 		ss.mu.Unlock()
 		return
 	}
-	ss.pending = append(ss.pending, ms...)
+	ss.pending = append(ss.pending, acks...)
 	ss.mu.Unlock()
 	select {
 	case ss.wake <- struct{}{}:
@@ -181,7 +216,7 @@ func (ss *session) ack(ms []mqtt.Message) {
 
 func (ss *session) acker() {
 	defer close(ss.acked)
-	var batch []mqtt.Message
+	var batch []func()
 	for {
 		select {
 		case <-ss.done:
@@ -191,15 +226,15 @@ func (ss *session) acker() {
 		ss.mu.Lock()
 		batch, ss.pending = ss.pending, batch[:0]
 		ss.mu.Unlock()
-		for _, m := range batch {
+		for _, ack := range batch {
 			select {
 			case <-ss.done:
 				return
 			default:
 			}
-			m.Ack()
+			ack()
 		}
-		clear(batch) // let the payloads go
+		clear(batch) // let the messages go
 	}
 }
 
@@ -211,7 +246,7 @@ func (ss *session) close() {
 	ss.closed = true
 	ss.pending = nil
 	unowned := ss.unowned
-	ss.unowned = 0
+	ss.unowned, ss.sizes = 0, nil
 	ss.mu.Unlock()
 	ss.d.s.gate.release(unowned)
 	close(ss.done)

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"time"
 
-	mqtt "github.com/eclipse/paho.mqtt.golang"
 	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
@@ -14,12 +13,9 @@ import (
 // context has no deadline.
 const subackTimeout = 10 * time.Second
 
-// subackFailure is the SUBACK return code of a refused filter (MQTT 3.1.1
-// §3.9.3).
-const subackFailure = 0x80
-
 // Subscribe subscribes a topic filter through the broker's running daemon
-// and waits for the SUBACK; a 0x80 return code is an error.
+// and waits for the SUBACK; a refusal (3.1.1's 0x80, an MQTT 5 reason
+// code of 0x80 or more) is an error.
 // mqttmodel.ErrDaemonNotRunning when the broker has no connected daemon: its
 // daemon subscribes the (already enabled) record when it connects.
 func (s *Service) Subscribe(ctx context.Context, brokerID int64, sub mqttmodel.SubscriptionConfig) error {
@@ -34,7 +30,7 @@ func (s *Service) Subscribe(ctx context.Context, brokerID int64, sub mqttmodel.S
 	// Routed before the SUBACK: retained messages follow it at once.
 	d.routes.addSubscription(sub)
 	d.loadSignals(ctx)
-	res, err := sess.subscribe(ctx, map[string]byte{sub.Topic: sub.QoS})
+	res, err := sess.subscribe(ctx, map[string]filter{sub.Topic: subscriptionFilter(sub)})
 	if err == nil {
 		err = res[sub.Topic]
 	}
@@ -78,7 +74,7 @@ func (s *Service) Unsubscribe(ctx context.Context, brokerID int64, topic string)
 	}
 	uctx, cancel := withDefaultTimeout(ctx, subackTimeout)
 	defer cancel()
-	if err := waitToken(uctx, sess.client.Unsubscribe(topic)); err != nil {
+	if err := sess.client.unsubscribe(uctx, topic); err != nil {
 		return fmt.Errorf("unsubscribe %q: %w", topic, err)
 	}
 	d.syncDevices(ctx, sess, subs) // device topics it covered
@@ -88,32 +84,8 @@ func (s *Service) Unsubscribe(ctx context.Context, brokerID int64, topic string)
 // subscribe sends one SUBSCRIBE for filters and returns each filter's
 // outcome (nil or why the broker refused it), or an error when no SUBACK
 // came.
-func (ss *session) subscribe(ctx context.Context, filters map[string]byte) (map[string]error, error) {
-	return subscribeOn(ctx, ss.client, filters)
-}
-
-// subscribeOn is session.subscribe on any connected client.
-func subscribeOn(ctx context.Context, c mqtt.Client, filters map[string]byte) (map[string]error, error) {
-	ctx, cancel := withDefaultTimeout(ctx, subackTimeout)
-	defer cancel()
-	tok := c.SubscribeMultiple(filters, nil)
-	if err := waitToken(ctx, tok); err != nil {
-		return nil, fmt.Errorf("subscribe: %w", err)
-	}
-	codes := tok.(*mqtt.SubscribeToken).Result()
-	out := make(map[string]error, len(filters))
-	for f := range filters {
-		code, ok := codes[f]
-		switch {
-		case !ok:
-			out[f] = fmt.Errorf("no SUBACK return code for %q", f)
-		case code == subackFailure:
-			out[f] = fmt.Errorf("the broker refused the subscription to %q (SUBACK return code 0x80)", f)
-		case code > 2:
-			out[f] = fmt.Errorf("unexpected SUBACK return code 0x%02x for %q", code, f)
-		}
-	}
-	return out, nil
+func (ss *session) subscribe(ctx context.Context, filters map[string]filter) (map[string]error, error) {
+	return ss.client.subscribe(ctx, filters)
 }
 
 // subscribeAll subscribes every enabled subscription of the broker, and
@@ -134,15 +106,19 @@ func (d *daemon) subscribeAll(ctx context.Context, sess *session) {
 	if len(subs) == 0 && len(devices) == 0 {
 		return
 	}
-	filters := make(map[string]byte, len(subs)+len(devices))
+	// Records with one topic share its filter at the broker, with their
+	// options merged (filter.merge); device filters take the defaults.
+	filters := make(map[string]filter, len(subs)+len(devices))
 	for _, sub := range subs {
-		if q, ok := filters[sub.Topic]; !ok || sub.QoS > q {
-			filters[sub.Topic] = sub.QoS
+		f := subscriptionFilter(sub)
+		if g, ok := filters[sub.Topic]; ok {
+			f = f.merge(g)
 		}
+		filters[sub.Topic] = f
 	}
-	deviceOnly := make(map[string]byte, len(devices))
+	deviceOnly := make(map[string]filter, len(devices))
 	for _, f := range devices {
-		filters[f], deviceOnly[f] = deviceQoS, deviceQoS // none equals a user filter: those cover it
+		filters[f], deviceOnly[f] = filter{qos: deviceQoS}, filter{qos: deviceQoS} // none equals a user filter: those cover it
 	}
 	res, err := sess.subscribe(ctx, filters)
 	if err != nil {
@@ -189,16 +165,6 @@ func (d *daemon) loadSignals(ctx context.Context) {
 		return
 	}
 	d.routes.setSignals(signals)
-}
-
-// waitToken waits for a paho token or ctx.
-func waitToken(ctx context.Context, tok mqtt.Token) error {
-	select {
-	case <-tok.Done():
-		return tok.Error()
-	case <-ctx.Done():
-		return fmt.Errorf("no acknowledgement from the broker: %w", context.Cause(ctx))
-	}
 }
 
 func withDefaultTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {

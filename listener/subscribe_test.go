@@ -15,11 +15,18 @@ import (
 // through the running daemon, wildcards and shared subscriptions route
 // each message to its subscription record, and a subscription made while
 // the service is stopped is subscribed when it starts.
+// On MQTT 3.1.1 and 5 (shared subscriptions included).
 func TestSubscribeLive(t *testing.T) {
+	for _, protocol := range []string{"MQTTv311", "MQTTv5"} {
+		t.Run(protocol, func(t *testing.T) { testSubscribeLive(t, protocol) })
+	}
+}
+
+func testSubscribeLive(t *testing.T, protocol string) {
 	modelstest.CheckLeaks(t)
 	mq := startMosquitto(t, testmqtt.Options{})
 	h := newHarness(t, "sqlite", Options{})
-	b := h.broker(mq.Port(), nil)
+	b := h.broker(mq.Port(), map[string]any{"protocol": protocol})
 	start := time.Now()
 	h.call("mqtt.service", "start_mqtt_service")
 	h.waitConnected(b, start)

@@ -25,7 +25,14 @@ import (
 // stored the scheme and ignored it). Debian's Mosquitto here is built
 // without a working websocket listener, so the broker is mochi, behind a
 // reverse proxy that records the handshake.
+// On MQTT 3.1.1 and 5 (mochi speaks both).
 func TestWebsocketScheme(t *testing.T) {
+	for _, protocol := range []string{"MQTTv311", "MQTTv5"} {
+		t.Run(protocol, func(t *testing.T) { testWebsocketScheme(t, protocol) })
+	}
+}
+
+func testWebsocketScheme(t *testing.T, protocol string) {
 	modelstest.CheckLeaks(t)
 	logger, _ := testkit.NewLogger(t, slog.LevelInfo)
 	srv := mochi.New(&mochi.Options{Logger: logger, InlineClient: true})
@@ -59,7 +66,7 @@ func TestWebsocketScheme(t *testing.T) {
 	t.Cleanup(func() { hs.Close(); <-served })
 
 	h := newHarness(t, "sqlite", Options{})
-	b := h.broker(l.Addr().(*net.TCPAddr).Port, map[string]any{"url_scheme": "ws://", "ws_path": "/mqtt", "ws_headers": "X-Plant: line-7"})
+	b := h.broker(l.Addr().(*net.TCPAddr).Port, map[string]any{"url_scheme": "ws://", "ws_path": "/mqtt", "ws_headers": "X-Plant: line-7", "protocol": protocol})
 	if _, err := h.try("mqtt.broker", "check_connection", []any{b}); err != nil {
 		t.Fatalf("check over websocket: %v", err)
 	}

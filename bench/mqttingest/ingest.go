@@ -22,6 +22,7 @@ import (
 type ingestResult struct {
 	qos       byte
 	db        string // "" for the reference
+	protocol  string // the server's broker protocol (mqtt.broker values)
 	published int
 	received  int64 // messages counted, or rows committed
 	elapsed   time.Duration
@@ -37,7 +38,17 @@ func (r ingestResult) name() string {
 	if r.db == "" {
 		return fmt.Sprintf("qos%d paho reference", r.qos)
 	}
-	return fmt.Sprintf("qos%d server %s", r.qos, r.db)
+	return fmt.Sprintf("qos%d server %s%s", r.qos, r.db, r.protoTag(" "))
+}
+
+// protoTag names a server case's protocol, after sep, when it is not the
+// default 3.1.1, so that the names and keys of 3.1.1-only runs stay as
+// they were.
+func (r ingestResult) protoTag(sep string) string {
+	if r.protocol == protocolV5 {
+		return sep + "mqtt5"
+	}
+	return ""
 }
 
 func (r ingestResult) lost() int64 { return max(0, int64(r.published)-r.received) }
@@ -165,8 +176,8 @@ func (b *bench) reference(ctx context.Context, qos byte) (ingestResult, error) {
 
 // serverIngest measures the server on a fresh database: configured over
 // XML-RPC, proven to store one probe message, then timed on N.
-func (b *bench) serverIngest(ctx context.Context, qos byte, kind string) (ingestResult, error) {
-	r := ingestResult{qos: qos, db: kind, published: b.o.n}
+func (b *bench) serverIngest(ctx context.Context, qos byte, kind, protocol string) (ingestResult, error) {
+	r := ingestResult{qos: qos, db: kind, protocol: protocol, published: b.o.n}
 	fmt.Fprintf(os.Stderr, "%s: %d messages of %d bytes\n", r.name(), b.o.n, b.o.size)
 	db, err := freshDatabase(ctx, kind, b.o.pg)
 	if err != nil {
@@ -185,9 +196,11 @@ func (b *bench) serverIngest(ctx context.Context, qos byte, kind string) (ingest
 		return r, srv.Check(err)
 	}
 	defer c.Close()
-	prefix := fmt.Sprintf("oim-bench/%d/%s-q%d", clientSeqBase, kind, qos)
-	clientID := fmt.Sprintf("oim-bench-server-%d-%s-q%d", clientSeqBase, kind, qos)
-	if _, err := c.Listen(ctx, b.broker.Addr, clientID, prefix+"/#", qos); err != nil {
+	// The protocol comes before the rest: Mosquitto's log is searched for
+	// the client id, and one id must not be the start of another.
+	prefix := fmt.Sprintf("oim-bench/%d/%s-q%d%s", clientSeqBase, kind, qos, r.protoTag("-"))
+	clientID := fmt.Sprintf("oim-bench-server%s-%d-%s-q%d", r.protoTag("-"), clientSeqBase, kind, qos)
+	if _, err := c.ListenWith(ctx, b.broker.Addr, clientID, prefix+"/#", qos, map[string]any{"protocol": protocol}); err != nil {
 		return r, srv.Check(err)
 	}
 	rows, err := openCounter(db, "receive")

@@ -41,6 +41,7 @@ type options struct {
 	pg           string
 	mosquitto    string
 	qos          []byte
+	protocols    []string // mqtt.broker protocol values
 	dbs          []string
 	bin          string
 	timeout      time.Duration
@@ -51,8 +52,8 @@ type options struct {
 func main() {
 	def := benchproc.DefaultPG()
 	var (
-		o        options
-		qos, dbs string
+		o                   options
+		qos, dbs, protocols string
 	)
 	flag.IntVar(&o.n, "n", 200_000, "messages published per case")
 	flag.IntVar(&o.size, "size", 100, "payload size in bytes")
@@ -62,6 +63,7 @@ func main() {
 	flag.StringVar(&o.mosquitto, "mosquitto", "/usr/sbin/mosquitto", "Mosquitto binary, started on a free port")
 	flag.StringVar(&qos, "qos", "0,1", "QoS levels to measure, comma-separated")
 	flag.StringVar(&dbs, "db", "postgres,sqlite", "databases to measure the server on, comma-separated")
+	flag.StringVar(&protocols, "protocol", "3.1.1", "MQTT versions of the server's broker connection, comma-separated (3.1.1, 5); with both, each server case runs on both and the MQTT 5 vs 3.1.1 ratio is printed")
 	flag.StringVar(&o.bin, "bin", "", "server binary to run instead of building ./server from this checkout")
 	flag.DurationVar(&o.timeout, "timeout", 5*time.Minute, "longest wait for one case's messages")
 	flag.DurationVar(&o.sendDuration, "send-duration", 10*time.Second, "send benchmark: measured time per case (0 skips it)")
@@ -70,6 +72,9 @@ func main() {
 	var err error
 	if o.qos, err = parseQoS(qos); err == nil {
 		o.dbs, err = parseDBs(dbs)
+	}
+	if err == nil {
+		o.protocols, err = parseProtocols(protocols)
 	}
 	if err == nil && (o.n < 1 || o.size < 16 || o.window < 1 || o.timeout <= 0 || o.sendClients < 1 || o.sendDuration < 0) {
 		err = errors.New("need -n >= 1, -size >= 16, -window >= 1, -timeout > 0, -send-clients >= 1, -send-duration >= 0")
@@ -105,6 +110,31 @@ func parseDBs(s string) ([]string, error) {
 	}
 	return out, nil
 }
+
+func parseProtocols(s string) ([]string, error) {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		switch f = strings.TrimSpace(f); f {
+		case "3.1.1":
+			out = append(out, protocolV311)
+		case "5":
+			out = append(out, protocolV5)
+		case "":
+		default:
+			return nil, fmt.Errorf("-protocol: %q is not 3.1.1 or 5", f)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("-protocol: none given")
+	}
+	return out, nil
+}
+
+// The mqtt.broker protocol values measured.
+const (
+	protocolV311 = "MQTTv311"
+	protocolV5   = "MQTTv5"
+)
 
 func run(ctx context.Context, o options) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -145,11 +175,13 @@ func (b *bench) runCases(ctx context.Context) error {
 		}
 		b.ingest = append(b.ingest, ref)
 		for _, db := range b.o.dbs {
-			r, err := b.serverIngest(ctx, q, db)
-			if err != nil {
-				return err
+			for _, proto := range b.o.protocols {
+				r, err := b.serverIngest(ctx, q, db, proto)
+				if err != nil {
+					return err
+				}
+				b.ingest = append(b.ingest, r)
 			}
-			b.ingest = append(b.ingest, r)
 		}
 	}
 	if b.o.sendDuration <= 0 {

@@ -17,6 +17,8 @@ const (
 	targetQoS0Rate  = 80_000
 	targetQoS1Ratio = 0.7
 	targetRSSMB     = 150
+	// MQTT 5 ingest within 10% of 3.1.1's, same QoS and database (issue 10).
+	targetV5Ratio = 0.9
 )
 
 // report prints the tables, then key=value lines and the targets.
@@ -98,7 +100,7 @@ func (b *bench) report(w io.Writer) {
 
 	fmt.Fprintln(w)
 	for _, r := range b.ingest {
-		key := fmt.Sprintf("qos%d_%s", r.qos, r.db)
+		key := fmt.Sprintf("qos%d_%s%s", r.qos, r.db, r.protoTag("_"))
 		if r.db == "" {
 			fmt.Fprintf(w, "qos%d_reference_rate=%.0f qos%d_reference_lost=%d\n", r.qos, r.rate(), r.qos, r.lost())
 			continue
@@ -113,6 +115,10 @@ func (b *bench) report(w io.Writer) {
 		}
 		fmt.Fprintf(w, "send_%s_ratio=%s send_%s_rate=%.0f send_%s_p50_ms=%.2f send_%s_p99_ms=%.2f\n", r.db, ratio(r.rate(), sendRef), r.db, r.rate(),
 			r.db, float64(r.percentile(0.5))/1e6, r.db, float64(r.percentile(0.99))/1e6)
+	}
+	v5 := b.v5Ratios()
+	for _, v := range v5 {
+		fmt.Fprintf(w, "qos%d_%s_mqtt5_vs_311_ratio=%.2f qos%d_%s_mqtt5_vs_311_cpu_ratio=%.2f\n", v.qos, v.db, v.rate, v.qos, v.db, v.cpu)
 	}
 	if peakKB > 0 {
 		fmt.Fprintf(w, "server_peak_rss_mb=%.0f\n", float64(peakKB)/1024)
@@ -133,9 +139,37 @@ func (b *bench) report(w io.Writer) {
 				rel >= targetQoS1Ratio && r.lost() == 0, fmt.Sprintf("ratio %.2f, lost %d", rel, r.lost()))
 		}
 	}
+	for _, v := range v5 {
+		target(w, fmt.Sprintf("qos%d %s: MQTT 5 >= %.1f of 3.1.1", v.qos, v.db, targetV5Ratio), v.rate >= targetV5Ratio,
+			fmt.Sprintf("ratio %.2f, CPU ratio %.2f", v.rate, v.cpu))
+	}
 	if peakKB > 0 {
 		target(w, fmt.Sprintf("server peak RSS < %d MB", targetRSSMB), float64(peakKB)/1024 < targetRSSMB, mb(peakKB)+" MB")
 	}
+}
+
+// v5Ratio is an MQTT 5 server case against the 3.1.1 one of the same QoS
+// and database, measured in the same run: throughput, and 3.1.1's CPU
+// per message over 5's (all parties).
+type v5Ratio struct {
+	qos       byte
+	db        string
+	rate, cpu float64
+}
+
+func (b *bench) v5Ratios() []v5Ratio {
+	var out []v5Ratio
+	for _, r5 := range b.ingest {
+		if r5.db == "" || r5.protocol != protocolV5 {
+			continue
+		}
+		for _, r3 := range b.ingest {
+			if r3.db == r5.db && r3.qos == r5.qos && r3.protocol == protocolV311 && r3.rate() > 0 && r5.cpuPerMsg() > 0 {
+				out = append(out, v5Ratio{qos: r5.qos, db: r5.db, rate: r5.rate() / r3.rate(), cpu: r3.cpuPerMsg() / r5.cpuPerMsg()})
+			}
+		}
+	}
+	return out
 }
 
 func target(w io.Writer, what string, met bool, got string) {

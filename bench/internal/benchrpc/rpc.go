@@ -86,14 +86,21 @@ type Listening struct {
 // Subscribe, starts the service and waits until check_mqtt_status says
 // connected and the subscription says subscribed.
 func (c *Client) Listen(ctx context.Context, brokerAddr, clientID, filter string, qos byte) (Listening, error) {
+	return c.ListenWith(ctx, brokerAddr, clientID, filter, qos, nil)
+}
+
+// ListenWith is Listen with further mqtt.broker values (the protocol, say).
+func (c *Client) ListenWith(ctx context.Context, brokerAddr, clientID, filter string, qos byte, brokerVals map[string]any) (Listening, error) {
 	host, port, err := splitHostPort(brokerAddr)
 	if err != nil {
 		return Listening{}, err
 	}
 	var l Listening
-	l.Broker, err = c.Create("mqtt.broker", map[string]any{
-		"name": "Bench Mosquitto", "host": host, "port": port, "client_id": clientID, "clean_session": true,
-	})
+	vals := map[string]any{"name": "Bench Mosquitto", "host": host, "port": port, "client_id": clientID, "clean_session": true}
+	for k, v := range brokerVals {
+		vals[k] = v
+	}
+	l.Broker, err = c.Create("mqtt.broker", vals)
 	if err != nil {
 		return l, err
 	}
