@@ -79,7 +79,8 @@ func connectV5(ctx context.Context, cfg mqttmodel.BrokerConfig, clientID string,
 	// or websocket connection must not interleave them.
 	conn = packets.NewThreadSafeConn(conn)
 
-	cc := paho.ClientConfig{ClientID: clientID, Conn: conn, PacketTimeout: v5PacketTimeout}
+	cc := paho.ClientConfig{ClientID: clientID, Conn: conn, PacketTimeout: v5PacketTimeout,
+		PingHandler: newPinger(orDefault(cfg.PingTimeout, defaultPingTimeout))}
 	if h.onLost != nil {
 		cc.OnClientError = h.onLost
 		cc.OnServerDisconnect = func(d *paho.Disconnect) {

@@ -62,7 +62,7 @@ func (a *Addon) broker() *models.Model {
 			{Name: "will_payload", Type: models.Text, String: "Last will payload"},
 			{Name: "will_qos", Type: models.Integer, String: "Last will QoS", Default: models.Constant(int64(0))},
 			{Name: "will_retain", Type: models.Boolean, String: "Last will retained", Default: models.Constant(false)},
-			{Name: "store_type", Type: models.Selection, String: "In-flight store", Default: models.Constant("memory"),
+			{Name: "store_type", Type: models.Selection, String: "In-flight store", Default: models.Constant("memory"), Help: "MQTT 3.1/3.1.1: where in-flight QoS 1/2 messages are kept. MQTT 5 connections keep them in memory.",
 				Selection: models.Choices("memory", "Memory", "file", "File")},
 			{Name: "store_dir", Type: models.Char, String: "In-flight store folder"},
 			{Name: "ws_path", Type: models.Char, String: "Websocket path", Default: models.Constant("/mqtt")},

@@ -3,7 +3,7 @@ import { registerView } from '../registry.js';
 import { realtime, listener } from '../channels.js';
 import { relatedList } from '../panels/related_list.js';
 import { liveList } from '../panels/live_list.js';
-import { qosWidget, v5Only } from './mqtt_fields.js';
+import { qosWidget, v5Only, v3Only } from './mqtt_fields.js';
 
 const notSuccess = (r) => r.connection_status !== 'success';
 // The fields that decide where the broker's secrets go: the server clears
@@ -70,7 +70,7 @@ registerView({
         && secrets.some((f) => v[f] === undefined || v[f] === false),
     }],
     widgets: { will_qos: qosWidget },
-    readonly: v5Only(['session_expiry_interval', 'receive_maximum'], (r) => r.protocol),
+    readonly: { ...v5Only(['session_expiry_interval', 'receive_maximum'], (r) => r.protocol), ...v3Only(['store_type', 'store_dir'], (r) => r.protocol) },
     invisible: {
       store_dir: (r) => r.store_type !== 'file',
       ws_path: (r) => !['ws://', 'wss://'].includes(r.url_scheme),

@@ -17,3 +17,11 @@ export function v5Only(fields, protocol) {
   const rule = { when: (r) => protocol(r) !== 'MQTTv5', hint: v5Hint };
   return Object.fromEntries(fields.map((f) => [f, rule]));
 }
+
+export const v3Hint = 'MQTT 3.1/3.1.1 only: an MQTT 5 connection keeps its in-flight messages in memory.';
+
+/** v3Only is the mirror of v5Only, for the fields MQTT 5 connections ignore. */
+export function v3Only(fields, protocol) {
+  const rule = { when: (r) => protocol(r) === 'MQTTv5', hint: v3Hint };
+  return Object.fromEntries(fields.map((f) => [f, rule]));
+}
