@@ -68,7 +68,7 @@ func (d *device) connectV5(ctx context.Context, addr string, inbox chan<- inboun
 			}
 			return true, nil
 		}},
-		OnClientError:      func(error) {},           // Done() tells serveV5
+		OnClientError:      func(error) {},            // Done() tells serveV5
 		OnServerDisconnect: func(*paho.Disconnect) {}, // likewise
 	})
 	cp := &paho.Connect{ClientID: "demo-" + d.id, KeepAlive: 30, CleanStart: true}
