@@ -25,7 +25,7 @@ func (a *Addon) awaitCommand(ctx context.Context, id int64) (any, error) {
 	defer stop()
 	rec, err := a.loadCommand(ctx, id)
 	if err != nil || rec == nil {
-		return nil, err
+		return nil, commandGone(err)
 	}
 	deadline := commandDeadline(rec)
 	timer := time.NewTimer(time.Until(deadline))
@@ -44,10 +44,19 @@ func (a *Addon) awaitCommand(ctx context.Context, id int64) (any, error) {
 			}
 		}
 		if rec, err = a.loadCommand(ctx, id); err != nil || rec == nil {
-			return nil, err
+			return nil, commandGone(err)
 		}
 	}
 	return commandResult(rec)
+}
+
+// commandGone is err, or the UserError of a command deleted while its
+// call waited.
+func commandGone(err error) error {
+	if err != nil {
+		return err
+	}
+	return models.UserErrorf("The command was deleted while waiting for its answer.")
 }
 
 // commandDeadline is when a command times out: its timeout after its
