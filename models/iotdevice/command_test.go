@@ -316,6 +316,7 @@ func (e errString) Error() string { return string(e) }
 // waiting for expires through the worker too.
 func TestCommandPersistent(t *testing.T) {
 	forEachDB(t, func(t *testing.T, r *app) {
+		modelstest.CheckLeaks(t) // the worker stops with its context
 		f := newCommandFixture(t, r, nil)
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup

@@ -229,6 +229,7 @@ func keys(m map[string][]byte) []string {
 // topic of the request id, and to an MQTT 5 requester on its Response
 // Topic with its Correlation Data.
 func TestLampCommandsOverMQTT(t *testing.T) {
+	modelstest.CheckLeaks(t) // the lamp's MQTT 5 client ends with Run
 	addr := testBroker(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
