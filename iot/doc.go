@@ -8,8 +8,9 @@
 // /homecontrol/device/config).
 //
 // Patterns say where a broker's devices publish; Match classifies a topic
-// (info, telemetry, event, availability) and extracts the device id and
-// sensor. ParseInfo reads a descriptor into a Device. A Registry of Drivers
+// (info, telemetry, event, availability, command response) and extracts
+// the device id, the sensor and a response's request id; RequestTopic and
+// ResponseTopic render a command's topics. ParseInfo reads a descriptor into a Device. A Registry of Drivers
 // picks the first driver that supports a device and turns its messages into
 // the device's data dict (Odoo's device.data, what IoT-box listeners
 // receive) and actions into messages to publish.

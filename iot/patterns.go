@@ -11,8 +11,9 @@ import (
 
 // Patterns are the topic templates of one broker's devices. A template is
 // a topic whose levels may be placeholders: {id} (the device identifier),
-// {sensor} (telemetry only) and {action} (actions only), each a whole
-// level, at most once. An empty template turns that kind of message off.
+// {sensor} (telemetry only), {action} (actions only) and {request_id}
+// (command requests and responses only), each a whole level, at most
+// once. An empty template turns that kind of message off.
 //
 // An inbound template without {id} is a topic shared by several devices:
 // the device id is then read from the JSON payload (device_id, deviceId,
@@ -26,13 +27,20 @@ type Patterns struct {
 	Action       string // commands to the device (outbound)
 	Config       string // retained configuration the device reads (outbound)
 	Availability string // online/offline, the device's last will
+	// Request and Response carry commands (iot.command): a request goes
+	// out on Request, the device answers on Response. Both need {id}; the
+	// request id in them is the correlation on MQTT 3.1/3.1.1, where a
+	// PUBLISH has no Correlation Data.
+	Request  string // command requests to the device (outbound)
+	Response string // the device's answers to them
 }
 
 // The placeholders of a template.
 const (
-	PlaceholderID     = "{id}"
-	PlaceholderSensor = "{sensor}"
-	PlaceholderAction = "{action}"
+	PlaceholderID        = "{id}"
+	PlaceholderSensor    = "{sensor}"
+	PlaceholderAction    = "{action}"
+	PlaceholderRequestID = "{request_id}"
 )
 
 // DefaultPatterns are seed 004's smart object topics.
@@ -44,6 +52,8 @@ func DefaultPatterns() Patterns {
 		Action:       "device/{id}/action/{action}",
 		Config:       "device/{id}/config",
 		Availability: "device/{id}/availability",
+		Request:      "device/{id}/request/{request_id}",
+		Response:     "device/{id}/response/{request_id}",
 	}
 }
 
@@ -55,10 +65,11 @@ const (
 	Info Kind = iota + 1
 	Event
 	Availability
+	Response
 	Telemetry
 )
 
-var kindNames = [...]string{Info: "info", Event: "event", Availability: "availability", Telemetry: "telemetry"}
+var kindNames = [...]string{Info: "info", Event: "event", Availability: "availability", Response: "response", Telemetry: "telemetry"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) && kindNames[k] != "" {
@@ -72,6 +83,9 @@ type Match struct {
 	Kind     Kind
 	DeviceID string // "" when the template has no {id}: see PayloadDeviceID
 	Sensor   string // telemetry with {sensor}
+	// RequestID is a response's {request_id} ("" when its template has
+	// none: the correlation is then the MQTT 5 Correlation Data alone).
+	RequestID string
 	// Base is the topic up to and including the {id} level
 	// ("device/thermo-1"), or the whole topic without {id}.
 	Base string
@@ -79,7 +93,7 @@ type Match struct {
 
 // PatternError says which template is wrong and why.
 type PatternError struct {
-	Field    string // "info", "telemetry", "event", "action", "config", "availability"
+	Field    string // "info", "telemetry", "event", "action", "config", "availability", "request", "response"
 	Template string
 	Reason   string
 }
@@ -94,16 +108,19 @@ type field struct {
 	template string
 	allowed  []string
 	inbound  bool
+	needID   bool // the device must be told by its topic, not its payload
 }
 
 func (p Patterns) fields() []field {
 	return []field{
-		{"info", p.Info, []string{PlaceholderID}, true},
-		{"telemetry", p.Telemetry, []string{PlaceholderID, PlaceholderSensor}, true},
-		{"event", p.Event, []string{PlaceholderID}, true},
-		{"availability", p.Availability, []string{PlaceholderID}, true},
-		{"action", p.Action, []string{PlaceholderID, PlaceholderAction}, false},
-		{"config", p.Config, []string{PlaceholderID}, false},
+		{"info", p.Info, []string{PlaceholderID}, true, false},
+		{"telemetry", p.Telemetry, []string{PlaceholderID, PlaceholderSensor}, true, false},
+		{"event", p.Event, []string{PlaceholderID}, true, false},
+		{"availability", p.Availability, []string{PlaceholderID}, true, false},
+		{"response", p.Response, []string{PlaceholderID, PlaceholderRequestID}, true, true},
+		{"action", p.Action, []string{PlaceholderID, PlaceholderAction}, false, false},
+		{"config", p.Config, []string{PlaceholderID}, false, false},
+		{"request", p.Request, []string{PlaceholderID, PlaceholderRequestID}, false, true},
 	}
 }
 
@@ -122,6 +139,9 @@ func (p Patterns) Validate() error {
 		if reason := checkTemplate(f.template, f.allowed); reason != "" {
 			return &PatternError{Field: f.name, Template: f.template, Reason: reason}
 		}
+		if f.needID && !hasLevel(f.template, PlaceholderID) {
+			return &PatternError{Field: f.name, Template: f.template, Reason: "needs {id}: a command's device is told by its topic"}
+		}
 		if !f.inbound {
 			continue
 		}
@@ -136,7 +156,7 @@ func (p Patterns) Validate() error {
 
 func checkTemplate(t string, allowed []string) string {
 	if strings.ContainsAny(t, "+#") {
-		return "wildcards (+, #) are not allowed; use {id}, {sensor} or {action} for a level that varies"
+		return "wildcards (+, #) are not allowed; use {id}, {sensor}, {action} or {request_id} for a level that varies"
 	}
 	if topic.ValidateName(t) != nil {
 		return "not a valid MQTT topic"
@@ -166,6 +186,16 @@ func checkTemplate(t string, allowed []string) string {
 	return ""
 }
 
+// hasLevel reports whether one level of t is exactly level.
+func hasLevel(t, level string) bool {
+	for _, l := range strings.Split(t, "/") {
+		if l == level {
+			return true
+		}
+	}
+	return false
+}
+
 // toFilter turns a template into the MQTT filter of its topics.
 func toFilter(t string) string {
 	if !strings.Contains(t, "{") {
@@ -181,7 +211,8 @@ func toFilter(t string) string {
 }
 
 // Filters are the MQTT subscriptions that receive every inbound device
-// message (info, telemetry, event, availability), each placeholder a "+".
+// message (info, telemetry, event, availability, command responses), each
+// placeholder a "+".
 func (p Patterns) Filters() []string {
 	var out []string
 	for _, f := range p.fields() {
@@ -201,13 +232,13 @@ func (p Patterns) Filters() []string {
 }
 
 // Match classifies a topic by the inbound templates, tried in the order
-// info, event, availability, telemetry (the one most likely to be
-// generic last). Patterns are assumed valid.
+// info, event, availability, response, telemetry (the one most likely to
+// be generic last). Patterns are assumed valid.
 func (p Patterns) Match(topic string) (Match, bool) {
 	for _, c := range [...]struct {
 		kind     Kind
 		template string
-	}{{Info, p.Info}, {Event, p.Event}, {Availability, p.Availability}, {Telemetry, p.Telemetry}} {
+	}{{Info, p.Info}, {Event, p.Event}, {Availability, p.Availability}, {Response, p.Response}, {Telemetry, p.Telemetry}} {
 		if c.template == "" {
 			continue
 		}
@@ -239,6 +270,11 @@ func matchTemplate(t, topic string) (Match, bool) {
 				return Match{}, false
 			}
 			m.Sensor = ol
+		case PlaceholderRequestID:
+			if ol == "" {
+				return Match{}, false
+			}
+			m.RequestID = ol
 		default:
 			if tl != ol {
 				return Match{}, false
@@ -294,4 +330,21 @@ func (p Patterns) ConfigTopic(id string) (string, error) {
 // last will says it is not.
 func (p Patterns) AvailabilityTopic(id string) (string, error) {
 	return fill("availability", p.Availability, map[string]string{PlaceholderID: id})
+}
+
+// RequestTopic is where command requestID goes to device id.
+func (p Patterns) RequestTopic(id, requestID string) (string, error) {
+	return fill("request", p.Request, map[string]string{PlaceholderID: id, PlaceholderRequestID: requestID})
+}
+
+// ResponseTopic is where device id answers command requestID.
+func (p Patterns) ResponseTopic(id, requestID string) (string, error) {
+	return fill("response", p.Response, map[string]string{PlaceholderID: id, PlaceholderRequestID: requestID})
+}
+
+// RequestIDInTopics reports whether both command templates carry
+// {request_id}, which a broker without Correlation Data (MQTT 3.1/3.1.1)
+// needs to pair a response with its request.
+func (p Patterns) RequestIDInTopics() bool {
+	return hasLevel(p.Request, PlaceholderRequestID) && hasLevel(p.Response, PlaceholderRequestID)
 }

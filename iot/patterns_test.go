@@ -45,6 +45,14 @@ func TestValidate(t *testing.T) {
 		{"two kinds on one topic", with(func(p *Patterns) { p.Event = "device/{id}/info" }), "event", "same topics as the info topic"},
 		{"outbound may equal inbound", with(func(p *Patterns) { p.Config = "device/{id}/info" }), "", ""},
 		{"same filter through placeholders", Patterns{Info: "d/{id}/x", Telemetry: "d/{sensor}/x"}, "telemetry", "same topics as the info topic"},
+		{"response without {request_id}", with(func(p *Patterns) { p.Response = "device/{id}/response" }), "", ""},
+		{"response without {id}", with(func(p *Patterns) { p.Response = "device/response/{request_id}" }), "response", "needs {id}"},
+		{"request without {id}", with(func(p *Patterns) { p.Request = "device/request/{request_id}" }), "request", "needs {id}"},
+		{"request_id outside commands", with(func(p *Patterns) { p.Event = "device/{id}/{request_id}" }), "event", "{request_id}"},
+		{"request_id not a whole level", with(func(p *Patterns) { p.Response = "device/{id}/r-{request_id}" }), "response", "whole level"},
+		{"response on the event topics", with(func(p *Patterns) { p.Response = "device/{id}/event" }), "response", "same topics as the event topic"},
+		{"response on the telemetry topics", with(func(p *Patterns) { p.Response = "device/{id}/telemetry/{request_id}" }), "response", "same topics as the telemetry topic"},
+		{"no commands", with(func(p *Patterns) { p.Request, p.Response = "", "" }), "", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -72,7 +80,7 @@ func TestFilters(t *testing.T) {
 		p    Patterns
 		want []string
 	}{
-		{"defaults", DefaultPatterns(), []string{"device/+/info", "device/+/telemetry/+", "device/+/event", "device/+/availability"}},
+		{"defaults", DefaultPatterns(), []string{"device/+/info", "device/+/telemetry/+", "device/+/event", "device/+/availability", "device/+/response/+"}},
 		{"seed 002", seed002, []string{"/homecontrol/device/data/+"}},
 		{"seed 002 shared", seed002Shared, []string{"/homecontrol/device/data"}},
 		{"none", Patterns{Action: "a/{id}"}, nil},
@@ -99,6 +107,10 @@ func TestMatch(t *testing.T) {
 		{"telemetry", def, "device/thermo-1/telemetry/temperature", true, Match{Kind: Telemetry, DeviceID: "thermo-1", Sensor: "temperature", Base: "device/thermo-1"}},
 		{"event", def, "device/lamp-1/event", true, Match{Kind: Event, DeviceID: "lamp-1", Base: "device/lamp-1"}},
 		{"availability", def, "device/lamp-1/availability", true, Match{Kind: Availability, DeviceID: "lamp-1", Base: "device/lamp-1"}},
+		{"response", def, "device/lamp-1/response/r42", true, Match{Kind: Response, DeviceID: "lamp-1", RequestID: "r42", Base: "device/lamp-1"}},
+		{"response before telemetry", Patterns{Response: "d/{id}/response/{request_id}", Telemetry: "d/{id}/{sensor}/r1"}, "d/x/response/r1", true, Match{Kind: Response, DeviceID: "x", RequestID: "r1", Base: "d/x"}},
+		{"empty request id", def, "device/lamp-1/response/", false, Match{}},
+		{"request is outbound", def, "device/lamp-1/request/r42", false, Match{}},
 		{"action is outbound", def, "device/lamp-1/action/toggle", false, Match{}},
 		{"config is outbound", def, "device/lamp-1/config", false, Match{}},
 		{"too deep", def, "device/thermo-1/telemetry/temperature/raw", false, Match{}},
@@ -171,6 +183,11 @@ func TestOutboundTopics(t *testing.T) {
 		{"no config topic", func() (string, error) { return Patterns{}.ConfigTopic("esp") }, "", ""},
 		{"availability", func() (string, error) { return def.AvailabilityTopic("lamp-1") }, "device/lamp-1/availability", ""},
 		{"id with a plus", func() (string, error) { return def.AvailabilityTopic("a+b") }, "", ""},
+		{"request", func() (string, error) { return def.RequestTopic("lamp-1", "r42") }, "device/lamp-1/request/r42", ""},
+		{"response", func() (string, error) { return def.ResponseTopic("lamp-1", "r42") }, "device/lamp-1/response/r42", ""},
+		{"response without {request_id}", func() (string, error) { return Patterns{Response: "d/{id}/rpc"}.ResponseTopic("lamp-1", "r42") }, "d/lamp-1/rpc", ""},
+		{"request id with a slash", func() (string, error) { return def.RequestTopic("lamp-1", "a/b") }, "", "cannot stand for {request_id}"},
+		{"no request topic", func() (string, error) { return Patterns{}.RequestTopic("lamp-1", "r") }, "", "no request topic"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -70,7 +70,7 @@ func TestDeviceDiscovery(t *testing.T) {
 			h.waitConnected(b, start)
 
 			// Only the device filters no subscription covers.
-			if got := h.deviceFilters(b); fmt.Sprint(got) != "[device/+/availability device/+/event]" {
+			if got := h.deviceFilters(b); fmt.Sprint(got) != "[device/+/availability device/+/event device/+/response/+]" {
 				t.Errorf("device filters subscribed: %v", got)
 			}
 
@@ -115,7 +115,7 @@ func TestDeviceDiscovery(t *testing.T) {
 			// Without the user's device/+/info, discovery still gets
 			// descriptors.
 			h.call("mqtt.subscription", "unsubscribe", []any{info})
-			if got := h.deviceFilters(b); fmt.Sprint(got) != "[device/+/availability device/+/event device/+/info]" {
+			if got := h.deviceFilters(b); fmt.Sprint(got) != "[device/+/availability device/+/event device/+/info device/+/response/+]" {
 				t.Errorf("device filters after the info subscription went: %v", got)
 			}
 			other := testmqtt.Connect(t, mq.URL(), "dev-thermo-9", nil)

@@ -167,8 +167,8 @@ func (a *app) runLive() {
 	})
 }
 
-// runJobs serves HTTP on ln and runs the session purge and the listener
-// service until cancel.
+// runJobs serves HTTP on ln and runs the session purge, the listener
+// service and the device command worker until cancel.
 func (a *app) runJobs(ln net.Listener) {
 	jobs, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
@@ -181,6 +181,11 @@ func (a *app) runJobs(ln net.Listener) {
 	a.wg.Go(func() {
 		if err := a.mqtt.Run(jobs); err != nil {
 			a.log.Error("MQTT listener service failed", slog.Any("error", err))
+		}
+	})
+	a.wg.Go(func() {
+		if err := a.iotAddon.RunCommands(jobs); err != nil {
+			a.log.Error("Device command worker failed", slog.Any("error", err))
 		}
 	})
 }

@@ -255,6 +255,27 @@ func TestBrowserAdmin(t *testing.T) {
 	if m := testmqtt.Receive(t, configs, 15*time.Second, "the pushed config"); string(m.Payload()) != `{"interval":10}` {
 		t.Errorf("config arrived as %q", m.Payload())
 	}
+	// 8. A command from the device's Commands panel: the device answers
+	// on the response topic of the request id, and the answer shows.
+	requests := testmqtt.Subscribe(t, device, "device/lamp-1/request/+", 1)
+	b.run(t, "call a command",
+		fill(`[data-testid=command-name]`, "get_state"),
+		fill(`[data-testid=command-params]`, `{"verbose": true}`),
+		click(`[data-testid=command-call]`),
+		until(`document.querySelector("[data-testid=device-command][data-status=sent]") !== null`))
+	req := testmqtt.Receive(t, requests, 15*time.Second, "the command request")
+	if string(req.Payload()) != `{"method":"get_state","params":{"verbose":true}}` {
+		t.Errorf("command request %s %q", req.Topic(), req.Payload())
+	}
+	testmqtt.Publish(t, device, strings.Replace(req.Topic(), "/request/", "/response/", 1), 1, false, `{"state": "on"}`)
+	b.run(t, "see the answer",
+		until(`document.querySelector("[data-testid=command-result]").dataset.status === "succeeded"`),
+		until(`document.querySelector("[data-testid=command-response]").textContent.includes('"state": "on"')`),
+		until(`document.querySelector("[data-testid=device-command][data-status=succeeded] .badge").textContent === "Succeeded"`))
+	b.run(t, "params that are not JSON are refused",
+		fill(`[data-testid=command-params]`, `{verbose}`),
+		click(`[data-testid=command-call]`),
+		until(`document.querySelector("[data-testid=command-params-error]") !== null`))
 	b.screenshot(t, "browser-09-device-form")
 	noPageErrors(t, b)
 }

@@ -20,7 +20,8 @@ import (
 // (as when a system Mosquitto holds 1883) and --demo on a new SQLite
 // database. The server picks a free port and logs it once, the demo
 // records appear, the simulated devices' messages reach the history, the
-// service reports connected, the lamp obeys a signal sent over RPC, and
+// service reports connected, the lamp obeys a signal sent over RPC and
+// answers a get_state command, and
 // /metrics answers. A restart moves the demo broker to the new port
 // without duplicating anything.
 func TestDemoStart(t *testing.T) {
@@ -89,6 +90,17 @@ func TestDemoStart(t *testing.T) {
 		return len(rows) > 0 && lampState([]byte(rows[0]["payload"].(string))) == want // newest first
 	})
 
+	// The lamp answers a get_state command (MQTT 3.1.1 here: by the
+	// request id in the topics).
+	lamps := o.searchRead("iot.device", []any{[]any{"identifier", "=", demo.LampID}}, "id")
+	if len(lamps) != 1 {
+		t.Fatalf("lamp devices = %v", lamps)
+	}
+	state, _ := o.call("iot.device", "call", []any{[]any{lamps[0]["id"]}}, map[string]any{"name": "get_state", "timeout": 10}).(map[string]any)
+	if state["state"] != want {
+		t.Errorf("get_state = %v, want state %s", state, want)
+	}
+
 	resp, err := http.Get(srv.url() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +112,7 @@ func TestDemoStart(t *testing.T) {
 	}
 	for _, want := range []string{"go_goroutines ", "process_start_time_seconds ", `go_sql_open_connections{db_name="main"} `,
 		`odoo_iot_mqtt_connection_state{broker_id="1",state="connected"} 1`, `odoo_iot_mqtt_messages_received_total{broker_id="1"} `,
-		`odoo_iot_mqtt_messages_sent_total{broker_id="1"} 1`, "odoo_iot_mqtt_messages_dropped_total 0", "odoo_iot_mqtt_ingest_queue_depth "} {
+		`odoo_iot_mqtt_messages_sent_total{broker_id="1"} 2` /* the toggle and the get_state request */, "odoo_iot_mqtt_messages_dropped_total 0", "odoo_iot_mqtt_ingest_queue_depth "} {
 		if !strings.Contains(string(body), "\n"+want) {
 			t.Errorf("GET /metrics lacks %q", want)
 		}

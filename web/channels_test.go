@@ -25,7 +25,8 @@ func TestChannelsMatchServer(t *testing.T) {
 	want := map[string]map[string]string{
 		"realtime": {"channel": mqtt.ChannelRealtime, "message": mqtt.NoteMessage},
 		"listener": {"channel": mqtt.ChannelListener, "state": mqtt.NoteListenerState},
-		"devices":  {"channel": iotdevice.ChannelDevices, "event": iotdevice.NoteDeviceEvent, "update": iotdevice.NoteDeviceUpdate},
+		"devices": {"channel": iotdevice.ChannelDevices, "event": iotdevice.NoteDeviceEvent, "update": iotdevice.NoteDeviceUpdate,
+			"command": iotdevice.NoteCommand},
 	}
 	if len(got) != len(want) {
 		t.Errorf("channels.js declares %v, want %v", got, want)

@@ -3,7 +3,9 @@
 // (Addon.IngestDeviceMessages), driven through its drivers (action,
 // push_config), the bus channel iot_device, and the device topic fields
 // it adds to mqtt.broker (an extension: the mqtt addon does not know of
-// them).
+// them), and iot.command, the request/response commands sent to devices
+// (iot.device.call, call_async; command.go) with the worker that sends
+// and expires them (RunCommands).
 package iotdevice
 
 import (
@@ -15,7 +17,8 @@ import (
 )
 
 // ChannelDevices carries device events and updates (types
-// NoteDeviceEvent, NoteDeviceUpdate).
+// NoteDeviceEvent, NoteDeviceUpdate), and commands' changes
+// (NoteCommand).
 const (
 	ChannelDevices   = "iot_device"
 	NoteDeviceEvent  = "iot_device_event"
@@ -37,23 +40,25 @@ type Addon struct {
 	reg     *models.Registry // set once built
 	log     *slog.Logger
 	cache   cache
+	waiters commandWaiters // calls waiting for their command
+	wake    chan struct{}  // wakes RunCommands
 }
 
 // New returns the addon, which reaches brokers through mq.
 func New(mq *mqtt.Addon, opts Options) *Addon {
-	a := &Addon{mqtt: mq, drivers: opts.Drivers}
+	a := &Addon{mqtt: mq, drivers: opts.Drivers, wake: make(chan struct{}, 1)}
 	if a.drivers == nil {
 		a.drivers = iot.DefaultRegistry()
 	}
 	return a
 }
 
-// Manifest declares iot.device and extends mqtt.broker.
+// Manifest declares iot.device and iot.command and extends mqtt.broker.
 func (a *Addon) Manifest() models.Manifest {
 	return models.Manifest{
 		Name:    "iot",
 		Depends: []string{"mqtt"},
-		Models:  []*models.Model{a.device()},
+		Models:  []*models.Model{a.device(), commandModel()},
 		Extends: []*models.Extension{a.brokerExtension()},
 		Built: func(r *models.Registry) error {
 			a.reg, a.log = r, r.Logger()

@@ -29,7 +29,16 @@ var deviceTopicFields = []struct {
 	{"device_action_topic", "action", "Device action topic", func(p *iot.Patterns) *string { return &p.Action }},
 	{"device_config_topic", "config", "Device config topic", func(p *iot.Patterns) *string { return &p.Config }},
 	{"device_availability_topic", "availability", "Device availability topic", func(p *iot.Patterns) *string { return &p.Availability }},
+	{"device_request_topic", "request", "Device request topic", func(p *iot.Patterns) *string { return &p.Request }},
+	{"device_response_topic", "response", "Device response topic", func(p *iot.Patterns) *string { return &p.Response }},
 }
+
+// commandTopicHelp is the help of the request and response topics.
+const commandTopicHelp = "Commands (iot.device.call): the request goes out on the request topic, the device answers on the response topic. " +
+	"{id} is the device identifier (required), {request_id} the command's request id, each a whole topic level. " +
+	"On MQTT 5 the request also carries the response topic and the request id as Correlation Data; on MQTT 3.1/3.1.1 " +
+	"the request id in the topics is the only correlation, so both need {request_id}. Responses are received through " +
+	"device discovery: it must be on. Empty: no commands."
 
 const deviceTopicHelp = "{id} stands for the device identifier, {sensor} for a sensor (telemetry), {action} for an action; " +
 	"each a whole topic level. Without {id} the topic is shared and the device id is read from the JSON payload " +
@@ -47,7 +56,11 @@ func (a *Addon) brokerExtension() *models.Extension {
 		Help: "The listener also subscribes the device topics below and keeps the Devices list up to date. " +
 			"Device messages go to the message history only when a subscription of the broker matches them."}}
 	for _, t := range deviceTopicFields {
-		fields = append(fields, &models.Field{Name: t.field, Type: models.Char, String: t.label, Default: models.Constant(*t.get(&def)), Help: deviceTopicHelp})
+		help := deviceTopicHelp
+		if t.pattern == "request" || t.pattern == "response" {
+			help = commandTopicHelp
+		}
+		fields = append(fields, &models.Field{Name: t.field, Type: models.Char, String: t.label, Default: models.Constant(*t.get(&def)), Help: help})
 	}
 	return &models.Extension{
 		Model:       "mqtt.broker",

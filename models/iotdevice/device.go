@@ -61,6 +61,8 @@ func (a *Addon) device() *models.Model {
 		Methods: map[string]*models.Method{
 			"action":      {Kind: models.RecordLevel, OwnTransactions: true, Params: []models.Param{{Name: "data", Optional: true}}, Fn: a.deviceAction},
 			"push_config": {Kind: models.RecordLevel, OwnTransactions: true, Params: []models.Param{{Name: "config"}}, Fn: a.devicePushConfig},
+			"call":        {Kind: models.RecordLevel, OwnTransactions: true, Params: commandParams, Fn: a.deviceCall},
+			"call_async":  {Kind: models.RecordLevel, OwnTransactions: true, Params: commandParams, Fn: a.deviceCallAsync},
 		},
 	}
 }

@@ -38,6 +38,10 @@ type DeviceMessage struct {
 // retained) message sets it and last_seen. Each device is written once
 // per call, in one transaction.
 //
+// A message on the response topic completes its command instead
+// (completeCommands, in the same transaction), and a device going online
+// wakes the command worker, which sends its pending commands.
+//
 // Once committed, every message is notified on ChannelDevices as a
 // NoteDeviceEvent carrying the device's data dict as an IoT box sends it
 // ({"device_identifier", "time", "value", ...} plus "device_id" and
@@ -55,7 +59,7 @@ func (a *Addon) IngestDeviceMessages(ctx context.Context, brokerID int64, msgs [
 	for _, m := range msgs {
 		b.classify(a.log, m)
 	}
-	if len(b.order) == 0 {
+	if len(b.order) == 0 && len(b.responses) == 0 {
 		return nil
 	}
 	idents := make([]string, len(b.order))
@@ -69,10 +73,16 @@ func (a *Addon) IngestDeviceMessages(ctx context.Context, brokerID int64, msgs [
 			return err
 		}
 		b.apply()
-		return b.write(su)
+		if err := b.write(su); err != nil {
+			return err
+		}
+		return a.completeCommands(su, brokerID, b.responses)
 	})
 	if err != nil {
 		return err
+	}
+	if b.cameOnline() {
+		a.wakeCommands()
 	}
 	states := make([]*deviceState, len(b.order))
 	for i, p := range b.order {
@@ -90,6 +100,9 @@ type deviceBatch struct {
 	byID     map[string]*pendingDevice
 	order    []*pendingDevice // first message first
 	msgs     []batchMessage   // arrival order
+	// responses are the messages on the response topic, in arrival
+	// order: command answers, not device data.
+	responses []commandResponse
 }
 
 type batchMessage struct {
@@ -119,6 +132,10 @@ func (b *deviceBatch) classify(log *slog.Logger, m DeviceMessage) {
 	}
 	if !validIdentifier(match.DeviceID) {
 		log.Debug("Device message with an unusable device id skipped", slog.String("topic", m.Topic), slog.String("device", match.DeviceID))
+		return
+	}
+	if match.Kind == iot.Response {
+		b.responses = append(b.responses, commandResponse{match: match, corr: m.CorrelationData, payload: m.Payload, at: m.Time})
 		return
 	}
 	p := b.byID[match.DeviceID]
@@ -315,6 +332,16 @@ func (b *deviceBatch) applyInfo(p *pendingDevice, nd iot.Device, raw []byte) {
 	}
 	p.set("info", mqtt.PayloadText(raw))
 	st.device = nd
+}
+
+// cameOnline reports whether a device of the batch went online.
+func (b *deviceBatch) cameOnline() bool {
+	for _, p := range b.order {
+		if p.st.connected && (p.created || !p.wasConnected) {
+			return true
+		}
+	}
+	return false
 }
 
 // write creates or updates each device, then queues the notifications.

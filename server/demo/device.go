@@ -29,6 +29,7 @@ type message struct {
 	payload []byte
 	qos     byte
 	retain  bool
+	corr    []byte // MQTT 5 Correlation Data of an answer (the lamp's client speaks MQTT 5)
 }
 
 // sensor is a value drifting around base within +/- swing, with an alert
@@ -93,6 +94,48 @@ func (d *device) topic(parts ...string) string {
 
 // actionFilter is what the device subscribes to for its actions.
 func (d *device) actionFilter() string { return d.topic("action", "#") }
+
+// requestFilter is what the lamp subscribes to for commands
+// (iot.device.call on the broker's default request topic).
+func (d *device) requestFilter() string { return d.topic("request", "+") }
+
+// answer answers a command request received on
+// device/<id>/request/<request_id>, {"method", "params"}: get_state gives
+// the lamp's state, another method an {"error"}. It goes where MQTT 5
+// says, the request's Response Topic with its Correlation Data, when the
+// request has both; else to device/<id>/response/<request_id>, the
+// convention of MQTT 3.1.1 where the request id in the topic is the
+// correlation. ok is false for what is no request of this device.
+func (d *device) answer(req inbound) (message, bool) {
+	reqID, ok := strings.CutPrefix(req.topic, d.topic("request")+"/")
+	if !ok || !d.lamp || reqID == "" || strings.Contains(reqID, "/") {
+		return message{}, false
+	}
+	var body struct {
+		Method string `json:"method"`
+	}
+	if json.Unmarshal(req.payload, &body) != nil {
+		return message{}, false
+	}
+	var result map[string]any
+	switch body.Method {
+	case "get_state":
+		state := "off"
+		if d.on {
+			state = "on"
+		}
+		result = map[string]any{"on": d.on, "state": state, "model": d.model, "version": d.version}
+	default:
+		result = map[string]any{"error": "unknown method " + strconvQuote(body.Method)}
+	}
+	m := message{topic: d.topic("response", reqID), payload: mustJSON(result), qos: 1}
+	if req.responseTopic != "" && len(req.corr) > 0 {
+		m.topic, m.corr = req.responseTopic, req.corr
+	}
+	return m, true
+}
+
+func strconvQuote(s string) string { b, _ := json.Marshal(s); return string(b) }
 
 // infoMessage is the retained descriptor a consumer reads first.
 func (d *device) infoMessage() message {

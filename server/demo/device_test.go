@@ -135,6 +135,9 @@ func TestSubscriptionsCoverDevices(t *testing.T) {
 	for _, d := range devices() {
 		msgs := append(d.tick(now), d.infoMessage())
 		msgs = append(msgs, d.act(now, LampToggleTopic, nil)...)
+		if m, ok := d.answer(inbound{topic: d.topic("request", "r1"), payload: []byte(`{"method":"get_state"}`)}); ok {
+			msgs = append(msgs, m)
+		}
 		for _, online := range []bool{true, false} {
 			if m, ok := d.availability(online); ok {
 				msgs = append(msgs, m)
@@ -152,5 +155,49 @@ func TestSubscriptionsCoverDevices(t *testing.T) {
 				t.Errorf("no demo subscription matches %s", m.topic)
 			}
 		}
+	}
+}
+
+// TestLampAnswersCommands: the lamp answers get_state on the response
+// topic of the request id in the topic (MQTT 3.1.1), or on the request's
+// Response Topic with its Correlation Data when it has both (MQTT 5).
+func TestLampAnswersCommands(t *testing.T) {
+	tests := []struct {
+		name      string
+		req       inbound
+		ok        bool
+		topic     string
+		corr      string
+		inPayload string
+	}{
+		{"3.1.1", inbound{topic: "device/lamp-1/request/r1", payload: []byte(`{"method":"get_state","params":{}}`)},
+			true, "device/lamp-1/response/r1", "", `"on":false`},
+		{"MQTT 5", inbound{topic: "device/lamp-1/request/r2", payload: []byte(`{"method":"get_state"}`), responseTopic: "replies/x", corr: []byte("c-2")},
+			true, "replies/x", "c-2", `"state":"off"`},
+		{"response topic without correlation data", inbound{topic: "device/lamp-1/request/r3", payload: []byte(`{"method":"get_state"}`), responseTopic: "replies/x"},
+			true, "device/lamp-1/response/r3", "", `"on":false`},
+		{"unknown method", inbound{topic: "device/lamp-1/request/r4", payload: []byte(`{"method":"dance"}`)},
+			true, "device/lamp-1/response/r4", "", `"error":"unknown method \"dance\""`},
+		{"not JSON", inbound{topic: "device/lamp-1/request/r5", payload: []byte(`get_state`)}, false, "", "", ""},
+		{"an action", inbound{topic: "device/lamp-1/action/toggle", payload: []byte(`{}`)}, false, "", "", ""},
+		{"another device", inbound{topic: "device/thermo-1/request/r6", payload: []byte(`{"method":"get_state"}`)}, false, "", "", ""},
+	}
+	lamp := devices()[2]
+	if !lamp.lamp {
+		t.Fatal("devices()[2] is not the lamp")
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, ok := lamp.answer(tc.req)
+			if ok != tc.ok {
+				t.Fatalf("answer ok = %v, want %v", ok, tc.ok)
+			}
+			if !ok {
+				return
+			}
+			if m.topic != tc.topic || string(m.corr) != tc.corr || m.qos != 1 || m.retain || !strings.Contains(string(m.payload), tc.inPayload) {
+				t.Errorf("answer = %s %s corr %q qos %d retain %v", m.topic, m.payload, m.corr, m.qos, m.retain)
+			}
+		})
 	}
 }

@@ -18,7 +18,8 @@ type Options struct {
 
 // Run connects each simulated device to the broker at addr (host:port,
 // plain TCP) with its own paho client and runs them until ctx ends. It
-// returns once every device has disconnected.
+// returns once every device has disconnected. The lamp speaks MQTT 5
+// (paho.golang), the others MQTT 3.1.1.
 func Run(ctx context.Context, addr string, opts Options) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -31,16 +32,25 @@ func Run(ctx context.Context, addr string, opts Options) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d.run(ctx, addr, opts.Interval, opts.Logger.With(slog.String("device", d.id)))
+			log := opts.Logger.With(slog.String("device", d.id))
+			if d.lamp {
+				d.runV5(ctx, addr, opts.Interval, log) // answers commands on both conventions
+				return
+			}
+			d.run(ctx, addr, opts.Interval, log)
 		}()
 	}
 	wg.Wait()
 }
 
-// inbound is an action message handed from paho's router to the device.
+// inbound is an action or command message handed from paho's router to
+// the device.
 type inbound struct {
 	topic   string
 	payload []byte
+	// MQTT 5 request/response properties (the lamp's client only).
+	responseTopic string
+	corr          []byte
 }
 
 // run is one device's life: connect with a last will saying offline,

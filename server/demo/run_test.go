@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	paho5 "github.com/eclipse/paho.golang/paho"
 	paho "github.com/eclipse/paho.mqtt.golang"
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
@@ -220,4 +222,70 @@ func keys(m map[string][]byte) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestLampCommandsOverMQTT: the lamp, an MQTT 5 client, answers get_state
+// on a real broker both ways: to an MQTT 3.1.1 requester on the response
+// topic of the request id, and to an MQTT 5 requester on its Response
+// Topic with its Correlation Data.
+func TestLampCommandsOverMQTT(t *testing.T) {
+	modelstest.CheckLeaks(t) // the lamp's MQTT 5 client ends with Run
+	addr := testBroker(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	wg.Go(func() { Run(ctx, addr, Options{Logger: modelstest.Logger(t), Interval: time.Hour}) })
+
+	// MQTT 3.1.1: the request id in the topic is the correlation.
+	answers := make(chan paho.Message, 10)
+	c := testmqtt.Connect(t, "tcp://"+addr, "demo-test-v3", nil)
+	if err := testmqtt.Wait(c.Subscribe("device/lamp-1/response/+", 1, func(_ paho.Client, m paho.Message) { answers <- m })); err != nil {
+		t.Fatal(err)
+	}
+	var got paho.Message
+	// The lamp may not have subscribed yet: ask until it answers.
+	for deadline := time.Now().Add(10 * time.Second); got == nil && time.Now().Before(deadline); {
+		testmqtt.Publish(t, c, "device/lamp-1/request/r311", 1, false, `{"method":"get_state","params":{}}`)
+		select {
+		case got = <-answers:
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	if got == nil || got.Topic() != "device/lamp-1/response/r311" || !strings.Contains(string(got.Payload()), `"state":"off"`) {
+		t.Fatalf("3.1.1 answer = %v", got)
+	}
+
+	// MQTT 5: Response Topic and Correlation Data.
+	v5 := make(chan *paho5.Publish, 10)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c5 := paho5.NewClient(paho5.ClientConfig{Conn: conn, OnPublishReceived: []func(paho5.PublishReceived) (bool, error){
+		func(pr paho5.PublishReceived) (bool, error) { v5 <- pr.Packet; return true, nil }}})
+	if _, err := c5.Connect(ctx, &paho5.Connect{ClientID: "demo-test-v5", CleanStart: true, KeepAlive: 30}); err != nil {
+		t.Fatal(err)
+	}
+	defer c5.Disconnect(&paho5.Disconnect{})
+	if _, err := c5.Subscribe(ctx, &paho5.Subscribe{Subscriptions: []paho5.SubscribeOptions{{Topic: "replies/test", QoS: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c5.Publish(ctx, &paho5.Publish{Topic: "device/lamp-1/request/r5", QoS: 1, Payload: []byte(`{"method":"get_state"}`),
+		Properties: &paho5.PublishProperties{ResponseTopic: "replies/test", CorrelationData: []byte("corr-5")}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case p := <-v5:
+		if p.Topic != "replies/test" || p.Properties == nil || string(p.Properties.CorrelationData) != "corr-5" || !strings.Contains(string(p.Payload), `"on":false`) {
+			t.Errorf("MQTT 5 answer = %s %s %+v", p.Topic, p.Payload, p.Properties)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no MQTT 5 answer")
+	}
+	for len(answers) > 0 { // answers to the repeated 3.1.1 requests may still come
+		if m := <-answers; m.Topic() != "device/lamp-1/response/r311" {
+			t.Errorf("the MQTT 5 request was also answered on %s", m.Topic())
+		}
+	}
 }

@@ -36,6 +36,7 @@ var Subscriptions = []struct {
 	{"device/+/telemetry/#", 0},
 	{"device/+/event", 1},
 	{"device/+/availability", 1},
+	{"device/+/response/+", 1}, // the lamp's answers to commands
 	{"/homecontrol/device/data/#", 0},
 	{LampToggleTopic, 1},
 	{LampSwitchTopic, 1},

@@ -10,5 +10,8 @@ export const realtime = Object.freeze({ channel: 'mqtt_realtime', message: 'mqtt
 /** listener carries the broker daemons' state changes. */
 export const listener = Object.freeze({ channel: 'mqtt_listener', state: 'mqtt_listener_state' });
 
-/** devices carries device events (readings) and updates (created, online/offline). */
-export const devices = Object.freeze({ channel: 'iot_device', event: 'iot_device_event', update: 'iot_device_update' });
+/**
+ * devices carries device events (readings), updates (created,
+ * online/offline) and commands' status changes.
+ */
+export const devices = Object.freeze({ channel: 'iot_device', event: 'iot_device_event', update: 'iot_device_update', command: 'iot_command' });

@@ -8,5 +8,6 @@ import './mqtt_service.js';
 import './mqtt_signal.js';
 import './mqtt_signal_history.js';
 import './iot_device.js';
+import './iot_command.js';
 
 export const { menu, actions, views, home, actionForModel } = buildRegistry(registeredViews());

@@ -1,8 +1,9 @@
 // The view of iot.device: the Devices page, with the device's values,
-// actions, events and Push config.
+// actions, commands, events and Push config.
 import { registerView } from '../registry.js';
 import { devices } from '../channels.js';
 import { deviceValues, deviceActions, deviceEvents, devicePushConfig } from '../panels/device.js';
+import { deviceCommands } from '../panels/commands.js';
 
 registerView({
   model: 'iot.device',
@@ -32,6 +33,10 @@ registerView({
     panels: [
       { panel: deviceValues, live: { channel: devices.channel, event: devices.event, update: devices.update } },
       { panel: deviceActions },
+      {
+        panel: deviceCommands, title: 'Commands', model: 'iot.command', field: 'device_id', method: 'call_async',
+        live: { channel: devices.channel, type: devices.command }, href: (c) => `#/iot.command/${c.id}`,
+      },
       { panel: deviceEvents },
       { panel: devicePushConfig, method: 'push_config' },
     ],

@@ -51,7 +51,7 @@ registerView({
       {
         title: 'Devices',
         fields: ['device_discovery', 'device_info_topic', 'device_telemetry_topic', 'device_event_topic',
-          'device_action_topic', 'device_config_topic', 'device_availability_topic'],
+          'device_action_topic', 'device_config_topic', 'device_availability_topic', 'device_request_topic', 'device_response_topic'],
       },
       { title: 'TLS', collapsed: true, fields: ['ca_cert', 'client_cert', 'client_key', 'tls_server_name', 'tls_insecure'] },
       { title: 'Last will', collapsed: true, fields: ['will_topic', 'will_payload', 'will_qos', 'will_retain'] },

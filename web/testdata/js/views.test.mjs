@@ -74,9 +74,12 @@ test('panels are declared with their options', () => {
   }]);
 
   const device = panels('iot.device');
-  assert.deepEqual(device.map((p) => p.name), ['deviceValues', 'deviceActions', 'deviceEvents', 'devicePushConfig']);
+  assert.deepEqual(device.map((p) => p.name), ['deviceValues', 'deviceActions', 'deviceCommands', 'deviceEvents', 'devicePushConfig']);
   assert.deepEqual(device[0].live, { channel: devices.channel, event: devices.event, update: devices.update });
-  assert.equal(device[3].method, 'push_config');
+  assert.deepEqual([device[2].model, device[2].field, device[2].method], ['iot.command', 'device_id', 'call_async']);
+  assert.deepEqual(device[2].live, { channel: devices.channel, type: devices.command });
+  assert.equal(device[2].href({ id: 7 }), '#/iot.command/7');
+  assert.equal(device[4].method, 'push_config');
 });
 
 test('buildRegistry builds the menu in registration order', () => {
