@@ -86,7 +86,6 @@ func TestPythonDeviceCommands(t *testing.T) {
 // topic and the request id as Response Topic and Correlation Data, and
 // answers with them.
 func TestPythonDeviceCommandsV5(t *testing.T) {
-	t.Skip("needs the MQTT 5 listener (branch v5listener)")
 	py := pythonPaho(t)
 	e := startCommandE2E(t, py, modelstest.Kinds(t)[0], "MQTTv5", "5")
 	res, err := e.x.call("iot.device", "call", []any{[]any{e.device}}, map[string]any{"name": "get_state", "timeout": 15})
