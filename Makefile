@@ -35,6 +35,7 @@ bench:
 	$(GO) run ./bench/mqttingest
 	$(GO) run ./bench/buslatency
 	$(GO) run ./bench/floodrss
+	$(GO) run ./bench/commandrtt
 
 clean:
 	rm -rf bin

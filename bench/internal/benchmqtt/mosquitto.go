@@ -35,8 +35,9 @@ type Mosquitto struct {
 	connects map[string]int // "New client connected from ... as X (...)" lines, per client id
 }
 
-// StartMosquitto starts bin and returns once it accepts connections.
-func StartMosquitto(ctx context.Context, bin string) (*Mosquitto, error) {
+// StartMosquitto starts bin and returns once it accepts connections;
+// extra are further configuration lines.
+func StartMosquitto(ctx context.Context, bin string, extra ...string) (*Mosquitto, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -47,6 +48,9 @@ func StartMosquitto(ctx context.Context, bin string) (*Mosquitto, error) {
 	}
 	conf := filepath.Join(dir, "mosquitto.conf")
 	body := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\nlog_dest stderr\nlog_timestamp_format %%H:%%M:%%S\n", port)
+	for _, line := range extra {
+		body += line + "\n"
+	}
 	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
