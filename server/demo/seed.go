@@ -115,7 +115,7 @@ func (s seeder) ids(model string, domain []any, kwargs map[string]any) ([]int64,
 // and turns device discovery on for a demo database made before it
 // existed (its device topics never set).
 func (s seeder) moveBroker(id int64, host string, port int) error {
-	res, err := s.call("mqtt.broker", "read", []any{[]any{id}, []any{"host", "port", "device_info_topic"}}, nil)
+	res, err := s.call("mqtt.broker", "read", []any{[]any{id}, []any{"host", "port", "device_info_topic", "device_request_topic"}}, nil)
 	if err != nil {
 		return err
 	}
@@ -127,7 +127,9 @@ func (s seeder) moveBroker(id int64, host string, port int) error {
 			delete(vals, "host")
 			delete(vals, "port")
 		}
-		if t, _ := recs[0].Get("device_info_topic"); t == false {
+		info, _ := recs[0].Get("device_info_topic")
+		request, _ := recs[0].Get("device_request_topic")
+		if info == false || request == false { // made before discovery or commands existed
 			for k, v := range deviceDefaults() {
 				vals[k] = v
 			}
@@ -146,7 +148,7 @@ func deviceDefaults() map[string]any {
 	p := iot.DefaultPatterns()
 	return map[string]any{"device_discovery": true, "device_info_topic": p.Info, "device_telemetry_topic": p.Telemetry,
 		"device_event_topic": p.Event, "device_action_topic": p.Action, "device_config_topic": p.Config,
-		"device_availability_topic": p.Availability}
+		"device_availability_topic": p.Availability, "device_request_topic": p.Request, "device_response_topic": p.Response}
 }
 
 // create makes the broker with its subscriptions in one transaction (one
@@ -157,7 +159,10 @@ func (s seeder) create(host string, port int) error {
 		subs[i] = []any{int64(0), int64(0), map[string]any{"topic": sub.Topic, "qos": sub.QoS}}
 	}
 	res, err := s.call("mqtt.broker", "create", []any{map[string]any{
-		"name": BrokerName, "url_scheme": "mqtt://", "host": host, "port": strconv.Itoa(port),
+		// MQTT 5, which the embedded broker speaks: commands to the lamp
+		// carry Response Topic and Correlation Data, and history rows the
+		// devices' properties.
+		"name": BrokerName, "url_scheme": "mqtt://", "host": host, "port": strconv.Itoa(port), "protocol": "MQTTv5",
 		"note":             "Created by --demo: the simulated devices publish to the embedded broker. Delete it to stop the demo data.",
 		"subscription_ids": subs,
 	}}, nil)
