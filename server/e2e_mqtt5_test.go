@@ -269,14 +269,16 @@ func TestE2EMQTT5ReasonCodes(t *testing.T) {
 	mq := testmqtt.Start(t, testmqtt.Options{Users: map[string]string{"plant": "s3cret"}})
 	srv := startServer(t, "--db", modelstest.DSN(t, "sqlite"), "--db-name", "e2e5", "--admin-password", "pw")
 	x := dialV5RPC(t, srv, "e2e5", "pw")
-	for _, c := range []struct {
+	cases := []struct {
 		proto string
 		v5    bool
 		want  string
 	}{
 		{"MQTTv311", false, "refused the connection: not Authorized"},
 		{"MQTTv5", true, "refused the connection: Not authorized (0x87)"},
-	} {
+	}
+	refused := map[string]int64{} // the wrong password's broker by protocol
+	for _, c := range cases {
 		t.Run(c.proto, func(t *testing.T) {
 			for _, pw := range []string{"s3cret", "nope"} {
 				id := x.create("mqtt.broker", map[string]any{"name": c.proto + " " + pw, "host": testmqtt.Host, "port": strconv.Itoa(mq.Port()),
@@ -289,6 +291,7 @@ func TestE2EMQTT5ReasonCodes(t *testing.T) {
 					}
 					continue
 				}
+				refused[c.proto] = id
 				// kolo's client (net/rpc underneath) hands a fault over as
 				// the text of kolo.FaultError.
 				fault, isFault := strings.CutPrefix(v5ErrText(err), "Fault(2): ")
@@ -304,6 +307,30 @@ func TestE2EMQTT5ReasonCodes(t *testing.T) {
 				}
 			}
 		})
+	}
+	// The listener's status says the same: the refused daemons keep
+	// retrying (reconnecting) with the CONNACK's reason in the broker's
+	// last_error.
+	if res := x.call("mqtt.service", "start_mqtt_service", nil, nil); res != true {
+		t.Fatalf("start_mqtt_service = %v", res)
+	}
+	for _, c := range cases {
+		id, ok := refused[c.proto]
+		if !ok {
+			continue // its subtest failed before
+		}
+		var rec map[string]any
+		testkit.Eventually(t, 20*time.Second, c.proto+"'s listener to report the refusal", func() bool {
+			rec = x.searchRead("mqtt.broker", []any{[]any{"id", "=", id}}, "listener_state", "last_error")[0]
+			msg, _ := rec["last_error"].(string)
+			return strings.Contains(msg, c.want)
+		})
+		if st := rec["listener_state"]; st == "connected" || st == "stopped" {
+			t.Errorf("%s: listener_state %v with last_error %q", c.proto, st, rec["last_error"])
+		}
+		if msg, _ := rec["last_error"].(string); !c.v5 && strings.Contains(msg, "(0x") {
+			t.Errorf("a 3.1.1 listener error names an MQTT 5 reason code: %q", msg)
+		}
 	}
 }
 
