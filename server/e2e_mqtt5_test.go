@@ -91,8 +91,8 @@ func (c *v5Case) subscribe(t *testing.T, vals map[string]any) int64 {
 	t.Helper()
 	vals["broker_id"] = c.broker
 	vals["qos"] = 1
-	id := c.x.create("mqtt.subscription", vals)
-	if res := c.x.call("mqtt.subscription", "subscribe_mqtt", []any{[]any{id}}, nil); res != true {
+	id := c.x.on(t).create("mqtt.subscription", vals)
+	if res := c.x.on(t).call("mqtt.subscription", "subscribe_mqtt", []any{[]any{id}}, nil); res != true {
 		t.Fatalf("subscribe_mqtt %v = %v", vals, res)
 	}
 	return id
@@ -104,7 +104,7 @@ func (c *v5Case) receivedRow(t *testing.T, topic, payload string, fields ...stri
 	domain := []any{[]any{"topic", "=", topic}, []any{"direction", "=", "receive"}, []any{"payload", "=", payload}}
 	var rows []map[string]any
 	testkit.Eventually(t, 15*time.Second, "the receive row "+payload+" on "+topic, func() bool {
-		rows = c.x.searchRead("mqtt.signal.history", domain, fields...)
+		rows = c.x.on(t).searchRead("mqtt.signal.history", domain, fields...)
 		return len(rows) > 0
 	})
 	if len(rows) != 1 {
@@ -114,8 +114,8 @@ func (c *v5Case) receivedRow(t *testing.T, topic, payload string, fields ...stri
 }
 
 // received counts the receive rows with payload on topic.
-func (c *v5Case) received(topic, payload string) int {
-	return len(c.x.searchRead("mqtt.signal.history", []any{[]any{"topic", "=", topic}, []any{"direction", "=", "receive"},
+func (c *v5Case) received(t *testing.T, topic, payload string) int {
+	return len(c.x.on(t).searchRead("mqtt.signal.history", []any{[]any{"topic", "=", topic}, []any{"direction", "=", "receive"},
 		[]any{"payload", "=", payload}}, "id"))
 }
 
@@ -171,8 +171,8 @@ func (c *v5Case) propertiesStored(t *testing.T) {
 func (c *v5Case) noLocal(t *testing.T) {
 	topic := c.pre + "/nolocal"
 	sub := c.subscribe(t, map[string]any{"topic": topic, "no_local_flag": true})
-	sig := c.x.create("mqtt.signal", map[string]any{"broker_id": c.broker, "subscription_id": sub, "payload": "signal-echo", "qos": 1})
-	if res := c.x.call("mqtt.signal", "action_send_mqtt", []any{[]any{sig}}, nil); res != true {
+	sig := c.x.on(t).create("mqtt.signal", map[string]any{"broker_id": c.broker, "subscription_id": sub, "payload": "signal-echo", "qos": 1})
+	if res := c.x.on(t).call("mqtt.signal", "action_send_mqtt", []any{[]any{sig}}, nil); res != true {
 		t.Fatalf("action_send_mqtt = %v", res)
 	}
 	c.dev.publish(t, map[string]any{"topic": topic, "payload": "marker-nolocal"})
@@ -181,10 +181,10 @@ func (c *v5Case) noLocal(t *testing.T) {
 	if c.v5 {
 		want = 0
 	}
-	if n := c.received(topic, "signal-echo"); n != want {
+	if n := c.received(t, topic, "signal-echo"); n != want {
 		t.Errorf("%d receive rows of our own signal, want %d", n, want)
 	}
-	if n := len(c.x.searchRead("mqtt.signal.history", []any{[]any{"signal_id", "=", sig}, []any{"direction", "=", "send"}}, "id")); n != 1 {
+	if n := len(c.x.on(t).searchRead("mqtt.signal.history", []any{[]any{"signal_id", "=", sig}, []any{"direction", "=", "send"}}, "id")); n != 1 {
 		t.Errorf("%d send rows, want 1", n)
 	}
 }
@@ -204,7 +204,7 @@ func (c *v5Case) retainHandling(t *testing.T) {
 		if rh == 2 && c.v5 {
 			want = 0
 		}
-		if n := c.received(topic, "retained"); n != want {
+		if n := c.received(t, topic, "retained"); n != want {
 			t.Errorf("retain_handling %d: %d rows of the retained message, want %d", rh, n, want)
 		}
 	}
@@ -216,19 +216,19 @@ func (c *v5Case) retainHandling(t *testing.T) {
 func (c *v5Case) signalProperties(t *testing.T) {
 	topic := c.pre + "/device/cmd"
 	c.dev.subscribe(t, topic)
-	sub := c.x.create("mqtt.subscription", map[string]any{"broker_id": c.broker, "topic": topic, "qos": 1}) // the signal's topic, not listened
+	sub := c.x.on(t).create("mqtt.subscription", map[string]any{"broker_id": c.broker, "topic": topic, "qos": 1}) // the signal's topic, not listened
 	users := [][]string{{"origin", "odoo"}, {"origin", "erp – ü"}, {"k", ""}}
 	usersJSON, _ := json.Marshal(users)
-	sig := c.x.create("mqtt.signal", map[string]any{"broker_id": c.broker, "subscription_id": sub, "payload": `{"on": true}`, "qos": 1,
+	sig := c.x.on(t).create("mqtt.signal", map[string]any{"broker_id": c.broker, "subscription_id": sub, "payload": `{"on": true}`, "qos": 1,
 		"content_type": "application/json", "user_properties": string(usersJSON), "message_expiry": 120})
-	if res := c.x.call("mqtt.signal", "action_send_mqtt", []any{[]any{sig}}, nil); res != true {
+	if res := c.x.on(t).call("mqtt.signal", "action_send_mqtt", []any{[]any{sig}}, nil); res != true {
 		t.Fatalf("action_send_mqtt = %v", res)
 	}
 	msg := c.dev.message(t, topic)
 	if msg.PayloadHex != hex.EncodeToString([]byte(`{"on": true}`)) {
 		t.Errorf("payload %s", msg.PayloadHex)
 	}
-	rows := c.x.searchRead("mqtt.signal.history", []any{[]any{"signal_id", "=", sig}, []any{"direction", "=", "send"}},
+	rows := c.x.on(t).searchRead("mqtt.signal.history", []any{[]any{"signal_id", "=", sig}, []any{"direction", "=", "send"}},
 		"content_type", "user_properties", "message_expiry")
 	if len(rows) != 1 {
 		t.Fatalf("%d send rows, want 1", len(rows))
@@ -281,6 +281,7 @@ func TestE2EMQTT5ReasonCodes(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.proto, func(t *testing.T) {
 			for _, pw := range []string{"s3cret", "nope"} {
+				x := x.on(t)
 				id := x.create("mqtt.broker", map[string]any{"name": c.proto + " " + pw, "host": testmqtt.Host, "port": strconv.Itoa(mq.Port()),
 					"protocol": c.proto, "username": "plant", "password": pw, "connect_timeout": 5})
 				_, err := x.try("mqtt.broker", "check_connection", []any{[]any{id}}, nil)
@@ -332,6 +333,9 @@ func TestE2EMQTT5ReasonCodes(t *testing.T) {
 			t.Errorf("a 3.1.1 listener error names an MQTT 5 reason code: %q", msg)
 		}
 	}
+	if code := srv.stop(t); code != 0 { // with its daemons between retries
+		t.Errorf("exit code after SIGTERM = %d", code)
+	}
 }
 
 // v5ErrText is err's text, "" for nil.
@@ -370,8 +374,16 @@ func dialV5RPC(t *testing.T, srv *serverProc, db, pw string) *v5RPC {
 	return &v5RPC{t: t, obj: obj, db: db, pw: pw, uid: uid}
 }
 
-// try calls model.method and returns its result or the fault
-// (kolo.FaultError).
+// on is x failing t, for use in t's subtest (FailNow must run on the
+// test's own goroutine).
+func (x *v5RPC) on(t *testing.T) *v5RPC {
+	y := *x
+	y.t = t
+	return &y
+}
+
+// try calls model.method and returns its result or the fault (the text
+// of a kolo.FaultError, "Fault(CODE): STRING").
 func (x *v5RPC) try(model, method string, args []any, kwargs map[string]any) (any, error) {
 	if args == nil {
 		args = []any{}
