@@ -197,6 +197,8 @@ func TestBrowserMQTT5Forms(t *testing.T) {
 			hex: bytes ? bytes.dataset.hex : "", alt: bytes ? bytes.querySelector(".bytes-alt").textContent : "",
 			content: txt("content_type"), expiry: txt("message_expiry") }; })()`
 	b.run(t, "open the message with properties", chromedp.Navigate(fmt.Sprintf("%s/web#/received-history/%d", e.srv.url(), with)), formOf("mqtt.signal.history", with),
+		// The rows render after the form's dataset is set: wait for them.
+		until(`document.querySelectorAll(".form-row[data-field=user_properties] tbody tr").length === 3`),
 		chromedp.Evaluate(readProps, &shown))
 	if !shown.Visible || fmt.Sprint(shown.Pairs) != "[[unit C] [source erp] [unit F]]" || shown.Hex != "7265712d37" || !strings.Contains(shown.Alt, "req-7") ||
 		shown.Content != "application/json" || shown.Expiry != "30" {
@@ -204,6 +206,7 @@ func TestBrowserMQTT5Forms(t *testing.T) {
 	}
 	b.screenshot(t, "browser-mqtt5-history-properties")
 	b.run(t, "open the message without", chromedp.Navigate(fmt.Sprintf("%s/web#/received-history/%d", e.srv.url(), without)), formOf("mqtt.signal.history", without),
+		until(`document.querySelector(".form-row[data-field=topic]") !== null`),
 		chromedp.Evaluate(readProps, &shown))
 	if shown.Visible {
 		t.Errorf("a message without MQTT 5 properties shows their group")
