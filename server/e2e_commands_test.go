@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"encoding/hex"
-	"io"
 	"net/http"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -170,82 +167,12 @@ func (e *commandE2E) lastCommand() map[string]any {
 func (e *commandE2E) finish() {
 	e.t.Helper()
 	e.dev.send("QUIT")
-	if err := e.dev.wait(); err != nil {
+	if err := e.dev.wait(30 * time.Second); err != nil {
 		e.t.Errorf("device exit: %v\n%s", err, e.dev.stderr.String())
 	}
 	if code := e.srv.stop(e.t); code != 0 {
 		e.t.Errorf("exit code after SIGTERM = %d", code)
 	}
-}
-
-// pyDevice is a running Python device: lines from its stdout, commands to
-// its stdin.
-type pyDevice struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	lines  chan string
-	stderr *testkit.Buffer
-}
-
-func startPyDevice(t *testing.T, py string, args ...string) *pyDevice {
-	t.Helper()
-	d := &pyDevice{t: t, cmd: exec.Command(py, args...), lines: make(chan string, 100), stderr: &testkit.Buffer{}}
-	d.cmd.Stderr = d.stderr
-	stdout, err := d.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d.stdin, err = d.cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		defer close(d.lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			d.lines <- sc.Text()
-		}
-	}()
-	t.Cleanup(func() {
-		if d.cmd.ProcessState == nil {
-			d.cmd.Process.Kill()
-			d.cmd.Wait()
-		}
-	})
-	return d
-}
-
-// next is the device's next line of output.
-func (d *pyDevice) next() string {
-	d.t.Helper()
-	select {
-	case l, ok := <-d.lines:
-		if !ok {
-			d.t.Fatalf("the device exited early\n%s", d.stderr.String())
-		}
-		return l
-	case <-time.After(30 * time.Second):
-		d.t.Fatalf("the device said nothing for 30s\n%s", d.stderr.String())
-	}
-	return ""
-}
-
-func (d *pyDevice) send(line string) {
-	d.t.Helper()
-	if _, err := io.WriteString(d.stdin, line+"\n"); err != nil {
-		d.t.Fatalf("device stdin: %v", err)
-	}
-}
-
-// wait closes stdin, reads the output to its end and waits for the exit.
-func (d *pyDevice) wait() error {
-	d.stdin.Close()
-	for range d.lines {
-	}
-	return d.cmd.Wait()
 }
 
 // xmlrpcClient calls execute_kw over /xmlrpc/2/object, as an Odoo

@@ -340,3 +340,90 @@ func pythonPaho(t *testing.T) string {
 	}
 	return py
 }
+
+// pyDevice is a running Python device: lines from its stdout, commands to
+// its stdin. It is killed when the test ends if it has not exited.
+type pyDevice struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	lines  chan string
+	stderr *testkit.Buffer
+}
+
+func startPyDevice(t *testing.T, py string, args ...string) *pyDevice {
+	t.Helper()
+	d := &pyDevice{t: t, cmd: exec.Command(py, args...), lines: make(chan string, 100), stderr: &testkit.Buffer{}}
+	d.cmd.Stderr = d.stderr
+	stdout, err := d.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.stdin, err = d.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { // ends with the device's stdout
+		defer close(d.lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			d.lines <- sc.Text()
+		}
+	}()
+	t.Cleanup(func() {
+		if d.cmd.ProcessState == nil {
+			d.cmd.Process.Kill()
+			d.cmd.Wait()
+		}
+	})
+	return d
+}
+
+// next is the device's next line of output.
+func (d *pyDevice) next() string {
+	d.t.Helper()
+	return d.line(d.t, 30*time.Second)
+}
+
+// line is the next line of output within limit; t fails otherwise.
+func (d *pyDevice) line(t *testing.T, limit time.Duration) string {
+	t.Helper()
+	select {
+	case l, ok := <-d.lines:
+		if !ok {
+			t.Fatalf("the device exited early\n%s", d.stderr.String())
+		}
+		return l
+	case <-time.After(limit):
+		t.Fatalf("the device said nothing for %s\n%s", limit, d.stderr.String())
+	}
+	return ""
+}
+
+func (d *pyDevice) send(line string) {
+	d.t.Helper()
+	if _, err := io.WriteString(d.stdin, line+"\n"); err != nil {
+		d.t.Fatalf("device stdin: %v", err)
+	}
+}
+
+// wait closes stdin, reads the output to its end and waits for the exit;
+// a device still running after limit is killed.
+func (d *pyDevice) wait(limit time.Duration) error {
+	d.stdin.Close()
+	deadline := time.After(limit)
+	for {
+		select {
+		case _, ok := <-d.lines:
+			if ok {
+				continue
+			}
+			return d.cmd.Wait()
+		case <-deadline:
+			d.cmd.Process.Kill()
+			deadline = nil
+		}
+	}
+}

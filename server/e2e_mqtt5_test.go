@@ -8,12 +8,9 @@ package main
 // Mosquitto, so the 3.1.1 row shows what MQTT 5 changes.
 
 import (
-	"bufio"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"io"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -428,11 +425,8 @@ func (x *v5RPC) searchRead(model string, domain []any, fields ...string) []map[s
 // v5Device is a running testdata/e2e/mqtt5_device.py: commands go to its
 // stdin, its JSON events come from its stdout.
 type v5Device struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	events chan v5Event
-	stderr *testkit.Buffer
-	msgs   []v5Event // messages read while waiting for an acknowledgement
+	*pyDevice
+	msgs []v5Event // messages read while waiting for an acknowledgement
 }
 
 // v5Event is one line the device prints.
@@ -448,47 +442,10 @@ type v5Event struct {
 // waits for its CONNACK. It quits when the test ends.
 func startV5Device(t *testing.T, py string, port int, id string) *v5Device {
 	t.Helper()
-	d := &v5Device{events: make(chan v5Event, 100), stderr: &testkit.Buffer{}}
-	d.cmd = exec.Command(py, filepath.Join("..", "testdata", "e2e", "mqtt5_device.py"), testmqtt.Host, strconv.Itoa(port), id)
-	d.cmd.Stderr = d.stderr
-	stdout, err := d.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d.stdin, err = d.cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { // ends with the device's stdout
-		defer close(d.events)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			ev := v5Event{line: sc.Text()}
-			if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-				ev.Event = "unreadable"
-			}
-			d.events <- ev
-		}
-	}()
+	d := &v5Device{pyDevice: startPyDevice(t, py, filepath.Join("..", "testdata", "e2e", "mqtt5_device.py"), testmqtt.Host, strconv.Itoa(port), id)}
 	t.Cleanup(func() {
 		d.stdin.Write([]byte(`{"op": "quit"}` + "\n"))
-		d.stdin.Close()
-		deadline := time.After(15 * time.Second)
-	drain: // to EOF before Wait
-		for {
-			select {
-			case _, ok := <-d.events:
-				if !ok {
-					break drain
-				}
-			case <-deadline:
-				d.cmd.Process.Kill()
-				deadline = nil
-			}
-		}
-		if err := d.cmd.Wait(); err != nil && !t.Failed() {
+		if err := d.wait(15 * time.Second); err != nil && !t.Failed() {
 			t.Errorf("device %s exit: %v\n%s", id, err, d.stderr.String())
 		}
 	})
@@ -500,19 +457,11 @@ func startV5Device(t *testing.T, py string, port int, id string) *v5Device {
 // test.
 func (d *v5Device) next(t *testing.T) v5Event {
 	t.Helper()
-	select {
-	case ev, ok := <-d.events:
-		if !ok {
-			t.Fatalf("the device exited early\n%s", d.stderr.String())
-		}
-		if ev.Event == "error" || ev.Event == "unreadable" {
-			t.Fatalf("device: %s\n%s", ev.line, d.stderr.String())
-		}
-		return ev
-	case <-time.After(20 * time.Second):
-		t.Fatalf("the device said nothing for 20s\n%s", d.stderr.String())
+	ev := v5Event{line: d.line(t, 20*time.Second)}
+	if err := json.Unmarshal([]byte(ev.line), &ev); err != nil || ev.Event == "error" {
+		t.Fatalf("device: %s\n%s", ev.line, d.stderr.String())
 	}
-	return v5Event{}
+	return ev
 }
 
 // await reads events up to the acknowledgement kind, keeping messages.
