@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -19,6 +20,8 @@ const (
 	targetRSSMB     = 150
 	// MQTT 5 ingest within 10% of 3.1.1's, same QoS and database (issue 10).
 	targetV5Ratio = 0.9
+	// QoS 0 ingest with the rules case's rules within 5% of without (issue 11).
+	targetRulesRatio = 0.95
 )
 
 // report prints the tables, then key=value lines and the targets.
@@ -80,6 +83,8 @@ func (b *bench) report(w io.Writer) {
 		}
 	}
 
+	b.reportRules(w)
+
 	var peakKB, hwmKB int64
 	notes := []string{}
 	for _, r := range b.ingest {
@@ -100,7 +105,7 @@ func (b *bench) report(w io.Writer) {
 
 	fmt.Fprintln(w)
 	for _, r := range b.ingest {
-		key := fmt.Sprintf("qos%d_%s%s", r.qos, r.db, r.protoTag("_"))
+		key := fmt.Sprintf("qos%d_%s%s%s", r.qos, r.db, r.protoTag("_"), r.rulesTag("_rules", ""))
 		if r.db == "" {
 			fmt.Fprintf(w, "qos%d_reference_rate=%.0f qos%d_reference_lost=%d\n", r.qos, r.rate(), r.qos, r.lost())
 			continue
@@ -120,13 +125,21 @@ func (b *bench) report(w io.Writer) {
 	for _, v := range v5 {
 		fmt.Fprintf(w, "qos%d_%s_mqtt5_vs_311_ratio=%.2f qos%d_%s_mqtt5_vs_311_cpu_ratio=%.2f\n", v.qos, v.db, v.rate, v.qos, v.db, v.cpu)
 	}
+	for _, r := range b.rules {
+		if r.skipped != "" {
+			fmt.Fprintf(w, "rules_%s_skipped=1\n", r.db)
+			continue
+		}
+		fmt.Fprintf(w, "rules_%s_ratio=%.2f rules_%s_rate=%.0f rules_%s_p50_ms=%.2f rules_%s_p99_ms=%.2f rules_%s_lost_pings=%d\n", r.db, r.ratio(), r.db, r.with.rate(),
+			r.db, float64(r.latency(0.5))/1e6, r.db, float64(r.latency(0.99))/1e6, r.db, r.lost)
+	}
 	if peakKB > 0 {
 		fmt.Fprintf(w, "server_peak_rss_mb=%.0f\n", float64(peakKB)/1024)
 	}
 
 	fmt.Fprintln(w, "\ntargets (reported, never failed on):")
 	for _, r := range b.ingest {
-		if r.db == "" {
+		if r.db == "" || r.rules > 0 {
 			continue
 		}
 		rel := r.rate() / max(refs[r.qos], 1)
@@ -142,6 +155,12 @@ func (b *bench) report(w io.Writer) {
 	for _, v := range v5 {
 		target(w, fmt.Sprintf("qos%d %s: MQTT 5 >= %.1f of 3.1.1", v.qos, v.db, targetV5Ratio), v.rate >= targetV5Ratio,
 			fmt.Sprintf("ratio %.2f, CPU ratio %.2f", v.rate, v.cpu))
+	}
+	for _, r := range b.rules {
+		if r.skipped == "" {
+			target(w, fmt.Sprintf("qos0 %s: %d rules >= %.2f of none", r.db, r.with.rules, targetRulesRatio), r.ratio() >= targetRulesRatio,
+				fmt.Sprintf("ratio %.2f, %.0f against %.0f msg/s", r.ratio(), r.with.rate(), r.base.rate()))
+		}
 	}
 	if peakKB > 0 {
 		target(w, fmt.Sprintf("server peak RSS < %d MB", targetRSSMB), float64(peakKB)/1024 < targetRSSMB, mb(peakKB)+" MB")
@@ -164,12 +183,41 @@ func (b *bench) v5Ratios() []v5Ratio {
 			continue
 		}
 		for _, r3 := range b.ingest {
-			if r3.db == r5.db && r3.qos == r5.qos && r3.protocol == protocolV311 && r3.rate() > 0 && r5.cpuPerMsg() > 0 {
+			if r3.rules == 0 && r5.rules == 0 && r3.db == r5.db && r3.qos == r5.qos && r3.protocol == protocolV311 && r3.rate() > 0 && r5.cpuPerMsg() > 0 {
 				out = append(out, v5Ratio{qos: r5.qos, db: r5.db, rate: r5.rate() / r3.rate(), cpu: r3.cpuPerMsg() / r5.cpuPerMsg()})
 			}
 		}
 	}
 	return out
+}
+
+// reportRules prints the rules table: each database's QoS 0 ingest with
+// the rules against without, and the rule-to-publish latency.
+func (b *bench) reportRules(w io.Writer) {
+	for _, r := range b.rules {
+		if r.skipped != "" {
+			fmt.Fprintf(w, "\nrules %s: skipped: %s\n", r.db, r.skipped)
+		}
+	}
+	if !slices.ContainsFunc(b.rules, func(r rulesResult) bool { return r.skipped == "" }) {
+		return
+	}
+	how := "a condition evaluated on every message and never met"
+	if b.o.rulesFire {
+		how = "every rule firing on every message (operator any, a publish nobody reads)"
+	}
+	fmt.Fprintf(w, "\nrules at QoS 0: %d rules whose filter matches every message, %s, against the case without rules just before; latency: %d pings one at a time, ingest idle, each answered by a rule publishing at QoS 1\n\n",
+		b.o.rules, how, b.o.rulesPings)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "case\tmsgs/s\twithout rules\tratio\tlost\tpings\tno answer\tp50\tp99\t")
+	for _, r := range b.rules {
+		if r.skipped != "" {
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.2f\t%d\t%d\t%d\t%s\t%s\t\n", r.with.name(), r.with.rate(), r.base.rate(), r.ratio(), r.with.lost(),
+			len(r.lat), r.lost, ms(r.latency(0.5)), ms(r.latency(0.99)))
+	}
+	tw.Flush()
 }
 
 func target(w io.Writer, what string, met bool, got string) {

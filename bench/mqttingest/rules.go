@@ -1,0 +1,230 @@
+package main
+
+// The rules case (issue 11): the QoS 0 ingest case again on a fresh
+// server with -rules active mqtt.rule records whose topic filter matches
+// every published message, against the same case without rules measured
+// just before; then the rule-to-publish latency: a rule whose action
+// publishes what it received to a topic a bare subscriber of the bench
+// listens to, timed from the device PUBLISH to the rule's publish
+// arriving.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchmqtt"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchrpc"
+)
+
+// errNoRules: the server has no mqtt.rule model (a build without the
+// rules addon). The rules case is skipped, not failed.
+var errNoRules = errors.New("the server has no mqtt.rule model")
+
+const (
+	pingTimeout = 5 * time.Second  // longest wait for one rule publish
+	warmTimeout = 30 * time.Second // longest wait for the rules to be live
+	// neverReached is above every sequence number the bench publishes:
+	// "seq > neverReached" is evaluated on every message and never met.
+	neverReached = "999999999999"
+)
+
+// rulesResult is one row of the rules table.
+type rulesResult struct {
+	db      string
+	base    ingestResult // without rules, the run just before
+	with    ingestResult // with b.o.rules rules
+	lat     []time.Duration
+	lost    int    // pings whose rule publish never arrived
+	skipped string // why the case did not run, "" when it did
+}
+
+func (r rulesResult) ratio() float64 {
+	if r.base.rate() <= 0 {
+		return 0
+	}
+	return r.with.rate() / r.base.rate()
+}
+
+// wantRules reports whether the rules case follows the server case of
+// this QoS and protocol: at QoS 0 on the first protocol measured.
+func (b *bench) wantRules(qos byte, protocol string) bool {
+	return b.o.rules > 0 && qos == 0 && protocol == b.o.protocols[0]
+}
+
+// runRules measures the rules case on a database against base, the case
+// without rules measured just before, and records it. A server without
+// mqtt.rule skips it, with a message.
+func (b *bench) runRules(ctx context.Context, base ingestResult) error {
+	res := rulesResult{db: base.db, base: base}
+	rc := &rulesCase{b: b, db: base.db}
+	r := ingestResult{qos: 0, db: base.db, protocol: base.protocol, published: b.o.n, rules: b.o.rules}
+	with, err := b.serverCase(ctx, r, caseHooks{ready: rc.ready, done: rc.done})
+	defer rc.close()
+	if errors.Is(err, errNoRules) {
+		res.skipped = "the server answered that mqtt.rule does not exist (a build without the rules addon)"
+		fmt.Fprintf(os.Stderr, "%s: skipped: %s\n", r.name(), res.skipped)
+		b.rules = append(b.rules, res)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	res.with, res.lat, res.lost = with, rc.lat, rc.lost
+	b.ingest = append(b.ingest, with)
+	b.rules = append(b.rules, res)
+	return nil
+}
+
+// rulesCase is the state of one rules case between its hooks.
+type rulesCase struct {
+	b         *bench
+	db        string
+	pub, sub  *benchmqtt.Client
+	pingTopic string
+	pongs     chan string // payloads the rule published
+	seq       atomic.Int64
+	lat       []time.Duration
+	lost      int
+}
+
+func (rc *rulesCase) close() {
+	for _, c := range []*benchmqtt.Client{rc.pub, rc.sub} {
+		if c != nil {
+			c.Close()
+		}
+	}
+}
+
+// ready creates the rules once the service listens: -rules on the
+// published topics (prefix/sensor/...), then the latency rule on
+// prefix/ping, whose first publish proves the rules live.
+func (rc *rulesCase) ready(ctx context.Context, c *benchrpc.Client, l benchrpc.Listening, prefix string) error {
+	b := rc.b
+	sink := prefix + "-sink" // outside the subscription: the server never receives its rules' publishes
+	pong := prefix + "-pong"
+	op, path, value := ">", "seq", neverReached
+	if b.o.rulesFire {
+		op, path, value = "any", "", ""
+	}
+	start := time.Now()
+	for i := range b.o.rules {
+		_, err := c.Create("mqtt.rule", map[string]any{
+			"name": fmt.Sprintf("bench rule %d", i), "active": true, "broker_id": l.Broker,
+			"topic_filter": prefix + "/sensor/#", "trigger": "message", "json_path": path, "operator": op, "value": value,
+			"action": "publish", "action_topic": sink, "action_payload": "{payload}", "action_qos": int64(0), "cooldown": int64(0),
+		})
+		if err != nil && benchrpc.IsFault(err) && strings.Contains(err.Error(), "Object mqtt.rule doesn't exist") {
+			return errNoRules
+		}
+		if err != nil {
+			return err
+		}
+	}
+	rc.pingTopic = prefix + "/ping"
+	_, err := c.Create("mqtt.rule", map[string]any{
+		"name": "bench latency rule", "active": true, "broker_id": l.Broker,
+		"topic_filter": rc.pingTopic, "trigger": "message", "json_path": "", "operator": "any", "value": "",
+		"action": "publish", "action_topic": pong, "action_payload": "{payload}", "action_qos": int64(1), "cooldown": int64(0),
+	})
+	if err != nil && benchrpc.IsFault(err) && strings.Contains(err.Error(), "Object mqtt.rule doesn't exist") {
+		return errNoRules
+	}
+	if err != nil {
+		return err
+	}
+	b.log.Info("Rules created", slog.Int("rules", b.o.rules+1), slog.Duration("took", time.Since(start)))
+
+	rc.pongs = make(chan string, 64)
+	if rc.sub, err = connect(b.broker.URL(), "oim-bench-rule-sub"); err != nil {
+		return err
+	}
+	handler := func(_ mqtt.Client, m mqtt.Message) {
+		select {
+		case rc.pongs <- string(m.Payload()):
+		default: // a late duplicate nobody waits for
+		}
+	}
+	if err := benchmqtt.Wait(rc.sub.Subscribe(pong, 1, handler), 10*time.Second); err != nil {
+		return fmt.Errorf("rule subscriber: %w", err)
+	}
+	if rc.pub, err = connect(b.broker.URL(), "oim-bench-ping"); err != nil {
+		return err
+	}
+	// The rules are loaded live: ping until the latency rule answers.
+	deadline := time.Now().Add(warmTimeout)
+	for {
+		if _, ok, err := rc.ping(ctx, 500*time.Millisecond); err != nil || ok {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the latency rule published nothing on %s within %s of its creation", pong, warmTimeout)
+		}
+	}
+}
+
+// done measures the rule-to-publish latency once the ingest case is
+// measured: -rules-pings pings, one at a time.
+func (rc *rulesCase) done(ctx context.Context) error {
+	b := rc.b
+	fmt.Fprintf(os.Stderr, "rules latency: %d pings on %s\n", b.o.rulesPings, rc.pingTopic)
+	for range b.o.rulesPings {
+		d, ok, err := rc.ping(ctx, pingTimeout)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			rc.lost++
+			continue
+		}
+		rc.lat = append(rc.lat, d)
+	}
+	if rc.lost > 0 {
+		b.fail("rules %s: %d of %d rule publishes never arrived (within %s)", rc.db, rc.lost, b.o.rulesPings, pingTimeout)
+	}
+	return errors.Join(rc.sub.LostErr(), rc.pub.LostErr())
+}
+
+// ping publishes one numbered message on the latency rule's topic and
+// waits up to limit for the rule's publish carrying it (its payload is
+// the template {payload}); earlier answers are skipped.
+func (rc *rulesCase) ping(ctx context.Context, limit time.Duration) (time.Duration, bool, error) {
+	id := fmt.Sprintf("<ping %d>", rc.seq.Add(1))
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	start := time.Now()
+	if err := benchmqtt.Wait(rc.pub.Publish(rc.pingTopic, 0, false, id), 10*time.Second); err != nil {
+		return 0, false, fmt.Errorf("ping: %w", err)
+	}
+	for {
+		select {
+		case p := <-rc.pongs:
+			if strings.Contains(p, id) {
+				return time.Since(start), true, nil
+			}
+		case <-t.C:
+			return 0, false, nil
+		case <-ctx.Done():
+			return 0, false, ctx.Err()
+		}
+	}
+}
+
+// latency is a percentile of the case's ping latencies, nearest rank.
+func (r rulesResult) latency(p float64) time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	l := slices.Clone(r.lat)
+	slices.Sort(l)
+	i := int(p*float64(len(l))+0.5) - 1
+	return l[max(0, min(i, len(l)-1))]
+}
