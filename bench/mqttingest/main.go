@@ -48,8 +48,8 @@ type options struct {
 	timeout      time.Duration
 	sendDuration time.Duration
 	sendClients  int
-	rules        int  // rules case: active rules matching every message; 0 skips the case
-	rulesPings   int  // rules case: latency samples
+	rules        int // rules case: active rules matching every message; 0 skips the case
+	rulesPings   int // rules case: latency samples
 }
 
 func main() {
