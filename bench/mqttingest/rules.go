@@ -22,6 +22,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchmqtt"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchrpc"
 )
 
@@ -46,8 +47,21 @@ type rulesResult struct {
 	base    ingestResult // without rules, the run just before
 	with    ingestResult // with b.o.rules rules
 	lat     []time.Duration
-	lost    int    // pings whose rule publish never arrived
-	skipped string // why the case did not run, "" when it did
+	lost    int           // pings whose rule publish never arrived
+	backlog int           // messages in the server's rules queue once the last row was counted; -1: unknown
+	catchUp time.Duration // from then until the rules queue was empty
+	waits   int           // times the server's writer waited for room in the rules queue (back-pressure)
+	skipped string        // why the case did not run, "" when it did
+}
+
+// evalRate is how fast the rules worker went through its backlog, in
+// messages a second: its evaluation rate, since it was never idle then.
+// 0 when there was no backlog.
+func (r rulesResult) evalRate() float64 {
+	if r.backlog <= 0 || r.catchUp <= 0 {
+		return 0
+	}
+	return float64(r.backlog) / r.catchUp.Seconds()
 }
 
 func (r rulesResult) ratio() float64 {
@@ -81,7 +95,7 @@ func (b *bench) runRules(ctx context.Context, base ingestResult) error {
 	if err != nil {
 		return err
 	}
-	res.with, res.lat, res.lost = with, rc.lat, rc.lost
+	res.with, res.lat, res.lost, res.backlog, res.catchUp, res.waits = with, rc.lat, rc.lost, rc.backlog, rc.catchUp, rc.waits
 	b.ingest = append(b.ingest, with)
 	b.rules = append(b.rules, res)
 	return nil
@@ -93,10 +107,15 @@ type rulesCase struct {
 	db        string
 	pub, sub  *benchmqtt.Client
 	pingTopic string
+	rpc       *benchrpc.Client
+	latRule   int64       // the latency rule's id
 	pongs     chan string // payloads the rule published
 	seq       atomic.Int64
 	lat       []time.Duration
 	lost      int
+	backlog   int
+	catchUp   time.Duration
+	waits     int
 }
 
 func (rc *rulesCase) close() {
@@ -128,8 +147,9 @@ func (rc *rulesCase) ready(ctx context.Context, c *benchrpc.Client, l benchrpc.L
 			return err
 		}
 	}
-	rc.pingTopic = prefix + "/ping"
-	_, err := c.Create("mqtt.rule", map[string]any{
+	rc.pingTopic, rc.rpc = prefix+"/ping", c
+	var err error
+	rc.latRule, err = c.Create("mqtt.rule", map[string]any{
 		"name": "bench latency rule", "active": true, "broker_id": l.Broker,
 		"topic_filter": rc.pingTopic, "trigger": "message", "json_path": "", "operator": "any", "value": "",
 		"action": "publish", "action_topic": pong, "action_payload": "{payload}", "action_qos": int64(1), "cooldown": int64(0),
@@ -171,10 +191,28 @@ func (rc *rulesCase) ready(ctx context.Context, c *benchrpc.Client, l benchrpc.L
 	}
 }
 
-// done measures the rule-to-publish latency once the ingest case is
-// measured: -rules-pings pings, one at a time, pingEvery apart at least.
-func (rc *rulesCase) done(ctx context.Context) error {
+// done waits for the rules to catch up with the ingest case (the server's
+// rules queue empty), then measures the rule-to-publish latency:
+// -rules-pings pings, one at a time, pingEvery apart at least.
+func (rc *rulesCase) done(ctx context.Context, serverURL string) error {
 	b := rc.b
+	start := time.Now()
+	rc.backlog = -1
+	err := benchproc.Poll(ctx, b.o.timeout, pollEvery, func() (bool, error) {
+		m := benchproc.ScrapeMetrics(serverURL)
+		n, ok := m["rules_queue_messages"]
+		if !ok {
+			return true, nil // no such metric: nothing to wait for
+		}
+		if rc.backlog < 0 {
+			rc.backlog, rc.waits = int(n), int(m["rules_queue_waits_total"])
+		}
+		return n == 0, nil
+	})
+	rc.catchUp = time.Since(start)
+	if err != nil {
+		return fmt.Errorf("the rules did not catch up with the ingest within -timeout %s (%d messages queued at first): %w", b.o.timeout, rc.backlog, err)
+	}
 	fmt.Fprintf(os.Stderr, "rules latency: %d pings on %s\n", b.o.rulesPings, rc.pingTopic)
 	pace := time.NewTicker(pingEvery)
 	defer pace.Stop()
@@ -195,9 +233,19 @@ func (rc *rulesCase) done(ctx context.Context) error {
 		rc.lat = append(rc.lat, d)
 	}
 	if rc.lost > 0 {
-		b.fail("rules %s: %d of %d rule publishes never arrived (within %s)", rc.db, rc.lost, b.o.rulesPings, pingTimeout)
+		b.fail("rules %s: %d of %d rule publishes never arrived (within %s); the latency rule says: %s", rc.db, rc.lost, b.o.rulesPings, pingTimeout, rc.ruleState())
 	}
 	return errors.Join(rc.sub.LostErr(), rc.pub.LostErr())
+}
+
+// ruleState reads the latency rule's bookkeeping, to tell why a ping
+// was not answered.
+func (rc *rulesCase) ruleState() string {
+	out, err := rc.rpc.Call("mqtt.rule", "read", []any{[]any{rc.latRule}}, map[string]any{"fields": []any{"active", "fire_count", "last_error"}})
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("%v (pings sent, warm-up included: %d)", out, rc.seq.Load())
 }
 
 // ping publishes one numbered message on the latency rule's topic and
