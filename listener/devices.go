@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"sync"
-	"time"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/topic"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
@@ -194,146 +193,23 @@ func (d *daemon) recordDeviceSubacks(sess *session, filters map[string]filter, r
 // restore. One worker taking jobs in order keeps each broker's messages
 // in arrival order.
 
-// deviceJob is one broker's device messages of one batch.
-type deviceJob struct {
-	broker int64
-	msgs   []iotdevice.DeviceMessage
-	size   int // topic and payload bytes
-}
-
-// deviceQueue hands jobs from the writer to the device worker. It is
-// bounded in bytes (topics and payloads), counting the job in progress:
-// when the next job does not fit, the writer waits (back-pressure: its
-// batches are committed and acknowledged, so waiting only slows intake).
-// A job larger than the bound goes through alone.
-type deviceQueue struct {
-	max   int
-	ready chan struct{} // a job queued, or the queue closed (one producer, one consumer)
-	space chan struct{} // bytes released
-
-	mu     sync.Mutex
-	jobs   []deviceJob
-	bytes  int // queued and in progress
-	msgs   int
-	closed bool // no more jobs: the writer has ended
-	lost   int  // messages the writer could not queue (drain deadline)
-}
-
-func newDeviceQueue(maxBytes int) *deviceQueue {
-	return &deviceQueue{max: maxBytes, ready: make(chan struct{}, 1), space: make(chan struct{}, 1)}
-}
-
-func poke(c chan struct{}) {
-	select {
-	case c <- struct{}{}:
-	default:
-	}
-}
-
-// push queues a job, waiting for room until ctx ends; then the job is
-// counted lost and push reports false. waited is called once when push
-// has to wait.
-func (q *deviceQueue) push(ctx context.Context, j deviceJob, waited func()) bool {
-	for first := true; ; first = false {
-		q.mu.Lock()
-		if q.bytes == 0 || q.bytes+j.size <= q.max {
-			q.jobs = append(q.jobs, j)
-			q.bytes += j.size
-			q.msgs += len(j.msgs)
-			q.mu.Unlock()
-			poke(q.ready)
-			return true
-		}
-		if ctx.Err() != nil {
-			q.lost += len(j.msgs)
-			q.mu.Unlock()
-			return false
-		}
-		q.mu.Unlock()
-		if first {
-			waited()
-		}
-		select {
-		case <-q.space:
-		case <-ctx.Done():
-		}
-	}
-}
-
-// pop returns the next job, waiting for one; false once the queue is
-// closed and empty. The job's bytes stay counted until done.
-func (q *deviceQueue) pop() (deviceJob, bool) {
-	for {
-		q.mu.Lock()
-		if len(q.jobs) > 0 {
-			j := q.jobs[0]
-			q.jobs[0] = deviceJob{}
-			q.jobs = q.jobs[1:]
-			if len(q.jobs) == 0 {
-				q.jobs = nil
-			}
-			q.mu.Unlock()
-			return j, true
-		}
-		closed := q.closed
-		q.mu.Unlock()
-		if closed {
-			return deviceJob{}, false
-		}
-		<-q.ready
-	}
-}
-
-// done releases a popped job's bytes.
-func (q *deviceQueue) done(j deviceJob) {
-	q.mu.Lock()
-	q.bytes -= j.size
-	q.msgs -= len(j.msgs)
-	q.mu.Unlock()
-	poke(q.space)
-}
-
-// close tells the worker that no job follows.
-func (q *deviceQueue) close() {
-	q.mu.Lock()
-	q.closed = true
-	q.mu.Unlock()
-	poke(q.ready)
-}
-
-// size reports the bytes and messages queued or in progress.
-func (q *deviceQueue) size() (bytes, msgs int) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.bytes, q.msgs
-}
+// deviceJob is one broker's device messages of one batch; its size is
+// their topic, payload and correlation data bytes.
+type deviceJob = job[iotdevice.DeviceMessage]
 
 // handDevices queues the batch's device messages for the device worker,
 // one job per broker, in arrival order. It waits while the device queue
 // is full; after ctx ended (the drain deadline) what does not fit is
 // counted lost.
 func (w *writer) handDevices(ctx context.Context, batch []item) {
-	var jobs []deviceJob
-	for i := range batch {
-		it := &batch[i]
-		if !it.device || it.deviceTooLarge {
-			continue
-		}
-		if w.jobOf == nil {
-			w.jobOf = map[int64]int{}
-		}
-		k, ok := w.jobOf[it.broker]
-		if !ok {
-			k = len(jobs)
-			w.jobOf[it.broker] = k
-			jobs = append(jobs, deviceJob{broker: it.broker})
-		}
-		m := &it.msg
-		jobs[k].msgs = append(jobs[k].msgs, iotdevice.DeviceMessage{Topic: m.topic, Payload: m.payload, Retained: m.retained, Time: it.at,
-			CorrelationData: m.properties().CorrelationData})
-		jobs[k].size += len(m.topic) + len(m.payload) + len(m.properties().CorrelationData)
-	}
-	clear(w.jobOf)
+	jobs := groupByBroker(batch, w.jobOf,
+		func(it *item) bool { return it.device && !it.deviceTooLarge },
+		func(it *item) (iotdevice.DeviceMessage, int) {
+			m := &it.msg
+			cd := m.properties().CorrelationData
+			return iotdevice.DeviceMessage{Topic: m.topic, Payload: m.payload, Retained: m.retained, Time: it.at, CorrelationData: cd},
+				len(m.topic) + len(m.payload) + len(cd)
+		})
 	for _, j := range jobs {
 		w.s.devices.push(ctx, j, w.s.m.deviceWaits.Inc)
 	}
@@ -344,66 +220,10 @@ func (w *writer) handDevices(ctx context.Context, batch []item) {
 // capped exponential backoff until it is stored or ctx ends (the drain
 // deadline at shutdown); then it counts the rest lost.
 func (s *Service) ingestDevices(ctx context.Context) {
-	failing := false
-	lost := 0
-	var lastErr error
-	for {
-		j, ok := s.devices.pop()
-		if !ok {
-			break
-		}
-		if err := s.ingestJob(ctx, j, &failing); err != nil {
-			lost += len(j.msgs)
-			lastErr = err
-		}
-		s.devices.done(j)
-	}
-	s.devices.mu.Lock()
-	lost += s.devices.lost
-	s.devices.lost = 0
-	s.devices.mu.Unlock()
-	if lost > 0 {
-		if lastErr == nil { // only the writer's, refused at the deadline
-			lastErr = ctx.Err()
-		}
-		s.m.deviceLost.Add(float64(lost))
-		s.log.Error("Giving up updating devices at shutdown; their messages were acknowledged (and stored when a subscription matched them)",
-			slog.Int("messages", lost), slog.Any("error", lastErr))
-	}
-}
-
-// ingestJob stores one job, retrying until it is stored or ctx ends.
-// failing is the worker's state between a failure and the next success,
-// so that an outage is logged once.
-func (s *Service) ingestJob(ctx context.Context, j deviceJob, failing *bool) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	retry := &backoff{initial: 50 * time.Millisecond, factor: 2, max: 5 * time.Second}
-	for {
-		err := s.deviceIngest(ctx, j.broker, j.msgs)
-		if err == nil {
-			if *failing {
-				*failing = false
-				s.log.Info("Updating devices again")
-			}
-			return nil
-		}
-		if ctx.Err() != nil {
-			return err
-		}
-		s.m.deviceRetries.Inc()
-		if !*failing {
-			*failing = true
-			s.log.Warn("Unable to update devices from received messages, retrying; the messages are acknowledged already",
-				slog.Int64("broker_id", j.broker), slog.Int("messages", len(j.msgs)), slog.Any("error", err))
-		}
-		t := time.NewTimer(retry.next())
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		}
-	}
+	runWorker(ctx, s.log, worker[iotdevice.DeviceMessage]{
+		q: s.devices, call: s.deviceIngest, retries: s.m.deviceRetries, lost: s.m.deviceLost,
+		failing:   "Unable to update devices from received messages, retrying; the messages are acknowledged already",
+		recovered: "Updating devices again",
+		gaveUp:    "Giving up updating devices at shutdown; their messages were acknowledged (and stored when a subscription matched them)",
+	})
 }

@@ -52,7 +52,10 @@
 //     only ever of a row committed, after its acknowledgement was handed
 //     to its session;
 //  4. hands the batch's device messages to the device worker, through a
-//     queue bounded in bytes, waiting while it is full.
+//     queue bounded in bytes, waiting while it is full;
+//  5. hands the batch's received messages (not the refused ones) of the
+//     brokers Options.Rules is watching to the rules worker, the same way
+//     (rules.go).
 //
 // The device worker updates the iot.device records with
 // the iotdevice addon's IngestDeviceMessages, per broker in arrival order, and retries
@@ -60,8 +63,12 @@
 // updates never delay an acknowledgement, and are not dropped. At shutdown the writer commits
 // what is queued and the worker stores what it was handed, both within
 // the drain timeout; device messages left then are logged and counted.
+// The rules worker is the same (one job queue type and worker loop,
+// jobqueue.go and worker.go): it calls RuleEngine.Evaluate per broker in
+// arrival order, retries an error with capped backoff, and drains at
+// shutdown within the same timeout.
 //
 // Every goroutine has an owner that waits for it: daemons and their
 // ackers belong to the Service, and Run returns only when they, the
-// writer, the device worker and the retention job have ended.
+// writer, the device and rules workers and the retention job have ended.
 package listener

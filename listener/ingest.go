@@ -62,20 +62,21 @@ const shortBatch = 64
 
 // writer is the single goroutine that stores received messages.
 type writer struct {
-	s       *Service
-	batch   []item
-	rows    []mqttmodel.HistoryRow
-	acks    []func()
-	failing bool          // between a failed insert and the next success
-	lastErr error         // why the final drain gave up
-	jobOf   map[int64]int // broker -> its device job in the batch, reused by handDevices
+	s        *Service
+	batch    []item
+	rows     []mqttmodel.HistoryRow
+	acks     []func()
+	failing  bool           // between a failed insert and the next success
+	lastErr  error          // why the final drain gave up
+	jobOf    map[int64]int  // broker -> its job in the batch, scratch of handDevices and handRules
+	watching map[int64]bool // broker -> the rule engine watches it, scratch of handRules
 }
 
 // write runs the writer until stop is closed, then commits what is queued
 // and returns. ctx ends at the drain deadline (drainTimeout after stop):
 // then the final drain gives up if the database keeps failing.
 func (s *Service) write(ctx context.Context, stop <-chan struct{}) {
-	w := &writer{s: s, batch: make([]item, 0, s.opts.BatchSize), rows: make([]mqttmodel.HistoryRow, 0, s.opts.BatchSize)}
+	w := &writer{s: s, jobOf: map[int64]int{}, batch: make([]item, 0, s.opts.BatchSize), rows: make([]mqttmodel.HistoryRow, 0, s.opts.BatchSize)}
 	for {
 		select {
 		case it := <-s.queue:
@@ -186,15 +187,17 @@ func (w *writer) commit(ctx context.Context) bool {
 
 // finish completes stored messages, in this order: their QoS 1/2
 // messages are handed to their sessions to acknowledge (ackStored), the
-// bus is told about their rows, and their device messages go to the
-// device worker (handDevices), which may wait for room. So nothing is
+// bus is told about their rows, their device messages go to the device
+// worker (handDevices) and the messages the rules watch to the rules
+// worker (handRules), both of which may wait for room. So nothing is
 // acknowledged before its row is committed, the bus tells only of rows
-// committed and acknowledged, and device updates never hold an
+// committed and acknowledged, and device updates and rules never hold an
 // acknowledgement.
 func (w *writer) finish(ctx context.Context, batch []item, rows []mqttmodel.HistoryRow) {
 	w.ackStored(batch)
 	w.s.store.NotifyHistory(ctx, rows)
 	w.handDevices(ctx, batch)
+	w.handRules(ctx, batch)
 }
 
 // release gives the byte budget of finished messages back.

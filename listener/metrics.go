@@ -31,11 +31,17 @@ type metrics struct {
 	deviceWaits   prometheus.Counter
 	deviceRetries prometheus.Counter
 	deviceLost    prometheus.Counter
+
+	rulesBytes   prometheus.GaugeFunc
+	rulesMsgs    prometheus.GaugeFunc
+	rulesWaits   prometheus.Counter
+	rulesRetries prometheus.Counter
+	rulesLost    prometheus.Counter
 }
 
 var daemonStates = []string{mqttmodel.StateConnecting, mqttmodel.StateConnected, mqttmodel.StateReconnecting, mqttmodel.StateStopped, mqttmodel.StateError}
 
-func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes func() float64, deviceQueue func() (bytes, msgs int), log *slog.Logger) *metrics {
+func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes func() float64, deviceQueue, rulesQueue func() (bytes, msgs int), log *slog.Logger) *metrics {
 	const ns = "odoo_iot_mqtt"
 	m := &metrics{
 		state: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "connection_state",
@@ -72,12 +78,24 @@ func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes func() float64
 			Help: "Failed device updates, each retried after a backoff."}),
 		deviceLost: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "device_messages_lost_total",
 			Help: "Acknowledged device messages whose device update was given up at shutdown (the drain timeout passed)."}),
+		rulesBytes: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "rules_queue_bytes",
+			Help: "Bytes (topic, payload and a per-message overhead) of acknowledged messages waiting for (or in) rule evaluation."},
+			func() float64 { b, _ := rulesQueue(); return float64(b) }),
+		rulesMsgs: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "rules_queue_messages",
+			Help: "Received messages waiting for (or in) rule evaluation."},
+			func() float64 { _, n := rulesQueue(); return float64(n) }),
+		rulesWaits: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "rules_queue_waits_total",
+			Help: "Times the batch writer waited for room in the full rules queue (back-pressure)."}),
+		rulesRetries: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "rules_evaluate_retries_total",
+			Help: "Failed rule evaluations, each retried after a backoff."}),
+		rulesLost: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "rules_messages_lost_total",
+			Help: "Acknowledged messages whose rule evaluation was given up at shutdown (the drain timeout passed)."}),
 	}
 	if reg == nil {
 		return m
 	}
 	for _, c := range []prometheus.Collector{m.state, m.reconnects, m.received, m.sent, m.batchSize, m.commit, m.dropped, m.depth, m.queueBytes, m.oversized, m.deviceTooLarge,
-		m.deviceBytes, m.deviceMsgs, m.deviceWaits, m.deviceRetries, m.deviceLost} {
+		m.deviceBytes, m.deviceMsgs, m.deviceWaits, m.deviceRetries, m.deviceLost, m.rulesBytes, m.rulesMsgs, m.rulesWaits, m.rulesRetries, m.rulesLost} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if !errors.As(err, &are) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
 	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/rules"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -34,6 +35,16 @@ type Options struct {
 	// bytes) acknowledged and waiting for device ingestion; default 16 MiB.
 	DeviceQueueBytes int
 
+	// Rules evaluates the automation rules on the received messages of
+	// the brokers it watches, once committed and acknowledged (see
+	// rules.go); nil: no rules.
+	Rules RuleEngine
+
+	// RulesQueueBytes bounds the messages (topic and payload bytes, plus
+	// a small overhead each) acknowledged and waiting for the rules;
+	// default 16 MiB.
+	RulesQueueBytes int
+
 	// deviceIngest replaces iotdevice.Addon.IngestDeviceMessages (tests).
 	deviceIngest func(ctx context.Context, brokerID int64, msgs []iotdevice.DeviceMessage) error
 }
@@ -45,12 +56,13 @@ const (
 	defaultFlushInterval = 5 * time.Millisecond
 	defaultPurgeInterval = 10 * time.Minute
 	defaultDeviceQueue   = 16 << 20
+	defaultRulesQueue    = 16 << 20
 
 	// drainTimeout bounds the final flush at shutdown when the database
 	// keeps failing: what is left then is not acknowledged, so the broker
-	// redelivers it to a persistent session. The device queue is drained
-	// within the same deadline; device messages still queued then are
-	// lost (logged and counted).
+	// redelivers it to a persistent session. The device and rules queues
+	// are drained within the same deadline; messages still queued then
+	// are lost to them (logged and counted).
 	drainTimeout = 30 * time.Second
 )
 
@@ -72,9 +84,10 @@ type Service struct {
 	opts  Options
 	m     *metrics
 
-	queue   chan item    // the ingest queue, shared by every daemon
-	gate    *byteGate    // its byte budget
-	devices *deviceQueue // acknowledged device messages, for the device worker
+	queue   chan item                          // the ingest queue, shared by every daemon
+	gate    *byteGate                          // its byte budget
+	devices *jobQueue[iotdevice.DeviceMessage] // acknowledged device messages, for the device worker
+	rules   *jobQueue[rules.Message]           // acknowledged messages of watched brokers, for the rules worker
 
 	deviceIngest func(ctx context.Context, brokerID int64, msgs []iotdevice.DeviceMessage) error
 
@@ -128,21 +141,24 @@ func New(store *mqttmodel.Addon, iot *iotdevice.Addon, opts Options) *Service {
 	if opts.DeviceQueueBytes <= 0 {
 		opts.DeviceQueueBytes = defaultDeviceQueue
 	}
+	if opts.RulesQueueBytes <= 0 {
+		opts.RulesQueueBytes = defaultRulesQueue
+	}
 	s := &Service{store: store, iot: iot, log: opts.Logger, opts: opts, queue: make(chan item, opts.QueueSize), gate: newByteGate(opts.QueueBytes),
-		devices: newDeviceQueue(opts.DeviceQueueBytes), deviceIngest: opts.deviceIngest, daemons: newRegistry(), drainTimeout: drainTimeout}
+		devices: newJobQueue[iotdevice.DeviceMessage](opts.DeviceQueueBytes), rules: newJobQueue[rules.Message](opts.RulesQueueBytes), deviceIngest: opts.deviceIngest, daemons: newRegistry(), drainTimeout: drainTimeout}
 	if s.deviceIngest == nil {
 		s.deviceIngest = iot.IngestDeviceMessages
 	}
 	s.m = newMetrics(opts.Metrics, func() float64 { return float64(len(s.queue)) }, func() float64 { return float64(s.gate.size()) },
-		s.devices.size, s.log)
+		s.devices.size, s.rules.size, s.log)
 	s.base, s.baseCancel = context.WithCancelCause(context.Background())
 	return s
 }
 
 // Run runs the service's own goroutines (batch writer, device worker,
-// retention purge) until ctx is done; then it stops every daemon, flushes
-// and commits what is queued, lets the device worker store what it was
-// handed, and returns. Every goroutine it starts is waited for. Whether
+// rules worker, retention purge) until ctx is done; then it stops every
+// daemon, flushes and commits what is queued, lets the device and rules
+// workers finish what they were handed, and returns. Every goroutine it starts is waited for. Whether
 // the service starts at boot is the server's decision.
 func (s *Service) Run(ctx context.Context) error {
 	if !s.ran.CompareAndSwap(false, true) {
@@ -155,14 +171,20 @@ func (s *Service) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	stopWriter := make(chan struct{})
 	// drain ends drainTimeout after the shutdown began: the writer and
-	// the device worker then give up what the database will not take.
+	// the workers then give up what the database (or the rules) will not
+	// take.
 	drain, endDrain := context.WithCancel(context.Background())
 	defer endDrain()
 	wg.Go(func() {
-		defer s.devices.close() // the worker ends once it stored what the writer handed it
+		// The workers end once they finished what the writer handed them.
+		defer s.rules.close()
+		defer s.devices.close()
 		s.write(drain, stopWriter)
 	})
 	wg.Go(func() { s.ingestDevices(drain) })
+	if s.opts.Rules != nil {
+		wg.Go(func() { s.evaluateRules(drain) })
+	}
 	wg.Go(func() { s.purgeLoop(ctx) })
 
 	// Whether the service starts at boot is the server's decision (it goes

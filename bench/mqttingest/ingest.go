@@ -23,6 +23,7 @@ type ingestResult struct {
 	qos       byte
 	db        string // "" for the reference
 	protocol  string // the server's broker protocol (mqtt.broker values)
+	rules     int    // active mqtt.rule records matching every message (the rules case)
 	published int
 	received  int64 // messages counted, or rows committed
 	elapsed   time.Duration
@@ -38,7 +39,16 @@ func (r ingestResult) name() string {
 	if r.db == "" {
 		return fmt.Sprintf("qos%d paho reference", r.qos)
 	}
-	return fmt.Sprintf("qos%d server %s%s", r.qos, r.db, r.protoTag(" "))
+	return fmt.Sprintf("qos%d server %s%s%s", r.qos, r.db, r.protoTag(" "), r.rulesTag(" ", " rules"))
+}
+
+// rulesTag names a rules case's rule count, between sep and unit; ""
+// for the cases without rules.
+func (r ingestResult) rulesTag(sep, unit string) string {
+	if r.rules == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s%d%s", sep, r.rules, unit)
 }
 
 // protoTag names a server case's protocol, after sep, when it is not the
@@ -174,10 +184,24 @@ func (b *bench) reference(ctx context.Context, qos byte) (ingestResult, error) {
 	return r, nil
 }
 
+// caseHooks extend a server ingest case (the rules case's). ready runs
+// once the service listens, before the probe; done once the case is
+// measured and checked, the server (at serverURL) still running. Either
+// may be nil.
+type caseHooks struct {
+	ready func(ctx context.Context, c *benchrpc.Client, l benchrpc.Listening, prefix string) error
+	done  func(ctx context.Context, serverURL string) error
+}
+
 // serverIngest measures the server on a fresh database: configured over
 // XML-RPC, proven to store one probe message, then timed on N.
 func (b *bench) serverIngest(ctx context.Context, qos byte, kind, protocol string) (ingestResult, error) {
-	r := ingestResult{qos: qos, db: kind, protocol: protocol, published: b.o.n}
+	return b.serverCase(ctx, ingestResult{qos: qos, db: kind, protocol: protocol, published: b.o.n}, caseHooks{})
+}
+
+// serverCase runs the server ingest case r describes, with hooks.
+func (b *bench) serverCase(ctx context.Context, r ingestResult, hooks caseHooks) (ingestResult, error) {
+	qos, kind, protocol := r.qos, r.db, r.protocol
 	fmt.Fprintf(os.Stderr, "%s: %d messages of %d bytes\n", r.name(), b.o.n, b.o.size)
 	db, err := freshDatabase(ctx, kind, b.o.pg)
 	if err != nil {
@@ -198,10 +222,16 @@ func (b *bench) serverIngest(ctx context.Context, qos byte, kind, protocol strin
 	defer c.Close()
 	// The protocol comes before the rest: Mosquitto's log is searched for
 	// the client id, and one id must not be the start of another.
-	prefix := fmt.Sprintf("oim-bench/%d/%s-q%d%s", clientSeqBase, kind, qos, r.protoTag("-"))
-	clientID := fmt.Sprintf("oim-bench-server%s-%d-%s-q%d", r.protoTag("-"), clientSeqBase, kind, qos)
-	if _, err := c.ListenWith(ctx, b.broker.Addr, clientID, prefix+"/#", qos, map[string]any{"protocol": protocol}); err != nil {
+	prefix := fmt.Sprintf("oim-bench/%d/%s-q%d%s%s", clientSeqBase, kind, qos, r.protoTag("-"), r.rulesTag("-", "rules"))
+	clientID := fmt.Sprintf("oim-bench-server%s%s-%d-%s-q%d", r.protoTag("-"), r.rulesTag("-", "rules"), clientSeqBase, kind, qos)
+	l, err := c.ListenWith(ctx, b.broker.Addr, clientID, prefix+"/#", qos, map[string]any{"protocol": protocol})
+	if err != nil {
 		return r, srv.Check(err)
+	}
+	if hooks.ready != nil {
+		if err := hooks.ready(ctx, c, l, prefix); err != nil {
+			return r, srv.Check(err)
+		}
 	}
 	rows, err := openCounter(db, "receive")
 	if err != nil {
@@ -215,7 +245,12 @@ func (b *bench) serverIngest(ctx context.Context, qos byte, kind, protocol strin
 	defer pub.Close()
 
 	// One message end to end before the clock starts: the subscription is
-	// live at the broker and the server commits what it receives.
+	// live at the broker and the server commits what it receives. (Rows
+	// already there are the hooks', the rules case's warm-up pings.)
+	already, err := rows.full(ctx)
+	if err != nil {
+		return r, err
+	}
 	if err := benchmqtt.Wait(pub.Publish(prefix+"/probe", qos, false, payload(-1, b.o.size)), 10*time.Second); err != nil {
 		return r, fmt.Errorf("probe: %w", err)
 	}
@@ -223,7 +258,7 @@ func (b *bench) serverIngest(ctx context.Context, qos byte, kind, protocol strin
 	err = benchproc.Poll(ctx, 30*time.Second, pollEvery, func() (bool, error) {
 		n, err := rows.full(ctx)
 		base = n
-		return n >= 1, errors.Join(err, alive())
+		return n >= already+1, errors.Join(err, alive())
 	})
 	if err != nil {
 		return r, fmt.Errorf("%s: the probe message was not stored: %w\nserver log:\n%s", r.name(), err, srv.LogTail())
@@ -279,6 +314,11 @@ func (b *bench) serverIngest(ctx context.Context, qos byte, kind, protocol strin
 	r.connects = b.broker.ConnectsOf(clientID)
 	r.metrics = scrapeMetrics(srv.URL())
 	b.check(r)
+	if hooks.done != nil {
+		if err := hooks.done(ctx, srv.URL()); err != nil {
+			return r, fmt.Errorf("%s: %w", r.name(), srv.Check(err))
+		}
+	}
 	return r, nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -47,6 +48,8 @@ type options struct {
 	timeout      time.Duration
 	sendDuration time.Duration
 	sendClients  int
+	rules        int // rules case: active rules matching every message; 0 skips the case
+	rulesPings   int // rules case: latency samples
 }
 
 func main() {
@@ -68,6 +71,8 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 5*time.Minute, "longest wait for one case's messages")
 	flag.DurationVar(&o.sendDuration, "send-duration", 10*time.Second, "send benchmark: measured time per case (0 skips it)")
 	flag.IntVar(&o.sendClients, "send-clients", 4, "send benchmark: concurrent clients")
+	flag.IntVar(&o.rules, "rules", 100, "rules case: active mqtt.rule records whose filter matches every message, QoS 0 ingest against 0 rules (0 skips the case)")
+	flag.IntVar(&o.rulesPings, "rules-pings", 100, "rules case: rule-to-publish latency samples, one at a time, 10 a second")
 	flag.Parse()
 	var err error
 	if o.qos, err = parseQoS(qos); err == nil {
@@ -76,8 +81,8 @@ func main() {
 	if err == nil {
 		o.protocols, err = parseProtocols(protocols)
 	}
-	if err == nil && (o.n < 1 || o.size < 16 || o.window < 1 || o.timeout <= 0 || o.sendClients < 1 || o.sendDuration < 0) {
-		err = errors.New("need -n >= 1, -size >= 16, -window >= 1, -timeout > 0, -send-clients >= 1, -send-duration >= 0")
+	if err == nil && (o.n < 1 || o.size < 16 || o.window < 1 || o.timeout <= 0 || o.sendClients < 1 || o.sendDuration < 0 || o.rules < 0 || o.rulesPings < 1) {
+		err = errors.New("need -n >= 1, -size >= 16, -window >= 1, -timeout > 0, -send-clients >= 1, -send-duration >= 0, -rules >= 0, -rules-pings >= 1")
 	}
 	if err != nil {
 		benchproc.UsageError("mqttingest", err)
@@ -166,7 +171,9 @@ func run(ctx context.Context, o options) error {
 }
 
 // runCases measures, for each QoS, the reference then the server on each
-// database; then the send benchmark. The first error stops the run.
+// database, the QoS 0 case of each database followed by its rules case
+// (with -qos 1 alone, the QoS 0 server case runs for it all the same);
+// then the send benchmark. The first error stops the run.
 func (b *bench) runCases(ctx context.Context) error {
 	for _, q := range b.o.qos {
 		ref, err := b.reference(ctx, q)
@@ -181,6 +188,23 @@ func (b *bench) runCases(ctx context.Context) error {
 					return err
 				}
 				b.ingest = append(b.ingest, r)
+				if b.wantRules(q, proto) {
+					if err := b.runRules(ctx, r); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	if b.o.rules > 0 && !slices.Contains(b.o.qos, 0) {
+		for _, db := range b.o.dbs {
+			r, err := b.serverIngest(ctx, 0, db, b.o.protocols[0])
+			if err != nil {
+				return err
+			}
+			b.ingest = append(b.ingest, r)
+			if err := b.runRules(ctx, r); err != nil {
+				return err
 			}
 		}
 	}
@@ -211,6 +235,7 @@ type bench struct {
 
 	ingest   []ingestResult
 	sends    []sendResult
+	rules    []rulesResult
 	failures []string // functional failures that did not stop the run
 }
 

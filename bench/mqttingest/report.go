@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -19,6 +20,8 @@ const (
 	targetRSSMB     = 150
 	// MQTT 5 ingest within 10% of 3.1.1's, same QoS and database (issue 10).
 	targetV5Ratio = 0.9
+	// QoS 0 ingest with the rules case's rules within 5% of without (issue 11).
+	targetRulesRatio = 0.95
 )
 
 // report prints the tables, then key=value lines and the targets.
@@ -80,6 +83,8 @@ func (b *bench) report(w io.Writer) {
 		}
 	}
 
+	b.reportRules(w)
+
 	var peakKB, hwmKB int64
 	notes := []string{}
 	for _, r := range b.ingest {
@@ -100,7 +105,7 @@ func (b *bench) report(w io.Writer) {
 
 	fmt.Fprintln(w)
 	for _, r := range b.ingest {
-		key := fmt.Sprintf("qos%d_%s%s", r.qos, r.db, r.protoTag("_"))
+		key := fmt.Sprintf("qos%d_%s%s%s", r.qos, r.db, r.protoTag("_"), r.rulesTag("_rules", ""))
 		if r.db == "" {
 			fmt.Fprintf(w, "qos%d_reference_rate=%.0f qos%d_reference_lost=%d\n", r.qos, r.rate(), r.qos, r.lost())
 			continue
@@ -120,13 +125,22 @@ func (b *bench) report(w io.Writer) {
 	for _, v := range v5 {
 		fmt.Fprintf(w, "qos%d_%s_mqtt5_vs_311_ratio=%.2f qos%d_%s_mqtt5_vs_311_cpu_ratio=%.2f\n", v.qos, v.db, v.rate, v.qos, v.db, v.cpu)
 	}
+	for _, r := range b.rules {
+		if r.skipped != "" {
+			fmt.Fprintf(w, "rules_%s_skipped=1\n", r.db)
+			continue
+		}
+		fmt.Fprintf(w, "rules_%s_ratio=%.2f rules_%s_rate=%.0f rules_%s_backlog=%d rules_%s_catchup_s=%.1f rules_%s_eval_rate=%.0f rules_%s_writer_waits=%d rules_%s_p50_ms=%.2f rules_%s_p99_ms=%.2f rules_%s_lost_pings=%d\n",
+			r.db, r.ratio(), r.db, r.with.rate(), r.db, r.backlog, r.db, r.catchUp.Seconds(), r.db, r.evalRate(), r.db, r.waits,
+			r.db, float64(r.latency(0.5))/1e6, r.db, float64(r.latency(0.99))/1e6, r.db, r.lost)
+	}
 	if peakKB > 0 {
 		fmt.Fprintf(w, "server_peak_rss_mb=%.0f\n", float64(peakKB)/1024)
 	}
 
 	fmt.Fprintln(w, "\ntargets (reported, never failed on):")
 	for _, r := range b.ingest {
-		if r.db == "" {
+		if r.db == "" || r.rules > 0 {
 			continue
 		}
 		rel := r.rate() / max(refs[r.qos], 1)
@@ -142,6 +156,12 @@ func (b *bench) report(w io.Writer) {
 	for _, v := range v5 {
 		target(w, fmt.Sprintf("qos%d %s: MQTT 5 >= %.1f of 3.1.1", v.qos, v.db, targetV5Ratio), v.rate >= targetV5Ratio,
 			fmt.Sprintf("ratio %.2f, CPU ratio %.2f", v.rate, v.cpu))
+	}
+	for _, r := range b.rules {
+		if r.skipped == "" {
+			target(w, fmt.Sprintf("qos0 %s: %d rules >= %.2f of none", r.db, r.with.rules, targetRulesRatio), r.ratio() >= targetRulesRatio,
+				fmt.Sprintf("ratio %.2f, %.0f against %.0f msg/s", r.ratio(), r.with.rate(), r.base.rate()))
+		}
 	}
 	if peakKB > 0 {
 		target(w, fmt.Sprintf("server peak RSS < %d MB", targetRSSMB), float64(peakKB)/1024 < targetRSSMB, mb(peakKB)+" MB")
@@ -164,12 +184,39 @@ func (b *bench) v5Ratios() []v5Ratio {
 			continue
 		}
 		for _, r3 := range b.ingest {
-			if r3.db == r5.db && r3.qos == r5.qos && r3.protocol == protocolV311 && r3.rate() > 0 && r5.cpuPerMsg() > 0 {
+			if r3.rules == 0 && r5.rules == 0 && r3.db == r5.db && r3.qos == r5.qos && r3.protocol == protocolV311 && r3.rate() > 0 && r5.cpuPerMsg() > 0 {
 				out = append(out, v5Ratio{qos: r5.qos, db: r5.db, rate: r5.rate() / r3.rate(), cpu: r3.cpuPerMsg() / r5.cpuPerMsg()})
 			}
 		}
 	}
 	return out
+}
+
+// reportRules prints the rules table: each database's QoS 0 ingest with
+// the rules against without, and the rule-to-publish latency.
+func (b *bench) reportRules(w io.Writer) {
+	for _, r := range b.rules {
+		if r.skipped != "" {
+			fmt.Fprintf(w, "\nrules %s: skipped: %s\n", r.db, r.skipped)
+		}
+	}
+	if !slices.ContainsFunc(b.rules, func(r rulesResult) bool { return r.skipped == "" }) {
+		return
+	}
+	fmt.Fprintf(w, "\nrules at QoS 0: %d rules whose filter matches every message, their condition evaluated on each and never met, against the case without rules just before; latency: %d pings one at a time (10/s), ingest idle, each answered by a rule publishing at QoS 1\n\n",
+		b.o.rules, b.o.rulesPings)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "case\tmsgs/s\twithout rules\tratio\tlost\trules backlog\tcaught up\trules msgs/s\twriter waits\tpings\tno answer\tp50\tp99\t")
+	for _, r := range b.rules {
+		if r.skipped != "" {
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.2f\t%d\t%d\t%.1fs\t%.0f\t%d\t%d\t%d\t%s\t%s\t\n", r.with.name(), r.with.rate(), r.base.rate(), r.ratio(), r.with.lost(),
+			r.backlog, r.catchUp.Seconds(), r.evalRate(), r.waits, len(r.lat), r.lost, ms(r.latency(0.5)), ms(r.latency(0.99)))
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "rules backlog: messages still in the server's rules queue (odoo_iot_mqtt_rules_queue_messages) once the last row was counted; caught up: the time it then took to empty;")
+	fmt.Fprintln(w, "rules msgs/s: the backlog over that time, the rules' own evaluation rate; writer waits: the batch writer waited for room in the full rules queue (rules_queue_waits_total): past that point the rules, not the database, set the ingest rate")
 }
 
 func target(w io.Writer, what string, met bool, got string) {
