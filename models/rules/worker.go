@@ -1,0 +1,190 @@
+package rules
+
+import (
+	"container/heap"
+	"context"
+	"hash/fnv"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// job is one action to do: a rule's firing, due now or after its delay,
+// and tried again after a failure at QoS 1 or 2.
+type job struct {
+	rule  *rule // as compiled when it fired
+	t     trigger
+	due   time.Time
+	tries int // failed attempts so far
+	size  int // bytes it holds of the queue's budget
+	seq   uint64
+}
+
+// jobOverhead is what a job costs beyond its payload, roughly.
+const jobOverhead = 256
+
+func newJob(ru *rule, t trigger) *job {
+	return &job{rule: ru, t: t, due: t.at.Add(ru.delay), size: jobOverhead + len(t.payload) + len(t.topic) + len(t.value)}
+}
+
+// laneKey names an action's target, so that the actions on one target
+// run in firing order.
+func (j *job) laneKey() string {
+	ru := j.rule
+	switch ru.action {
+	case ActionSendSignal:
+		return "signal " + strconv.FormatInt(ru.signalID, 10)
+	case ActionDeviceAction, ActionDeviceCommand:
+		return "device " + strconv.FormatInt(ru.deviceID, 10)
+	case ActionPublish:
+		return "publish " + ru.topicTmpl
+	}
+	return "rule " + strconv.FormatInt(ru.id, 10)
+}
+
+// worker holds the jobs: one heap ordered by due time (then firing
+// order) for the due and the delayed ones, whose bytes are bounded; a job
+// holds its bytes from its firing until it is done or given up. The
+// dispatcher (Run) hands due jobs to the lanes.
+type worker struct {
+	opts Options
+
+	mu    sync.Mutex
+	jobs  jobHeap
+	seq   uint64
+	bytes int
+	space chan struct{} // closed when bytes were released, then replaced
+	wake  chan struct{} // wakes the dispatcher
+
+	devMu   sync.Mutex
+	devices []deviceEvent // device state changes waiting for Run
+	devWake chan struct{}
+
+	rec *recorder
+}
+
+// maxDeviceEvents bounds the device events waiting for Run (a flood of
+// devices going offline together); past it the oldest are dropped and
+// logged.
+const maxDeviceEvents = 10000
+
+func newWorker(opts Options) *worker {
+	return &worker{opts: opts, space: make(chan struct{}), wake: make(chan struct{}, 1), devWake: make(chan struct{}, 1), rec: newRecorder()}
+}
+
+// push queues a job, waiting while the queue's bytes are used up (a job
+// larger than the whole budget goes in alone).
+func (w *worker) push(ctx context.Context, j *job) error {
+	for {
+		w.mu.Lock()
+		if w.bytes == 0 || w.bytes+j.size <= w.opts.QueueBytes {
+			w.bytes += j.size
+			w.seq++
+			j.seq = w.seq
+			heap.Push(&w.jobs, j)
+			w.mu.Unlock()
+			signal(w.wake)
+			return nil
+		}
+		space := w.space
+		w.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-space:
+		}
+	}
+}
+
+// again queues a job that failed for another try at its due time; its
+// bytes are still counted.
+func (w *worker) again(j *job) {
+	w.mu.Lock()
+	heap.Push(&w.jobs, j)
+	w.mu.Unlock()
+	signal(w.wake)
+}
+
+// done releases a job's bytes.
+func (w *worker) done(j *job) {
+	w.mu.Lock()
+	w.bytes -= j.size
+	close(w.space)
+	w.space = make(chan struct{})
+	w.mu.Unlock()
+}
+
+// next returns the first due job, or how long until one is (0: none
+// queued).
+func (w *worker) next(now time.Time) (*job, time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.jobs) == 0 {
+		return nil, 0
+	}
+	if j := w.jobs[0]; !j.due.After(now) {
+		return heap.Pop(&w.jobs).(*job), 0
+	}
+	return nil, w.jobs[0].due.Sub(now)
+}
+
+// queued is the number of jobs waiting and their bytes.
+func (w *worker) queued() (int, int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.jobs), w.bytes
+}
+
+// deviceEvent queues a device state change for Run.
+func (w *worker) deviceEvent(ev deviceEvent) {
+	w.devMu.Lock()
+	if len(w.devices) >= maxDeviceEvents {
+		w.devices = w.devices[1:]
+	}
+	w.devices = append(w.devices, ev)
+	w.devMu.Unlock()
+	signal(w.devWake)
+}
+
+// takeDeviceEvents returns the queued device events.
+func (w *worker) takeDeviceEvents() []deviceEvent {
+	w.devMu.Lock()
+	defer w.devMu.Unlock()
+	out := w.devices
+	w.devices = nil
+	return out
+}
+
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// laneOf picks the lane of a target.
+func laneOf(key string, lanes int) int {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return int(h.Sum32() % uint32(lanes))
+}
+
+// jobHeap orders jobs by due time, then firing order.
+type jobHeap []*job
+
+func (h jobHeap) Len() int { return len(h) }
+func (h jobHeap) Less(i, k int) bool {
+	if !h[i].due.Equal(h[k].due) {
+		return h[i].due.Before(h[k].due)
+	}
+	return h[i].seq < h[k].seq
+}
+func (h jobHeap) Swap(i, k int) { h[i], h[k] = h[k], h[i] }
+func (h *jobHeap) Push(x any)   { *h = append(*h, x.(*job)) }
+func (h *jobHeap) Pop() any {
+	old := *h
+	j := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return j
+}
