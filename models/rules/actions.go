@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -71,7 +72,7 @@ func (a *Addon) runJob(ctx context.Context, j *job) {
 	a.work.done(j)
 	row := logRow{rule: j.rule.id, at: time.Now(), topic: j.t.topic, payload: clip(j.t.payload), action: desc}
 	if err != nil {
-		row.err = models.MessageOf(err)
+		row.err = errorText(err)
 		if j.tries > 0 {
 			row.err = fmt.Sprintf("%s (after %d attempts)", row.err, j.tries+1)
 		}
@@ -164,4 +165,14 @@ func (a *Addon) deviceOf(ctx context.Context, ru *rule, t trigger) string {
 		return err
 	})
 	return ident
+}
+
+// errorText is what the log and last_error say of a failure: a model
+// error's message (a UserError of the mqtt addon, say), else the error.
+func errorText(err error) string {
+	var me *models.Error
+	if errors.As(err, &me) {
+		return models.MessageOf(err)
+	}
+	return err.Error()
 }

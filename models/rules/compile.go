@@ -169,10 +169,10 @@ func (ru *rule) compileAction(r *models.Record) error {
 		}
 	case ActionDeviceAction, ActionDeviceCommand:
 		if ru.deviceID == 0 {
-			return models.ValidationErrorf("Device: a %s action needs the device.", strings.ReplaceAll(ru.action, "_", " "))
+			return models.ValidationErrorf("Device: a device action or command needs the device.")
 		}
 		if ru.deviceAction == "" {
-			return models.ValidationErrorf("Device action: a %s action needs the name of the action or command.", strings.ReplaceAll(ru.action, "_", " "))
+			return models.ValidationErrorf("Device action: a device action or command needs the name of the action or command method.")
 		}
 		if _, err := renderJSON(ru.params, vars{topic: "0", payload: "0", value: "0", device: "0", rule: "0"}); err != nil {
 			return models.ValidationErrorf("Params: not a JSON object: %v.", err)
@@ -196,6 +196,32 @@ func (ru *rule) checkLoop() error {
 		return models.ValidationErrorf("Action topic: %s could match the rule's own topic filter %s: "+
 			"each firing would trigger the rule again. Publish on another topic, or narrow the filter.",
 			py.Repr(ru.topicTmpl), py.Repr(ru.filter))
+	}
+	return nil
+}
+
+// prepareRule refuses an unknown trigger, operator or action with a
+// ValidationError naming the field and its choices, before the
+// selection's own conversion answers a bare "Wrong value".
+func prepareRule(_ *models.Env, vals map[string]any, _ bool) error {
+	for _, f := range []struct {
+		name, label string
+		choices     []models.Choice
+	}{{"trigger", "Trigger", triggerChoices}, {"operator", "Operator", operatorChoices}, {"action", "Action", actionChoices}} {
+		v, given := vals[f.name]
+		s, isStr := v.(string)
+		if !given || !isStr {
+			continue // False and non-strings: the engine's own checks
+		}
+		names := make([]string, len(f.choices))
+		known := false
+		for i, c := range f.choices {
+			names[i] = c.Value
+			known = known || c.Value == s
+		}
+		if !known {
+			return models.ValidationErrorf("%s: %s is not one of %s.", f.label, py.Repr(s), strings.Join(names, ", "))
+		}
 	}
 	return nil
 }

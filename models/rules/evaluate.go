@@ -83,11 +83,16 @@ func (a *Addon) offer(ctx context.Context, ru *rule, t trigger) error {
 	if !fired {
 		return nil
 	}
+	// Queued first: a firing given up because ctx ended (the server
+	// stopping) is neither counted nor told.
+	if err := a.work.push(ctx, newJob(ru, t)); err != nil {
+		return err
+	}
 	a.work.rec.fired(ru.id, t.at)
 	a.reg.Notify(ctx, models.Notification{Channel: ChannelRules, Type: NoteFired, Payload: map[string]any{
 		"rule_id": ru.id, "name": ru.name, "topic": t.topic, "value": t.value, "fire_count": count,
 	}})
-	return a.work.push(ctx, newJob(ru, t))
+	return nil
 }
 
 // pausedPrefix starts the last_error of a rule the rate guard paused.

@@ -82,6 +82,7 @@ func (a *Addon) ruleModel() *models.Model {
 		},
 		Access:      map[string]string{mqtt.GroupUser: "r", mqtt.GroupManager: "rwcu"},
 		Constraints: []models.Constraint{checkRules},
+		Prepare:     prepareRule,
 		Channels:    []string{ChannelRules},
 		Changed:     a.ruleChanged,
 		Methods: map[string]*models.Method{

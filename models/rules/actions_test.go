@@ -1,0 +1,172 @@
+package rules_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/rules"
+)
+
+// TestTemplates renders the placeholders, topic levels among them.
+func TestTemplates(t *testing.T) {
+	forEachDB(t, func(t *testing.T, a *app) {
+		a.rule(map[string]any{"name": "mirror", "topic_filter": "home/+/+/state", "action_topic": "ctl/{2}/{3}/set",
+			"action_payload": `{"rule": "{rule}", "topic": "{topic}", "value": {value}, "raw": "{payload}", "none": "{9}"}`,
+			"json_path":      "v", "action_qos": 1, "action_retain": true})
+		a.values("home/kitchen/lamp/state", `{"v": 3}`)
+		got := a.published(1)[0]
+		if got.Topic != "ctl/kitchen/lamp/set" || got.QoS != 1 || !got.Retain {
+			t.Fatalf("published %+v", got)
+		}
+		want := `{"rule": "mirror", "topic": "home/kitchen/lamp/state", "value": 3, "raw": "{"v": 3}", "none": ""}`
+		if string(got.Payload) != want {
+			t.Errorf("payload\n%s, want\n%s", got.Payload, want)
+		}
+		// The send history has it, as for any publish of ours.
+		testkit.Eventually(t, 5*time.Second, "the send history row", func() bool {
+			n := a.exec("mqtt.signal.history", "search_count", []any{[]any{[]any{"topic", "=", "ctl/kitchen/lamp/set"}, []any{"direction", "=", "send"}}}, nil)
+			return n.(int64) == 1
+		})
+	})
+}
+
+// TestCooldown holds back firings on a topic for the cooldown, per
+// topic.
+func TestCooldown(t *testing.T) {
+	forEachDB(t, func(t *testing.T, a *app) {
+		id := a.rule(map[string]any{"operator": "any", "cooldown": 60})
+		at := time.Now()
+		at1 := at.Add(time.Second)
+		later := at.Add(61 * time.Second)
+		a.send(rules.Message{Topic: "sensor/a/temp", Payload: []byte("1"), Time: at},
+			rules.Message{Topic: "sensor/a/temp", Payload: []byte("2"), Time: at1}, // held back
+			rules.Message{Topic: "sensor/b/temp", Payload: []byte("3"), Time: at1}, // another topic
+			rules.Message{Topic: "sensor/a/temp", Payload: []byte("4"), Time: later})
+		fired := a.fired(id)
+		var vals []string
+		for _, f := range fired {
+			vals = append(vals, f["value"].(string))
+		}
+		if strings.Join(vals, ",") != "1,3,4" {
+			t.Fatalf("fired on %v, want 1,3,4", vals)
+		}
+		if c := fired[2]["fire_count"]; c != int64(3) {
+			t.Errorf("fire_count in the note %v, want 3", c)
+		}
+		a.waitLogs(id, 3)
+		testkit.Eventually(t, 5*time.Second, "fire_count 3", func() bool { return a.readRule(id, "fire_count")["fire_count"] == int64(3) })
+	})
+}
+
+// TestDelay does the action after the rule's delay, a follow-up.
+func TestDelay(t *testing.T) {
+	forEachDB(t, func(t *testing.T, a *app) {
+		id := a.rule(map[string]any{"operator": "=", "value": "on", "delay": 1, "action_payload": "off"})
+		start := time.Now()
+		a.values("sensor/a/temp", "on")
+		if got := a.ctl.TakePublished(); len(got) != 0 {
+			t.Fatalf("published at once: %+v", got)
+		}
+		got := a.published(1)
+		if string(got[0].Payload) != "off" {
+			t.Fatalf("published %q", got[0].Payload)
+		}
+		if d := time.Since(start); d < time.Second {
+			t.Errorf("published %v after the firing, before the 1 s delay", d)
+		}
+		a.waitLogs(id, 1)
+	})
+}
+
+// TestInterval fires an interval rule every interval.
+func TestInterval(t *testing.T) {
+	forEachDB(t, func(t *testing.T, a *app) {
+		id := a.rule(map[string]any{"name": "tick", "trigger": "interval", "interval": 1, "topic_filter": false,
+			"action_topic": "clock/{rule}", "action_payload": "{value}"})
+		got := a.published(2)
+		if got[0].Topic != "clock/tick" || got[0].Payload == nil {
+			t.Fatalf("published %+v", got[0])
+		}
+		a.waitLogs(id, 2)
+		// Archived, it stops.
+		a.exec("mqtt.rule", "write", []any{[]any{id}, map[string]any{"active": false}}, nil)
+		n := len(a.fired(id))
+		time.Sleep(1500 * time.Millisecond) // longer than an interval: nothing may come
+		if m := len(a.fired(id)); m != n {
+			t.Errorf("an archived interval rule fired %d more times", m-n)
+		}
+	})
+}
+
+// TestOtherActions sends a signal, a device action, a device command and
+// a bus note.
+func TestOtherActions(t *testing.T) {
+	forEachDB(t, func(t *testing.T, a *app) {
+		sub := a.exec("mqtt.subscription", "create", []any{map[string]any{"broker_id": a.broker, "topic": "sig/out"}}, nil).(int64)
+		sig := a.exec("mqtt.signal", "create", []any{map[string]any{"broker_id": a.broker, "subscription_id": sub, "payload": "S"}}, nil).(int64)
+		lamp := a.exec("iot.device", "create", []any{map[string]any{"name": "lamp", "identifier": "lamp-1", "broker_id": a.broker}}, nil).(int64)
+		a.rule(map[string]any{"topic_filter": "go/signal", "action": "send_signal", "signal_id": sig})
+		a.rule(map[string]any{"topic_filter": "go/action", "action": "device_action", "device_id": lamp, "device_action": "on",
+			"params": `{"level": {value}}`})
+		notify := a.rule(map[string]any{"topic_filter": "go/notify", "action": "notify", "action_payload": "saw {value} on {topic}"})
+		a.values("go/signal", "1")
+		if got := a.published(1)[0]; got.Topic != "sig/out" || string(got.Payload) != "S" {
+			t.Fatalf("signal sent %+v", got)
+		}
+		a.values("go/action", "7")
+		got := a.published(1)[0]
+		if got.Topic != "device/lamp-1/action/on" || !strings.Contains(string(got.Payload), `"level":7`) {
+			t.Fatalf("device action published %s %s", got.Topic, got.Payload)
+		}
+		a.values("go/notify", "5")
+		a.waitLogs(notify, 1)
+		var notes []map[string]any
+		for _, n := range a.notes.Take(rules.NoteNotify) {
+			notes = append(notes, n)
+		}
+		if len(notes) != 1 || notes[0]["message"] != "saw 5 on go/notify" || notes[0]["rule_id"] != notify {
+			t.Fatalf("notify notes %v", notes)
+		}
+	})
+}
+
+// TestFailingAction logs a failing action on the rule and in the log
+// after its retries (QoS 1), and another rule goes on working.
+func TestFailingAction(t *testing.T) {
+	forEachDB(t, func(t *testing.T, a *app) {
+		bad := a.rule(map[string]any{"name": "bad", "topic_filter": "in/bad", "action_topic": "out/bad", "action_qos": 1})
+		good := a.rule(map[string]any{"name": "good", "topic_filter": "in/good", "action": "notify", "action_payload": "ok"})
+		a.ctl.PublishErr = errors.New("broker says no")
+		a.values("in/bad", "1")
+		a.values("in/good", "1")
+		rows := a.waitLogs(good, 1)
+		if rows[0]["result"] != rules.ResultDone {
+			t.Errorf("good rule's log %v", rows[0])
+		}
+		rows = a.waitLogs(bad, 1)
+		if rows[0]["result"] != rules.ResultFailed || !strings.Contains(rows[0]["error"].(string), "broker says no") ||
+			!strings.Contains(rows[0]["error"].(string), "after 3 attempts") {
+			t.Fatalf("bad rule's log %v", rows[0])
+		}
+		testkit.Eventually(t, 5*time.Second, "last_error", func() bool {
+			e, _ := a.readRule(bad, "last_error")["last_error"].(string)
+			return strings.Contains(e, "broker says no")
+		})
+		// QoS 0: one attempt, no retry.
+		a.exec("mqtt.rule", "write", []any{[]any{bad}, map[string]any{"action_qos": 0}}, nil)
+		a.values("in/bad", "2")
+		rows = a.waitLogs(bad, 2)
+		if e := rows[1]["error"].(string); strings.Contains(e, "attempts") {
+			t.Errorf("QoS 0 retried: %s", e)
+		}
+		// Once the broker takes it again, the rule works.
+		a.ctl.PublishErr = nil
+		a.values("in/bad", "3")
+		if got := a.published(1)[0]; got.Topic != "out/bad" {
+			t.Fatalf("published %+v", got)
+		}
+	})
+}
