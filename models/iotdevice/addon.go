@@ -45,8 +45,9 @@ type Addon struct {
 	onState []DeviceStateFunc // told of devices going online or offline
 }
 
-// DeviceStateFunc is told that a device went online or offline, once
-// the ingestion that found it committed.
+// DeviceStateFunc is told that a device went online or offline (a new
+// device that comes online too), once the ingestion that found it
+// committed.
 type DeviceStateFunc func(brokerID, deviceID int64, identifier string, online bool)
 
 // OnDeviceState adds fn to the functions told of device state changes

@@ -336,14 +336,14 @@ func (b *deviceBatch) applyInfo(p *pendingDevice, nd iot.Device, raw []byte) {
 }
 
 // tellStates tells the OnDeviceState functions of each device of the
-// batch created or gone online or offline, as NoteDeviceUpdate does.
+// batch gone online (created online too) or offline.
 func (a *Addon) tellStates(b *deviceBatch) {
 	if len(a.onState) == 0 {
 		return
 	}
 	for _, p := range b.order {
-		if !p.created && p.st.connected == p.wasConnected {
-			continue
+		if p.created && !p.st.connected || !p.created && p.st.connected == p.wasConnected {
+			continue // a device discovered offline did not go offline
 		}
 		for _, fn := range a.onState {
 			fn(b.broker, p.st.id, p.identifier, p.st.connected)

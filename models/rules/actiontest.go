@@ -71,7 +71,7 @@ func (a *Addon) actionTest(env *models.Env, ids []int64, args models.Args) (any,
 			out["reason"] = reason
 		}
 	}
-	t := trigger{broker: ru.broker, topic: topicArg, payload: []byte(payloadArg), value: v.text, at: time.Now()}
+	t := trigger{broker: ru.broker, topic: topicArg, payload: []byte(payloadArg), value: v, at: time.Now()}
 	t.device = a.deviceOf(env.Ctx, ru, t)
 	r, err := ru.renderAction(t)
 	if err != nil {

@@ -34,7 +34,8 @@ type Options struct {
 	Retries      int
 	RetryBackoff time.Duration
 	// MaxFiringsPerSecond pauses a rule that fires more often (a loop, or
-	// a filter far too wide) until someone edits it. Default 20.
+	// a filter far too wide) until someone edits it. Default 20; below 0:
+	// no limit. Notify rules, which cannot loop, have none.
 	MaxFiringsPerSecond int
 	// LogRetention and LogMaxRows bound mqtt.rule.log. Defaults 30 days
 	// and 100,000 rows.
@@ -66,7 +67,7 @@ func (o *Options) ensureDefaults() {
 	if o.RetryBackoff <= 0 {
 		o.RetryBackoff = DefaultRetryBackoff
 	}
-	if o.MaxFiringsPerSecond <= 0 {
+	if o.MaxFiringsPerSecond == 0 {
 		o.MaxFiringsPerSecond = DefaultMaxFiringsPerSecond
 	}
 	if o.LogRetention <= 0 {
@@ -107,6 +108,7 @@ func (a *Addon) Manifest() models.Manifest {
 		Name:    "rules",
 		Depends: []string{"mqtt", "iot"},
 		Models:  []*models.Model{a.ruleModel(), logModel()},
+		Extends: a.linkExtensions(),
 		Built: func(r *models.Registry) error {
 			a.reg, a.log = r, r.Logger()
 			var err error

@@ -37,15 +37,16 @@ func (a *Addon) Evaluate(ctx context.Context, brokerID int64, msgs []Message) er
 		if at.IsZero() {
 			at = time.Now()
 		}
+		var d doc
 		for _, ru := range rules {
 			if !topic.Match(ru.filter, m.Topic) {
 				continue
 			}
-			v, ok := extract(ru.path, m.Payload)
+			v, ok := d.extract(ru.path, m.Payload)
 			if !ok {
 				continue
 			}
-			t := trigger{broker: brokerID, topic: m.Topic, payload: m.Payload, value: v.text, at: at}
+			t := trigger{broker: brokerID, topic: m.Topic, payload: m.Payload, value: v, at: at, stateOnly: m.Retained}
 			if err := a.offer(ctx, ru, t); err != nil {
 				return err
 			}
@@ -60,14 +61,18 @@ type trigger struct {
 	broker  int64
 	topic   string
 	payload []byte
-	value   string
+	value   value
 	device  string // the device identifier, when known
 	key     string // what the rule's state is kept by; "": the topic
 	at      time.Time
+	// stateOnly: a retained message the broker replayed (on subscribe or
+	// reconnect) is old news: it moves the rule's state (a threshold's
+	// side, changed's last value) but fires nothing.
+	stateOnly bool
 }
 
 func (t trigger) vars(ru *rule) vars {
-	return vars{topic: t.topic, payload: mqtt.PayloadText(t.payload), value: t.value, device: t.device, rule: ru.name}
+	return vars{topic: t.topic, payload: mqtt.PayloadText(t.payload), value: t.value.text, device: t.device, rule: ru.name}
 }
 
 // offer steps the rule's state with a trigger that matched it and, when
@@ -90,7 +95,7 @@ func (a *Addon) offer(ctx context.Context, ru *rule, t trigger) error {
 	}
 	a.work.rec.fired(ru.id, t.at)
 	a.reg.Notify(ctx, models.Notification{Channel: ChannelRules, Type: NoteFired, Payload: map[string]any{
-		"rule_id": ru.id, "name": ru.name, "topic": t.topic, "value": t.value, "fire_count": count,
+		"rule_id": ru.id, "name": ru.name, "topic": t.topic, "value": t.value.text, "fire_count": count,
 	}})
 	return nil
 }
@@ -111,11 +116,14 @@ func (ru *rule) fire(t trigger, maxPerSecond int) (fired bool, count int64, paus
 		key = t.topic
 	}
 	st := ru.topics[key]
-	v := textValue(t.value)
-	if ru.trigger != TriggerMessage {
-		v = value{text: t.value}
+	fire, next := ru.cond.step(st, t.value, t.at, ru.cooldown)
+	if fire && t.stateOnly {
+		fire, next = false, st // a firing not done leaves the state as it was
+		next.seen, next.armed, next.last = true, false, t.value.text
+		if !isThreshold(ru.cond.op) {
+			next.armed = st.armed
+		}
 	}
-	fire, next := ru.cond.step(st, v, t.at, ru.cooldown)
 	if _, known := ru.topics[key]; !known && len(ru.topics) >= MaxTopicStates {
 		clear(ru.topics)
 	}
@@ -123,7 +131,7 @@ func (ru *rule) fire(t trigger, maxPerSecond int) (fired bool, count int64, paus
 	if !fire {
 		return false, ru.fired, false
 	}
-	if ru.rate.over(t.at, maxPerSecond) {
+	if maxPerSecond > 0 && ru.action != ActionNotify && ru.rate.over(t.at, maxPerSecond) {
 		ru.paused = true
 		return false, ru.fired, true
 	}
@@ -178,7 +186,7 @@ func (a *Addon) evaluateDevice(ctx context.Context, ev deviceEvent, availability
 		if ru.filter != "" && !topic.Match(ru.filter, availability) {
 			continue
 		}
-		t := trigger{broker: ev.broker, topic: availability, payload: []byte(word), value: word, device: ev.identifier, at: ev.at}
+		t := trigger{broker: ev.broker, topic: availability, payload: []byte(word), value: value{text: word}, device: ev.identifier, at: ev.at}
 		if t.topic == "" {
 			t.key = "device " + ev.identifier // the cooldown's key
 		}
@@ -191,5 +199,5 @@ func (a *Addon) evaluateDevice(ctx context.Context, ev deviceEvent, availability
 
 // evaluateInterval fires an interval rule.
 func (a *Addon) evaluateInterval(ctx context.Context, ru *rule, at time.Time) error {
-	return a.offer(ctx, ru, trigger{broker: ru.broker, value: strconv.FormatInt(at.Unix(), 10), at: at})
+	return a.offer(ctx, ru, trigger{broker: ru.broker, value: textValue(strconv.FormatInt(at.Unix(), 10)), at: at})
 }

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -134,16 +135,31 @@ type value struct {
 // as JSON. ok is false when the payload is not JSON or the path finds
 // nothing.
 func extract(p *jsonPath, payload []byte) (value, bool) {
+	var d doc
+	return d.extract(p, payload)
+}
+
+// doc is a payload parsed as JSON once for all the rules that look into
+// it. The zero value has not parsed yet.
+type doc struct {
+	parsed, ok bool
+	v          any
+}
+
+func (d *doc) extract(p *jsonPath, payload []byte) (value, bool) {
 	if p == nil {
 		return textValue(strings.TrimSpace(string(payload))), true
 	}
-	var doc any
-	d := json.NewDecoder(strings.NewReader(string(payload)))
-	d.UseNumber()
-	if err := d.Decode(&doc); err != nil {
+	if !d.parsed {
+		d.parsed = true
+		dec := json.NewDecoder(bytes.NewReader(payload))
+		dec.UseNumber()
+		d.ok = dec.Decode(&d.v) == nil
+	}
+	if !d.ok {
 		return value{}, false
 	}
-	v, ok := p.get(doc)
+	v, ok := p.get(d.v)
 	if !ok {
 		return value{}, false
 	}

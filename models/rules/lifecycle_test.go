@@ -74,7 +74,7 @@ func TestLoopProtection(t *testing.T) {
 		a.rule(map[string]any{"topic_filter": "sensor/+/temp", "action_topic": "sensor/{2}/temp/ack"})
 
 		// At run time: a rule firing more than 20 times in a second stops.
-		id := a.rule(map[string]any{"name": "noisy", "topic_filter": "noisy/#", "action": "notify"})
+		id := a.rule(map[string]any{"name": "noisy", "topic_filter": "noisy/#", "action_topic": "elsewhere/x"})
 		now := time.Now()
 		var msgs []rules.Message
 		for i := range 30 {
@@ -188,6 +188,50 @@ func TestActionTest(t *testing.T) {
 		}
 		if _, err := a.call(uid, "mqtt.rule", "write", []any{[]any{id}, map[string]any{"name": "x"}}, nil); models.KindOf(err) != models.KindAccess {
 			t.Errorf("a user's write: %v, want an AccessError", err)
+		}
+	})
+}
+
+// TestRetained: a retained message the broker replays moves the rule's
+// state but fires nothing.
+func TestRetained(t *testing.T) {
+	forEachDB(t, func(t *testing.T, a *app) {
+		id := a.rule(map[string]any{"operator": ">", "value": "28"})
+		anyID := a.rule(map[string]any{"name": "any", "topic_filter": "sensor/+/hum", "action": "notify"})
+		retained := func(topic, payload string) rules.Message {
+			m := msg(topic, payload)
+			m.Retained = true
+			return m
+		}
+		a.send(retained("sensor/a/temp", "20"), retained("sensor/a/hum", "50"))
+		a.values("sensor/a/temp", "29") // crosses from the replayed side
+		a.send(retained("sensor/a/temp", "20"), retained("sensor/a/temp", "30"))
+		a.values("sensor/a/temp", "31") // the replay said it is above already
+		if n := len(a.fired(id)); n != 1 {
+			t.Errorf("threshold fired %d times, want 1", n)
+		}
+		if n := len(a.fired(anyID)); n != 0 {
+			t.Errorf("a replayed message fired an any rule")
+		}
+	})
+}
+
+// TestLinkedRecordDeleted: deleting a rule's signal (set null) takes the
+// rule out of the engine, as its next edit would refuse it.
+func TestLinkedRecordDeleted(t *testing.T) {
+	forEachDB(t, func(t *testing.T, a *app) {
+		sub := a.exec("mqtt.subscription", "create", []any{map[string]any{"broker_id": a.broker, "topic": "sig/out"}}, nil).(int64)
+		sig := a.exec("mqtt.signal", "create", []any{map[string]any{"broker_id": a.broker, "subscription_id": sub, "payload": "S"}}, nil).(int64)
+		id := a.rule(map[string]any{"topic_filter": "go/signal", "action": "send_signal", "signal_id": sig})
+		a.values("go/signal", "1")
+		a.waitLogs(id, 1)
+		a.exec("mqtt.signal", "unlink", []any{[]any{sig}}, nil)
+		a.values("go/signal", "2")
+		if n := len(a.fired(id)); n != 1 {
+			t.Errorf("a rule whose signal was deleted fired (%d firings)", n)
+		}
+		if a.Rules.Watching(a.broker) {
+			t.Error("still watching for a rule left without its signal")
 		}
 	})
 }

@@ -26,7 +26,7 @@ const jobOverhead = 256
 func newJob(ru *rule, t trigger) *job {
 	// Due from now, not from the message's time: a clock that differs
 	// must not delay or hurry the action.
-	return &job{rule: ru, t: t, due: time.Now().Add(ru.delay), size: jobOverhead + len(t.payload) + len(t.topic) + len(t.value)}
+	return &job{rule: ru, t: t, due: time.Now().Add(ru.delay), size: jobOverhead + len(t.payload) + len(t.topic) + len(t.value.text)}
 }
 
 // laneKey names an action's target, so that the actions on one target
