@@ -17,7 +17,7 @@ import (
 // listener stand-in that records what is published.
 type app struct {
 	*modelstest.App
-	t      *testing.T
+	t      testing.TB
 	notes  *modelstest.Notes
 	ctl    *modelstest.Control
 	broker int64
@@ -41,6 +41,13 @@ func forEachDB(t *testing.T, fn func(t *testing.T, a *app)) {
 }
 
 func newApp(t *testing.T, kind string, opts rules.Options) *app {
+	return newAppTB(t, kind, opts)
+}
+
+// newBenchApp is newApp on SQLite for a benchmark.
+func newBenchApp(b *testing.B) *app { return newAppTB(b, "sqlite", testOptions) }
+
+func newAppTB(t testing.TB, kind string, opts rules.Options) *app {
 	a := &app{t: t, notes: &modelstest.Notes{}, ctl: &modelstest.Control{Running: true, Connected: true}}
 	a.App = modelstest.NewFor(t, kind, modelstest.Options{Notifier: a.notes, Rules: opts,
 		Control: func() mqtt.BrokerControl { return a.ctl }})
