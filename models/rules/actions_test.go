@@ -25,6 +25,14 @@ func TestTemplates(t *testing.T) {
 		if string(got.Payload) != want {
 			t.Errorf("payload\n%s, want\n%s", got.Payload, want)
 		}
+		// {device} is the device whose topic it is, by the broker's
+		// device topics.
+		a.rule(map[string]any{"name": "dev", "topic_filter": "device/+/telemetry/temp", "action_topic": "seen/{device}",
+			"action_payload": "{device}={value}"})
+		a.values("device/thermo-1/telemetry/temp", "21.5")
+		if got := a.published(1)[0]; got.Topic != "seen/thermo-1" || string(got.Payload) != "thermo-1=21.5" {
+			t.Errorf("{device}: published %s %q", got.Topic, got.Payload)
+		}
 		// The send history has it, as for any publish of ours.
 		testkit.Eventually(t, 5*time.Second, "the send history row", func() bool {
 			n := a.exec("mqtt.signal.history", "search_count", []any{[]any{[]any{"topic", "=", "ctl/kitchen/lamp/set"}, []any{"direction", "=", "send"}}}, nil)

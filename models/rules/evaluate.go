@@ -118,7 +118,9 @@ func (ru *rule) fire(t trigger, maxPerSecond int) (fired bool, count int64, paus
 	st := ru.topics[key]
 	fire, next := ru.cond.step(st, t.value, t.at, ru.cooldown)
 	if fire && t.stateOnly {
-		fire, next = false, st // a firing not done leaves the state as it was
+		// A replay fires nothing; it only tells the value: a threshold is
+		// past already (disarmed), changed has its last value.
+		fire, next = false, st
 		next.seen, next.armed, next.last = true, false, t.value.text
 		if !isThreshold(ru.cond.op) {
 			next.armed = st.armed

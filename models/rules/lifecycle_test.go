@@ -181,6 +181,16 @@ func TestActionTest(t *testing.T) {
 		if n := len(a.ctl.TakePublished()); n > 1 {
 			t.Errorf("action_test published (%d messages)", n)
 		}
+		// A command's params are rendered as JSON.
+		lamp := a.exec("iot.device", "create", []any{map[string]any{"name": "lamp", "identifier": "lamp-1", "broker_id": a.broker}}, nil).(int64)
+		cmd := a.rule(map[string]any{"topic_filter": "cmd/+", "action": "device_command", "device_id": lamp, "device_action": "set",
+			"params": `{"level": {value}, "from": "{2}"}`, "delay": 5})
+		got = a.exec("mqtt.rule", "action_test", []any{[]any{cmd}, "cmd/x", "42"}, nil).(map[string]any)
+		params, _ := got["params"].(map[string]any)
+		if got["would_fire"] != true || got["device_action"] != "set" || got["device_id"] != lamp || got["delay"] != int64(5) ||
+			params["level"] != 42.0 || params["from"] != "x" {
+			t.Errorf("device command test: %v", got)
+		}
 		// Users may test (they read rules); they may not edit.
 		uid := modelsUser(t, a)
 		if _, err := a.call(uid, "mqtt.rule", "action_test", []any{[]any{id}, "sensor/k/temp", "1"}, nil); err != nil {

@@ -107,6 +107,9 @@ func (r *recorder) take() (map[int64]*ruleDelta, []logRow) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rules, logs := r.rules, r.logs
+	if len(rules) == 0 && len(logs) == 0 {
+		return nil, nil
+	}
 	r.rules, r.logs = map[int64]*ruleDelta{}, nil
 	close(r.space)
 	r.space = make(chan struct{})

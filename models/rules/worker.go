@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"bytes"
 	"container/heap"
 	"context"
 	"hash/fnv"
@@ -24,6 +25,7 @@ type job struct {
 const jobOverhead = 256
 
 func newJob(ru *rule, t trigger) *job {
+	t.payload = bytes.Clone(t.payload) // the caller's buffer is not ours to keep
 	// Due from now, not from the message's time: a clock that differs
 	// must not delay or hurry the action.
 	return &job{rule: ru, t: t, due: time.Now().Add(ru.delay), size: jobOverhead + len(t.payload) + len(t.topic) + len(t.value.text)}
