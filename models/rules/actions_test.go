@@ -86,6 +86,19 @@ func TestDelay(t *testing.T) {
 			t.Errorf("published %v after the firing, before the 1 s delay", d)
 		}
 		a.waitLogs(id, 1)
+
+		// A rule deleted before its delay is over does nothing. The two
+		// rules publish on one topic, so their actions run in one lane,
+		// in order: once the second is done, the first was skipped.
+		gone := a.rule(map[string]any{"name": "gone", "topic_filter": "in/gone", "action_topic": "out/same", "action_payload": "gone", "delay": 2})
+		kept := a.rule(map[string]any{"name": "kept", "topic_filter": "in/kept", "action_topic": "out/same", "action_payload": "kept", "delay": 2})
+		a.values("in/gone", "1")
+		a.values("in/kept", "1")
+		a.exec("mqtt.rule", "unlink", []any{[]any{gone}}, nil)
+		if got := a.published(1); len(got) != 1 || string(got[0].Payload) != "kept" {
+			t.Fatalf("published %+v, want only the kept rule's", got)
+		}
+		a.waitLogs(kept, 1)
 	})
 }
 

@@ -132,13 +132,6 @@ func (w *worker) next(now time.Time) (*job, time.Duration) {
 	return nil, w.jobs[0].due.Sub(now)
 }
 
-// queued is the number of jobs waiting and their bytes.
-func (w *worker) queued() (int, int) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return len(w.jobs), w.bytes
-}
-
 // deviceEvent queues a device state change for Run.
 func (w *worker) deviceEvent(ev deviceEvent) {
 	w.devMu.Lock()
