@@ -183,11 +183,13 @@ func TestFailingAction(t *testing.T) {
 		if e := rows[1]["error"].(string); strings.Contains(e, "attempts") {
 			t.Errorf("QoS 0 retried: %s", e)
 		}
-		// Once the broker takes it again, the rule works.
+		// Once the broker takes it again, the rule works, and its error
+		// is cleared.
 		a.ctl.PublishErr = nil
 		a.values("in/bad", "3")
 		if got := a.published(1)[0]; got.Topic != "out/bad" {
 			t.Fatalf("published %+v", got)
 		}
+		testkit.Eventually(t, 5*time.Second, "last_error cleared", func() bool { return a.readRule(bad, "last_error")["last_error"] == false })
 	})
 }

@@ -83,7 +83,7 @@ func (a *Addon) offer(ctx context.Context, ru *rule, t trigger) error {
 		msg := fmt.Sprintf("%s fired more than %d times in a second (a loop, or a filter too wide): edit the rule to resume it.",
 			pausedPrefix, a.opts.MaxFiringsPerSecond)
 		a.log.Warn("Automation rule paused", slog.Int64("rule_id", ru.id), slog.String("rule", ru.name), slog.String("topic", t.topic))
-		a.work.rec.ruleError(ru.id, msg)
+		a.work.rec.paused(ru.id, msg)
 	}
 	if !fired {
 		return nil

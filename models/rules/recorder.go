@@ -25,8 +25,9 @@ type recorder struct {
 type ruleDelta struct {
 	fired    int64
 	last     time.Time
-	err      string
-	setError bool
+	err      string // the last action's error, "" when it succeeded
+	setError bool   // an action was done: err says how
+	pause    string // the rate guard paused the rule
 }
 
 // logRow is one mqtt.rule.log row.
@@ -69,12 +70,12 @@ func (r *recorder) fired(id int64, at time.Time) {
 	}
 }
 
-// ruleError sets a rule's last_error.
-func (r *recorder) ruleError(id int64, msg string) {
+// paused records why the rate guard paused a rule, in its last_error,
+// which no later action's outcome overwrites (until an edit clears it).
+func (r *recorder) paused(id int64, msg string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	d := r.delta(id)
-	d.err, d.setError = msg, true
+	r.delta(id).pause = msg
 	signal(r.wake)
 }
 
@@ -84,10 +85,8 @@ func (r *recorder) log(ctx context.Context, row logRow) {
 		r.mu.Lock()
 		if len(r.logs) < maxPendingLogs {
 			r.logs = append(r.logs, row)
-			if row.err != "" {
-				d := r.delta(row.rule)
-				d.err, d.setError = row.err, true
-			}
+			d := r.delta(row.rule)
+			d.err, d.setError = row.err, true
 			r.mu.Unlock()
 			return
 		}
@@ -175,15 +174,25 @@ func (a *Addon) write(ctx context.Context, rules map[int64]*ruleDelta, logs []lo
 					return models.Internal("count firings", err)
 				}
 			}
-			vals := map[string]any{}
 			if !d.last.IsZero() {
-				vals["last_fired"] = d.last
+				if _, err := su.SetColumns(m, []int64{id}, map[string]any{"last_fired": d.last}); err != nil {
+					return err
+				}
 			}
+			// last_error is the last action's error, cleared when one
+			// succeeds, but a pause stays until the rule is edited.
 			if d.setError {
-				vals["last_error"] = d.err
+				notPaused := []any{[]any{"id", "=", id}, "|", []any{"last_error", "=", false}, []any{"last_error", "not like", pausedPrefix}}
+				errVal := any(false)
+				if d.err != "" {
+					errVal = d.err
+				}
+				if _, err := su.UpdateWhere(m, notPaused, map[string]any{"last_error": errVal}); err != nil {
+					return err
+				}
 			}
-			if len(vals) > 0 {
-				if _, err := su.SetColumns(m, []int64{id}, vals); err != nil {
+			if d.pause != "" {
+				if _, err := su.SetColumns(m, []int64{id}, map[string]any{"last_error": d.pause}); err != nil {
 					return err
 				}
 			}
