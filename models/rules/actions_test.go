@@ -1,12 +1,16 @@
 package rules_test
 
 import (
+	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/rules"
 )
 
@@ -192,4 +196,58 @@ func TestFailingAction(t *testing.T) {
 		}
 		testkit.Eventually(t, 5*time.Second, "last_error cleared", func() bool { return a.readRule(bad, "last_error")["last_error"] == false })
 	})
+}
+
+// slowControl is a listener stand-in whose publishes on one topic hang
+// until released.
+type slowControl struct {
+	*modelstest.Control
+	topic   string
+	release chan struct{}
+}
+
+func (s *slowControl) Publish(ctx context.Context, b mqtt.BrokerConfig, m mqtt.OutgoingMessage) error {
+	if m.Topic == s.topic {
+		select {
+		case <-s.release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return s.Control.Publish(ctx, b, m)
+}
+
+// TestSlowTargetHoldsNoOtherRule: an action stuck on a slow broker (its
+// lane's queue growing) does not hold up the actions of other targets.
+func TestSlowTargetHoldsNoOtherRule(t *testing.T) {
+	for _, kind := range modelstest.Kinds(t) {
+		t.Run(kind, func(t *testing.T) {
+			modelstest.CheckLeaks(t)
+			slow := &slowControl{Control: &modelstest.Control{Running: true, Connected: true}, topic: "out/slow", release: make(chan struct{})}
+			a := &app{t: t, notes: &modelstest.Notes{}, ctl: slow.Control}
+			a.App = modelstest.NewFor(t, kind, modelstest.Options{Notifier: a.notes, Rules: testOptions,
+				Control: func() mqtt.BrokerControl { return slow }})
+			a.broker = a.exec("mqtt.broker", "create", []any{map[string]any{"name": "B", "host": "127.0.0.1"}}, nil).(int64)
+			a.run()
+			stuck := a.rule(map[string]any{"name": "stuck", "topic_filter": "in/slow", "action_topic": "out/slow"})
+			at := time.Now()
+			for i := range 30 { // 10 a second, under the rate guard
+				a.send(rules.Message{Topic: "in/slow", Payload: []byte(strconv.Itoa(i)), Time: at.Add(time.Duration(i) * 100 * time.Millisecond)})
+			}
+			others := map[string]bool{}
+			for i := range 8 { // more targets than lanes
+				topic := "out/fast" + strconv.Itoa(i)
+				a.rule(map[string]any{"name": topic, "topic_filter": "in/fast", "action_topic": topic})
+				others[topic] = true
+			}
+			a.values("in/fast", "1")
+			for _, m := range a.published(len(others)) {
+				if !others[m.Topic] {
+					t.Errorf("published %s", m.Topic)
+				}
+			}
+			close(slow.release)
+			a.waitLogs(stuck, 30)
+		})
+	}
 }

@@ -24,9 +24,9 @@ type Options struct {
 	// trigger payloads), delayed ones included: past it Evaluate waits.
 	// Default 8 MiB.
 	QueueBytes int
-	// Lanes is how many actions run at once. Actions on the same target
-	// (topic, device, signal) go through one lane, in firing order.
-	// Default 4.
+	// Lanes is how many actions run at once. The actions on one target
+	// (a topic template, a device, a signal) run one after the other, in
+	// firing order. Default 4.
 	Lanes int
 	// Retries is how many times a failing action of QoS 1 or 2 is tried
 	// again (QoS 0: never), the first RetryBackoff after the failure, then

@@ -11,46 +11,33 @@ import (
 
 // Run is the addon's worker, until ctx ends: it does the rules' actions
 // (delayed ones at their time, failed ones of QoS 1 and 2 again after a
-// backoff) in Options.Lanes lanes, fires the interval rules, matches
+// backoff) in Options.Lanes lanes (see lanes), fires the interval rules, matches
 // device state changes against the device rules, records firings and log
 // rows, and purges the log. The server runs it beside the listener
 // service. Delayed actions still waiting when it stops are not done.
 func (a *Addon) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	lanes := make([]chan *job, a.opts.Lanes)
-	for i := range lanes {
-		lanes[i] = make(chan *job, 16)
-		wg.Go(func() {
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case j := <-lanes[i]:
-					a.runJob(ctx, j)
-				}
-			}
-		})
+	l := &lanes{queues: map[string]*targetQueue{}, wake: make(chan struct{}, 1)}
+	for range a.opts.Lanes {
+		wg.Go(func() { l.run(ctx, a.runJob) })
 	}
 	wg.Go(func() { a.runIntervals(ctx) })
 	wg.Go(func() { a.runDevices(ctx) })
 	wg.Go(func() { a.runRecorder(ctx) })
 	wg.Go(func() { a.runPurge(ctx) })
-	a.dispatch(ctx, lanes)
+	a.dispatch(ctx, l)
 	wg.Wait()
 }
 
-// dispatch hands each job to its target's lane once due.
-func (a *Addon) dispatch(ctx context.Context, lanes []chan *job) {
+// dispatch hands each job to the lanes once due. It never waits for
+// them: their queues are bounded by the jobs' bytes.
+func (a *Addon) dispatch(ctx context.Context, l *lanes) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
 		j, wait := a.work.next(time.Now())
 		if j != nil {
-			select {
-			case <-ctx.Done():
-				return
-			case lanes[laneOf(j.laneKey(), len(lanes))] <- j:
-			}
+			l.add(j.laneKey(), j)
 			continue
 		}
 		var due <-chan time.Time
@@ -63,6 +50,89 @@ func (a *Addon) dispatch(ctx context.Context, lanes []chan *job) {
 			return
 		case <-a.work.wake:
 		case <-due:
+		}
+	}
+}
+
+// lanes run the actions, Options.Lanes at a time: each target's (a
+// topic template, a device, a signal) one after the other in firing
+// order, different targets side by side, so that a target stuck on a
+// slow broker holds up only its own actions (and one lane).
+type lanes struct {
+	mu     sync.Mutex
+	queues map[string]*targetQueue
+	ready  []string // targets with jobs and none running
+	wake   chan struct{}
+}
+
+// targetQueue is one target's jobs.
+type targetQueue struct {
+	jobs    []*job
+	running bool
+}
+
+func (l *lanes) add(key string, j *job) {
+	l.mu.Lock()
+	q := l.queues[key]
+	if q == nil {
+		q = &targetQueue{}
+		l.queues[key] = q
+	}
+	q.jobs = append(q.jobs, j)
+	if !q.running && len(q.jobs) == 1 {
+		l.ready = append(l.ready, key)
+	}
+	l.mu.Unlock()
+	signal(l.wake)
+}
+
+// take starts the next job of a ready target; nil when none is.
+func (l *lanes) take() (string, *job) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.ready) == 0 {
+		return "", nil
+	}
+	key := l.ready[0]
+	l.ready = l.ready[1:]
+	q := l.queues[key]
+	j := q.jobs[0]
+	q.jobs[0] = nil
+	q.jobs, q.running = q.jobs[1:], true
+	if len(l.ready) > 0 {
+		signal(l.wake) // another lane may start the next target
+	}
+	return key, j
+}
+
+// finish ends a target's running job.
+func (l *lanes) finish(key string) {
+	l.mu.Lock()
+	q := l.queues[key]
+	q.running = false
+	if len(q.jobs) > 0 {
+		l.ready = append(l.ready, key)
+	} else {
+		delete(l.queues, key)
+	}
+	l.mu.Unlock()
+	signal(l.wake)
+}
+
+// run is one lane, until ctx ends.
+func (l *lanes) run(ctx context.Context, do func(context.Context, *job)) {
+	for {
+		for key, j := l.take(); j != nil; key, j = l.take() {
+			do(ctx, j)
+			l.finish(key)
+			if ctx.Err() != nil {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-l.wake:
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"container/heap"
 	"context"
-	"hash/fnv"
 	"strconv"
 	"sync"
 	"time"
@@ -157,13 +156,6 @@ func signal(c chan struct{}) {
 	case c <- struct{}{}:
 	default:
 	}
-}
-
-// laneOf picks the lane of a target.
-func laneOf(key string, lanes int) int {
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	return int(h.Sum32() % uint32(lanes))
 }
 
 // jobHeap orders jobs by due time, then firing order.
