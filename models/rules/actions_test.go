@@ -251,3 +251,22 @@ func TestSlowTargetHoldsNoOtherRule(t *testing.T) {
 		})
 	}
 }
+
+// TestAnyBroker: a rule without a broker fires on every broker's
+// messages and publishes through the broker the message came from.
+func TestAnyBroker(t *testing.T) {
+	forEachDB(t, func(t *testing.T, a *app) {
+		b2 := a.exec("mqtt.broker", "create", []any{map[string]any{"name": "B2", "host": "127.0.0.2"}}, nil).(int64)
+		a.rule(map[string]any{"broker_id": false, "topic_filter": "any/+", "action_topic": "echo/{2}"})
+		if err := a.Rules.Evaluate(context.Background(), b2, []rules.Message{msg("any/x", "1")}); err != nil {
+			t.Fatal(err)
+		}
+		if got := a.published(1)[0]; got.Topic != "echo/x" {
+			t.Fatalf("published %+v", got)
+		}
+		testkit.Eventually(t, 5*time.Second, "the send history row of B2", func() bool {
+			n := a.exec("mqtt.signal.history", "search_count", []any{[]any{[]any{"topic", "=", "echo/x"}, []any{"broker_id", "=", b2}}}, nil)
+			return n.(int64) == 1
+		})
+	})
+}
