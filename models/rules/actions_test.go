@@ -103,6 +103,17 @@ func TestDelay(t *testing.T) {
 			t.Fatalf("published %+v, want only the kept rule's", got)
 		}
 		a.waitLogs(kept, 1)
+
+		// Fired again before its time, a follow-up starts over: one
+		// pending per rule and topic.
+		again := a.rule(map[string]any{"name": "again", "topic_filter": "in/again", "action_topic": "out/again", "action_payload": "{value}", "delay": 1})
+		a.values("in/again", "1", "2", "3")
+		if got := a.published(1); len(got) != 1 || string(got[0].Payload) != "3" {
+			t.Fatalf("published %+v, want only the last firing's follow-up", got)
+		}
+		if rows := a.waitLogs(again, 1); len(rows) != 1 || len(a.fired(again)) != 3 {
+			t.Errorf("%d log rows for %d firings, want 1 for 3", len(rows), len(a.fired(again)))
+		}
 	})
 }
 

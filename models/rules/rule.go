@@ -72,7 +72,7 @@ func (a *Addon) ruleModel() *models.Model {
 				Help: "The action (device action) or command method (device command) to send the device."},
 			{Name: "params", Type: models.Text, Help: "JSON object template of the action's or command's parameters. " + templateHelp},
 			{Name: "delay", Type: models.Integer, String: "Delay (s)", Default: models.Constant(int64(0)),
-				Help: "Seconds after the firing the action is done (a follow-up such as off after 5 minutes). Pending delays do not survive a restart."},
+				Help: "Seconds after the firing the action is done (a follow-up such as off after 5 minutes); firing again on the same topic meanwhile starts it over. Pending delays do not survive a restart."},
 			{Name: "cooldown", Type: models.Integer, String: "Cooldown (s)", Default: models.Constant(int64(0)),
 				Help: "Minimum seconds between two firings on the same topic."},
 			{Name: "last_fired", Type: models.Datetime, String: "Last fired", Readonly: true, NoCopy: true},

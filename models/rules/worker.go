@@ -18,6 +18,16 @@ type job struct {
 	tries int // failed attempts so far
 	size  int // bytes it holds of the queue's budget
 	seq   uint64
+	index int // in the heap, -1 once out
+	// pending keys a delayed job waiting for its first try: a firing of
+	// the same rule on the same topic replaces it.
+	pending pendingKey
+}
+
+// pendingKey names a rule's delayed follow-up on one trigger key.
+type pendingKey struct {
+	rule int64
+	key  string
 }
 
 // jobOverhead is what a job costs beyond its payload, roughly.
@@ -27,7 +37,15 @@ func newJob(ru *rule, t trigger) *job {
 	t.payload = bytes.Clone(t.payload) // the caller's buffer is not ours to keep
 	// Due from now, not from the message's time: a clock that differs
 	// must not delay or hurry the action.
-	return &job{rule: ru, t: t, due: time.Now().Add(ru.delay), size: jobOverhead + len(t.payload) + len(t.topic) + len(t.value.text)}
+	j := &job{rule: ru, t: t, due: time.Now().Add(ru.delay), size: jobOverhead + len(t.payload) + len(t.topic) + len(t.value.text)}
+	if ru.delay > 0 {
+		key := t.key
+		if key == "" {
+			key = t.topic
+		}
+		j.pending = pendingKey{rule: ru.id, key: key}
+	}
+	return j
 }
 
 // laneKey names an action's target, so that the actions on one target
@@ -52,12 +70,13 @@ func (j *job) laneKey() string {
 type worker struct {
 	opts Options
 
-	mu    sync.Mutex
-	jobs  jobHeap
-	seq   uint64
-	bytes int
-	space chan struct{} // closed when bytes were released, then replaced
-	wake  chan struct{} // wakes the dispatcher
+	mu      sync.Mutex
+	jobs    jobHeap
+	delayed map[pendingKey]*job // delayed jobs not yet due, by rule and topic
+	seq     uint64
+	bytes   int
+	space   chan struct{} // closed when bytes were released, then replaced
+	wake    chan struct{} // wakes the dispatcher
 
 	devMu   sync.Mutex
 	devices []deviceEvent // device state changes waiting for Run
@@ -72,7 +91,7 @@ type worker struct {
 const maxDeviceEvents = 10000
 
 func newWorker(opts Options) *worker {
-	return &worker{opts: opts, space: make(chan struct{}), wake: make(chan struct{}, 1), devWake: make(chan struct{}, 1), rec: newRecorder()}
+	return &worker{opts: opts, delayed: map[pendingKey]*job{}, space: make(chan struct{}), wake: make(chan struct{}, 1), devWake: make(chan struct{}, 1), rec: newRecorder()}
 }
 
 // push queues a job, waiting while the queue's bytes are used up (a job
@@ -80,7 +99,20 @@ func newWorker(opts Options) *worker {
 func (w *worker) push(ctx context.Context, j *job) error {
 	for {
 		w.mu.Lock()
+		if j.pending.rule != 0 {
+			// A delayed follow-up fired again before its time starts over:
+			// one pending per rule and topic ("off 5 minutes after the last
+			// motion"), which also bounds them.
+			if old := w.delayed[j.pending]; old != nil && old.index >= 0 {
+				heap.Remove(&w.jobs, old.index)
+				w.release(old)
+			}
+			delete(w.delayed, j.pending)
+		}
 		if w.bytes == 0 || w.bytes+j.size <= w.opts.QueueBytes {
+			if j.pending.rule != 0 {
+				w.delayed[j.pending] = j
+			}
 			w.bytes += j.size
 			w.seq++
 			j.seq = w.seq
@@ -111,10 +143,15 @@ func (w *worker) again(j *job) {
 // done releases a job's bytes.
 func (w *worker) done(j *job) {
 	w.mu.Lock()
+	w.release(j)
+	w.mu.Unlock()
+}
+
+// release gives a job's bytes back; w.mu is held.
+func (w *worker) release(j *job) {
 	w.bytes -= j.size
 	close(w.space)
 	w.space = make(chan struct{})
-	w.mu.Unlock()
 }
 
 // next returns the first due job, or how long until one is (0: none
@@ -126,7 +163,11 @@ func (w *worker) next(now time.Time) (*job, time.Duration) {
 		return nil, 0
 	}
 	if j := w.jobs[0]; !j.due.After(now) {
-		return heap.Pop(&w.jobs).(*job), 0
+		heap.Pop(&w.jobs)
+		if j.pending.rule != 0 && w.delayed[j.pending] == j {
+			delete(w.delayed, j.pending) // due: no longer replaceable
+		}
+		return j, 0
 	}
 	return nil, w.jobs[0].due.Sub(now)
 }
@@ -168,12 +209,20 @@ func (h jobHeap) Less(i, k int) bool {
 	}
 	return h[i].seq < h[k].seq
 }
-func (h jobHeap) Swap(i, k int) { h[i], h[k] = h[k], h[i] }
-func (h *jobHeap) Push(x any)   { *h = append(*h, x.(*job)) }
+func (h jobHeap) Swap(i, k int) {
+	h[i], h[k] = h[k], h[i]
+	h[i].index, h[k].index = i, k
+}
+func (h *jobHeap) Push(x any) {
+	j := x.(*job)
+	j.index = len(*h)
+	*h = append(*h, j)
+}
 func (h *jobHeap) Pop() any {
 	old := *h
 	j := old[len(old)-1]
 	old[len(old)-1] = nil
+	j.index = -1
 	*h = old[:len(old)-1]
 	return j
 }
