@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -123,8 +122,8 @@ func (ru *rule) compileCondition(r *models.Record) error {
 	if c.op == "" {
 		c.op = OpAny
 	}
-	n, nerr := strconv.ParseFloat(strings.TrimSpace(c.text), 64)
-	c.num, c.isNum = n, nerr == nil
+	v := textValue(c.text) // finite numbers only: "NaN" is text
+	c.num, c.isNum = v.num, v.isNum
 	switch {
 	case c.hyst < 0:
 		return models.ValidationErrorf("Hysteresis: %v is below 0.", c.hyst)
