@@ -115,6 +115,14 @@ func (ru *rule) fire(t trigger, maxPerSecond int) (fired bool, count int64, paus
 	if key == "" {
 		key = t.topic
 	}
+	if ru.stateless() {
+		// No state to keep (the rule fires on every match): no map entry
+		// per topic for a "#" rule on a busy broker.
+		if t.stateOnly || !ru.cond.holds(t.value) {
+			return false, ru.fired, false
+		}
+		return ru.counted(t, maxPerSecond)
+	}
 	st := ru.topics[key]
 	fire, next := ru.cond.step(st, t.value, t.at, ru.cooldown)
 	if fire && t.stateOnly {
@@ -133,6 +141,18 @@ func (ru *rule) fire(t trigger, maxPerSecond int) (fired bool, count int64, paus
 	if !fire {
 		return false, ru.fired, false
 	}
+	return ru.counted(t, maxPerSecond)
+}
+
+// stateless tells a rule that keeps nothing per topic: no threshold, not
+// changed, no cooldown.
+func (ru *rule) stateless() bool {
+	return !isThreshold(ru.cond.op) && ru.cond.op != OpChanged && ru.cooldown == 0
+}
+
+// counted counts a firing, unless it is one too many for the rate
+// guard, which pauses the rule; ru.mu is held.
+func (ru *rule) counted(t trigger, maxPerSecond int) (fired bool, count int64, pausedNow bool) {
 	if maxPerSecond > 0 && ru.action != ActionNotify && ru.rate.over(t.at, maxPerSecond) {
 		ru.paused = true
 		return false, ru.fired, true
