@@ -20,8 +20,9 @@ type engine struct {
 	mu       sync.RWMutex
 	loaded   bool
 	byID     map[int64]*rule
-	message  map[int64][]*rule // by broker; 0: any broker
-	device   []*rule           // device_online, device_offline
+	message  map[int64][]*rule        // by broker; 0: any broker
+	groups   map[int64][]*filterGroup // message, grouped by filter
+	device   []*rule                  // device_online, device_offline
 	interval []*rule
 
 	changed chan struct{} // wakes the interval loop after a (re)load
@@ -113,8 +114,19 @@ func (e *engine) index() {
 			e.interval = append(e.interval, ru)
 		}
 	}
-	for _, list := range e.message {
+	e.groups = map[int64][]*filterGroup{}
+	for broker, list := range e.message {
 		sortRules(list)
+		byFilter := map[string]*filterGroup{}
+		for _, ru := range list {
+			g := byFilter[ru.filter]
+			if g == nil {
+				g = &filterGroup{filter: ru.filter}
+				byFilter[ru.filter] = g
+				e.groups[broker] = append(e.groups[broker], g)
+			}
+			g.rules = append(g.rules, ru)
+		}
 	}
 	sortRules(e.device)
 	sortRules(e.interval)
@@ -128,16 +140,24 @@ func (e *engine) wake() {
 	}
 }
 
-// messageRules are the message rules that apply to a broker's messages:
-// its own and the any-broker ones, by id. The slice is the caller's.
-func (e *engine) messageRules(brokerID int64) []*rule {
+// filterGroup is the message rules of one broker (or of any) that share
+// a topic filter, which a message is then matched against once.
+type filterGroup struct {
+	filter string
+	rules  []*rule // by id
+}
+
+// messageGroups are the message rules that apply to a broker's messages,
+// its own and the any-broker ones, grouped by filter. The slice is the
+// caller's; the groups are not to be changed.
+func (e *engine) messageGroups(brokerID int64) []*filterGroup {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	own, any := e.message[brokerID], e.message[0]
+	own, any := e.groups[brokerID], e.groups[0]
 	if brokerID == 0 {
 		own = nil
 	}
-	out := make([]*rule, 0, len(own)+len(any))
+	out := make([]*filterGroup, 0, len(own)+len(any))
 	return append(append(out, own...), any...)
 }
 

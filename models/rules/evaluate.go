@@ -27,8 +27,8 @@ func (a *Addon) Evaluate(ctx context.Context, brokerID int64, msgs []Message) er
 	if err := a.engine.ensure(ctx, a); err != nil {
 		return err
 	}
-	rules := a.engine.messageRules(brokerID)
-	if len(rules) == 0 {
+	groups := a.engine.messageGroups(brokerID)
+	if len(groups) == 0 {
 		return nil
 	}
 	for i := range msgs {
@@ -37,18 +37,20 @@ func (a *Addon) Evaluate(ctx context.Context, brokerID int64, msgs []Message) er
 		if at.IsZero() {
 			at = time.Now()
 		}
-		var d doc
-		for _, ru := range rules {
-			if !topic.Match(ru.filter, m.Topic) {
+		var d doc // parsed once, for all the rules that look into it
+		for _, g := range groups {
+			if !topic.Match(g.filter, m.Topic) {
 				continue
 			}
-			v, ok := d.extract(ru.path, m.Payload)
-			if !ok {
-				continue
-			}
-			t := trigger{broker: brokerID, topic: m.Topic, payload: m.Payload, value: v, at: at, stateOnly: m.Retained}
-			if err := a.offer(ctx, ru, t); err != nil {
-				return err
+			for _, ru := range g.rules {
+				v, ok := d.extract(ru.path, m.Payload)
+				if !ok {
+					continue
+				}
+				t := trigger{broker: brokerID, topic: m.Topic, payload: m.Payload, value: v, at: at, stateOnly: m.Retained}
+				if err := a.offer(ctx, ru, t); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -123,7 +125,7 @@ func (ru *rule) fire(t trigger, maxPerSecond int) (fired bool, count int64, paus
 		}
 		return ru.counted(t, maxPerSecond)
 	}
-	st := ru.topics[key]
+	st, known := ru.topics[key]
 	fire, next := ru.cond.step(st, t.value, t.at, ru.cooldown)
 	if fire && t.stateOnly {
 		// A replay fires nothing; it only tells the value: a threshold is
@@ -134,10 +136,12 @@ func (ru *rule) fire(t trigger, maxPerSecond int) (fired bool, count int64, paus
 			next.armed = st.armed
 		}
 	}
-	if _, known := ru.topics[key]; !known && len(ru.topics) >= MaxTopicStates {
+	if !known && len(ru.topics) >= MaxTopicStates {
 		clear(ru.topics)
 	}
-	ru.topics[key] = next
+	if next != st || !known {
+		ru.topics[key] = next
+	}
 	if !fire {
 		return false, ru.fired, false
 	}

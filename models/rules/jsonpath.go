@@ -23,9 +23,9 @@ type pathStep struct {
 	isKey bool
 }
 
-// jsonPath is a parsed path; nil steps with root set is the whole
-// document.
+// jsonPath is a parsed path; no steps is the whole document.
 type jsonPath struct {
+	raw   string // as written, which rules sharing it share values by
 	steps []pathStep
 }
 
@@ -39,14 +39,14 @@ func parsePath(s string) (*jsonPath, error) {
 	if r, ok := strings.CutPrefix(rest, "$"); ok {
 		rest = r
 		if rest == "" {
-			return &jsonPath{}, nil
+			return &jsonPath{raw: s}, nil
 		}
 		if rest[0] != '.' && rest[0] != '[' {
 			return nil, fmt.Errorf("%q: after \"$\" comes \".key\" or \"[index]\"", s)
 		}
 		rest = strings.TrimPrefix(rest, ".")
 	}
-	p := &jsonPath{}
+	p := &jsonPath{raw: s}
 	for rest != "" {
 		switch rest[0] {
 		case '[':
@@ -140,13 +140,41 @@ func extract(p *jsonPath, payload []byte) (value, bool) {
 }
 
 // doc is a payload parsed as JSON once for all the rules that look into
-// it. The zero value has not parsed yet.
+// it, with the values of the last paths asked (rules often share one).
+// The zero value has not parsed yet.
 type doc struct {
 	parsed, ok bool
 	v          any
+	memo       [4]memoValue
+	n          int // memo entries used
+}
+
+type memoValue struct {
+	path  string // the path as written; none when whole
+	whole bool
+	v     value
+	ok    bool
 }
 
 func (d *doc) extract(p *jsonPath, payload []byte) (value, bool) {
+	path, whole := "", p == nil
+	if !whole {
+		path = p.raw
+	}
+	for i := range d.n {
+		if m := &d.memo[i]; m.whole == whole && m.path == path {
+			return m.v, m.ok
+		}
+	}
+	v, ok := d.compute(p, payload)
+	if d.n < len(d.memo) {
+		d.memo[d.n] = memoValue{path: path, whole: whole, v: v, ok: ok}
+		d.n++
+	}
+	return v, ok
+}
+
+func (d *doc) compute(p *jsonPath, payload []byte) (value, bool) {
 	if p == nil {
 		return textValue(strings.TrimSpace(string(payload))), true
 	}
