@@ -100,8 +100,8 @@ func (a *Addon) actionTest(env *models.Env, ids []int64, args models.Args) (any,
 func wouldFire(ru, live *rule, topic string, v value) (bool, string) {
 	st := topicState{}
 	if live != nil {
+		st = live.cls.stateOf(topic)
 		live.mu.Lock()
-		st = live.topics[topic]
 		paused := live.paused
 		live.mu.Unlock()
 		if paused {

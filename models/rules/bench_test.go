@@ -9,7 +9,8 @@ import (
 
 // BenchmarkEvaluate is the engine's cost per message with 100 active
 // rules matching every message, none firing (the listener bench's
-// rules case): go test -run - -bench Evaluate ./models/rules/
+// rules case: identical rules, which share their state): go test -run -
+// -bench Evaluate ./models/rules/
 func BenchmarkEvaluate(b *testing.B) {
 	a := newBenchApp(b)
 	for range 100 {

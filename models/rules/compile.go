@@ -39,17 +39,18 @@ type rule struct {
 	params       string
 	delay        time.Duration
 
+	cls    *stateClass // its per-topic state, maybe shared (state.go)
 	mu     sync.Mutex
-	topics map[string]topicState // by trigger topic
-	fired  int64                 // fire_count, as loaded plus the firings since
+	fired  int64 // fire_count, as loaded plus the firings since
 	rate   rateWindow
 	paused bool // by the rate guard, until edited
 
 	usesDevice bool // a template has {device}, which may take a query
 }
 
-// MaxTopicStates bounds the topics one rule remembers (a "#" rule on a
-// busy broker): past it the rule forgets them all and starts afresh.
+// MaxTopicStates bounds the topics one rule (or class of rules)
+// remembers (a "#" rule on a busy broker): past it the rule forgets them
+// all and starts afresh.
 const MaxTopicStates = 10000
 
 // compile makes a rule of a loaded record, or returns the
@@ -61,7 +62,7 @@ func compile(r *models.Record) (*rule, error) {
 		action: r.Str("action"), topicTmpl: strings.TrimSpace(r.Str("action_topic")), payloadTmpl: r.Str("action_payload"),
 		retain: r.Bool("action_retain"), signalID: r.Int("signal_id"), deviceID: r.Int("device_id"),
 		deviceAction: strings.TrimSpace(r.Str("device_action")), params: r.Str("params"), delay: seconds(r.Int("delay")),
-		topics: map[string]topicState{}, fired: r.Int("fire_count"),
+		fired:  r.Int("fire_count"),
 		paused: strings.HasPrefix(r.Str("last_error"), pausedPrefix),
 	}
 	if ru.trigger == "" {

@@ -17,6 +17,6 @@
 //
 // Files: addon.go (the addon, its options and channel), rule.go (the
 // models), compile.go (a record to an evaluable rule, and validation),
-// jsonpath.go, template.go, condition.go, evaluate.go, worker.go,
+// jsonpath.go, template.go, condition.go, state.go, evaluate.go, worker.go,
 // run.go, actions.go, recorder.go, links.go, actiontest.go.
 package rules

@@ -49,11 +49,14 @@ func (e *engine) ensure(ctx context.Context, a *Addon) error {
 		return err
 	}
 	byID := map[int64]*rule{}
+	var fresh []*rule
 	for _, r := range recs {
 		if ru := a.compileLoaded(r); ru != nil {
 			byID[ru.id] = ru
+			fresh = append(fresh, ru)
 		}
 	}
+	assignClasses(fresh, nil)
 	e.mu.Lock()
 	e.byID, e.loaded = byID, true
 	e.index()
@@ -92,9 +95,15 @@ func (e *engine) reload(a *Addon, ids []int64, deleted bool) {
 	e.mu.Lock()
 	for _, id := range ids {
 		delete(e.byID, id)
-		if ru := fresh[id]; ru != nil {
-			e.byID[id] = ru
-		}
+	}
+	list := make([]*rule, 0, len(fresh))
+	for _, ru := range fresh {
+		list = append(list, ru)
+	}
+	sortRules(list)
+	assignClasses(list, e.byID)
+	for _, ru := range list {
+		e.byID[ru.id] = ru
 	}
 	e.index()
 	e.mu.Unlock()
@@ -125,7 +134,7 @@ func (e *engine) index() {
 				byFilter[ru.filter] = g
 				e.groups[broker] = append(e.groups[broker], g)
 			}
-			g.rules = append(g.rules, ru)
+			g.add(ru)
 		}
 	}
 	sortRules(e.device)
@@ -143,8 +152,18 @@ func (e *engine) wake() {
 // filterGroup is the message rules of one broker (or of any) that share
 // a topic filter, which a message is then matched against once.
 type filterGroup struct {
-	filter string
-	rules  []*rule // by id
+	filter  string
+	classes []*classRules // their rules by state class, by first id
+}
+
+func (g *filterGroup) add(ru *rule) {
+	for _, cr := range g.classes {
+		if cr.cls == ru.cls {
+			cr.rules = append(cr.rules, ru)
+			return
+		}
+	}
+	g.classes = append(g.classes, &classRules{cls: ru.cls, rules: []*rule{ru}})
 }
 
 // messageGroups are the message rules that apply to a broker's messages,

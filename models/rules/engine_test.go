@@ -98,3 +98,34 @@ func TestLogRetention(t *testing.T) {
 		})
 	}
 }
+
+// TestIdenticalRules: rules with the same condition step once per
+// message (they share their state while neither has seen anything), yet
+// each fires as it would alone: one created after the others saw values
+// starts from its own first value.
+func TestIdenticalRules(t *testing.T) {
+	forEachDB(t, func(t *testing.T, a *app) {
+		cond := map[string]any{"operator": ">", "value": "28", "action": "notify"}
+		first := a.rule(cond)
+		a.values("sensor/a/temp", "20")
+		late := a.rule(cond) // its first value is the next one
+		a.values("sensor/a/temp", "29")
+		if n, m := len(a.fired(first)), len(a.fired(late)); n != 1 || m != 0 {
+			t.Fatalf("first fired %d, late %d times; want 1 and 0", n, m)
+		}
+		a.values("sensor/a/temp", "20", "30")
+		if n, m := len(a.fired(first)), len(a.fired(late)); n != 2 || m != 1 {
+			t.Fatalf("first fired %d, late %d times; want 2 and 1", n, m)
+		}
+		// Made together, they fire together; archiving one leaves the
+		// other as it was.
+		twins := []int64{a.rule(map[string]any{"operator": "<", "value": "0", "action": "notify"}),
+			a.rule(map[string]any{"operator": "<", "value": "0", "action": "notify"})}
+		a.values("sensor/b/temp", "5", "-1")
+		a.exec("mqtt.rule", "write", []any{[]any{twins[0]}, map[string]any{"active": false}}, nil)
+		a.values("sensor/b/temp", "5", "-2")
+		if n, m := len(a.fired(twins[0])), len(a.fired(twins[1])); n != 1 || m != 2 {
+			t.Fatalf("twins fired %d and %d times; want 1 and 2", n, m)
+		}
+	})
+}

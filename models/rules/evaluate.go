@@ -42,14 +42,20 @@ func (a *Addon) Evaluate(ctx context.Context, brokerID int64, msgs []Message) er
 			if !topic.Match(g.filter, m.Topic) {
 				continue
 			}
-			for _, ru := range g.rules {
-				v, ok := d.extract(ru.path, m.Payload)
+			for _, cr := range g.classes {
+				first := cr.rules[0]
+				v, ok := d.extract(first.path, m.Payload)
 				if !ok {
 					continue
 				}
 				t := trigger{broker: brokerID, topic: m.Topic, payload: m.Payload, value: v, at: at, stateOnly: m.Retained}
-				if err := a.offer(ctx, ru, t); err != nil {
-					return err
+				if !cr.cls.step(first, &t) {
+					continue
+				}
+				for _, ru := range cr.rules {
+					if err := a.offer(ctx, ru, &t); err != nil {
+						return err
+					}
 				}
 			}
 		}
@@ -77,10 +83,19 @@ func (t trigger) vars(ru *rule) vars {
 	return vars{topic: t.topic, payload: mqtt.PayloadText(t.payload), value: t.value.text, device: t.device, rule: ru.name}
 }
 
-// offer steps the rule's state with a trigger that matched it and, when
-// it fires, records the firing and queues its action.
-func (a *Addon) offer(ctx context.Context, ru *rule, t trigger) error {
-	fired, count, pausedNow := ru.fire(t, a.opts.MaxFiringsPerSecond)
+// fireOne steps a rule's state with a trigger that matched it and, when
+// it fires, offers the firing.
+func (a *Addon) fireOne(ctx context.Context, ru *rule, t *trigger) error {
+	if !ru.cls.step(ru, t) {
+		return nil
+	}
+	return a.offer(ctx, ru, t)
+}
+
+// offer counts a firing of a rule whose state said so and queues its
+// action (unless the rule is paused, or the rate guard pauses it now).
+func (a *Addon) offer(ctx context.Context, ru *rule, t *trigger) error {
+	fired, count, pausedNow := ru.count(t, a.opts.MaxFiringsPerSecond)
 	if pausedNow {
 		msg := fmt.Sprintf("%s fired more than %d times in a second (a loop, or a filter too wide): edit the rule to resume it.",
 			pausedPrefix, a.opts.MaxFiringsPerSecond)
@@ -92,7 +107,7 @@ func (a *Addon) offer(ctx context.Context, ru *rule, t trigger) error {
 	}
 	// Queued first: a firing given up because ctx ended (the server
 	// stopping) is neither counted nor told.
-	if err := a.work.push(ctx, newJob(ru, t)); err != nil {
+	if err := a.work.push(ctx, newJob(ru, *t)); err != nil {
 		return err
 	}
 	a.work.rec.fired(ru.id, t.at)
@@ -105,58 +120,20 @@ func (a *Addon) offer(ctx context.Context, ru *rule, t trigger) error {
 // pausedPrefix starts the last_error of a rule the rate guard paused.
 const pausedPrefix = "Paused:"
 
-// fire steps the rule with t: whether it fires, its fire count then,
-// and whether this firing is the one that paused it.
-func (ru *rule) fire(t trigger, maxPerSecond int) (fired bool, count int64, pausedNow bool) {
+// count counts a firing of the rule: whether it fires (not paused), its
+// fire count then, and whether this firing is the one that paused it.
+func (ru *rule) count(t *trigger, maxPerSecond int) (fired bool, count int64, pausedNow bool) {
 	ru.mu.Lock()
 	defer ru.mu.Unlock()
 	if ru.paused {
 		return false, ru.fired, false
 	}
-	key := t.key
-	if key == "" {
-		key = t.topic
-	}
-	if ru.stateless() {
-		// No state to keep (the rule fires on every match): no map entry
-		// per topic for a "#" rule on a busy broker.
-		if t.stateOnly || !ru.cond.holds(t.value) {
-			return false, ru.fired, false
-		}
-		return ru.counted(t, maxPerSecond)
-	}
-	st, known := ru.topics[key]
-	fire, next := ru.cond.step(st, t.value, t.at, ru.cooldown)
-	if fire && t.stateOnly {
-		// A replay fires nothing; it only tells the value: a threshold is
-		// past already (disarmed), changed has its last value.
-		fire, next = false, st
-		next.seen, next.armed, next.last = true, false, t.value.text
-		if !isThreshold(ru.cond.op) {
-			next.armed = st.armed
-		}
-	}
-	if !known && len(ru.topics) >= MaxTopicStates {
-		clear(ru.topics)
-	}
-	if next != st || !known {
-		ru.topics[key] = next
-	}
-	if !fire {
-		return false, ru.fired, false
-	}
 	return ru.counted(t, maxPerSecond)
-}
-
-// stateless tells a rule that keeps nothing per topic: no threshold, not
-// changed, no cooldown.
-func (ru *rule) stateless() bool {
-	return !isThreshold(ru.cond.op) && ru.cond.op != OpChanged && ru.cooldown == 0
 }
 
 // counted counts a firing, unless it is one too many for the rate
 // guard, which pauses the rule; ru.mu is held.
-func (ru *rule) counted(t trigger, maxPerSecond int) (fired bool, count int64, pausedNow bool) {
+func (ru *rule) counted(t *trigger, maxPerSecond int) (fired bool, count int64, pausedNow bool) {
 	if maxPerSecond > 0 && ru.action != ActionNotify && ru.rate.over(t.at, maxPerSecond) {
 		ru.paused = true
 		return false, ru.fired, true
@@ -216,7 +193,7 @@ func (a *Addon) evaluateDevice(ctx context.Context, ev deviceEvent, availability
 		if t.topic == "" {
 			t.key = "device " + ev.identifier // the cooldown's key
 		}
-		if err := a.offer(ctx, ru, t); err != nil {
+		if err := a.fireOne(ctx, ru, &t); err != nil {
 			return err
 		}
 	}
@@ -225,5 +202,5 @@ func (a *Addon) evaluateDevice(ctx context.Context, ev deviceEvent, availability
 
 // evaluateInterval fires an interval rule.
 func (a *Addon) evaluateInterval(ctx context.Context, ru *rule, at time.Time) error {
-	return a.offer(ctx, ru, trigger{broker: ru.broker, value: textValue(strconv.FormatInt(at.Unix(), 10)), at: at})
+	return a.fireOne(ctx, ru, &trigger{broker: ru.broker, value: textValue(strconv.FormatInt(at.Unix(), 10)), at: at})
 }
