@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -143,8 +142,7 @@ func extract(p *jsonPath, payload []byte) (value, bool) {
 // it, with the values of the last paths asked (rules often share one).
 // The zero value has not parsed yet.
 type doc struct {
-	parsed, ok bool
-	v          any
+	parsed, ok bool // checked with json.Valid, and the answer
 	memo       [4]memoValue
 	n          int // memo entries used
 }
@@ -179,32 +177,16 @@ func (d *doc) compute(p *jsonPath, payload []byte) (value, bool) {
 		return textValue(strings.TrimSpace(string(payload))), true
 	}
 	if !d.parsed {
-		d.parsed = true
-		dec := json.NewDecoder(bytes.NewReader(payload))
-		dec.UseNumber()
-		d.ok = dec.Decode(&d.v) == nil
+		d.parsed, d.ok = true, json.Valid(payload)
 	}
 	if !d.ok {
 		return value{}, false
 	}
-	v, ok := p.get(d.v)
+	raw, ok := scanPath(payload, p.steps)
 	if !ok {
 		return value{}, false
 	}
-	switch t := v.(type) {
-	case string:
-		return textValue(t), true
-	case json.Number:
-		f, err := t.Float64()
-		return value{text: t.String(), num: f, isNum: err == nil}, true
-	case nil:
-		return value{text: "null"}, true
-	case bool:
-		return value{text: strconv.FormatBool(t)}, true
-	default:
-		b, _ := json.Marshal(t) // decoded JSON always marshals
-		return value{text: string(b)}, true
-	}
+	return rawValue(raw), true
 }
 
 // textValue is a text value, a number too when it reads as one.
