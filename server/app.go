@@ -17,6 +17,7 @@ import (
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/rules"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/rpc"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/web"
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,6 +32,7 @@ type app struct {
 	reg       *models.Registry
 	mqttAddon *mqtt.Addon      // brokers, subscriptions, signals, history
 	iotAddon  *iotdevice.Addon // devices
+	rules     *rules.Addon     // automation rules
 	metrics   *prometheus.Registry
 	mqtt      *listener.Service
 	broker    *embeddedBroker // nil without --embedded-broker
@@ -118,7 +120,9 @@ func (a *app) openStore(ctx context.Context) error {
 	}
 	a.mqttAddon = mqtt.New(mqtt.Options{Control: a.brokerControl})
 	a.iotAddon = iotdevice.New(a.mqttAddon, iotdevice.Options{})
-	a.reg, err = models.New(models.Options{DB: db, Dialect: dialect, Logger: a.log, Notifier: a.bus, Cipher: keys}, a.mqttAddon, a.iotAddon)
+	a.rules = rules.New(a.mqttAddon, a.iotAddon, rules.Options{})
+	a.reg, err = models.New(models.Options{DB: db, Dialect: dialect, Logger: a.log, Notifier: a.bus, Cipher: keys},
+		a.mqttAddon, a.iotAddon, a.rules)
 	if err != nil {
 		return err
 	}
@@ -176,7 +180,8 @@ func (a *app) runLive() {
 }
 
 // runJobs serves HTTP on ln and runs the session purge, the listener
-// service and the device command worker until cancel.
+// service, the device command worker and the automation rules' worker
+// until cancel.
 func (a *app) runJobs(ln net.Listener) {
 	jobs, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
@@ -196,6 +201,7 @@ func (a *app) runJobs(ln net.Listener) {
 			a.log.Error("Device command worker failed", slog.Any("error", err))
 		}
 	})
+	a.wg.Go(func() { a.rules.Run(jobs) })
 }
 
 // routes mounts every handler on one router: each RPC pattern, the admin

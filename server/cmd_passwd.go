@@ -19,6 +19,7 @@ import (
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/rules"
 )
 
 const passwdUsage = `Usage: odoo-iot-mqtt passwd [--login LOGIN] [flags]
@@ -159,7 +160,8 @@ func setPassword(ctx context.Context, cfg Config, log *slog.Logger, login, passw
 		defer sqlDB.Close()
 	}
 	mqttAddon := mqtt.New(mqtt.Options{}) // no listener: passwd touches no broker
-	reg, err := models.New(models.Options{DB: db, Dialect: dialect, Logger: log}, mqttAddon, iotdevice.New(mqttAddon, iotdevice.Options{}))
+	iotAddon := iotdevice.New(mqttAddon, iotdevice.Options{})
+	reg, err := models.New(models.Options{DB: db, Dialect: dialect, Logger: log}, mqttAddon, iotAddon, rules.New(mqttAddon, iotAddon, rules.Options{}))
 	if err != nil {
 		return models.PasswordReset{}, err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/rules"
 )
 
 const rotateKeyUsage = `Usage: odoo-iot-mqtt rotate-key [flags]
@@ -142,7 +143,8 @@ func openRegistryWith(ctx context.Context, cfg Config, cipher models.Cipher) (*m
 		}
 	}
 	mq := mqtt.New(mqtt.Options{})
-	reg, err := models.New(models.Options{DB: db, Dialect: dialect, Logger: slog.New(slog.DiscardHandler), Cipher: cipher}, mq, iotdevice.New(mq, iotdevice.Options{}))
+	iot := iotdevice.New(mq, iotdevice.Options{})
+	reg, err := models.New(models.Options{DB: db, Dialect: dialect, Logger: slog.New(slog.DiscardHandler), Cipher: cipher}, mq, iot, rules.New(mq, iot, rules.Options{}))
 	if err == nil {
 		err = reg.Migrate(ctx)
 	}

@@ -40,9 +40,21 @@ type Addon struct {
 	reg     *models.Registry // set once built
 	log     *slog.Logger
 	cache   cache
-	waiters commandWaiters // calls waiting for their command
-	wake    chan struct{}  // wakes RunCommands
+	waiters commandWaiters    // calls waiting for their command
+	wake    chan struct{}     // wakes RunCommands
+	onState []DeviceStateFunc // told of devices going online or offline
 }
+
+// DeviceStateFunc is told that a device went online or offline (a new
+// device that comes online too), once the ingestion that found it
+// committed.
+type DeviceStateFunc func(brokerID, deviceID int64, identifier string, online bool)
+
+// OnDeviceState adds fn to the functions told of device state changes
+// (the automation rules' device_online and device_offline triggers).
+// Call it before ingestion starts; fn runs on the ingesting goroutine,
+// so it must not block.
+func (a *Addon) OnDeviceState(fn DeviceStateFunc) { a.onState = append(a.onState, fn) }
 
 // New returns the addon, which reaches brokers through mq.
 func New(mq *mqtt.Addon, opts Options) *Addon {

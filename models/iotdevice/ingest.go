@@ -84,6 +84,7 @@ func (a *Addon) IngestDeviceMessages(ctx context.Context, brokerID int64, msgs [
 	if b.cameOnline() {
 		a.wakeCommands()
 	}
+	a.tellStates(b)
 	states := make([]*deviceState, len(b.order))
 	for i, p := range b.order {
 		states[i] = p.st
@@ -332,6 +333,22 @@ func (b *deviceBatch) applyInfo(p *pendingDevice, nd iot.Device, raw []byte) {
 	}
 	p.set("info", mqtt.PayloadText(raw))
 	st.device = nd
+}
+
+// tellStates tells the OnDeviceState functions of each device of the
+// batch gone online (created online too) or offline.
+func (a *Addon) tellStates(b *deviceBatch) {
+	if len(a.onState) == 0 {
+		return
+	}
+	for _, p := range b.order {
+		if p.created && !p.st.connected || !p.created && p.st.connected == p.wasConnected {
+			continue // a device discovered offline did not go offline
+		}
+		for _, fn := range a.onState {
+			fn(b.broker, p.st.id, p.identifier, p.st.connected)
+		}
+	}
 }
 
 // cameOnline reports whether a device of the batch went online.

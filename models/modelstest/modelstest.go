@@ -1,5 +1,5 @@
 // Package modelstest builds real, migrated databases with the product's
-// addons (mqtt, iotdevice), the way server builds its registry, for the
+// addons (mqtt, iotdevice, rules), the way server builds its registry, for the
 // tests of the addons and of the packages above them; and the two
 // stand-ins the model suites share: Control (the listener service as the
 // MQTT buttons see it) and Notes (the bus).
@@ -20,6 +20,7 @@ import (
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/internal/testdb"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/rules"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -32,6 +33,7 @@ type App struct {
 	*models.Registry
 	MQTT    *mqtt.Addon
 	Devices *iotdevice.Addon
+	Rules   *rules.Addon // its worker (Run) runs only when a test starts it
 }
 
 // Options are what a test registry is built with beyond its database.
@@ -45,6 +47,8 @@ type Options struct {
 	Drivers *iot.Registry
 	// Logger; nil: warnings go to the test log.
 	Logger *slog.Logger
+	// Rules configure the automation addon.
+	Rules rules.Options
 	// Cipher encrypts the secrets at rest; nil: TestKeyring, the same for
 	// every registry of the test binary (so a database reopened reads its
 	// secrets back), as a server always has one.
@@ -128,11 +132,12 @@ func open(o Options, dsn string) (_ *App, db *sql.DB, err error) {
 	}
 	app := &App{MQTT: mqtt.New(mqtt.Options{Control: o.Control})}
 	app.Devices = iotdevice.New(app.MQTT, iotdevice.Options{Drivers: o.Drivers})
+	app.Rules = rules.New(app.MQTT, app.Devices, o.Rules)
 	if o.Cipher == nil {
 		o.Cipher = TestKeyring()
 	}
 	app.Registry, err = models.New(models.Options{DB: gdb, Dialect: dialect, Logger: o.Logger, Notifier: o.Notifier, HashCost: bcrypt.MinCost, Cipher: o.Cipher},
-		app.MQTT, app.Devices)
+		app.MQTT, app.Devices, app.Rules)
 	if err != nil {
 		return nil, db, fmt.Errorf("registry: %w", err)
 	}

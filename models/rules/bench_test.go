@@ -1,0 +1,29 @@
+package rules_test
+
+import (
+	"strconv"
+	"testing"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/rules"
+)
+
+// BenchmarkEvaluate is the engine's cost per message with 100 active
+// rules matching every message, none firing (the listener bench's
+// rules case: identical rules, which share their state): go test -run -
+// -bench Evaluate ./models/rules/
+func BenchmarkEvaluate(b *testing.B) {
+	a := newBenchApp(b)
+	for range 100 {
+		a.rule(map[string]any{"topic_filter": "bench/sensor/#", "json_path": "seq", "operator": ">", "value": "999999999999",
+			"action_topic": "sink/x", "action_payload": "{payload}"})
+	}
+	msgs := make([]rules.Message, 100)
+	for i := range msgs {
+		msgs[i] = msg("bench/sensor/"+strconv.Itoa(i%10), `{"seq": `+strconv.Itoa(i)+`, "value": 21.5}`)
+	}
+	b.ResetTimer()
+	for range b.N {
+		a.send(msgs...)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(msgs)), "ns/msg")
+}
