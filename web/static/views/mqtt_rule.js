@@ -45,8 +45,11 @@ const sampleTopic = (r) => (typeof r.topic_filter === 'string' ? r.topic_filter.
 
 // What action_test returns, in reading order.
 export const testRows = [
-  ['matched', 'Topic matches', 'bool'], ['value', 'Condition value'], ['condition', 'Condition'], ['would_fire', 'Would fire', 'bool'],
-  ['action', 'Action'], ['topic', 'Topic'], ['payload', 'Payload'], ['params', 'Params'], ['error', 'Error'],
+  ['matched', 'Topic matches', 'bool'], ['value', 'Condition value'], ['condition', 'Condition holds', 'bool'],
+  ['would_fire', 'Would fire', 'bool'], ['reason', 'Why not'],
+  ['action', 'Action'], ['topic', 'Topic'], ['payload', 'Payload'], ['qos', 'QoS'], ['retain', 'Retain', 'bool'],
+  ['device_id', 'Device id'], ['device_action', 'Device action'], ['params', 'Params'], ['signal_id', 'Signal id'],
+  ['delay', 'Delay (s)'], ['error', 'Error'],
 ];
 
 registerView({
@@ -96,7 +99,8 @@ registerView({
         rows: testRows, danger: ['error'],
       },
       {
-        panel: liveCounter, title: 'Firings', count: 'fire_count', label: 'times fired', testid: 'rule-fired',
+        // The notes name the rule by rule_id (models/rules/evaluate.go).
+        panel: liveCounter, title: 'Firings', count: 'fire_count', key: 'rule_id', label: 'times fired', testid: 'rule-fired',
         live: { channel: rules.channel, type: rules.fired },
         details: [['topic', 'Topic'], ['value', 'Value']],
       },

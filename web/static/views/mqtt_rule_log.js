@@ -13,18 +13,20 @@ registerView({
     columns: ['time', 'rule_id', 'trigger_topic', 'trigger_payload', 'action', 'result', 'error'],
     search: ['rule_id', 'trigger_topic', 'trigger_payload', 'error'],
     filters: [
-      { name: 'errors', label: 'Errors', domain: [['error', '!=', false]], group: 'outcome' },
-      { name: 'ok', label: 'Succeeded', domain: [['error', '=', false]], group: 'outcome' },
+      { name: 'failed', label: 'Failed', domain: [['result', '=', 'failed']], group: 'outcome' },
+      { name: 'done', label: 'Done', domain: [['result', '=', 'done']], group: 'outcome' },
     ],
-    groupBy: ['rule_id', 'action', 'time:day'],
-    widgets: { action: 'badge' },
+    groupBy: ['rule_id', 'result', 'trigger_topic', 'time:day'],
+    widgets: { result: 'badge' },
   },
   form: {
     title: 'display_name',
+    statusbar: 'result',
     groups: [
-      { title: 'Firing', fields: ['rule_id', 'time', 'action'] },
+      { title: 'Firing', fields: ['rule_id', 'time', 'result'] },
       { title: 'Trigger', fields: ['trigger_topic', 'trigger_payload'] },
-      { title: 'Outcome', wide: true, fields: ['result', 'error'] },
+      { title: 'Action', wide: true, fields: ['action', 'error'] },
     ],
+    widgets: { result: 'badge' },
   },
 });
