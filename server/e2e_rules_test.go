@@ -20,9 +20,10 @@ import (
 // a real Mosquitto, rules made over XML-RPC as an integrator's script
 // makes them, a device played by Python's paho (testdata/e2e/rule_client.py)
 // publishing what the rules read, and a second paho client subscribed to
-// what they publish. Nothing here waits for a duration: each check is
-// fenced by a sync rule (ruleE2E.sync), whose answer arrives once the
-// rules engine has handled everything published before it.
+// what they publish. No check waits for a duration: a sync rule
+// (ruleE2E.sync) fences the rules being live and the messages before it
+// evaluated, and expect waits for the messages the test wants, then
+// fences again to see one too many.
 
 // TestE2ERuleThreshold: "> 28" and "< 26" with hysteresis 2 on sensors/t;
 // the device publishes 25, 29, 30, 27, 25.5: exactly one "on" (at 29; 30
@@ -38,13 +39,10 @@ func TestE2ERuleThreshold(t *testing.T) {
 	for _, v := range []string{"25", "29", "30", "27", "25.5"} {
 		e.publish("sensors/t", v)
 	}
-	e.sync()
-	if got := e.take("act/lamp"); strings.Join(got, ",") != "on,off" {
-		t.Errorf("act/lamp got %q, want exactly one on then one off", got)
-	}
+	e.expect("act/lamp", "on", "off")
 	e.wantFired(on, 1)
 	e.wantFired(off, 1)
-	logs := e.o.searchRead("mqtt.rule.log", []any{[]any{"rule_id", "=", on}}, "trigger_topic", "trigger_payload", "error")
+	logs := e.logs(on, "trigger_topic", "trigger_payload", "error")
 	if len(logs) != 1 || logs[0]["trigger_topic"] != "sensors/t" || logs[0]["trigger_payload"] != "29" || logs[0]["error"] != false {
 		t.Errorf("the log of the > rule = %v, want one firing on 29", logs)
 	}
@@ -63,13 +61,8 @@ func TestE2ERuleWildcardTemplates(t *testing.T) {
 	e.publish("plant/boiler/temp", `{"t": 91.5}`)
 	e.publish("plant/pump/temp", `{"t": 40}`)
 	e.publish("plant/kiln/humidity", `{"t": 95}`) // not the filter's
-	e.sync()
-	if got := e.take("alarm/boiler/temp"); strings.Join(got, ",") != "91.5 from plant/boiler/temp" {
-		t.Errorf("alarm/boiler/temp got %q", got)
-	}
-	if got := e.take("alarm/pump/temp"); strings.Join(got, ",") != "40 from plant/pump/temp" {
-		t.Errorf("alarm/pump/temp got %q", got)
-	}
+	e.expect("alarm/boiler/temp", "91.5 from plant/boiler/temp")
+	e.expect("alarm/pump/temp", "40 from plant/pump/temp")
 	if rest := e.takeAll(); len(rest) > 0 {
 		t.Errorf("also published %q", rest)
 	}
@@ -100,14 +93,10 @@ func TestE2ERuleOperators(t *testing.T) {
 	e.publish("sensors/array", `{"sensors": [{"name": "pump-1", "state": "bad"}, {"name": "fan", "state": "ok"}]}`)
 	e.publish("sensors/array", `{"sensors": [{"name": "fan", "state": "ok"}, {"name": "pump-2", "state": "bad"}]}`)
 	e.publish("sensors/array", `{"sensors": [{"name": "valve"}]}`)
-	e.sync()
-	for topic, want := range map[string]string{
-		"act/mode": "b,a", "act/log": "ERR-12,ERR-7", "act/array": "ok", "act/dotted": "pump-1",
-	} {
-		if got := strings.Join(e.take(topic), ","); got != want {
-			t.Errorf("%s got %q, want %q", topic, got, want)
-		}
-	}
+	e.expect("act/mode", "b", "a")
+	e.expect("act/log", "ERR-12", "ERR-7")
+	e.expect("act/array", "ok")
+	e.expect("act/dotted", "pump-1")
 	e.finish()
 }
 
@@ -169,7 +158,7 @@ func TestE2ERuleDelay(t *testing.T) {
 	e.publish("sensors/motion", "1")
 	e.waitFor("act/hall", "off")
 	e.wantFired(id, 1)
-	logs := e.o.searchRead("mqtt.rule.log", []any{[]any{"rule_id", "=", id}}, "time")
+	logs := e.logs(id, "time")
 	rows := e.o.searchRead("mqtt.signal.history", []any{[]any{"topic", "=", "sensors/motion"}, []any{"direction", "=", "receive"}}, "timestamp")
 	if len(logs) != 1 || len(rows) != 1 {
 		t.Fatalf("log %v, history %v", logs, rows)
@@ -198,10 +187,7 @@ func TestE2ERuleCooldown(t *testing.T) {
 		e.publish("sensors/door/front", p)
 	}
 	e.publish("sensors/door/back", "4")
-	e.sync()
-	if got := e.take("act/door"); strings.Join(got, ",") != "sensors/door/front=1,sensors/door/back=4" {
-		t.Errorf("act/door got %q, want the first of each topic only", got)
-	}
+	e.expect("act/door", "sensors/door/front=1", "sensors/door/back=4") // the first of each topic only
 	e.wantFired(id, 2)
 	e.finish()
 }
@@ -245,10 +231,7 @@ func TestE2ERuleEditedWhileRunning(t *testing.T) {
 	e.sync()
 	e.publish("sensors/g", "20")
 	e.publish("sensors/g", "41")
-	e.sync()
-	if got := e.take("act/g"); strings.Join(got, ",") != "41" {
-		t.Errorf("act/g got %q after the edit, want 41", got)
-	}
+	e.expect("act/g", "41")
 	e.finish()
 }
 
@@ -381,13 +364,15 @@ func (e *ruleE2E) publish(topic, payload string) {
 	}
 }
 
-// sync is the tests' fence. It creates a rule of its own (after the
-// rules and edits before it, so once it acts they are live too) that
-// answers sync/<n> on synced/<n>, and has the device publish sync/<n>
-// until the answer comes: the device's earlier messages came before it
-// on the same connection, so the rules have handled them and what they
-// published is in seen. A ping before the new rule is live goes
-// unanswered, hence the repeats.
+// sync makes sure the rules created and edited before it are live and
+// the device's earlier messages were evaluated. It creates a rule of its
+// own, which answers sync/<n> on synced/<n>, and has the device publish
+// sync/<n> until the answer comes: the rules are reloaded in commit
+// order, and evaluated on a broker's messages in arrival order, the
+// device's earlier ones first. A ping before the new rule is live goes
+// unanswered, hence the repeats. The actions of earlier firings may
+// still be under way (the engine runs actions on other targets
+// concurrently): expect waits for those.
 func (e *ruleE2E) sync() {
 	e.t.Helper()
 	e.syncs++
@@ -397,26 +382,55 @@ func (e *ruleE2E) sync() {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		e.publish("sync/"+n, n)
-		if e.readUntil("synced/"+n, n, 2*time.Second) {
+		answered := false
+		e.read(func(topic, payload string) bool {
+			answered = answered || topic == "synced/"+n && payload == n
+			return answered
+		}, 2*time.Second)
+		if answered {
 			return
 		}
 	}
 	e.t.Fatalf("sync %s: no answer on synced/%s\n%s", n, n, e.sub.stderr.String())
 }
 
+// expect waits until the subscriber got len(want) messages on topic, then
+// syncs, so that a message too many would show, and wants exactly want,
+// in order (the actions on one topic are done in order).
+func (e *ruleE2E) expect(topic string, want ...string) {
+	e.t.Helper()
+	e.read(func(string, string) bool { return len(e.seen[topic]) >= len(want) }, 30*time.Second)
+	e.sync()
+	if got := e.take(topic); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		e.t.Errorf("%s got %q, want %q", topic, got, want)
+	}
+}
+
 // waitFor reads what the subscriber gets until payload arrives on topic,
-// which it takes; the rest goes to seen.
+// which it takes; the rest stays in seen.
 func (e *ruleE2E) waitFor(topic, payload string) {
 	e.t.Helper()
-	if !e.readUntil(topic, payload, 30*time.Second) {
+	found := false
+	e.read(func(top, pay string) bool {
+		if top == topic && pay == payload && !found {
+			found = true
+			e.seen[top] = e.seen[top][:len(e.seen[top])-1]
+		}
+		return found
+	}, 30*time.Second)
+	if !found {
 		e.t.Fatalf("nothing on %s with %q; got %v", topic, payload, e.seen)
 	}
 }
 
-// readUntil reads the subscriber's lines into seen until topic brings
-// payload (true, not kept) or limit passes without a line (false).
-func (e *ruleE2E) readUntil(topic, payload string, limit time.Duration) bool {
+// read adds what the subscriber gets to seen (answers to syncs aside)
+// until done, called after each message, holds (true) or limit passes
+// without a message (false).
+func (e *ruleE2E) read(done func(topic, payload string) bool, limit time.Duration) bool {
 	e.t.Helper()
+	if done("", "") {
+		return true
+	}
 	for {
 		select {
 		case l, ok := <-e.sub.lines:
@@ -428,13 +442,12 @@ func (e *ruleE2E) readUntil(topic, payload string, limit time.Duration) bool {
 				continue // retained replays and acknowledgements
 			}
 			top, pay, _ := strings.Cut(rest, " ")
-			if top == topic && pay == payload {
+			if !strings.HasPrefix(top, "synced/") {
+				e.seen[top] = append(e.seen[top], pay)
+			}
+			if done(top, pay) {
 				return true
 			}
-			if strings.HasPrefix(top, "synced/") {
-				continue // a late answer to an earlier ping
-			}
-			e.seen[top] = append(e.seen[top], pay)
 		case <-time.After(limit):
 			return false
 		}
@@ -474,6 +487,18 @@ func (e *ruleE2E) wantFired(id int64, n int) {
 	if got != float64(n) {
 		e.t.Errorf("rule %d fire_count = %v, want %d", id, got, n)
 	}
+}
+
+// logs are the rule's log rows, once it has some (the engine writes them
+// after the action, in batches).
+func (e *ruleE2E) logs(id int64, fields ...string) []map[string]any {
+	e.t.Helper()
+	var rows []map[string]any
+	testkit.Poll(10*time.Second, func() bool {
+		rows = e.o.searchRead("mqtt.rule.log", []any{[]any{"rule_id", "=", id}}, fields...)
+		return len(rows) > 0
+	})
+	return rows
 }
 
 // faultRe splits the text of an XML-RPC fault.
