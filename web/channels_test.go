@@ -27,6 +27,9 @@ func TestChannelsMatchServer(t *testing.T) {
 		"listener": {"channel": mqtt.ChannelListener, "state": mqtt.NoteListenerState},
 		"devices": {"channel": iotdevice.ChannelDevices, "event": iotdevice.NoteDeviceEvent, "update": iotdevice.NoteDeviceUpdate,
 			"command": iotdevice.NoteCommand},
+		// The rules addon's channel (models/rules, branch rulescore): at
+		// merge, name its constants here instead of the strings.
+		"rules": {"channel": "mqtt_rule", "fired": "mqtt_rule_fired"},
 	}
 	if len(got) != len(want) {
 		t.Errorf("channels.js declares %v, want %v", got, want)

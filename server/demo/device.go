@@ -34,13 +34,26 @@ type message struct {
 
 // sensor is a value drifting around base within +/- swing, with an alert
 // event when it goes above alertAbove (0: none) and when it comes back.
+// With a wave, the value it drifts around itself moves, as a room's
+// temperature does over a day: base + wave * sin(2 pi tick / period).
 type sensor struct {
 	name, kind, unit  string
 	base, swing, step float64
 	alertAbove        float64
+	wave              float64 // amplitude of the slow cycle (0: none)
+	period            int     // its length in ticks
 
 	value float64
 	alert bool
+	ticks int
+}
+
+// target is what the value is pulled toward at this tick.
+func (s *sensor) target() float64 {
+	if s.wave == 0 || s.period <= 0 {
+		return s.base
+	}
+	return s.base + s.wave*math.Sin(2*math.Pi*float64(s.ticks%s.period)/float64(s.period))
 }
 
 // device is one simulated device. Only its own goroutine touches it.
@@ -60,8 +73,13 @@ type device struct {
 // devices returns a fresh set of the demo's devices.
 func devices() []*device {
 	return []*device{
+		// thermo-1 cycles between about 19 and 29 °C every 5 minutes (150
+		// ticks of 2 s), so the demo rules' thresholds (above 28 switches
+		// lamp-1 on, below 26 off: ThermoOnAbove, ThermoOffBelow) are
+		// crossed both ways every cycle.
 		newDevice(&device{id: ThermoID, model: "temperature-sensor", producer: "Acme Sensors", version: "1.2.0",
-			sensors: []*sensor{{name: "temperature", kind: "TEMPERATURE_SENSOR", unit: "°C", base: 21, swing: 3, step: 0.4, alertAbove: 22}}}),
+			sensors: []*sensor{{name: "temperature", kind: "TEMPERATURE_SENSOR", unit: "°C", base: 24, swing: 6, step: 0.4, alertAbove: 27,
+				wave: 5, period: 150}}}),
 		newDevice(&device{id: ClimateID, model: "climate-sensor", producer: "Acme Sensors", version: "2.0.1",
 			sensors: []*sensor{
 				{name: "temperature", kind: "TEMPERATURE_SENSOR", unit: "°C", base: 19, swing: 2, step: 0.3},
@@ -186,8 +204,10 @@ func (d *device) stateMessages(now time.Time) []message {
 func (d *device) tick(now time.Time) []message {
 	var out []message
 	for _, s := range d.sensors {
-		// A random walk pulled back toward base, so alerts come and go.
-		s.value += (d.rng.Float64()*2-1)*s.step + (s.base-s.value)*0.1
+		// A random walk pulled back toward its target, so alerts come
+		// and go.
+		s.ticks++
+		s.value += (d.rng.Float64()*2-1)*s.step + (s.target()-s.value)*0.1
 		s.value = math.Max(s.base-s.swing, math.Min(s.base+s.swing, s.value))
 		if s.alertAbove > 0 && (s.value > s.alertAbove) != s.alert {
 			s.alert = !s.alert

@@ -201,3 +201,37 @@ func TestLampAnswersCommands(t *testing.T) {
 		})
 	}
 }
+
+// TestThermoCrossesRuleThresholds: the simulated thermometer goes above
+// ThermoOnAbove and back below ThermoOffBelow again and again, so the demo
+// rules (seed_rules.go) switch the lamp on and off while the demo runs:
+// counted here as the rules count them, each re-arming past the other
+// threshold.
+func TestThermoCrossesRuleThresholds(t *testing.T) {
+	d := deviceByID(t, ThermoID)
+	now := time.Unix(1700000000, 0)
+	on, off := 0, 0
+	lampOn := false
+	lo, hi := 100.0, -100.0
+	for i := 0; i < 20*60/2; i++ { // 20 minutes of 2 s ticks
+		for _, m := range d.tick(now) {
+			if m.topic != "device/thermo-1/telemetry/temperature" {
+				continue
+			}
+			v := decode(t, m)["value"].(float64)
+			lo, hi = min(lo, v), max(hi, v)
+			switch {
+			case !lampOn && v > ThermoOnAbove:
+				lampOn, on = true, on+1
+			case lampOn && v < ThermoOffBelow:
+				lampOn, off = false, off+1
+			}
+		}
+	}
+	if on < 3 || off < 3 {
+		t.Errorf("in 20 minutes the lamp went on %d and off %d times (temperature %.1f to %.1f), want at least 3 of each", on, off, lo, hi)
+	}
+	if lo < 15 || hi > 32 {
+		t.Errorf("temperature ranged %.1f to %.1f: not a room's", lo, hi)
+	}
+}

@@ -5,7 +5,9 @@
 // device/<id>/info descriptor, a retained device/<id>/availability (online
 // on connect, offline as their last will), periodic telemetry, retained
 // events on state changes, and actions on device/<id>/action/# that they
-// obey. The demo broker discovers them as iot.device records (seed 004's
+// obey. Two rules (issue 11) switch lamp-1 on when thermo-1 goes above
+// 28 °C and off below 26 (seed_rules.go). The demo broker discovers the
+// devices as iot.device records (seed 004's
 // topics are its device topics); the ESP32 publishes seed 002's
 // /homecontrol/device/data/<id>, which a broker with those device topics
 // would discover.
@@ -61,10 +63,11 @@ var signals = []struct {
 // Seed prepares the demo records for a broker listening on host:port. On a
 // database without any mqtt.broker it creates the demo broker, its
 // subscriptions (enabled through subscribe_mqtt, so the listener subscribes
-// them on connect) and its signals, and returns true. On a later start it
-// finds the demo broker by BrokerName and moves it to host:port, which may
-// differ from run to run when the wanted port was taken; other databases
-// are left alone.
+// them on connect), its signals and the demo rules (seedRules), and returns
+// true. On a later start it finds the demo broker by BrokerName and moves
+// it to host:port, which may differ from run to run when the wanted port
+// was taken, and adds the demo rules to a database that has none; other
+// databases are left alone.
 func Seed(ctx context.Context, reg *models.Registry, host string, port int) (created bool, err error) {
 	s := seeder{ctx: ctx, reg: reg}
 	inactive := map[string]any{"context": map[string]any{"active_test": false}}
@@ -73,7 +76,10 @@ func Seed(ctx context.Context, reg *models.Registry, host string, port int) (cre
 		return false, err
 	}
 	if len(ids) > 0 {
-		return false, s.moveBroker(ids[0], host, port)
+		if err := s.moveBroker(ids[0], host, port); err != nil {
+			return false, err
+		}
+		return false, s.seedRules(ids[0])
 	}
 	n, err := s.call("mqtt.broker", "search_count", []any{[]any{}}, inactive)
 	if err != nil {
@@ -191,8 +197,10 @@ func (s seeder) create(host string, port int) error {
 		}
 		vals = append(vals, map[string]any{"broker_id": brokerID, "subscription_id": ids[0], "payload": sig.payload, "qos": sig.qos})
 	}
-	_, err = s.call("mqtt.signal", "create", []any{vals}, nil)
-	return err
+	if _, err = s.call("mqtt.signal", "create", []any{vals}, nil); err != nil {
+		return err
+	}
+	return s.seedRules(brokerID)
 }
 
 func toAny(ids []int64) []any {

@@ -10,7 +10,7 @@ const tones = {
   connecting: 'warning', reconnecting: 'warning', subscribing: 'warning',
   stop: 'muted', stopped: 'muted', unknown: 'muted', unsubscribed: 'muted', offline: 'muted', false: 'muted',
   send: 'info', receive: 'primary',
-  pending: 'warning', sent: 'info', succeeded: 'success', failed: 'danger', timed_out: 'danger',
+  pending: 'warning', sent: 'info', succeeded: 'success', failed: 'danger', timed_out: 'danger', done: 'success',
 };
 
 /** toneOf is the badge colour of a state value. */

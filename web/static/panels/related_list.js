@@ -6,15 +6,15 @@ import { smallList } from '../small_list.js';
 /**
  * relatedList lists the records of opts.model whose opts.field is this
  * record. opts (the panel's declaration): {title, model, field, columns,
- * widgets, limit, testid, emptyText, action (opens the rows; with add,
- * also creates one: #/<action>/new?default_<field>=<id>), add: {testid,
- * label}}.
+ * widgets, limit, order, testid, emptyText, action (opens the rows; with
+ * add, also creates one: #/<action>/new?default_<field>=<id>), add:
+ * {testid, label}}.
  */
 export function relatedList({ id, opts }) {
   const list = smallList({
     title: opts.title, model: opts.model, domain: [[opts.field, '=', id]],
     columns: opts.columns, widgets: opts.widgets,
-    limit: opts.limit, testid: opts.testid, emptyText: opts.emptyText,
+    limit: opts.limit, order: opts.order, testid: opts.testid, emptyText: opts.emptyText,
     href: opts.action ? (r) => `#/${opts.action}/${r.id}` : undefined,
   });
   if (opts.add && opts.action) {

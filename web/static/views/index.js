@@ -9,5 +9,7 @@ import './mqtt_signal.js';
 import './mqtt_signal_history.js';
 import './iot_device.js';
 import './iot_command.js';
+import './mqtt_rule.js';
+import './mqtt_rule_log.js';
 
 export const { menu, actions, views, home, actionForModel } = buildRegistry(registeredViews());

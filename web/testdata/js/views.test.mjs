@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { buildRegistry } from '../../static/registry.js';
 import * as reg from '../../static/views/index.js';
-import { realtime, listener, devices } from '../../static/channels.js';
+import { realtime, listener, devices, rules } from '../../static/channels.js';
+import { resultRows } from '../../static/panels/try_method.js';
 import { snapshot } from './view_snapshot.mjs';
 
 // The snapshot was taken of views.js before the split by model; see
@@ -107,4 +108,47 @@ test('buildRegistry refuses inconsistent declarations', () => {
   assert.throws(() => buildRegistry([{ model: 'a' }, { model: 'a' }]), /declared twice/);
   assert.throws(() => buildRegistry([{ model: 'a', actions: { x: {} } }, { model: 'b', actions: { x: {} } }]), /action x is declared twice/);
   assert.throws(() => buildRegistry([{ model: 'a', opens: 'nope' }]), /opens nope/);
+});
+
+test('the rule form shows what its trigger, operator and action use', () => {
+  const { invisible } = reg.views['mqtt.rule'].form;
+  const shown = (r) => Object.keys(invisible).filter((f) => !invisible[f](r)).sort();
+  const cases = [
+    [{ trigger: 'message', operator: '>', action: 'publish' }, ['action_payload', 'action_qos', 'action_retain', 'action_topic', 'hysteresis', 'json_path', 'operator', 'value']],
+    [{ trigger: 'message', operator: 'any', action: 'send_signal' }, ['json_path', 'operator', 'signal_id']],
+    [{ trigger: 'message', operator: 'changed', action: 'device_action' }, ['device_action', 'device_id', 'json_path', 'operator', 'params']],
+    [{ trigger: 'message', operator: 'regex', action: 'device_command' }, ['device_action', 'device_id', 'json_path', 'operator', 'params', 'value']],
+    [{ trigger: 'device_offline', operator: '>', action: 'notify' }, ['action_payload']],
+    [{ trigger: 'interval', operator: '<=', action: 'publish' }, ['action_payload', 'action_qos', 'action_retain', 'action_topic', 'interval']],
+    [{}, ['json_path', 'operator']],
+  ];
+  for (const [r, want] of cases) assert.deepEqual(shown(r), want, JSON.stringify(r));
+});
+
+test('the rule pages follow the rules channel', () => {
+  for (const name of ['mqtt.rule', 'mqtt.rule.log']) {
+    assert.deepEqual(reg.actions[name].refreshOn, { channel: rules.channel, type: rules.fired }, name);
+  }
+  const panels = reg.views['mqtt.rule'].form.panels.map(({ panel, ...opts }) => ({ name: panel.name, ...opts }));
+  assert.deepEqual(panels.map((p) => p.name), ['tryMethod', 'liveCounter', 'relatedList']);
+  assert.equal(panels[0].method, 'action_test');
+  assert.deepEqual(panels[0].inputs.map((i) => i.name), ['topic', 'payload']);
+  assert.equal(panels[0].inputs[0].initial({ topic_filter: 'plant/+/temp/#' }), 'plant/x/temp/x');
+  assert.equal(panels[0].inputs[0].initial({ topic_filter: false }), '');
+  assert.deepEqual(panels[1].live, { channel: rules.channel, type: rules.fired });
+  assert.equal(panels[1].count, 'fire_count');
+  assert.deepEqual([panels[2].model, panels[2].field, panels[2].action], ['mqtt.rule.log', 'rule_id', 'mqtt.rule.log']);
+  assert.deepEqual(reg.menu.find((m) => m.label === 'Automation').children.map((c) => c.action), ['mqtt.rule', 'mqtt.rule.log']);
+});
+
+test('a test result reads as labelled rows', () => {
+  const rows = resultRows({ error: false, matched: true, would_fire: false, value: 29.5, params: { state: 'on' }, payload: '', extra: 'x' },
+    reg.views['mqtt.rule'].form.panels[0].rows);
+  assert.deepEqual(rows.map((r) => [r.key, r.text, r.tone]), [
+    ['matched', 'Yes', 'success'], ['value', '29.5', null], ['would_fire', 'No', 'muted'], ['payload', '—', null],
+    ['params', '{"state":"on"}', null], ['error', '—', null], ['extra', 'x', null],
+  ]);
+  assert.equal(rows[0].label, 'Topic matches');
+  assert.deepEqual(resultRows(true).map((r) => [r.key, r.text]), [['result', 'Yes']]);
+  assert.deepEqual(resultRows({ matched: false }, [['matched', 'M', 'bool']]).map((r) => r.text), ['No']);
 });
