@@ -147,11 +147,14 @@ func (a *app) openStore(ctx context.Context) error {
 }
 
 // ruleEngine is what evaluates the automation rules on the messages the
-// listener commits (issue 11): the rules addon once it is built with the
-// registry. nil: no rules. It must stay an untyped nil, not a nil
-// *rules.Addon, which the listener would call.
+// listener commits: the rules addon, built with the registry. nil: no
+// rules; an untyped nil, not a nil *rules.Addon, which the listener
+// would call.
 func (a *app) ruleEngine() listener.RuleEngine {
-	return nil
+	if a.rules == nil {
+		return nil
+	}
+	return a.rules
 }
 
 // brokerControl is the listener service as the mqtt addon reaches it;

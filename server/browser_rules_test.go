@@ -49,7 +49,6 @@ func testResult(t *testing.T, b *browser) map[string]string {
 // firing it counts on the form live, from the bus, and lists in its log,
 // on the Rule log page and the Rules list.
 func TestBrowserRuleForm(t *testing.T) {
-	t.Skip("needs models/rules (branch rulescore)")
 	e := startAdmin(t, 1280, 1000)
 	b, o := e.b, e.o
 	broker := o.create("mqtt.broker", map[string]any{"name": "Plant", "host": testmqtt.Host, "port": strconv.Itoa(e.mq.Port())})

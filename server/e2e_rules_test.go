@@ -22,7 +22,6 @@ import (
 // and 27 do not re-arm it) then one "off" (at 25.5, armed again by 29);
 // then 29, 27, 29: one "on", the hysteresis holding back the second.
 func TestE2ERuleThreshold(t *testing.T) {
-	t.Skip("needs models/rules (branch rulescore)")
 	e := startRuleE2E(t)
 	on := e.rule(map[string]any{"name": "hot", "topic_filter": "sensors/t", "operator": ">", "value": "28", "hysteresis": 2.0,
 		"action": "publish", "action_topic": "act/lamp", "action_payload": "on", "action_qos": int64(1)})
@@ -53,7 +52,6 @@ func TestE2ERuleThreshold(t *testing.T) {
 // payload naming the trigger topic's levels ({1}, {2}, ...), the value
 // the JSON path found and the topic.
 func TestE2ERuleWildcardTemplates(t *testing.T) {
-	t.Skip("needs models/rules (branch rulescore)")
 	e := startRuleE2E(t)
 	e.rule(map[string]any{"name": "plant temperatures", "topic_filter": "plant/+/temp", "json_path": "t", "operator": "any",
 		"action": "publish", "action_topic": "alarm/{2}/{3}", "action_payload": "{value} from {topic}"})
@@ -73,7 +71,6 @@ func TestE2ERuleWildcardTemplates(t *testing.T) {
 // and JSON paths into arrays, $-rooted and dotted; each fires on every
 // message meeting it.
 func TestE2ERuleOperators(t *testing.T) {
-	t.Skip("needs models/rules (branch rulescore)")
 	e := startRuleE2E(t)
 	e.rule(map[string]any{"name": "changed", "topic_filter": "sensors/mode", "operator": "changed",
 		"action": "publish", "action_topic": "act/mode", "action_payload": "{value}"})
@@ -103,7 +100,6 @@ func TestE2ERuleOperators(t *testing.T) {
 // TestE2ERuleInterval: an interval rule publishes by itself, every
 // interval, until archived.
 func TestE2ERuleInterval(t *testing.T) {
-	t.Skip("needs models/rules (branch rulescore)")
 	e := startRuleE2E(t)
 	id := e.rule(map[string]any{"name": "tick", "trigger": "interval", "interval": int64(1),
 		"action": "publish", "action_topic": "act/tick", "action_payload": "{rule}"})
@@ -119,7 +115,6 @@ func TestE2ERuleInterval(t *testing.T) {
 // availability topic is killed (no DISCONNECT: the broker sends the will)
 // and comes back; the device_offline and device_online rules name it.
 func TestE2ERuleDeviceOfflineOnline(t *testing.T) {
-	t.Skip("needs models/rules (branch rulescore)")
 	e := startRuleE2E(t)
 	const will = "device/py-rule/availability"
 	dev := e.client("py-rule", will)
@@ -149,7 +144,6 @@ func TestE2ERuleDeviceOfflineOnline(t *testing.T) {
 // TestE2ERuleDelay: a rule with a delay acts after it ("off after N s"):
 // the log's firing is delay seconds after the message was received.
 func TestE2ERuleDelay(t *testing.T) {
-	t.Skip("needs models/rules (branch rulescore)")
 	e := startRuleE2E(t)
 	const delay = 3
 	id := e.rule(map[string]any{"name": "off later", "topic_filter": "sensors/motion", "operator": "any",
@@ -178,7 +172,6 @@ func TestE2ERuleDelay(t *testing.T) {
 // TestE2ERuleCooldown: a rule with a cooldown fires once for a burst on
 // one topic, and again for another topic.
 func TestE2ERuleCooldown(t *testing.T) {
-	t.Skip("needs models/rules (branch rulescore)")
 	e := startRuleE2E(t)
 	id := e.rule(map[string]any{"name": "once an hour", "topic_filter": "sensors/door/+", "operator": "any",
 		"action": "publish", "action_topic": "act/door", "action_payload": "{topic}={payload}", "cooldown": int64(3600)})
@@ -196,7 +189,6 @@ func TestE2ERuleCooldown(t *testing.T) {
 // matches would trigger itself for ever: create refuses it with a
 // ValidationError naming the field, and so does a write making one.
 func TestE2ERuleLoopRefused(t *testing.T) {
-	t.Skip("needs models/rules (branch rulescore)")
 	e := startRuleE2E(t)
 	loop := map[string]any{"name": "echo", "broker_id": e.broker, "topic_filter": "loop/#", "operator": "any",
 		"action": "publish", "action_topic": "loop/{1}/again", "action_payload": "{payload}"}
@@ -214,7 +206,6 @@ func TestE2ERuleLoopRefused(t *testing.T) {
 // for the next messages, without a restart (20 then 41: below, then
 // across 30 but not 50).
 func TestE2ERuleEditedWhileRunning(t *testing.T) {
-	t.Skip("needs models/rules (branch rulescore)")
 	e := startRuleE2E(t)
 	id := e.rule(map[string]any{"name": "warm", "topic_filter": "sensors/g", "operator": ">", "value": "50",
 		"action": "publish", "action_topic": "act/g", "action_payload": "{value}"})
@@ -238,7 +229,6 @@ func TestE2ERuleEditedWhileRunning(t *testing.T) {
 // TestE2ERuleBadInput: what the engine could not run is refused at create
 // with a ValidationError naming the field.
 func TestE2ERuleBadInput(t *testing.T) {
-	t.Skip("needs models/rules (branch rulescore)")
 	e := startRuleE2E(t)
 	base := map[string]any{"name": "bad", "broker_id": e.broker, "topic_filter": "sensors/x", "operator": ">", "value": "1",
 		"action": "publish", "action_topic": "act/x"}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/rules"
 )
 
 // TestChannelsMatchServer keeps static/channels.js, where the pages name
@@ -27,9 +28,7 @@ func TestChannelsMatchServer(t *testing.T) {
 		"listener": {"channel": mqtt.ChannelListener, "state": mqtt.NoteListenerState},
 		"devices": {"channel": iotdevice.ChannelDevices, "event": iotdevice.NoteDeviceEvent, "update": iotdevice.NoteDeviceUpdate,
 			"command": iotdevice.NoteCommand},
-		// The rules addon's channel (models/rules, branch rulescore): at
-		// merge, name its constants here instead of the strings.
-		"rules": {"channel": "mqtt_rule", "fired": "mqtt_rule_fired"},
+		"rules": {"channel": rules.ChannelRules, "fired": rules.NoteFired},
 	}
 	if len(got) != len(want) {
 		t.Errorf("channels.js declares %v, want %v", got, want)

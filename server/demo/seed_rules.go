@@ -39,19 +39,6 @@ func demoRules() []map[string]any {
 	}
 }
 
-// hasRulesAddon says whether this server has the rules addon.
-//
-// TEMPORARY, until branch rulescore (models/rules: mqtt.rule) is merged:
-// then the model is always there; delete this function and its one call
-// in seedRules.
-func (s seeder) hasRulesAddon() bool {
-	if s.reg.Model("mqtt.rule") != nil {
-		return true
-	}
-	s.reg.Logger().Info("demo: this server has no mqtt.rule model (the rules addon): the demo rules are not seeded")
-	return false
-}
-
 // seedRules creates the demo rules on the demo broker, acting on lamp-1's
 // iot.device record (made here when the lamp was never discovered yet:
 // discovery finds it by its identifier and fills it in), when the
@@ -59,9 +46,6 @@ func (s seeder) hasRulesAddon() bool {
 // database made before rules existed. Rules the operator made, or
 // archived, are left alone.
 func (s seeder) seedRules(brokerID int64) error {
-	if !s.hasRulesAddon() {
-		return nil
-	}
 	inactive := map[string]any{"context": map[string]any{"active_test": false}}
 	n, err := s.call("mqtt.rule", "search_count", []any{[]any{}}, inactive)
 	if err != nil {

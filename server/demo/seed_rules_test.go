@@ -13,7 +13,6 @@ import (
 // discovery); a later start adds none, and neither does one after the
 // operator archived them.
 func TestSeedRules(t *testing.T) {
-	t.Skip("needs models/rules (branch rulescore)")
 	for _, kind := range modelstest.Kinds(t) {
 		t.Run(kind, func(t *testing.T) {
 			reg := modelstest.NewFor(t, kind)
