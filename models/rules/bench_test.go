@@ -12,9 +12,25 @@ import (
 // rules case: identical rules, which share their state): go test -run -
 // -bench Evaluate ./models/rules/
 func BenchmarkEvaluate(b *testing.B) {
+	for _, distinct := range []bool{false, true} {
+		name := "identical"
+		if distinct {
+			name = "distinct-thresholds"
+		}
+		b.Run(name, func(b *testing.B) { benchmarkEvaluate(b, distinct) })
+	}
+}
+
+// benchmarkEvaluate: 100 rules matching every message, none firing; with
+// distinct, each has a threshold of its own (no state to share).
+func benchmarkEvaluate(b *testing.B, distinct bool) {
 	a := newBenchApp(b)
-	for range 100 {
-		a.rule(map[string]any{"topic_filter": "bench/sensor/#", "json_path": "seq", "operator": ">", "value": "999999999999",
+	for i := range 100 {
+		value := "999999999999"
+		if distinct {
+			value = strconv.Itoa(999999999000 + i)
+		}
+		a.rule(map[string]any{"topic_filter": "bench/sensor/#", "json_path": "seq", "operator": ">", "value": value,
 			"action_topic": "sink/x", "action_payload": "{payload}"})
 	}
 	msgs := make([]rules.Message, 100)
