@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -37,8 +38,11 @@ const (
 	// rule that fires more than 20 times a second (its loop protection).
 	pingEvery = 100 * time.Millisecond
 	// neverReached is above every sequence number the bench publishes:
-	// "seq > neverReached" is evaluated on every message and never met.
-	neverReached = "999999999999"
+	// "seq > neverReached+i" is evaluated on every message and never met.
+	// Each rule has a threshold of its own (+i): identical rules would
+	// share their state in the engine and cost little more than one, which
+	// is not the case to measure.
+	neverReached = 999999999000
 )
 
 // rulesResult is one row of the rules table.
@@ -137,7 +141,7 @@ func (rc *rulesCase) ready(ctx context.Context, c *benchrpc.Client, l benchrpc.L
 	for i := range b.o.rules {
 		_, err := c.Create("mqtt.rule", map[string]any{
 			"name": fmt.Sprintf("bench rule %d", i), "active": true, "broker_id": l.Broker,
-			"topic_filter": prefix + "/sensor/#", "trigger": "message", "json_path": "seq", "operator": ">", "value": neverReached,
+			"topic_filter": prefix + "/sensor/#", "trigger": "message", "json_path": "seq", "operator": ">", "value": strconv.Itoa(neverReached + i),
 			"action": "publish", "action_topic": sink, "action_payload": "{payload}", "action_qos": int64(0), "cooldown": int64(0),
 		})
 		if err != nil && benchrpc.IsFault(err) && strings.Contains(err.Error(), "Object mqtt.rule doesn't exist") {

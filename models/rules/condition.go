@@ -107,36 +107,53 @@ type topicState struct {
 // operators fire on every message that meets them.
 func (c *condition) step(st topicState, v value, now time.Time, cooldown time.Duration) (fire bool, next topicState) {
 	next = st
+	fire = c.advance(&next, v, now, cooldown)
+	return fire, next
+}
+
+// advance is step on the state in place, for the engine, which keeps
+// many of them and would otherwise copy each twice a message.
+func (c *condition) advance(st *topicState, v value, now time.Time, cooldown time.Duration) bool {
 	switch {
 	case isThreshold(c.op):
 		if !v.isNum {
-			return false, st
+			return false
 		}
 		switch holds := c.holds(v); {
 		case !st.seen:
-			next.seen, next.armed = true, !holds
-			return false, next
+			st.seen, st.armed = true, !holds
 		case st.armed && holds:
-			fire, next.armed = true, false
+			if held(st, now, cooldown) {
+				return false
+			}
+			st.armed, st.lastFired = false, now
+			return true
 		case !st.armed && c.rearms(v):
-			next.armed = true
+			st.armed = true
 		}
+		return false
 	case c.op == OpChanged:
-		first := !st.seen
-		next.seen, next.last = true, v.text
-		fire = !first && v.text != st.last
-		if !fire {
-			return false, next
+		if !st.seen || v.text == st.last {
+			st.seen, st.last = true, v.text
+			return false
 		}
+		if held(st, now, cooldown) {
+			return false
+		}
+		st.last, st.lastFired = v.text, now
+		return true
 	default:
-		fire = c.holds(v)
+		if !c.holds(v) || held(st, now, cooldown) {
+			return false
+		}
+		st.lastFired = now
+		return true
 	}
-	if !fire {
-		return false, next
-	}
-	if cooldown > 0 && !st.lastFired.IsZero() && now.Sub(st.lastFired) < cooldown {
-		return false, st
-	}
-	next.lastFired = now
-	return true, next
+}
+
+// held tells a firing the cooldown holds back: the state is left as it
+// was, so that the rule fires once the cooldown is over if the condition
+// still says so.
+func held(st *topicState, now time.Time, cooldown time.Duration) bool {
+	return cooldown > 0 && !st.lastFired.IsZero() && now.Sub(st.lastFired) < cooldown
 }

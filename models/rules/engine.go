@@ -139,6 +139,7 @@ func (e *engine) index() {
 	}
 	sortRules(e.device)
 	sortRules(e.interval)
+	releaseDropped(e.byID)
 }
 
 // wake tells the interval loop the rules changed.
@@ -154,6 +155,7 @@ func (e *engine) wake() {
 type filterGroup struct {
 	filter  string
 	classes []*classRules // their rules by state class, by first id
+	paths   int           // distinct json paths of the classes (classRules.path)
 }
 
 func (g *filterGroup) add(ru *rule) {
@@ -163,7 +165,22 @@ func (g *filterGroup) add(ru *rule) {
 			return
 		}
 	}
-	g.classes = append(g.classes, &classRules{cls: ru.cls, rules: []*rule{ru}})
+	cr := &classRules{cls: ru.cls, rules: []*rule{ru}, path: g.paths}
+	for _, o := range g.classes {
+		if samePath(o.rules[0].path, ru.path) {
+			cr.path = o.path
+			break
+		}
+	}
+	if cr.path == g.paths {
+		g.paths++
+	}
+	g.classes = append(g.classes, cr)
+}
+
+// samePath tells paths that extract the same value.
+func samePath(x, y *jsonPath) bool {
+	return x == y || x != nil && y != nil && x.raw == y.raw
 }
 
 // messageGroups are the message rules that apply to a broker's messages,

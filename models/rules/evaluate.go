@@ -31,6 +31,7 @@ func (a *Addon) Evaluate(ctx context.Context, brokerID int64, msgs []Message) er
 	if len(groups) == 0 {
 		return nil
 	}
+	var fired []firing // reused: the classes a message fires, group by group
 	for i := range msgs {
 		m := &msgs[i]
 		at := m.Time
@@ -42,18 +43,11 @@ func (a *Addon) Evaluate(ctx context.Context, brokerID int64, msgs []Message) er
 			if !topic.Match(g.filter, m.Topic) {
 				continue
 			}
-			for _, cr := range g.classes {
-				first := cr.rules[0]
-				v, ok := d.extract(first.path, m.Payload)
-				if !ok {
-					continue
-				}
-				t := trigger{broker: brokerID, topic: m.Topic, payload: m.Payload, value: v, at: at, stateOnly: m.Retained}
-				if !cr.cls.step(first, &t) {
-					continue
-				}
-				for _, ru := range cr.rules {
-					if err := a.offer(ctx, ru, &t); err != nil {
+			fired = g.step(&d, brokerID, m, at, fired[:0])
+			for i := range fired {
+				f := &fired[i]
+				for _, ru := range f.cr.rules {
+					if err := a.offer(ctx, ru, &f.t); err != nil {
 						return err
 					}
 				}
