@@ -75,6 +75,8 @@ func (a *Addon) ruleModel() *models.Model {
 				Help: "Seconds after the firing the action is done (a follow-up such as off after 5 minutes); firing again on the same topic meanwhile starts it over. Pending delays do not survive a restart."},
 			{Name: "cooldown", Type: models.Integer, String: "Cooldown (s)", Default: models.Constant(int64(0)),
 				Help: "Minimum seconds between two firings on the same topic."},
+			{Name: "topic_listened", Type: models.Boolean, String: "Topic listened", NotStored: true, Compute: a.topicListened,
+				Help: "Whether the broker's listened subscriptions (or its device topics) cover the topic filter: the rule sees only the messages they receive."},
 			{Name: "last_fired", Type: models.Datetime, String: "Last fired", Readonly: true, NoCopy: true},
 			{Name: "fire_count", Type: models.Integer, String: "Fired", Readonly: true, NoCopy: true, Default: models.Constant(int64(0))},
 			{Name: "last_error", Type: models.Text, String: "Last error", Readonly: true, NoCopy: true,

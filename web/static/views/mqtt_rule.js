@@ -78,8 +78,13 @@ registerView({
       { title: 'Condition', fields: condition },
       { title: 'Action', fields: ['action', 'action_topic', 'action_qos', 'action_retain', 'signal_id', 'device_id', 'device_action', 'params', 'action_payload'] },
       { title: 'Timing', fields: ['delay', 'cooldown'] },
-      { title: 'Status', fields: ['fire_count', 'last_fired', 'last_error'] },
+      { title: 'Status', fields: ['topic_listened', 'fire_count', 'last_fired', 'last_error'] },
     ],
+    warnings: [{
+      name: 'topic-not-listened',
+      text: 'No listened subscription of the broker (nor its device topics) covers this topic filter: the rule sees only the messages the broker\'s subscriptions receive. Add and subscribe a subscription that covers it.',
+      when: (v, saved = {}) => Boolean(saved.id) && saved.topic_listened === false,
+    }],
     widgets: { action_qos: qosWidget },
     invisible,
     // Signals and devices of the rule's broker, when it names one.
