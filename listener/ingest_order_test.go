@@ -134,14 +134,7 @@ func (h *harness) temperature(broker int64, identifier string) string {
 // them as the hook records them.
 func publishReadings(t *testing.T, mq *testmqtt.Broker, id string, n int) []string {
 	t.Helper()
-	dev := testmqtt.Connect(t, mq.URL(), "dev-"+id, nil)
-	topic := "device/" + id + "/telemetry/temp"
-	var want []string
-	for i := range n {
-		testmqtt.Publish(t, dev, topic, 1, false, fmt.Sprint(i))
-		want = append(want, fmt.Sprintf("%s=%d", topic, i))
-	}
-	return want
+	return publishSeries(t, mq, "dev-"+id, "device/"+id+"/telemetry/temp", n)
 }
 
 // TestAcksDoNotWaitForDevices, on each database: while every device
