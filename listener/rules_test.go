@@ -165,6 +165,24 @@ func newRulesHarness(t *testing.T, kind string, opts Options, rec *ruleRecorder,
 	return h
 }
 
+// heldRules starts a Mosquitto and a service with one broker listening
+// to filter, watched by a recorder that holds every Evaluate call until
+// released.
+func heldRules(t *testing.T, kind string, opts Options, filter string) (*harness, *ruleRecorder, *testmqtt.Broker, int64) {
+	t.Helper()
+	mq := startMosquitto(t, testmqtt.Options{})
+	rec := newRuleRecorder()
+	rec.holdCalls()
+	h := newRulesHarness(t, kind, opts, rec, nil)
+	b := h.broker(mq.Port(), nil)
+	rec.setWatching(b, true)
+	h.subscription(b, filter, 1)
+	start := time.Now()
+	h.call("mqtt.service", "start_mqtt_service")
+	h.waitConnected(b, start)
+	return h, rec, mq, b
+}
+
 // publishSeries publishes n QoS 1 messages 0..n-1 on topic, each once
 // the broker acknowledged the previous one, and returns them as the
 // recorder records them.
@@ -364,17 +382,8 @@ func TestRulesQueueBackPressure(t *testing.T) {
 	for _, kind := range modelstest.Kinds(t) {
 		t.Run(kind, func(t *testing.T) {
 			modelstest.CheckLeaks(t)
-			mq := startMosquitto(t, testmqtt.Options{})
-			rec := newRuleRecorder()
-			rec.holdCalls()
 			const batch = 10
-			h := newRulesHarness(t, kind, Options{BatchSize: batch, RulesQueueBytes: 1}, rec, nil)
-			b := h.broker(mq.Port(), nil)
-			rec.setWatching(b, true)
-			h.subscription(b, "bp/#", 1)
-			start := time.Now()
-			h.call("mqtt.service", "start_mqtt_service")
-			h.waitConnected(b, start)
+			h, rec, mq, b := heldRules(t, kind, Options{BatchSize: batch, RulesQueueBytes: 1}, "bp/#")
 
 			const n = 100
 			// The publisher's PUBACKs come from Mosquitto, which queues
@@ -414,16 +423,7 @@ func TestShutdownDrainsRules(t *testing.T) {
 	for _, kind := range modelstest.Kinds(t) {
 		t.Run(kind, func(t *testing.T) {
 			modelstest.CheckLeaks(t)
-			mq := startMosquitto(t, testmqtt.Options{})
-			rec := newRuleRecorder()
-			rec.holdCalls()
-			h := newRulesHarness(t, kind, Options{}, rec, nil)
-			b := h.broker(mq.Port(), nil)
-			rec.setWatching(b, true)
-			h.subscription(b, "drain/#", 1)
-			start := time.Now()
-			h.call("mqtt.service", "start_mqtt_service")
-			h.waitConnected(b, start)
+			h, rec, mq, b := heldRules(t, kind, Options{}, "drain/#")
 
 			const n = 40
 			want := publishSeries(t, mq, "dev-d1", "drain/d1", n)
