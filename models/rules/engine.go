@@ -156,6 +156,7 @@ type filterGroup struct {
 	filter  string
 	classes []*classRules // their rules by state class, by first id
 	paths   int           // distinct json paths of the classes (classRules.path)
+	slow    bool          // step every class, no unchanged check (tests compare)
 }
 
 func (g *filterGroup) add(ru *rule) {
@@ -166,6 +167,7 @@ func (g *filterGroup) add(ru *rule) {
 		}
 	}
 	cr := &classRules{cls: ru.cls, rules: []*rule{ru}, path: g.paths}
+	cr.packThreshold()
 	for _, o := range g.classes {
 		if samePath(o.rules[0].path, ru.path) {
 			cr.path = o.path

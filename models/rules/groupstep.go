@@ -60,6 +60,9 @@ func (g *filterGroup) step(d *doc, broker int64, m *Message, at time.Time, out [
 				tab.mu.Lock()
 				rec = tab.topics[m.Topic]
 			}
+			if v.isNum && !g.slow && cr.unchanged(rec, v.num) {
+				continue // the common case: the value stays on its side
+			}
 			fire, rec = c.stepLocked(first, rec, m.Topic, v, at, m.Retained)
 		}
 		if fire {
