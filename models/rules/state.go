@@ -142,10 +142,6 @@ type classRules struct {
 	cls   *stateClass
 	rules []*rule // by id
 	path  int     // the index of its json path among its group's
-
-	// Its rules' threshold, packed for the group's step (thresholds.go).
-	thr        uint8   // thrNone: not a threshold
-	num, rearm float64 // the threshold, the value re-arming it
 }
 
 // groupKey is what the rules of a filter group have in common: their

@@ -4,9 +4,11 @@ package rules
 // none of them (the value stays on the side of each threshold it was on),
 // and the group's step tells so with a few float comparisons on the
 // class's packed threshold before going through the general step, which
-// switches on the operator's text and may copy the state.
+// switches on the operator's text and may copy the state. The packed
+// classes are a slice of values by the group's classes, so that the check
+// reads them in a row instead of following two pointers a class.
 
-// The threshold operators, packed (classRules.thr); 0: not a threshold.
+// The threshold operators, packed (packedClass.thr); 0: not a threshold.
 const (
 	thrNone uint8 = iota
 	thrGT
@@ -15,23 +17,30 @@ const (
 	thrLE
 )
 
-// packThreshold sets cr's packed threshold from its rules' condition.
-func (cr *classRules) packThreshold() {
+// packedClass is what the unchanged check needs of a class of a group.
+type packedClass struct {
+	num, rearm float64 // the threshold, the value re-arming it
+	slot       int32   // the class's, in the group's table (filterGroup.tab)
+	path       uint8   // classRules.path, < len(groupVals)
+	thr        uint8   // thrNone: not a threshold (no check)
+}
+
+// packThreshold packs cr's class for the unchanged check.
+func packThreshold(cr *classRules) packedClass {
 	c := &cr.rules[0].cond
-	switch c.op {
-	case OpGT:
-		cr.thr, cr.rearm = thrGT, c.num-c.hyst
-	case OpGE:
-		cr.thr, cr.rearm = thrGE, c.num-c.hyst
-	case OpLT:
-		cr.thr, cr.rearm = thrLT, c.num+c.hyst
-	case OpLE:
-		cr.thr, cr.rearm = thrLE, c.num+c.hyst
-	default:
-		cr.thr = thrNone
-		return
+	pk := packedClass{num: c.num, slot: int32(cr.cls.slot), path: uint8(cr.path)}
+	switch {
+	case cr.cls.stateless || cr.path >= len(groupVals{}) || cr.cls.slot > 1<<30:
+	case c.op == OpGT:
+		pk.thr, pk.rearm = thrGT, c.num-c.hyst
+	case c.op == OpGE:
+		pk.thr, pk.rearm = thrGE, c.num-c.hyst
+	case c.op == OpLT:
+		pk.thr, pk.rearm = thrLT, c.num+c.hyst
+	case c.op == OpLE:
+		pk.thr, pk.rearm = thrLE, c.num+c.hyst
 	}
-	cr.num = c.num
+	return pk
 }
 
 // keeps tells that the number x leaves a threshold class whose state on
@@ -40,17 +49,17 @@ func (cr *classRules) packThreshold() {
 // (condition.advance's cases that change nothing; the cooldown only
 // matters when it would fire). It is condition.holds and
 // condition.rearms on the packed threshold.
-func (cr *classRules) keeps(armed bool, x float64) bool {
+func (pk *packedClass) keeps(armed bool, x float64) bool {
 	var holds, rearms bool
-	switch cr.thr {
+	switch pk.thr {
 	case thrGT:
-		holds, rearms = x > cr.num, x <= cr.rearm
+		holds, rearms = x > pk.num, x <= pk.rearm
 	case thrGE:
-		holds, rearms = x >= cr.num, x < cr.rearm
+		holds, rearms = x >= pk.num, x < pk.rearm
 	case thrLT:
-		holds, rearms = x < cr.num, x >= cr.rearm
+		holds, rearms = x < pk.num, x >= pk.rearm
 	case thrLE:
-		holds, rearms = x <= cr.num, x > cr.rearm
+		holds, rearms = x <= pk.num, x > pk.rearm
 	default:
 		return false
 	}
@@ -60,17 +69,29 @@ func (cr *classRules) keeps(armed bool, x float64) bool {
 	return !rearms
 }
 
-// unchanged tells that stepping the class with the number x on the topic
-// whose record is rec (nil: none) would change nothing and fire nothing,
-// so the step can be skipped: its rules are thresholds and it has a
-// state there that has seen a value. A retained x steps alike (it only
-// differs when it would fire). The slot may be another class's after a
-// reload (cr's class dead): skipping it is then right too, as a dead
-// class steps nothing.
-func (cr *classRules) unchanged(rec *topicRec, x float64) bool {
-	if cr.thr == thrNone || rec == nil || cr.cls.slot >= len(rec.slots) {
-		return false
+// skipUnchanged is the index of the first class from i on that the number
+// x of the path at index path does not leave unchanged (or has another
+// path, or is no threshold) on the topic whose record is rec: those
+// before it need no step: its rules are thresholds and it has a state
+// there that has seen a value, which x leaves as it is (keeps). A
+// retained x steps alike (it only differs when it would fire). A slot
+// may be another class's after a reload (the class dead): skipping it
+// is then right too, as a dead class steps nothing. The group's table is
+// locked.
+func (g *filterGroup) skipUnchanged(i int, rec *topicRec, path uint8, x float64) int {
+	if rec == nil {
+		return i
 	}
-	s := &rec.slots[cr.cls.slot]
-	return s.known && s.st.seen && cr.keeps(s.st.armed, x)
+	slots := rec.slots
+	for ; i < len(g.packed); i++ {
+		pk := &g.packed[i]
+		if pk.thr == thrNone || pk.path != path || int(pk.slot) >= len(slots) {
+			return i
+		}
+		s := &slots[pk.slot]
+		if !s.known || !s.st.seen || !pk.keeps(s.st.armed, x) {
+			return i
+		}
+	}
+	return i
 }
