@@ -5,8 +5,10 @@ package rules
 // and the group's step tells so with a few float comparisons on the
 // class's packed threshold before going through the general step, which
 // switches on the operator's text and may copy the state. The packed
-// classes are a slice of values by the group's classes, so that the check
-// reads them in a row instead of following two pointers a class.
+// classes are a slice of values by the group's classes, and the check
+// reads a byte of each class's state (topicRec.flags), so that it goes
+// through memory in a row instead of following two pointers and a whole
+// state a class.
 
 // The threshold operators, packed (packedClass.thr); 0: not a threshold.
 const (
@@ -82,14 +84,14 @@ func (g *filterGroup) skipUnchanged(i int, rec *topicRec, path uint8, x float64)
 	if rec == nil {
 		return i
 	}
-	slots := rec.slots
+	flags := rec.flags
 	for ; i < len(g.packed); i++ {
 		pk := &g.packed[i]
-		if pk.thr == thrNone || pk.path != path || int(pk.slot) >= len(slots) {
+		if pk.thr == thrNone || pk.path != path || int(pk.slot) >= len(flags) {
 			return i
 		}
-		s := &slots[pk.slot]
-		if !s.known || !s.st.seen || !pk.keeps(s.st.armed, x) {
+		f := flags[pk.slot]
+		if f&(flagKnown|flagSeen) != flagKnown|flagSeen || !pk.keeps(f&flagArmed != 0, x) {
 			return i
 		}
 	}
