@@ -156,6 +156,10 @@ type filterGroup struct {
 	filter  string
 	classes []*classRules // their rules by state class, by first id
 	paths   int           // distinct json paths of the classes (classRules.path)
+	packed  []packedClass // by class, for the unchanged check (thresholds.go)
+	tab     *topicTable   // the table of the packed thresholds; nil: none or mixed
+	mixed   bool          // the thresholds are in more than one table
+	slow    bool          // step every class, no unchanged check (tests compare)
 }
 
 func (g *filterGroup) add(ru *rule) {
@@ -176,6 +180,15 @@ func (g *filterGroup) add(ru *rule) {
 		g.paths++
 	}
 	g.classes = append(g.classes, cr)
+	pk := packThreshold(cr)
+	if pk.thr != thrNone && !g.mixed {
+		if g.tab == nil {
+			g.tab = ru.cls.tab
+		} else if g.tab != ru.cls.tab {
+			g.tab, g.mixed = nil, true // not by construction: no check
+		}
+	}
+	g.packed = append(g.packed, pk)
 }
 
 // samePath tells paths that extract the same value.

@@ -2,6 +2,14 @@ package rules
 
 import "time"
 
+// groupVals are the values of a group's paths, by index
+// (classRules.path), as extracted for a message: the doc's memo would
+// compare each class's path with those it holds.
+type groupVals [8]struct {
+	v        value
+	ok, done bool
+}
+
 // firing is a class of a filter group that a message fires, with the
 // trigger its rules are offered.
 type firing struct {
@@ -19,14 +27,19 @@ func (g *filterGroup) step(d *doc, broker int64, m *Message, at time.Time, out [
 		tab *topicTable // locked, rec is the topic's record in it
 		rec *topicRec
 	)
-	// The values of the group's paths, by index (classRules.path), as
-	// extracted: the doc's memo would compare each class's path with
-	// those it holds.
-	var vals [8]struct {
-		v        value
-		ok, done bool
-	}
-	for _, cr := range g.classes {
+	var vals groupVals
+	for i := 0; i < len(g.classes); i++ {
+		if pk := &g.packed[i]; pk.thr != thrNone && tab != nil && tab == g.tab && !g.slow {
+			// The common case, without reaching for the classes: a
+			// number that leaves them as they are.
+			if pv := &vals[pk.path]; pv.done && pv.ok && pv.v.isNum {
+				if j := g.skipUnchanged(i, rec, pk.path, pv.v.num); j > i {
+					i = j - 1
+					continue
+				}
+			}
+		}
+		cr := g.classes[i]
 		first := cr.rules[0]
 		var (
 			v  value

@@ -98,7 +98,9 @@ func (c *stateClass) stepLocked(ru *rule, rec *topicRec, key string, v value, at
 		p = &rec.slots[c.slot].st
 	}
 	if p != nil && !stateOnly {
-		return ru.cond.advance(p, v, at, ru.cooldown), rec // the common case: no copy
+		fire := ru.cond.advance(p, v, at, ru.cooldown) // the common case: no copy
+		rec.sync(c.slot)
+		return fire, rec
 	}
 	var st topicState
 	if p != nil {
@@ -116,6 +118,7 @@ func (c *stateClass) stepLocked(ru *rule, rec *topicRec, key string, v value, at
 	}
 	if p != nil {
 		*p = next
+		rec.sync(c.slot)
 		return fire, rec
 	}
 	if c.n >= MaxTopicStates {

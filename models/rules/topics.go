@@ -18,7 +18,31 @@ type topicTable struct {
 // the table's slots: the missing ones are unknown).
 type topicRec struct {
 	slots []slotState
-	known int // slots with a state
+	flags []uint8 // by slot, the bits of it the group's unchanged check reads
+	known int     // slots with a state
+}
+
+// The bits of topicRec.flags, kept with every change of a slot: the
+// check reads a byte a class instead of its whole state.
+const (
+	flagKnown uint8 = 1 << iota
+	flagSeen
+	flagArmed
+)
+
+// sync records the flags of the slot i after a change of its state.
+func (rec *topicRec) sync(i int) {
+	s, f := &rec.slots[i], uint8(0)
+	if s.known {
+		f |= flagKnown
+	}
+	if s.st.seen {
+		f |= flagSeen
+	}
+	if s.st.armed {
+		f |= flagArmed
+	}
+	rec.flags[i] = f
 }
 
 type slotState struct {
@@ -53,9 +77,12 @@ func (tab *topicTable) set(rec *topicRec, key string, c *stateClass, st topicSta
 		tab.topics[key] = rec
 	}
 	if c.slot >= len(rec.slots) {
-		rec.slots = append(rec.slots, make([]slotState, max(len(tab.owners), c.slot+1)-len(rec.slots))...)
+		n := max(len(tab.owners), c.slot+1)
+		rec.slots = append(rec.slots, make([]slotState, n-len(rec.slots))...)
+		rec.flags = append(rec.flags, make([]uint8, n-len(rec.flags))...)
 	}
 	rec.slots[c.slot] = slotState{st: st, known: true}
+	rec.sync(c.slot)
 	rec.known++
 	c.n++
 	return rec
@@ -69,6 +96,7 @@ func (tab *topicTable) clearSlot(c *stateClass) {
 			continue
 		}
 		rec.slots[c.slot] = slotState{}
+		rec.sync(c.slot)
 		if rec.known--; rec.known == 0 {
 			delete(tab.topics, key)
 		}
