@@ -3,6 +3,7 @@ package listener
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -313,4 +314,60 @@ func (r *connectRecorder) next(t *testing.T) *packets.ConnectPacket {
 		t.Fatal("no CONNECT reached the recorder")
 		return nil
 	}
+}
+
+// callGate is what the tests' stand-ins for a worker's callee (device
+// ingestion, the rule engine) share: calls are counted, can be held until
+// released, and can be made to fail. Its mu also guards the stand-in's
+// own records.
+type callGate struct {
+	mu       sync.Mutex
+	hold     chan struct{} // non-nil: calls wait until it is closed
+	failing  bool
+	calls    int
+	failures int
+}
+
+// call counts a call, waits while calls are held (or ctx ends), and
+// returns an error saying refusal, counted as a failure, while failing.
+func (g *callGate) call(ctx context.Context, refusal string) error {
+	g.mu.Lock()
+	g.calls++
+	hold := g.hold
+	g.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.failing {
+		g.failures++
+		return errors.New(refusal)
+	}
+	return nil
+}
+
+func (g *callGate) holdCalls() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.hold = make(chan struct{})
+}
+
+func (g *callGate) release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.hold != nil {
+		close(g.hold)
+		g.hold = nil
+	}
+}
+
+func (g *callGate) setFailing(on bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.failing = on
 }

@@ -3,7 +3,6 @@ package listener
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -28,34 +27,14 @@ import (
 // it passes the messages to the registry and records them.
 type deviceHook struct {
 	iot *iotdevice.Addon
-
-	mu       sync.Mutex
-	hold     chan struct{} // non-nil: calls wait until it is closed
-	failing  bool
-	calls    int
-	failures int
-	got      []string // "topic=payload" of the messages ingested, in order
+	callGate
+	got []string // "topic=payload" of the messages ingested, in order (under mu)
 }
 
 func (d *deviceHook) ingest(ctx context.Context, broker int64, msgs []iotdevice.DeviceMessage) error {
-	d.mu.Lock()
-	d.calls++
-	hold := d.hold
-	d.mu.Unlock()
-	if hold != nil {
-		select {
-		case <-hold:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	if err := d.call(ctx, "device update refused by the test"); err != nil {
+		return err
 	}
-	d.mu.Lock()
-	if d.failing {
-		d.failures++
-		d.mu.Unlock()
-		return errors.New("device update refused by the test")
-	}
-	d.mu.Unlock()
 	if err := d.iot.IngestDeviceMessages(ctx, broker, msgs); err != nil {
 		return err
 	}
@@ -65,27 +44,6 @@ func (d *deviceHook) ingest(ctx context.Context, broker int64, msgs []iotdevice.
 		d.got = append(d.got, m.Topic+"="+string(m.Payload))
 	}
 	return nil
-}
-
-func (d *deviceHook) holdCalls() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.hold = make(chan struct{})
-}
-
-func (d *deviceHook) release() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.hold != nil {
-		close(d.hold)
-		d.hold = nil
-	}
-}
-
-func (d *deviceHook) setFailing(on bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.failing = on
 }
 
 func (d *deviceHook) state() (calls, failures int, got []string) {
@@ -148,7 +106,8 @@ func TestAcksDoNotWaitForDevices(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			modelstest.CheckLeaks(t)
 			mq := startMosquitto(t, testmqtt.Options{})
-			hook := &deviceHook{failing: true}
+			hook := &deviceHook{}
+			hook.setFailing(true)
 			h := newHookedHarness(t, kind, Options{}, hook, nil)
 			b := h.broker(mq.Port(), nil)
 			telemetry := h.subscription(b, "device/+/telemetry/#", 1) // stored, and device messages
@@ -373,7 +332,8 @@ func TestShutdownDrainsDevices(t *testing.T) {
 			}
 
 			// A database refusing device updates until the drain timeout.
-			failing := &deviceHook{iot: h.reg.Devices, failing: true}
+			failing := &deviceHook{iot: h.reg.Devices}
+			failing.setFailing(true)
 			h.run(Options{deviceIngest: failing.ingest})
 			before := time.Now()
 			h.call("mqtt.service", "start_mqtt_service")

@@ -2,7 +2,6 @@ package listener
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -32,12 +31,8 @@ type ruleRecorder struct {
 	reg         *models.Registry
 	checkPrefix string
 
-	mu       sync.Mutex
+	callGate // its mu guards the fields below too
 	watch    map[int64]bool
-	hold     chan struct{} // non-nil: calls wait until it is closed
-	failing  bool
-	calls    int
-	failures int
 	got      map[int64][]string // broker -> "topic=payload" evaluated, in order
 	msgs     []rules.Message    // every message evaluated, in order
 	wrong    []string           // messages evaluated before their row was committed
@@ -64,24 +59,12 @@ func (r *ruleRecorder) setWatching(broker int64, on bool) {
 }
 
 func (r *ruleRecorder) Evaluate(ctx context.Context, broker int64, msgs []rules.Message) error {
-	r.mu.Lock()
-	r.calls++
-	hold := r.hold
-	r.mu.Unlock()
 	r.checkCommitted(ctx, msgs)
-	if hold != nil {
-		select {
-		case <-hold:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	if err := r.call(ctx, "rules refused by the test"); err != nil {
+		return err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.failing {
-		r.failures++
-		return errors.New("rules refused by the test")
-	}
 	for _, m := range msgs {
 		r.got[broker] = append(r.got[broker], m.Topic+"="+string(m.Payload))
 		r.msgs = append(r.msgs, m)
@@ -108,27 +91,6 @@ func (r *ruleRecorder) checkCommitted(ctx context.Context, msgs []rules.Message)
 			r.mu.Unlock()
 		}
 	}
-}
-
-func (r *ruleRecorder) holdCalls() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.hold = make(chan struct{})
-}
-
-func (r *ruleRecorder) release() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.hold != nil {
-		close(r.hold)
-		r.hold = nil
-	}
-}
-
-func (r *ruleRecorder) setFailing(on bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.failing = on
 }
 
 func (r *ruleRecorder) state() (calls, failures int, got map[int64][]string) {
