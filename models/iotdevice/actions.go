@@ -90,22 +90,21 @@ func (a *Addon) deviceTarget(env *models.Env, rec *models.Record) (mqtt.BrokerCo
 // publish publishes in order, each waiting for its acknowledgement, and
 // records what was sent in the send history, as action_send_mqtt does.
 func (a *Addon) publish(env *models.Env, ctl mqtt.BrokerControl, cfg mqtt.BrokerConfig, pubs []iot.Publish, failure string) error {
-	var sent []mqtt.HistoryRow
+	var sent []mqtt.OutgoingMessage
 	var perr error
 	for _, p := range pubs {
+		m := mqtt.OutgoingMessage{Topic: p.Topic, Payload: p.Payload, QoS: p.QoS, Retain: p.Retain}
 		ctx, cancel := context.WithTimeout(env.Ctx, mqtt.SendTimeout)
-		perr = ctl.Publish(ctx, cfg, mqtt.OutgoingMessage{Topic: p.Topic, Payload: p.Payload, QoS: p.QoS, Retain: p.Retain})
+		perr = ctl.Publish(ctx, cfg, m)
 		cancel()
 		if perr != nil {
 			break
 		}
-		sent = append(sent, mqtt.HistoryRow{BrokerID: cfg.ID, Topic: p.Topic, Payload: p.Payload, QoS: p.QoS, Retain: p.Retain,
-			Direction: "send", Timestamp: time.Now()})
+		sent = append(sent, m)
 	}
-	if err := a.mqtt.InsertHistory(env.Ctx, sent); err != nil {
+	if err := a.mqtt.RecordSent(env.Ctx, cfg.ID, time.Now(), sent...); err != nil {
 		return err
 	}
-	a.mqtt.NotifyHistory(env.Ctx, sent)
 	if perr != nil {
 		return models.UserErrorf("%s: %v", failure, perr)
 	}

@@ -74,10 +74,5 @@ func (a *Addon) sendCommand(ctx context.Context, ctl mqtt.BrokerControl, target 
 		_, err := a.moveCommandNow(ctx, id, []string{StatusSent}, map[string]any{"status": StatusFailed, "error": "Not published: " + perr.Error()})
 		return err
 	}
-	row := []mqtt.HistoryRow{{BrokerID: target.cfg.ID, Topic: msg.Topic, Payload: msg.Payload, QoS: msg.QoS, Direction: "send", Timestamp: now, Properties: msg.Properties}}
-	if err := a.mqtt.InsertHistory(ctx, row); err != nil {
-		return err
-	}
-	a.mqtt.NotifyHistory(ctx, row)
-	return nil
+	return a.mqtt.RecordSent(ctx, target.cfg.ID, now, msg)
 }

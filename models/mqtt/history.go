@@ -313,3 +313,23 @@ func purgeBroker(su *models.Env, history *models.Model, brokerID, maxAge, maxRow
 	}
 	return total, nil
 }
+
+// RecordSent keeps messages the broker acknowledged in the send history
+// of brokerID, sent at at: stored, then told on the bus. The addons'
+// actions that publish outside a signal (device actions, commands,
+// rules) share it.
+func (a *Addon) RecordSent(ctx context.Context, brokerID int64, at time.Time, msgs ...OutgoingMessage) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	rows := make([]HistoryRow, len(msgs))
+	for i, m := range msgs {
+		rows[i] = HistoryRow{BrokerID: brokerID, Topic: m.Topic, Payload: m.Payload, QoS: m.QoS, Retain: m.Retain,
+			Direction: "send", Timestamp: at, Properties: m.Properties}
+	}
+	if err := a.InsertHistory(ctx, rows); err != nil {
+		return err
+	}
+	a.NotifyHistory(ctx, rows)
+	return nil
+}

@@ -134,13 +134,7 @@ func (a *Addon) publish(ctx context.Context, ru *rule, r rendered) error {
 	if err != nil {
 		return fmt.Errorf("publish on %s: %w", r.topic, err)
 	}
-	row := []mqtt.HistoryRow{{BrokerID: r.broker, Topic: msg.Topic, Payload: msg.Payload, QoS: msg.QoS, Retain: msg.Retain,
-		Direction: "send", Timestamp: time.Now()}}
-	if err := a.mqtt.InsertHistory(ctx, row); err != nil {
-		return err
-	}
-	a.mqtt.NotifyHistory(ctx, row)
-	return nil
+	return a.mqtt.RecordSent(ctx, r.broker, time.Now(), msg)
 }
 
 // deviceOf is a trigger's {device}: the device whose topic it is by its
