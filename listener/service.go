@@ -45,6 +45,10 @@ type Options struct {
 	// default 16 MiB.
 	RulesQueueBytes int
 
+	// Cluster coordinates this instance with the others on the same
+	// PostgreSQL database (cluster.go); nil: alone, every broker is ours.
+	Cluster Cluster
+
 	// deviceIngest replaces iotdevice.Addon.IngestDeviceMessages (tests).
 	deviceIngest func(ctx context.Context, brokerID int64, msgs []iotdevice.DeviceMessage) error
 }
@@ -340,4 +344,12 @@ func (s *Service) startDaemon(cfg brokerSetup) {
 	d := newDaemon(s, cfg, e, cancel)
 	s.daemons.setDaemon(e, d, nil)
 	s.wg.Go(func() { d.run(ctx) })
+}
+
+// Instances are the live instances of the cluster; none without one.
+func (s *Service) Instances() []mqttmodel.InstanceStatus {
+	if s.opts.Cluster == nil {
+		return nil
+	}
+	return s.opts.Cluster.Instances()
 }

@@ -64,6 +64,7 @@ func (f *Control) Daemons() []mqtt.DaemonStatus {
 	}
 	return []mqtt.DaemonStatus{{BrokerID: 1, BrokerName: "B", State: state}}
 }
+func (f *Control) Instances() []mqtt.InstanceStatus { return nil }
 func (f *Control) BrokerChanged(ctx context.Context, id int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -37,8 +37,12 @@ type BrokerControl interface {
 	StartService(ctx context.Context) error
 	StopService(ctx context.Context) error
 	ServiceRunning() bool
-	// Daemons reports the daemon registry, one entry per broker.
+	// Daemons reports the daemon registry, one entry per broker; in a
+	// cluster, every active broker with the instance owning it.
 	Daemons() []DaemonStatus
+	// Instances are the live server instances of a cluster (this one
+	// included); none when the instance is alone.
+	Instances() []InstanceStatus
 	// BrokerChanged tells the service a broker record changed (options,
 	// activation or deletion): its daemon restarts, starts or stops.
 	BrokerChanged(ctx context.Context, brokerID int64)
@@ -196,4 +200,19 @@ type DaemonStatus struct {
 	LastError        string
 	MessagesIn       uint64
 	MessagesOut      uint64
+
+	// In a cluster: the instance owning the broker's daemon, and since
+	// when. Owner.ID 0: no live instance owns it (or no cluster).
+	Owner      InstanceStatus
+	OwnerSince time.Time
+}
+
+// InstanceStatus is one server instance of a cluster.
+type InstanceStatus struct {
+	ID        int64 // its row in mqtt_instance
+	Host      string
+	PID       int
+	Started   time.Time
+	Heartbeat time.Time // its last heartbeat
+	Self      bool      // the instance answering
 }
