@@ -51,6 +51,10 @@ type Options struct {
 
 	// deviceIngest replaces iotdevice.Addon.IngestDeviceMessages (tests).
 	deviceIngest func(ctx context.Context, brokerID int64, msgs []iotdevice.DeviceMessage) error
+	// afterCommit, when set, is called by the writer with each batch it
+	// committed, before any of it is acknowledged (tests: a connection
+	// killed there leaves committed messages unacknowledged).
+	afterCommit func(batch []item)
 }
 
 const (
