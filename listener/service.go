@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,6 +56,9 @@ type Options struct {
 	// committed, before any of it is acknowledged (tests: a connection
 	// killed there leaves committed messages unacknowledged).
 	afterCommit func(batch []item)
+	// wrapConn, when set, wraps each daemon connection last (tests: to
+	// cut it).
+	wrapConn func(net.Conn) net.Conn
 }
 
 const (
