@@ -24,7 +24,7 @@ type connCutter struct {
 
 	mu        sync.Mutex
 	conns     map[*session]net.Conn // each daemon connection, by its session
-	cut       *session // the session whose connection was cut
+	cut       *session              // the session whose connection was cut
 	committed map[string]bool
 }
 
