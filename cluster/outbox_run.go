@@ -26,6 +26,10 @@ const (
 	listenAppName = "odoo-iot-mqtt outbox listener"
 )
 
+// replyMargin is the most of a call's deadline kept for its answer's
+// way back to the caller.
+const replyMargin = time.Second
+
 // connectTimeout bounds one connection attempt and the schema creation.
 const connectTimeout = 30 * time.Second
 
@@ -247,7 +251,10 @@ func (o *Outbox) pendingOwned(ctx context.Context) ([]int64, error) {
 // execute carries out one claimed call within its caller's deadline and
 // stores the outcome, which wakes the caller.
 func (o *Outbox) execute(ctx context.Context, fn func(context.Context, int64, string, []byte) ([]byte, error), c call) {
-	cctx, cancel := context.WithTimeout(ctx, c.remaining)
+	// The owner stops a little before the caller does, so that its own
+	// error ("no PUBACK in time") reaches the caller rather than a bare
+	// forward timeout.
+	cctx, cancel := context.WithTimeout(ctx, c.remaining-min(c.remaining/10, replyMargin))
 	answer, err := fn(cctx, c.brokerID, c.kind, c.body)
 	cancel()
 	if err == nil && len(answer) > 0 {
