@@ -24,6 +24,7 @@ type ingestResult struct {
 	db        string // "" for the reference
 	protocol  string // the server's broker protocol (mqtt.broker values)
 	rules     int    // active mqtt.rule records matching every message (the rules case)
+	pair      int    // the rules case's pair after the first (2, 3, ...); 0 otherwise
 	published int
 	received  int64 // messages counted, or rows committed
 	elapsed   time.Duration
@@ -39,7 +40,15 @@ func (r ingestResult) name() string {
 	if r.db == "" {
 		return fmt.Sprintf("qos%d paho reference", r.qos)
 	}
-	return fmt.Sprintf("qos%d server %s%s%s", r.qos, r.db, r.protoTag(" "), r.rulesTag(" ", " rules"))
+	return fmt.Sprintf("qos%d server %s%s%s%s", r.qos, r.db, r.protoTag(" "), r.rulesTag(" ", " rules"), r.pairTag(" #"))
+}
+
+// pairTag numbers the rules case's later pairs, after sep.
+func (r ingestResult) pairTag(sep string) string {
+	if r.pair == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s%d", sep, r.pair)
 }
 
 // rulesTag names a rules case's rule count, between sep and unit; ""
@@ -199,6 +208,11 @@ func (b *bench) serverIngest(ctx context.Context, qos byte, kind, protocol strin
 	return b.serverCase(ctx, ingestResult{qos: qos, db: kind, protocol: protocol, published: b.o.n}, caseHooks{})
 }
 
+// serverPairCase is serverIngest for a later pair of the rules case.
+func (b *bench) serverPairCase(ctx context.Context, kind, protocol string, pair int) (ingestResult, error) {
+	return b.serverCase(ctx, ingestResult{qos: 0, db: kind, protocol: protocol, published: b.o.n, pair: pair}, caseHooks{})
+}
+
 // serverCase runs the server ingest case r describes, with hooks.
 func (b *bench) serverCase(ctx context.Context, r ingestResult, hooks caseHooks) (ingestResult, error) {
 	qos, kind, protocol := r.qos, r.db, r.protocol
@@ -222,8 +236,13 @@ func (b *bench) serverCase(ctx context.Context, r ingestResult, hooks caseHooks)
 	defer c.Close()
 	// The protocol comes before the rest: Mosquitto's log is searched for
 	// the client id, and one id must not be the start of another.
-	prefix := fmt.Sprintf("oim-bench/%d/%s-q%d%s%s", clientSeqBase, kind, qos, r.protoTag("-"), r.rulesTag("-", "rules"))
-	clientID := fmt.Sprintf("oim-bench-server%s%s-%d-%s-q%d", r.protoTag("-"), r.rulesTag("-", "rules"), clientSeqBase, kind, qos)
+	// The rules and pair tags have the same length in every case: the
+	// topics (and client ids) of the cases compared by the rules case
+	// must be as long as each other, since the history's topic index and
+	// every party's bytes grow with them.
+	tag := fmt.Sprintf("-r%03d-p%d", r.rules, r.pair)
+	prefix := fmt.Sprintf("oim-bench/%d/%s-q%d%s%s", clientSeqBase, kind, qos, r.protoTag("-"), tag)
+	clientID := fmt.Sprintf("oim-bench-server%s%s-%d-%s-q%d", r.protoTag("-"), tag, clientSeqBase, kind, qos)
 	l, err := c.ListenWith(ctx, b.broker.Addr, clientID, prefix+"/#", qos, map[string]any{"protocol": protocol})
 	if err != nil {
 		return r, srv.Check(err)

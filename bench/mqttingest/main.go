@@ -50,6 +50,7 @@ type options struct {
 	sendClients  int
 	rules        int // rules case: active rules matching every message; 0 skips the case
 	rulesPings   int // rules case: latency samples
+	rulesPairs   int // rules case: pairs of cases without and with rules
 }
 
 func main() {
@@ -73,6 +74,7 @@ func main() {
 	flag.IntVar(&o.sendClients, "send-clients", 4, "send benchmark: concurrent clients")
 	flag.IntVar(&o.rules, "rules", 100, "rules case: active mqtt.rule records whose filter matches every message, QoS 0 ingest against 0 rules (0 skips the case)")
 	flag.IntVar(&o.rulesPings, "rules-pings", 100, "rules case: rule-to-publish latency samples, one at a time, 10 a second")
+	flag.IntVar(&o.rulesPairs, "rules-pairs", 3, "rules case: pairs of QoS 0 cases without and with the rules, in alternating order; the ratio is their median")
 	flag.Parse()
 	var err error
 	if o.qos, err = parseQoS(qos); err == nil {
@@ -81,8 +83,8 @@ func main() {
 	if err == nil {
 		o.protocols, err = parseProtocols(protocols)
 	}
-	if err == nil && (o.n < 1 || o.size < 16 || o.window < 1 || o.timeout <= 0 || o.sendClients < 1 || o.sendDuration < 0 || o.rules < 0 || o.rulesPings < 1) {
-		err = errors.New("need -n >= 1, -size >= 16, -window >= 1, -timeout > 0, -send-clients >= 1, -send-duration >= 0, -rules >= 0, -rules-pings >= 1")
+	if err == nil && (o.n < 1 || o.size < 16 || o.window < 1 || o.timeout <= 0 || o.sendClients < 1 || o.sendDuration < 0 || o.rules < 0 || o.rulesPings < 1 || o.rulesPairs < 1) {
+		err = errors.New("need -n >= 1, -size >= 16, -window >= 1, -timeout > 0, -send-clients >= 1, -send-duration >= 0, -rules >= 0, -rules-pings >= 1, -rules-pairs >= 1")
 	}
 	if err != nil {
 		benchproc.UsageError("mqttingest", err)

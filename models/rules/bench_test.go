@@ -13,17 +13,19 @@ import (
 // -bench Evaluate ./models/rules/
 func BenchmarkEvaluate(b *testing.B) {
 	for _, distinct := range []bool{false, true} {
-		name := "identical"
-		if distinct {
-			name = "distinct-thresholds"
+		for _, topics := range []int{10, 1000} {
+			name := "identical"
+			if distinct {
+				name = "distinct-thresholds"
+			}
+			b.Run(name+"/topics="+strconv.Itoa(topics), func(b *testing.B) { benchmarkEvaluate(b, distinct, topics) })
 		}
-		b.Run(name, func(b *testing.B) { benchmarkEvaluate(b, distinct) })
 	}
 }
 
 // benchmarkEvaluate: 100 rules matching every message, none firing; with
 // distinct, each has a threshold of its own (no state to share).
-func benchmarkEvaluate(b *testing.B, distinct bool) {
+func benchmarkEvaluate(b *testing.B, distinct bool, topics int) {
 	a := newBenchApp(b)
 	for i := range 100 {
 		value := "999999999999"
@@ -33,9 +35,9 @@ func benchmarkEvaluate(b *testing.B, distinct bool) {
 		a.rule(map[string]any{"topic_filter": "bench/sensor/#", "json_path": "seq", "operator": ">", "value": value,
 			"action_topic": "sink/x", "action_payload": "{payload}"})
 	}
-	msgs := make([]rules.Message, 100)
+	msgs := make([]rules.Message, max(100, topics))
 	for i := range msgs {
-		msgs[i] = msg("bench/sensor/"+strconv.Itoa(i%10), `{"seq": `+strconv.Itoa(i)+`, "value": 21.5}`)
+		msgs[i] = msg("bench/sensor/"+strconv.Itoa(i%topics), `{"seq": `+strconv.Itoa(i)+`, "value": 21.5}`)
 	}
 	b.ResetTimer()
 	for range b.N {

@@ -160,6 +160,7 @@ type filterGroup struct {
 	tab     *topicTable   // the table of the packed thresholds; nil: none or mixed
 	mixed   bool          // the thresholds are in more than one table
 	slow    bool          // step every class, no unchanged check (tests compare)
+	gen     uint64        // its number for the runs it skips (topicRec.keep); 0: none yet
 }
 
 func (g *filterGroup) add(ru *rule) {

@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -142,7 +141,7 @@ func extract(p *jsonPath, payload []byte) (value, bool) {
 // it, with the values of the last paths asked (rules often share one).
 // The zero value has not parsed yet.
 type doc struct {
-	parsed, ok bool // checked with json.Valid, and the answer
+	parsed, ok bool // checked with validJSON, and the answer
 	memo       [4]memoValue
 	n          int // memo entries used
 }
@@ -177,7 +176,7 @@ func (d *doc) compute(p *jsonPath, payload []byte) (value, bool) {
 		return textValue(strings.TrimSpace(string(payload))), true
 	}
 	if !d.parsed {
-		d.parsed, d.ok = true, json.Valid(payload)
+		d.parsed, d.ok = true, validJSON(payload)
 	}
 	if !d.ok {
 		return value{}, false

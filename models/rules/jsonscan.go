@@ -8,7 +8,7 @@ import (
 // A path's value is found by scanning the payload, not decoding it: the
 // listener hands every message to the rules, and decoding a whole
 // document into maps for one number cost most of the time. The payload
-// is first checked with json.Valid, so the scanner below may trust it.
+// is first checked with validJSON, so the scanner below may trust it.
 
 // scanPath returns the raw JSON of the path's value in a valid document.
 func scanPath(data []byte, steps []pathStep) ([]byte, bool) {

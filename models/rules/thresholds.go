@@ -1,5 +1,10 @@
 package rules
 
+import (
+	"math"
+	"sync/atomic"
+)
+
 // Threshold classes in a filter group: most messages change the state of
 // none of them (the value stays on the side of each threshold it was on),
 // and the group's step tells so with a few float comparisons on the
@@ -80,20 +85,100 @@ func (pk *packedClass) keeps(armed bool, x float64) bool {
 // may be another class's after a reload (the class dead): skipping it
 // is then right too, as a dead class steps nothing. The group's table is
 // locked.
+//
+// What a run of classes keeps is an interval of numbers (each class's
+// side of its threshold or re-arm value), so the run found for one
+// message is remembered on the topic's record (topicRec.keep) with that
+// interval: the next numbers inside it skip the same classes at once,
+// whatever their count, until a flag of the record changes (sync) or the
+// group is another (a reload). A number outside it goes through the
+// loop, which may stop earlier or later; stopping earlier than the loop
+// would is never wrong, since a class stepped that x keeps changes
+// nothing.
 func (g *filterGroup) skipUnchanged(i int, rec *topicRec, path uint8, x float64) int {
 	if rec == nil {
 		return i
 	}
+	if g.gen == 0 {
+		g.gen = groupGen.Add(1) // under the table's lock, as every step of the group
+	}
+	if k := &rec.keep; k.valid && k.gen == g.gen && k.from == i && k.path == path && k.holds(x) {
+		return k.to
+	}
+	run := keepRun{from: i, path: path, gen: g.gen, lo: math.Inf(-1), hi: math.Inf(1), loIn: true, hiIn: true}
 	flags := rec.flags
 	for ; i < len(g.packed); i++ {
 		pk := &g.packed[i]
 		if pk.thr == thrNone || pk.path != path || int(pk.slot) >= len(flags) {
-			return i
+			break
 		}
 		f := flags[pk.slot]
-		if f&(flagKnown|flagSeen) != flagKnown|flagSeen || !pk.keeps(f&flagArmed != 0, x) {
-			return i
+		armed := f&flagArmed != 0
+		if f&(flagKnown|flagSeen) != flagKnown|flagSeen || !pk.keeps(armed, x) {
+			break
 		}
+		run.narrow(pk, armed)
+	}
+	if i > run.from {
+		run.to, run.valid = i, true
+		rec.keep = run
 	}
 	return i
+}
+
+// groupGen numbers the filter groups for topicRec.keep: a group built
+// by a reload never takes a run remembered for another.
+var groupGen atomic.Uint64
+
+// keepRun is a run of a group's classes, from index from to to
+// (excluded), that leaves every number between lo and hi unchanged on a
+// topic, as long as the record's flags stay as they were.
+type keepRun struct {
+	lo, hi     float64
+	loIn, hiIn bool // the bounds belong to the interval
+	gen        uint64
+	from, to   int
+	path       uint8
+	valid      bool
+}
+
+func (k *keepRun) holds(x float64) bool {
+	return (x > k.lo || k.loIn && x == k.lo) && (x < k.hi || k.hiIn && x == k.hi)
+}
+
+// narrow intersects the interval with the numbers pk keeps in the
+// state armed (keeps's cases, solved for x).
+func (k *keepRun) narrow(pk *packedClass, armed bool) {
+	switch {
+	case pk.thr == thrGT && armed: // keeps x <= num
+		k.below(pk.num, true)
+	case pk.thr == thrGT: // keeps x > rearm
+		k.above(pk.rearm, false)
+	case pk.thr == thrGE && armed: // x < num
+		k.below(pk.num, false)
+	case pk.thr == thrGE: // x >= rearm
+		k.above(pk.rearm, true)
+	case pk.thr == thrLT && armed: // x >= num
+		k.above(pk.num, true)
+	case pk.thr == thrLT: // x < rearm
+		k.below(pk.rearm, false)
+	case pk.thr == thrLE && armed: // x > num
+		k.above(pk.num, false)
+	case pk.thr == thrLE: // x <= rearm
+		k.below(pk.rearm, true)
+	}
+}
+
+// below lowers the upper bound to v (in: v itself included).
+func (k *keepRun) below(v float64, in bool) {
+	if v < k.hi || v == k.hi && !in {
+		k.hi, k.hiIn = v, in
+	}
+}
+
+// above raises the lower bound to v.
+func (k *keepRun) above(v float64, in bool) {
+	if v > k.lo || v == k.lo && !in {
+		k.lo, k.loIn = v, in
+	}
 }

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"math"
 	"math/rand"
 	"slices"
 	"strconv"
@@ -166,5 +167,36 @@ func TestGroupStepUnchangedDifferential(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A run's interval, narrowed by one class, holds exactly the numbers
+// that class keeps: keepRun.narrow is packedClass.keeps solved for x.
+// (The differential test above covers runs across messages: the
+// remembered run must never skip a class the loop would step.)
+func TestKeepRunIsKeeps(t *testing.T) {
+	nums := []float64{-2, -1, -0.5, 0, 0.5, 1, 1.5, 2, 3, math.Inf(1), math.Inf(-1), math.NaN()}
+	for _, thr := range []uint8{thrGT, thrGE, thrLT, thrLE} {
+		for _, num := range []float64{0, 1} {
+			for _, hyst := range []float64{0, 0.5, 1} {
+				rearm := num - hyst
+				if thr == thrLT || thr == thrLE {
+					rearm = num + hyst
+				}
+				pk := packedClass{thr: thr, num: num, rearm: rearm}
+				for _, armed := range []bool{false, true} {
+					k := keepRun{lo: math.Inf(-1), hi: math.Inf(1), loIn: true, hiIn: true}
+					k.narrow(&pk, armed)
+					for _, x := range nums {
+						// NaN is in no interval: a run is never taken for it
+						// (the loop then decides, which is only slower).
+						want := pk.keeps(armed, x) && !math.IsNaN(x)
+						if got := k.holds(x); got != want {
+							t.Errorf("thr %d num %v rearm %v armed %v: x=%v holds %v, keeps %v", thr, num, rearm, armed, x, got, want)
+						}
+					}
+				}
+			}
+		}
 	}
 }

@@ -20,6 +20,7 @@ type topicRec struct {
 	slots []slotState
 	flags []uint8 // by slot, the bits of it the group's unchanged check reads
 	known int     // slots with a state
+	keep  keepRun // the last run of classes the unchanged check skipped, while flags stay
 }
 
 // The bits of topicRec.flags, kept with every change of a slot: the
@@ -42,7 +43,10 @@ func (rec *topicRec) sync(i int) {
 	if s.st.armed {
 		f |= flagArmed
 	}
-	rec.flags[i] = f
+	if rec.flags[i] != f {
+		rec.flags[i] = f
+		rec.keep.valid = false
+	}
 }
 
 type slotState struct {
@@ -80,6 +84,7 @@ func (tab *topicTable) set(rec *topicRec, key string, c *stateClass, st topicSta
 		n := max(len(tab.owners), c.slot+1)
 		rec.slots = append(rec.slots, make([]slotState, n-len(rec.slots))...)
 		rec.flags = append(rec.flags, make([]uint8, n-len(rec.flags))...)
+		rec.keep.valid = false
 	}
 	rec.slots[c.slot] = slotState{st: st, known: true}
 	rec.sync(c.slot)
