@@ -7,5 +7,20 @@
 // once when that connection is lost, so that another instance takes the
 // brokers over. Calls that need the owner's connection go through an
 // outbox table claimed with FOR UPDATE SKIP LOCKED and woken by NOTIFY
-// (outbox.go).
+// (outbox.go, outbox_run.go; the SQL in outbox_sql.go):
+//
+//   - the caller inserts the row (mqtt_outbox: broker, kind, JSON
+//     arguments, caller, a deadline on the database's clock) and
+//     notifies mqtt_outbox in one statement, then waits for a NOTIFY on
+//     mqtt_outbox_done with its row id, re-reading the row every Sweep in
+//     case one was lost; when its context ends it cancels the row if it
+//     is still pending, so a late owner skips it (ErrForwardTimeout);
+//   - the owner claims the pending rows of the brokers it owns (on the
+//     NOTIFY, after Claimed, and every Sweep), at most Concurrency at a
+//     time, carries each out through ClusterHandlers.Call within the
+//     caller's deadline, and stores the answer or the error's text with a
+//     code for the sentinels the models check (RemoteError);
+//   - pending rows past their deadline end as "expired", running ones a
+//     minute past it (their owner died) as abandoned, and finished rows
+//     are deleted after Retention.
 package cluster

@@ -74,6 +74,17 @@
 // arrival order, retries an error with capped backoff, and drains at
 // shutdown within the same timeout.
 //
+// In a cluster (Options.Cluster, issue 12) the calls that need a broker's
+// one connection or its owner's settings (Publish, Subscribe,
+// Unsubscribe, CheckConnection, SubscribeOnce) made on an instance that
+// does not own the broker go to its owner through Cluster.Forward, as JSON
+// arguments without any secret; the owner carries them out (forward.go)
+// with the broker's settings read from the database, and its error comes
+// back with its text and sentinel. With no live owner a publish fails
+// (ErrNoOwner) rather than going out on a connection of the caller's,
+// Subscribe and Unsubscribe are ErrDaemonNotRunning, and the checks run on
+// a short-lived connection of the caller's own (a unique client id).
+//
 // Every goroutine has an owner that waits for it: daemons and their
 // ackers belong to the Service, and Run returns only when they, the
 // writer, the device and rules workers and the retention job have ended.

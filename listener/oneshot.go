@@ -2,6 +2,7 @@ package listener
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
@@ -10,8 +11,19 @@ import (
 // CheckConnection opens a fresh connection with cfg, waits for the CONNACK
 // within cfg.ConnectTimeout, and disconnects. The error says why the
 // broker refused (the CONNACK return code, or MQTT 5 reason code) or
-// could not be reached.
+// could not be reached. In a cluster the broker's owner checks, with its
+// settings; with no owner (the broker runs nowhere) this instance does,
+// on its own short-lived connection.
 func (s *Service) CheckConnection(ctx context.Context, cfg mqttmodel.BrokerConfig) error {
+	if s.forwards(cfg.ID) {
+		if err := s.forward(ctx, cfg.ID, callCheck, callArgs{}); !errors.Is(err, ErrNoOwner) {
+			return err
+		}
+	}
+	return s.checkConnection(ctx, cfg)
+}
+
+func (s *Service) checkConnection(ctx context.Context, cfg mqttmodel.BrokerConfig) error {
 	c, err := s.dial(ctx, cfg, "check")
 	if err != nil {
 		return err
@@ -23,8 +35,18 @@ func (s *Service) CheckConnection(ctx context.Context, cfg mqttmodel.BrokerConfi
 // SubscribeOnce subscribes sub on a short-lived connection with cfg and
 // waits for the SUBACK: the broker's own answer, for the Subscribe button
 // when no connected daemon carries the subscription. The session is clean,
-// so the subscription ends with the connection.
+// so the subscription ends with the connection. In a cluster the broker's
+// owner subscribes, as CheckConnection checks.
 func (s *Service) SubscribeOnce(ctx context.Context, cfg mqttmodel.BrokerConfig, sub mqttmodel.SubscriptionConfig) error {
+	if s.forwards(cfg.ID) {
+		if err := s.forward(ctx, cfg.ID, callSubscribeOnce, callArgs{Subscription: toWireSubscription(sub)}); !errors.Is(err, ErrNoOwner) {
+			return err
+		}
+	}
+	return s.subscribeOnce(ctx, cfg, sub)
+}
+
+func (s *Service) subscribeOnce(ctx context.Context, cfg mqttmodel.BrokerConfig, sub mqttmodel.SubscriptionConfig) error {
 	c, err := s.dial(ctx, cfg, "sub")
 	if err != nil {
 		return err
@@ -42,7 +64,22 @@ func (s *Service) SubscribeOnce(ctx context.Context, cfg mqttmodel.BrokerConfig,
 // PUBACK/PUBCOMP until ctx's deadline. On MQTT 5 the message's properties
 // go with it, and a PUBACK reason code of 0x80 or more is an error (0x10,
 // No matching subscribers, is not).
+//
+// In a cluster, a broker this instance does not own publishes through its
+// owner, which answers with the PUBACK's outcome; with no live owner the
+// send fails (ErrNoOwner) rather than going out on a connection of ours.
 func (s *Service) Publish(ctx context.Context, cfg mqttmodel.BrokerConfig, m mqttmodel.OutgoingMessage) error {
+	if s.forwards(cfg.ID) {
+		err := s.forward(ctx, cfg.ID, callPublish, callArgs{Message: toWireMessage(m)})
+		if err != nil && forwardFailed(err) {
+			return fmt.Errorf("publish on %q at QoS %d: %w", m.Topic, m.QoS, err)
+		}
+		return err // the owner's error names the topic already
+	}
+	return s.publish(ctx, cfg, m)
+}
+
+func (s *Service) publish(ctx context.Context, cfg mqttmodel.BrokerConfig, m mqttmodel.OutgoingMessage) error {
 	var c client
 	if d := s.daemons.running(cfg.ID); d != nil {
 		if sess := d.current(); sess != nil {

@@ -176,6 +176,9 @@ func (s *Service) Run(ctx context.Context) error {
 	if !s.ran.CompareAndSwap(false, true) {
 		return errors.New("listener: Run called twice")
 	}
+	if s.opts.Cluster != nil {
+		s.opts.Cluster.Serve(s.clusterHandlers())
+	}
 	logger := s.log
 	pahoLog.Store(logger)
 	defer pahoLog.CompareAndSwap(logger, nil)

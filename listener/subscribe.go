@@ -2,6 +2,7 @@ package listener
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -17,8 +18,17 @@ const subackTimeout = 10 * time.Second
 // and waits for the SUBACK; a refusal (3.1.1's 0x80, an MQTT 5 reason
 // code of 0x80 or more) is an error.
 // mqttmodel.ErrDaemonNotRunning when the broker has no connected daemon: its
-// daemon subscribes the (already enabled) record when it connects.
+// daemon subscribes the (already enabled) record when it connects. In a
+// cluster the broker's owner subscribes; with no live owner it is
+// ErrDaemonNotRunning too.
 func (s *Service) Subscribe(ctx context.Context, brokerID int64, sub mqttmodel.SubscriptionConfig) error {
+	if s.forwards(brokerID) {
+		return noOwnerNotRunning(s.forward(ctx, brokerID, callSubscribe, callArgs{Subscription: toWireSubscription(sub)}))
+	}
+	return s.subscribe(ctx, brokerID, sub)
+}
+
+func (s *Service) subscribe(ctx context.Context, brokerID int64, sub mqttmodel.SubscriptionConfig) error {
 	d := s.daemons.running(brokerID)
 	if d == nil {
 		return mqttmodel.ErrDaemonNotRunning
@@ -45,8 +55,27 @@ func (s *Service) Subscribe(ctx context.Context, brokerID int64, sub mqttmodel.S
 // Unsubscribe removes a topic filter through the broker's running daemon
 // and waits for the UNSUBACK. The filter stays subscribed at the broker
 // while another enabled subscription record of the broker still uses it,
-// or device discovery does.
+// or device discovery does. In a cluster the broker's owner unsubscribes,
+// as Subscribe subscribes.
 func (s *Service) Unsubscribe(ctx context.Context, brokerID int64, topic string) error {
+	if s.forwards(brokerID) {
+		return noOwnerNotRunning(s.forward(ctx, brokerID, callUnsubscribe, callArgs{Topic: topic}))
+	}
+	return s.unsubscribe(ctx, brokerID, topic)
+}
+
+// noOwnerNotRunning makes a forwarded call's ErrNoOwner also an
+// ErrDaemonNotRunning: the broker's daemon runs nowhere, and the models
+// know what to do then (subscribe on a connection of their own, or let
+// the record's state say it).
+func noOwnerNotRunning(err error) error {
+	if errors.Is(err, ErrNoOwner) {
+		return fmt.Errorf("%w (%w)", mqttmodel.ErrDaemonNotRunning, err)
+	}
+	return err
+}
+
+func (s *Service) unsubscribe(ctx context.Context, brokerID int64, topic string) error {
 	d := s.daemons.running(brokerID)
 	if d == nil {
 		return mqttmodel.ErrDaemonNotRunning
