@@ -68,8 +68,9 @@ type message struct {
 	// props are the MQTT 5 properties the listener keeps; nil on
 	// 3.1/3.1.1 and for a PUBLISH that has none of them.
 	props *mqttmodel.Properties
-	// packetID is the PUBLISH's packet id on MQTT 5 (0 at QoS 0 and on
-	// 3.1/3.1.1), for the byte budget's bookkeeping.
+	// packetID is the PUBLISH's packet id (0 at QoS 0): on MQTT 5 for
+	// the byte budget's bookkeeping too; with dup, what identifies a
+	// redelivery (the redelivery window of the mqtt addon).
 	packetID uint16
 	// ack acknowledges a QoS 1/2 message to the broker (nil at QoS 0).
 	// Calls must come in arrival order, as MQTT requires.

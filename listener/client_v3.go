@@ -46,7 +46,7 @@ func connectV3(ctx context.Context, cfg mqttmodel.BrokerConfig, clientID string,
 		// Subscriptions carry no callback: every message goes to this one
 		// handler exactly once, even when several filters match it.
 		opts.SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) {
-			msg := message{topic: m.Topic(), payload: m.Payload(), qos: m.Qos(), retained: m.Retained(), dup: m.Duplicate()}
+			msg := message{topic: m.Topic(), payload: m.Payload(), qos: m.Qos(), retained: m.Retained(), dup: m.Duplicate(), packetID: m.MessageID()}
 			if msg.qos > 0 {
 				msg.ack = m.Ack
 			}

@@ -203,7 +203,7 @@ type deviceJob = job[iotdevice.DeviceMessage]
 // counted lost.
 func (w *writer) handDevices(ctx context.Context, batch []item) {
 	jobs := groupByBroker(batch, w.jobOf,
-		func(it *item) bool { return it.device && !it.deviceTooLarge },
+		func(it *item) bool { return it.device && !it.deviceTooLarge && !it.duplicate },
 		func(it *item) (iotdevice.DeviceMessage, int) {
 			m := &it.msg
 			cd := m.properties().CorrelationData

@@ -45,6 +45,12 @@
 // takes what is queued and, batch by batch:
 //
 //  1. stores it with the mqtt addon's InsertHistory in one transaction;
+//     QoS 1/2 messages of persistent sessions carry their packet id and
+//     DUP flag, and a DUP one the addon's redelivery window finds stored
+//     already (same broker, packet id, topic and payload, within 10
+//     minutes) is not stored again, nor told, nor handed to the device and
+//     rules workers: it is only acknowledged (counted in
+//     odoo_iot_mqtt_duplicates_dropped_total);
 //  2. only then hands each QoS 1/2 message to its session to acknowledge
 //     to its broker (paho's automatic ack is off on both protocols), so a
 //     message is either stored or redelivered by the broker;

@@ -3,6 +3,7 @@ package listener
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"time"
 
 	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
@@ -17,6 +18,7 @@ type item struct {
 	device              bool      // on one of the broker's device topics
 	deviceTooLarge      bool      // a device message over maxDevicePayload: no device update
 	refused             bool      // over the broker's largest payload: acknowledged, not stored
+	duplicate           bool      // a redelivery of a message stored already: acknowledged, not stored again
 	size                int       // its bytes in the byte budget, given back once done
 }
 
@@ -160,12 +162,14 @@ func (w *writer) commit(ctx context.Context) bool {
 			BrokerID: it.broker, SubscriptionID: it.sub, SignalID: it.signal,
 			Topic: m.topic, Payload: m.payload, QoS: m.qos, Retain: m.retained,
 			Direction: "receive", Timestamp: it.at, Properties: m.properties(),
+			PacketID: it.redeliveryID(), Dup: m.dup,
 		})
 	}
 	start := time.Now()
 	stored := w.store(ctx, w.rows)
 	if stored < len(w.rows) {
 		done := w.storedPrefix(stored)
+		w.markDuplicates(w.batch[:done], w.rows[:stored])
 		w.finish(ctx, w.batch[:done], w.rows[:stored])
 		w.release(w.batch[:done])
 		w.batch = append(w.batch[:0], w.batch[done:]...)
@@ -177,6 +181,10 @@ func (w *writer) commit(ctx context.Context) bool {
 	}
 	s.m.commit.Observe(time.Since(start).Seconds())
 	s.m.batchSize.Observe(float64(len(w.batch)))
+	w.markDuplicates(w.batch, w.rows)
+	if s.opts.afterCommit != nil {
+		s.opts.afterCommit(w.batch)
+	}
 
 	w.finish(ctx, w.batch, w.rows)
 	w.release(w.batch)
@@ -198,6 +206,36 @@ func (w *writer) finish(ctx context.Context, batch []item, rows []mqttmodel.Hist
 	w.s.store.NotifyHistory(ctx, rows)
 	w.handDevices(ctx, batch)
 	w.handRules(ctx, batch)
+}
+
+// markDuplicates marks the messages whose rows InsertHistory found to be
+// redeliveries of messages stored already: they are acknowledged, and
+// neither told, nor handed to the device and rules workers again.
+func (w *writer) markDuplicates(batch []item, rows []mqttmodel.HistoryRow) {
+	j := 0
+	for i := range batch {
+		it := &batch[i]
+		if !it.stored() {
+			continue
+		}
+		if j < len(rows) && rows[j].Duplicate {
+			it.duplicate = true
+			w.s.m.duplicates.WithLabelValues(strconv.FormatInt(it.broker, 10)).Inc()
+			w.s.log.Debug("Dropped a redelivered message stored already",
+				slog.Int64("broker_id", it.broker), slog.String("topic", it.msg.topic), slog.Int("packet_id", int(it.msg.packetID)))
+		}
+		j++
+	}
+}
+
+// redeliveryID is the packet id the redelivery window keys the message
+// on, or 0 when it is not tracked: only QoS 1/2 messages of persistent
+// sessions are ever redelivered.
+func (it *item) redeliveryID() uint16 {
+	if it.msg.qos == 0 || it.sess.d.cfg.CleanSession {
+		return 0
+	}
+	return it.msg.packetID
 }
 
 // release gives the byte budget of finished messages back.

@@ -20,6 +20,7 @@ type metrics struct {
 	batchSize  prometheus.Histogram
 	commit     prometheus.Histogram
 	dropped    prometheus.Counter
+	duplicates *prometheus.CounterVec
 	depth      prometheus.GaugeFunc
 	queueBytes prometheus.GaugeFunc
 	oversized  *prometheus.CounterVec
@@ -58,6 +59,8 @@ func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes func() float64
 			Help: "Time to store one batch of received messages, retries included.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "messages_dropped_total",
 			Help: "Received messages neither stored nor left to the broker to redeliver. Stays 0: the queue blocks instead of dropping."}),
+		duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "duplicates_dropped_total",
+			Help: "Received messages a persistent session's broker redelivered (DUP) after they were stored: acknowledged, not stored again."}, []string{"broker_id"}),
 		depth: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "ingest_queue_depth",
 			Help: "Received messages waiting to be stored."}, queueDepth),
 		queueBytes: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "ingest_queue_bytes",
@@ -94,7 +97,7 @@ func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes func() float64
 	if reg == nil {
 		return m
 	}
-	for _, c := range []prometheus.Collector{m.state, m.reconnects, m.received, m.sent, m.batchSize, m.commit, m.dropped, m.depth, m.queueBytes, m.oversized, m.deviceTooLarge,
+	for _, c := range []prometheus.Collector{m.state, m.reconnects, m.received, m.sent, m.batchSize, m.commit, m.dropped, m.duplicates, m.depth, m.queueBytes, m.oversized, m.deviceTooLarge,
 		m.deviceBytes, m.deviceMsgs, m.deviceWaits, m.deviceRetries, m.deviceLost, m.rulesBytes, m.rulesMsgs, m.rulesWaits, m.rulesRetries, m.rulesLost} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError

@@ -105,6 +105,11 @@ func testPersistentSession(t *testing.T, kind, protocol string) {
 			t.Errorf("message %d stored %d times", i, seen[fmt.Sprint(i)])
 		}
 	}
+	// They came back with DUP, none of them stored before: the
+	// redelivery window must drop none (no false dedupe).
+	if v := h.metric("odoo_iot_mqtt_duplicates_dropped_total"); v != 0 {
+		t.Errorf("%v redeliveries of messages never stored were dropped", v)
+	}
 	if n := h.count([]any{"topic", "=", "meter/offline"}); n != offline {
 		t.Errorf("%d offline rows after the restart, want %d", n, offline)
 	}

@@ -55,7 +55,7 @@ func (w *writer) handRules(ctx context.Context, batch []item) {
 	defer clear(w.watching)
 	jobs := groupByBroker(batch, w.jobOf,
 		func(it *item) bool {
-			if it.refused {
+			if it.refused || it.duplicate {
 				return false
 			}
 			on, ok := w.watching[it.broker]

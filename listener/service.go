@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,6 +52,13 @@ type Options struct {
 
 	// deviceIngest replaces iotdevice.Addon.IngestDeviceMessages (tests).
 	deviceIngest func(ctx context.Context, brokerID int64, msgs []iotdevice.DeviceMessage) error
+	// afterCommit, when set, is called by the writer with each batch it
+	// committed, before any of it is acknowledged (tests: a connection
+	// killed there leaves committed messages unacknowledged).
+	afterCommit func(batch []item)
+	// wrapConn, when set, wraps each daemon connection last (tests: to
+	// cut it).
+	wrapConn func(net.Conn) net.Conn
 }
 
 const (

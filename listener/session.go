@@ -145,7 +145,13 @@ func (ss *session) refusedSize(payload []byte) (int, bool) {
 // limitConn, every message to handle, the loss to lost.
 func (ss *session) hooks(maxPayload int) clientHooks {
 	return clientHooks{
-		wrap:      func(c net.Conn) net.Conn { return newLimitConn(c, ss, maxPayload) },
+		wrap: func(c net.Conn) net.Conn {
+			lc := net.Conn(newLimitConn(c, ss, maxPayload))
+			if w := ss.d.s.opts.wrapConn; w != nil {
+				lc = w(lc)
+			}
+			return lc
+		},
 		onMessage: ss.handle,
 		onLost:    ss.connectionLost,
 		helper:    ss.d.s.goHelper,

@@ -28,6 +28,12 @@ type Manifest struct {
 	// serves anything: the addon keeps the registry and prepares what it
 	// needs of it (bulk inserts, say). An error stops the start.
 	Built func(r *Registry) error
+	// Tables are the addon's own tables that are not models (nothing
+	// reaches them over RPC), as CREATE TABLE IF NOT EXISTS / CREATE
+	// INDEX IF NOT EXISTS statements in the dialect's SQL; Migrate runs
+	// them after the models' tables. Their rows are written through
+	// Bulk.InsertWith or the addon's own SQL.
+	Tables func(d Dialect) []string
 }
 
 // Group is an access group, keyed like an Odoo xml id. Membership of a
@@ -107,6 +113,9 @@ func (r *Registry) install(man Manifest) error {
 		if err := r.extend(x); err != nil {
 			return fmt.Errorf("models: addon %s: %w", man.Name, err)
 		}
+	}
+	if man.Tables != nil {
+		r.tables = append(r.tables, man.Tables)
 	}
 	r.addons = append(r.addons, man.Name)
 	return nil

@@ -63,34 +63,30 @@ func (b *Bulk) Insert(ctx context.Context, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
 	}
+	return b.InsertWith(ctx, func(Tx) ([][]any, error) { return rows, nil })
+}
+
+// values converts rows in place (see Insert) and appends the two dates.
+func (b *Bulk) values(rows [][]any) ([][]any, error) {
 	d := b.reg.dialect
 	now := d.dbDatetime(time.Now())
 	values := make([][]any, len(rows))
 	for i, row := range rows {
 		if len(row) != len(b.fields) {
-			return fmt.Errorf("models: bulk insert into %s: %d values for %d fields", b.m.Name, len(row), len(b.fields))
+			return nil, fmt.Errorf("models: bulk insert into %s: %d values for %d fields", b.m.Name, len(row), len(b.fields))
 		}
 		// Converted in place: on the ingest path a copy per row would be
 		// an allocation per message.
 		for j, f := range b.fields {
 			v, err := bulkValue(d, f, row[j])
 			if err != nil {
-				return err
+				return nil, err
 			}
 			row[j] = v
 		}
 		values[i] = append(row, now, now)
 	}
-	var err error
-	if d == Postgres {
-		err = b.reg.copyRows(ctx, b.m.Table, b.cols, values)
-	} else {
-		err = b.reg.insertRows(ctx, b.m.Table, b.cols, values, sqliteRowsPerInsert)
-	}
-	if err != nil {
-		return Internal("store "+b.m.Name, err)
-	}
-	return nil
+	return values, nil
 }
 
 // bulkValue is the column parameter of a canonical value: no record is
@@ -119,39 +115,37 @@ func bulkValue(d Dialect, f *Field, v any) (any, error) {
 	return v, nil
 }
 
-// insertRows writes values with multi-row INSERTs of perStmt rows, in one
-// transaction.
-func (r *Registry) insertRows(ctx context.Context, table string, cols []string, values [][]any, perStmt int) error {
+// insertChunks writes values with multi-row INSERTs of perStmt rows, in
+// the transaction tx.
+func insertChunks(tx *gorm.DB, table string, cols []string, values [][]any, perStmt int) error {
 	quoted := make([]string, len(cols))
 	for i, c := range cols {
 		quoted[i] = quote(c)
 	}
 	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
-	return r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		for start := 0; start < len(values); start += perStmt {
-			chunk := values[start:min(start+perStmt, len(values))]
-			var sb strings.Builder
-			sb.WriteString(`INSERT INTO ` + quote(table) + ` (` + strings.Join(quoted, ", ") + `) VALUES `)
-			args := make([]any, 0, len(chunk)*len(cols))
-			for i, row := range chunk {
-				if i > 0 {
-					sb.WriteString(", ")
-				}
-				sb.WriteString(one)
-				args = append(args, row...)
+	for start := 0; start < len(values); start += perStmt {
+		chunk := values[start:min(start+perStmt, len(values))]
+		var sb strings.Builder
+		sb.WriteString(`INSERT INTO ` + quote(table) + ` (` + strings.Join(quoted, ", ") + `) VALUES `)
+		args := make([]any, 0, len(chunk)*len(cols))
+		for i, row := range chunk {
+			if i > 0 {
+				sb.WriteString(", ")
 			}
-			if err := tx.Exec(sb.String(), args...).Error; err != nil {
-				return err
-			}
+			sb.WriteString(one)
+			args = append(args, row...)
 		}
-		return nil
-	})
+		if err := tx.Exec(sb.String(), args...).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// copyRows writes values with PostgreSQL's COPY in one transaction, on a
-// pgx connection taken from the pool: the cheapest bulk path (no SQL to
-// parse, no parameters to bind).
-func (r *Registry) copyRows(ctx context.Context, table string, cols []string, values [][]any) error {
+// withPgxTx runs fn in a transaction on a pgx connection taken from the
+// pool, for COPY (the cheapest bulk path: no SQL to parse, no parameters
+// to bind), and commits when fn succeeds.
+func (r *Registry) withPgxTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	sqlDB, err := r.db.DB()
 	if err != nil {
 		return err
@@ -171,7 +165,7 @@ func (r *Registry) copyRows(ctx context.Context, table string, cols []string, va
 			return err
 		}
 		defer tx.Rollback(ctx)
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(values)); err != nil {
+		if err := fn(tx); err != nil {
 			return err
 		}
 		return tx.Commit(ctx)

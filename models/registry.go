@@ -20,9 +20,10 @@ import (
 // given, and does not change afterwards: addon state lives in the addons.
 type Registry struct {
 	models   map[string]*Model
-	addons   []string          // registration order, "base" first
-	groups   []Group           // registration order
-	channels map[string]*Model // bus channel -> the model whose data it carries
+	addons   []string                 // registration order, "base" first
+	tables   []func(Dialect) []string // the addons' own tables (Manifest.Tables)
+	groups   []Group                  // registration order
+	channels map[string]*Model        // bus channel -> the model whose data it carries
 	db       *gorm.DB
 	dialect  Dialect
 	log      *slog.Logger

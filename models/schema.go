@@ -194,6 +194,13 @@ func (r *Registry) syncTables(tx *gorm.DB) error {
 			return fmt.Errorf("models: internal table: %w", err)
 		}
 	}
+	for _, tables := range r.tables {
+		for _, stmt := range tables(r.dialect) {
+			if err := tx.Exec(stmt).Error; err != nil {
+				return fmt.Errorf("models: addon table: %w", err)
+			}
+		}
+	}
 	return nil
 }
 

@@ -243,7 +243,11 @@ func (b *bench) serverCase(ctx context.Context, r ingestResult, hooks caseHooks)
 	tag := fmt.Sprintf("-r%03d-p%d", r.rules, r.pair)
 	prefix := fmt.Sprintf("oim-bench/%d/%s-q%d%s%s", clientSeqBase, kind, qos, r.protoTag("-"), tag)
 	clientID := fmt.Sprintf("oim-bench-server%s%s-%d-%s-q%d", r.protoTag("-"), tag, clientSeqBase, kind, qos)
-	l, err := c.ListenWith(ctx, b.broker.Addr, clientID, prefix+"/#", qos, map[string]any{"protocol": protocol})
+	vals := map[string]any{"protocol": protocol}
+	if b.o.persistent {
+		vals["clean_session"] = false
+	}
+	l, err := c.ListenWith(ctx, b.broker.Addr, clientID, prefix+"/#", qos, vals)
 	if err != nil {
 		return r, srv.Check(err)
 	}

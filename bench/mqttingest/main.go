@@ -48,9 +48,10 @@ type options struct {
 	timeout      time.Duration
 	sendDuration time.Duration
 	sendClients  int
-	rules        int // rules case: active rules matching every message; 0 skips the case
-	rulesPings   int // rules case: latency samples
-	rulesPairs   int // rules case: pairs of cases without and with rules
+	rules        int  // rules case: active rules matching every message; 0 skips the case
+	rulesPings   int  // rules case: latency samples
+	rulesPairs   int  // rules case: pairs of cases without and with rules
+	persistent   bool // the server's broker record: clean_session off (the redelivery window is written)
 }
 
 func main() {
@@ -74,6 +75,7 @@ func main() {
 	flag.IntVar(&o.sendClients, "send-clients", 4, "send benchmark: concurrent clients")
 	flag.IntVar(&o.rules, "rules", 100, "rules case: active mqtt.rule records whose filter matches every message, QoS 0 ingest against 0 rules (0 skips the case)")
 	flag.IntVar(&o.rulesPings, "rules-pings", 100, "rules case: rule-to-publish latency samples, one at a time, 10 a second")
+	flag.BoolVar(&o.persistent, "persistent", false, "server cases: the broker record with clean_session off (a persistent session), so QoS 1 ingest also writes the redelivery window")
 	flag.IntVar(&o.rulesPairs, "rules-pairs", 3, "rules case: pairs of QoS 0 cases without and with the rules, in alternating order; the ratio is their median")
 	flag.Parse()
 	var err error

@@ -69,6 +69,7 @@ func (a *Addon) Manifest() models.Manifest {
 		},
 		Models: []*models.Model{a.broker(), a.subscription(), a.signal(), historyModel(), a.service()},
 		Built:  a.built,
+		Tables: inflightTables,
 	}
 }
 

@@ -76,6 +76,15 @@ type HistoryRow struct {
 	Timestamp      time.Time
 	Properties     // MQTT 5; zero on 3.1/3.1.1
 
+	// PacketID and Dup are a received QoS 1/2 message's packet id and
+	// DUP flag, for the redelivery window (inflight.go); PacketID 0: not
+	// tracked (QoS 0, a clean session, a sent message).
+	PacketID uint16
+	Dup      bool
+	// Duplicate is InsertHistory's answer: the row is a redelivery of a
+	// message stored already, and was not stored again.
+	Duplicate bool
+
 	text string // the payload as text, once InsertHistory made it
 }
 
@@ -137,20 +146,46 @@ func historyView(h HistoryRow) (text string, ts time.Time) {
 // first). A row without a Timestamp is stored at the current second,
 // which InsertHistory writes back into rows, so that NotifyHistory of the
 // same rows tells the stored time (and reuses the payload's text).
+//
+// Rows with a PacketID go through the redelivery window in the same
+// transaction (inflight.go): a DUP row found there is not stored, and
+// InsertHistory marks it Duplicate.
 func (a *Addon) InsertHistory(ctx context.Context, rows []HistoryRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	now := time.Now().UTC().Truncate(time.Second)
-	values := make([][]any, len(rows))
+	now := time.Now().UTC()
+	sec := now.Truncate(time.Second)
+	tracked := false
 	for i := range rows {
 		if rows[i].Timestamp.IsZero() {
-			rows[i].Timestamp = now
+			rows[i].Timestamp = sec
 		}
 		rows[i].text = PayloadText(rows[i].Payload) // kept for NotifyHistory
-		values[i] = historyValues(rows[i])
+		tracked = tracked || rows[i].PacketID != 0
 	}
-	return a.history.Insert(ctx, values)
+	if !tracked {
+		values := make([][]any, len(rows))
+		for i := range rows {
+			values[i] = historyValues(rows[i])
+		}
+		return a.history.Insert(ctx, values)
+	}
+	return a.history.InsertWith(ctx, func(tx models.Tx) ([][]any, error) {
+		for i := range rows { // a failed attempt may have marked some
+			rows[i].Duplicate = false
+		}
+		if err := a.dedupe(tx, rows, now); err != nil {
+			return nil, err
+		}
+		values := make([][]any, 0, len(rows))
+		for i := range rows {
+			if !rows[i].Duplicate {
+				values = append(values, historyValues(rows[i]))
+			}
+		}
+		return values, nil
+	})
 }
 
 // NotifyHistory tells ChannelRealtime about rows InsertHistory stored
@@ -159,10 +194,16 @@ func (a *Addon) NotifyHistory(ctx context.Context, rows []HistoryRow) {
 	if len(rows) == 0 {
 		return
 	}
-	notes := make([]models.Notification, len(rows))
-	for i, h := range rows {
+	notes := make([]models.Notification, 0, len(rows))
+	for _, h := range rows {
+		if h.Duplicate { // told when it was stored
+			continue
+		}
 		text, ts := historyView(h)
-		notes[i] = historyNote(h, text, ts)
+		notes = append(notes, historyNote(h, text, ts))
+	}
+	if len(notes) == 0 {
+		return
 	}
 	a.reg.Notify(ctx, notes...)
 }
