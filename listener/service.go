@@ -77,6 +77,7 @@ var (
 	errBrokerChanged  = errors.New("broker settings changed")
 	errBrokerInactive = errors.New("broker archived or deleted")
 	errClosed         = errors.New("listener: the service has shut down")
+	errNotOwner       = errors.New("broker owned by another instance")
 )
 
 // Service runs the MQTT daemons and the ingest pipeline. It implements
@@ -168,14 +169,15 @@ func (s *Service) Run(ctx context.Context) error {
 	if !s.ran.CompareAndSwap(false, true) {
 		return errors.New("listener: Run called twice")
 	}
+	var wg sync.WaitGroup
 	if s.opts.Cluster != nil {
 		s.opts.Cluster.Serve(s.clusterHandlers())
+		wg.Go(func() { s.followOwnership(ctx) })
 	}
 	logger := s.log
 	pahoLog.Store(logger)
 	defer pahoLog.CompareAndSwap(logger, nil)
 
-	var wg sync.WaitGroup
 	stopWriter := make(chan struct{})
 	// drain ends drainTimeout after the shutdown began: the writer and
 	// the workers then give up what the database (or the rules) will not
@@ -230,10 +232,11 @@ func (s *Service) StartService(ctx context.Context) error {
 	}
 	s.running.Store(true)
 	for _, cfg := range cfgs {
-		if s.daemons.running(cfg.ID) == nil {
+		if s.owns(cfg.ID) && s.daemons.running(cfg.ID) == nil {
 			s.startDaemon(cfg)
 		}
 	}
+	s.announce(ctx, 0)
 	return nil
 }
 
@@ -242,6 +245,7 @@ func (s *Service) StopService(ctx context.Context) error {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
 	s.running.Store(false)
+	s.announce(ctx, 0)
 	ds := s.daemons.runningAll()
 	for _, d := range ds {
 		d.cancel(errServiceStopped)
@@ -257,8 +261,19 @@ func (s *Service) StopService(ctx context.Context) error {
 }
 
 // BrokerChanged restarts, starts or stops a broker's daemon after its
-// record changed, when the service runs.
+// record changed, when the service runs, and tells the other instances.
 func (s *Service) BrokerChanged(ctx context.Context, brokerID int64) {
+	s.brokerChanged(ctx, brokerID)
+	s.announce(ctx, brokerID)
+}
+
+// brokerChanged is BrokerChanged on this instance only (an announcement
+// of another's): the daemon runs here only when this instance owns it.
+func (s *Service) brokerChanged(ctx context.Context, brokerID int64) {
+	if brokerID == 0 {
+		s.serviceAnnounced(ctx)
+		return
+	}
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
 	if s.closed.Load() {
@@ -279,7 +294,9 @@ func (s *Service) BrokerChanged(ctx context.Context, brokerID int64) {
 			if cur != nil {
 				cur.stop(errBrokerChanged)
 			}
-			s.startDaemon(cfg)
+			if s.owns(cfg.ID) {
+				s.startDaemon(cfg)
+			}
 			return
 		}
 	}
