@@ -56,6 +56,7 @@ func (c *Coordinator) Run(ctx context.Context) error {
 		pool.Close()
 	}()
 
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -63,7 +64,7 @@ func (c *Coordinator) Run(ctx context.Context) error {
 	wg.Go(func() {
 		if err := c.out.Run(ctx); err != nil {
 			outErr = err
-			cancel()
+			cancel() // an Outbox that cannot run is the Coordinator's failure too
 		}
 	})
 	wg.Go(func() { c.listen(ctx, cfg) })
@@ -77,6 +78,9 @@ func (c *Coordinator) Run(ctx context.Context) error {
 		sleep(ctx, c.opts.HeartbeatEvery)
 	}
 	wg.Wait()
+	if parent.Err() != nil {
+		return nil // the Outbox stopped because Run was told to, whatever it says
+	}
 	return outErr
 }
 
@@ -349,8 +353,13 @@ func (c *Coordinator) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) error
 	if _, err := conn.Exec(ctx, "LISTEN "+announceChannel); err != nil {
 		return err
 	}
-	// A round now: announcements may have been missed while reconnecting.
+	// Announcements may have been missed before LISTEN (at start, while
+	// reconnecting): a claim round now, and the service re-reads its
+	// state as after a start or stop announced.
 	signal1(c.kick)
+	if h := c.handlers.Load(); h != nil && h.Changed != nil {
+		h.Changed(ctx, 0)
+	}
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
