@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bus"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/cluster"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/iotbox"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/listener"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
@@ -38,6 +39,7 @@ type app struct {
 	broker    *embeddedBroker // nil without --embedded-broker
 	bus       *bus.Bus
 	box       *iotbox.Box
+	cluster   *cluster.Coordinator // on PostgreSQL only
 	http      *http.Server
 	addr      string             // the address HTTP listens on, resolved (:0 becomes a port)
 	cancel    context.CancelFunc // stops background jobs, the listener service among them
@@ -74,8 +76,15 @@ func start(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err error
 		return nil, err
 	}
 	undo = append(undo, a.closeEmbedded)
-	a.mqtt = listener.New(a.mqttAddon, a.iotAddon, listener.Options{Logger: log, Metrics: a.metrics,
-		QueueBytes: int(a.cfg.IngestQueueBytes), DeviceQueueBytes: int(a.cfg.DeviceQueueBytes), Rules: a.ruleEngine()})
+	lopts := listener.Options{Logger: log, Metrics: a.metrics,
+		QueueBytes: int(a.cfg.IngestQueueBytes), DeviceQueueBytes: int(a.cfg.DeviceQueueBytes), Rules: a.ruleEngine()}
+	if a.reg.Dialect() == models.Postgres {
+		// On PostgreSQL every instance takes part in the cluster (issue
+		// 12): alone, it simply owns every broker.
+		a.cluster = cluster.New(cluster.Options{DSN: cfg.DB, Logger: log})
+		lopts.Cluster = a.cluster
+	}
+	a.mqtt = listener.New(a.mqttAddon, a.iotAddon, lopts)
 	a.box = iotbox.New(a.reg, a.bus, iotbox.Options{Logger: log, AllowedOrigins: cfg.CORSOrigins, PublicUser: cfg.IoTPublicUser})
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -194,6 +203,13 @@ func (a *app) runJobs(ln net.Listener) {
 		}
 	})
 	a.wg.Go(func() { a.purgeSessions(jobs) })
+	if a.cluster != nil {
+		a.wg.Go(func() {
+			if err := a.cluster.Run(jobs); err != nil {
+				a.log.Error("Cluster coordinator failed", slog.Any("error", err))
+			}
+		})
+	}
 	a.wg.Go(func() {
 		if err := a.mqtt.Run(jobs); err != nil {
 			a.log.Error("MQTT listener service failed", slog.Any("error", err))
