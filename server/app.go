@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,6 +42,7 @@ type app struct {
 	bus       *bus.Bus
 	box       *iotbox.Box
 	cluster   *cluster.Coordinator // on PostgreSQL only
+	dbLock    *os.File             // SQLite's single-instance lock (sqlite_lock.go)
 	http      *http.Server
 	addr      string             // the address HTTP listens on, resolved (:0 becomes a port)
 	cancel    context.CancelFunc // stops background jobs, the listener service among them
@@ -108,6 +111,13 @@ func (a *app) openStore(ctx context.Context) error {
 	keys, err := loadKeyring(a.cfg, a.log)
 	if err != nil {
 		return err
+	}
+	if path, ok := strings.CutPrefix(a.cfg.DB, "sqlite:"); ok && path != ":memory:" && !strings.Contains(path, "mode=memory") {
+		lock, err := lockSQLite(path)
+		if err != nil {
+			return err
+		}
+		a.dbLock = lock
 	}
 	db, dialect, err := models.OpenDB(a.cfg.DB)
 	if err != nil {
@@ -295,10 +305,12 @@ func (a *app) shutdown() error {
 }
 
 func (a *app) closeDB() {
-	if a.db == nil {
-		return
+	if a.db != nil {
+		if d, err := a.db.DB(); err == nil {
+			d.Close()
+		}
 	}
-	if d, err := a.db.DB(); err == nil {
-		d.Close()
+	if a.dbLock != nil {
+		a.dbLock.Close() // after the database: the next process may open it
 	}
 }
