@@ -354,8 +354,19 @@ func (s *Service) goHelper(fn func()) {
 	s.helpers.Go(fn)
 }
 
-// Daemons reports the daemon registry, one entry per broker.
-func (s *Service) Daemons() []mqttmodel.DaemonStatus { return s.daemons.snapshot() }
+// Daemons reports the daemon registry, one entry per broker, with its
+// owner in a cluster.
+func (s *Service) Daemons() []mqttmodel.DaemonStatus {
+	ds := s.daemons.snapshot()
+	if s.opts.Cluster != nil {
+		for i := range ds {
+			if o, since, ok := s.opts.Cluster.Owner(ds[i].BrokerID); ok {
+				ds[i].Owner, ds[i].OwnerSince = o, since
+			}
+		}
+	}
+	return ds
+}
 
 // startDaemon starts one broker's daemon; the caller holds opMu.
 func (s *Service) startDaemon(cfg brokerSetup) {
