@@ -1,6 +1,23 @@
 // Package cluster makes several server instances on one PostgreSQL
 // database one service (issue 12): it implements listener.Cluster.
 //
+// The Coordinator (coordinator.go, coordinator_run.go, the SQL in
+// coordinator_sql.go): each instance registers itself in mqtt_instance
+// (bigserial id, host, pid, started, heartbeat, the backend pid of its
+// lock connection). One dedicated pgx.Conn (never a pool; TCP keepalives)
+// carries, every HeartbeatEvery or at once after an announcement, a round:
+// the heartbeat, the active brokers, the live instances (heartbeat within
+// DeadAfter) and the owners (mqtt_broker_owner rows confirmed by pg_locks
+// on a live instance's backend); while under the fair share
+// ceil(brokers/live) it takes pg_try_advisory_lock(lockClass, broker id)
+// on unowned brokers; above the share, while another live instance is
+// under it, it unlocks its highest ids, so brokers spread without
+// flapping. Any error on that connection drops every broker at once
+// (Changed), and the session reconnects and claims again. Announce is a
+// pg_notify on mqtt_cluster ("<instance>:<broker>", 0 for the service's
+// start or stop) received on a LISTEN connection of its own. Owner, Owns
+// and Instances read a snapshot replaced each round.
+//
 // Each instance registers itself (mqtt_instance), holds one dedicated
 // long-lived connection on which it takes a session-level advisory lock
 // per broker it owns and sends its heartbeat, and gives up its daemons at

@@ -177,6 +177,6 @@ func (s *Service) ownedConfig(ctx context.Context, brokerID int64) (mqttmodel.Br
 func (s *Service) clusterHandlers() ClusterHandlers {
 	return ClusterHandlers{
 		Call:    s.forwardedCall,
-		Changed: func(ctx context.Context, brokerID int64) { s.BrokerChanged(ctx, brokerID) },
+		Changed: func(ctx context.Context, brokerID int64) { s.brokerChanged(ctx, brokerID) },
 	}
 }

@@ -85,6 +85,7 @@ var (
 	errBrokerChanged  = errors.New("broker settings changed")
 	errBrokerInactive = errors.New("broker archived or deleted")
 	errClosed         = errors.New("listener: the service has shut down")
+	errNotOwner       = errors.New("broker owned by another instance")
 )
 
 // Service runs the MQTT daemons and the ingest pipeline. It implements
@@ -176,14 +177,15 @@ func (s *Service) Run(ctx context.Context) error {
 	if !s.ran.CompareAndSwap(false, true) {
 		return errors.New("listener: Run called twice")
 	}
+	var wg sync.WaitGroup
 	if s.opts.Cluster != nil {
 		s.opts.Cluster.Serve(s.clusterHandlers())
+		wg.Go(func() { s.followOwnership(ctx) })
 	}
 	logger := s.log
 	pahoLog.Store(logger)
 	defer pahoLog.CompareAndSwap(logger, nil)
 
-	var wg sync.WaitGroup
 	stopWriter := make(chan struct{})
 	// drain ends drainTimeout after the shutdown began: the writer and
 	// the workers then give up what the database (or the rules) will not
@@ -238,10 +240,11 @@ func (s *Service) StartService(ctx context.Context) error {
 	}
 	s.running.Store(true)
 	for _, cfg := range cfgs {
-		if s.daemons.running(cfg.ID) == nil {
+		if s.owns(cfg.ID) && s.daemons.running(cfg.ID) == nil {
 			s.startDaemon(cfg)
 		}
 	}
+	s.announce(ctx, 0)
 	return nil
 }
 
@@ -250,6 +253,7 @@ func (s *Service) StopService(ctx context.Context) error {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
 	s.running.Store(false)
+	s.announce(ctx, 0)
 	ds := s.daemons.runningAll()
 	for _, d := range ds {
 		d.cancel(errServiceStopped)
@@ -265,8 +269,19 @@ func (s *Service) StopService(ctx context.Context) error {
 }
 
 // BrokerChanged restarts, starts or stops a broker's daemon after its
-// record changed, when the service runs.
+// record changed, when the service runs, and tells the other instances.
 func (s *Service) BrokerChanged(ctx context.Context, brokerID int64) {
+	s.brokerChanged(ctx, brokerID)
+	s.announce(ctx, brokerID)
+}
+
+// brokerChanged is BrokerChanged on this instance only (an announcement
+// of another's): the daemon runs here only when this instance owns it.
+func (s *Service) brokerChanged(ctx context.Context, brokerID int64) {
+	if brokerID == 0 {
+		s.serviceAnnounced(ctx)
+		return
+	}
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
 	if s.closed.Load() {
@@ -287,7 +302,9 @@ func (s *Service) BrokerChanged(ctx context.Context, brokerID int64) {
 			if cur != nil {
 				cur.stop(errBrokerChanged)
 			}
-			s.startDaemon(cfg)
+			if s.owns(cfg.ID) {
+				s.startDaemon(cfg)
+			}
 			return
 		}
 	}
@@ -345,8 +362,19 @@ func (s *Service) goHelper(fn func()) {
 	s.helpers.Go(fn)
 }
 
-// Daemons reports the daemon registry, one entry per broker.
-func (s *Service) Daemons() []mqttmodel.DaemonStatus { return s.daemons.snapshot() }
+// Daemons reports the daemon registry, one entry per broker, with its
+// owner in a cluster.
+func (s *Service) Daemons() []mqttmodel.DaemonStatus {
+	ds := s.daemons.snapshot()
+	if s.opts.Cluster != nil {
+		for i := range ds {
+			if o, since, ok := s.opts.Cluster.Owner(ds[i].BrokerID); ok {
+				ds[i].Owner, ds[i].OwnerSince = o, since
+			}
+		}
+	}
+	return ds
+}
 
 // startDaemon starts one broker's daemon; the caller holds opMu.
 func (s *Service) startDaemon(cfg brokerSetup) {

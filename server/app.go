@@ -7,11 +7,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bus"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/cluster"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/iotbox"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/listener"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
@@ -38,6 +41,8 @@ type app struct {
 	broker    *embeddedBroker // nil without --embedded-broker
 	bus       *bus.Bus
 	box       *iotbox.Box
+	cluster   *cluster.Coordinator // on PostgreSQL only
+	dbLock    *os.File             // SQLite's single-instance lock (sqlite_lock.go)
 	http      *http.Server
 	addr      string             // the address HTTP listens on, resolved (:0 becomes a port)
 	cancel    context.CancelFunc // stops background jobs, the listener service among them
@@ -74,8 +79,15 @@ func start(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err error
 		return nil, err
 	}
 	undo = append(undo, a.closeEmbedded)
-	a.mqtt = listener.New(a.mqttAddon, a.iotAddon, listener.Options{Logger: log, Metrics: a.metrics,
-		QueueBytes: int(a.cfg.IngestQueueBytes), DeviceQueueBytes: int(a.cfg.DeviceQueueBytes), Rules: a.ruleEngine()})
+	lopts := listener.Options{Logger: log, Metrics: a.metrics,
+		QueueBytes: int(a.cfg.IngestQueueBytes), DeviceQueueBytes: int(a.cfg.DeviceQueueBytes), Rules: a.ruleEngine()}
+	if a.reg.Dialect() == models.Postgres {
+		// On PostgreSQL every instance takes part in the cluster (issue
+		// 12): alone, it simply owns every broker.
+		a.cluster = cluster.New(cluster.Options{DSN: cfg.DB, Logger: log})
+		lopts.Cluster = a.cluster
+	}
+	a.mqtt = listener.New(a.mqttAddon, a.iotAddon, lopts)
 	a.box = iotbox.New(a.reg, a.bus, iotbox.Options{Logger: log, AllowedOrigins: cfg.CORSOrigins, PublicUser: cfg.IoTPublicUser})
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -99,6 +111,13 @@ func (a *app) openStore(ctx context.Context) error {
 	keys, err := loadKeyring(a.cfg, a.log)
 	if err != nil {
 		return err
+	}
+	if path, ok := strings.CutPrefix(a.cfg.DB, "sqlite:"); ok && path != ":memory:" && !strings.Contains(path, "mode=memory") {
+		lock, err := lockSQLite(path)
+		if err != nil {
+			return err
+		}
+		a.dbLock = lock
 	}
 	db, dialect, err := models.OpenDB(a.cfg.DB)
 	if err != nil {
@@ -194,6 +213,13 @@ func (a *app) runJobs(ln net.Listener) {
 		}
 	})
 	a.wg.Go(func() { a.purgeSessions(jobs) })
+	if a.cluster != nil {
+		a.wg.Go(func() {
+			if err := a.cluster.Run(jobs); err != nil {
+				a.log.Error("Cluster coordinator failed", slog.Any("error", err))
+			}
+		})
+	}
 	a.wg.Go(func() {
 		if err := a.mqtt.Run(jobs); err != nil {
 			a.log.Error("MQTT listener service failed", slog.Any("error", err))
@@ -279,10 +305,12 @@ func (a *app) shutdown() error {
 }
 
 func (a *app) closeDB() {
-	if a.db == nil {
-		return
+	if a.db != nil {
+		if d, err := a.db.DB(); err == nil {
+			d.Close()
+		}
 	}
-	if d, err := a.db.DB(); err == nil {
-		d.Close()
+	if a.dbLock != nil {
+		a.dbLock.Close() // after the database: the next process may open it
 	}
 }

@@ -66,10 +66,16 @@ func (a *Addon) serviceStart(env *models.Env, _ []int64, _ models.Args) (any, er
 		a.log.Error("Unable to start the MQTT service", "error", serr)
 		return false, werr
 	}
-	return true, writeNow(env, "mqtt.service", []int64{id}, map[string]any{
+	err = writeNow(env, "mqtt.service", []int64{id}, map[string]any{
 		"status": "start", "last_start": time.Now().UTC(), "connection_status": serviceConnection(ctl),
 		"thread_identifier": fmt.Sprintf("mqtt_service_%d_%d", os.Getpid(), time.Now().Unix()),
 	})
+	if err == nil {
+		// Broker 0 is the service: the other instances of a cluster read
+		// the status just written and start their daemons.
+		ctl.BrokerChanged(env.Ctx, 0)
+	}
+	return true, err
 }
 
 func (a *Addon) serviceStop(env *models.Env, _ []int64, _ models.Args) (any, error) {
@@ -86,7 +92,11 @@ func (a *Addon) serviceStop(env *models.Env, _ []int64, _ models.Args) (any, err
 		a.log.Error("Unable to stop the MQTT service", "error", serr)
 		return false, werr
 	}
-	return true, writeNow(env, "mqtt.service", []int64{id}, map[string]any{"status": "stop", "thread_identifier": false, "connection_status": "disconnected"})
+	err = writeNow(env, "mqtt.service", []int64{id}, map[string]any{"status": "stop", "thread_identifier": false, "connection_status": "disconnected"})
+	if err == nil {
+		ctl.BrokerChanged(env.Ctx, 0) // the others stop theirs
+	}
+	return true, err
 }
 
 func (a *Addon) serviceRestart(env *models.Env, ids []int64, args models.Args) (any, error) {

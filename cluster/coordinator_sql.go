@@ -1,0 +1,56 @@
+package cluster
+
+// The Coordinator's tables and statements. The tables are created under
+// a transaction-level advisory lock: concurrent CREATE TABLE IF NOT
+// EXISTS of one table can fail on pg_type's unique index.
+
+const sqlSchema = `
+CREATE TABLE IF NOT EXISTS mqtt_instance (
+	id          bigserial PRIMARY KEY,
+	host        text NOT NULL,
+	pid         integer NOT NULL,
+	started     timestamptz NOT NULL DEFAULT now(),
+	heartbeat   timestamptz NOT NULL DEFAULT now(),
+	backend_pid integer
+);
+CREATE TABLE IF NOT EXISTS mqtt_broker_owner (
+	broker_id   bigint PRIMARY KEY,
+	instance_id bigint NOT NULL,
+	since       timestamptz NOT NULL DEFAULT now()
+)`
+
+// sqlSchemaLock serialises the schema creation across instances.
+const sqlSchemaLock = `SELECT pg_advisory_xact_lock(1297306708, 0)`
+
+const sqlRegister = `INSERT INTO mqtt_instance (host, pid, backend_pid) VALUES ($1, $2, pg_backend_pid())
+RETURNING id, started`
+
+// sqlHeartbeat is the heartbeat on the lock connection: it proves the
+// connection (hence the locks) alive and tells the others this
+// instance is. It re-creates a row another process deleted.
+const sqlHeartbeat = `INSERT INTO mqtt_instance (id, host, pid, backend_pid) VALUES ($1, $2, $3, pg_backend_pid())
+ON CONFLICT (id) DO UPDATE SET heartbeat = now(), backend_pid = pg_backend_pid()
+RETURNING started`
+
+// sqlActiveBrokers: the brokers that need a daemon (lock keys are int4).
+const sqlActiveBrokers = `SELECT id FROM mqtt_broker WHERE active AND id <= 2147483647 ORDER BY id`
+
+const sqlLiveInstances = `SELECT id, host, pid, started, heartbeat FROM mqtt_instance
+WHERE heartbeat > now() - make_interval(secs => $1) ORDER BY id`
+
+// sqlOwners: an owner row is trusted only when its instance is live and
+// that instance's lock connection holds the broker's lock now.
+const sqlOwners = `SELECT o.broker_id, o.instance_id, o.since FROM mqtt_broker_owner o
+JOIN mqtt_instance i ON i.id = o.instance_id AND i.heartbeat > now() - make_interval(secs => $1)
+JOIN pg_locks l ON l.locktype = 'advisory' AND l.granted AND l.pid = i.backend_pid
+	AND l.classid = $2::int::oid AND l.objid = o.broker_id::int::oid AND l.objsubid = 2`
+
+const sqlTryLock = `SELECT pg_try_advisory_lock($1::int, $2::int)`
+
+const sqlUnlock = `SELECT pg_advisory_unlock($1::int, $2::int)`
+
+const sqlClaimed = `INSERT INTO mqtt_broker_owner (broker_id, instance_id, since) VALUES ($1, $2, now())
+ON CONFLICT (broker_id) DO UPDATE SET instance_id = excluded.instance_id, since = excluded.since
+RETURNING since`
+
+const sqlReleased = `DELETE FROM mqtt_broker_owner WHERE broker_id = $1 AND instance_id = $2`
