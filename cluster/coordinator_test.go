@@ -16,8 +16,15 @@ import (
 // test ends; changed counts its Changed handler's calls.
 func runCoordinator(t *testing.T, dsn string, pid int) (c *Coordinator, stop func()) {
 	t.Helper()
-	c = New(Options{DSN: dsn, Logger: modelstest.Logger(t), Host: "test", PID: pid,
+	return runCoordinatorWith(t, Options{DSN: dsn, Logger: modelstest.Logger(t), Host: "test", PID: pid,
 		HeartbeatEvery: 200 * time.Millisecond, DeadAfter: 2 * time.Second, Outbox: OutboxOptions{Sweep: 200 * time.Millisecond}})
+}
+
+// runCoordinatorWith is runCoordinator with options of the test's.
+func runCoordinatorWith(t *testing.T, opts Options) (c *Coordinator, stop func()) {
+	t.Helper()
+	c = New(opts)
+	pid := opts.PID
 	c.Serve(listener.ClusterHandlers{})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
