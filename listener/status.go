@@ -42,8 +42,10 @@ func (s *Service) Daemons() []mqttmodel.DaemonStatus {
 
 // withOthers completes the registry of a cluster's instance: a broker
 // another instance owns takes its state from the broker record (this
-// instance's entry, if any, only says that its own daemon stopped), and
-// an active broker no instance runs is listed as stopped.
+// instance's entry, if any, only says that its own daemon stopped; one
+// still running here, while it stops or a shared group's, is its own
+// truth and stays), and an active broker no instance runs is listed as
+// stopped.
 func (s *Service) withOthers(ds []mqttmodel.DaemonStatus) []mqttmodel.DaemonStatus {
 	ctx, cancel := context.WithTimeout(context.Background(), statusReadTimeout)
 	defer cancel()
@@ -60,7 +62,7 @@ func (s *Service) withOthers(ds []mqttmodel.DaemonStatus) []mqttmodel.DaemonStat
 		o, since, owned := s.opts.Cluster.Owner(st.BrokerID)
 		i, listed := at[st.BrokerID]
 		switch {
-		case owned && !o.Self:
+		case owned && !o.Self && s.daemons.running(st.BrokerID) == nil:
 			d := mqttmodel.DaemonStatus{BrokerID: st.BrokerID, BrokerName: st.BrokerName, ThreadIdentifier: threadIdentifierOf(o.PID, st.BrokerID),
 				State: st.State, Since: since, LastError: st.LastError, ConnectedAt: st.ConnectedAt, Owned: true, Owner: o, OwnerSince: since}
 			if listed {
