@@ -187,15 +187,25 @@ func (d *daemon) finish(reason error) {
 	}
 	d.logRefused()
 	d.s.daemons.update(d.e, func(st *mqttmodel.DaemonStatus) { st.StopReason, st.NextRetry = reason.Error(), time.Time{} })
-	if errors.Is(reason, errNotOwner) {
+	if errors.Is(reason, errNotOwner) && d.ownedElsewhere() {
 		// The broker's new owner writes its record: a "stopped" from here,
 		// landing after its "connected", would tell every instance wrong.
+		// (With no owner yet, "stopped" is the truth until one takes it.)
 		d.s.daemons.update(d.e, func(st *mqttmodel.DaemonStatus) { st.State, st.Since = mqttmodel.StateStopped, time.Now() })
 		d.s.m.setState(d.cfg.ID, mqttmodel.StateStopped)
 		d.log.Info("MQTT listener stopped", slog.String("reason", reason.Error()))
 		return
 	}
 	d.transition(context.Background(), mqttmodel.StateStopped, "")
+}
+
+// ownedElsewhere reports whether another live instance owns the broker.
+func (d *daemon) ownedElsewhere() bool {
+	if d.s.opts.Cluster == nil {
+		return false
+	}
+	o, _, ok := d.s.opts.Cluster.Owner(d.cfg.ID)
+	return ok && !o.Self
 }
 
 // transition sets the daemon's state; a change is logged and persisted on
