@@ -23,12 +23,7 @@ func slowDeath(t *testing.T, dsn string, pid int) Options {
 func TestCoordinatorCleanStop(t *testing.T) {
 	modelstest.CheckLeaks(t)
 	dsn := pgDSN(t)
-	app := openInstance(t, dsn)
-	var ids []int64
-	for i := range 2 {
-		ids = append(ids, app.call("mqtt.broker", "create", map[string]any{"name": fmt.Sprint("b", i), "host": "127.0.0.1",
-			"port": "1", "client_id": fmt.Sprint("b", i)}).(int64))
-	}
+	ids := unreachableBrokers(openInstance(t, dsn), 2)
 	a, _ := runCoordinatorWith(t, slowDeath(t, dsn, 111))
 	b, stopB := runCoordinatorWith(t, slowDeath(t, dsn, 112))
 	cs := []*Coordinator{a, b}

@@ -40,6 +40,17 @@ func runCoordinatorWith(t *testing.T, opts Options) (c *Coordinator, stop func()
 	return c, stop
 }
 
+// unreachableBrokers creates n active brokers named b0, b1...: the
+// Coordinator's tests need their rows, not a broker behind them.
+func unreachableBrokers(app *instance, n int) []int64 {
+	var ids []int64
+	for i := range n {
+		ids = append(ids, app.call("mqtt.broker", "create", map[string]any{"name": fmt.Sprint("b", i), "host": "127.0.0.1",
+			"port": "1", "client_id": fmt.Sprint("b", i)}).(int64))
+	}
+	return ids
+}
+
 func ownedBy(cs []*Coordinator, ids []int64) map[int64][]int {
 	out := map[int64][]int{}
 	for _, b := range ids {
@@ -81,12 +92,7 @@ func spread(cs []*Coordinator, ids []int64, per map[int]int) bool {
 func TestCoordinatorSpreadAndTakeover(t *testing.T) {
 	modelstest.CheckLeaks(t)
 	dsn := pgDSN(t)
-	app := openInstance(t, dsn)
-	var ids []int64
-	for i := range 2 {
-		ids = append(ids, app.call("mqtt.broker", "create", map[string]any{"name": fmt.Sprint("b", i), "host": "127.0.0.1",
-			"port": "1", "client_id": fmt.Sprint("b", i)}).(int64))
-	}
+	ids := unreachableBrokers(openInstance(t, dsn), 2)
 	a, _ := runCoordinator(t, dsn, 101)
 	b, stopB := runCoordinator(t, dsn, 102)
 	cs := []*Coordinator{a, b}
