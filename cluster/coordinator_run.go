@@ -198,9 +198,7 @@ func (c *Coordinator) round(ctx context.Context, conn *pgx.Conn) error {
 		return fmt.Errorf("heartbeat: %w", err)
 	}
 	self.Heartbeat = time.Now()
-	if err := c.purge(ctx, conn); err != nil {
-		return err
-	}
+	c.purge(ctx, conn)
 	active, err := activeBrokers(ctx, conn)
 	if err != nil {
 		return err
@@ -290,16 +288,28 @@ func (c *Coordinator) round(ctx context.Context, conn *pgx.Conn) error {
 }
 
 // purge deletes the rows of the instances dead for PurgeAfter, at most
-// every instancePurgeEvery (or PurgeAfter, if shorter).
-func (c *Coordinator) purge(ctx context.Context, conn *pgx.Conn) error {
+// every instancePurgeEvery (or PurgeAfter, if shorter), by one instance
+// at a time (the others skip it: their deletes would only wait on its
+// row locks). A failure is logged and retried next round: it is no
+// reason to give up the brokers, and a broken connection fails the
+// round's next statement anyway.
+func (c *Coordinator) purge(ctx context.Context, conn *pgx.Conn) {
 	if time.Since(c.lastPurge) < min(instancePurgeEvery, c.opts.PurgeAfter) {
-		return nil
+		return
 	}
-	if _, err := conn.Exec(ctx, sqlPurgeInstances, c.opts.PurgeAfter.Seconds()); err != nil {
-		return fmt.Errorf("purge dead instances: %w", err)
+	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		var mine bool
+		if err := tx.QueryRow(ctx, sqlPurgeLock).Scan(&mine); err != nil || !mine {
+			return err
+		}
+		_, err := tx.Exec(ctx, sqlPurgeInstances, c.opts.PurgeAfter.Seconds())
+		return err
+	})
+	if err != nil {
+		c.log.Warn("Unable to purge the dead instances' rows", "err", err)
+		return
 	}
 	c.lastPurge = time.Now()
-	return nil
 }
 
 func (c *Coordinator) release(ctx context.Context, conn *pgx.Conn, broker, id int64) error {

@@ -70,6 +70,10 @@ const sqlLeave = `WITH o AS (DELETE FROM mqtt_broker_owner WHERE instance_id = $
 	i AS (DELETE FROM mqtt_instance WHERE id = $1)
 SELECT pg_advisory_unlock_all(), pg_notify($2, $3)`
 
+// sqlPurgeLock lets one instance at a time purge (the schema lock's
+// class, key 1).
+const sqlPurgeLock = `SELECT pg_try_advisory_xact_lock(1297306708, 1)`
+
 // sqlPurgeInstances deletes the rows of instances dead for longer than
 // $1 seconds, and owner rows whose instance has no row any more.
 const sqlPurgeInstances = `WITH gone AS (DELETE FROM mqtt_instance WHERE heartbeat < now() - make_interval(secs => $1) RETURNING id)
