@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -39,9 +40,12 @@ func (in *instance) runWithCoordinator(dsn string, pid int) *Coordinator {
 	return c
 }
 
+// connected reports whether this instance's own daemon of the broker is
+// connected (Daemons also reports the brokers the other instance runs,
+// under its pid).
 func (in *instance) connected(id int64) bool {
 	d, ok := in.daemon(id)
-	return ok && d.State == mqttmodel.StateConnected
+	return ok && d.State == mqttmodel.StateConnected && d.ThreadIdentifier == fmt.Sprintf("mqtt_listener_%d_%d", os.Getpid(), id)
 }
 
 // TestDaemonFollowsOwnership: the service started on A runs on both

@@ -126,6 +126,8 @@ type Service struct {
 	helpers       sync.WaitGroup
 
 	drainTimeout time.Duration // tests shorten it
+
+	started time.Time // New's time: this instance's start, alone
 }
 
 var _ mqttmodel.BrokerControl = (*Service)(nil)
@@ -158,7 +160,8 @@ func New(store *mqttmodel.Addon, iot *iotdevice.Addon, opts Options) *Service {
 		opts.RulesQueueBytes = defaultRulesQueue
 	}
 	s := &Service{store: store, iot: iot, log: opts.Logger, opts: opts, queue: make(chan item, opts.QueueSize), gate: newByteGate(opts.QueueBytes),
-		devices: newJobQueue[iotdevice.DeviceMessage](opts.DeviceQueueBytes), rules: newJobQueue[rules.Message](opts.RulesQueueBytes), deviceIngest: opts.deviceIngest, daemons: newRegistry(), drainTimeout: drainTimeout}
+		devices: newJobQueue[iotdevice.DeviceMessage](opts.DeviceQueueBytes), rules: newJobQueue[rules.Message](opts.RulesQueueBytes), deviceIngest: opts.deviceIngest, daemons: newRegistry(), drainTimeout: drainTimeout,
+		started: time.Now()}
 	if s.deviceIngest == nil {
 		s.deviceIngest = iot.IngestDeviceMessages
 	}
@@ -362,20 +365,6 @@ func (s *Service) goHelper(fn func()) {
 	s.helpers.Go(fn)
 }
 
-// Daemons reports the daemon registry, one entry per broker, with its
-// owner in a cluster.
-func (s *Service) Daemons() []mqttmodel.DaemonStatus {
-	ds := s.daemons.snapshot()
-	if s.opts.Cluster != nil {
-		for i := range ds {
-			if o, since, ok := s.opts.Cluster.Owner(ds[i].BrokerID); ok {
-				ds[i].Owner, ds[i].OwnerSince = o, since
-			}
-		}
-	}
-	return ds
-}
-
 // startDaemon starts one broker's daemon; the caller holds opMu.
 func (s *Service) startDaemon(cfg brokerSetup) {
 	e := s.daemons.entry(cfg.ID, cfg.Name)
@@ -383,12 +372,4 @@ func (s *Service) startDaemon(cfg brokerSetup) {
 	d := newDaemon(s, cfg, e, cancel)
 	s.daemons.setDaemon(e, d, nil)
 	s.wg.Go(func() { d.run(ctx) })
-}
-
-// Instances are the live instances of the cluster; none without one.
-func (s *Service) Instances() []mqttmodel.InstanceStatus {
-	if s.opts.Cluster == nil {
-		return nil
-	}
-	return s.opts.Cluster.Instances()
 }
