@@ -108,6 +108,11 @@ type BrokerConfig struct {
 	// bytes; a larger one is refused (not stored, acknowledged, counted).
 	// 0 (also a row from before the field existed): DefaultMaxPayload.
 	MaxPayload int
+
+	// SharedGroup, when set, makes the broker's daemon run on every
+	// instance of a cluster, each connecting with a client id of its own
+	// and subscribing every filter as $share/<SharedGroup>/<filter>.
+	SharedGroup string
 }
 
 // Bounds of mqtt.broker's max_payload_size: EMQX's default packet limit,
