@@ -129,11 +129,12 @@ func (d *daemon) connect(ctx context.Context) (*session, error) {
 		return nil, err
 	}
 	sess := newSession(d)
-	c, err := connectClient(ctx, d.cfg.BrokerConfig, d.cfg.ClientID, true, sess.hooks(d.maxPayload))
+	sess.clientID = d.s.daemonClientID(d.cfg.BrokerConfig)
+	c, err := connectClient(ctx, d.cfg.BrokerConfig, sess.clientID, true, sess.hooks(d.maxPayload))
 	if err != nil {
 		return nil, err
 	}
-	sess.start(c)
+	sess.start(withSharedGroup(c, d.cfg.SharedGroup))
 	return sess, nil
 }
 
