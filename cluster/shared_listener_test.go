@@ -10,6 +10,7 @@ import (
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
@@ -80,6 +81,20 @@ func testSharedGroup(t *testing.T, protocol string) {
 	}
 	if owners != 1 {
 		t.Fatalf("%d owners of the shared broker, want 1", owners)
+	}
+	// Each instance's status shows its own daemon, on its own client id.
+	for i, in := range ins {
+		want := fmt.Sprintf("hot-%d", cos[i].Self().ID)
+		if d, _ := in.daemon(id); d.ClientID != want {
+			t.Errorf("instance %d: daemon client id %q, want %q", i, d.ClientID, want)
+		}
+		rows := in.call("mqtt.service", "get_listener_status").([]any)
+		if len(rows) != 1 {
+			t.Fatalf("instance %d: listener status %v", i, rows)
+		}
+		if cid, _ := rows[0].(*models.Dict).Get("client_id"); cid != want {
+			t.Errorf("instance %d: listener status client_id %v, want %q", i, cid, want)
+		}
 	}
 
 	in := func(i int) uint64 { d, _ := ins[i].daemon(id); return d.MessagesIn }

@@ -86,7 +86,10 @@ func (d *daemon) run(ctx context.Context) {
 	defer func() { d.finish(context.Cause(ctx)) }()
 
 	bo := newBackoff(d.cfg.BrokerConfig)
-	d.s.daemons.update(d.e, func(st *mqttmodel.DaemonStatus) { st.Attempts, st.NextRetry, st.StopReason = 0, time.Time{}, "" })
+	clientID := d.s.daemonClientID(d.cfg.BrokerConfig)
+	d.s.daemons.update(d.e, func(st *mqttmodel.DaemonStatus) {
+		st.Attempts, st.NextRetry, st.StopReason, st.ClientID = 0, time.Time{}, "", clientID
+	})
 	d.transition(ctx, mqttmodel.StateConnecting, "")
 	for {
 		sess, err := d.connect(ctx)

@@ -73,6 +73,9 @@ func testSharedGroupAlone(t *testing.T, protocol string) {
 	h.call("mqtt.service", "start_mqtt_service")
 	h.waitConnected(b, start)
 	sub := h.subscription(b, "meter/+", 1)
+	if d := h.daemon(b); d.ClientID != "alone" {
+		t.Errorf("client id %q alone, want the broker's", d.ClientID)
+	}
 
 	plain := &counter{seen: map[string]int{}}
 	watcher := testmqtt.Connect(t, mq.URL(), "watcher", nil)

@@ -205,6 +205,9 @@ type DaemonStatus struct {
 	LastError        string
 	MessagesIn       uint64
 	MessagesOut      uint64
+	// ClientID is the client id the daemon connects with: the broker's,
+	// or with a shared group in a cluster this instance's own.
+	ClientID string
 
 	// In a cluster: the instance owning the broker's daemon, and since
 	// when. Owner.ID 0: no live instance owns it (or no cluster).

@@ -165,6 +165,7 @@ func (a *Addon) serviceListenerStatus(env *models.Env, _ []int64, _ models.Args)
 		row.Set("last_error", d.LastError)
 		row.Set("messages_in", int64(d.MessagesIn))
 		row.Set("messages_out", int64(d.MessagesOut))
+		row.Set("client_id", d.ClientID)
 		out = append(out, row)
 	}
 	return out, nil
