@@ -186,4 +186,22 @@ func testSharedGroup(t *testing.T, protocol string) {
 			t.Errorf("daemon %+v", d)
 		}
 	}
+
+	// The third instance shuts down: it ends its persistent session, so
+	// the broker queues nothing more for it and the two others get
+	// every message.
+	ins[2].stop()
+	stored = a.historyCount("alarm/x")
+	base = ins3()
+	const m = 60
+	for i := range m {
+		testmqtt.Publish(t, pub, "alarm/x", 1, false, fmt.Sprint("after shutdown ", i))
+	}
+	testkit.Eventually(t, 15*time.Second, "every message stored by the two instances left", func() bool {
+		return a.historyCount("alarm/x") == stored+m
+	})
+	now := ins3()
+	if now[0] == base[0] || now[1] == base[1] || now[0]+now[1]-base[0]-base[1] != m {
+		t.Errorf("the two instances left received %v then %v, want %d shared", base, now, m)
+	}
 }

@@ -165,6 +165,9 @@ func (d *daemon) serve(ctx context.Context, sess *session) error {
 			d.setCurrent(nil)
 			sess.client.disconnect()
 			sess.close()
+			if errors.Is(context.Cause(ctx), errShutdown) {
+				d.leaveGroup(sess.clientID)
+			}
 			d.s.daemons.update(d.e, func(st *mqttmodel.DaemonStatus) { st.DisconnectedAt = time.Now() })
 			return nil
 		case err := <-sess.lost:

@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
@@ -171,4 +172,34 @@ func (d *daemon) resubscribe(ctx context.Context) {
 		}
 		sess.setUserFilter(f, false)
 	}
+}
+
+// leaveGroup ends a shared daemon's persistent session at the broker when
+// this instance shuts down. Its client id names this instance, which
+// never comes back (a restarted server registers anew), and a broker
+// keeps handing a share of the group's messages to a member whose
+// session it keeps (Mosquitto 2 queues them for it): they would wait
+// there, for nobody, until the session expires. A connection with the
+// same client id and a clean session ends it; the other instances then
+// get those messages. Messages this instance stored but could not
+// acknowledge any more are stored already. Stopping the service keeps
+// the sessions: the same instances resume them when it starts again.
+func (d *daemon) leaveGroup(clientID string) {
+	if !d.s.shared(d.cfg.BrokerConfig) || d.cfg.CleanSession {
+		return
+	}
+	timeout := d.cfg.ConnectTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	c, err := connectClient(ctx, d.cfg.BrokerConfig, clientID, false, clientHooks{helper: d.s.goHelper})
+	if err != nil {
+		d.log.Warn("Unable to end this instance's session of the shared group; the broker keeps queueing a share of the messages for it until it expires",
+			slog.String("client_id", clientID), slog.Any("error", err))
+		return
+	}
+	c.disconnect()
+	d.log.Info("Ended this instance's session of the shared group", slog.String("client_id", clientID))
 }
