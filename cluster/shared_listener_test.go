@@ -187,18 +187,44 @@ func testSharedGroup(t *testing.T, protocol string) {
 		}
 	}
 
+	// The subscription's topic edited on the first instance: every
+	// instance moves to the new filter.
+	a.call("mqtt.subscription", "write", []any{alarm}, map[string]any{"topic": "alarm2/#"})
+	base = ins3()
+	testkit.Eventually(t, 20*time.Second, "every instance receiving the edited subscription's messages", func() bool {
+		for range 6 {
+			testmqtt.Publish(t, pub, "alarm2/x", 1, false, fmt.Sprint("probe ", probe))
+			probe++
+		}
+		time.Sleep(100 * time.Millisecond)
+		now := ins3()
+		return now[0] > base[0] && now[1] > base[1] && now[2] > base[2]
+	})
+	old := a.historyCount("alarm/x")
+	for i := range 30 {
+		testmqtt.Publish(t, pub, "alarm/x", 1, false, fmt.Sprint("old topic ", i))
+	}
+	testmqtt.Publish(t, pub, "alarm2/x", 1, false, "marker")
+	testkit.Eventually(t, 10*time.Second, "the marker stored", func() bool {
+		return a.call("mqtt.signal.history", "search_count", []any{[]any{"payload", "=", "marker"}}).(int64) == 1
+	})
+	time.Sleep(300 * time.Millisecond) // the old topic's messages, were any still subscribed, are as far as the marker
+	if got := a.historyCount("alarm/x"); got != old {
+		t.Errorf("%d alarm/x rows after the topic moved, then %d", old, got)
+	}
+
 	// The third instance shuts down: it ends its persistent session, so
 	// the broker queues nothing more for it and the two others get
 	// every message.
 	ins[2].stop()
-	stored = a.historyCount("alarm/x")
+	stored = a.historyCount("alarm2/x")
 	base = ins3()
 	const m = 60
 	for i := range m {
-		testmqtt.Publish(t, pub, "alarm/x", 1, false, fmt.Sprint("after shutdown ", i))
+		testmqtt.Publish(t, pub, "alarm2/x", 1, false, fmt.Sprint("after shutdown ", i))
 	}
 	testkit.Eventually(t, 15*time.Second, "every message stored by the two instances left", func() bool {
-		return a.historyCount("alarm/x") == stored+m
+		return a.historyCount("alarm2/x") == stored+m
 	})
 	now := ins3()
 	if now[0] == base[0] || now[1] == base[1] || now[0]+now[1]-base[0]-base[1] != m {
