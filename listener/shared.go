@@ -139,19 +139,22 @@ func (s *Service) subscriptionsChanged(ctx context.Context, brokerID int64) {
 }
 
 // resubscribe brings the live connection's subscriptions in line with
-// the enabled records: subscribes every one (a SUBSCRIBE of a filter the
-// session has replaces it) and unsubscribes the filters subscribed on
-// this connection that no record nor device discovery wants any more.
-// Without a connection nothing is needed: the next one subscribes the
-// records.
+// the enabled records: first unsubscribes the filters subscribed on this
+// connection that no record nor device discovery wants any more, then
+// subscribes every record (a SUBSCRIBE of a filter the session has
+// replaces it). In that order, once a connection receives a new filter's
+// messages it no longer receives the old one's. Without a connection
+// nothing is needed: the next one subscribes the records.
 func (d *daemon) resubscribe(ctx context.Context) {
 	sess := d.current()
 	if sess == nil {
 		return
 	}
-	old := sess.userFilters()
-	d.subscribeAll(ctx, sess)
-	subs := d.routes.load().subs
+	subs, err := d.s.store.EnabledSubscriptions(ctx, d.cfg.ID)
+	if err != nil {
+		d.log.Warn("Unable to load the subscriptions", slog.Any("error", err))
+		return
+	}
 	wanted := make(map[string]bool, len(subs))
 	for _, sub := range subs {
 		wanted[sub.Topic] = true
@@ -159,7 +162,7 @@ func (d *daemon) resubscribe(ctx context.Context) {
 	for _, f := range d.wantedDeviceFilters(subs) {
 		wanted[f] = true
 	}
-	for _, f := range old {
+	for _, f := range sess.userFilters() {
 		if wanted[f] {
 			continue
 		}
@@ -172,6 +175,7 @@ func (d *daemon) resubscribe(ctx context.Context) {
 		}
 		sess.setUserFilter(f, false)
 	}
+	d.subscribeAll(ctx, sess)
 }
 
 // leaveGroup ends a shared daemon's persistent session at the broker when
