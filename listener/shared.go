@@ -91,7 +91,12 @@ func (s *Service) daemonClientID(cfg mqttmodel.BrokerConfig) string {
 	if !s.shared(cfg) {
 		return cfg.ClientID
 	}
-	suffix := "-" + strconv.FormatInt(s.opts.Cluster.Self().ID, 10)
+	return instanceClientID(cfg, s.opts.Cluster.Self().ID)
+}
+
+// instanceClientID is cfg's client id for instance.
+func instanceClientID(cfg mqttmodel.BrokerConfig, instance int64) string {
+	suffix := "-" + strconv.FormatInt(instance, 10)
 	base := cfg.ClientID
 	if cfg.Protocol == mqttmodel.ProtocolV31 {
 		base = base[:max(0, min(len(base), 23-len(suffix)))]

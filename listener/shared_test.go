@@ -28,6 +28,29 @@ func TestSharedFilter(t *testing.T) {
 	}
 }
 
+// TestInstanceClientID: a cluster instance's client id for a shared
+// broker, within MQTT 3.1's 23 bytes there.
+func TestInstanceClientID(t *testing.T) {
+	long := "client_abcdefghijklmnopqrstuvwxyz"
+	for _, c := range []struct {
+		id       string
+		protocol uint
+		instance int64
+		want     string
+	}{
+		{"hot", mqttmodel.ProtocolV311, 7, "hot-7"},
+		{"hot", mqttmodel.ProtocolV5, 123456, "hot-123456"},
+		{long, mqttmodel.ProtocolV311, 12, long + "-12"},
+		{long, mqttmodel.ProtocolV31, 12, long[:20] + "-12"},
+		{"a", mqttmodel.ProtocolV31, 3, "a-3"},
+	} {
+		got := instanceClientID(mqttmodel.BrokerConfig{ClientID: c.id, Protocol: c.protocol}, c.instance)
+		if got != c.want {
+			t.Errorf("%q v%d instance %d: %q, want %q", c.id, c.protocol, c.instance, got, c.want)
+		}
+	}
+}
+
 // counter counts the messages a test client receives, by payload.
 type counter struct {
 	mu   sync.Mutex
