@@ -77,7 +77,8 @@ func (a *Addon) broker() *models.Model {
 			{Name: "shared_group", Type: models.Char, String: "Shared group",
 				Help: "For a busy broker and several server instances: every instance connects (client id: this broker's, a dash and the instance's id) " +
 					"and subscribes each topic as $share/<group>/<topic>, so the broker spreads the received messages across the instances. " +
-					"Sends still go through one instance. Empty (the default): one instance connects, with the client id above."},
+					"Sends still go through one instance. On SQLite (one instance) the client id stays the one above. " +
+					"Empty (the default): one instance connects, with the client id above."},
 			{Name: "max_payload_size", Type: models.Integer, String: "Largest payload (bytes)", Default: models.Constant(int64(DefaultMaxPayload)),
 				Help: "A received message with a larger payload is refused: not stored, acknowledged so the broker does not send it again, and counted. 0: 1 MiB."},
 
