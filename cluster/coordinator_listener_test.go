@@ -35,7 +35,8 @@ func (in *instance) runWithCoordinator(dsn string, pid int) *Coordinator {
 			t.Errorf("coordinator %d: %v", pid, err)
 		}
 	})
-	t.Cleanup(func() { cancel(); wg.Wait() })
+	in.stop = sync.OnceFunc(func() { cancel(); wg.Wait() })
+	t.Cleanup(in.stop)
 	testkit.Eventually(t, 10*time.Second, "registered", func() bool { return c.Self().ID != 0 })
 	return c
 }

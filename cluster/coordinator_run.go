@@ -171,6 +171,9 @@ func (c *Coordinator) session(ctx context.Context, cfg *pgx.ConnConfig) error {
 		}
 		c.id.Store(id)
 		c.log.Info("instance registered", "instance", id, "host", c.opts.Host, "pid", c.opts.PID)
+		// The brokers with a shared group run here from now on, whatever
+		// this instance owns (listener's runsHere).
+		signal1(c.changed)
 	}
 	t := time.NewTicker(c.opts.HeartbeatEvery)
 	defer t.Stop()

@@ -61,9 +61,10 @@ func (c *staticCluster) Forward(ctx context.Context, id int64, kind string, body
 // instance is one server instance: a registry, its listener Service and
 // its Outbox, all running until the test ends.
 type instance struct {
-	t   *testing.T
-	app *modelstest.App
-	svc *listener.Service
+	t    *testing.T
+	app  *modelstest.App
+	svc  *listener.Service
+	stop func() // shuts the instance down (runWithCoordinator)
 }
 
 func openInstance(t *testing.T, dsn string) *instance {

@@ -87,7 +87,10 @@ func (d *daemon) run(ctx context.Context) {
 	defer func() { d.finish(context.Cause(ctx)) }()
 
 	bo := newBackoff(d.cfg.BrokerConfig)
-	d.s.daemons.update(d.e, func(st *mqttmodel.DaemonStatus) { st.Attempts, st.NextRetry, st.StopReason = 0, time.Time{}, "" })
+	clientID := d.s.daemonClientID(d.cfg.BrokerConfig)
+	d.s.daemons.update(d.e, func(st *mqttmodel.DaemonStatus) {
+		st.Attempts, st.NextRetry, st.StopReason, st.ClientID = 0, time.Time{}, "", clientID
+	})
 	d.transition(ctx, mqttmodel.StateConnecting, "")
 	for {
 		sess, err := d.connect(ctx)
@@ -130,11 +133,12 @@ func (d *daemon) connect(ctx context.Context) (*session, error) {
 		return nil, err
 	}
 	sess := newSession(d)
-	c, err := connectClient(ctx, d.cfg.BrokerConfig, d.cfg.ClientID, true, sess.hooks(d.maxPayload))
+	sess.clientID = d.s.daemonClientID(d.cfg.BrokerConfig)
+	c, err := connectClient(ctx, d.cfg.BrokerConfig, sess.clientID, true, sess.hooks(d.maxPayload))
 	if err != nil {
 		return nil, err
 	}
-	sess.start(c)
+	sess.start(withSharedGroup(c, d.cfg.SharedGroup))
 	return sess, nil
 }
 
@@ -162,6 +166,9 @@ func (d *daemon) serve(ctx context.Context, sess *session) error {
 			d.setCurrent(nil)
 			sess.client.disconnect()
 			sess.close()
+			if errors.Is(context.Cause(ctx), errShutdown) {
+				d.leaveGroup(sess.clientID)
+			}
 			d.s.daemons.update(d.e, func(st *mqttmodel.DaemonStatus) { st.DisconnectedAt = time.Now() })
 			return nil
 		case err := <-sess.lost:

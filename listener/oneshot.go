@@ -52,7 +52,8 @@ func (s *Service) subscribeOnce(ctx context.Context, cfg mqttmodel.BrokerConfig,
 		return err
 	}
 	defer c.disconnect()
-	res, err := c.subscribe(ctx, map[string]filter{sub.Topic: subscriptionFilter(sub)})
+	// The daemons' form of the filter, so the broker answers for it.
+	res, err := withSharedGroup(c, cfg.SharedGroup).subscribe(ctx, map[string]filter{sub.Topic: subscriptionFilter(sub)})
 	if err == nil {
 		err = res[sub.Topic]
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -243,7 +244,7 @@ func (s *Service) StartService(ctx context.Context) error {
 	}
 	s.running.Store(true)
 	for _, cfg := range cfgs {
-		if s.owns(cfg.ID) && s.daemons.running(cfg.ID) == nil {
+		if s.runsHere(cfg.BrokerConfig) && s.daemons.running(cfg.ID) == nil {
 			s.startDaemon(cfg)
 		}
 	}
@@ -279,7 +280,8 @@ func (s *Service) BrokerChanged(ctx context.Context, brokerID int64) {
 }
 
 // brokerChanged is BrokerChanged on this instance only (an announcement
-// of another's): the daemon runs here only when this instance owns it.
+// of another's): the daemon runs here only when this instance owns it,
+// or on every instance for a shared broker (runsHere).
 func (s *Service) brokerChanged(ctx context.Context, brokerID int64) {
 	if brokerID == 0 {
 		s.serviceAnnounced(ctx)
@@ -302,10 +304,18 @@ func (s *Service) brokerChanged(ctx context.Context, brokerID int64) {
 	cur := s.daemons.running(brokerID)
 	for _, cfg := range active {
 		if cfg.ID == brokerID {
+			if cur != nil && s.shared(cfg.BrokerConfig) && reflect.DeepEqual(cur.cfg, cfg) {
+				// Only its subscriptions changed (another instance's
+				// Subscribe, say): every instance's daemon follows them
+				// on its connection, which a restart would not do for a
+				// persistent session's old filters.
+				cur.resubscribe(ctx)
+				return
+			}
 			if cur != nil {
 				cur.stop(errBrokerChanged)
 			}
-			if s.owns(cfg.ID) {
+			if s.runsHere(cfg.BrokerConfig) {
 				s.startDaemon(cfg)
 			}
 			return

@@ -109,6 +109,11 @@ type BrokerConfig struct {
 	// bytes; a larger one is refused (not stored, acknowledged, counted).
 	// 0 (also a row from before the field existed): DefaultMaxPayload.
 	MaxPayload int
+
+	// SharedGroup, when set, makes the broker's daemon run on every
+	// instance of a cluster, each connecting with a client id of its own
+	// and subscribing every filter as $share/<SharedGroup>/<filter>.
+	SharedGroup string
 }
 
 // Bounds of mqtt.broker's max_payload_size: EMQX's default packet limit,
@@ -201,6 +206,9 @@ type DaemonStatus struct {
 	LastError        string
 	MessagesIn       uint64
 	MessagesOut      uint64
+	// ClientID is the client id the daemon connects with: the broker's,
+	// or with a shared group in a cluster this instance's own.
+	ClientID string
 
 	// The instance owning the broker's daemon and since when, when
 	// Owned: in a cluster the live instance holding its lock (another

@@ -26,7 +26,7 @@ func (a *Addon) serviceListenerStatus(env *models.Env, _ []int64, _ models.Args)
 	}
 	out := []any{}
 	for _, d := range ctl.Daemons() {
-		row := models.NewDict(14)
+		row := models.NewDict(15)
 		row.Set("broker_id", []any{d.BrokerID, d.BrokerName})
 		row.Set("thread_identifier", d.ThreadIdentifier)
 		row.Set("state", d.State)
@@ -39,6 +39,7 @@ func (a *Addon) serviceListenerStatus(env *models.Env, _ []int64, _ models.Args)
 		row.Set("last_error", d.LastError)
 		row.Set("messages_in", int64(d.MessagesIn))
 		row.Set("messages_out", int64(d.MessagesOut))
+		row.Set("client_id", d.ClientID)
 		row.Set("owner", ownerDict(d))
 		out = append(out, row)
 	}

@@ -23,7 +23,7 @@ func TestServiceStatusShapes(t *testing.T) {
 	self := mqtt.InstanceStatus{ID: 8, Host: "node-a", PID: 99, Started: started, Heartbeat: beat, Self: true}
 	ctl := &modelstest.Control{
 		Status: []mqtt.DaemonStatus{
-			{BrokerID: 1, BrokerName: "B1", State: mqtt.StateConnected, Owned: true, Owner: other, OwnerSince: since},
+			{BrokerID: 1, BrokerName: "B1", ClientID: "b1-7", State: mqtt.StateConnected, Owned: true, Owner: other, OwnerSince: since},
 			{BrokerID: 2, BrokerName: "B2", State: mqtt.StateStopped},
 		},
 		Live: []mqtt.InstanceStatus{other, self},
@@ -45,10 +45,10 @@ func TestServiceStatusShapes(t *testing.T) {
 	}{
 		{"get_listener_status", `[` +
 			`{"broker_id":[1,"B1"],"thread_identifier":"","state":"connected","since":false,"stop_reason":"","connected_at":false,` +
-			`"disconnected_at":false,"attempts":0,"next_retry":false,"last_error":"","messages_in":0,"messages_out":0,` +
+			`"disconnected_at":false,"attempts":0,"next_retry":false,"last_error":"","messages_in":0,"messages_out":0,"client_id":"b1-7",` +
 			`"owner":{"id":7,"host":"node-b","pid":4242,"since":"2026-03-01 11:30:05","self":false}},` +
 			`{"broker_id":[2,"B2"],"thread_identifier":"","state":"stopped","since":false,"stop_reason":"","connected_at":false,` +
-			`"disconnected_at":false,"attempts":0,"next_retry":false,"last_error":"","messages_in":0,"messages_out":0,"owner":false}]`},
+			`"disconnected_at":false,"attempts":0,"next_retry":false,"last_error":"","messages_in":0,"messages_out":0,"client_id":"","owner":false}]`},
 		{"get_instances", `[` +
 			`{"id":7,"host":"node-b","pid":4242,"started":"2026-03-01 09:00:00","heartbeat":"2026-03-01 12:31:00","brokers":1,"self":false},` +
 			`{"id":8,"host":"node-a","pid":99,"started":"2026-03-01 09:00:00","heartbeat":"2026-03-01 12:31:00","brokers":0,"self":true}]`},
