@@ -213,14 +213,20 @@ func (a *app) runJobs(ln net.Listener) {
 		}
 	})
 	a.wg.Go(func() { a.purgeSessions(jobs) })
+	// The cluster outlives the listener: it leaves (releasing the
+	// brokers to the others) only once this instance's daemons have
+	// disconnected, so a taker never overlaps them with the same client
+	// id.
+	member, leave := context.WithCancel(context.Background())
 	if a.cluster != nil {
 		a.wg.Go(func() {
-			if err := a.cluster.Run(jobs); err != nil {
+			if err := a.cluster.Run(member); err != nil {
 				a.log.Error("Cluster coordinator failed", slog.Any("error", err))
 			}
 		})
 	}
 	a.wg.Go(func() {
+		defer leave()
 		if err := a.mqtt.Run(jobs); err != nil {
 			a.log.Error("MQTT listener service failed", slog.Any("error", err))
 		}
