@@ -75,6 +75,8 @@ func connectV5(ctx context.Context, cfg mqttmodel.BrokerConfig, clientID string,
 		conn = h.wrap(conn)
 	}
 	conn = &writeTimeoutConn{Conn: conn, timeout: orDefault(cfg.WriteTimeout, defaultV5WriteTimeout)}
+	gate := newConnackGate(conn)
+	conn = gate
 	// paho writes from several goroutines (pings, acks, publishes); a TLS
 	// or websocket connection must not interleave them.
 	conn = packets.NewThreadSafeConn(conn)
@@ -136,6 +138,7 @@ func connectV5(ctx context.Context, cfg mqttmodel.BrokerConfig, clientID string,
 		}
 	}
 	ca, err := c.Connect(ctx, cp)
+	gate.release()
 	if err != nil {
 		if ca != nil && ca.ReasonCode >= 0x80 {
 			reason := ""
