@@ -18,7 +18,7 @@ func historyModel(grain models.Grain) *models.Model {
 		// On PostgreSQL, partitioned by day or month: retention drops
 		// whole partitions (retention.go).
 		Partition: &models.Partitioning{Field: "timestamp", Grain: grain},
-		Name: "mqtt.signal.history", Description: "MQTT Signal History", Order: "timestamp desc, id desc", RecName: "display_name",
+		Name:      "mqtt.signal.history", Description: "MQTT Signal History", Order: "timestamp desc, id desc", RecName: "display_name",
 		Fields: []*models.Field{
 			{Name: "signal_id", Type: models.Many2one, Relation: "mqtt.signal", String: "MQTT Signal", OnDelete: "set null"},
 			// Set on every received row: no foreign keys (see NoForeignKey);
