@@ -232,25 +232,18 @@ func ensurePartitions(tx *gorm.DB, m *Model, now time.Time) (int, error) {
 	return created, nil
 }
 
-// createPartition adds the partition [from, to) to m's table. Rows of
-// that range already in the default partition (a clock off, rows stored
-// before the partition existed) would make PostgreSQL refuse the new
-// partition: they are moved into it first, in the same transaction.
+// createPartition adds the partition [from, to) to m's table. It is made
+// as a table of its own and attached, rather than created PARTITION OF:
+// ATTACH takes a lock on the parent that lets inserts go on, where
+// CREATE ... PARTITION OF takes an exclusive one. Rows of that range
+// already in the default partition (a clock off, rows stored before the
+// partition existed) would make PostgreSQL refuse it: they are moved into
+// the new table first, in the same transaction.
 func createPartition(tx *gorm.DB, m *Model, def string, from, to time.Time) error {
 	name := partitionName(m.Table, m.Partition.Grain, from)
 	key := quote(m.Partition.Field)
 	bounds := `FOR VALUES FROM (` + sqlTime(from) + `) TO (` + sqlTime(to) + `)`
 	inRange := key + ` >= ` + sqlTime(from) + ` AND ` + key + ` < ` + sqlTime(to)
-	var stray bool
-	if err := tx.Raw(`SELECT EXISTS (SELECT 1 FROM ONLY ` + quote(def) + ` WHERE ` + inRange + `)`).Scan(&stray).Error; err != nil {
-		return fmt.Errorf("models: rows of %s in the default partition: %w", name, err)
-	}
-	if !stray {
-		if err := tx.Exec(`CREATE TABLE ` + quote(name) + ` PARTITION OF ` + quote(m.Table) + ` ` + bounds).Error; err != nil {
-			return fmt.Errorf("models: partition %s: %w", name, err)
-		}
-		return nil
-	}
 	var cols []string
 	if err := tx.Raw(`SELECT quote_ident(attname) FROM pg_attribute WHERE attrelid = ?::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
 		quote(m.Table)).Scan(&cols).Error; err != nil {
@@ -258,15 +251,17 @@ func createPartition(tx *gorm.DB, m *Model, def string, from, to time.Time) erro
 	}
 	list := strings.Join(cols, ", ")
 	stmts := []string{
+		// The parent's foreign keys, primary key and indexes reach it on
+		// ATTACH.
 		`CREATE TABLE ` + quote(name) + ` (LIKE ` + quote(m.Table) + ` INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`,
 		`WITH moved AS (DELETE FROM ONLY ` + quote(def) + ` WHERE ` + inRange + ` RETURNING ` + list + `) INSERT INTO ` + quote(name) + ` (` + list + `) SELECT ` + list + ` FROM moved`,
 		// Attaching checks the new table's rows against the bounds (they
-		// were chosen by them) and the default's (none left).
+		// were chosen by them) and the default's (none left in range).
 		`ALTER TABLE ` + quote(m.Table) + ` ATTACH PARTITION ` + quote(name) + ` ` + bounds,
 	}
 	for _, s := range stmts {
 		if err := tx.Exec(s).Error; err != nil {
-			return fmt.Errorf("models: partition %s from the default's rows: %w", name, err)
+			return fmt.Errorf("models: partition %s: %w", name, err)
 		}
 	}
 	return nil

@@ -34,6 +34,9 @@ func (r *Registry) EnsurePartitions(ctx context.Context, model string, now time.
 	}
 	var n int
 	err = r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := maintenanceLockTimeout(tx); err != nil {
+			return err
+		}
 		n, err = ensurePartitions(tx, m, now)
 		return err
 	})
@@ -72,6 +75,9 @@ func (r *Registry) DropPartitions(ctx context.Context, model string, cutoff time
 		}
 		var d *DroppedPartition
 		err := db.Transaction(func(tx *gorm.DB) error {
+			if err := maintenanceLockTimeout(tx); err != nil {
+				return err
+			}
 			d, err = dropPartition(tx, m, p, keep)
 			return err
 		})
@@ -123,4 +129,15 @@ func dropPartition(tx *gorm.DB, m *Model, p partition, keep string) (*DroppedPar
 		return nil, fmt.Errorf("models: drop %s: %w", p.Name, err)
 	}
 	return d, nil
+}
+
+// maintenanceLockTimeout bounds how long the partition work of a running
+// server waits for a table lock. A lock request queued behind a long
+// query on the history would hold up every insert queued behind it: it
+// gives up instead (the caller logs it) and is tried again next period.
+func maintenanceLockTimeout(tx *gorm.DB) error {
+	if err := tx.Exec(`SET LOCAL lock_timeout = '5s'`).Error; err != nil {
+		return fmt.Errorf("models: lock timeout: %w", err)
+	}
+	return nil
 }
