@@ -45,7 +45,18 @@ func historyModel(grain models.Grain) *models.Model {
 		},
 		Access:   map[string]string{GroupUser: "r", GroupManager: "rwcu"},
 		Channels: []string{ChannelRealtime},
+		Prepare:  historyPrepare,
 	}
+}
+
+// historyPrepare refuses to clear a row's timestamp: the partitioned
+// history (PostgreSQL) files every row by it, and the column is NOT NULL
+// there. SQLite refuses it too, so both answer alike.
+func historyPrepare(env *models.Env, vals map[string]any, create bool) error {
+	if v, ok := vals["timestamp"]; ok && (v == nil || v == false) {
+		return models.ValidationErrorf("The message history's Timestamp cannot be empty: rows are kept by time.")
+	}
+	return nil
 }
 
 // historyDisplayName is "<topic> - <timestamp UTC>"; the addon showed

@@ -143,6 +143,12 @@ func TestPartitionFresh(t *testing.T) {
 		if left != 2 || partitionOf(t, r, ids["past"]) != "" {
 			t.Errorf("after unlink: %d rows", left)
 		}
+		// The partition key cannot be cleared (a ValidationError, not
+		// PostgreSQL's not-null violation).
+		if _, err := r.Execute(ctx, models.Call{UID: models.AdminUID, Model: historyModel, Method: "write",
+			Args: []any{[]any{ids["today"]}, map[string]any{"timestamp": false}}}); models.KindOf(err) != models.KindValidation {
+			t.Errorf("write timestamp False: %v", err)
+		}
 		// The sequence numbers on: a new row's id is above every other.
 		next := insertAt(t, r, broker, "t/next", now)
 		if next <= ids["future"] || next <= orm {
