@@ -126,6 +126,19 @@ func convertToPartitioned(tx *gorm.DB, m *Model) error {
 		return run("drop the empty old table", `DROP TABLE `+quote(legacy))
 	}
 	from, to := g.start(*span.Lo), g.next(g.start(*span.Hi))
+	// Rows stamped after the current grain (a create with a date to
+	// come) must not stretch the legacy range over the grains ahead: its
+	// upper bound would cover them, and every new row would go on landing
+	// in the legacy table. They move to the default partition.
+	if cut := g.next(g.start(time.Now())); to.After(cut) {
+		to = cut
+		if err := moveToDefault(tx, m, legacy, to); err != nil {
+			return err
+		}
+		if !span.Lo.Before(to) {
+			return run("drop the emptied old table", `DROP TABLE `+quote(legacy))
+		}
+	}
 	check := truncIdent(legacy + "_bounds")
 	stmts = [][2]string{
 		{"bounds", `ALTER TABLE ` + quote(legacy) + ` ADD CONSTRAINT ` + quote(check) + ` CHECK (` + key + ` >= ` + sqlTime(from) + ` AND ` + key + ` < ` + sqlTime(to) + `) NOT VALID`},
@@ -148,6 +161,27 @@ func convertToPartitioned(tx *gorm.DB, m *Model) error {
 	for _, s := range stmts {
 		if err := run(s[0], s[1]); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// moveToDefault moves the rows of the old table legacy from the time
+// from on into m's default partition, which it creates.
+func moveToDefault(tx *gorm.DB, m *Model, legacy string, from time.Time) error {
+	var cols []string
+	if err := tx.Raw(`SELECT quote_ident(attname) FROM pg_attribute WHERE attrelid = ?::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+		quote(m.Table)).Scan(&cols).Error; err != nil {
+		return fmt.Errorf("models: columns of %s: %w", m.Table, err)
+	}
+	list := strings.Join(cols, ", ")
+	for _, s := range []string{
+		`CREATE TABLE ` + quote(m.Table+"_default") + ` PARTITION OF ` + quote(m.Table) + ` DEFAULT`,
+		`WITH moved AS (DELETE FROM ` + quote(legacy) + ` WHERE ` + quote(m.Partition.Field) + ` >= ` + sqlTime(from) + ` RETURNING ` + list + `) ` +
+			`INSERT INTO ` + quote(m.Table) + ` (` + list + `) SELECT ` + list + ` FROM moved`,
+	} {
+		if err := tx.Exec(s).Error; err != nil {
+			return fmt.Errorf("models: partition %s: rows to come: %w", m.Table, err)
 		}
 	}
 	return nil

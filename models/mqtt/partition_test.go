@@ -242,6 +242,11 @@ func TestPartitionMigrateExisting(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// A row stamped years ahead goes to the default partition rather
+		// than stretch the legacy one over the days to come.
+		if err := db.Exec(`INSERT INTO mqtt_signal_history (payload, topic, direction, "timestamp") VALUES ('p', 'ahead', 'receive', '2100-01-01')`).Error; err != nil {
+			t.Fatal(err)
+		}
 		if err := r.Migrate(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -257,8 +262,11 @@ func TestPartitionMigrateExisting(t *testing.T) {
 			t.Errorf("partitions %v", parts)
 		}
 		var ids []int64
-		if err := db.Raw(`SELECT id FROM mqtt_signal_history ORDER BY id`).Scan(&ids).Error; err != nil || len(ids) != 50 || ids[0] != 1001 || ids[49] != 1050 {
+		if err := db.Raw(`SELECT id FROM mqtt_signal_history ORDER BY id`).Scan(&ids).Error; err != nil || len(ids) != 51 || ids[0] != 1001 || ids[50] != 1051 {
 			t.Fatalf("ids after conversion: %v, %v", ids, err)
+		}
+		if p := partitionOf(t, r, 1051); p != "mqtt_signal_history_default" {
+			t.Errorf("the row of 2100 is in %q", p)
 		}
 		var nulls int64
 		db.Raw(`SELECT count(*) FROM mqtt_signal_history WHERE "timestamp" IS NULL OR payload_raw IS NOT NULL`).Scan(&nulls)
@@ -278,7 +286,7 @@ func TestPartitionMigrateExisting(t *testing.T) {
 		}
 		exec(t, r, models.AdminUID, historyModel, "unlink", []any{int64(1002)})
 		next := insertAt(t, r, 0, "new/1", now.AddDate(0, 0, 2))
-		if next != 1051 || partitionOf(t, r, next) != "mqtt_signal_history_p"+day(now.AddDate(0, 0, 2)) {
+		if next != 1052 || partitionOf(t, r, next) != "mqtt_signal_history_p"+day(now.AddDate(0, 0, 2)) {
 			t.Errorf("new row %d in %s", next, partitionOf(t, r, next))
 		}
 		if err := db.Exec(`UPDATE mqtt_signal_history SET signal_id = ? WHERE id = ?`, sig, next).Error; err != nil {
