@@ -17,6 +17,7 @@ func (r *Registry) Check() error {
 			c.field(m, f)
 		}
 		c.model(m)
+		c.partition(m)
 		c.indexes(m)
 		c.channels(m)
 	}
@@ -198,4 +199,29 @@ func m2mTable(a, b *Model) string {
 	t := []string{a.Table, b.Table}
 	sort.Strings(t)
 	return t[0] + "_" + t[1] + "_rel"
+}
+
+// partition checks a Partitioning: a stored Datetime key, a known grain,
+// and no unique index PostgreSQL could not enforce across partitions.
+func (c *checker) partition(m *Model) {
+	p := m.Partition
+	if p == nil {
+		return
+	}
+	if f := m.Field(p.Field); f == nil || f.Type != Datetime || !f.Stored() {
+		c.bad(m, "partition key %q is not a stored datetime field", p.Field)
+	}
+	if _, err := ParseGrain(string(p.Grain)); err != nil {
+		c.bad(m, "%v", err)
+	}
+	for _, f := range m.Fields {
+		if f.Unique {
+			c.bad(m, "field %s is unique: a partitioned table cannot enforce it", f.Name)
+		}
+	}
+	for _, ix := range m.Indexes {
+		if ix.Unique {
+			c.bad(m, "unique index %v: a partitioned table cannot enforce it", ix.Fields)
+		}
+	}
 }

@@ -82,6 +82,11 @@ type Model struct {
 	// must drop the cache of verified credentials and groups.
 	InvalidatesAuth bool
 
+	// Partition, on PostgreSQL, makes the table partitioned by time
+	// (partition.go): for tables of millions of rows a day that retention
+	// empties by age.
+	Partition *Partitioning
+
 	// Indexes are composite indexes beyond the per-field Index and Unique.
 	Indexes []Index
 	// Channels are the bus channels that carry this model's data:

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -134,6 +135,12 @@ func (r *Registry) syncTables(tx *gorm.DB) error {
 	}
 	ms := r.Models()
 	for _, m := range ms {
+		if m.Partition != nil && r.dialect == Postgres {
+			if err := createPartitioned(tx, m); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := tx.Exec(`CREATE TABLE IF NOT EXISTS ` + quote(m.Table) + ` (` + idCol + `)`).Error; err != nil {
 			return fmt.Errorf("models: create table %s: %w", m.Table, err)
 		}
@@ -169,6 +176,13 @@ func (r *Registry) syncTables(tx *gorm.DB) error {
 		}
 		if err := syncIndexes(tx, m); err != nil {
 			return err
+		}
+		if m.Partition != nil && r.dialect == Postgres {
+			// After the columns and indexes: a partition made here is
+			// made like its parent.
+			if _, err := ensurePartitions(tx, m, time.Now()); err != nil {
+				return err
+			}
 		}
 		for _, f := range m.Fields {
 			if f.Type != Many2many {

@@ -137,7 +137,7 @@ func (a *app) openStore(ctx context.Context) error {
 	if a.bus, err = bus.New(busOpts); err != nil {
 		return err
 	}
-	a.mqttAddon = mqtt.New(mqtt.Options{Control: a.brokerControl})
+	a.mqttAddon = mqtt.New(mqtt.Options{Control: a.brokerControl, HistoryPartition: models.Grain(a.cfg.HistoryPartition)})
 	a.iotAddon = iotdevice.New(a.mqttAddon, iotdevice.Options{})
 	a.rules = rules.New(a.mqttAddon, a.iotAddon, rules.Options{})
 	a.reg, err = models.New(models.Options{DB: db, Dialect: dialect, Logger: a.log, Notifier: a.bus, Cipher: keys},

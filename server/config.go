@@ -38,6 +38,9 @@ type Config struct {
 	// bounds (listener.Options.QueueBytes and DeviceQueueBytes).
 	IngestQueueBytes int64
 	DeviceQueueBytes int64
+	// --history-partition: the span of one partition of the message
+	// history on PostgreSQL, day or month (mqtt.Options.HistoryPartition).
+	HistoryPartition string
 	CORSOrigins      []string // --cors-origins: foreign browser origins trusted by /web, /websocket and /hw_drivers
 	IoTPublicUser    string   // --iot-public-user: login /hw_drivers acts as for sessionless calls from a CORS origin
 	SecretKey        string   // --secret-key: secret; base64 key(s) encrypting stored secrets, instead of a key file
@@ -69,6 +72,7 @@ func DefaultConfig() Config {
 
 		IngestQueueBytes:   32 << 20,
 		DeviceQueueBytes:   16 << 20,
+		HistoryPartition:   "day",
 		LoginUserRateLimit: 20,
 		HTTPHeaderTimeout:  10 * time.Second,
 		HTTPBodyTimeout:    60 * time.Second,
@@ -185,6 +189,9 @@ var configOptions = []configOption{
 	{name: "device-queue-bytes", arg: "N", usage: "bytes of stored device messages waiting for the device update (discovery, last values); when full the writer waits; at least 1048576",
 		set: func(c *Config, v string) (err error) { c.DeviceQueueBytes, err = parseConfigInt64(v); return err },
 		get: func(c Config) string { return strconv.FormatInt(c.DeviceQueueBytes, 10) }},
+	{name: "history-partition", arg: "GRAIN", usage: "PostgreSQL: the message history is partitioned by time, one partition a day or a month; retention drops whole partitions. day suits thousands of messages a second, month a small deployment (a dozen partitions a year); a change applies to partitions made after it",
+		set: func(c *Config, v string) error { c.HistoryPartition = strings.TrimSpace(v); return nil },
+		get: func(c Config) string { return c.HistoryPartition }},
 	{name: "cors-origins", arg: "LIST", usage: "comma-separated browser origins (https://erp.example.com) allowed to call /hw_drivers/* across sites (CORS) and to use the /web routes and /websocket from their pages; empty allows only this server's own pages",
 		set: func(c *Config, v string) (err error) { c.CORSOrigins, err = parseConfigOrigins(v); return err },
 		get: func(c Config) string { return strings.Join(c.CORSOrigins, ",") }},

@@ -57,6 +57,7 @@ func TestConfigDefaults(t *testing.T) {
 
 		IngestQueueBytes:   32 << 20,
 		DeviceQueueBytes:   16 << 20,
+		HistoryPartition:   "day",
 		LoginUserRateLimit: 20,
 		HTTPHeaderTimeout:  10 * time.Second,
 		HTTPBodyTimeout:    time.Minute,
@@ -93,6 +94,7 @@ func TestConfigPrecedence(t *testing.T) {
 
 		IngestQueueBytes:   32 << 20,
 		DeviceQueueBytes:   16 << 20,
+		HistoryPartition:   "day",
 		LoginUserRateLimit: 20,
 		HTTPHeaderTimeout:  10 * time.Second,
 		HTTPBodyTimeout:    time.Minute,
@@ -224,6 +226,7 @@ func TestConfigPrecedence(t *testing.T) {
 
 				IngestQueueBytes:   2 << 20,
 				DeviceQueueBytes:   1 << 20,
+				HistoryPartition:   "day",
 				LoginUserRateLimit: 20,
 				HTTPHeaderTimeout:  10 * time.Second,
 				HTTPBodyTimeout:    time.Minute,
@@ -558,6 +561,7 @@ func TestConfigValidate(t *testing.T) {
 		{"demo without embedded broker", func(c *Config) { c.Demo = true }, "demo", "needs --embedded-broker"},
 		{"ingest queue minimum", func(c *Config) { c.IngestQueueBytes = 1 << 20 }, "", ""},
 		{"ingest queue too small", func(c *Config) { c.IngestQueueBytes = 1<<20 - 1 }, "ingest-queue-bytes", "must be between 1048576 and 2147483647, got 1048575"},
+		{"history partition by week", func(c *Config) { c.HistoryPartition = "week" }, "history-partition", `want day or month, got "week"`},
 		{"device queue too large", func(c *Config) { c.DeviceQueueBytes = 1 << 31 }, "device-queue-bytes", "must be between 1048576 and 2147483647, got 2147483648"},
 	}
 	for _, tt := range tests {
@@ -599,7 +603,7 @@ func TestConfigValidate(t *testing.T) {
 			settings = append(settings, strings.TrimPrefix(name, "--"))
 		}
 		want := []string{"http-addr", "db", "db-name", "log-level", "log-format", "max-request-bytes", "session-max-age", "login-rate-limit", "login-user-rate-limit",
-			"http-header-timeout", "http-body-timeout", "http-idle-timeout", "shutdown-timeout", "ingest-queue-bytes", "device-queue-bytes"}
+			"http-header-timeout", "http-body-timeout", "http-idle-timeout", "shutdown-timeout", "history-partition", "ingest-queue-bytes", "device-queue-bytes"}
 		if !slices.Equal(settings, want) {
 			t.Errorf("settings named = %q, want %q", settings, want)
 		}
@@ -619,6 +623,7 @@ func TestConfigRedacted(t *testing.T) {
 		"demo=false",
 		"device-queue-bytes=16777216",
 		"embedded-broker=",
+		"history-partition=day",
 		"http-addr=:8069",
 		"http-body-timeout=1m0s",
 		"http-header-timeout=10s",

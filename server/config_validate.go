@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/keyring"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"time"
 )
 
@@ -110,6 +111,9 @@ func (c Config) problems() []configProblem {
 	}
 	if c.Demo && c.EmbeddedBroker == "" {
 		add("demo", "needs --embedded-broker (the demo devices run on the embedded broker), e.g. --embedded-broker 127.0.0.1:1883")
+	}
+	if _, err := models.ParseGrain(c.HistoryPartition); err != nil || c.HistoryPartition == "" {
+		add("history-partition", "want day or month, got %q", c.HistoryPartition)
 	}
 	for _, q := range []struct {
 		setting string

@@ -1,16 +1,18 @@
 // Command historypurge measures what partitioning mqtt_signal_history by
 // day buys the retention purge on PostgreSQL: the same rows, generated in
 // SQL with generate_series, purged once from a plain table with a DELETE by
-// timestamp (what Addon.PurgeHistory does today) and once from a table
-// partitioned by RANGE on timestamp by dropping the partitions older than
-// the cutoff, in the same run. It prints rows purged, seconds for each and
-// their ratio; it fails only on functional errors (wrong counts), never
-// because of a figure. See bench/README.md.
+// timestamp and once from a table partitioned by RANGE on timestamp by
+// dropping the partitions older than the cutoff, in the same run. It
+// prints rows purged, seconds for each and their ratio; it fails only on
+// functional errors (wrong counts), never because of a figure. See
+// bench/README.md.
 //
-// The tables have the history's columns that matter for the cost (a
-// bigint id from a sequence, broker, topic, payload, timestamp, the topic
-// and timestamp indexes); they are not created by the server, so the
-// figure isolates the storage-level difference.
+// -mode server (the default) runs the server's own code: the schema
+// models.Registry.Migrate makes (plain, as before partitioning, and
+// partitioned) and the retention mqtt.Addon.PurgeHistory, then times the
+// in-place conversion of a plain table of the same rows. -mode sql runs
+// the bench's own two tables (the history's costly columns and indexes
+// only), which isolates the storage-level difference.
 package main
 
 import (
@@ -33,7 +35,9 @@ func main() {
 		pg      = flag.String("pg", benchproc.DefaultPG(), "PostgreSQL maintenance database URL")
 		rows    = flag.Int64("rows", 10_000_000, "rows generated in each table")
 		days    = flag.Int("days", 12, "days the rows are spread over; the purge keeps the newest one")
-		timeout = flag.Duration("timeout", 30*time.Minute, "whole run")
+		timeout = flag.Duration("timeout", 60*time.Minute, "whole run")
+		mode    = flag.String("mode", "server", "server: the server's schema and retention; sql: the bench's own tables")
+		convert = flag.Bool("convert", true, "server mode: also time the in-place conversion of a plain table of -rows rows")
 	)
 	flag.Parse()
 	if *rows < 1 || *days < 2 {
@@ -42,7 +46,17 @@ func main() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	if err := run(ctx, *pg, *rows, *days); err != nil {
+	var err error
+	switch *mode {
+	case "server":
+		err = runServer(ctx, *pg, *rows, *days, *convert)
+	case "sql":
+		err = run(ctx, *pg, *rows, *days)
+	default:
+		fmt.Fprintln(os.Stderr, "historypurge: -mode is server or sql")
+		os.Exit(2)
+	}
+	if err != nil {
 		slog.Error("historypurge failed", slog.Any("error", err))
 		os.Exit(1)
 	}

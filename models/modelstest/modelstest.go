@@ -49,6 +49,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Rules configure the automation addon.
 	Rules rules.Options
+	// HistoryPartition is the history's partition grain on PostgreSQL
+	// ("": a day).
+	HistoryPartition models.Grain
 	// Cipher encrypts the secrets at rest; nil: TestKeyring, the same for
 	// every registry of the test binary (so a database reopened reads its
 	// secrets back), as a server always has one.
@@ -130,7 +133,7 @@ func open(o Options, dsn string) (_ *App, db *sql.DB, err error) {
 	if db, err = gdb.DB(); err != nil {
 		return nil, nil, fmt.Errorf("open database: %w", err)
 	}
-	app := &App{MQTT: mqtt.New(mqtt.Options{Control: o.Control})}
+	app := &App{MQTT: mqtt.New(mqtt.Options{Control: o.Control, HistoryPartition: o.HistoryPartition})}
 	app.Devices = iotdevice.New(app.MQTT, iotdevice.Options{Drivers: o.Drivers})
 	app.Rules = rules.New(app.MQTT, app.Devices, o.Rules)
 	if o.Cipher == nil {

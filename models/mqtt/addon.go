@@ -44,6 +44,11 @@ type Options struct {
 	// asked at each call (the service is built after the registry it
 	// stores into); nil, or a nil result, means this server runs no MQTT.
 	Control func() BrokerControl
+	// HistoryPartition is the span of one partition of the history on
+	// PostgreSQL: models.GrainDay (the default; right from thousands of
+	// messages a second) or models.GrainMonth (a small deployment: a
+	// dozen partitions a year). See docs/HISTORY-PARTITIONING.md.
+	HistoryPartition models.Grain
 }
 
 // Addon is the mqtt addon: give it to models.New, then hand it to the
@@ -67,7 +72,7 @@ func (a *Addon) Manifest() models.Manifest {
 			{Key: GroupUser, Name: "MQTT / User", Implies: []string{models.GroupUser}},
 			{Key: GroupManager, Name: "MQTT / Manager", Implies: []string{GroupUser}, ImpliedBy: []string{models.GroupSystem}},
 		},
-		Models: []*models.Model{a.broker(), a.subscription(), a.signal(), historyModel(), a.service()},
+		Models: []*models.Model{a.broker(), a.subscription(), a.signal(), historyModel(a.opts.HistoryPartition), a.service()},
 		Built:  a.built,
 		Tables: inflightTables,
 	}

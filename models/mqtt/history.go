@@ -13,9 +13,12 @@ import (
 // historyModel mirrors mqtt.signal.history (seed-addon.md §1.4), with
 // the broker and subscription links the addon lacked (defect 10). Ordered
 // newest first; id breaks ties so paging is stable.
-func historyModel() *models.Model {
+func historyModel(grain models.Grain) *models.Model {
 	return &models.Model{
-		Name: "mqtt.signal.history", Description: "MQTT Signal History", Order: "timestamp desc, id desc", RecName: "display_name",
+		// On PostgreSQL, partitioned by day or month: retention drops
+		// whole partitions (retention.go).
+		Partition: &models.Partitioning{Field: "timestamp", Grain: grain},
+		Name:      "mqtt.signal.history", Description: "MQTT Signal History", Order: "timestamp desc, id desc", RecName: "display_name",
 		Fields: []*models.Field{
 			{Name: "signal_id", Type: models.Many2one, Relation: "mqtt.signal", String: "MQTT Signal", OnDelete: "set null"},
 			// Set on every received row: no foreign keys (see NoForeignKey);
@@ -42,7 +45,18 @@ func historyModel() *models.Model {
 		},
 		Access:   map[string]string{GroupUser: "r", GroupManager: "rwcu"},
 		Channels: []string{ChannelRealtime},
+		Prepare:  historyPrepare,
 	}
+}
+
+// historyPrepare refuses to clear a row's timestamp: the partitioned
+// history (PostgreSQL) files every row by it, and the column is NOT NULL
+// there. SQLite refuses it too, so both answer alike.
+func historyPrepare(env *models.Env, vals map[string]any, create bool) error {
+	if v, ok := vals["timestamp"]; ok && (v == nil || v == false) {
+		return models.ValidationErrorf("The message history's Timestamp cannot be empty: rows are kept by time.")
+	}
+	return nil
 }
 
 // historyDisplayName is "<topic> - <timestamp UTC>"; the addon showed
@@ -279,83 +293,6 @@ func Truncate(s string, n int) string {
 		n--
 	}
 	return s[:n]
-}
-
-// PurgeHistory applies each broker's retention (maximum age in days and/or
-// number of rows) and returns how many rows it deleted.
-func (a *Addon) PurgeHistory(ctx context.Context) (int64, error) {
-	var total int64
-	// Outside a transaction: each delete commits alone, so a long purge
-	// never holds the write lock the ingest writer waits for.
-	err := a.read(ctx, func(su *models.Env) error {
-		history, brokers := a.reg.Model("mqtt.signal.history"), a.reg.Model("mqtt.broker")
-		all := su.WithContext(map[string]any{"active_test": false})
-		// Rows still queued when their broker or subscription was deleted
-		// are inserted after the unlink's own cleanup (the links have no
-		// foreign key): sweep them here.
-		brokerIDs, err := all.Search(brokers, []any{}, 0, 0, "id")
-		if err != nil {
-			return err
-		}
-		n, err := su.DeleteWhere(history, []any{[]any{"broker_id", "!=", false}, []any{"broker_id", "not in", brokerIDs}})
-		if err != nil {
-			return err
-		}
-		total += n
-		subIDs, err := all.Search(a.reg.Model("mqtt.subscription"), []any{}, 0, 0, "id")
-		if err != nil {
-			return err
-		}
-		if _, err := su.UpdateWhere(history, []any{[]any{"subscription_id", "!=", false}, []any{"subscription_id", "not in", subIDs}},
-			map[string]any{"subscription_id": false}); err != nil {
-			return err
-		}
-		kept, err := all.Search(brokers, []any{"|", []any{"history_max_age_days", ">", 0}, []any{"history_max_rows", ">", 0}}, 0, 0, "id")
-		if err != nil {
-			return err
-		}
-		recs, err := su.Load(brokers, kept, "history_max_age_days", "history_max_rows")
-		if err != nil {
-			return err
-		}
-		for _, b := range recs {
-			n, err := purgeBroker(su, history, b.ID, b.Int("history_max_age_days"), b.Int("history_max_rows"))
-			total += n
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	return total, err
-}
-
-// purgeBroker deletes a broker's rows older than maxAge days and those
-// beyond its maxRows newest (0: no such limit).
-func purgeBroker(su *models.Env, history *models.Model, brokerID, maxAge, maxRows int64) (int64, error) {
-	var total int64
-	if maxAge > 0 {
-		cutoff := time.Now().Add(-time.Duration(maxAge) * 24 * time.Hour)
-		n, err := su.DeleteWhere(history, []any{[]any{"broker_id", "=", brokerID}, []any{"timestamp", "<", cutoff}})
-		if err != nil {
-			return total, err
-		}
-		total += n
-	}
-	if maxRows > 0 {
-		// Keep the newest maxRows rows: delete below the id of the
-		// maxRows-th newest.
-		edge, err := su.Search(history, []any{[]any{"broker_id", "=", brokerID}}, maxRows-1, 1, "id desc")
-		if err != nil || len(edge) == 0 {
-			return total, err
-		}
-		n, err := su.DeleteWhere(history, []any{[]any{"broker_id", "=", brokerID}, []any{"id", "<", edge[0]}})
-		if err != nil {
-			return total, err
-		}
-		total += n
-	}
-	return total, nil
 }
 
 // RecordSent keeps messages the broker acknowledged in the send history
