@@ -54,3 +54,54 @@ func TestClusterFailoverSIGKILL(t *testing.T) {
 	c.checkStream("load/", total)
 	t.Logf("%d published, %d stored, 0 duplicates", total, c.received("load/"))
 }
+
+// TestClusterLostConnection: the owner's coordination connection is cut
+// by PostgreSQL (pg_terminate_backend of its backend, as a failover of
+// the database or a network cut would). Its advisory locks go with the
+// connection, so it stops its daemon at once; another instance takes the
+// broker and the stream goes on, stored once. The cut instance stays up
+// and rejoins the cluster.
+func TestClusterLostConnection(t *testing.T) {
+	const total = 3000
+	c := startCluster(t, 3)
+	o := c.login(0)
+	broker := c.addBroker(o, "cut", "cut", nil)
+	victim := c.waitOwner(broker, -1)
+
+	s := publishStream(t, c.mq.URL(), "e2e-cut-publisher", "cut/x", total, 200)
+	testkit.Eventually(t, 30*time.Second, "a sixth of the stream stored", func() bool { return c.received("cut/") >= total/6 })
+	pid := c.procs[victim].cmd.Process.Pid
+	cut := time.Now()
+	if n := c.queryInt(`SELECT count(*) FROM (SELECT pg_terminate_backend(backend_pid) FROM mqtt_instance WHERE pid = $1) t`, pid); n != 1 {
+		t.Fatalf("terminated %d backends of instance %d, want 1", n, victim)
+	}
+	next := c.waitOwner(broker, victim)
+	took := time.Since(cut)
+
+	p := c.procs[victim]
+	var lost, stopped time.Time
+	testkit.Eventually(t, 10*time.Second, "the cut instance to give its broker up and stop its daemon", func() bool {
+		lost = p.logTime("lock connection lost: every broker given up", "", nil)
+		stopped = p.logTime("MQTT listener stopped", "broker_id", broker)
+		return !lost.IsZero() && !stopped.IsZero()
+	})
+	// "At once": on the next heartbeat (1 s) that finds the connection
+	// gone, well before the 6 s after which the others would call the
+	// instance dead.
+	if d := stopped.Sub(cut); d > 3*time.Second {
+		t.Errorf("the cut instance stopped its daemon %s after the cut", d)
+	}
+	t.Logf("cut instance %d's connection: it stopped its daemon after %s, instance %d owned the broker after %s",
+		victim, stopped.Sub(cut).Round(time.Millisecond), next, took.Round(time.Millisecond))
+
+	s.wait(t)
+	testkit.Eventually(t, 60*time.Second, "the whole stream stored", func() bool { return c.received("cut/") >= total })
+	time.Sleep(500 * time.Millisecond)
+	c.checkStream("cut/", total)
+	if got := c.owner(broker); got != next {
+		t.Errorf("broker owned by instance %d after the stream, want %d (no flapping back)", got, next)
+	}
+	testkit.Eventually(t, 10*time.Second, "the cut instance live again", func() bool {
+		return c.queryInt(`SELECT count(*) FROM mqtt_instance WHERE pid = $1 AND heartbeat > now() - interval '3 seconds'`, pid) == 1
+	})
+}
