@@ -6,10 +6,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
@@ -99,6 +101,9 @@ func (c *cluster) queryInt(ctx context.Context, sql string, args ...any) (int64,
 
 func (c *cluster) liveInstances(ctx context.Context) (int, error) {
 	n, err := c.queryInt(ctx, `SELECT count(*) FROM mqtt_instance WHERE heartbeat > now() - interval '6 seconds'`)
+	if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "42P01" {
+		return 0, nil // no Coordinator has created its table yet
+	}
 	return int(n), err
 }
 

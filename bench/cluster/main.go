@@ -48,7 +48,7 @@ func main() {
 	)
 	flag.IntVar(&o.n, "n", 50_000, "ingest: QoS 1 messages published per case")
 	flag.StringVar(&sizes, "instances", "1,2,3", "ingest: cluster sizes, comma-separated; the first is the reference")
-	flag.IntVar(&o.rounds, "rounds", 1, "ingest: passes over the sizes (the odd ones reversed), figures summed per size")
+	flag.IntVar(&o.rounds, "rounds", 3, "ingest: passes over the sizes (the odd ones reversed), figures summed per size")
 	flag.IntVar(&o.window, "window", 200, "QoS 1 publisher: PUBACKs awaited at most in flight")
 	flag.IntVar(&o.kills, "kills", 10, "failover: SIGKILLs of the broker's owner (0 skips the part)")
 	flag.IntVar(&o.rate, "rate", 500, "failover: messages per second of the QoS 1 stream during the kills")

@@ -62,7 +62,10 @@ func (b *bench) report(w io.Writer) {
 				return fmt.Sprintf("%.0f", float64(d)/float64(time.Microsecond)/float64(s.n))
 			}
 			fmt.Fprintf(tw, "%d\t%d\t%.1f\t%.0f\t%s\t%s\t%s\t%s\t\n", n, s.n, s.elapsed.Seconds(), rate, ratio(rate, ref), strings.Join(split, "/"), per(s.server), per(s.pg))
-			kv = append(kv, fmt.Sprintf("ingest_msgs_per_s_%d=%.0f", n, rate), fmt.Sprintf("ingest_ratio_%d_vs_%d=%s", n, b.o.instances[0], ratio(rate, ref)))
+			kv = append(kv, fmt.Sprintf("ingest_msgs_per_s_%d=%.0f", n, rate))
+			if n != b.o.instances[0] {
+				kv = append(kv, fmt.Sprintf("ingest_ratio_%d_vs_%d=%s", n, b.o.instances[0], ratio(rate, ref)))
+			}
 		}
 		tw.Flush()
 		fmt.Fprintln(w)
