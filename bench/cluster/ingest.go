@@ -58,7 +58,13 @@ func (b *bench) ingestCase(ctx context.Context, n int) (ingestResult, error) {
 		return r, err
 	}
 	defer c.close()
-	if err := c.listen(ctx, 0, "oim-bench-shared", "bench/#", map[string]any{"shared_group": sharedGroup}); err != nil {
+	// A client id of its own per case: the members' persistent sessions
+	// of an earlier case (client id, a dash, an instance id) stay in the
+	// group at Mosquitto and would take their share of this case's
+	// messages.
+	b.cases++
+	clientID := fmt.Sprintf("oim-bench-shared-%d", b.cases)
+	if err := c.listen(ctx, 0, clientID, "bench/#", map[string]any{"shared_group": sharedGroup}); err != nil {
 		return r, err
 	}
 	pub, err := benchmqtt.Connect(b.broker.URL(), "bench-cluster-publisher")

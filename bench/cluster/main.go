@@ -122,6 +122,7 @@ type bench struct {
 	keys      string // directory of the secret key file the instances share
 	startLoad string
 
+	cases    int // ingest cases started
 	ingest   []ingestResult
 	failover *failoverResult
 }
