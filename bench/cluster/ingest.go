@@ -20,7 +20,8 @@ import (
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchproc"
 )
 
-// sharedGroup is the broker record's shared_group in part (a).
+// sharedGroup starts the broker record's shared_group in part (a); the
+// case number ends it.
 const sharedGroup = "bench"
 
 type ingestResult struct {
@@ -58,13 +59,14 @@ func (b *bench) ingestCase(ctx context.Context, n int) (ingestResult, error) {
 		return r, err
 	}
 	defer c.close()
-	// A client id of its own per case: the members' persistent sessions
-	// of an earlier case (client id, a dash, an instance id) stay in the
-	// group at Mosquitto and would take their share of this case's
-	// messages.
+	// A group and client id of their own per case: the members'
+	// persistent sessions of an earlier case (client id, a dash, an
+	// instance id) stay in their group at Mosquitto, offline, and would
+	// take their share of this case's messages.
 	b.cases++
+	group := fmt.Sprintf("%s%d", sharedGroup, b.cases)
 	clientID := fmt.Sprintf("oim-bench-shared-%d", b.cases)
-	if err := c.listen(ctx, 0, clientID, "bench/#", map[string]any{"shared_group": sharedGroup}); err != nil {
+	if err := c.listen(ctx, 0, clientID, "bench/#", map[string]any{"shared_group": group}); err != nil {
 		return r, err
 	}
 	pub, err := benchmqtt.Connect(b.broker.URL(), "bench-cluster-publisher")

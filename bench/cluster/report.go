@@ -16,7 +16,7 @@ import (
 // the rounds, ratios against the first size), the failover distribution,
 // then key=value lines.
 func (b *bench) report(w io.Writer) {
-	fmt.Fprintf(w, "\ncluster: %d QoS 1 messages per ingest case, publisher %d PUBACKs in flight, shared_group %q, persistent sessions; %d CPUs, load average %s at start, %s at end\n\n",
+	fmt.Fprintf(w, "\ncluster: %d QoS 1 messages per ingest case, publisher %d PUBACKs in flight, shared_group %q<case>, persistent sessions; %d CPUs, load average %s at start, %s at end\n\n",
 		b.o.n, b.o.window, sharedGroup, runtime.NumCPU(), b.startLoad, benchproc.LoadAverage())
 	type sum struct {
 		n       int64
