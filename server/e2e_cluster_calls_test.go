@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/cookiejar"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -75,6 +76,27 @@ func TestClusterAnyInstance(t *testing.T) {
 			t.Fatalf("check_connection on instance %d = %v", other, res)
 		}
 		c.forwarded(t, "check_connection", ids[other], ids[owner])
+	})
+
+	t.Run("an error answer through a non-owner", func(t *testing.T) {
+		// A broker nobody listens on: its owner's check fails, and the
+		// caller gets that failure, not a timeout.
+		bad := via.create("mqtt.broker", map[string]any{"name": "calls-bad", "host": testmqtt.Host, "port": strconv.Itoa(testmqtt.FreePort(t)),
+			"client_id": "oim-calls-bad", "connect_timeout": 2})
+		badOwner := c.waitOwner(bad, -1)
+		asker := (badOwner + 1) % len(c.procs)
+		// The asker learns the new broker's owner on its next claim round
+		// (1 s); until then it finds no owner and checks by itself, with
+		// the same answer, so the check is repeated until forwarded.
+		asking := c.login(asker)
+		sql := `SELECT count(*) FROM mqtt_outbox WHERE kind = 'check_connection' AND broker_id = $1 AND caller = $2 AND claimed_by = $3 AND state = 'error'`
+		testkit.Eventually(t, 10*time.Second, "a check_connection of the dead broker forwarded to its owner", func() bool {
+			_, err := asking.try("mqtt.broker", "check_connection", []any{[]any{bad}}, nil)
+			if err == nil || !strings.Contains(err.Error(), "Failed to connect") {
+				t.Fatalf("check_connection of a dead broker on instance %d = %v, want the owner's connection failure", asker, err)
+			}
+			return c.queryInt(sql, bad, ids[asker], ids[badOwner]) == 1
+		})
 	})
 
 	t.Run("bus on every instance", func(t *testing.T) {
