@@ -251,16 +251,16 @@ func (s *stream) wait(t *testing.T) {
 	}
 }
 
-// logTime is the time of the first record with message msg (and, when
-// key is set, attribute key equal to val) in p's log; zero when none.
-func (p *serverProc) logTime(msg, key string, val any) time.Time {
+// logTime is the time of the first record after after with message msg
+// (and, when key is set, attribute key equal to val) in p's log; zero
+// when none.
+func (p *serverProc) logTime(after time.Time, msg, key string, val any) time.Time {
 	for _, rec := range p.logRecords(msg) {
 		if key != "" && fmt.Sprint(rec[key]) != fmt.Sprint(val) {
 			continue
 		}
 		s, _ := rec["time"].(string)
-		at, err := time.Parse(time.RFC3339Nano, s)
-		if err == nil {
+		if at, err := time.Parse(time.RFC3339Nano, s); err == nil && at.After(after) {
 			return at
 		}
 	}

@@ -85,8 +85,8 @@ func TestClusterLostConnection(t *testing.T) {
 	p := c.procs[victim]
 	var lost, stopped time.Time
 	testkit.Eventually(t, 10*time.Second, "the cut instance to give its broker up and stop its daemon", func() bool {
-		lost = p.logTime("lock connection lost: every broker given up", "", nil)
-		stopped = p.logTime("MQTT listener stopped", "broker_id", broker)
+		lost = p.logTime(cut, "lock connection lost: every broker given up", "", nil)
+		stopped = p.logTime(cut, "MQTT listener stopped", "broker_id", broker)
 		return !lost.IsZero() && !stopped.IsZero()
 	})
 	// "At once": on the next heartbeat (1 s) that finds the connection
