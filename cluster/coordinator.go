@@ -28,6 +28,11 @@ const (
 	// brokers' locks, if its backend still holds them, are not trusted;
 	// with a 1 s heartbeat a failover stays under 10 s.
 	defaultDeadAfter = 6 * time.Second
+	// defaultPurgeAfter: the row of an instance dead this long is deleted
+	// (kept until then for whoever looks into a failover).
+	defaultPurgeAfter = time.Hour
+	// instancePurgeEvery spaces the purges of dead instances.
+	instancePurgeEvery = time.Minute
 )
 
 // lockClass is the first key of every broker's advisory lock ("MQTT"),
@@ -36,6 +41,10 @@ const lockClass int32 = 0x4D515454
 
 // announceChannel is the NOTIFY channel of Announce.
 const announceChannel = "mqtt_cluster"
+
+// leaveBroker is the broker of an instance's last announcement, as it
+// stops cleanly: not a broker, nor the service (0).
+const leaveBroker = -1
 
 // Options configure a Coordinator.
 type Options struct {
@@ -48,6 +57,9 @@ type Options struct {
 	// DeadAfter: an instance without a heartbeat this long is dead;
 	// default 6 s.
 	DeadAfter time.Duration
+	// PurgeAfter: the rows of an instance dead this long are deleted;
+	// default 1 h.
+	PurgeAfter time.Duration
 	// Outbox tunes the composed Outbox (DSN, Instance, Owns, HasOwner
 	// and Logger are set by the Coordinator).
 	Outbox OutboxOptions
@@ -83,6 +95,8 @@ type Coordinator struct {
 
 	mu   sync.Mutex
 	pool *pgxpool.Pool // Announce's; set while Run runs
+
+	lastPurge time.Time // the claim rounds' own
 }
 
 var _ listener.Cluster = (*Coordinator)(nil)
@@ -103,6 +117,9 @@ func New(opts Options) *Coordinator {
 	}
 	if opts.DeadAfter <= 0 {
 		opts.DeadAfter = defaultDeadAfter
+	}
+	if opts.PurgeAfter <= 0 {
+		opts.PurgeAfter = defaultPurgeAfter
 	}
 	c := &Coordinator{opts: opts, log: opts.Logger.With(slog.String("component", "cluster")),
 		changed: make(chan struct{}, 1), kick: make(chan struct{}, 1)}
@@ -148,10 +165,23 @@ func (c *Coordinator) Owner(brokerID int64) (mqttmodel.InstanceStatus, time.Time
 	return mqttmodel.InstanceStatus{}, time.Time{}, false
 }
 
-// Instances are the live instances, this one included.
+// Instances are the live instances, this one included, each with the
+// number of brokers it owns.
 func (c *Coordinator) Instances() []mqttmodel.InstanceStatus {
 	s := c.snap.Load()
-	return append([]mqttmodel.InstanceStatus(nil), s.instances...)
+	out := append([]mqttmodel.InstanceStatus(nil), s.instances...)
+	for i := range out {
+		if out[i].Self {
+			out[i].Brokers = len(s.owned)
+			continue
+		}
+		for _, o := range s.owners {
+			if o.instance == out[i].ID {
+				out[i].Brokers++
+			}
+		}
+	}
+	return out
 }
 
 // Changed receives when the brokers this instance owns change.

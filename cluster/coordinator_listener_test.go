@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -34,14 +35,18 @@ func (in *instance) runWithCoordinator(dsn string, pid int) *Coordinator {
 			t.Errorf("coordinator %d: %v", pid, err)
 		}
 	})
-	t.Cleanup(func() { cancel(); wg.Wait() })
+	in.stop = sync.OnceFunc(func() { cancel(); wg.Wait() })
+	t.Cleanup(in.stop)
 	testkit.Eventually(t, 10*time.Second, "registered", func() bool { return c.Self().ID != 0 })
 	return c
 }
 
+// connected reports whether this instance's own daemon of the broker is
+// connected (Daemons also reports the brokers the other instance runs,
+// under its pid).
 func (in *instance) connected(id int64) bool {
 	d, ok := in.daemon(id)
-	return ok && d.State == mqttmodel.StateConnected
+	return ok && d.State == mqttmodel.StateConnected && d.ThreadIdentifier == fmt.Sprintf("mqtt_listener_%d_%d", os.Getpid(), id)
 }
 
 // TestDaemonFollowsOwnership: the service started on A runs on both

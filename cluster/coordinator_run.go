@@ -103,6 +103,27 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
+// closeConn closes one of the Coordinator's connections, within
+// writeTimeout even when the context it served has ended.
+func closeConn(conn *pgx.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	conn.Close(ctx)
+}
+
+// leave deletes this instance's rows and releases its locks, on a clean
+// stop; a failure is logged, the others then wait for DeadAfter.
+func (c *Coordinator) leave(conn *pgx.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	id := c.id.Load()
+	if _, err := conn.Exec(ctx, sqlLeave, id, announceChannel, fmt.Sprintf("%d:%d", id, leaveBroker)); err != nil {
+		c.log.Warn("Unable to leave the cluster cleanly: the others take over once this instance is seen dead", "err", err)
+		return
+	}
+	c.log.Info("instance left the cluster", "instance", id)
+}
+
 func signal1(ch chan struct{}) {
 	select {
 	case ch <- struct{}{}:
@@ -128,9 +149,10 @@ func (c *Coordinator) session(ctx context.Context, cfg *pgx.ConnConfig) error {
 		return err
 	}
 	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
-		defer cancel()
-		conn.Close(cctx) // closing the session releases its locks
+		if ctx.Err() != nil && c.id.Load() != 0 {
+			c.leave(conn) // a clean stop: the others need not wait for DeadAfter
+		}
+		closeConn(conn) // closing the session releases its locks
 	}()
 	if err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, sqlSchemaLock); err != nil {
@@ -149,6 +171,9 @@ func (c *Coordinator) session(ctx context.Context, cfg *pgx.ConnConfig) error {
 		}
 		c.id.Store(id)
 		c.log.Info("instance registered", "instance", id, "host", c.opts.Host, "pid", c.opts.PID)
+		// The brokers with a shared group run here from now on, whatever
+		// this instance owns (listener's runsHere).
+		signal1(c.changed)
 	}
 	t := time.NewTicker(c.opts.HeartbeatEvery)
 	defer t.Stop()
@@ -176,6 +201,7 @@ func (c *Coordinator) round(ctx context.Context, conn *pgx.Conn) error {
 		return fmt.Errorf("heartbeat: %w", err)
 	}
 	self.Heartbeat = time.Now()
+	c.purge(ctx, conn)
 	active, err := activeBrokers(ctx, conn)
 	if err != nil {
 		return err
@@ -220,9 +246,9 @@ func (c *Coordinator) round(ctx context.Context, conn *pgx.Conn) error {
 		if _, taken := owners[b]; taken {
 			continue
 		}
-		var ok bool
-		if err := conn.QueryRow(ctx, sqlTryLock, lockClass, int32(b)).Scan(&ok); err != nil {
-			return fmt.Errorf("lock broker %d: %w", b, err)
+		ok, err := tryLock(ctx, conn, b)
+		if err != nil {
+			return err
 		}
 		if !ok {
 			continue // another instance took it since the owners were read
@@ -264,14 +290,36 @@ func (c *Coordinator) round(ctx context.Context, conn *pgx.Conn) error {
 	return nil
 }
 
+// purge deletes the rows of the instances dead for PurgeAfter, at most
+// every instancePurgeEvery (or PurgeAfter, if shorter), by one instance
+// at a time (the others skip it: their deletes would only wait on its
+// row locks). A failure is logged and retried next round: it is no
+// reason to give up the brokers, and a broken connection fails the
+// round's next statement anyway.
+func (c *Coordinator) purge(ctx context.Context, conn *pgx.Conn) {
+	if time.Since(c.lastPurge) < min(instancePurgeEvery, c.opts.PurgeAfter) {
+		return
+	}
+	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		var mine bool
+		if err := tx.QueryRow(ctx, sqlPurgeLock).Scan(&mine); err != nil || !mine {
+			return err
+		}
+		_, err := tx.Exec(ctx, sqlPurgeInstances, c.opts.PurgeAfter.Seconds())
+		return err
+	})
+	if err != nil {
+		c.log.Warn("Unable to purge the dead instances' rows", "err", err)
+		return
+	}
+	c.lastPurge = time.Now()
+}
+
 func (c *Coordinator) release(ctx context.Context, conn *pgx.Conn, broker, id int64) error {
 	if _, err := conn.Exec(ctx, sqlReleased, broker, id); err != nil {
 		return fmt.Errorf("release broker %d: %w", broker, err)
 	}
-	if _, err := conn.Exec(ctx, sqlUnlock, lockClass, int32(broker)); err != nil {
-		return fmt.Errorf("unlock broker %d: %w", broker, err)
-	}
-	return nil
+	return unlock(ctx, conn, broker)
 }
 
 func activeBrokers(ctx context.Context, conn *pgx.Conn) ([]int64, error) {
@@ -309,7 +357,7 @@ func liveInstances(ctx context.Context, conn *pgx.Conn, dead float64, self int64
 }
 
 func brokerOwners(ctx context.Context, conn *pgx.Conn, dead float64) (map[int64]owner, error) {
-	rows, err := conn.Query(ctx, sqlOwners, dead, lockClass)
+	rows, err := conn.Query(ctx, sqlOwners, dead, int64(lockClass))
 	if err != nil {
 		return nil, fmt.Errorf("owners: %w", err)
 	}
@@ -345,11 +393,7 @@ func (c *Coordinator) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) error
 	if err != nil {
 		return err
 	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
-		defer cancel()
-		conn.Close(cctx)
-	}()
+	defer closeConn(conn)
 	if _, err := conn.Exec(ctx, "LISTEN "+announceChannel); err != nil {
 		return err
 	}
@@ -371,8 +415,8 @@ func (c *Coordinator) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) error
 			continue
 		}
 		signal1(c.kick)
-		if from == c.id.Load() {
-			continue
+		if from == c.id.Load() || broker == leaveBroker {
+			continue // an instance that left concerns the claim round only
 		}
 		if h := c.handlers.Load(); h != nil && h.Changed != nil {
 			h.Changed(ctx, broker)

@@ -16,8 +16,15 @@ import (
 // test ends; changed counts its Changed handler's calls.
 func runCoordinator(t *testing.T, dsn string, pid int) (c *Coordinator, stop func()) {
 	t.Helper()
-	c = New(Options{DSN: dsn, Logger: modelstest.Logger(t), Host: "test", PID: pid,
+	return runCoordinatorWith(t, Options{DSN: dsn, Logger: modelstest.Logger(t), Host: "test", PID: pid,
 		HeartbeatEvery: 200 * time.Millisecond, DeadAfter: 2 * time.Second, Outbox: OutboxOptions{Sweep: 200 * time.Millisecond}})
+}
+
+// runCoordinatorWith is runCoordinator with options of the test's.
+func runCoordinatorWith(t *testing.T, opts Options) (c *Coordinator, stop func()) {
+	t.Helper()
+	c = New(opts)
+	pid := opts.PID
 	c.Serve(listener.ClusterHandlers{})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -31,6 +38,17 @@ func runCoordinator(t *testing.T, dsn string, pid int) (c *Coordinator, stop fun
 	t.Cleanup(stop)
 	testkit.Eventually(t, 10*time.Second, "registered", func() bool { return c.Self().ID != 0 })
 	return c, stop
+}
+
+// unreachableBrokers creates n active brokers named b0, b1...: the
+// Coordinator's tests need their rows, not a broker behind them.
+func unreachableBrokers(app *instance, n int) []int64 {
+	var ids []int64
+	for i := range n {
+		ids = append(ids, app.call("mqtt.broker", "create", map[string]any{"name": fmt.Sprint("b", i), "host": "127.0.0.1",
+			"port": "1", "client_id": fmt.Sprint("b", i)}).(int64))
+	}
+	return ids
 }
 
 func ownedBy(cs []*Coordinator, ids []int64) map[int64][]int {
@@ -74,12 +92,7 @@ func spread(cs []*Coordinator, ids []int64, per map[int]int) bool {
 func TestCoordinatorSpreadAndTakeover(t *testing.T) {
 	modelstest.CheckLeaks(t)
 	dsn := pgDSN(t)
-	app := openInstance(t, dsn)
-	var ids []int64
-	for i := range 2 {
-		ids = append(ids, app.call("mqtt.broker", "create", map[string]any{"name": fmt.Sprint("b", i), "host": "127.0.0.1",
-			"port": "1", "client_id": fmt.Sprint("b", i)}).(int64))
-	}
+	ids := unreachableBrokers(openInstance(t, dsn), 2)
 	a, _ := runCoordinator(t, dsn, 101)
 	b, stopB := runCoordinator(t, dsn, 102)
 	cs := []*Coordinator{a, b}

@@ -18,6 +18,13 @@
 // start or stop) received on a LISTEN connection of its own. Owner, Owns
 // and Instances read a snapshot replaced each round.
 //
+// A broker id beyond 2^31-1 takes the one-bigint lock form, the id as key
+// (coordinator_locks.go); PostgreSQL keeps it apart from the two-int form.
+// A clean stop (Run's ctx ended) deletes the instance's rows, releases its
+// locks and announces "<instance>:-1", so the others claim its brokers in
+// their next round instead of after DeadAfter; the rows of instances dead
+// for PurgeAfter (1 h) are deleted by the live ones.
+//
 // Each instance registers itself (mqtt_instance), holds one dedicated
 // long-lived connection on which it takes a session-level advisory lock
 // per broker it owns and sends its heartbeat, and gives up its daemons at

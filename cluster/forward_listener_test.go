@@ -61,9 +61,10 @@ func (c *staticCluster) Forward(ctx context.Context, id int64, kind string, body
 // instance is one server instance: a registry, its listener Service and
 // its Outbox, all running until the test ends.
 type instance struct {
-	t   *testing.T
-	app *modelstest.App
-	svc *listener.Service
+	t    *testing.T
+	app  *modelstest.App
+	svc  *listener.Service
+	stop func() // shuts the instance down (runWithCoordinator)
 }
 
 func openInstance(t *testing.T, dsn string) *instance {
@@ -176,7 +177,8 @@ func TestCallsThroughTheOwner(t *testing.T) {
 	good := broker("plant-a", nil)
 	badPassword := broker("plant-bad", map[string]any{"password": "wrong", "active": false})
 	orphan := broker("plant-orphan", map[string]any{"active": false})
-	own := owners{good: 1, badPassword: 1}
+	ghosted := broker("plant-ghosted", map[string]any{"active": false})
+	own := owners{good: 1, badPassword: 1, ghosted: 3} // instance 3 never answers
 	a.run(dsn, 1, own)
 	b.run(dsn, 2, own)
 
@@ -267,10 +269,15 @@ func TestCallsThroughTheOwner(t *testing.T) {
 	})
 
 	t.Run("no owner", func(t *testing.T) {
+		// Nobody runs the broker: B publishes on a short-lived connection
+		// of its own, as a lone server with the service stopped does.
 		cfg := b.config(orphan)
 		err := b.svc.Publish(callCtx(t), cfg, mqttmodel.OutgoingMessage{Topic: "allowed/o", Payload: []byte("1"), QoS: 1})
-		if !errors.Is(err, listener.ErrNoOwner) {
-			t.Errorf("publish with no owner: %v, want ErrNoOwner", err)
+		if err != nil {
+			t.Fatalf("publish with no owner: %v, want it sent by B", err)
+		}
+		if !receivedOn(seen, "allowed/o", 10*time.Second) {
+			t.Fatal("the publish B made itself did not arrive")
 		}
 		err = b.svc.Subscribe(callCtx(t), orphan, mqttmodel.SubscriptionConfig{Topic: "allowed/o", QoS: 1})
 		if !errors.Is(err, mqttmodel.ErrDaemonNotRunning) || !errors.Is(err, listener.ErrNoOwner) {
@@ -282,11 +289,43 @@ func TestCallsThroughTheOwner(t *testing.T) {
 		}
 	})
 
-	// Every forwarded call was made by B and carried out by A.
+	t.Run("owner not answering", func(t *testing.T) {
+		// A live owner that does not answer may have sent already: the
+		// timeout is the answer, B does not send a second time.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		err := b.svc.Publish(ctx, b.config(ghosted), mqttmodel.OutgoingMessage{Topic: "allowed/ghost", Payload: []byte("1"), QoS: 1})
+		if !errors.Is(err, listener.ErrForwardTimeout) {
+			t.Fatalf("publish with a silent owner: %v, want ErrForwardTimeout", err)
+		}
+		if receivedOn(seen, "allowed/ghost", 500*time.Millisecond) {
+			t.Error("sent although the owner never answered")
+		}
+	})
+
+	// Every forwarded call was made by B and carried out by A (the one
+	// to the silent owner aside).
 	var calls, wrong int
 	err := db(t, dsn).QueryRow(context.Background(),
-		`SELECT count(*), count(*) FILTER (WHERE caller <> 2 OR claimed_by <> 1 OR claimed_by IS NULL) FROM mqtt_outbox`).Scan(&calls, &wrong)
+		`SELECT count(*), count(*) FILTER (WHERE caller <> 2 OR claimed_by <> 1 OR claimed_by IS NULL) FROM mqtt_outbox WHERE broker_id <> $1`,
+		ghosted).Scan(&calls, &wrong)
 	if err != nil || calls < 8 || wrong != 0 {
 		t.Errorf("outbox: %d calls, %d not from B to A (%v)", calls, wrong, err)
+	}
+}
+
+// receivedOn reports whether a message on topic arrives within timeout,
+// skipping the others (the earlier subtests' may still come).
+func receivedOn(seen <-chan paho.Message, topic string, timeout time.Duration) bool {
+	deadline := time.After(timeout)
+	for {
+		select {
+		case m := <-seen:
+			if m.Topic() == topic {
+				return true
+			}
+		case <-deadline:
+			return false
+		}
 	}
 }

@@ -28,7 +28,8 @@ type Cluster interface {
 	// Instances are the live instances, this one included.
 	Instances() []mqttmodel.InstanceStatus
 	// Changed receives (capacity 1, never blocking the sender) whenever
-	// the set of brokers this instance owns changes. The service then
+	// the set of brokers this instance owns changes, and once Self has
+	// its id (the shared brokers' daemons start then). The service then
 	// starts the daemons of the brokers it gained and stops, at once,
 	// those of the brokers it lost.
 	Changed() <-chan struct{}

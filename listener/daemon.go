@@ -29,14 +29,15 @@ const (
 // or unused (paho.golang's autopaho) because it cannot follow our policy,
 // and a paho client must not be reused after a disconnect.
 type daemon struct {
-	s      *Service
-	cfg    brokerSetup
-	url    string
-	e      *entry
-	log    *slog.Logger
-	cancel context.CancelCauseFunc
-	done   chan struct{} // closed when run has returned
-	routes routeTable
+	s       *Service
+	cfg     brokerSetup
+	url     string
+	e       *entry
+	log     *slog.Logger
+	cancel  context.CancelCauseFunc
+	done    chan struct{} // closed when run has returned
+	started time.Time     // when it was started: its owner's since, alone
+	routes  routeTable
 
 	received, reconnects, oversized, deviceTooLarge prometheus.Counter
 
@@ -51,7 +52,7 @@ type daemon struct {
 func newDaemon(s *Service, cfg brokerSetup, e *entry, cancel context.CancelCauseFunc) *daemon {
 	id := brokerLabel(cfg.ID)
 	return &daemon{
-		s: s, cfg: cfg, url: brokerURL(cfg.BrokerConfig), e: e, cancel: cancel, done: make(chan struct{}),
+		s: s, cfg: cfg, url: brokerURL(cfg.BrokerConfig), e: e, cancel: cancel, done: make(chan struct{}), started: time.Now(),
 		log:            s.log.With(slog.Int64("broker_id", cfg.ID), slog.String("broker", cfg.Name)),
 		received:       s.m.received.WithLabelValues(id),
 		reconnects:     s.m.reconnects.WithLabelValues(id),
@@ -86,7 +87,10 @@ func (d *daemon) run(ctx context.Context) {
 	defer func() { d.finish(context.Cause(ctx)) }()
 
 	bo := newBackoff(d.cfg.BrokerConfig)
-	d.s.daemons.update(d.e, func(st *mqttmodel.DaemonStatus) { st.Attempts, st.NextRetry, st.StopReason = 0, time.Time{}, "" })
+	clientID := d.s.daemonClientID(d.cfg.BrokerConfig)
+	d.s.daemons.update(d.e, func(st *mqttmodel.DaemonStatus) {
+		st.Attempts, st.NextRetry, st.StopReason, st.ClientID = 0, time.Time{}, "", clientID
+	})
 	d.transition(ctx, mqttmodel.StateConnecting, "")
 	for {
 		sess, err := d.connect(ctx)
@@ -129,11 +133,12 @@ func (d *daemon) connect(ctx context.Context) (*session, error) {
 		return nil, err
 	}
 	sess := newSession(d)
-	c, err := connectClient(ctx, d.cfg.BrokerConfig, d.cfg.ClientID, true, sess.hooks(d.maxPayload))
+	sess.clientID = d.s.daemonClientID(d.cfg.BrokerConfig)
+	c, err := connectClient(ctx, d.cfg.BrokerConfig, sess.clientID, true, sess.hooks(d.maxPayload))
 	if err != nil {
 		return nil, err
 	}
-	sess.start(c)
+	sess.start(withSharedGroup(c, d.cfg.SharedGroup))
 	return sess, nil
 }
 
@@ -161,6 +166,9 @@ func (d *daemon) serve(ctx context.Context, sess *session) error {
 			d.setCurrent(nil)
 			sess.client.disconnect()
 			sess.close()
+			if errors.Is(context.Cause(ctx), errShutdown) {
+				d.leaveGroup(sess.clientID)
+			}
 			d.s.daemons.update(d.e, func(st *mqttmodel.DaemonStatus) { st.DisconnectedAt = time.Now() })
 			return nil
 		case err := <-sess.lost:
@@ -186,7 +194,25 @@ func (d *daemon) finish(reason error) {
 	}
 	d.logRefused()
 	d.s.daemons.update(d.e, func(st *mqttmodel.DaemonStatus) { st.StopReason, st.NextRetry = reason.Error(), time.Time{} })
+	if errors.Is(reason, errNotOwner) && d.ownedElsewhere() {
+		// The broker's new owner writes its record: a "stopped" from here,
+		// landing after its "connected", would tell every instance wrong.
+		// (With no owner yet, "stopped" is the truth until one takes it.)
+		d.s.daemons.update(d.e, func(st *mqttmodel.DaemonStatus) { st.State, st.Since = mqttmodel.StateStopped, time.Now() })
+		d.s.m.setState(d.cfg.ID, mqttmodel.StateStopped)
+		d.log.Info("MQTT listener stopped", slog.String("reason", reason.Error()))
+		return
+	}
 	d.transition(context.Background(), mqttmodel.StateStopped, "")
+}
+
+// ownedElsewhere reports whether another live instance owns the broker.
+func (d *daemon) ownedElsewhere() bool {
+	if d.s.opts.Cluster == nil {
+		return false
+	}
+	o, _, ok := d.s.opts.Cluster.Owner(d.cfg.ID)
+	return ok && !o.Self
 }
 
 // transition sets the daemon's state; a change is logged and persisted on

@@ -84,6 +84,11 @@
 // (ErrNoOwner) rather than going out on a connection of the caller's,
 // Subscribe and Unsubscribe are ErrDaemonNotRunning, and the checks run on
 // a short-lived connection of the caller's own (a unique client id).
+// A broker with a shared group (shared.go) runs a daemon on every
+// instance, each on a client id of its own and subscribed as
+// $share/<group>/<filter>, so the broker spreads its messages over them;
+// after the owner's answer to a Subscribe or Unsubscribe the other
+// instances resubscribe from the records.
 //
 // Every goroutine has an owner that waits for it: daemons and their
 // ackers belong to the Service, and Run returns only when they, the

@@ -162,7 +162,7 @@ func (w *writer) commit(ctx context.Context) bool {
 			BrokerID: it.broker, SubscriptionID: it.sub, SignalID: it.signal,
 			Topic: m.topic, Payload: m.payload, QoS: m.qos, Retain: m.retained,
 			Direction: "receive", Timestamp: it.at, Properties: m.properties(),
-			PacketID: it.redeliveryID(), Dup: m.dup,
+			PacketID: it.redeliveryID(), Dup: m.dup, Session: it.sess.clientID,
 		})
 	}
 	start := time.Now()

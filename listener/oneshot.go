@@ -52,7 +52,8 @@ func (s *Service) subscribeOnce(ctx context.Context, cfg mqttmodel.BrokerConfig,
 		return err
 	}
 	defer c.disconnect()
-	res, err := c.subscribe(ctx, map[string]filter{sub.Topic: subscriptionFilter(sub)})
+	// The daemons' form of the filter, so the broker answers for it.
+	res, err := withSharedGroup(c, cfg.SharedGroup).subscribe(ctx, map[string]filter{sub.Topic: subscriptionFilter(sub)})
 	if err == nil {
 		err = res[sub.Topic]
 	}
@@ -66,15 +67,20 @@ func (s *Service) subscribeOnce(ctx context.Context, cfg mqttmodel.BrokerConfig,
 // No matching subscribers, is not).
 //
 // In a cluster, a broker this instance does not own publishes through its
-// owner, which answers with the PUBACK's outcome; with no live owner the
-// send fails (ErrNoOwner) rather than going out on a connection of ours.
+// owner, which answers with the PUBACK's outcome. With no live owner (the
+// broker runs nowhere) this instance sends on a short-lived connection of
+// its own, as it does alone with the service stopped; an owner that does
+// not answer in time is an error (ErrForwardTimeout), not a reason to
+// send a second time: it may have sent already.
 func (s *Service) Publish(ctx context.Context, cfg mqttmodel.BrokerConfig, m mqttmodel.OutgoingMessage) error {
 	if s.forwards(cfg.ID) {
 		err := s.forward(ctx, cfg.ID, callPublish, callArgs{Message: toWireMessage(m)})
-		if err != nil && forwardFailed(err) {
-			return fmt.Errorf("publish on %q at QoS %d: %w", m.Topic, m.QoS, err)
+		if !errors.Is(err, ErrNoOwner) {
+			if err != nil && forwardFailed(err) {
+				return fmt.Errorf("publish on %q at QoS %d: %w", m.Topic, m.QoS, err)
+			}
+			return err // the owner's error names the topic already
 		}
-		return err // the owner's error names the topic already
 	}
 	return s.publish(ctx, cfg, m)
 }

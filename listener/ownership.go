@@ -54,7 +54,7 @@ func (s *Service) reconcileLocked(ctx context.Context) {
 		return
 	}
 	for _, d := range s.daemons.runningAll() {
-		if !s.owns(d.cfg.ID) {
+		if !s.runsHere(d.cfg.BrokerConfig) {
 			d.stop(errNotOwner)
 		}
 	}
@@ -67,7 +67,7 @@ func (s *Service) reconcileLocked(ctx context.Context) {
 		return
 	}
 	for _, cfg := range cfgs {
-		if s.owns(cfg.ID) && s.daemons.running(cfg.ID) == nil {
+		if s.runsHere(cfg.BrokerConfig) && s.daemons.running(cfg.ID) == nil {
 			s.startDaemon(cfg)
 		}
 	}

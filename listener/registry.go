@@ -34,8 +34,12 @@ func newRegistry() *registry { return &registry{entries: map[int64]*entry{}} }
 // threadIdentifier is an entry's stable name, the counterpart of the
 // addon's thread_identifier: the same for every daemon of one broker in
 // one process.
-func threadIdentifier(brokerID int64) string {
-	return fmt.Sprintf("mqtt_listener_%d_%d", os.Getpid(), brokerID)
+func threadIdentifier(brokerID int64) string { return threadIdentifierOf(os.Getpid(), brokerID) }
+
+// threadIdentifierOf is the name of a broker's entry in process pid (a
+// daemon another instance of a cluster runs).
+func threadIdentifierOf(pid int, brokerID int64) string {
+	return fmt.Sprintf("mqtt_listener_%d_%d", pid, brokerID)
 }
 
 // entry returns the broker's entry, creating a stopped one.

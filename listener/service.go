@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -126,6 +127,8 @@ type Service struct {
 	helpers       sync.WaitGroup
 
 	drainTimeout time.Duration // tests shorten it
+
+	started time.Time // New's time: this instance's start, alone
 }
 
 var _ mqttmodel.BrokerControl = (*Service)(nil)
@@ -158,7 +161,8 @@ func New(store *mqttmodel.Addon, iot *iotdevice.Addon, opts Options) *Service {
 		opts.RulesQueueBytes = defaultRulesQueue
 	}
 	s := &Service{store: store, iot: iot, log: opts.Logger, opts: opts, queue: make(chan item, opts.QueueSize), gate: newByteGate(opts.QueueBytes),
-		devices: newJobQueue[iotdevice.DeviceMessage](opts.DeviceQueueBytes), rules: newJobQueue[rules.Message](opts.RulesQueueBytes), deviceIngest: opts.deviceIngest, daemons: newRegistry(), drainTimeout: drainTimeout}
+		devices: newJobQueue[iotdevice.DeviceMessage](opts.DeviceQueueBytes), rules: newJobQueue[rules.Message](opts.RulesQueueBytes), deviceIngest: opts.deviceIngest, daemons: newRegistry(), drainTimeout: drainTimeout,
+		started: time.Now()}
 	if s.deviceIngest == nil {
 		s.deviceIngest = iot.IngestDeviceMessages
 	}
@@ -240,7 +244,7 @@ func (s *Service) StartService(ctx context.Context) error {
 	}
 	s.running.Store(true)
 	for _, cfg := range cfgs {
-		if s.owns(cfg.ID) && s.daemons.running(cfg.ID) == nil {
+		if s.runsHere(cfg.BrokerConfig) && s.daemons.running(cfg.ID) == nil {
 			s.startDaemon(cfg)
 		}
 	}
@@ -276,7 +280,8 @@ func (s *Service) BrokerChanged(ctx context.Context, brokerID int64) {
 }
 
 // brokerChanged is BrokerChanged on this instance only (an announcement
-// of another's): the daemon runs here only when this instance owns it.
+// of another's): the daemon runs here only when this instance owns it,
+// or on every instance for a shared broker (runsHere).
 func (s *Service) brokerChanged(ctx context.Context, brokerID int64) {
 	if brokerID == 0 {
 		s.serviceAnnounced(ctx)
@@ -299,10 +304,18 @@ func (s *Service) brokerChanged(ctx context.Context, brokerID int64) {
 	cur := s.daemons.running(brokerID)
 	for _, cfg := range active {
 		if cfg.ID == brokerID {
+			if cur != nil && s.shared(cfg.BrokerConfig) && reflect.DeepEqual(cur.cfg, cfg) {
+				// Only its subscriptions changed (another instance's
+				// Subscribe, say): every instance's daemon follows them
+				// on its connection, which a restart would not do for a
+				// persistent session's old filters.
+				cur.resubscribe(ctx)
+				return
+			}
 			if cur != nil {
 				cur.stop(errBrokerChanged)
 			}
-			if s.owns(cfg.ID) {
+			if s.runsHere(cfg.BrokerConfig) {
 				s.startDaemon(cfg)
 			}
 			return
@@ -362,20 +375,6 @@ func (s *Service) goHelper(fn func()) {
 	s.helpers.Go(fn)
 }
 
-// Daemons reports the daemon registry, one entry per broker, with its
-// owner in a cluster.
-func (s *Service) Daemons() []mqttmodel.DaemonStatus {
-	ds := s.daemons.snapshot()
-	if s.opts.Cluster != nil {
-		for i := range ds {
-			if o, since, ok := s.opts.Cluster.Owner(ds[i].BrokerID); ok {
-				ds[i].Owner, ds[i].OwnerSince = o, since
-			}
-		}
-	}
-	return ds
-}
-
 // startDaemon starts one broker's daemon; the caller holds opMu.
 func (s *Service) startDaemon(cfg brokerSetup) {
 	e := s.daemons.entry(cfg.ID, cfg.Name)
@@ -383,12 +382,4 @@ func (s *Service) startDaemon(cfg brokerSetup) {
 	d := newDaemon(s, cfg, e, cancel)
 	s.daemons.setDaemon(e, d, nil)
 	s.wg.Go(func() { d.run(ctx) })
-}
-
-// Instances are the live instances of the cluster; none without one.
-func (s *Service) Instances() []mqttmodel.InstanceStatus {
-	if s.opts.Cluster == nil {
-		return nil
-	}
-	return s.opts.Cluster.Instances()
 }

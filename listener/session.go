@@ -17,11 +17,12 @@ import (
 // messages arrived (as MQTT requires), so a slow or dead connection never
 // holds up the writer and with it every other broker.
 type session struct {
-	d      *daemon
-	client client
-	v5     bool          // MQTT 5: PUBLISH packets have properties
-	lost   chan error    // the connection-lost handler's report
-	done   chan struct{} // closed when the session ends
+	d        *daemon
+	client   client
+	clientID string        // the client id it connected with: its session at the broker
+	v5       bool          // MQTT 5: PUBLISH packets have properties
+	lost     chan error    // the connection-lost handler's report
+	done     chan struct{} // closed when the session ends
 
 	mu      sync.Mutex
 	closed  bool
@@ -29,7 +30,8 @@ type session struct {
 	wake    chan struct{}
 	acked   chan struct{} // closed when the acker returned
 
-	devices deviceFilters // the device filters subscribed on this connection
+	devices deviceFilters   // the device filters subscribed on this connection
+	filters map[string]bool // the record filters subscribed on this connection (under mu)
 
 	// Byte budget: reading a PUBLISH from the socket takes its bytes
 	// (reserve), the handler hands them to its queue item (take), and
@@ -257,4 +259,30 @@ func (ss *session) close() {
 	ss.d.s.gate.release(unowned)
 	close(ss.done)
 	<-ss.acked
+}
+
+// userFilters are the record filters subscribed on this connection.
+func (ss *session) userFilters() []string {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	out := make([]string, 0, len(ss.filters))
+	for f := range ss.filters {
+		out = append(out, f)
+	}
+	return out
+}
+
+// setUserFilter records that a record filter was subscribed (on) or
+// unsubscribed on this connection.
+func (ss *session) setUserFilter(f string, on bool) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if !on {
+		delete(ss.filters, f)
+		return
+	}
+	if ss.filters == nil {
+		ss.filters = map[string]bool{}
+	}
+	ss.filters[f] = true
 }

@@ -21,11 +21,19 @@ const subackTimeout = 10 * time.Second
 // daemon subscribes the (already enabled) record when it connects. In a
 // cluster the broker's owner subscribes; with no live owner it is
 // ErrDaemonNotRunning too.
+//
+// A shared broker's record is subscribed by every instance's daemon: once
+// the owner answered, the others resubscribe from the records
+// (subscriptionsChanged).
 func (s *Service) Subscribe(ctx context.Context, brokerID int64, sub mqttmodel.SubscriptionConfig) error {
+	var err error
 	if s.forwards(brokerID) {
-		return noOwnerNotRunning(s.forward(ctx, brokerID, callSubscribe, callArgs{Subscription: toWireSubscription(sub)}))
+		err = noOwnerNotRunning(s.forward(ctx, brokerID, callSubscribe, callArgs{Subscription: toWireSubscription(sub)}))
+	} else {
+		err = s.subscribe(ctx, brokerID, sub)
 	}
-	return s.subscribe(ctx, brokerID, sub)
+	s.subscriptionsChanged(ctx, brokerID)
+	return err
 }
 
 func (s *Service) subscribe(ctx context.Context, brokerID int64, sub mqttmodel.SubscriptionConfig) error {
@@ -48,6 +56,7 @@ func (s *Service) subscribe(ctx context.Context, brokerID int64, sub mqttmodel.S
 		d.routes.removeSubscription(sub.ID)
 		return err
 	}
+	sess.setUserFilter(sub.Topic, true)
 	d.syncDevices(ctx, sess, d.routes.load().subs)
 	return nil
 }
@@ -58,10 +67,14 @@ func (s *Service) subscribe(ctx context.Context, brokerID int64, sub mqttmodel.S
 // or device discovery does. In a cluster the broker's owner unsubscribes,
 // as Subscribe subscribes.
 func (s *Service) Unsubscribe(ctx context.Context, brokerID int64, topic string) error {
+	var err error
 	if s.forwards(brokerID) {
-		return noOwnerNotRunning(s.forward(ctx, brokerID, callUnsubscribe, callArgs{Topic: topic}))
+		err = noOwnerNotRunning(s.forward(ctx, brokerID, callUnsubscribe, callArgs{Topic: topic}))
+	} else {
+		err = s.unsubscribe(ctx, brokerID, topic)
 	}
-	return s.unsubscribe(ctx, brokerID, topic)
+	s.subscriptionsChanged(ctx, brokerID)
+	return err
 }
 
 // noOwnerNotRunning makes a forwarded call's ErrNoOwner also an
@@ -106,6 +119,7 @@ func (s *Service) unsubscribe(ctx context.Context, brokerID int64, topic string)
 	if err := sess.client.unsubscribe(uctx, topic); err != nil {
 		return fmt.Errorf("unsubscribe %q: %w", topic, err)
 	}
+	sess.setUserFilter(topic, false)
 	d.syncDevices(ctx, sess, subs) // device topics it covered
 	return nil
 }
@@ -159,6 +173,9 @@ func (d *daemon) subscribeAll(ctx context.Context, sess *session) {
 	d.warnOverlaps(devices, subs)
 	for _, sub := range subs {
 		serr := res[sub.Topic]
+		if serr == nil {
+			sess.setUserFilter(sub.Topic, true)
+		}
 		if serr != nil {
 			d.log.Warn("Subscription refused", slog.Int64("subscription_id", sub.ID), slog.String("topic", sub.Topic), slog.Any("error", serr))
 		}

@@ -3,11 +3,16 @@ package models
 import "strings"
 
 // trigger says: when field Field of some model changes, recompute the
-// stored computed fields of Model reached through Path (a many2one path
+// stored computed fields of Model reached through Path (a relational path
 // from Model to the changed model).
 type trigger struct {
 	Model *Model
 	Path  string
+	// Reverse: the path crosses a one2many or many2many, so which records
+	// depend on a record changes with the record itself (a line moved to
+	// another order, or deleted): its dependents are also looked up before
+	// a write, not only after.
+	Reverse bool
 }
 
 // buildTriggers indexes the dotted dependencies of stored computed and
@@ -21,17 +26,19 @@ func (r *Registry) buildTriggers() {
 			}
 			for _, dep := range f.depends() {
 				parts := strings.Split(dep, ".")
-				cur := m
+				cur, reverse := m, false
 				for i := 0; i < len(parts)-1; i++ {
 					hop := cur.Field(parts[i])
-					if hop == nil || hop.Type != Many2one {
+					if hop == nil || !hop.IsRelational() {
 						break
 					}
+					reverse = reverse || hop.Type != Many2one
 					cur = r.models[hop.Relation]
-					key := cur.Name + "." + parts[i+1]
-					t := trigger{Model: m, Path: strings.Join(parts[:i+1], ".")}
-					if !hasTrigger(r.triggers[key], t) {
-						r.triggers[key] = append(r.triggers[key], t)
+					t := trigger{Model: m, Path: strings.Join(parts[:i+1], "."), Reverse: reverse}
+					r.addTrigger(cur.Name+"."+parts[i+1], t)
+					if hop.Type == One2many {
+						// Which lines an order has is their inverse field.
+						r.addTrigger(cur.Name+"."+hop.InverseName, t)
 					}
 				}
 			}
@@ -39,13 +46,13 @@ func (r *Registry) buildTriggers() {
 	}
 }
 
-func hasTrigger(ts []trigger, t trigger) bool {
-	for _, x := range ts {
+func (r *Registry) addTrigger(key string, t trigger) {
+	for _, x := range r.triggers[key] {
 		if x == t {
-			return true
+			return
 		}
 	}
-	return false
+	r.triggers[key] = append(r.triggers[key], t)
 }
 
 // depends lists what a stored computed field depends on; a related field
@@ -136,20 +143,75 @@ func (e *Env) recompute(m *Model, ids []int64, names []string, depth int, constr
 		}
 	}
 	if names == nil {
-		// A new record has no dependents yet.
-		return nil
+		// A create: records created with it (lines of a (0, 0, vals))
+		// and records reaching it through a one2many depend on it already.
+		for _, f := range m.StoredFields() {
+			changed[f.Name] = true
+		}
 	}
-	inactive := su.WithContext(map[string]any{"active_test": false})
-	for name := range changed {
+	deps, err := e.dependents(m, ids, changed, false)
+	if err != nil {
+		return err
+	}
+	return e.recomputeDependents(deps, depth+1)
+}
+
+// dependent is a set of records whose stored computed fields reached
+// through a trigger's path must be recomputed.
+type dependent struct {
+	t   trigger
+	ids []int64
+}
+
+// dependents finds the records depending on the fields names of ids
+// (every field when names is nil), through the reverse triggers only
+// when onlyReverse.
+func (e *Env) dependents(m *Model, ids []int64, names map[string]bool, onlyReverse bool) ([]dependent, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var keys []string
+	if names == nil {
+		for _, f := range m.StoredFields() {
+			keys = append(keys, f.Name)
+		}
+	} else {
+		for n := range names {
+			keys = append(keys, n)
+		}
+	}
+	inactive := e.Sudo().WithContext(map[string]any{"active_test": false})
+	seen := map[trigger]bool{}
+	var out []dependent
+	for _, name := range keys {
 		for _, t := range e.reg.triggers[m.Name+"."+name] {
+			if seen[t] || (onlyReverse && !t.Reverse) {
+				continue
+			}
+			seen[t] = true
 			dep, err := inactive.search(t.Model, []any{[]any{t.Path, "in", toAnyIDs(ids)}}, 0, 0, "id")
 			if err != nil {
-				return err
+				return nil, err
 			}
-			first, _, _ := strings.Cut(t.Path, ".")
-			if err := e.recompute(t.Model, dep, []string{first}, depth+1, false); err != nil {
-				return err
+			if len(dep) > 0 {
+				out = append(out, dependent{t: t, ids: dep})
 			}
+		}
+	}
+	return out, nil
+}
+
+// recomputeDependents recomputes, on the dependents that still exist,
+// the fields that depend on their path's first hop.
+func (e *Env) recomputeDependents(deps []dependent, depth int) error {
+	for _, d := range deps {
+		ids, err := e.Sudo().existing(d.t.Model, d.ids)
+		if err != nil {
+			return err
+		}
+		first, _, _ := strings.Cut(d.t.Path, ".")
+		if err := e.recompute(d.t.Model, ids, []string{first}, depth, false); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -223,6 +223,12 @@ func (e *Env) update(m *Model, ids []int64, vals map[string]any) error {
 	if err != nil {
 		return err
 	}
+	// Those reaching ids through a one2many before the write (the
+	// order a line leaves) are found after it no more.
+	before, err := e.dependents(m, ids, namesSet(p.names), true)
+	if err != nil {
+		return err
+	}
 	p.cols["write_date"] = e.Dialect().dbDatetime(time.Now())
 	if e.UID > 0 {
 		p.cols["write_uid"] = e.UID
@@ -240,7 +246,18 @@ func (e *Env) update(m *Model, ids []int64, vals map[string]any) error {
 			return err
 		}
 	}
-	return e.afterChange(m, ids, p.names)
+	if err := e.afterChange(m, ids, p.names); err != nil {
+		return err
+	}
+	return e.recomputeDependents(before, 1)
+}
+
+func namesSet(names []string) map[string]bool {
+	set := make(map[string]bool, len(names))
+	for _, n := range names {
+		set[n] = true
+	}
+	return set
 }
 
 // setColumns runs one UPDATE of cols on ids.
@@ -311,6 +328,13 @@ func (e *Env) unlink(m *Model, ids []int64) error {
 		// Told before the rows go, so it can still read them.
 		m.Changed(e, ids, nil, true)
 	}
+	// Found before the rows go: after, the foreign keys pointing at them
+	// are NULL (or their rows gone too), as Odoo's unlink marks them
+	// modified first.
+	deps, err := e.dependents(m, ids, nil, false)
+	if err != nil {
+		return err
+	}
 	for _, chunk := range idChunks(uniqueIDs(ids)) {
 		if err := e.DB().Exec(`DELETE FROM `+quote(m.Table)+` WHERE "id" IN ?`, chunk).Error; err != nil {
 			if ie := integrityError(err, "unlink"); ie != nil {
@@ -319,7 +343,7 @@ func (e *Env) unlink(m *Model, ids []int64) error {
 			return Internal("unlink "+m.Name, err)
 		}
 	}
-	return nil
+	return e.recomputeDependents(deps, 1)
 }
 
 // applyX2many runs Odoo's x2many commands for one record:
@@ -424,9 +448,22 @@ func (e *Env) x2manyCreate(m *Model, f *Field, co *Model, id int64, cmd x2manyCm
 // many2many link is removed; the target record stays.
 func (e *Env) x2manyDetach(f *Field, co *Model, id, target int64) error {
 	if f.Type == One2many {
-		return e.write(co, []int64{target}, map[string]any{f.InverseName: false})
+		return e.dropChildren(f, co, []int64{target})
 	}
 	return e.unlinkRel(f, id, []int64{target})
+}
+
+// dropChildren takes one2many children away from their parent: deleted
+// when their inverse many2one cascades (a line cannot live without its
+// order), else their inverse emptied, as Odoo's One2many does.
+func (e *Env) dropChildren(f *Field, co *Model, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if inv := co.Field(f.InverseName); inv != nil && inv.OnDelete == "cascade" {
+		return e.unlink(co, ids)
+	}
+	return e.write(co, ids, map[string]any{f.InverseName: false})
 }
 
 // x2manyAttach runs (4, target): a one2many child gets id as parent, a
@@ -441,10 +478,16 @@ func (e *Env) x2manyAttach(f *Field, co *Model, id, target int64) error {
 // x2manyReplace runs (6, 0, ids): clear, then attach each of ids (a
 // malformed ids list is reported once the clear has run).
 func (e *Env) x2manyReplace(f *Field, co *Model, id int64, idsRaw any) error {
-	if err := e.clearRel(f, id); err != nil {
+	ids, err := idsArg(idsRaw)
+	if f.Type == One2many && err == nil {
+		// Only the children left out go: the others stay attached
+		// (deleting and re-attaching a cascading line is not possible).
+		if err := e.dropOtherChildren(f, co, id, ids); err != nil {
+			return err
+		}
+	} else if err := e.clearRel(f, id); err != nil {
 		return err
 	}
-	ids, err := idsArg(idsRaw)
 	if err != nil {
 		return err
 	}
@@ -498,19 +541,31 @@ func (e *Env) unlinkRel(f *Field, id int64, targets []int64) error {
 // children (Odoo's (5,) sets their inverse to NULL).
 func (e *Env) clearRel(f *Field, id int64) error {
 	if f.Type == One2many {
-		co := e.reg.Model(f.Relation)
-		var ids []int64
-		if err := e.DB().Raw(`SELECT "id" FROM `+quote(co.Table)+` WHERE `+quote(f.InverseName)+` = ?`, id).Scan(&ids).Error; err != nil {
-			return Internal("clear relation "+f.Name, err)
-		}
-		if len(ids) == 0 {
-			return nil
-		}
-		return e.write(co, ids, map[string]any{f.InverseName: false})
+		return e.dropOtherChildren(f, e.reg.Model(f.Relation), id, nil)
 	}
 	own, _ := m2mColumns(f)
 	if err := e.DB().Exec(`DELETE FROM `+quote(f.RelTable)+` WHERE `+quote(own)+` = ?`, id).Error; err != nil {
 		return Internal("clear relation "+f.Name, err)
 	}
 	return nil
+}
+
+// dropOtherChildren drops the one2many children of id that are not in
+// keep.
+func (e *Env) dropOtherChildren(f *Field, co *Model, id int64, keep []int64) error {
+	var ids []int64
+	if err := e.DB().Raw(`SELECT "id" FROM `+quote(co.Table)+` WHERE `+quote(f.InverseName)+` = ?`, id).Scan(&ids).Error; err != nil {
+		return Internal("clear relation "+f.Name, err)
+	}
+	kept := make(map[int64]bool, len(keep))
+	for _, k := range keep {
+		kept[k] = true
+	}
+	drop := ids[:0]
+	for _, c := range ids {
+		if !kept[c] {
+			drop = append(drop, c)
+		}
+	}
+	return e.dropChildren(f, co, drop)
 }

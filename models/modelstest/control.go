@@ -24,6 +24,11 @@ type Control struct {
 	Subscribed []mqtt.SubscriptionConfig
 	Changed    []int64
 	Checked    int // CheckConnection calls
+	// Status and Live are what Daemons and Instances answer; nil: one
+	// connecting (or Connected) broker 1 without an owner, and no
+	// instance.
+	Status []mqtt.DaemonStatus
+	Live   []mqtt.InstanceStatus
 }
 
 func (f *Control) CheckConnection(ctx context.Context, b mqtt.BrokerConfig) error {
@@ -58,13 +63,16 @@ func (f *Control) StartService(ctx context.Context) error { f.Running = true; re
 func (f *Control) StopService(ctx context.Context) error  { f.Running = false; return nil }
 func (f *Control) ServiceRunning() bool                   { return f.Running }
 func (f *Control) Daemons() []mqtt.DaemonStatus {
+	if f.Status != nil {
+		return f.Status
+	}
 	state := mqtt.StateConnecting
 	if f.Connected {
 		state = mqtt.StateConnected
 	}
 	return []mqtt.DaemonStatus{{BrokerID: 1, BrokerName: "B", State: state}}
 }
-func (f *Control) Instances() []mqtt.InstanceStatus { return nil }
+func (f *Control) Instances() []mqtt.InstanceStatus { return f.Live }
 func (f *Control) BrokerChanged(ctx context.Context, id int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -210,6 +210,21 @@ func TestBrokerOptionsValidation(t *testing.T) {
 		"Longest retry delay (s)":       {"reconnect_max": 1.0},
 		"Largest payload (bytes)":       {"max_payload_size": int64(-1)},
 		"Largest payload (bytes): must": {"max_payload_size": int64(mqtt.MaxPayloadLimit + 1)},
+		"Shared group: 'a/b'":           {"shared_group": "a/b"},
+		"Shared group: 'a+'":            {"shared_group": "a+"},
+		"Shared group: '#'":             {"shared_group": "#"},
+		"Shared group: 'a\\x00b'":       {"shared_group": "a\x00b"},
+		"Shared group: ' '":             {"shared_group": " "},
+		"Shared group: ' g'":            {"shared_group": " g"},
+		"Shared group: at most 64":      {"shared_group": strings.Repeat("g", mqtt.MaxSharedGroup+1)},
+	}
+	for _, ok := range []string{"", "ingest", "g-1_x.y", strings.Repeat("g", mqtt.MaxSharedGroup)} {
+		env.DB().SavePoint("sp_opt")
+		_, err := tcreate(env, "mqtt.broker", map[string]any{"name": "x", "shared_group": ok})
+		env.DB().RollbackTo("sp_opt")
+		if err != nil {
+			t.Errorf("shared group %q: %v", ok, err)
+		}
 	}
 	for field, vals := range cases {
 		vals["name"] = "x"
@@ -228,7 +243,7 @@ func TestBrokerConfig(t *testing.T) {
 	r := newTestRegistry(t)
 	ctx := context.Background()
 	id, err := r.Execute(ctx, models.Call{UID: models.AdminUID, Model: "mqtt.broker", Method: "create", Args: []any{map[string]any{
-		"name": "ok", "url_scheme": "wss://", "ws_headers": "Authorization: Bearer x\nX-A: 1", "protocol": "MQTTv31"}}})
+		"name": "ok", "url_scheme": "wss://", "ws_headers": "Authorization: Bearer x\nX-A: 1", "protocol": "MQTTv31", "shared_group": "ingest"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +253,7 @@ func TestBrokerConfig(t *testing.T) {
 	}
 	cfg := cfgs[0]
 	if cfg.Scheme != "wss" || cfg.Protocol != 3 || cfg.WSHeaders["X-A"] != "1" || cfg.Port != 1883 || cfg.ReconnectInitial.Seconds() != 5 ||
-		cfg.MaxPayload != mqtt.DefaultMaxPayload {
+		cfg.MaxPayload != mqtt.DefaultMaxPayload || cfg.SharedGroup != "ingest" {
 		t.Errorf("config %+v", cfg)
 	}
 }

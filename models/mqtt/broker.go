@@ -74,6 +74,11 @@ func (a *Addon) broker() *models.Model {
 			{Name: "reconnect_jitter", Type: models.Float, String: "Retry jitter", Default: models.Constant(0.1), Help: "Each delay varies by up to this fraction."},
 			{Name: "history_max_age_days", Type: models.Integer, String: "Keep history (days)", Default: models.Constant(int64(0)), Help: "0 keeps everything."},
 			{Name: "history_max_rows", Type: models.Integer, String: "Keep history (rows)", Default: models.Constant(int64(0)), Help: "0 keeps everything."},
+			{Name: "shared_group", Type: models.Char, String: "Shared group",
+				Help: "For a busy broker and several server instances: every instance connects (client id: this broker's, a dash and the instance's id) " +
+					"and subscribes each topic as $share/<group>/<topic>, so the broker spreads the received messages across the instances. " +
+					"Sends still go through one instance. On SQLite (one instance) the client id stays the one above. " +
+					"Empty (the default): one instance connects, with the client id above."},
 			{Name: "max_payload_size", Type: models.Integer, String: "Largest payload (bytes)", Default: models.Constant(int64(DefaultMaxPayload)),
 				Help: "A received message with a larger payload is refused: not stored, acknowledged so the broker does not send it again, and counted. 0: 1 MiB."},
 

@@ -81,8 +81,34 @@ func checkBrokerOptions(r *models.Record) error {
 	if r.Int("history_max_age_days") < 0 || r.Int("history_max_rows") < 0 {
 		return models.ValidationErrorf("Keep history: must not be negative.")
 	}
+	if err := checkSharedGroup(r.Str("shared_group")); err != nil {
+		return err
+	}
 	if v := r.Int("max_payload_size"); v < 0 || v > MaxPayloadLimit {
 		return models.ValidationErrorf("Largest payload (bytes): must be between 0 (the default, %d) and %d (MQTT's largest packet).", DefaultMaxPayload, MaxPayloadLimit)
+	}
+	return nil
+}
+
+// MaxSharedGroup is the longest shared_group: the group name goes into
+// every SUBSCRIBE's filter, and brokers bound the filter's length.
+const MaxSharedGroup = 64
+
+// checkSharedGroup validates a shared subscription group name (MQTT 5
+// §4.8.2, which Mosquitto also applies to 3.1.1 clients): not empty when
+// set, and none of '/', '+', '#' (they would end the group or be
+// wildcards) nor NUL nor spaces around it.
+func checkSharedGroup(g string) error {
+	if g == "" {
+		return nil
+	}
+	switch {
+	case strings.TrimSpace(g) != g || strings.TrimSpace(g) == "":
+		return models.ValidationErrorf("Shared group: %s must not start or end with spaces.", py.Repr(g))
+	case strings.ContainsAny(g, "/+#\x00"):
+		return models.ValidationErrorf("Shared group: %s must not contain '/', '+', '#' or NUL.", py.Repr(g))
+	case len(g) > MaxSharedGroup:
+		return models.ValidationErrorf("Shared group: at most %d bytes.", MaxSharedGroup)
 	}
 	return nil
 }
@@ -156,7 +182,7 @@ func brokerConfig(r *models.Record) BrokerConfig {
 		StoreType: r.Str("store_type"), StoreDir: r.Str("store_dir"), WSPath: r.Str("ws_path"),
 		ReconnectInitial: seconds(r.Float("reconnect_initial")), ReconnectFactor: r.Float("reconnect_factor"),
 		ReconnectMax: seconds(r.Float("reconnect_max")), ReconnectJitter: r.Float("reconnect_jitter"),
-		MaxPayload: int(r.Int("max_payload_size")),
+		MaxPayload: int(r.Int("max_payload_size")), SharedGroup: r.Str("shared_group"),
 	}
 	if b.Scheme == "" {
 		b.Scheme = "tcp"

@@ -37,11 +37,12 @@ type BrokerControl interface {
 	StartService(ctx context.Context) error
 	StopService(ctx context.Context) error
 	ServiceRunning() bool
-	// Daemons reports the daemon registry, one entry per broker; in a
-	// cluster, every active broker with the instance owning it.
+	// Daemons reports the daemon registry, one entry per broker, with
+	// the instance owning it; in a cluster also every active broker
+	// another instance owns, so that every instance reports the same.
 	Daemons() []DaemonStatus
 	// Instances are the live server instances of a cluster (this one
-	// included); none when the instance is alone.
+	// included); alone, this instance (ID 0).
 	Instances() []InstanceStatus
 	// BrokerChanged tells the service a broker record changed (options,
 	// activation or deletion): its daemon restarts, starts or stops.
@@ -108,6 +109,11 @@ type BrokerConfig struct {
 	// bytes; a larger one is refused (not stored, acknowledged, counted).
 	// 0 (also a row from before the field existed): DefaultMaxPayload.
 	MaxPayload int
+
+	// SharedGroup, when set, makes the broker's daemon run on every
+	// instance of a cluster, each connecting with a client id of its own
+	// and subscribing every filter as $share/<SharedGroup>/<filter>.
+	SharedGroup string
 }
 
 // Bounds of mqtt.broker's max_payload_size: EMQX's default packet limit,
@@ -200,19 +206,26 @@ type DaemonStatus struct {
 	LastError        string
 	MessagesIn       uint64
 	MessagesOut      uint64
+	// ClientID is the client id the daemon connects with: the broker's,
+	// or with a shared group in a cluster this instance's own.
+	ClientID string
 
-	// In a cluster: the instance owning the broker's daemon, and since
-	// when. Owner.ID 0: no live instance owns it (or no cluster).
+	// The instance owning the broker's daemon and since when, when
+	// Owned: in a cluster the live instance holding its lock (another
+	// one's state comes from the broker record, which its daemon
+	// writes); alone, this instance while the daemon runs (Owner.ID 0).
+	Owned      bool
 	Owner      InstanceStatus
 	OwnerSince time.Time
 }
 
 // InstanceStatus is one server instance of a cluster.
 type InstanceStatus struct {
-	ID        int64 // its row in mqtt_instance
+	ID        int64 // its row in mqtt_instance; 0 for an instance alone
 	Host      string
 	PID       int
 	Started   time.Time
 	Heartbeat time.Time // its last heartbeat
 	Self      bool      // the instance answering
+	Brokers   int       // how many brokers it owns
 }

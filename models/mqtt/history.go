@@ -81,6 +81,9 @@ type HistoryRow struct {
 	// tracked (QoS 0, a clean session, a sent message).
 	PacketID uint16
 	Dup      bool
+	// Session is the client id of the connection that received it: a
+	// packet id identifies a message within its session only.
+	Session string
 	// Duplicate is InsertHistory's answer: the row is a redelivery of a
 	// message stored already, and was not stored again.
 	Duplicate bool

@@ -16,14 +16,19 @@ import (
 // 3.1.1 §3.3.1.1 and §4.4 [MQTT-3.3.1-1] [MQTT-4.4.0-1], MQTT 5 the
 // same). It must not be stored twice.
 //
+// Packet ids are per session, and a session is a client id on a broker:
+// with a shared group (mqtt.broker.shared_group) each instance ingests
+// the broker on a session of its own, whose packet ids run independently
+// of the others'.
+//
 // So InsertHistory records, in the transaction of the history rows, the
-// last message stored for each (broker, packet id): a digest of its topic
-// and payload, and when. A DUP message whose (broker, packet id) row holds
+// last message stored for each (broker, client id, packet id): a digest
+// of its topic and payload, and when. A DUP message whose key's row holds
 // the same digest, stored within RedeliveryWindow, is a redelivery of it:
 // it is acknowledged and not stored again. Any other message, DUP or
 // not, is stored and takes the row over (the broker reuses a packet id
 // only once it is acknowledged). The table holds at most 65535 rows per
-// broker, whatever the traffic.
+// session, whatever the traffic.
 //
 // The check is an upsert that leaves the row alone when it matches
 // (ON CONFLICT ... DO UPDATE ... WHERE), so on PostgreSQL a redelivery
@@ -31,8 +36,13 @@ import (
 // flight waits for that commit instead of missing it.
 
 // inflightTable is the addon's own table (not a model: nothing reaches
-// it over RPC).
-const inflightTable = "mqtt_ingest_inflight"
+// it over RPC). oldInflightTable was its first form, keyed without the
+// client id: dropped at start, which forgets its window once (only
+// redeliveries of the ten minutes before the upgrade are at stake).
+const (
+	inflightTable    = "mqtt_ingest_redelivery"
+	oldInflightTable = "mqtt_ingest_inflight"
+)
 
 // RedeliveryWindow is how long after its commit a message's redelivery
 // is recognised. Redeliveries come when the session resumes: within the
@@ -54,14 +64,15 @@ func inflightTables(d models.Dialect) []string {
 	if d == models.Postgres {
 		blob = "BYTEA"
 	}
-	return []string{`CREATE TABLE IF NOT EXISTS "` + inflightTable + `" (` +
-		`"broker_id" BIGINT NOT NULL, "packet_id" INTEGER NOT NULL, "digest" ` + blob + ` NOT NULL, ` +
-		// Milliseconds since the Unix epoch: one form on both databases.
-		`"stored_at" BIGINT NOT NULL, PRIMARY KEY ("broker_id", "packet_id"))`}
+	return []string{`DROP TABLE IF EXISTS "` + oldInflightTable + `"`,
+		`CREATE TABLE IF NOT EXISTS "` + inflightTable + `" (` +
+			`"broker_id" BIGINT NOT NULL, "client_id" TEXT NOT NULL, "packet_id" INTEGER NOT NULL, "digest" ` + blob + ` NOT NULL, ` +
+			// Milliseconds since the Unix epoch: one form on both databases.
+			`"stored_at" BIGINT NOT NULL, PRIMARY KEY ("broker_id", "client_id", "packet_id"))`}
 }
 
 // digestSize: 128 bits of SHA-256 tell two contents apart well enough
-// for a key that already names the broker and the packet id.
+// for a key that already names the session and the packet id.
 const digestSize = 16
 
 // messageDigest is the digest of a message's topic and payload.
@@ -75,8 +86,9 @@ func messageDigest(topic string, payload []byte) []byte {
 
 // inflightKey is a row's key.
 type inflightKey struct {
-	broker int64
-	packet uint16
+	broker  int64
+	session string // the client id
+	packet  uint16
 }
 
 // inflightRow is one row to upsert; row is the history row's index.
@@ -101,7 +113,7 @@ func (a *Addon) dedupe(tx models.Tx, rows []HistoryRow, now time.Time) error {
 		if seen == nil {
 			seen = make(map[inflightKey]int, len(rows))
 		}
-		e := inflightRow{key: inflightKey{r.BrokerID, r.PacketID}, digest: messageDigest(r.Topic, r.Payload), row: i}
+		e := inflightRow{key: inflightKey{r.BrokerID, r.Session, r.PacketID}, digest: messageDigest(r.Topic, r.Payload), row: i}
 		prev, again := seen[e.key]
 		if again {
 			var p inflightRow
@@ -150,7 +162,7 @@ func (a *Addon) upsertInflight(tx models.Tx, entries []inflightRow, now time.Tim
 	if rows != nil {
 		cond = ` WHERE NOT ("` + inflightTable + `"."digest" = EXCLUDED."digest" AND "` + inflightTable + `"."stored_at" >= `
 	}
-	upsert := ` ON CONFLICT ("broker_id", "packet_id") DO UPDATE SET "digest" = EXCLUDED."digest", "stored_at" = EXCLUDED."stored_at"`
+	upsert := ` ON CONFLICT ("broker_id", "client_id", "packet_id") DO UPDATE SET "digest" = EXCLUDED."digest", "stored_at" = EXCLUDED."stored_at"`
 	var stored map[inflightKey]bool
 	if rows != nil {
 		stored = make(map[inflightKey]bool, len(entries))
@@ -159,10 +171,10 @@ func (a *Addon) upsertInflight(tx models.Tx, entries []inflightRow, now time.Tim
 		if rows == nil {
 			return tx.Exec(sql, args...)
 		}
-		return tx.Query(sql+` RETURNING "broker_id", "packet_id"`, args, func(scan func(...any) error) error {
+		return tx.Query(sql+` RETURNING "broker_id", "client_id", "packet_id"`, args, func(scan func(...any) error) error {
 			var k inflightKey
 			var p int64
-			if err := scan(&k.broker, &p); err != nil {
+			if err := scan(&k.broker, &k.session, &p); err != nil {
 				return err
 			}
 			k.packet = uint16(p)
@@ -172,17 +184,18 @@ func (a *Addon) upsertInflight(tx models.Tx, entries []inflightRow, now time.Tim
 	}
 	if tx.Dialect() == models.Postgres {
 		brokers := make([]int64, len(entries))
+		sessions := make([]string, len(entries))
 		packets := make([]int32, len(entries))
 		digests := make([][]byte, len(entries))
 		for i, e := range entries {
-			brokers[i], packets[i], digests[i] = e.key.broker, int32(e.key.packet), e.digest
+			brokers[i], sessions[i], packets[i], digests[i] = e.key.broker, e.key.session, int32(e.key.packet), e.digest
 		}
-		args = append(args, brokers, packets, digests, at)
-		sql := `INSERT INTO "` + inflightTable + `" ("broker_id", "packet_id", "digest", "stored_at") ` +
-			`SELECT b, p, d, $4 FROM unnest($1::bigint[], $2::int[], $3::bytea[]) AS u(b, p, d)` + upsert
+		args = append(args, brokers, sessions, packets, digests, at)
+		sql := `INSERT INTO "` + inflightTable + `" ("broker_id", "client_id", "packet_id", "digest", "stored_at") ` +
+			`SELECT b, c, p, d, $5 FROM unnest($1::bigint[], $2::text[], $3::int[], $4::bytea[]) AS u(b, c, p, d)` + upsert
 		if rows != nil {
 			args = append(args, at-RedeliveryWindow.Milliseconds())
-			sql += cond + `$5)`
+			sql += cond + `$6)`
 		}
 		if err := run(sql, args); err != nil {
 			return models.Internal("store the redelivery window", err)
@@ -192,13 +205,13 @@ func (a *Addon) upsertInflight(tx models.Tx, entries []inflightRow, now time.Tim
 			chunk := entries[start:min(start+inflightPerStmt, len(entries))]
 			args = args[:0]
 			var sb strings.Builder
-			sb.WriteString(`INSERT INTO "` + inflightTable + `" ("broker_id", "packet_id", "digest", "stored_at") VALUES `)
+			sb.WriteString(`INSERT INTO "` + inflightTable + `" ("broker_id", "client_id", "packet_id", "digest", "stored_at") VALUES `)
 			for i, e := range chunk {
 				if i > 0 {
 					sb.WriteString(", ")
 				}
-				sb.WriteString("(?, ?, ?, ?)")
-				args = append(args, e.key.broker, int64(e.key.packet), e.digest, at)
+				sb.WriteString("(?, ?, ?, ?, ?)")
+				args = append(args, e.key.broker, e.key.session, int64(e.key.packet), e.digest, at)
 			}
 			sb.WriteString(upsert)
 			if rows != nil {
@@ -218,5 +231,5 @@ func (a *Addon) upsertInflight(tx models.Tx, entries []inflightRow, now time.Tim
 	return nil
 }
 
-// inflightPerStmt: rows per SQLite upsert (4 parameters each).
+// inflightPerStmt: rows per SQLite upsert (5 parameters each).
 const inflightPerStmt = 100

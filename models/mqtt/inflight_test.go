@@ -72,7 +72,7 @@ func TestRedeliveryWindow(t *testing.T) {
 				for bi, b := range c.batches {
 					if bi == len(c.batches)-1 && c.age > 0 {
 						old := time.Now().Add(-c.age).UnixMilli()
-						if err := r.DB().Exec(`UPDATE "mqtt_ingest_inflight" SET "stored_at" = ? WHERE "broker_id" = ?`, old, id).Error; err != nil {
+						if err := r.DB().Exec(`UPDATE "mqtt_ingest_redelivery" SET "stored_at" = ? WHERE "broker_id" = ?`, old, id).Error; err != nil {
 							t.Fatal(err)
 						}
 					}
@@ -100,6 +100,50 @@ func TestRedeliveryWindow(t *testing.T) {
 					t.Errorf("%d rows stored, want %d", n, want)
 				}
 			})
+		}
+	})
+}
+
+// TestRedeliveryWindowPerSession, on each database: packet ids are per
+// session, so with a shared group two instances' sessions on one broker
+// (two client ids) use the same ids for different messages. A DUP
+// message is a redelivery only of what its own session stored.
+func TestRedeliveryWindowPerSession(t *testing.T) {
+	type msg struct {
+		session string
+		packet  uint16
+		dup     bool
+		payload string
+		want    bool // stored
+	}
+	batches := [][]msg{
+		{{"c-1", 1, false, "a", true}, {"c-2", 1, false, "b", true}, {"c-3", 1, false, "a", true}},
+		// c-2's redelivery is dropped; c-1's DUP with c-2's content is
+		// not a redelivery of c-1's message; the same content on the
+		// same packet id of c-3 is c-3's own redelivery.
+		{{"c-2", 1, true, "b", false}, {"c-1", 1, true, "b", true}, {"c-3", 1, true, "a", false}},
+	}
+	forEachDB(t, func(t *testing.T, r *modelstest.App) {
+		ctx := context.Background()
+		broker, err := r.Execute(ctx, models.Call{UID: models.AdminUID, Model: "mqtt.broker", Method: "create", Args: []any{map[string]any{"name": "shared", "shared_group": "g"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := broker.(int64)
+		for bi, b := range batches {
+			rows := make([]mqtt.HistoryRow, len(b))
+			for i, m := range b {
+				rows[i] = mqtt.HistoryRow{BrokerID: id, Topic: "m/a", Payload: []byte(m.payload), QoS: 1, Direction: "receive",
+					PacketID: m.packet, Dup: m.dup, Session: m.session}
+			}
+			if err := r.MQTT.InsertHistory(ctx, rows); err != nil {
+				t.Fatal(err)
+			}
+			for i, m := range b {
+				if rows[i].Duplicate == m.want {
+					t.Errorf("batch %d row %d (%+v): duplicate %v", bi, i, m, rows[i].Duplicate)
+				}
+			}
 		}
 	})
 }

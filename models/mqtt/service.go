@@ -33,6 +33,7 @@ func (a *Addon) service() *models.Model {
 			"restart_mqtt_service": {Kind: models.ModelLevel, OwnTransactions: true, Fn: a.serviceRestart},
 			"check_mqtt_status":    {Kind: models.ModelLevel, OwnTransactions: true, Fn: a.serviceCheckStatus},
 			"get_listener_status":  {Kind: models.ModelLevel, ReadOnly: true, Fn: a.serviceListenerStatus},
+			"get_instances":        {Kind: models.ModelLevel, ReadOnly: true, Fn: a.serviceInstances},
 		},
 	}
 }

@@ -137,35 +137,3 @@ func (a *Addon) serviceCheckStatus(env *models.Env, _ []int64, _ models.Args) (a
 	err = writeNow(env, "mqtt.service", []int64{id}, map[string]any{"connection_status": "connecting"})
 	return map[string]any{"status": "connecting", "message": "MQTT Service is running but not connected"}, err
 }
-
-// serviceListenerStatus returns the daemon registry, one dict per broker.
-func (a *Addon) serviceListenerStatus(env *models.Env, _ []int64, _ models.Args) (any, error) {
-	ctl, err := a.serviceControl(env, models.OpRead)
-	if err != nil {
-		return nil, err
-	}
-	ts := func(t time.Time) any {
-		if t.IsZero() {
-			return false
-		}
-		return t.UTC().Format(models.DatetimeFormat)
-	}
-	out := []any{}
-	for _, d := range ctl.Daemons() {
-		row := models.NewDict(13)
-		row.Set("broker_id", []any{d.BrokerID, d.BrokerName})
-		row.Set("thread_identifier", d.ThreadIdentifier)
-		row.Set("state", d.State)
-		row.Set("since", ts(d.Since))
-		row.Set("stop_reason", d.StopReason)
-		row.Set("connected_at", ts(d.ConnectedAt))
-		row.Set("disconnected_at", ts(d.DisconnectedAt))
-		row.Set("attempts", int64(d.Attempts))
-		row.Set("next_retry", ts(d.NextRetry))
-		row.Set("last_error", d.LastError)
-		row.Set("messages_in", int64(d.MessagesIn))
-		row.Set("messages_out", int64(d.MessagesOut))
-		out = append(out, row)
-	}
-	return out, nil
-}

@@ -163,3 +163,25 @@ func (a *Addon) RecordExists(ctx context.Context, model string, id int64) (bool,
 	})
 	return found, err
 }
+
+// BrokerStates are the active brokers' states as their records keep them
+// (listener_state, last_error, last_connected): what the daemons of a
+// cluster's other instances last wrote, for the status of the brokers
+// this instance does not run.
+func (a *Addon) BrokerStates(ctx context.Context) ([]DaemonStatus, error) {
+	var out []DaemonStatus
+	err := a.read(ctx, func(su *models.Env) error {
+		m := a.reg.Model("mqtt.broker")
+		ids, err := su.Search(m, []any{}, 0, 0, "id")
+		if err != nil {
+			return err
+		}
+		recs, err := su.Load(m, ids, "name", "listener_state", "last_error", "last_connected")
+		for _, r := range recs {
+			out = append(out, DaemonStatus{BrokerID: r.ID, BrokerName: r.Str("name"), State: r.Str("listener_state"),
+				LastError: r.Str("last_error"), ConnectedAt: r.Time("last_connected")})
+		}
+		return err
+	})
+	return out, err
+}

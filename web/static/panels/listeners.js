@@ -21,7 +21,7 @@ export function listenerRegistry({ model, form, opts }) {
   const updated = h('span', { class: 'muted small', 'data-testid': 'listener-updated' });
   const empty = h('p', { class: 'muted hidden', 'data-testid': 'listener-empty', text: 'No listener is running. Start the service to connect to the active brokers.' });
   const table = h('table', { class: 'table table-sm', 'data-testid': 'listener-table' },
-    h('thead', {}, h('tr', {}, ['Broker', 'State', 'Since', 'Attempts', 'Next retry', 'Last error', 'In', 'Out']
+    h('thead', {}, h('tr', {}, ['Broker', 'State', 'Owner', 'Since', 'Attempts', 'Next retry', 'Last error', 'In', 'Out']
       .map((t) => h('th', { scope: 'col', class: ['In', 'Out', 'Attempts'].includes(t) ? 'num' : false, text: t })))),
     tbody);
   const el = h('section', { class: 'card panel', 'data-testid': 'listener-registry' },
@@ -33,6 +33,16 @@ export function listenerRegistry({ model, form, opts }) {
   const brokerCell = ([bid, name]) => (opts.brokerAction
     ? h('a', { href: `#/${opts.brokerAction}/${bid}`, text: String(name) })
     : document.createTextNode(String(name)));
+
+  // A row's owner: the instance running its daemon (host:pid) and since
+  // when; "none" while no live instance does.
+  const ownerCell = (o) => {
+    if (!o) return h('td', { 'data-field': 'owner', class: 'muted', text: 'none' });
+    const since = parseUTC(o.since);
+    return h('td', { 'data-field': 'owner', 'data-owner-id': String(o.id), 'data-self': o.self ? 'true' : 'false' },
+      `${o.host}:${o.pid}`, o.self ? h('small', { class: 'muted', text: ' (this instance)' }) : null,
+      since ? h('small', { class: 'muted block', title: formatDatetime(o.since), text: `since ${relativeTime(since)}` }) : null);
+  };
 
   let lastStates = null;
   async function refresh() {
@@ -63,6 +73,7 @@ export function listenerRegistry({ model, form, opts }) {
     return h('tr', { 'data-testid': 'listener-row', 'data-broker-id': Array.isArray(r.broker_id) ? String(r.broker_id[0]) : '', 'data-state': r.state },
       h('td', {}, Array.isArray(r.broker_id) ? brokerCell(r.broker_id) : ''),
       h('td', {}, badge(r.state, r.state, toneOf(r.state)), r.stop_reason ? h('small', { class: 'muted block', text: r.stop_reason }) : null),
+      ownerCell(r.owner),
       h('td', { title: since ? formatDatetime(r.since) : false, text: since ? relativeTime(since) : '' }),
       h('td', { class: 'num', text: String(r.attempts ?? '') }),
       h('td', { title: next ? formatDatetime(r.next_retry) : false, text: next ? relativeTime(next) : '' }),

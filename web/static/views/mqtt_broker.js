@@ -46,7 +46,7 @@ registerView({
     ],
     groups: [
       { title: 'Broker', fields: ['name', 'url_scheme', 'host', 'port', 'clean_session', 'active'] },
-      { title: 'Client', fields: ['client_id', 'username', 'password', 'keepalive', 'protocol', 'session_expiry_interval', 'receive_maximum'] },
+      { title: 'Client', fields: ['client_id', 'shared_group', 'username', 'password', 'keepalive', 'protocol', 'session_expiry_interval', 'receive_maximum'] },
       { title: 'Status', fields: ['connect_timeout', 'connection_status', 'connection_message', 'listener_state', 'last_connected', 'last_error'] },
       {
         title: 'Devices',

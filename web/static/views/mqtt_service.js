@@ -3,6 +3,7 @@
 import { registerView } from '../registry.js';
 import { listener } from '../channels.js';
 import { listenerRegistry } from '../panels/listeners.js';
+import { instancesPanel } from '../panels/instances.js';
 
 registerView({
   model: 'mqtt.service',
@@ -33,6 +34,8 @@ registerView({
         panel: listenerRegistry, method: 'get_listener_status', checkMethod: 'check_mqtt_status',
         brokerAction: 'mqtt.broker', refreshOn: { channel: listener.channel, type: listener.state },
       },
+      // The server instances: in a cluster each broker's owner is one.
+      { panel: instancesPanel, method: 'get_instances' },
     ],
   },
 });

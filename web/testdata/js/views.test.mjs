@@ -72,7 +72,7 @@ test('panels are declared with their options', () => {
   assert.deepEqual(service, [{
     name: 'listenerRegistry', method: 'get_listener_status', checkMethod: 'check_mqtt_status',
     brokerAction: 'mqtt.broker', refreshOn: { channel: listener.channel, type: listener.state },
-  }]);
+  }, { name: 'instancesPanel', method: 'get_instances' }]);
 
   const device = panels('iot.device');
   assert.deepEqual(device.map((p) => p.name), ['deviceValues', 'deviceActions', 'deviceCommands', 'deviceEvents', 'devicePushConfig']);
