@@ -46,6 +46,23 @@ func TestClusterAnyInstance(t *testing.T) {
 		t.Logf("broker %d owned by instance %d, broker %d by instance %d", first, oa, second, ob)
 	})
 
+	t.Run("get_instances lists the three", func(t *testing.T) {
+		want := map[float64]bool{}
+		for _, p := range c.procs {
+			want[float64(p.cmd.Process.Pid)] = true
+		}
+		testkit.Eventually(t, 10*time.Second, "get_instances on the last instance listing every instance", func() bool {
+			rows, _ := c.login(len(c.procs)-1).call("mqtt.service", "get_instances", nil, nil).([]any)
+			got := 0
+			for _, r := range rows {
+				if row, _ := r.(map[string]any); want[row["pid"].(float64)] {
+					got++
+				}
+			}
+			return got == len(c.procs) && len(rows) == len(c.procs)
+		})
+	})
+
 	owner := c.waitOwner(first, -1)
 	other := (owner + 1) % len(c.procs)
 	if c.owner(second) == other {

@@ -60,6 +60,31 @@ func TestClusterFailoverSIGKILL(t *testing.T) {
 	time.Sleep(500 * time.Millisecond) // a duplicate would land now, not later
 	c.checkStream("load/", total)
 	t.Logf("%d published, %d stored, 0 duplicates", total, c.received("load/"))
+
+	// The third instance's get_listener_status names the new owner.
+	third := 3 - owner - next
+	testkit.Eventually(t, 10*time.Second, "get_listener_status naming the new owner", func() bool {
+		return c.statusOwnerPID(c.login(third), broker) == c.procs[next].cmd.Process.Pid
+	})
+}
+
+// statusOwnerPID is the pid of broker's owner in o's get_listener_status
+// (0: none).
+func (c *clusterEnv) statusOwnerPID(o *odoo, broker int64) int {
+	c.t.Helper()
+	rows, _ := o.call("mqtt.service", "get_listener_status", nil, nil).([]any)
+	for _, r := range rows {
+		row, _ := r.(map[string]any)
+		id, _ := row["broker_id"].([]any)
+		if len(id) == 0 || id[0] != float64(broker) {
+			continue
+		}
+		if own, ok := row["owner"].(map[string]any); ok {
+			pid, _ := own["pid"].(float64)
+			return int(pid)
+		}
+	}
+	return 0
 }
 
 // TestClusterLostConnection: the owner's coordination connection is cut
