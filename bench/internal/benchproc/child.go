@@ -89,6 +89,12 @@ func (c *Child) ExitError(name string) error {
 	return fmt.Errorf("%s exited (%v):\n%s", name, c.err, c.LogTail())
 }
 
+// Kill sends SIGKILL, as a crash would, and waits for the exit.
+func (c *Child) Kill() {
+	c.cmd.Process.Kill()
+	<-c.exited
+}
+
 // Stop interrupts the process and kills it after grace.
 func (c *Child) Stop(grace time.Duration) {
 	select {

@@ -105,6 +105,9 @@ func (s *Server) Check(callErr error) error {
 	}
 }
 
+// Kill ends the server with SIGKILL, as a crash would.
+func (s *Server) Kill() { s.child.Kill() }
+
 // Stop interrupts the server and kills it after 10 s.
 func (s *Server) Stop() { s.child.Stop(10 * time.Second) }
 
