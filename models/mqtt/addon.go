@@ -13,6 +13,7 @@ package mqtt
 import (
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
@@ -58,6 +59,7 @@ type Addon struct {
 	reg     *models.Registry // set once built
 	log     *slog.Logger
 	history *models.Bulk // InsertHistory's prepared insert
+	swept   atomic.Int64 // when the last successful purge started, Unix ms (retention.go)
 }
 
 // New returns the addon; it is usable once models.New has built the

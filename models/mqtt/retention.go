@@ -27,6 +27,7 @@ func (a *Addon) MaintainHistory(ctx context.Context) error {
 // it dropped whole (PostgreSQL), PostgreSQL's estimate of their rows.
 func (a *Addon) PurgeHistory(ctx context.Context) (int64, error) {
 	var total int64
+	started := time.Now()
 	// Outside a transaction: each delete commits alone, so a long purge
 	// never holds the write lock the ingest writer waits for.
 	err := a.read(ctx, func(su *models.Env) error {
@@ -49,8 +50,12 @@ func (a *Addon) PurgeHistory(ctx context.Context) (int64, error) {
 		}
 		// Rows still queued when their broker or subscription was deleted
 		// are inserted after the unlink's own cleanup (the links have no
-		// foreign key): sweep them here.
-		n, err = su.DeleteWhere(history, []any{[]any{"broker_id", "!=", false}, []any{"broker_id", "not in", brokerIDs}})
+		// foreign key): sweep them here. Such rows were received just
+		// before the unlink, so only the recent ones are looked at: a
+		// "not in" over the whole history would read every row of it at
+		// every purge.
+		recent := []any{"timestamp", ">=", a.sweepSince(started)}
+		n, err = su.DeleteWhere(history, []any{recent, []any{"broker_id", "!=", false}, []any{"broker_id", "not in", brokerIDs}})
 		if err != nil {
 			return err
 		}
@@ -59,7 +64,7 @@ func (a *Addon) PurgeHistory(ctx context.Context) (int64, error) {
 		if err != nil {
 			return err
 		}
-		if _, err := su.UpdateWhere(history, []any{[]any{"subscription_id", "!=", false}, []any{"subscription_id", "not in", subIDs}},
+		if _, err := su.UpdateWhere(history, []any{recent, []any{"subscription_id", "!=", false}, []any{"subscription_id", "not in", subIDs}},
 			map[string]any{"subscription_id": false}); err != nil {
 			return err
 		}
@@ -76,7 +81,27 @@ func (a *Addon) PurgeHistory(ctx context.Context) (int64, error) {
 		}
 		return nil
 	})
+	if err == nil {
+		a.swept.Store(started.UnixMilli())
+	}
 	return total, err
+}
+
+// Look-backs of the sweep of rows whose broker or subscription was
+// deleted: from a while before the previous sweep (a row's timestamp is
+// when it was received, and it may have waited in the ingest queue), and
+// at the first purge of a process a day (what a crash may have left).
+const (
+	sweepOverlap       = 15 * time.Minute
+	sweepFirstLookback = 24 * time.Hour
+)
+
+// sweepSince is the oldest timestamp the sweep looks at.
+func (a *Addon) sweepSince(now time.Time) time.Time {
+	if prev := a.swept.Load(); prev != 0 {
+		return time.UnixMilli(prev).Add(-sweepOverlap)
+	}
+	return now.Add(-sweepFirstLookback)
 }
 
 // dropExpiredPartitions drops the history partitions whose every row
