@@ -22,6 +22,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -94,7 +95,7 @@ func main() {
 		quickly("fanout-duration", func() { o.fanoutDuration = 3 * time.Second })
 	}
 	var err error
-	o.fanoutRates, err = parseRates(rates)
+	o.fanoutRates, err = benchproc.IntList("fanout-rates", rates, 1, math.MaxInt32)
 	if err == nil && (o.rate < 1 || o.duration <= 0 || o.warmup < 0 || o.devices < 1 || o.pollers < 0 ||
 		o.clients < 0 || o.sessions < 1 || o.fanoutDuration <= 0) {
 		err = errors.New("need -rate >= 1, -duration > 0, -warmup >= 0, -devices >= 1, -pollers >= 0, -clients >= 0, -sessions >= 1, -fanout-duration > 0")
@@ -104,21 +105,6 @@ func main() {
 		benchproc.UsageError("buslatency", err)
 	}
 	benchproc.Main("buslatency", func(ctx context.Context) error { return run(ctx, o) })
-}
-
-func parseRates(s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f == "" {
-			continue
-		}
-		r, err := strconv.Atoi(f)
-		if err != nil || r < 1 {
-			return nil, fmt.Errorf("-fanout-rates: %q is not a positive rate", f)
-		}
-		out = append(out, r)
-	}
-	return out, nil
 }
 
 // raiseOpenFiles lifts the soft open-files limit to the hard one (and the

@@ -12,11 +12,8 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bench/internal/benchmqtt"
@@ -58,7 +55,7 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 3*time.Minute, "longest wait for one case's messages")
 	flag.Parse()
 	var err error
-	o.instances, err = parseSizes(sizes)
+	o.instances, err = benchproc.IntList("instances", sizes, 1, 8)
 	if err == nil && (o.n < 1 || o.rounds < 1 || o.window < 1 || o.kills < 0 || o.rate < 1 || o.timeout <= 0) {
 		err = errors.New("need -n >= 1, -rounds >= 1, -window >= 1, -kills >= 0, -rate >= 1, -timeout > 0")
 	}
@@ -66,21 +63,6 @@ func main() {
 		benchproc.UsageError("cluster", err)
 	}
 	benchproc.Main("cluster", func(ctx context.Context) error { return run(ctx, o) })
-}
-
-func parseSizes(s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f == "" {
-			continue
-		}
-		n, err := strconv.Atoi(f)
-		if err != nil || n < 1 || n > 8 {
-			return nil, fmt.Errorf("-instances: %q is not 1..8", f)
-		}
-		out = append(out, n)
-	}
-	return out, nil
 }
 
 func run(ctx context.Context, o options) error {

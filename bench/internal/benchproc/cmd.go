@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -56,4 +58,21 @@ func Poll(ctx context.Context, limit, every time.Duration, check func() (bool, e
 		case <-time.After(every):
 		}
 	}
+}
+
+// IntList parses a flag's comma-separated integers, each in lo..hi;
+// empty items are skipped.
+func IntList(flagName, s string, lo, hi int) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < lo || n > hi {
+			return nil, fmt.Errorf("-%s: %q is not in %d..%d", flagName, f, lo, hi)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
