@@ -108,15 +108,7 @@ func testSharedGroup(t *testing.T, protocol string) {
 
 	// Sent without waiting for each PUBACK: a stream.
 	const n = 600
-	toks := make([]paho.Token, n)
-	for i := range n {
-		toks[i] = pub.Publish("meter/a", 1, false, fmt.Sprint(i))
-	}
-	for i, tok := range toks {
-		if err := testmqtt.Wait(tok); err != nil {
-			t.Fatalf("publish %d: %v", i, err)
-		}
-	}
+	testmqtt.PublishStream(t, pub, "meter/a", 1, n)
 	testkit.Eventually(t, 30*time.Second, "every message stored", func() bool { return a.historyCount("meter/a") >= n })
 	testkit.Eventually(t, 10*time.Second, "the plain subscriber got everything", func() bool { return plain.count() == n })
 	share := ins3()

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
@@ -93,15 +92,7 @@ func testRedelivery(t *testing.T, kind, protocol string) {
 	// Published without waiting for each PUBACK, so that Mosquitto has
 	// a window of messages in flight when the connection is cut.
 	const n = 300
-	toks := make([]paho.Token, n)
-	for i := range n {
-		toks[i] = dev.Publish("meter/a", 1, false, fmt.Sprint(i))
-	}
-	for i, tok := range toks {
-		if err := testmqtt.Wait(tok); err != nil {
-			t.Fatalf("publish %d: %v", i, err)
-		}
-	}
+	testmqtt.PublishStream(t, dev, "meter/a", 1, n)
 	testkit.Eventually(t, 30*time.Second, "every message stored", func() bool {
 		return h.count([]any{"topic", "=", "meter/a"}) >= n
 	})

@@ -53,6 +53,22 @@ func Publish(t testing.TB, c paho.Client, topic string, qos byte, retain bool, p
 	}
 }
 
+// PublishStream publishes the numbers 0..n-1 as payloads on topic
+// without waiting for each acknowledgement (a stream, so the broker has a
+// window of messages in flight), then waits for them all.
+func PublishStream(t testing.TB, c paho.Client, topic string, qos byte, n int) {
+	t.Helper()
+	toks := make([]paho.Token, n)
+	for i := range n {
+		toks[i] = c.Publish(topic, qos, false, fmt.Sprint(i))
+	}
+	for i, tok := range toks {
+		if err := Wait(tok); err != nil {
+			t.Fatalf("publish %d on %s: %v", i, topic, err)
+		}
+	}
+}
+
 // Subscribe subscribes c to filter and returns the messages it receives,
 // once the broker acknowledged the subscription. The channel holds 100
 // unread messages; more are dropped.
