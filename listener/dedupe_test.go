@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
