@@ -28,6 +28,19 @@ func Key(r *http.Request) string {
 	return hostKey(r.RemoteAddr)
 }
 
+// Addr returns r's client address for logs, whole (an IPv6 address is
+// not cut to its /64) and without a port: the one a trusted proxy named,
+// or else the peer's.
+func Addr(r *http.Request) string {
+	if c, ok := fromContext(r.Context()); ok && c.addr.IsValid() {
+		return c.addr.String()
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
 // Secure reports whether r's client talks to us over TLS: r itself came
 // over TLS, or a trusted proxy said it got r over https
 // (X-Forwarded-Proto, with proxy mode on).

@@ -142,3 +142,33 @@ func TestParseTrusted(t *testing.T) {
 		}
 	}
 }
+
+func TestAddr(t *testing.T) {
+	proxy := NewResolver(true, mustTrusted(t, "10.0.0.5"))
+	tests := []struct {
+		name   string
+		rv     Resolver
+		remote string
+		xff    string
+		want   string
+	}{
+		{"peer, port dropped", Resolver{}, "192.0.2.7:51234", "", "192.0.2.7"},
+		{"IPv6 peer kept whole", Resolver{}, "[2001:db8:1:2::7]:443", "", "2001:db8:1:2::7"},
+		{"not an address", Resolver{}, "@", "", "@"},
+		{"forwarded, whole", proxy, "10.0.0.5:40000", "2001:db8:1:2::99", "2001:db8:1:2::99"},
+		{"forwarded by an untrusted peer", proxy, "10.0.0.6:40000", "198.51.100.7", "10.0.0.6"},
+		{"malformed header", proxy, "10.0.0.5:40000", "unknown", "10.0.0.5"},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = tt.remote
+		if tt.xff != "" {
+			r.Header.Set("X-Forwarded-For", tt.xff)
+		}
+		var got string
+		tt.rv.Middleware(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = Addr(r) })).ServeHTTP(httptest.NewRecorder(), r)
+		if got != tt.want {
+			t.Errorf("%s: Addr = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
