@@ -2,11 +2,18 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/clientaddr"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 )
 
@@ -76,10 +83,18 @@ func TestProxyModeClients(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a := startTestApp(t, func(c *Config) { c.LoginRateLimit, c.ProxyMode, c.TrustedProxies = proxyLimit, true, trusted })
+		a, logs := startTestAppLogs(t, func(c *Config) { c.LoginRateLimit, c.ProxyMode, c.TrustedProxies = proxyLimit, true, trusted })
 		checkSecureCookie(t, a)
 		checkSeparateClients(t, a)
 		checkUntrustedPeer(t, a)
+		// The cooldowns are logged with the addresses they count.
+		for _, want := range []string{clientA, untrustedIP} {
+			if !slices.ContainsFunc(jsonLogRecords(logs.String(), "Too many failed logins from an address"), func(r map[string]any) bool {
+				return r["remote_addr"] == want
+			}) {
+				t.Errorf("no cooldown logged for remote_addr %s:\n%s", want, logs.String())
+			}
+		}
 	})
 	t.Run("one hop, no list", func(t *testing.T) {
 		a := startTestApp(t, func(c *Config) { c.LoginRateLimit, c.ProxyMode = proxyLimit, true })
@@ -132,6 +147,19 @@ func checkUntrustedPeer(t *testing.T, a *app) {
 	}
 }
 
+// jsonLogRecords returns the JSON log lines of logs whose msg starts with
+// msg.
+func jsonLogRecords(logs, msg string) []map[string]any {
+	var out []map[string]any
+	for _, line := range strings.Split(logs, "\n") {
+		var r map[string]any
+		if json.Unmarshal([]byte(line), &r) == nil && strings.HasPrefix(fmt.Sprint(r["msg"]), msg) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 func parseTrustedForTest(list string) ([]netip.Prefix, error) {
 	var c Config
 	err := configOptionNamed("trusted-proxies").set(&c, list)
@@ -182,6 +210,57 @@ func checkSecureCookie(t *testing.T, a *app) {
 			if sess.Secure != tt.want {
 				t.Errorf("cookie Secure = %v, want %v (%s)", sess.Secure, tt.want, resp.Header.Get("Set-Cookie"))
 			}
+		})
+	}
+}
+
+// TestProxyModeRequestCap: the per-address cap (--max-requests-per-addr)
+// counts the clients behind a trusted proxy apart: the resolver in front
+// of the limiter, as app.routes mounts them.
+func TestProxyModeRequestCap(t *testing.T) {
+	trusted, _ := parseTrustedForTest(proxyIP)
+	tests := []struct {
+		name      string
+		proxyMode bool
+		wantOther int // status of client B while A holds its one place
+	}{
+		{"proxy mode", true, http.StatusOK},
+		{"proxy mode off", false, http.StatusTooManyRequests},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			release := make(chan struct{})
+			held := make(chan struct{})
+			h := clientaddr.NewResolver(tt.proxyMode, trusted).Middleware(
+				newClientLimiter(1, 1, nil, newTestLogger(io.Discard)).middleware(
+					http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+						if r.Header.Get("X-Hold") != "" {
+							close(held)
+							<-release
+						}
+					})))
+			call := func(xff string, hold bool) int {
+				r := httptest.NewRequest(http.MethodPost, "/jsonrpc", nil)
+				r.RemoteAddr = proxyIP + ":40000"
+				r.Header.Set("X-Forwarded-For", xff)
+				if hold {
+					r.Header.Set("X-Hold", "1")
+				}
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				return w.Code
+			}
+			var wg sync.WaitGroup
+			wg.Go(func() { call(clientA, true) })
+			<-held
+			if got := call(clientA, false); got != http.StatusTooManyRequests {
+				t.Errorf("client A's second request: HTTP %d, want 429", got)
+			}
+			if got := call(clientB, false); got != tt.wantOther {
+				t.Errorf("client B's request: HTTP %d, want %d", got, tt.wantOther)
+			}
+			close(release)
+			wg.Wait()
 		})
 	}
 }
