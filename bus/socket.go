@@ -47,10 +47,12 @@ type subscribed struct {
 	last int64
 }
 
-func newSocket(b *endpoints, ws *websocket.Conn, uid int64, sid string) *socket {
+// newSocket's addr is the client's address for the logs (clientaddr.Addr:
+// behind a trusted proxy the client's, not the proxy's).
+func newSocket(b *endpoints, ws *websocket.Conn, uid int64, sid, addr string) *socket {
 	return &socket{
 		b: b, ws: ws, uid: uid, sid: sid,
-		log:    b.log.With(slog.String("remote_addr", ws.RemoteAddr().String()), slog.Int64("uid", uid)),
+		log:    b.log.With(slog.String("remote_addr", addr), slog.Int64("uid", uid)),
 		subs:   make(chan subscribed, 1),
 		grants: make(chan map[string]bool, 1),
 		tokens: float64(b.opts.FloodFrames),

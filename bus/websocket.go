@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/clientaddr"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/websession"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
@@ -85,7 +86,7 @@ func (b *endpoints) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	defer context.AfterFunc(b.stopCtx, cancel)()
 
-	s := newSocket(b, ws, uid, sid)
+	s := newSocket(b, ws, uid, sid, clientaddr.Addr(r))
 	b.addSocket(s)
 	defer b.removeSocket(s)
 	var wg sync.WaitGroup

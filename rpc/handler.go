@@ -168,9 +168,10 @@ func withRequestID(next http.Handler) http.Handler {
 	})
 }
 
-// withClientAddr puts the client's address (clientaddr.Key) in the
-// request's context, where the login throttle reads it: dispatch knows no
-// HTTP.
+// withClientAddr puts the client's address (clientaddr.Key, which in
+// proxy mode is the one the server's clientaddr.Resolver found) in the
+// request's context, where the login throttle reads it and logs it:
+// dispatch knows no HTTP.
 func withClientAddr(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := context.WithValue(r.Context(), clientAddrKey{}, clientaddr.Key(r))

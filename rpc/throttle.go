@@ -16,7 +16,8 @@ import (
 // common.authenticate, object.execute and object.execute_kw, over XML-RPC
 // (both flavours) and /jsonrpc. It counts failures two ways:
 //
-//   - per remote address (clientaddr.Key): once an address has used up its
+//   - per client address (clientaddr.Key; in proxy mode the client a
+//     trusted proxy named): once an address has used up its
 //     allowance, every attempt from it is refused until its window ends,
 //     even with the right password, as Odoo's _assert_can_auth does;
 //     otherwise a refusal that only wrong guesses get would tell a guess

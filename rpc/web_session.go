@@ -3,6 +3,7 @@ package rpc
 import (
 	"net/http"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/clientaddr"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/websession"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
@@ -23,7 +24,8 @@ func (s *server) session(r *http.Request) (*models.Session, error) {
 }
 
 // setSessionCookie sends sid the way Odoo does (HttpOnly, Path=/,
-// Max-Age), plus SameSite=Lax, and Secure when the request came over TLS.
+// Max-Age), plus SameSite=Lax, and Secure when the request came over TLS,
+// to us or, in proxy mode, to a trusted proxy (clientaddr.Secure).
 func (s *server) setSessionCookie(c *jsonCall, sid string) {
 	http.SetCookie(c.w, &http.Cookie{
 		Name:     websession.Cookie,
@@ -32,7 +34,7 @@ func (s *server) setSessionCookie(c *jsonCall, sid string) {
 		MaxAge:   int(s.opts.SessionMaxAge.Seconds()),
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
-		Secure:   c.r.TLS != nil,
+		Secure:   clientaddr.Secure(c.r),
 	})
 	c.cookie = true
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/bus"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/cluster"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/clientaddr"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/iotbox"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/listener"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
@@ -99,7 +100,8 @@ func start(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err error
 	a.runJobs(ln)
 	a.autostartMQTT(ctx)
 	a.startDevices()
-	log.Info("Listening", slog.String("addr", ln.Addr().String()), slog.String("db_name", cfg.DBName), slog.String("dialect", string(a.reg.Dialect())))
+	log.Info("Listening", slog.String("addr", ln.Addr().String()), slog.String("db_name", cfg.DBName), slog.String("dialect", string(a.reg.Dialect())),
+		slog.String("proxy_mode", clientaddr.NewResolver(cfg.ProxyMode, cfg.TrustedProxies).String()))
 	return a, nil
 }
 
@@ -244,7 +246,10 @@ func (a *app) runJobs(ln net.Listener) {
 // body deadline (http_limits.go).
 func (a *app) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(newClientLimiter(a.cfg.MaxRequestsPerAddr, a.cfg.MaxStreamsPerAddr, a.metrics, a.log).middleware,
+	// The client is resolved first (proxy mode), so that every limit and
+	// log line after it sees the same address.
+	r.Use(clientaddr.NewResolver(a.cfg.ProxyMode, a.cfg.TrustedProxies).Middleware,
+		newClientLimiter(a.cfg.MaxRequestsPerAddr, a.cfg.MaxStreamsPerAddr, a.metrics, a.log).middleware,
 		bodyDeadline(a.cfg.HTTPBodyTimeout))
 	h := rpc.NewHandler(a.reg, rpc.Options{
 		DBName:          a.cfg.DBName,

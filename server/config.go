@@ -10,12 +10,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/clientaddr"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/origin"
 )
 
@@ -54,6 +56,12 @@ type Config struct {
 	HTTPIdleTimeout    time.Duration // --http-idle-timeout: how long a kept-alive connection may wait for its next request
 	MaxRequestsPerAddr int           // --max-requests-per-addr: concurrent requests per client address; 0 is no cap
 	MaxStreamsPerAddr  int           // --max-streams-per-addr: open websockets and long polls per client address; 0 is no cap
+
+	// Behind a reverse proxy or load balancer (clientaddr.Resolver): who
+	// the client of a request is, for every limit above, and whether it
+	// came over https, for the session cookie.
+	ProxyMode      bool           // --proxy-mode: believe X-Forwarded-For and X-Forwarded-Proto from trusted proxies
+	TrustedProxies []netip.Prefix // --trusted-proxies: the proxies' addresses; empty in proxy mode = the peer, as one hop
 }
 
 // DefaultConfig returns the built-in defaults, the lowest-precedence source.
@@ -174,6 +182,12 @@ var configOptions = []configOption{
 	{name: "max-streams-per-addr", arg: "N", usage: "websockets (/websocket) and long polls (/hw_drivers/event) one client address may have open at once; more get HTTP 429; 0 is no cap",
 		set: func(c *Config, v string) (err error) { c.MaxStreamsPerAddr, err = parseConfigInt(v); return err },
 		get: func(c Config) string { return strconv.Itoa(c.MaxStreamsPerAddr) }},
+	{name: "proxy-mode", usage: "run behind a reverse proxy or load balancer, as Odoo's proxy_mode: the client address of every per-address limit is taken from X-Forwarded-For, read from the right past the --trusted-proxies, and X-Forwarded-Proto: https marks the session cookie Secure; headers from a peer that is not a trusted proxy are ignored. The proxy must pass the Host header on",
+		set: func(c *Config, v string) (err error) { c.ProxyMode, err = parseConfigBool(v); return err },
+		get: func(c Config) string { return strconv.FormatBool(c.ProxyMode) }},
+	{name: "trusted-proxies", arg: "LIST", usage: "comma-separated addresses and CIDR networks of the proxies (10.0.0.5, 10.0.1.0/24, 2001:db8::/64) whose forwarded headers --proxy-mode believes; requests from other peers keep their own address. Empty: the peer of every request is trusted as one proxy hop (the rightmost X-Forwarded-For entry is the client), so the server must be reachable only through the proxy",
+		set: func(c *Config, v string) (err error) { c.TrustedProxies, err = clientaddr.ParseTrusted(v); return err },
+		get: func(c Config) string { return joinPrefixes(c.TrustedProxies) }},
 	{name: "shutdown-timeout", arg: "DURATION", usage: "how long to wait for in-flight requests on stop",
 		set: func(c *Config, v string) (err error) { c.ShutdownTimeout, err = parseConfigDuration(v); return err },
 		get: func(c Config) string { return c.ShutdownTimeout.String() }},
@@ -222,12 +236,20 @@ func parseConfigOrigins(v string) ([]string, error) {
 	return out, nil
 }
 
+func joinPrefixes(ps []netip.Prefix) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ",")
+}
+
 // configIgnoredOdooKeys are keys of Odoo's own odoo.conf that have no meaning
 // here. They are skipped so an existing odoo.conf loads; any other unknown key
 // in [options] is an error, to catch typos.
 var configIgnoredOdooKeys = []string{
 	"addons_path", "admin_passwd", "data_dir", "db_host", "db_password", "db_port",
-	"db_user", "logfile", "proxy_mode", "without_demo", "workers",
+	"db_user", "logfile", "without_demo", "workers",
 }
 
 func configOptionByKey(key string) (configOption, bool) {

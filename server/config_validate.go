@@ -93,6 +93,14 @@ func (c Config) problems() []configProblem {
 	if c.MaxStreamsPerAddr < 0 {
 		add("max-streams-per-addr", "must be 0 (no cap) or more, got %d", c.MaxStreamsPerAddr)
 	}
+	if len(c.TrustedProxies) > 0 && !c.ProxyMode {
+		add("trusted-proxies", "has no effect without --proxy-mode (set --proxy-mode, or leave --trusted-proxies empty)")
+	}
+	for _, p := range c.TrustedProxies {
+		if p.Bits() == 0 {
+			add("trusted-proxies", "%s trusts every address, so any client could name its own address in X-Forwarded-For; list the proxies' addresses (or leave it empty to trust the peer as one hop)", p)
+		}
+	}
 	if c.ShutdownTimeout <= 0 {
 		add("shutdown-timeout", "must be positive, got %s", c.ShutdownTimeout)
 	}

@@ -4,7 +4,7 @@ package main
 // bodies (a total read deadline per request), idle connections, and too
 // many requests from one address at once. The timeouts of the server
 // itself are set in newHTTPServer; the two middlewares here run in front
-// of every route.
+// of every route, after clientaddr.Resolver's (app.routes).
 
 import (
 	"fmt"
@@ -95,8 +95,8 @@ func isStream(r *http.Request) bool {
 	return isWebSocket(r) || (r.Method == http.MethodPost && r.URL.Path == iotbox.EventPath)
 }
 
-// clientLimiter caps what one client address (clientaddr.Key) may have
-// running at once, in two budgets: ordinary requests, and streams
+// clientLimiter caps what one client address (clientaddr.Key: the peer, or
+// in proxy mode the client a trusted proxy named) may have running at once, in two budgets: ordinary requests, and streams
 // (websockets and long polls, which last minutes or hours and would
 // otherwise use up the budget of ordinary calls, or be refused by it). A
 // cap of 0 means no cap. Over the cap the answer is HTTP 429 with a

@@ -223,6 +223,14 @@ func TestConcurrentRequestCap(t *testing.T) {
 // ends.
 func startTestApp(t *testing.T, mutate func(*Config)) *app {
 	t.Helper()
+	a, _ := startTestAppLogs(t, mutate)
+	return a
+}
+
+// startTestAppLogs is startTestApp, also returning the server's log (JSON
+// lines).
+func startTestAppLogs(t *testing.T, mutate func(*Config)) (*app, *testkit.Buffer) {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.DB = "sqlite:" + filepath.Join(t.TempDir(), "limits.db")
@@ -246,7 +254,7 @@ func startTestApp(t *testing.T, mutate func(*Config)) *app {
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
-	return a
+	return a, logs
 }
 
 // dialFrom opens a TCP connection to addr from the loopback address ip.
