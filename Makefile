@@ -18,10 +18,12 @@ vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 
-# The suite: vet and format, every test under the race detector, then each
+# The suite: vet and format, every test under the race detector, the
+# volume tests (built without -race: orm_engine_volume_test.go), then each
 # fuzz target briefly on top of its committed seeds.
 test: vet
 	$(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run='^TestEngineManyIDs$$' ./models
 	$(MAKE) fuzz
 
 fuzz:

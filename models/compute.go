@@ -18,7 +18,7 @@ type trigger struct {
 // buildTriggers indexes the dotted dependencies of stored computed and
 // related fields by the field they depend on ("res.partner.name").
 func (r *Registry) buildTriggers() {
-	r.triggers = map[string][]trigger{}
+	r.triggers, r.triggered = map[string][]trigger{}, map[string]bool{}
 	for _, m := range r.Models() {
 		for _, f := range m.Fields {
 			if !f.Stored() || (f.Compute == nil && f.Related == "") {
@@ -40,6 +40,7 @@ func (r *Registry) buildTriggers() {
 						// Which lines an order has is their inverse field.
 						r.addTrigger(cur.Name+"."+hop.InverseName, t)
 					}
+					r.triggered[cur.Name] = true
 				}
 			}
 		}
@@ -143,17 +144,29 @@ func (e *Env) recompute(m *Model, ids []int64, names []string, depth int, constr
 		}
 	}
 	if names == nil {
-		// A create: records created with it (lines of a (0, 0, vals))
-		// and records reaching it through a one2many depend on it already.
-		for _, f := range m.StoredFields() {
-			changed[f.Name] = true
-		}
+		// A create: insert looks up its dependents (createdDependents).
+		return nil
 	}
 	deps, err := e.dependents(m, ids, changed, false)
 	if err != nil {
 		return err
 	}
 	return e.recomputeDependents(deps, depth+1)
+}
+
+// createdDependents recomputes what depends on a record just created:
+// the records reaching it through a one2many (the order of a new line)
+// and, when its create ran x2many commands (nested), also those it
+// created pointing back at it (lines of a (0, 0, vals), created before
+// its own computed fields were stored). Any other record cannot point at
+// a new id yet, so the many2one triggers are not looked up otherwise: a
+// create stays one insert where nothing depends on it through a one2many.
+func (e *Env) createdDependents(m *Model, id int64, nested bool) error {
+	deps, err := e.dependents(m, []int64{id}, nil, !nested)
+	if err != nil {
+		return err
+	}
+	return e.recomputeDependents(deps, 1)
 }
 
 // dependent is a set of records whose stored computed fields reached
@@ -167,7 +180,7 @@ type dependent struct {
 // (every field when names is nil), through the reverse triggers only
 // when onlyReverse.
 func (e *Env) dependents(m *Model, ids []int64, names map[string]bool, onlyReverse bool) ([]dependent, error) {
-	if len(ids) == 0 {
+	if len(ids) == 0 || !e.reg.triggered[m.Name] {
 		return nil, nil
 	}
 	var keys []string

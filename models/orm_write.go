@@ -154,6 +154,9 @@ func (e *Env) insert(m *Model, vals map[string]any) (int64, error) {
 	if err := e.afterChange(m, []int64{id}, nil); err != nil {
 		return 0, err
 	}
+	if err := e.createdDependents(m, id, len(p.x2many) > 0); err != nil {
+		return 0, err
+	}
 	return id, nil
 }
 

@@ -35,6 +35,7 @@ type Registry struct {
 	credCache map[credKey]struct{} // (uid, password hash of the attempt) pairs that checked out
 	secret    []byte               // database secret for session tokens
 	triggers  map[string][]trigger // "model.field" -> dependent stored computed fields
+	triggered map[string]bool      // models with a field in triggers
 	implies   map[string][]string  // group -> the groups its members also have
 	auth      *authCache           // recently verified credentials and groups
 
