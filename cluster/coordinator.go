@@ -97,6 +97,8 @@ type Coordinator struct {
 	pool *pgxpool.Pool // Announce's; set while Run runs
 
 	lastPurge time.Time // the claim rounds' own
+
+	drains drainer // the dead instances' sessions being drained (drain.go)
 }
 
 var _ listener.Cluster = (*Coordinator)(nil)

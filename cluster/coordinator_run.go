@@ -59,6 +59,7 @@ func (c *Coordinator) Run(ctx context.Context) error {
 	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	c.startDrains(ctx)
 	var wg sync.WaitGroup
 	var outErr error
 	wg.Go(func() {
@@ -77,6 +78,7 @@ func (c *Coordinator) Run(ctx context.Context) error {
 		c.log.Warn("lock connection lost: every broker given up", "err", err)
 		sleep(ctx, c.opts.HeartbeatEvery)
 	}
+	c.stopDrains() // before the pool closes: a drain records its success there
 	wg.Wait()
 	if parent.Err() != nil {
 		return nil // the Outbox stopped because Run was told to, whatever it says
@@ -134,6 +136,7 @@ func signal1(ch chan struct{}) {
 // dropAll forgets every lock at once (the connection holding them is
 // gone, or Run ends) and tells the listener.
 func (c *Coordinator) dropAll() {
+	c.cancelDrains()
 	old := c.snap.Load()
 	c.snap.Store(&snapshot{self: old.self, owned: map[int64]time.Time{}, owners: old.owners, instances: old.instances})
 	if len(old.owned) > 0 {
@@ -280,6 +283,11 @@ func (c *Coordinator) round(ctx context.Context, conn *pgx.Conn) error {
 			c.log.Info("broker released to spread the load", "broker", b, "instance", id)
 		}
 	}
+	pending, err := pendingDrains(ctx, conn, dead, slices.Sorted(maps.Keys(owned)))
+	if err != nil {
+		return err
+	}
+	c.followDrains(pending, owned, instances)
 	c.snap.Store(&snapshot{self: self, owned: owned, owners: owners, instances: instances})
 	if !maps.EqualFunc(owned, old.owned, func(a, b time.Time) bool { return a.Equal(b) }) {
 		signal1(c.changed)
