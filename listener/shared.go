@@ -189,8 +189,10 @@ func (d *daemon) resubscribe(ctx context.Context) {
 // session it keeps (Mosquitto 2 queues them for it): they would wait
 // there, for nobody, until the session expires. A connection with the
 // same client id and a clean session ends it; the other instances then
-// get those messages. Messages this instance stored but could not
-// acknowledge any more are stored already. Stopping the service keeps
+// get those messages. (An instance that dies without shutting down
+// cannot: the broker's owner drains and ends its session, drain.go.)
+// Messages this instance stored but could not acknowledge any more are
+// stored already. Stopping the service keeps
 // the sessions: the same instances resume them when it starts again.
 func (d *daemon) leaveGroup(clientID string) {
 	if !d.s.shared(d.cfg.BrokerConfig) || d.cfg.CleanSession {
