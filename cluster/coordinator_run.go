@@ -287,8 +287,8 @@ func (c *Coordinator) round(ctx context.Context, conn *pgx.Conn) error {
 	if err != nil {
 		return err
 	}
-	c.followDrains(pending, owned, instances)
 	c.snap.Store(&snapshot{self: self, owned: owned, owners: owners, instances: instances})
+	c.followDrains(pending, owned, instances) // after the snapshot: the service's Drain asks Owns
 	if !maps.EqualFunc(owned, old.owned, func(a, b time.Time) bool { return a.Equal(b) }) {
 		signal1(c.changed)
 	}

@@ -72,14 +72,21 @@ func startChild(t *testing.T, dsn string, pid int) *exec.Cmd {
 // share of the group's messages. The broker's owner among the two left
 // drains that session under the dead instance's client id: every message
 // published after the kill is stored exactly once, and the dead client
-// id has no session left.
+// id has no session left. The dead instance is a member of the group,
+// or (first) its owner too: the new owner drains it once it claimed it.
 func TestSharedDrainAfterCrash(t *testing.T) {
 	for _, protocol := range []string{"MQTTv311", "MQTTv5"} {
-		t.Run(protocol, func(t *testing.T) { testSharedDrain(t, protocol) })
+		for _, first := range []bool{false, true} {
+			name := protocol + "/member"
+			if first {
+				name = protocol + "/owner"
+			}
+			t.Run(name, func(t *testing.T) { testSharedDrain(t, protocol, first) })
+		}
 	}
 }
 
-func testSharedDrain(t *testing.T, protocol string) {
+func testSharedDrain(t *testing.T, protocol string, childFirst bool) {
 	modelstest.CheckLeaks(t)
 	mq := testmqtt.Start(t, testmqtt.Options{})
 	dsn := pgDSN(t)
@@ -89,15 +96,32 @@ func testSharedDrain(t *testing.T, protocol string) {
 		"connect_timeout": int64(3), "reconnect_initial": 0.2, "reconnect_max": 1.0}).(int64)
 	meter := a.call("mqtt.subscription", "create", map[string]any{"broker_id": id, "topic": "meter/+", "qos": int64(1)}).(int64)
 	a.setEnabled(meter, true)
-	ca := a.runWithCoordinator(dsn, 401)
-	b.runWithCoordinator(dsn, 402)
-	a.call("mqtt.service", "start_mqtt_service")
-	child := startChild(t, dsn, 403)
 	conn := db(t, dsn)
+	var child *exec.Cmd
 	var dead int64
-	testkit.Eventually(t, 60*time.Second, "the child instance registered", func() bool {
-		return conn.QueryRow(t.Context(), `SELECT id FROM mqtt_instance WHERE pid = 403`).Scan(&dead) == nil
-	})
+	runChild := func() {
+		child = startChild(t, dsn, 403)
+		testkit.Eventually(t, 60*time.Second, "the child instance registered", func() bool {
+			return conn.QueryRow(t.Context(), `SELECT id FROM mqtt_instance WHERE pid = 403`).Scan(&dead) == nil
+		})
+	}
+	if childFirst {
+		runChild()
+		testkit.Eventually(t, 20*time.Second, "the child instance owning the broker", func() bool {
+			var owner int64
+			return conn.QueryRow(t.Context(), `SELECT instance_id FROM mqtt_broker_owner WHERE broker_id = $1`, id).Scan(&owner) == nil && owner == dead
+		})
+	}
+	ca := a.runWithCoordinator(dsn, 401)
+	cb := b.runWithCoordinator(dsn, 402)
+	a.call("mqtt.service", "start_mqtt_service")
+	if childFirst {
+		// Already running: a's call started a's service only; b's, as
+		// the server does at boot when the record says it runs.
+		b.call("mqtt.service", "start_mqtt_service")
+	} else {
+		runChild()
+	}
 	testkit.Eventually(t, 20*time.Second, "three live instances, two daemons connected here", func() bool {
 		return len(ca.Instances()) == 3 && a.connected(id) && b.connected(id)
 	})
@@ -148,6 +172,9 @@ func testSharedDrain(t *testing.T, protocol string) {
 		}
 	}
 	n := int64(len(toks))
+	if !ca.Owns(id) && !cb.Owns(id) {
+		t.Error("no instance left owns the broker")
+	}
 	testkit.Eventually(t, 20*time.Second, "every message stored", func() bool { return a.historyCount("meter/a") >= n })
 	time.Sleep(500 * time.Millisecond) // a duplicate, were one coming, is as far
 	var rows, distinct int64
