@@ -114,10 +114,23 @@ func closeConn(conn *pgx.Conn) {
 }
 
 // leave deletes this instance's rows and releases its locks, on a clean
-// stop; a failure is logged, the others then wait for DeadAfter.
-func (c *Coordinator) leave(conn *pgx.Conn) {
+// stop; a failure is logged, the others then wait for DeadAfter (and
+// drain this instance's sessions, drain.go, finding them ended). A stop
+// that cancelled a statement of the round closed conn (pgx does on a
+// cancelled query): a fresh connection leaves then, the locks having
+// gone with the old one.
+func (c *Coordinator) leave(conn *pgx.Conn, cfg *pgx.ConnConfig) {
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
+	if conn.IsClosed() {
+		fresh, err := pgx.ConnectConfig(ctx, cfg)
+		if err != nil {
+			c.log.Warn("Unable to leave the cluster cleanly: the others take over once this instance is seen dead", "err", err)
+			return
+		}
+		defer closeConn(fresh)
+		conn = fresh
+	}
 	id := c.id.Load()
 	if _, err := conn.Exec(ctx, sqlLeave, id, announceChannel, fmt.Sprintf("%d:%d", id, leaveBroker)); err != nil {
 		c.log.Warn("Unable to leave the cluster cleanly: the others take over once this instance is seen dead", "err", err)
@@ -153,7 +166,7 @@ func (c *Coordinator) session(ctx context.Context, cfg *pgx.ConnConfig) error {
 	}
 	defer func() {
 		if ctx.Err() != nil && c.id.Load() != 0 {
-			c.leave(conn) // a clean stop: the others need not wait for DeadAfter
+			c.leave(conn, cfg) // a clean stop: the others need not wait for DeadAfter
 		}
 		closeConn(conn) // closing the session releases its locks
 	}()
