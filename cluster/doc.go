@@ -34,7 +34,7 @@
 // ClusterHandlers.Drain empty and end each of those sessions on a
 // goroutine of its own (drain.go): on the owner only, one at a time per
 // broker, cancelled when the broker is lost or the instance beats again,
-// recorded once done, retried after drainRetry otherwise.
+// recorded once done, retried after DrainRetry otherwise.
 //
 // Each instance registers itself (mqtt_instance), holds one dedicated
 // long-lived connection on which it takes a session-level advisory lock

@@ -13,7 +13,7 @@ package cluster
 // beats again: two connections with one client id take the session from
 // each other, and a live instance's session is its own. One drain at a
 // time per broker, so the connections stay bounded; a failed one is
-// tried again after drainRetry, until the dead row is purged
+// tried again after DrainRetry, until the dead row is purged
 // (PurgeAfter).
 
 import (
@@ -28,8 +28,8 @@ import (
 	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
-// drainRetry spaces the attempts of a failed drain.
-const drainRetry = 10 * time.Second
+// defaultDrainRetry spaces the attempts of a failed drain (Options).
+const defaultDrainRetry = 10 * time.Second
 
 // drainKey is one dead instance at one broker.
 type drainKey struct{ instance, broker int64 }
@@ -132,7 +132,7 @@ func (c *Coordinator) drain(ctx context.Context, fn func(context.Context, int64,
 		if dr.retry == nil {
 			dr.retry = map[drainKey]time.Time{}
 		}
-		dr.retry[p.drainKey] = time.Now().Add(drainRetry)
+		dr.retry[p.drainKey] = time.Now().Add(c.opts.DrainRetry)
 	}
 	dr.mu.Unlock()
 	if err != nil {
