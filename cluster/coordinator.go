@@ -60,6 +60,9 @@ type Options struct {
 	// PurgeAfter: the rows of an instance dead this long are deleted;
 	// default 1 h.
 	PurgeAfter time.Duration
+	// DrainRetry spaces the attempts of a failed drain of a dead
+	// instance's sessions (drain.go); default 10 s.
+	DrainRetry time.Duration
 	// Outbox tunes the composed Outbox (DSN, Instance, Owns, HasOwner
 	// and Logger are set by the Coordinator).
 	Outbox OutboxOptions
@@ -97,6 +100,8 @@ type Coordinator struct {
 	pool *pgxpool.Pool // Announce's; set while Run runs
 
 	lastPurge time.Time // the claim rounds' own
+
+	drains drainer // the dead instances' sessions being drained (drain.go)
 }
 
 var _ listener.Cluster = (*Coordinator)(nil)
@@ -120,6 +125,9 @@ func New(opts Options) *Coordinator {
 	}
 	if opts.PurgeAfter <= 0 {
 		opts.PurgeAfter = defaultPurgeAfter
+	}
+	if opts.DrainRetry <= 0 {
+		opts.DrainRetry = defaultDrainRetry
 	}
 	c := &Coordinator{opts: opts, log: opts.Logger.With(slog.String("component", "cluster")),
 		changed: make(chan struct{}, 1), kick: make(chan struct{}, 1)}

@@ -59,6 +59,7 @@ func (c *Coordinator) Run(ctx context.Context) error {
 	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	c.startDrains(ctx)
 	var wg sync.WaitGroup
 	var outErr error
 	wg.Go(func() {
@@ -77,6 +78,7 @@ func (c *Coordinator) Run(ctx context.Context) error {
 		c.log.Warn("lock connection lost: every broker given up", "err", err)
 		sleep(ctx, c.opts.HeartbeatEvery)
 	}
+	c.stopDrains() // before the pool closes: a drain records its success there
 	wg.Wait()
 	if parent.Err() != nil {
 		return nil // the Outbox stopped because Run was told to, whatever it says
@@ -112,10 +114,23 @@ func closeConn(conn *pgx.Conn) {
 }
 
 // leave deletes this instance's rows and releases its locks, on a clean
-// stop; a failure is logged, the others then wait for DeadAfter.
-func (c *Coordinator) leave(conn *pgx.Conn) {
+// stop; a failure is logged, the others then wait for DeadAfter (and
+// drain this instance's sessions, drain.go, finding them ended). A stop
+// that cancelled a statement of the round closed conn (pgx does on a
+// cancelled query): a fresh connection leaves then, the locks having
+// gone with the old one.
+func (c *Coordinator) leave(conn *pgx.Conn, cfg *pgx.ConnConfig) {
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
+	if conn.IsClosed() {
+		fresh, err := pgx.ConnectConfig(ctx, cfg)
+		if err != nil {
+			c.log.Warn("Unable to leave the cluster cleanly: the others take over once this instance is seen dead", "err", err)
+			return
+		}
+		defer closeConn(fresh)
+		conn = fresh
+	}
 	id := c.id.Load()
 	if _, err := conn.Exec(ctx, sqlLeave, id, announceChannel, fmt.Sprintf("%d:%d", id, leaveBroker)); err != nil {
 		c.log.Warn("Unable to leave the cluster cleanly: the others take over once this instance is seen dead", "err", err)
@@ -134,6 +149,7 @@ func signal1(ch chan struct{}) {
 // dropAll forgets every lock at once (the connection holding them is
 // gone, or Run ends) and tells the listener.
 func (c *Coordinator) dropAll() {
+	c.cancelDrains()
 	old := c.snap.Load()
 	c.snap.Store(&snapshot{self: old.self, owned: map[int64]time.Time{}, owners: old.owners, instances: old.instances})
 	if len(old.owned) > 0 {
@@ -150,7 +166,7 @@ func (c *Coordinator) session(ctx context.Context, cfg *pgx.ConnConfig) error {
 	}
 	defer func() {
 		if ctx.Err() != nil && c.id.Load() != 0 {
-			c.leave(conn) // a clean stop: the others need not wait for DeadAfter
+			c.leave(conn, cfg) // a clean stop: the others need not wait for DeadAfter
 		}
 		closeConn(conn) // closing the session releases its locks
 	}()
@@ -280,7 +296,12 @@ func (c *Coordinator) round(ctx context.Context, conn *pgx.Conn) error {
 			c.log.Info("broker released to spread the load", "broker", b, "instance", id)
 		}
 	}
+	pending, err := pendingDrains(ctx, conn, dead, slices.Sorted(maps.Keys(owned)))
+	if err != nil {
+		return err
+	}
 	c.snap.Store(&snapshot{self: self, owned: owned, owners: owners, instances: instances})
+	c.followDrains(pending, owned, instances) // after the snapshot: the service's Drain asks Owns
 	if !maps.EqualFunc(owned, old.owned, func(a, b time.Time) bool { return a.Equal(b) }) {
 		signal1(c.changed)
 	}

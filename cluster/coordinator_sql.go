@@ -17,6 +17,13 @@ CREATE TABLE IF NOT EXISTS mqtt_broker_owner (
 	broker_id   bigint PRIMARY KEY,
 	instance_id bigint NOT NULL,
 	since       timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS mqtt_instance_drain (
+	instance_id bigint NOT NULL,
+	broker_id   bigint NOT NULL,
+	heartbeat   timestamptz NOT NULL,
+	drained     timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (instance_id, broker_id)
 )`
 
 // sqlSchemaLock serialises the schema creation across instances.
@@ -75,8 +82,11 @@ SELECT pg_advisory_unlock_all(), pg_notify($2, $3)`
 const sqlPurgeLock = `SELECT pg_try_advisory_xact_lock(1297306708, 1)`
 
 // sqlPurgeInstances deletes the rows of instances dead for longer than
-// $1 seconds, and owner rows whose instance has no row any more.
-const sqlPurgeInstances = `WITH gone AS (DELETE FROM mqtt_instance WHERE heartbeat < now() - make_interval(secs => $1) RETURNING id)
+// $1 seconds, and owner and drain rows whose instance has no row any
+// more. (Every statement of it sees the rows as before it: hence gone.)
+const sqlPurgeInstances = `WITH gone AS (DELETE FROM mqtt_instance WHERE heartbeat < now() - make_interval(secs => $1) RETURNING id),
+	drains AS (DELETE FROM mqtt_instance_drain d WHERE d.instance_id IN (SELECT id FROM gone)
+		OR NOT EXISTS (SELECT 1 FROM mqtt_instance i WHERE i.id = d.instance_id))
 DELETE FROM mqtt_broker_owner o WHERE o.instance_id IN (SELECT id FROM gone)
 	OR NOT EXISTS (SELECT 1 FROM mqtt_instance i WHERE i.id = o.instance_id)`
 
@@ -85,3 +95,16 @@ ON CONFLICT (broker_id) DO UPDATE SET instance_id = excluded.instance_id, since 
 RETURNING since`
 
 const sqlReleased = `DELETE FROM mqtt_broker_owner WHERE broker_id = $1 AND instance_id = $2`
+
+// sqlPendingDrains: the dead instances (heartbeat older than $1 seconds)
+// not drained at the brokers $2 (this instance's) since their last
+// heartbeat (drain.go).
+const sqlPendingDrains = `SELECT i.id, b.id, i.heartbeat FROM mqtt_instance i CROSS JOIN unnest($2::bigint[]) AS b(id)
+WHERE i.heartbeat <= now() - make_interval(secs => $1) AND NOT EXISTS (
+	SELECT 1 FROM mqtt_instance_drain d WHERE d.instance_id = i.id AND d.broker_id = b.id AND d.heartbeat = i.heartbeat)
+ORDER BY i.id, b.id`
+
+// sqlDrained records a drain: of the dead instance $1 at broker $2, as
+// of its last heartbeat $3.
+const sqlDrained = `INSERT INTO mqtt_instance_drain (instance_id, broker_id, heartbeat) VALUES ($1, $2, $3)
+ON CONFLICT (instance_id, broker_id) DO UPDATE SET heartbeat = excluded.heartbeat, drained = now()`

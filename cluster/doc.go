@@ -25,6 +25,17 @@
 // their next round instead of after DeadAfter; the rows of instances dead
 // for PurgeAfter (1 h) are deleted by the live ones.
 //
+// An instance that died without that clean stop (SIGKILL, power loss)
+// may have left a persistent session of a shared group at a broker,
+// where its share of the group's messages waits (listener/drain.go).
+// The claim round finds the dead instances not yet drained at the
+// brokers this instance owns (mqtt_instance_drain, keyed by instance and
+// broker and holding the dead one's last heartbeat) and has
+// ClusterHandlers.Drain empty and end each of those sessions on a
+// goroutine of its own (drain.go): on the owner only, one at a time per
+// broker, cancelled when the broker is lost or the instance beats again,
+// recorded once done, retried after DrainRetry otherwise.
+//
 // Each instance registers itself (mqtt_instance), holds one dedicated
 // long-lived connection on which it takes a session-level advisory lock
 // per broker it owns and sends its heartbeat, and gives up its daemons at

@@ -54,6 +54,19 @@ type ClusterHandlers struct {
 	Call func(ctx context.Context, brokerID int64, kind string, body []byte) ([]byte, error)
 	// Changed is another instance's Announce.
 	Changed func(ctx context.Context, brokerID int64)
+	// Drain empties and ends what a dead instance (one that stopped
+	// without leaving: SIGKILL, power loss) left at a broker this
+	// instance owns: its persistent session of a shared group, where the
+	// broker keeps its share of the messages (listener/drain.go). nil
+	// once nothing is left (or there never was: not a shared broker);
+	// an error, and the Cluster calls it again later. The Cluster calls
+	// it on the broker's owner only, once per dead instance and broker
+	// (it records the success), and cancels ctx when the ownership
+	// moves: two drains of one session would take it from each other.
+	// The Cluster knows who died and keeps the record; the service knows
+	// the broker's settings and the connection: so models and the
+	// listener stay free of the database's tables.
+	Drain func(ctx context.Context, brokerID, instance int64) error
 }
 
 // Errors of Cluster.Forward.

@@ -88,7 +88,10 @@
 // instance, each on a client id of its own and subscribed as
 // $share/<group>/<filter>, so the broker spreads its messages over them;
 // after the owner's answer to a Subscribe or Unsubscribe the other
-// instances resubscribe from the records.
+// instances resubscribe from the records. An instance shutting down ends
+// its persistent session (leaveGroup); one that died without (SIGKILL)
+// has its session drained and ended by the broker's owner when the
+// Cluster calls ClusterHandlers.Drain (drain.go).
 //
 // Every goroutine has an owner that waits for it: daemons and their
 // ackers belong to the Service, and Run returns only when they, the

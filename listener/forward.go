@@ -178,5 +178,6 @@ func (s *Service) clusterHandlers() ClusterHandlers {
 	return ClusterHandlers{
 		Call:    s.forwardedCall,
 		Changed: func(ctx context.Context, brokerID int64) { s.brokerChanged(ctx, brokerID) },
+		Drain:   s.drainDead,
 	}
 }

@@ -20,7 +20,6 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"time"
 
 	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
@@ -190,25 +189,19 @@ func (d *daemon) resubscribe(ctx context.Context) {
 // session it keeps (Mosquitto 2 queues them for it): they would wait
 // there, for nobody, until the session expires. A connection with the
 // same client id and a clean session ends it; the other instances then
-// get those messages. Messages this instance stored but could not
-// acknowledge any more are stored already. Stopping the service keeps
+// get those messages. (An instance that dies without shutting down
+// cannot: the broker's owner drains and ends its session, drain.go.)
+// Messages this instance stored but could not acknowledge any more are
+// stored already. Stopping the service keeps
 // the sessions: the same instances resume them when it starts again.
 func (d *daemon) leaveGroup(clientID string) {
 	if !d.s.shared(d.cfg.BrokerConfig) || d.cfg.CleanSession {
 		return
 	}
-	timeout := d.cfg.ConnectTimeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	c, err := connectClient(ctx, d.cfg.BrokerConfig, clientID, false, clientHooks{helper: d.s.goHelper})
-	if err != nil {
+	if err := d.s.endSession(context.Background(), d.cfg.BrokerConfig, clientID); err != nil {
 		d.log.Warn("Unable to end this instance's session of the shared group; the broker keeps queueing a share of the messages for it until it expires",
 			slog.String("client_id", clientID), slog.Any("error", err))
 		return
 	}
-	c.disconnect()
 	d.log.Info("Ended this instance's session of the shared group", slog.String("client_id", clientID))
 }
