@@ -104,3 +104,36 @@ func (c *clusterEnv) receivedTotal(t *testing.T, broker int64) int {
 	}
 	return n
 }
+
+// TestClusterSharedGroupKill: one of 3 instances on a shared group is
+// killed with SIGKILL mid-stream and stays down. With persistent
+// sessions the broker keeps the dead member's session in the group, so
+// whatever it hands that session must still end up stored by the
+// survivors: stored == published, no duplicates.
+func TestClusterSharedGroupKill(t *testing.T) {
+	const total = 3000
+	c := startCluster(t, 3)
+	o := c.login(0)
+	broker := c.addBroker(o, "shared-kill", "hot", map[string]any{"shared_group": "oim"})
+	pub := testmqtt.Connect(t, c.mq.URL(), "e2e-shared-kill-warmup", nil)
+	testkit.Eventually(t, 20*time.Second, "every instance receiving from the group", func() bool {
+		testmqtt.Publish(t, pub, "hot/warm", 1, false, "warm")
+		for _, p := range c.procs {
+			if c.receivedBy(t, p, broker) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+
+	s := publishStream(t, c.mq.URL(), "e2e-shared-kill-publisher", "hot/x", total, 50)
+	testkit.Eventually(t, 30*time.Second, "a third of the stream stored", func() bool { return c.received("hot/x") >= total/3 })
+	c.procs[2].kill(t)
+	t.Logf("killed instance 2 with %d of %d stored", c.received("hot/x"), total)
+	s.wait(t)
+	if !testkit.Poll(30*time.Second, func() bool { return c.received("hot/x") >= total }) {
+		t.Fatalf("%d of %d stored 30 s after the stream ended: the dead member's share is not taken over", c.received("hot/x"), total)
+	}
+	time.Sleep(500 * time.Millisecond)
+	c.checkStream("hot/x", total)
+}
