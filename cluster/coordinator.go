@@ -145,7 +145,8 @@ func (c *Coordinator) selfStatus(started time.Time) mqttmodel.InstanceStatus {
 	return mqttmodel.InstanceStatus{ID: c.id.Load(), Host: c.opts.Host, PID: c.opts.PID, Started: started, Self: true}
 }
 
-// Self is this instance (ID 0 until it registered).
+// Self is this instance (ID 0 until it registered, and while its lock
+// connection is down).
 func (c *Coordinator) Self() mqttmodel.InstanceStatus { return c.snap.Load().self }
 
 // Owns reports whether this instance holds the broker's lock.

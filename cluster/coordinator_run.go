@@ -151,8 +151,14 @@ func signal1(ch chan struct{}) {
 func (c *Coordinator) dropAll() {
 	c.cancelDrains()
 	old := c.snap.Load()
-	c.snap.Store(&snapshot{self: old.self, owned: map[int64]time.Time{}, owners: old.owners, instances: old.instances})
-	if len(old.owned) > 0 {
+	// Self without its id until the next heartbeat: the daemons of the
+	// shared brokers stop too (listener's runsHere). Left running, they
+	// would keep the session the others, seeing no heartbeat, drain as a
+	// dead instance's, and the two would take it from each other.
+	self := old.self
+	self.ID = 0
+	c.snap.Store(&snapshot{self: self, owned: map[int64]time.Time{}, owners: old.owners, instances: old.instances})
+	if len(old.owned) > 0 || old.self.ID != 0 {
 		signal1(c.changed)
 	}
 }
@@ -302,7 +308,7 @@ func (c *Coordinator) round(ctx context.Context, conn *pgx.Conn) error {
 	}
 	c.snap.Store(&snapshot{self: self, owned: owned, owners: owners, instances: instances})
 	c.followDrains(pending, owned, instances) // after the snapshot: the service's Drain asks Owns
-	if !maps.EqualFunc(owned, old.owned, func(a, b time.Time) bool { return a.Equal(b) }) {
+	if old.self.ID != self.ID || !maps.EqualFunc(owned, old.owned, func(a, b time.Time) bool { return a.Equal(b) }) {
 		signal1(c.changed)
 	}
 	if gained {

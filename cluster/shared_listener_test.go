@@ -223,3 +223,50 @@ func testSharedGroup(t *testing.T, protocol string) {
 		t.Errorf("the two instances left received %v then %v, want %d shared", base, now, m)
 	}
 }
+
+// TestSharedDaemonFollowsCoordination: an instance whose lock connection
+// is cut stops its shared daemons too, until it is back: left running,
+// they would keep the session the others then drain as a dead
+// instance's. Back, it resumes the session with the same client id, and
+// nothing published meanwhile is lost.
+func TestSharedDaemonFollowsCoordination(t *testing.T) {
+	modelstest.CheckLeaks(t)
+	mq := testmqtt.Start(t, testmqtt.Options{})
+	dsn := pgDSN(t)
+	a, b := openInstance(t, dsn), openInstance(t, dsn)
+	id := a.call("mqtt.broker", "create", map[string]any{"name": "hot", "host": "127.0.0.1", "port": fmt.Sprint(mq.Port()),
+		"client_id": "hot", "shared_group": "ingest", "clean_session": false,
+		"connect_timeout": int64(3), "reconnect_initial": 0.2, "reconnect_max": 1.0}).(int64)
+	meter := a.call("mqtt.subscription", "create", map[string]any{"broker_id": id, "topic": "meter/+", "qos": int64(1)}).(int64)
+	a.setEnabled(meter, true)
+	a.runWithCoordinator(dsn, 401)
+	cb := b.runWithCoordinator(dsn, 402)
+	a.call("mqtt.service", "start_mqtt_service")
+	testkit.Eventually(t, 20*time.Second, "a daemon connected on both instances", func() bool { return a.connected(id) && b.connected(id) })
+	clientID := fmt.Sprintf("hot-%d", cb.Self().ID)
+
+	cut := time.Now()
+	var killed bool
+	if err := db(t, dsn).QueryRow(t.Context(), `SELECT pg_terminate_backend(backend_pid) FROM mqtt_instance WHERE id = $1`,
+		cb.Self().ID).Scan(&killed); err != nil || !killed {
+		t.Fatalf("terminate: %v %v", killed, err)
+	}
+	testkit.Eventually(t, 20*time.Second, "b's shared daemon stopped and connected again", func() bool {
+		d, ok := b.daemon(id)
+		return ok && b.connected(id) && d.ConnectedAt.After(cut)
+	})
+	if d, _ := b.daemon(id); d.ClientID != clientID {
+		t.Errorf("b's daemon came back as %q, want %q (its session)", d.ClientID, clientID)
+	}
+	pub := testmqtt.Connect(t, mq.URL(), "meter", nil)
+	const n = 200
+	testmqtt.PublishStream(t, pub, "meter/a", 1, n)
+	testkit.Eventually(t, 30*time.Second, "every message stored", func() bool { return a.historyCount("meter/a") >= n })
+	var dupes int64
+	if err := db(t, dsn).QueryRow(t.Context(), `SELECT count(*) - count(DISTINCT payload) FROM mqtt_signal_history WHERE topic = 'meter/a'`).Scan(&dupes); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.historyCount("meter/a"); got != n || dupes != 0 {
+		t.Errorf("%d rows, %d duplicates; want %d, 0", got, dupes, n)
+	}
+}

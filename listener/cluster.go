@@ -18,7 +18,9 @@ import (
 // id of its own, see Self), but only its owner carries the calls that
 // need one connection (publish, subscribe, unsubscribe, check).
 type Cluster interface {
-	// Self is this instance.
+	// Self is this instance; its ID is 0 until it registered and while
+	// its coordination connection is down (then the daemons of shared
+	// brokers stop too, see runsHere).
 	Self() mqttmodel.InstanceStatus
 	// Owns reports whether this instance owns the broker now.
 	Owns(brokerID int64) bool
