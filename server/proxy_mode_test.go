@@ -264,3 +264,70 @@ func TestProxyModeRequestCap(t *testing.T) {
 		})
 	}
 }
+
+func TestConfigProxyMode(t *testing.T) {
+	pfx := func(ss ...string) []netip.Prefix {
+		var out []netip.Prefix
+		for _, s := range ss {
+			out = append(out, netip.MustParsePrefix(s))
+		}
+		return out
+	}
+	tests := []struct {
+		name        string
+		args, env   []string
+		file        string // [options] body, "" for none
+		wantMode    bool
+		wantTrusted []netip.Prefix
+		wantErr     string // part of the error; "" when valid
+	}{
+		{name: "off by default"},
+		{name: "flag", args: []string{"--proxy-mode"}, wantMode: true},
+		{name: "flags with a list", args: []string{"--proxy-mode", "--trusted-proxies", " 10.0.0.5, 10.1.0.0/16 ,2001:db8::/64"},
+			wantMode: true, wantTrusted: pfx("10.0.0.5/32", "10.1.0.0/16", "2001:db8::/64")},
+		{name: "environment", env: []string{"ODOO_IOT_MQTT_PROXY_MODE=yes", "ODOO_IOT_MQTT_TRUSTED_PROXIES=192.168.1.10/24"},
+			wantMode: true, wantTrusted: pfx("192.168.1.0/24")},
+		{name: "Odoo's proxy_mode key", file: "proxy_mode = True\ntrusted_proxies = 10.0.0.5\n", wantMode: true, wantTrusted: pfx("10.0.0.5/32")},
+		{name: "Odoo's proxy_mode = False", file: "proxy_mode = False\n"},
+		{name: "flag turns the file's off", args: []string{"--proxy-mode=false"}, file: "proxy_mode = True\n"},
+		{name: "bad address in a flag", args: []string{"--proxy-mode", "--trusted-proxies", "10.0.0.5,proxy.internal"},
+			wantErr: `--trusted-proxies: invalid address or network "proxy.internal"`},
+		{name: "bad network in the environment", env: []string{"ODOO_IOT_MQTT_PROXY_MODE=1", "ODOO_IOT_MQTT_TRUSTED_PROXIES=10.0.0.0/40"},
+			wantErr: `ODOO_IOT_MQTT_TRUSTED_PROXIES: invalid address or network "10.0.0.0/40"`},
+		{name: "bad address in the file", file: "proxy_mode = True\ntrusted_proxies = 10.0.0.256\n",
+			wantErr: `:3: trusted_proxies: invalid address or network "10.0.0.256"`},
+		{name: "bad boolean", env: []string{"ODOO_IOT_MQTT_PROXY_MODE=maybe"}, wantErr: `ODOO_IOT_MQTT_PROXY_MODE: invalid boolean "maybe"`},
+		{name: "list without proxy mode", env: []string{"ODOO_IOT_MQTT_TRUSTED_PROXIES=10.0.0.5"},
+			wantErr: "--trusted-proxies: has no effect without --proxy-mode (set --proxy-mode, or leave --trusted-proxies empty) (set by ODOO_IOT_MQTT_TRUSTED_PROXIES)"},
+		{name: "trusting everyone", args: []string{"--proxy-mode", "--trusted-proxies", "10.0.0.5,0.0.0.0/0"},
+			wantErr: "--trusted-proxies: 0.0.0.0/0 trusts every address"},
+		{name: "trusting every IPv6 address", args: []string{"--proxy-mode", "--trusted-proxies", "::/0"},
+			wantErr: "--trusted-proxies: ::/0 trusts every address"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := tt.args
+			if tt.file != "" {
+				args = append([]string{"-c", configTestFile(t, "[options]\n"+tt.file)}, args...)
+			}
+			got, err := LoadConfig(args, tt.env)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("LoadConfig error = %v, want it to contain %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("LoadConfig error: %v", err)
+			}
+			if got.ProxyMode != tt.wantMode || !slices.Equal(got.TrustedProxies, tt.wantTrusted) {
+				t.Errorf("ProxyMode, TrustedProxies = %v, %v; want %v, %v", got.ProxyMode, got.TrustedProxies, tt.wantMode, tt.wantTrusted)
+			}
+		})
+	}
+	c := DefaultConfig()
+	c.ProxyMode, c.TrustedProxies = true, pfx("10.0.0.5/32", "2001:db8::/64")
+	if lines := c.Redacted(); !slices.Contains(lines, "trusted-proxies=10.0.0.5/32,2001:db8::/64") || !slices.Contains(lines, "proxy-mode=true") {
+		t.Errorf("Redacted() = %q", lines)
+	}
+}
