@@ -22,7 +22,7 @@ vet:
 # volume tests (built without -race: orm_engine_volume_test.go), then each
 # fuzz target briefly on top of its committed seeds.
 test: vet
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout=20m ./...
 	$(GO) test -count=1 -run='^TestEngineManyIDs$$' ./models
 	$(MAKE) fuzz
 
