@@ -10,6 +10,7 @@ import (
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
 
 // TestPublishAnything: mqtt.broker.action_publish (issue 13 part 3) with
@@ -138,9 +139,16 @@ func TestPublishAnythingV5(t *testing.T) {
 // hex) decides the bytes action_send_mqtt sends, which Send History keeps
 // in payload_raw; a payload its encoding cannot decode is refused when
 // the signal is written.
+// On SQLite and PostgreSQL (the bytes go through each one's bytea/blob).
 func TestSignalPayloadEncoding(t *testing.T) {
+	for _, kind := range modelstest.Kinds(t) {
+		t.Run(kind, func(t *testing.T) { testSignalPayloadEncoding(t, kind) })
+	}
+}
+
+func testSignalPayloadEncoding(t *testing.T, kind string) {
 	mq := startMosquitto(t, testmqtt.Options{})
-	h := newHarness(t, "sqlite", Options{})
+	h := newHarness(t, kind, Options{})
 	b := h.broker(mq.Port(), map[string]any{"client_id": "signal-enc"})
 	sub := h.call("mqtt.subscription", "create", map[string]any{"broker_id": b, "topic": "enc/valve", "qos": int64(1)}).(int64)
 	got := testmqtt.Subscribe(t, testmqtt.Connect(t, mq.URL(), "observer-enc", nil), "enc/#", 1)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testmqtt"
@@ -90,6 +91,16 @@ func TestBrowserPublishAndPayloads(t *testing.T) {
 		t.Errorf("base64 %q", b64)
 	}
 	b.screenshot(t, "browser-payload-hexdump")
+	// The download holds the bytes themselves: the blob it makes, read back.
+	var downloaded string
+	b.run(t, "download the payload",
+		chromedp.Evaluate(`(() => { const f = URL.createObjectURL; URL.createObjectURL = (blob) => { window.__blob = blob; return f(blob); }; })()`, nil),
+		click(`[data-testid=payload-download]`), until(`window.__blob`),
+		chromedp.Evaluate(`window.__blob.arrayBuffer().then((b) => [...new Uint8Array(b)].map((x) => x.toString(16).padStart(2, "0")).join(""))`, &downloaded,
+			func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+	if downloaded != "deadbeef000141" {
+		t.Errorf("downloaded bytes %s, want deadbeef000141", downloaded)
+	}
 
 	// 4. A JSON row as a tree, collapsible, and as pretty text; then the
 	// diff with the one before it on the topic.
