@@ -91,6 +91,10 @@ func TestBrowserPublishAndPayloads(t *testing.T) {
 		t.Errorf("base64 %q", b64)
 	}
 	b.screenshot(t, "browser-payload-hexdump")
+	b.run(t, "the list tags the binary row", chromedp.Navigate(e.srv.url()+"/web#/send-history"), listLoaded("send-history"),
+		until(`[...document.querySelectorAll("td[data-field=payload] .pl-tag")].some((el) => el.textContent === "binary")`))
+	b.run(t, "back to the binary row", chromedp.Navigate(fmt.Sprintf("%s/web#/send-history/%d", e.srv.url(), bin)),
+		chromedp.WaitVisible(`[data-testid=payload-download]`, chromedp.ByQuery))
 	// The download holds the bytes themselves: the blob it makes, read back.
 	var downloaded string
 	b.run(t, "download the payload",

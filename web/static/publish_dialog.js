@@ -52,12 +52,14 @@ function field(label, input) {
  * publishDialog is the client of the broker form's Publish button:
  * {method: 'action_publish', client: publishDialog}. It needs a saved
  * broker (the form saves first); record.protocol decides whether the
- * MQTT 5 properties are shown.
+ * MQTT 5 properties are shown. Other pages (a topic tree) may open it
+ * with {model, id, record: {name, protocol}, button: {method:
+ * 'action_publish'}, topic} to start from that topic.
  */
-export function publishDialog({ model, id, record, button }) {
+export function publishDialog({ model, id, record, button, topic: initialTopic = '' }) {
   useStyle();
   const v5 = record.protocol === 'MQTTv5';
-  const topic = h('input', { type: 'text', id: 'publish-topic', 'data-testid': 'publish-topic', placeholder: 'plant/line1/cmd', autocomplete: 'off' });
+  const topic = h('input', { type: 'text', id: 'publish-topic', 'data-testid': 'publish-topic', placeholder: 'plant/line1/cmd', autocomplete: 'off', value: initialTopic });
   const encoding = h('select', { id: 'publish-encoding', 'data-testid': 'publish-encoding' },
     ENCODINGS.map(([v, l]) => h('option', { value: v, text: l })));
   const payload = h('textarea', { id: 'publish-payload', 'data-testid': 'publish-payload', rows: '8', spellcheck: 'false', class: 'pl-mono' });
