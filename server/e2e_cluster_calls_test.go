@@ -87,6 +87,24 @@ func TestClusterAnyInstance(t *testing.T) {
 		}
 	})
 
+	t.Run("action_publish through a non-owner", func(t *testing.T) {
+		// Publish anything (issue 13) takes the signal's way: forwarded to
+		// the owner, the exact bytes at the device, one send row.
+		done := `SELECT count(*) FROM mqtt_outbox WHERE kind = 'publish' AND caller = $1 AND claimed_by = $2 AND state = 'done'`
+		before := c.queryInt(done, ids[other], ids[owner])
+		sub := testmqtt.Subscribe(t, testmqtt.Connect(t, c.mq.URL(), "e2e-raw-device", nil), "device/raw/#", 1)
+		via.call("mqtt.broker", "action_publish", []any{[]any{first}, "device/raw/blob", "00 ff 10", "hex", 1}, nil)
+		if msg := testmqtt.Receive(t, sub, 10*time.Second, "the published bytes at the device"); string(msg.Payload()) != "\x00\xff\x10" {
+			t.Fatalf("device got %q", msg.Payload())
+		}
+		if n := c.queryInt(done, ids[other], ids[owner]); n != before+1 {
+			t.Fatalf("%d publish calls forwarded from instance %d to %d, want %d", n, ids[other], ids[owner], before+1)
+		}
+		if n := via.count("mqtt.signal.history", []any{[]any{"topic", "=", "device/raw/blob"}, []any{"direction", "=", "send"}}); n != 1 {
+			t.Fatalf("%d send rows, want 1", n)
+		}
+	})
+
 	t.Run("check_connection through a non-owner", func(t *testing.T) {
 		res, _ := via.call("mqtt.broker", "check_connection", []any{[]any{first}}, nil).(map[string]any)
 		if params, _ := res["params"].(map[string]any); params["type"] != "success" {

@@ -205,7 +205,11 @@ func (a *Addon) signalSend(env *models.Env, ids []int64, _ models.Args) (any, er
 			cfg = cfgs[0]
 			brokers[cfg.ID] = cfg
 		}
-		msg := OutgoingMessage{Topic: r.Str("topic"), Payload: []byte(r.Str("payload")), QoS: byte(r.Int("qos")), Retain: r.Bool("retain"),
+		body, err := DecodePayload(r.Str("payload"), r.Str("payload_encoding"))
+		if err != nil { // checkSignal refuses it; a row from before the field
+			return nil, models.ValidationErrorf("Payload (%s): %v.", r.Str("payload_encoding"), err)
+		}
+		msg := OutgoingMessage{Topic: r.Str("topic"), Payload: body, QoS: byte(r.Int("qos")), Retain: r.Bool("retain"),
 			Properties: signalProperties(r)}
 		if cfg.Protocol != ProtocolV5 {
 			msg.Properties = Properties{} // 3.1/3.1.1 has none; the history says what was sent
@@ -226,8 +230,11 @@ func (a *Addon) signalSend(env *models.Env, ids []int64, _ models.Args) (any, er
 			}
 			vals := map[string]any{
 				"signal_id": r.ID, "broker_id": r.Int("broker_id"), "subscription_id": r.Int("subscription_id"),
-				"topic": msg.Topic, "payload": string(msg.Payload), "qos": int64(msg.QoS), "retain": msg.Retain,
+				"topic": msg.Topic, "payload": PayloadText(msg.Payload), "qos": int64(msg.QoS), "retain": msg.Retain,
 				"direction": "send", "timestamp": now,
+			}
+			if enc := r.Str("payload_encoding"); enc != "" && enc != EncodingRaw {
+				vals["payload_raw"] = msg.Payload // the bytes sent, which the text cannot keep
 			}
 			if msg.ContentType != "" {
 				vals["content_type"] = msg.ContentType
@@ -242,7 +249,7 @@ func (a *Addon) signalSend(env *models.Env, ids []int64, _ models.Args) (any, er
 			if err == nil {
 				tx.NotifyAfterCommit(historyNote(HistoryRow{BrokerID: r.Int("broker_id"), SubscriptionID: r.Int("subscription_id"),
 					SignalID: r.ID, Topic: msg.Topic, QoS: msg.QoS, Retain: msg.Retain, Direction: "send"},
-					string(msg.Payload), now.Truncate(time.Second)))
+					PayloadText(msg.Payload), now.Truncate(time.Second)))
 			}
 			return err
 		})

@@ -102,6 +102,7 @@ func (a *Addon) broker() *models.Model {
 		Methods: map[string]*models.Method{
 			"action_check_connection": {Kind: models.RecordLevel, OwnTransactions: true, Fn: a.brokerCheckConnection},
 			"check_connection":        {Kind: models.RecordLevel, OwnTransactions: true, Fn: a.brokerCheckConnection},
+			"action_publish":          {Kind: models.RecordLevel, OwnTransactions: true, Params: publishParams, Fn: a.brokerPublish},
 		},
 	}
 }

@@ -26,6 +26,8 @@ func (a *Addon) signal() *models.Model {
 			{Name: "history_ids", Type: models.One2many, Relation: "mqtt.signal.history", InverseName: "signal_id", String: "Signal History"},
 			{Name: "topic", Type: models.Char, Related: "subscription_id.topic", Readonly: true},
 			{Name: "payload", Type: models.Text, Required: true},
+			{Name: "payload_encoding", Type: models.Selection, String: "Payload encoding", Default: models.Constant(EncodingRaw), Selection: signalEncodings,
+				Help: "How the payload text becomes the bytes sent: raw (its UTF-8 bytes), base64 or hex (for a binary payload)."},
 			{Name: "retain", Type: models.Boolean, Default: models.Constant(false)},
 			{Name: "qos", Type: models.Integer, String: "QoS", Default: models.Constant(int64(0))},
 			{Name: "send_at", Type: models.Datetime, String: "Send At", Readonly: true, NoCopy: true},
@@ -58,6 +60,9 @@ func checkSignal(env *models.Env, recs []*models.Record) error {
 	for _, r := range recs {
 		if q := r.Int("qos"); q < 0 || q > 2 {
 			return models.ValidationErrorf("QoS: %d is not a QoS level (0, 1 or 2).", q)
+		}
+		if _, err := DecodePayload(r.Str("payload"), r.Str("payload_encoding")); err != nil {
+			return models.ValidationErrorf("Payload (%s): %v.", r.Str("payload_encoding"), err)
 		}
 		if err := checkProperties(r); err != nil {
 			return err

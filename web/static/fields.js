@@ -140,6 +140,8 @@ function pairsNode(value) {
 export function formatCell(value, field, widget) {
   if (!field) return document.createTextNode('');
   const name = widgetName(widget);
+  // A widget object with render(value, field) draws its own node (payload_view.js's payloadCell).
+  if (widget && typeof widget.render === 'function') return widget.render(value, field);
   if (name === 'int_selection') return document.createTextNode(intLabel(widget, value));
   if (name === 'bytes') return bytesNode(value);
   if (name === 'pairs') return pairsNode(value);

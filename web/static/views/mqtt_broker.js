@@ -4,6 +4,7 @@ import { realtime, listener } from '../channels.js';
 import { relatedList } from '../panels/related_list.js';
 import { liveList } from '../panels/live_list.js';
 import { qosWidget, v5Only, v3Only } from './mqtt_fields.js';
+import { publishDialog } from '../publish_dialog.js';
 
 const notSuccess = (r) => r.connection_status !== 'success';
 // The fields that decide where the broker's secrets go: the server clears
@@ -43,6 +44,8 @@ registerView({
     ],
     buttons: [
       { method: 'check_connection', label: 'Connect', primary: notSuccess, visible: (r) => Boolean(r.id) },
+      // Publish anything on the broker (mqtt.broker.action_publish).
+      { method: 'action_publish', label: 'Publish', visible: (r) => Boolean(r.id), client: publishDialog },
     ],
     groups: [
       { title: 'Broker', fields: ['name', 'url_scheme', 'host', 'port', 'clean_session', 'active'] },

@@ -35,7 +35,7 @@ registerView({
       { title: 'Signal', fields: ['display_name', 'broker_id', 'broker_protocol', 'subscription_id', 'topic'] },
       { title: 'Message', fields: ['qos', 'retain', 'send_at'] },
       { title: 'MQTT 5 properties', fields: ['content_type', 'user_properties', 'message_expiry'] },
-      { title: 'Payload', wide: true, fields: ['payload'] },
+      { title: 'Payload', wide: true, fields: ['payload_encoding', 'payload'] },
     ],
     widgets: { qos: qosWidget },
     // Sent on MQTT 5 only: broker_protocol follows the broker chosen.

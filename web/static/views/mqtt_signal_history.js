@@ -3,6 +3,7 @@
 import { registerView } from '../registry.js';
 import { realtime } from '../channels.js';
 import { qosWidget } from './mqtt_fields.js';
+import { payloadPanel, payloadCell } from '../payload_view.js';
 
 // The MQTT 5 properties a message carried (none on 3.1/3.1.1): a row
 // shows those it has, the group only when it has any.
@@ -40,7 +41,7 @@ registerView({
       { name: 'qos', label: 'QoS > 0', domain: [['qos', '>', 0]] },
     ],
     groupBy: ['topic', 'broker_id', 'signal_id', 'qos', 'timestamp:day'],
-    widgets: { direction: 'badge' },
+    widgets: { direction: 'badge', payload: payloadCell },
   },
   form: {
     title: 'display_name',
@@ -48,8 +49,9 @@ registerView({
       { title: 'Message', fields: ['timestamp', 'direction', 'topic', 'qos', 'retain'] },
       { title: 'Origin', fields: ['broker_id', 'subscription_id', 'signal_id'] },
       { title: 'MQTT 5 properties', fields: properties },
-      { title: 'Payload', wide: true, fields: ['payload'] },
     ],
+    // The payload: pretty JSON, a hex dump of bytes, a diff with the message before.
+    panels: [{ panel: payloadPanel }],
     widgets: { qos: qosWidget, correlation_data: 'bytes', user_properties: 'pairs' },
     invisible: Object.fromEntries(properties.map((f) => [f, (r) => !r[f]])),
   },
