@@ -4,6 +4,7 @@ import { realtime, listener } from '../channels.js';
 import { relatedList } from '../panels/related_list.js';
 import { liveList } from '../panels/live_list.js';
 import { qosWidget, v5Only, v3Only } from './mqtt_fields.js';
+import { purgeBrokerButton } from './history_purge.js';
 
 const notSuccess = (r) => r.connection_status !== 'success';
 // The fields that decide where the broker's secrets go: the server clears
@@ -18,6 +19,7 @@ registerView({
     'mqtt.broker': { title: 'Brokers', menu: ['MQTT Brokers', 'Configuration'] },
   },
   create: true, delete: true, edit: true,
+  deleteNote: 'Their message history and devices are deleted with them; their subscriptions and signals must be deleted first.',
   list: {
     columns: ['name', 'username', 'client_id', 'host', 'port', 'keepalive', 'connection_status', 'listener_state'],
     search: ['name', 'host', 'client_id', 'username'],
@@ -43,6 +45,7 @@ registerView({
     ],
     buttons: [
       { method: 'check_connection', label: 'Connect', primary: notSuccess, visible: (r) => Boolean(r.id) },
+      purgeBrokerButton,
     ],
     groups: [
       { title: 'Broker', fields: ['name', 'url_scheme', 'host', 'port', 'clean_session', 'active'] },
