@@ -135,6 +135,7 @@ export function listTools({ ctx, columns, domain, order, reload, errors }) {
       });
       td.addEventListener('click', (e) => { if (e.target === td) { e.stopPropagation(); box.click(); } });
       boxes.set(rec.id, box);
+      td.append(box);
       return td;
     },
     // pageLoaded: a new page (or search) starts with nothing selected.
