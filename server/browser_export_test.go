@@ -18,7 +18,8 @@ import (
 // Subscriptions are deleted in bulk after a confirmation naming their
 // count and what becomes of their history; Purge on a searched history,
 // then a broker form's Purge history, delete after a confirmation with
-// the count, and only those rows.
+// the count, and only those rows; a subscription's form Delete names its
+// signal (deleted first) and its messages (kept, unlinked).
 func TestBrowserExportBulkPurge(t *testing.T) {
 	e := startAdmin(t, 1280, 900)
 	b, o := e.b, e.o
@@ -130,6 +131,27 @@ func TestBrowserExportBulkPurge(t *testing.T) {
 	}
 	if n := o.count("mqtt.signal.history", []any{[]any{"broker_id", "=", other}}); n != 2 {
 		t.Errorf("the other broker has %d rows, want 2", n)
+	}
+	// 5. Delete a subscription from its form: its signal goes first, its
+	// messages stay, unlinked.
+	sub := o.create("mqtt.subscription", map[string]any{"broker_id": other, "topic": "form/del"})
+	sig := o.create("mqtt.signal", map[string]any{"broker_id": other, "subscription_id": sub, "payload": "on"})
+	for range 2 {
+		o.create("mqtt.signal.history", map[string]any{"broker_id": other, "subscription_id": sub, "signal_id": sig, "topic": "form/del", "payload": "1", "direction": "receive"})
+	}
+	b.run(t, "open the subscription", chromedp.Navigate(fmt.Sprintf("%s/web#/mqtt.subscription/%d", e.srv.url(), sub)), formLoaded(sub),
+		click(`[data-testid=form-delete]`), chromedp.WaitVisible(`[data-testid=confirm]`, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector("[data-testid=confirm] p").textContent`, &text))
+	if !strings.HasSuffix(text, "also deletes its 1 signal. This cannot be undone. Its 2 messages stay in the history, no longer linked to it.") {
+		t.Errorf("subscription delete confirmation = %q", text)
+	}
+	b.screenshot(t, "browser-delete-subscription")
+	b.run(t, "confirm the subscription delete", click(`[data-testid=confirm-ok]`), listLoaded("mqtt.subscription"))
+	if n := o.count("mqtt.subscription", []any{[]any{"id", "=", sub}}) + o.count("mqtt.signal", []any{[]any{"id", "=", sig}}); n != 0 {
+		t.Errorf("subscription or signal left: %d", n)
+	}
+	if n := o.count("mqtt.signal.history", []any{[]any{"topic", "=", "form/del"}, []any{"subscription_id", "=", false}, []any{"signal_id", "=", false}}); n != 2 {
+		t.Errorf("%d unlinked form/del messages, want 2", n)
 	}
 	noPageErrors(t, b)
 }

@@ -454,11 +454,13 @@ export function formView(ctx) {
     }
     const named = (d) => `${d.count} ${d.label[d.count === 1 ? 0 : 1]}`;
     const counted = deps.filter((d) => d.count > 0 && !d.kept).map(named);
-    const kept = deps.filter((d) => d.count > 0 && d.kept).map(named);
+    const keptDeps = deps.filter((d) => d.count > 0 && d.kept);
+    const kept = keptDeps.map(named);
+    const stay = keptDeps.reduce((n, d) => n + d.count, 0) === 1 ? 'stays' : 'stay';
     let message = counted.length
       ? `Deleting “${title.textContent}” also deletes its ${sentence(counted)}. This cannot be undone.`
       : 'Are you sure you want to delete this record?';
-    if (kept.length) message += ` Its ${sentence(kept)} stay in the history, no longer linked to it.`;
+    if (kept.length) message += ` Its ${sentence(kept)} ${stay} in the history, no longer linked to it.`;
     if (!(await confirmDialog(message, { ok: counted.length ? 'Delete all' : 'Delete' }))) return;
     try {
       for (const d of deps) {
