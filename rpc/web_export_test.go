@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	kolo "github.com/kolo/xmlrpc"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
 )
 
@@ -83,6 +84,23 @@ func testWebExportCSV(t *testing.T) {
 	resp, body = post(map[string]any{"model": "mqtt.signal.history", "fields": fields[:1], "ids": ids, "domain": []any{}, "import_compat": true}, sess)
 	if resp.StatusCode != 200 || string(body) != "\"topic\"\r\n\"csvexp/0004\"\r\n\"csvexp/0003\"\r\n" && string(body) != "\"topic\"\r\n\"csvexp/0003\"\r\n\"csvexp/0004\"\r\n" {
 		t.Errorf("export of ids: %d %q", resp.StatusCode, body)
+	}
+
+	// export_data itself over the wire: call_kw (JSON) and XML-RPC.
+	one := call("mqtt.signal.history", "search", []any{[]any{"topic", "=", "csvexp/0002"}}).([]any)
+	var viaJSON map[string][][]any
+	ts.jsonCall(t, "/web/dataset/call_kw", map[string]any{"model": "mqtt.signal.history", "method": "export_data",
+		"args": []any{one, []any{"topic", "retain", "qos", "broker_id/name"}}, "kwargs": map[string]any{}}, sess).result(t, &viaJSON)
+	if got := fmt.Sprint(viaJSON["datas"]); got != "[[csvexp/0002 true 2 CSV broker]]" {
+		t.Errorf("export_data over call_kw = %s", got)
+	}
+	var viaXML map[string]any
+	if err := kolo.Response(ts.xmlCall(t, "/xmlrpc/2/object", "execute_kw", testDB, adminUID, testPW, "mqtt.signal.history", "export_data",
+		[]any{[]any{int64(one[0].(float64))}, []any{"topic", "retain", "qos"}})).Unmarshal(&viaXML); err != nil {
+		t.Fatalf("export_data over XML-RPC: %v", err)
+	}
+	if got := fmt.Sprint(viaXML["datas"]); got != "[[csvexp/0002 true 2]]" {
+		t.Errorf("export_data over XML-RPC = %s", got)
 	}
 
 	for _, c := range []struct {
