@@ -105,7 +105,7 @@ var jsonRoutes = []jsonRoute{
 // mounts the handler next to others on one router: every path matching
 // one of these must reach the handler unchanged.
 func Routes() []string {
-	out := []string{xmlrpcPath, xmlrpcLegacyPath}
+	out := []string{xmlrpcPath, xmlrpcLegacyPath, exportPath}
 	for _, rt := range jsonRoutes {
 		out = append(out, rt.path)
 	}
@@ -137,6 +137,7 @@ func newHandler(reg *models.Registry, opts Options, extra map[string]serviceFunc
 	r.Use(withRequestID, withClientAddr, s.recoverer)
 	r.Post(xmlrpcPath, s.serveXMLRPC(false))
 	r.Post(xmlrpcLegacyPath, s.serveXMLRPC(true))
+	r.Post(exportPath, s.serveExportCSV)
 	for _, rt := range jsonRoutes {
 		r.Post(rt.path, s.serveJSON(rt))
 	}

@@ -64,6 +64,7 @@ func TestServer(t *testing.T) {
 		{"JSONResultEncoding", testJSONResultEncoding},
 		{"MountedRoutes", testMountedRoutes},
 		{"CrossOrigin", testCrossOrigin},
+		{"WebExportCSV", testWebExportCSV},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -46,6 +46,7 @@ func historyModel(grain models.Grain) *models.Model {
 		Access:   map[string]string{GroupUser: "r", GroupManager: "rwcu"},
 		Channels: []string{ChannelRealtime},
 		Prepare:  historyPrepare,
+		Methods:  historyMethods(),
 	}
 }
 

@@ -284,6 +284,24 @@ var apikeyProbes = []struct {
 			}
 		}
 	}},
+	{"export_data", func(t *testing.T, p *probe) {
+		for _, ids := range [][]any{p.all(), p.foreign()} {
+			if _, err := p.call("export_data", []any{ids, []any{".id", "name", "user_id/name"}}, nil); err != nil {
+				p.readErr("export_data", err)
+			}
+		}
+		if p.who.sees {
+			got, err := p.call("export_data", []any{toAny(p.who.owns), []any{".id", "name"}}, nil)
+			if err != nil {
+				t.Errorf("export_data of the actor's own keys: %v", err)
+			} else if d, _ := got.(*models.Dict); d != nil {
+				rows, _ := d.Get("datas")
+				if n := len(rows.([][]any)); n != len(p.who.owns) {
+					t.Errorf("export_data of own keys: %d rows, want %d", n, len(p.who.owns))
+				}
+			}
+		}
+	}},
 	{"exists", func(t *testing.T, p *probe) {
 		got, err := p.call("exists", []any{p.all()}, nil)
 		if err != nil {

@@ -442,7 +442,8 @@ export function formView(ctx) {
   // declaration's form.deleteWith lists ({model, field, label: [one,
   // many], cascade}) go too, and the dialog counts them: those the server
   // would refuse the delete for are deleted first, in the listed order;
-  // cascade ones are only counted, the server deletes them with it.
+  // cascade ones are only counted, the server deletes them with it;
+  // kept ones are counted and stay, unlinked (history keeps its rows).
   async function remove() {
     let deps;
     try {
@@ -451,10 +452,15 @@ export function formView(ctx) {
       showError(e);
       return;
     }
-    const counted = deps.filter((d) => d.count > 0).map((d) => `${d.count} ${d.label[d.count === 1 ? 0 : 1]}`);
-    const message = counted.length
+    const named = (d) => `${d.count} ${d.label[d.count === 1 ? 0 : 1]}`;
+    const counted = deps.filter((d) => d.count > 0 && !d.kept).map(named);
+    const keptDeps = deps.filter((d) => d.count > 0 && d.kept);
+    const kept = keptDeps.map(named);
+    const stay = keptDeps.reduce((n, d) => n + d.count, 0) === 1 ? 'stays' : 'stay';
+    let message = counted.length
       ? `Deleting “${title.textContent}” also deletes its ${sentence(counted)}. This cannot be undone.`
       : 'Are you sure you want to delete this record?';
+    if (kept.length) message += ` Its ${sentence(kept)} ${stay} in the history, no longer linked to it.`;
     if (!(await confirmDialog(message, { ok: counted.length ? 'Delete all' : 'Delete' }))) return;
     try {
       for (const d of deps) {
@@ -473,7 +479,7 @@ export function formView(ctx) {
     const all = { context: { active_test: false } };
     return Promise.all((form.deleteWith || []).map(async (d) => {
       const domain = [[d.field, '=', id]];
-      if (d.cascade) return { ...d, count: await orm.searchCount(d.model, domain, all), ids: [] };
+      if (d.cascade || d.kept) return { ...d, count: await orm.searchCount(d.model, domain, all), ids: [] };
       const ids = await orm.search(d.model, domain, all);
       return { ...d, count: ids.length, ids };
     }));

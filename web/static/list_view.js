@@ -8,6 +8,7 @@ import { and, searchDomain, filterDomain } from './domain.js';
 import { formatCell, selectionLabel } from './fields.js';
 import { bus } from './bus.js';
 import { freshness, noteFields, noteRecord } from './live.js';
+import { listTools } from './list_tools.js';
 
 const LIMIT = 80;
 const LIVE_MAX = LIMIT; // a live first page keeps its size: the oldest rows go
@@ -115,6 +116,8 @@ export function listView(ctx) {
   const liveBanner = h('button', { type: 'button', class: 'live-banner hidden', 'data-testid': 'live-banner',
     onclick: () => { state.offset = 0; load(); } });
   const errors = h('div', { class: 'errors' });
+  // Selection, bulk delete, CSV export, purge (list_tools.js).
+  const tools = listTools({ ctx, columns, domain, order: () => state.order, reload: () => load(), errors });
 
   // --- Table
   const thead = h('thead');
@@ -128,7 +131,7 @@ export function listView(ctx) {
     h('div', { class: 'control-panel card' },
       h('div', { class: 'cp-top' },
         h('h1', { class: 'view-title', text: action.title }),
-        h('div', { class: 'cp-actions' }, createBtn)),
+        h('div', { class: 'cp-actions' }, tools.el, createBtn)),
       h('div', { class: 'cp-bottom' },
         h('div', { class: 'cp-search' }, searchInput),
         filterButtons.length ? h('div', { class: 'cp-filters', role: 'group', 'aria-label': 'Filters' }, filterButtons) : null,
@@ -144,7 +147,7 @@ export function listView(ctx) {
   };
 
   function renderHead() {
-    replace(thead, h('tr', {}, columns.map((c) => {
+    replace(thead, h('tr', {}, tools.headCell(), columns.map((c) => {
       const f = fields[c];
       const sortable = f.sortable !== false && f.store !== false;
       const th = h('th', { scope: 'col', 'data-field': c, class: [sortable ? 'sortable' : '', `col-${f.type}`], 'aria-sort': sortable ? orderOf(c) : false },
@@ -161,7 +164,7 @@ export function listView(ctx) {
 
   function row(rec, extraClass) {
     const tr = h('tr', { class: ['data-row', extraClass], 'data-testid': 'list-row', 'data-id': rec.id ? String(rec.id) : false, tabindex: '0' },
-      columns.map((c) => h('td', { 'data-field': c, class: `col-${fields[c].type}` }, cellContent(rec[c], fields[c], widgets[c]))));
+      tools.rowCell(rec), columns.map((c) => h('td', { 'data-field': c, class: `col-${fields[c].type}` }, cellContent(rec[c], fields[c], widgets[c]))));
     const open = () => openRecord(rec);
     tr.addEventListener('click', open);
     tr.addEventListener('keydown', (e) => { if (e.key === 'Enter') open(); });
@@ -223,6 +226,7 @@ export function listView(ctx) {
     if (action.live) isFresh = freshness(await liveKeys());
     if (mine !== seq) return;
     replace(tbody, res.records.map((r) => row(r)));
+    tools.pageLoaded();
     updatePager(res.length, res.records.length);
     empty.classList.toggle('hidden', res.length > 0);
     table.classList.toggle('hidden', res.length === 0);
@@ -243,7 +247,7 @@ export function listView(ctx) {
       const label = groupLabel(value, fields[gname]);
       const caret = h('span', { class: 'caret', 'aria-hidden': 'true', text: '▸' });
       const head = h('tr', { class: 'group-row', 'data-testid': 'group-row', 'aria-expanded': 'false', tabindex: '0' },
-        h('td', { colspan: String(columns.length) },
+        h('td', { colspan: String(columns.length + tools.extraCols) },
           caret, ' ', h('span', { class: 'group-label', 'data-testid': 'group-label', text: label }),
           ' ', h('span', { class: 'group-count', 'data-testid': 'group-count', text: `(${n})` })));
       let children = [];
@@ -260,7 +264,7 @@ export function listView(ctx) {
           const res = await orm.webSearchRead(action.model, g.__domain || domain(), columns, { limit: LIMIT, order: state.order || false });
           children = res.records.map((r) => row(r, 'group-child'));
           if (res.length > res.records.length) {
-            children.push(h('tr', { class: 'group-more' }, h('td', { colspan: String(columns.length), text: `${res.records.length} of ${res.length} shown` })));
+            children.push(h('tr', { class: 'group-more' }, h('td', { colspan: String(columns.length + tools.extraCols), text: `${res.records.length} of ${res.length} shown` })));
           }
           head.after(...children);
         } catch (e) {

@@ -5,6 +5,7 @@ import { relatedList } from '../panels/related_list.js';
 import { liveList } from '../panels/live_list.js';
 import { qosWidget, v5Only, v3Only } from './mqtt_fields.js';
 import { publishDialog } from '../publish_dialog.js';
+import { purgeBrokerButton } from './history_purge.js';
 
 const notSuccess = (r) => r.connection_status !== 'success';
 // The fields that decide where the broker's secrets go: the server clears
@@ -19,6 +20,7 @@ registerView({
     'mqtt.broker': { title: 'Brokers', menu: ['MQTT Brokers', 'Configuration'] },
   },
   create: true, delete: true, edit: true,
+  deleteNote: 'Their message history and devices are deleted with them; their subscriptions and signals must be deleted first.',
   list: {
     columns: ['name', 'username', 'client_id', 'host', 'port', 'keepalive', 'connection_status', 'listener_state'],
     search: ['name', 'host', 'client_id', 'username'],
@@ -46,6 +48,7 @@ registerView({
       { method: 'check_connection', label: 'Connect', primary: notSuccess, visible: (r) => Boolean(r.id) },
       // Publish anything on the broker (mqtt.broker.action_publish).
       { method: 'action_publish', label: 'Publish', visible: (r) => Boolean(r.id), client: publishDialog },
+      purgeBrokerButton,
     ],
     groups: [
       { title: 'Broker', fields: ['name', 'url_scheme', 'host', 'port', 'clean_session', 'active'] },

@@ -14,7 +14,9 @@ registerView({
   actions: {
     'mqtt.signal': { title: 'Signals', menu: ['MQTT Brokers'] },
   },
-  create: true, delete: false, edit: true,
+  create: true, delete: true, edit: true,
+  // history.signal_id is set null when a signal is deleted.
+  deleteNote: 'Their sent messages stay in the history, no longer linked to a signal.',
   list: {
     columns: ['topic', 'broker_id', 'payload', 'qos', 'retain', 'send_at'],
     search: ['display_name', 'payload', 'topic'],
@@ -26,6 +28,9 @@ registerView({
   },
   form: {
     title: 'display_name',
+    deleteWith: [
+      { model: 'mqtt.signal.history', field: 'signal_id', label: ['message', 'messages'], kept: true },
+    ],
     buttons: [
       { method: 'action_send_mqtt', label: 'Send', primary: () => true, visible: (r) => Boolean(r.id) },
       // The addon's client action: action_send_mqtt every second until Stop.

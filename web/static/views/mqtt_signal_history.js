@@ -4,6 +4,7 @@ import { registerView } from '../registry.js';
 import { realtime } from '../channels.js';
 import { qosWidget } from './mqtt_fields.js';
 import { payloadPanel, payloadCell } from '../payload_view.js';
+import { historyListPurge } from './history_purge.js';
 
 // The MQTT 5 properties a message carried (none on 3.1/3.1.1): a row
 // shows those it has, the group only when it has any.
@@ -42,6 +43,9 @@ registerView({
     ],
     groupBy: ['topic', 'broker_id', 'signal_id', 'qos', 'timestamp:day'],
     widgets: { direction: 'badge', payload: payloadCell },
+    // Managers (who may unlink history) get the checkboxes and Purge.
+    bulkDelete: true,
+    purge: historyListPurge,
   },
   form: {
     title: 'display_name',

@@ -7,7 +7,9 @@ registerView({
   actions: {
     'mqtt.subscription': { title: 'Subscriptions', menu: ['MQTT Brokers', 'Configuration'] },
   },
-  create: true, delete: false, edit: true,
+  create: true, delete: true, edit: true,
+  // What a Delete of the list says: history.subscription_id is set null.
+  deleteNote: 'Their messages stay in the history, no longer linked to a subscription; signals using them must be deleted first.',
   list: {
     columns: ['broker_id', 'topic', 'qos', 'subscribed', 'subscription_time', 'subscription_status'],
     search: ['topic', 'broker_id'],
@@ -22,6 +24,12 @@ registerView({
   form: {
     title: 'display_name',
     statusbar: 'subscription_status',
+    // Signals restrict the delete (subscription_id is ondelete restrict):
+    // they go first; its history stays with subscription_id cleared.
+    deleteWith: [
+      { model: 'mqtt.signal', field: 'subscription_id', label: ['signal', 'signals'] },
+      { model: 'mqtt.signal.history', field: 'subscription_id', label: ['message', 'messages'], kept: true },
+    ],
     buttons: [
       { method: 'subscribe_mqtt', label: 'Subscribe', primary: () => true, visible: (r) => Boolean(r.id) && !r.subscribed },
       { method: 'unsubscribe', label: 'Unsubscribe', visible: (r) => Boolean(r.id) && (r.subscribed || r.enabled),
