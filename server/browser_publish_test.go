@@ -73,7 +73,7 @@ func TestBrowserPublishAndPayloads(t *testing.T) {
 
 	// 2. Send History lists it, tagged JSON.
 	b.run(t, "open Send History", chromedp.Navigate(e.srv.url()+"/web#/send-history"), listLoaded("send-history"),
-		until(`[...document.querySelectorAll("td[data-field=payload] .pl-tag")].some((el) => el.textContent === "JSON")`))
+		until(`[...document.querySelectorAll("td[data-field=payload] .pl-tag")].some((el) => el.dataset.tag === "JSON")`))
 	b.screenshot(t, "browser-publish-send-history")
 
 	// 3. A binary row: hex dump, base64, download.
@@ -92,7 +92,7 @@ func TestBrowserPublishAndPayloads(t *testing.T) {
 	}
 	b.screenshot(t, "browser-payload-hexdump")
 	b.run(t, "the list tags the binary row", chromedp.Navigate(e.srv.url()+"/web#/send-history"), listLoaded("send-history"),
-		until(`[...document.querySelectorAll("td[data-field=payload] .pl-tag")].some((el) => el.textContent === "binary")`))
+		until(`[...document.querySelectorAll("td[data-field=payload] .pl-tag")].some((el) => el.dataset.tag === "binary")`))
 	b.run(t, "back to the binary row", chromedp.Navigate(fmt.Sprintf("%s/web#/send-history/%d", e.srv.url(), bin)),
 		chromedp.WaitVisible(`[data-testid=payload-download]`, chromedp.ByQuery))
 	// The download holds the bytes themselves: the blob it makes, read back.

@@ -329,7 +329,7 @@ func TestBrowserXSS(t *testing.T) {
 	b.run(t, "open the message",
 		click(`tr[data-testid=list-row]`), formLoaded(0),
 		until(fmt.Sprintf(`document.querySelector("#f-topic").textContent === %s`, jsString(topic))),
-		until(fmt.Sprintf(`document.querySelector("#f-payload").textContent === %s`, jsString(payload))),
+		until(fmt.Sprintf(`document.querySelector("[data-testid=payload-text]")?.textContent === %s`, jsString(payload))),
 		until(harmless))
 	b.screenshot(t, "browser-xss-message-form")
 	b.run(t, "see the message in the broker's form",

@@ -234,9 +234,10 @@ export function payloadPanel({ model, id }) {
 }
 
 /**
- * payloadCell is the list's payload widget: JSON compact with a tag, a
- * binary payload (its text holds U+FFFD for the bytes that are not
- * UTF-8) tagged as such, text as it is. A class, so that render is no own
+ * payloadCell is the list's payload widget: the payload text as it came,
+ * tagged JSON or binary (its text holds U+FFFD for the bytes that are not
+ * UTF-8). The tag is drawn by CSS from data-tag, so the cell's text stays
+ * the payload's. A class, so that render is no own
  * key: the view snapshot lists the widget by its name.
  */
 class PayloadCell {
@@ -246,11 +247,11 @@ class PayloadCell {
     useStyle();
     const text = typeof value === 'string' ? value : '';
     if (text.includes('\uFFFD')) {
-      return h('span', { class: 'pl-cell' }, h('span', { class: 'pl-tag pl-tag-bin', text: 'binary' }), ' ', text);
+      return h('span', { class: 'pl-cell' }, h('span', { class: 'pl-tag pl-tag-bin', dataset: { tag: 'binary' } }), text);
     }
     const json = jsonOf(text);
     if (json !== undefined) {
-      return h('span', { class: 'pl-cell' }, h('span', { class: 'pl-tag', text: 'JSON' }), ' ', JSON.stringify(json));
+      return h('span', { class: 'pl-cell' }, h('span', { class: 'pl-tag', dataset: { tag: 'JSON' } }), text);
     }
     return document.createTextNode(text);
   }
