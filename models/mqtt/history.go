@@ -46,6 +46,9 @@ func historyModel(grain models.Grain) *models.Model {
 		Access:   map[string]string{GroupUser: "r", GroupManager: "rwcu"},
 		Channels: []string{ChannelRealtime},
 		Prepare:  historyPrepare,
+		Methods: map[string]*models.Method{
+			"get_series": {Kind: models.ModelLevel, Params: seriesParams, Fn: historyGetSeries}, // series_method.go
+		},
 	}
 }
 
