@@ -47,7 +47,7 @@ func historyModel(grain models.Grain) *models.Model {
 		Channels: []string{ChannelRealtime},
 		Prepare:  historyPrepare,
 		Methods: map[string]*models.Method{
-			"get_series": {Kind: models.ModelLevel, Params: seriesParams, Fn: historyGetSeries}, // series_method.go
+			"get_series": {Kind: models.ModelLevel, Params: SeriesParams, Fn: historyGetSeries}, // series_method.go
 		},
 	}
 }

@@ -74,12 +74,12 @@ func seriesInterval(start, end time.Time, asked int64, maxPoints int) int64 {
 	return (need + 86399) / 86400 * 86400
 }
 
-// numberText reads s as a plain decimal number: the grammar the SQL
+// NumberText reads s as a plain decimal number: the grammar the SQL
 // side checks with a regular expression before its cast, so both ways
 // agree. Mantissa digits and exponent are bounded so that no number the
 // grammar allows overflows a float64 (a PostgreSQL cast would fail the
 // whole query).
-func numberText(s string) (float64, bool) {
+func NumberText(s string) (float64, bool) {
 	s = strings.Trim(s, " \t\r\n")
 	i := 0
 	if i < len(s) && (s[i] == '-' || s[i] == '+') {
@@ -131,12 +131,12 @@ const numberRegexp = `^[-+]?([0-9]{1,200}(\.[0-9]{0,200})?|\.[0-9]{1,200})([eE][
 // payloadNumber is a payload's value along paths (see SeriesRequest).
 func payloadNumber(paths []*jsonpath.Path, payload string) (float64, bool) {
 	if len(paths) == 0 {
-		return numberText(payload)
+		return NumberText(payload)
 	}
 	valid, checked := false, false
 	for _, p := range paths {
 		if p == nil {
-			if f, ok := numberText(payload); ok {
+			if f, ok := NumberText(payload); ok {
 				return f, true
 			}
 			continue
@@ -159,7 +159,7 @@ func payloadNumber(paths []*jsonpath.Path, payload string) (float64, bool) {
 			}
 			text = str
 		}
-		if f, ok := numberText(text); ok {
+		if f, ok := NumberText(text); ok {
 			return f, true
 		}
 	}

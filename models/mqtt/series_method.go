@@ -10,10 +10,10 @@ import (
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 )
 
-// seriesParams are get_series' parameters (rpc/README.md): the rows are
+// SeriesParams are get_series' parameters (rpc/README.md): the rows are
 // the domain's within [start, end); without start, the last
 // range_seconds (an hour) before end (now).
-var seriesParams = []models.Param{
+var SeriesParams = []models.Param{
 	{Name: "domain", Optional: true}, {Name: "json_path", Optional: true, Default: false},
 	{Name: "interval_seconds", Optional: true, Default: false}, {Name: "start", Optional: true, Default: false},
 	{Name: "end", Optional: true, Default: false}, {Name: "max_points", Optional: true, Default: false},
@@ -22,7 +22,7 @@ var seriesParams = []models.Param{
 
 // historyGetSeries is mqtt.signal.history.get_series.
 func historyGetSeries(env *models.Env, _ []int64, a models.Args) (any, error) {
-	req, err := seriesArgs(a, time.Now())
+	req, err := SeriesArgs(a, time.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -47,8 +47,9 @@ func historyGetSeries(env *models.Env, _ []int64, a models.Args) (any, error) {
 	return s.Dict(), nil
 }
 
-// seriesArgs reads the time range and sizes, naming the field in error.
-func seriesArgs(a models.Args, now time.Time) (SeriesRequest, error) {
+// SeriesArgs reads a series call's time range and sizes (start, end,
+// range_seconds, interval_seconds, max_points), naming the field in error.
+func SeriesArgs(a models.Args, now time.Time) (SeriesRequest, error) {
 	var req SeriesRequest
 	var err error
 	if req.End, err = timeArg(a.Get("end"), "End", now); err != nil {
