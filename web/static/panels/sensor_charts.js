@@ -1,5 +1,5 @@
 // The device page's charts: one per numeric sensor, from
-// iot.device.get_sensor_series (bucketed on the server), for the range
+// the model's get_sensor_series (opts.method; bucketed on the server), for the range
 // picked (last hour by default), live as the device's readings arrive.
 import { h, replace, errorBox } from '../dom.js';
 import { callKw } from '../rpc.js';
@@ -18,10 +18,10 @@ function readingNumber(v) {
 }
 
 /**
- * sensorCharts: opts {live: {channel, event}}; the charts reload when the
+ * sensorCharts: opts {method, live: {channel, event}}; the charts reload when the
  * range changes, and a device event adds its readings.
  */
-export function sensorCharts({ id, opts }) {
+export function sensorCharts({ model, id, opts }) {
   let range = 3600;
   let charts = new Map(); // sensor -> chart
   const body = h('div', { class: 'sensor-charts-body' });
@@ -39,7 +39,7 @@ export function sensorCharts({ id, opts }) {
     el.dataset.range = String(range);
     el.dataset.loading = 'true';
     try {
-      const [dev] = await callKw('iot.device', 'get_sensor_series', [[id]], { range_seconds: range, max_points: 120 });
+      const [dev] = await callKw(model, opts.method, [[id]], { range_seconds: range, max_points: 120 });
       if (mine !== seq) return;
       charts = new Map();
       const sensors = dev ? dev.sensors : [];

@@ -33,7 +33,7 @@ registerView({
     readonly: { identifier: (r) => Boolean(r.id) },
     panels: [
       { panel: deviceValues, live: { channel: devices.channel, event: devices.event, update: devices.update } },
-      { panel: sensorCharts, live: { channel: devices.channel, event: devices.event } },
+      { panel: sensorCharts, method: 'get_sensor_series', live: { channel: devices.channel, event: devices.event } },
       { panel: deviceActions },
       {
         panel: deviceCommands, title: 'Commands', model: 'iot.command', field: 'device_id', method: 'call_async',
