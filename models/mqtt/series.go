@@ -76,11 +76,15 @@ func seriesInterval(start, end time.Time, asked int64, maxPoints int) int64 {
 
 // NumberText reads s as a plain decimal number: the grammar the SQL
 // side checks with a regular expression before its cast, so both ways
-// agree. Mantissa digits and exponent are bounded so that no number the
-// grammar allows overflows a float64 (a PostgreSQL cast would fail the
-// whole query).
+// agree. Its length (200) and exponent (2 digits) are bounded so that no
+// number it allows overflows a float64 (a PostgreSQL cast would fail the
+// whole query); bounds as lengths, not as {m,n} repetitions, which made
+// PostgreSQL's regular expressions hundreds of times slower.
 func NumberText(s string) (float64, bool) {
 	s = strings.Trim(s, " \t\r\n")
+	if len(s) > 200 {
+		return 0, false
+	}
 	i := 0
 	if i < len(s) && (s[i] == '-' || s[i] == '+') {
 		i++
@@ -93,7 +97,7 @@ func NumberText(s string) (float64, bool) {
 		fracDigits = digitRun(s, i)
 		i += fracDigits
 	}
-	if intDigits == 0 && fracDigits == 0 || intDigits > 200 || fracDigits > 200 {
+	if intDigits == 0 && fracDigits == 0 {
 		return 0, false
 	}
 	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
@@ -126,7 +130,7 @@ func digitRun(s string, i int) int {
 }
 
 // numberRegexp is numberText's grammar for PostgreSQL, on the trimmed text.
-const numberRegexp = `^[-+]?([0-9]{1,200}(\.[0-9]{0,200})?|\.[0-9]{1,200})([eE][-+]?[0-9]{1,2})?$`
+const numberRegexp = `^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9][0-9]?)?$`
 
 // payloadNumber is a payload's value along paths (see SeriesRequest).
 func payloadNumber(paths []*jsonpath.Path, payload string) (float64, bool) {

@@ -46,7 +46,7 @@ func wholePayload(req SeriesRequest) bool {
 func seriesSQL(env *models.Env, m *models.Model, where string, args []any, out *Series) error {
 	iv := strconv.FormatInt(out.Interval, 10)
 	text := `btrim(t."payload", E' \t\r\n')`
-	v := `CASE WHEN ` + text + ` ~ ? THEN ` + text + `::float8 END`
+	v := `CASE WHEN length(` + text + `) <= 200 AND ` + text + ` ~ ? THEN ` + text + `::float8 END`
 	q := `SELECT b, count(v), coalesce(min(v), 0), coalesce(max(v), 0), coalesce(avg(v), 0), count(*) - count(v) FROM (` +
 		`SELECT floor(extract(epoch FROM t."timestamp") / ` + iv + `)::bigint AS b, ` + v + ` AS v FROM "` + m.Table + `" t WHERE ` + where +
 		`) s GROUP BY b ORDER BY b`

@@ -32,6 +32,7 @@ func seriesFixture(t *testing.T, r *modelstest.App) int64 {
 		at("s/json", `{"a":1}`, 25), at("s/json", `not json {`, 35), at("s/json", `{"a":{"b":[{"c":true}]}}`, 45),
 		at("s/edge", "1e400", 1), at("s/edge", "NaN", 2), at("s/edge", "Infinity", 3), at("s/edge", "0x10", 4),
 		at("s/edge", "", 5), at("s/edge", "-.5", 6), at("s/edge", "+2e-3", 7), at("s/edge", "1.2.3", 8),
+		at("s/edge", "2e1", 9), at("s/edge", "1e100", 10), at("s/edge", strings.Repeat("1", 201), 11),
 	}
 	if err := r.MQTT.InsertHistory(ctx, rows); err != nil {
 		t.Fatal(err)
@@ -76,8 +77,8 @@ func TestHistoryGetSeries(t *testing.T) {
 				want: []wantPoint{{"2026-05-06 10:00:00", 2, 1.5, 2.5, 2}}},
 			{name: "json path rooted", kwargs: with(map[string]any{"domain": topic("s/json"), "json_path": "$.a.b[0].c"}), interval: 60, skipped: 3,
 				want: []wantPoint{{"2026-05-06 10:00:00", 2, 1.5, 2.5, 2}}},
-			{name: "non-numeric ignored, never an error", kwargs: with(map[string]any{"domain": topic("s/edge")}), interval: 60, skipped: 6,
-				want: []wantPoint{{"2026-05-06 10:00:00", 2, -0.5, 0.002, (-0.5 + 0.002) / 2}}},
+			{name: "non-numeric ignored, never an error", kwargs: with(map[string]any{"domain": topic("s/edge")}), interval: 60, skipped: 8,
+				want: []wantPoint{{"2026-05-06 10:00:00", 3, -0.5, 20, (-0.5 + 0.002 + 20) / 3}}},
 			{name: "bounded by max_points", kwargs: map[string]any{"domain": topic("s/num"), "start": "2026-05-06 00:00:00", "end": "2026-05-07 00:00:00", "max_points": int64(10)},
 				interval: 10800, skipped: 1, want: []wantPoint{{"2026-05-06 09:00:00", 4, 1, 100, 109.0 / 4}}},
 			{name: "empty range", kwargs: map[string]any{"domain": topic("s/num"), "start": "2026-05-01 00:00:00", "end": "2026-05-01 01:00:00"},
