@@ -63,5 +63,23 @@ func TestBrowserDeviceCharts(t *testing.T) {
 	b.run(t, "a live reading joins the chart", loaded(3600, 6),
 		until(chart+`.querySelector("[data-testid=chart-ymax]").textContent.startsWith("99")`))
 	b.screenshot(t, "browser-charts-03-device-live")
+
+	// A message of the topic on Received History: its topic charted, by
+	// the JSON path guessed from the payload, then one typed.
+	msgs := o.searchRead("mqtt.signal.history", []any{[]any{"topic", "=", topic}}, "id")
+	msg := int64(msgs[0]["id"].(float64))
+	hist := `document.querySelector("[data-testid=history-chart]")`
+	hpanel := `document.querySelector("[data-testid=history-chart-panel]")`
+	b.run(t, "open a message: its topic's chart", chromedp.Navigate(fmt.Sprintf("%s/web#/received-history/%d", e.srv.url(), msg)), formOf("mqtt.signal.history", msg),
+		until(hist+` && !`+hpanel+`.dataset.loading && `+hist+`.dataset.count === "6"`),
+		until(`document.querySelector("[data-testid=history-chart-path]").value === "value"`))
+	b.screenshot(t, "browser-charts-04-history-topic")
+	b.run(t, "a path finding nothing", fill(`[data-testid=history-chart-path]`, "nope"),
+		until(`!`+hpanel+`.dataset.loading && `+hist+`.dataset.count === "0"`),
+		until(`document.querySelector("[data-testid=history-chart-status]").textContent.includes("6 without a number")`))
+	b.run(t, "a bad path says so", fill(`[data-testid=history-chart-path]`, "a..b"),
+		until(`document.querySelector("[data-testid=history-chart-error]") !== null`))
+	b.run(t, "back to value", fill(`[data-testid=history-chart-path]`, "$.value"),
+		until(`!`+hpanel+`.dataset.loading && `+hist+`.dataset.count === "6"`))
 	noPageErrors(t, b)
 }

@@ -3,6 +3,7 @@
 import { registerView } from '../registry.js';
 import { realtime } from '../channels.js';
 import { qosWidget } from './mqtt_fields.js';
+import { historyChart } from '../panels/history_chart.js';
 
 // The MQTT 5 properties a message carried (none on 3.1/3.1.1): a row
 // shows those it has, the group only when it has any.
@@ -52,5 +53,7 @@ registerView({
     ],
     widgets: { qos: qosWidget, correlation_data: 'bytes', user_properties: 'pairs' },
     invisible: Object.fromEntries(properties.map((f) => [f, (r) => !r[f]])),
+    // The message's topic charted: numbers, or a JSON path's.
+    panels: [{ panel: historyChart, method: 'get_series' }],
   },
 });
