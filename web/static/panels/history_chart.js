@@ -25,7 +25,7 @@ function guessPath(payload) {
 
 export function historyChart({ model, record, opts }) {
   let range = 3600;
-  const chart = lineChart({ testid: 'history-chart' });
+  const chart = lineChart({ width: 1100, height: 240, testid: 'history-chart' }); // a wide panel: keeps the text small
   const status = h('p', { class: 'muted small', 'data-testid': 'history-chart-status' });
   const path = h('input', { class: 'input mono', 'aria-label': 'JSON path', placeholder: 'JSON path, e.g. value or $.sensors[0].value',
     'data-testid': 'history-chart-path', value: guessPath(record.payload || '') });
