@@ -48,8 +48,8 @@ func seriesSQL(env *models.Env, m *models.Model, where string, args []any, out *
 	text := `btrim(t."payload", E' \t\r\n')`
 	v := `CASE WHEN length(` + text + `) <= 200 AND ` + text + ` ~ ? THEN ` + text + `::float8 END`
 	q := `SELECT b, count(v), coalesce(min(v), 0), coalesce(max(v), 0), coalesce(avg(v), 0), count(*) - count(v) FROM (` +
-		`SELECT floor(extract(epoch FROM t."timestamp") / ` + iv + `)::bigint AS b, ` + v + ` AS v FROM "` + m.Table + `" t WHERE ` + where +
-		`) s GROUP BY b ORDER BY b`
+		`SELECT floor(date_part('epoch', t."timestamp") / ` + iv + `)::bigint AS b, ` + v + ` AS v FROM "` + m.Table + `" t WHERE ` + where +
+		` OFFSET 0) s GROUP BY b ORDER BY b`
 	// The regular expression is a parameter: its "?" would read as one.
 	rows, err := env.DB().Raw(q, append([]any{numberRegexp}, args...)...).Rows()
 	if err != nil {
