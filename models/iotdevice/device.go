@@ -59,10 +59,11 @@ func (a *Addon) device() *models.Model {
 			}
 		},
 		Methods: map[string]*models.Method{
-			"action":      {Kind: models.RecordLevel, OwnTransactions: true, Params: []models.Param{{Name: "data", Optional: true}}, Fn: a.deviceAction},
-			"push_config": {Kind: models.RecordLevel, OwnTransactions: true, Params: []models.Param{{Name: "config"}}, Fn: a.devicePushConfig},
-			"call":        {Kind: models.RecordLevel, OwnTransactions: true, Params: commandParams, Fn: a.deviceCall},
-			"call_async":  {Kind: models.RecordLevel, OwnTransactions: true, Params: commandParams, Fn: a.deviceCallAsync},
+			"action":            {Kind: models.RecordLevel, OwnTransactions: true, Params: []models.Param{{Name: "data", Optional: true}}, Fn: a.deviceAction},
+			"push_config":       {Kind: models.RecordLevel, OwnTransactions: true, Params: []models.Param{{Name: "config"}}, Fn: a.devicePushConfig},
+			"call":              {Kind: models.RecordLevel, OwnTransactions: true, Params: commandParams, Fn: a.deviceCall},
+			"call_async":        {Kind: models.RecordLevel, OwnTransactions: true, Params: commandParams, Fn: a.deviceCallAsync},
+			"get_sensor_series": {Kind: models.RecordLevel, Params: seriesParams, Fn: a.deviceSensorSeries}, // series.go
 		},
 	}
 }

@@ -14,7 +14,8 @@ var purgeChunk = 5000
 // historyMethods are mqtt.signal.history's own RPC methods.
 func historyMethods() map[string]*models.Method {
 	return map[string]*models.Method{
-		"purge": {Kind: models.ModelLevel, Fn: historyPurge, Params: []models.Param{{Name: "domain"}}},
+		"purge":      {Kind: models.ModelLevel, Fn: historyPurge, Params: []models.Param{{Name: "domain"}}},
+		"get_series": {Kind: models.ModelLevel, Params: SeriesParams, Fn: historyGetSeries}, // series_method.go
 	}
 }
 

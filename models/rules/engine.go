@@ -194,7 +194,7 @@ func (g *filterGroup) add(ru *rule) {
 
 // samePath tells paths that extract the same value.
 func samePath(x, y *jsonPath) bool {
-	return x == y || x != nil && y != nil && x.raw == y.raw
+	return x == y || x != nil && y != nil && x.Raw == y.Raw
 }
 
 // messageGroups are the message rules that apply to a broker's messages,

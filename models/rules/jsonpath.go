@@ -1,124 +1,22 @@
 package rules
 
 import (
-	"fmt"
+	"bytes"
+	"encoding/json"
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/jsonpath"
 )
 
-// A JSON path picks the value a rule's condition looks at out of a JSON
-// payload: dotted keys with list indexes, "a.b[0].c", or the same rooted
-// at "$" as in JSONPath, "$.sensors[0].value" ("$" alone is the whole
-// document). Keys are whatever lies between the dots and brackets; an
-// index is a non-negative integer. Nothing fancier (filters, slices,
-// wildcards): a rule compares one value.
+// The path parser and scanner live in internal/jsonpath, which the
+// history charts (models/mqtt) share: this package imports models/mqtt.
+type jsonPath = jsonpath.Path
 
-// pathStep is one step of a path: a key, or an index when key is "".
-type pathStep struct {
-	key   string
-	index int
-	isKey bool
-}
+func parsePath(s string) (*jsonPath, error) { return jsonpath.Parse(s) }
 
-// jsonPath is a parsed path; no steps is the whole document.
-type jsonPath struct {
-	raw   string // as written, which rules sharing it share values by
-	steps []pathStep
-}
-
-// parsePath parses a path; "" is no path (the whole payload as text or a
-// number, not necessarily JSON).
-func parsePath(s string) (*jsonPath, error) {
-	if s == "" {
-		return nil, nil
-	}
-	rest := s
-	if r, ok := strings.CutPrefix(rest, "$"); ok {
-		rest = r
-		if rest == "" {
-			return &jsonPath{raw: s}, nil
-		}
-		if rest[0] != '.' && rest[0] != '[' {
-			return nil, fmt.Errorf("%q: after \"$\" comes \".key\" or \"[index]\"", s)
-		}
-		rest = strings.TrimPrefix(rest, ".")
-	}
-	p := &jsonPath{raw: s}
-	for rest != "" {
-		switch rest[0] {
-		case '[':
-			end := strings.IndexByte(rest, ']')
-			if end < 0 {
-				return nil, fmt.Errorf("%q: \"[\" without \"]\"", s)
-			}
-			n, err := strconv.Atoi(rest[1:end])
-			if err != nil || n < 0 {
-				return nil, fmt.Errorf("%q: %q is not a list index (0, 1, ...)", s, rest[1:end])
-			}
-			p.steps = append(p.steps, pathStep{index: n})
-			rest = rest[end+1:]
-			if rest != "" && rest[0] != '.' && rest[0] != '[' {
-				return nil, fmt.Errorf("%q: after \"]\" comes \".key\" or \"[index]\"", s)
-			}
-			rest = strings.TrimPrefix(rest, ".")
-			if rest == "" && strings.HasSuffix(s, ".") {
-				return nil, fmt.Errorf("%q: a key is missing after the last \".\"", s)
-			}
-		case '.':
-			return nil, fmt.Errorf("%q: an empty key (\"..\" or a leading \".\")", s)
-		default:
-			end := strings.IndexAny(rest, ".[]")
-			key := rest
-			if end >= 0 {
-				key, rest = rest[:end], rest[end:]
-			} else {
-				rest = ""
-			}
-			if strings.ContainsAny(key, " \t") && strings.TrimSpace(key) != key {
-				return nil, fmt.Errorf("%q: key %q has surrounding spaces", s, key)
-			}
-			p.steps = append(p.steps, pathStep{key: key, isKey: true})
-			if rest == "" {
-				break
-			}
-			switch rest[0] {
-			case ']':
-				return nil, fmt.Errorf("%q: \"]\" without \"[\"", s)
-			case '.':
-				rest = rest[1:]
-				if rest == "" {
-					return nil, fmt.Errorf("%q: a key is missing after the last \".\"", s)
-				}
-			}
-		}
-	}
-	return p, nil
-}
-
-// get walks doc (decoded JSON) along the path; ok is false when a step
-// finds nothing.
-func (p *jsonPath) get(doc any) (any, bool) {
-	v := doc
-	for _, st := range p.steps {
-		if st.isKey {
-			obj, ok := v.(map[string]any)
-			if !ok {
-				return nil, false
-			}
-			if v, ok = obj[st.key]; !ok {
-				return nil, false
-			}
-			continue
-		}
-		list, ok := v.([]any)
-		if !ok || st.index >= len(list) {
-			return nil, false
-		}
-		v = list[st.index]
-	}
-	return v, true
-}
+func validJSON(data []byte) bool { return jsonpath.Valid(data) }
 
 // value is what a condition compares: a number when the payload or the
 // picked JSON value is one (or a string holding one), and its text.
@@ -156,7 +54,7 @@ type memoValue struct {
 func (d *doc) extract(p *jsonPath, payload []byte) (value, bool) {
 	path, whole := "", p == nil
 	if !whole {
-		path = p.raw
+		path = p.Raw
 	}
 	for i := range d.n {
 		if m := &d.memo[i]; m.whole == whole && m.path == path {
@@ -181,7 +79,7 @@ func (d *doc) compute(p *jsonPath, payload []byte) (value, bool) {
 	if !d.ok {
 		return value{}, false
 	}
-	raw, ok := scanPath(payload, p.steps)
+	raw, ok := p.Scan(payload)
 	if !ok {
 		return value{}, false
 	}
@@ -192,4 +90,25 @@ func (d *doc) compute(p *jsonPath, payload []byte) (value, bool) {
 func textValue(s string) value {
 	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 	return value{text: s, num: f, isNum: err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)}
+}
+
+// rawValue is the value of a raw JSON value, as extract gives it.
+func rawValue(raw []byte) value {
+	switch raw[0] {
+	case '"':
+		var s string
+		_ = json.Unmarshal(raw, &s) // valid: checked with the document
+		return textValue(s)
+	case 'n':
+		return value{text: "null"}
+	case 't', 'f':
+		return value{text: string(raw)}
+	case '{', '[':
+		var buf bytes.Buffer
+		if json.Compact(&buf, raw) != nil {
+			return value{text: string(raw)}
+		}
+		return value{text: buf.String()}
+	}
+	return textValue(string(raw)) // a number, as written
 }

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/jsonpath"
 )
 
 // TestExtract picks values out of payloads by path.
@@ -96,7 +98,7 @@ func TestScanMatchesDecode(t *testing.T) {
 				continue // not a path this test needs
 			}
 			got, gotOK := extract(p, []byte(d))
-			want, wantOK := p.get(decoded)
+			want, wantOK := p.Get(decoded)
 			if gotOK != wantOK {
 				t.Errorf("%s in %s: found %v, decoding found %v", ps, d, gotOK, wantOK)
 				continue
@@ -122,7 +124,7 @@ func TestScanMatchesDecode(t *testing.T) {
 			}
 		}
 	}
-	if _, ok := extract(&jsonPath{raw: "a", steps: []pathStep{{key: "a", isKey: true}}}, []byte(`{"a": 1,`)); ok {
+	if _, ok := extract(&jsonPath{Raw: "a", Steps: []jsonpath.Step{{Key: "a", IsKey: true}}}, []byte(`{"a": 1,`)); ok {
 		t.Error("a value found in a document that is not JSON")
 	}
 }

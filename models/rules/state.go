@@ -46,7 +46,7 @@ func (ru *rule) classKey() string {
 	}
 	path, hasPath := "", ru.path != nil
 	if hasPath {
-		path = ru.path.raw
+		path = ru.path.Raw
 	}
 	return fmt.Sprintf("%d\x00%s\x00%t\x00%s\x00%s\x00%s\x00%v\x00%d",
 		ru.broker, ru.filter, hasPath, path, ru.cond.op, ru.cond.text, ru.cond.hyst, ru.cooldown)

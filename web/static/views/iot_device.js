@@ -4,6 +4,7 @@ import { registerView } from '../registry.js';
 import { devices } from '../channels.js';
 import { deviceValues, deviceActions, deviceEvents, devicePushConfig } from '../panels/device.js';
 import { deviceCommands } from '../panels/commands.js';
+import { sensorCharts } from '../panels/sensor_charts.js';
 
 registerView({
   model: 'iot.device',
@@ -32,6 +33,7 @@ registerView({
     readonly: { identifier: (r) => Boolean(r.id) },
     panels: [
       { panel: deviceValues, live: { channel: devices.channel, event: devices.event, update: devices.update } },
+      { panel: sensorCharts, method: 'get_sensor_series', live: { channel: devices.channel, event: devices.event } },
       { panel: deviceActions },
       {
         panel: deviceCommands, title: 'Commands', model: 'iot.command', field: 'device_id', method: 'call_async',

@@ -5,6 +5,7 @@ import { realtime } from '../channels.js';
 import { qosWidget } from './mqtt_fields.js';
 import { payloadPanel, payloadCell } from '../payload_view.js';
 import { historyListPurge } from './history_purge.js';
+import { historyChart } from '../panels/history_chart.js';
 
 // The MQTT 5 properties a message carried (none on 3.1/3.1.1): a row
 // shows those it has, the group only when it has any.
@@ -54,9 +55,11 @@ registerView({
       { title: 'Origin', fields: ['broker_id', 'subscription_id', 'signal_id'] },
       { title: 'MQTT 5 properties', fields: properties },
     ],
-    // The payload: pretty JSON, a hex dump of bytes, a diff with the message before.
-    panels: [{ panel: payloadPanel }],
     widgets: { qos: qosWidget, correlation_data: 'bytes', user_properties: 'pairs' },
     invisible: Object.fromEntries(properties.map((f) => [f, (r) => !r[f]])),
+    // The payload (pretty JSON, a hex dump of bytes, a diff with the
+    // message before), then the message's topic charted: numbers, or a
+    // JSON path's.
+    panels: [{ panel: payloadPanel }, { panel: historyChart, method: 'get_series' }],
   },
 });

@@ -75,12 +75,13 @@ test('panels are declared with their options', () => {
   }, { name: 'instancesPanel', method: 'get_instances' }]);
 
   const device = panels('iot.device');
-  assert.deepEqual(device.map((p) => p.name), ['deviceValues', 'deviceActions', 'deviceCommands', 'deviceEvents', 'devicePushConfig']);
+  assert.deepEqual(device.map((p) => p.name), ['deviceValues', 'sensorCharts', 'deviceActions', 'deviceCommands', 'deviceEvents', 'devicePushConfig']);
   assert.deepEqual(device[0].live, { channel: devices.channel, event: devices.event, update: devices.update });
-  assert.deepEqual([device[2].model, device[2].field, device[2].method], ['iot.command', 'device_id', 'call_async']);
-  assert.deepEqual(device[2].live, { channel: devices.channel, type: devices.command });
-  assert.equal(device[2].href({ id: 7 }), '#/iot.command/7');
-  assert.equal(device[4].method, 'push_config');
+  assert.deepEqual([device[1].method, device[1].live], ['get_sensor_series', { channel: devices.channel, event: devices.event }]);
+  assert.deepEqual([device[3].model, device[3].field, device[3].method], ['iot.command', 'device_id', 'call_async']);
+  assert.deepEqual(device[3].live, { channel: devices.channel, type: devices.command });
+  assert.equal(device[3].href({ id: 7 }), '#/iot.command/7');
+  assert.equal(device[5].method, 'push_config');
 });
 
 test('buildRegistry builds the menu in registration order', () => {

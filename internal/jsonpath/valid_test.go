@@ -1,4 +1,4 @@
-package rules
+package jsonpath
 
 import (
 	"encoding/json"
@@ -23,17 +23,17 @@ var jsonValidCases = []string{
 
 func TestValidJSONAgreesWithEncodingJSON(t *testing.T) {
 	for _, c := range jsonValidCases {
-		if got, want := validJSON([]byte(c)), json.Valid([]byte(c)); got != want {
+		if got, want := Valid([]byte(c)), json.Valid([]byte(c)); got != want {
 			name := c
 			if len(name) > 40 {
 				name = name[:40] + "..."
 			}
-			t.Errorf("validJSON(%q) = %v, json.Valid says %v", name, got, want)
+			t.Errorf("Valid(%q) = %v, json.Valid says %v", name, got, want)
 		}
 	}
 }
 
-// FuzzValidJSON holds validJSON equal to encoding/json.Valid.
+// FuzzValidJSON holds Valid equal to encoding/json.Valid.
 func FuzzValidJSON(f *testing.F) {
 	for _, c := range jsonValidCases {
 		if len(c) < 1000 {
@@ -41,8 +41,8 @@ func FuzzValidJSON(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if got, want := validJSON(data), json.Valid(data); got != want {
-			t.Fatalf("validJSON(%q) = %v, json.Valid says %v", data, got, want)
+		if got, want := Valid(data), json.Valid(data); got != want {
+			t.Fatalf("Valid(%q) = %v, json.Valid says %v", data, got, want)
 		}
 	})
 }
@@ -51,9 +51,9 @@ func FuzzValidJSON(f *testing.F) {
 // through, against encoding/json's, on a bench-like payload.
 func BenchmarkValidJSON(b *testing.B) {
 	payload := []byte(`{"seq": 123456, "value": 21.5, "pad": "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}`)
-	b.Run("validJSON", func(b *testing.B) {
+	b.Run("Valid", func(b *testing.B) {
 		for range b.N {
-			validJSON(payload)
+			Valid(payload)
 		}
 	})
 	b.Run("encoding-json", func(b *testing.B) {

@@ -1,4 +1,4 @@
-package rules
+package jsonpath
 
 import (
 	"bytes"
@@ -8,17 +8,22 @@ import (
 // A path's value is found by scanning the payload, not decoding it: the
 // listener hands every message to the rules, and decoding a whole
 // document into maps for one number cost most of the time. The payload
-// is first checked with validJSON, so the scanner below may trust it.
+// is first checked with Valid, so the scanner below may trust it.
 
-// scanPath returns the raw JSON of the path's value in a valid document.
-func scanPath(data []byte, steps []pathStep) ([]byte, bool) {
+// Scan returns the raw JSON of the path's value in data, a document
+// Valid said is JSON (the scanner trusts it); a nil path is the whole
+// document.
+func (p *Path) Scan(data []byte) ([]byte, bool) {
 	v := trimSpace(data)
-	for _, st := range steps {
+	if p == nil {
+		return v, len(v) > 0
+	}
+	for _, st := range p.Steps {
 		var ok bool
-		if st.isKey {
-			v, ok = objectMember(v, st.key)
+		if st.IsKey {
+			v, ok = objectMember(v, st.Key)
 		} else {
-			v, ok = arrayElement(v, st.index)
+			v, ok = arrayElement(v, st.Index)
 		}
 		if !ok {
 			return nil, false
@@ -146,25 +151,4 @@ func trimSpace(v []byte) []byte {
 		j--
 	}
 	return v[i:j]
-}
-
-// rawValue is the value of a raw JSON value, as extract gives it.
-func rawValue(raw []byte) value {
-	switch raw[0] {
-	case '"':
-		var s string
-		_ = json.Unmarshal(raw, &s) // valid: checked with the document
-		return textValue(s)
-	case 'n':
-		return value{text: "null"}
-	case 't', 'f':
-		return value{text: string(raw)}
-	case '{', '[':
-		var buf bytes.Buffer
-		if json.Compact(&buf, raw) != nil {
-			return value{text: string(raw)}
-		}
-		return value{text: buf.String()}
-	}
-	return textValue(string(raw)) // a number, as written
 }

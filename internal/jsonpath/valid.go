@@ -1,11 +1,11 @@
-package rules
+package jsonpath
 
-// validJSON reports whether data is one JSON text (RFC 8259), exactly as
+// Valid reports whether data is one JSON text (RFC 8259), exactly as
 // encoding/json.Valid does (a differential fuzz test holds them equal),
 // in one pass without a function call per byte: every message a rule
 // looks into is checked, and json.Valid's state machine was the larger
 // part of a rule group's cost on 100-byte payloads.
-func validJSON(data []byte) bool {
+func Valid(data []byte) bool {
 	// The open containers, innermost last: '{' or '['. Small documents
 	// never leave the array on the stack.
 	var stackBuf [32]byte
