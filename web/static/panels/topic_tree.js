@@ -37,6 +37,9 @@ export function topicTree({ model, id, opts }) {
   addStyle();
   const testid = opts.testid || 'topic-tree';
   const nodes = new Map(); // path -> node state, for the live updates
+  // The paths the user opened: a reload of a level (a new topic, a
+  // search cleared) opens them again.
+  const opened = new Set();
   let search = '';
   let seq = 0; // a search supersedes the answers of the one before
   const errors = h('div');
@@ -74,6 +77,7 @@ export function topicTree({ model, id, opts }) {
     nodes.set(n.path, st);
     list.append(st.li);
     if (n.children) show(st, n.children);
+    else if (n.has_children && opened.has(n.path)) expand(st);
     return st;
   }
 
@@ -102,6 +106,7 @@ export function topicTree({ model, id, opts }) {
   }
 
   async function expand(st) {
+    opened.add(st.data.path);
     const mine = seq;
     try {
       const res = await fetch(st.data.path, 1);
@@ -112,6 +117,7 @@ export function topicTree({ model, id, opts }) {
   }
 
   function collapse(st) {
+    opened.delete(st.data.path);
     if (st.kids) { forget(st.kids); st.kids.remove(); st.kids = null; }
     st.expanded = false;
     st.li.setAttribute('aria-expanded', 'false');
