@@ -55,7 +55,7 @@ func summaryTables(d models.Dialect) []string {
 	if d == models.Postgres {
 		ts = "TIMESTAMP"
 	}
-	return []string{
+	stmts := []string{
 		`CREATE TABLE IF NOT EXISTS "` + summaryTable + `" (` +
 			`"broker_id" BIGINT NOT NULL, "topic" TEXT NOT NULL, "message_count" BIGINT NOT NULL, ` +
 			`"last_payload" TEXT, "last_time" ` + ts + `, "retain" BOOLEAN NOT NULL DEFAULT FALSE, "qos" INTEGER NOT NULL DEFAULT 0, ` +
@@ -64,6 +64,13 @@ func summaryTables(d models.Dialect) []string {
 		backfillSQL(`WHERE NOT EXISTS (SELECT 1 FROM "` + summaryBackfill + `")`),
 		`INSERT INTO "` + summaryBackfill + `" ("done") SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM "` + summaryBackfill + `")`,
 	}
+	if d == models.Postgres {
+		// The tree's prefix ranges (topic_tree.go) in byte order: the
+		// default collation is the locale's. SQLite's primary key already
+		// is in byte order (BINARY).
+		stmts = append(stmts, `CREATE INDEX IF NOT EXISTS "`+summaryTable+`_topic_c" ON "`+summaryTable+`" ("broker_id", "topic" COLLATE "C")`)
+	}
+	return stmts
 }
 
 // backfillSQL fills the summary from the history's received rows; where

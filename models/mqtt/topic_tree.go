@@ -4,7 +4,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
@@ -77,8 +76,16 @@ func (a *Addon) brokerTopicTree(env *models.Env, ids []int64, args models.Args) 
 	}
 	where, qargs := `"broker_id" IN ?`, []any{ids}
 	if !root {
-		where += ` AND (substr("topic", 1, ?) = ? OR "topic" = ?)`
-		qargs = append(qargs, utf8.RuneCountInString(under), under, prefix)
+		// The topics under "p/" are those from "p/" up to "p0" ('0'
+		// follows '/') in byte order: a range of the index, whatever the
+		// number of other topics. PostgreSQL's own collation is not byte
+		// order: its index and comparison are in "C" (summaryTables).
+		col := `"topic"`
+		if env.Dialect() == models.Postgres {
+			col = `"topic" COLLATE "C"`
+		}
+		where += ` AND ((` + col + ` >= ? AND ` + col + ` < ?) OR "topic" = ?)`
+		qargs = append(qargs, under, prefix+"0", prefix)
 	}
 	if search != "" {
 		fn := "instr"

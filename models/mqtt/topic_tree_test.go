@@ -232,7 +232,21 @@ func TestTopicTree(t *testing.T) {
 				}
 			})
 		}
-		res, _ := treeCall(r, models.AdminUID, []int64{id}, map[string]any{"limit": int64(1)})
+		// Neighbours of a prefix in byte order (and in a locale's) are not
+		// under it: "a/b-", "a/bx" and "a/b0" around "a/b/".
+		edge := newBroker(t, r, "edge")
+		var erows []mqtt.HistoryRow
+		for _, topic := range []string{"a/b-c/x", "a/b/in", "a/bx", "a/b0", "a/b/é/deep", "a/b"} {
+			erows = append(erows, mqtt.HistoryRow{BrokerID: edge, Topic: topic, Payload: []byte("v"), Direction: "receive"})
+		}
+		if err := r.MQTT.InsertHistory(ctx, erows); err != nil {
+			t.Fatal(err)
+		}
+		res, err := treeCall(r, models.AdminUID, []int64{edge}, map[string]any{"prefix": "a/b"})
+		if got := names(res["nodes"].([]any)); err != nil || got != "in:1=v é:1+" {
+			t.Errorf("children of a/b: %q, %v", got, err)
+		}
+		res, _ = treeCall(r, models.AdminUID, []int64{id}, map[string]any{"limit": int64(1)})
 		if res["more"] != int64(2) {
 			t.Errorf("more = %v, want 2", res["more"])
 		}
@@ -248,7 +262,7 @@ func TestTopicTree(t *testing.T) {
 			t.Errorf("MQTT / User: %v", err)
 		}
 		plain := newUserIn(t, r, "tree_plain", "pw-tree-plain-1", models.GroupUser)
-		_, err := treeCall(r, plain, []int64{id}, nil)
+		_, err = treeCall(r, plain, []int64{id}, nil)
 		if models.KindOf(err) != models.KindAccess {
 			t.Errorf("internal user without MQTT: %v, want an AccessError", err)
 		}
