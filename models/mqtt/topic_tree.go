@@ -1,6 +1,7 @@
 package mqtt
 
 import (
+	"database/sql/driver"
 	"slices"
 	"strings"
 	"time"
@@ -203,8 +204,16 @@ func (a *Addon) lastValues(env *models.Env, ids []int64, topics []string, nodes 
 	walk(nodes)
 	for start := 0; start < len(topics); start += 500 {
 		chunk := topics[start:min(start+500, len(topics))]
+		// On PostgreSQL one array parameter: with an IN list of 500
+		// parameters the plan it caches after five calls (the generic
+		// one) scans the broker's topics instead of looking them up,
+		// 50 ms at 10,000 topics instead of 2.
+		in, arg := `"topic" IN ?`, any(chunk)
+		if env.Dialect() == models.Postgres {
+			in, arg = `"topic" = ANY(?::text[])`, textArray(chunk)
+		}
 		rows, err := env.DB().Raw(`SELECT "topic", "last_payload", "last_time", "retain", "qos" FROM "`+summaryTable+
-			`" WHERE "broker_id" IN ? AND "topic" IN ?`, ids, chunk).Rows()
+			`" WHERE "broker_id" IN ? AND `+in, ids, arg).Rows()
 		if err != nil {
 			return models.Internal("read the topic summary", err)
 		}
@@ -252,4 +261,29 @@ func timeText(v any) string {
 		return string(t)
 	}
 	return ""
+}
+
+// textArray is a PostgreSQL text[] parameter, in its literal form: a
+// driver.Valuer, which the ORM passes as one value rather than expanding
+// it as it does a slice.
+type textArray []string
+
+func (a textArray) Value() (driver.Value, error) {
+	var sb strings.Builder
+	sb.WriteByte('{')
+	for i, s := range a {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteByte('"')
+		for _, r := range s {
+			if r == '"' || r == '\\' {
+				sb.WriteByte('\\')
+			}
+			sb.WriteRune(r)
+		}
+		sb.WriteByte('"')
+	}
+	sb.WriteByte('}')
+	return sb.String(), nil
 }

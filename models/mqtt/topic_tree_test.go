@@ -236,14 +236,14 @@ func TestTopicTree(t *testing.T) {
 		// under it: "a/b-", "a/bx" and "a/b0" around "a/b/".
 		edge := newBroker(t, r, "edge")
 		var erows []mqtt.HistoryRow
-		for _, topic := range []string{"a/b-c/x", "a/b/in", "a/bx", "a/b0", "a/b/é/deep", "a/b"} {
+		for _, topic := range []string{"a/b-c/x", "a/b/in", "a/bx", "a/b0", "a/b/é/deep", "a/b", `a/b/q"u\o,{x} y`} {
 			erows = append(erows, mqtt.HistoryRow{BrokerID: edge, Topic: topic, Payload: []byte("v"), Direction: "receive"})
 		}
 		if err := r.MQTT.InsertHistory(ctx, erows); err != nil {
 			t.Fatal(err)
 		}
 		res, err := treeCall(r, models.AdminUID, []int64{edge}, map[string]any{"prefix": "a/b"})
-		if got := names(res["nodes"].([]any)); err != nil || got != "in:1=v é:1+" {
+		if got := names(res["nodes"].([]any)); err != nil || got != `in:1=v q"u\o,{x} y:1=v é:1+` {
 			t.Errorf("children of a/b: %q, %v", got, err)
 		}
 		res, _ = treeCall(r, models.AdminUID, []int64{id}, map[string]any{"limit": int64(1)})
