@@ -55,7 +55,9 @@ func TestBrowserTopicTree(t *testing.T) {
 	}
 	testmqtt.Publish(t, device, "plant/line1/temp", 1, false, "21.5")
 	testmqtt.Publish(t, device, "plant/line1/temp", 1, false, "22.0")
-	if !testkit.Poll(20*time.Second, func() bool { return o.count("mqtt.signal.history", []any{[]any{"topic", "=", "plant/line1/temp"}}) == 2 }) {
+	if !testkit.Poll(20*time.Second, func() bool {
+		return o.count("mqtt.signal.history", []any{[]any{"topic", "=", "plant/line1/temp"}}) == 2
+	}) {
 		t.Fatal("plant/line1/temp not stored")
 	}
 	if n := o.count("mqtt.signal.history", []any{[]any{"topic", "=", "plant/line1/hum"}, []any{"retain", "=", true}}); n != 1 {
