@@ -61,7 +61,7 @@ func summaryTables(d models.Dialect) []string {
 			`"last_payload" TEXT, "last_time" ` + ts + `, "retain" BOOLEAN NOT NULL DEFAULT FALSE, "qos" INTEGER NOT NULL DEFAULT 0, ` +
 			`PRIMARY KEY ("broker_id", "topic"))`,
 		`CREATE TABLE IF NOT EXISTS "` + summaryBackfill + `" ("done" INTEGER NOT NULL)`,
-		backfillSQL(`WHERE NOT EXISTS (SELECT 1 FROM "` + summaryBackfill + `")`),
+		backfillSQL(`NOT EXISTS (SELECT 1 FROM "` + summaryBackfill + `")`),
 		`INSERT INTO "` + summaryBackfill + `" ("done") SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM "` + summaryBackfill + `")`,
 	}
 	if d == models.Postgres {
@@ -73,15 +73,17 @@ func summaryTables(d models.Dialect) []string {
 	return stmts
 }
 
-// backfillSQL fills the summary from the history's received rows; where
-// is the statement's WHERE (SQLite needs one before ON CONFLICT in an
-// INSERT ... SELECT).
-func backfillSQL(where string) string {
+// backfillSQL fills the summary from the history's received rows when
+// the condition once holds. It is tested in the grouping subquery too: a
+// database that materializes it first then skips the scan at every
+// later start. (SQLite also needs a WHERE before ON CONFLICT in an
+// INSERT ... SELECT.)
+func backfillSQL(once string) string {
 	return `INSERT INTO "` + summaryTable + `" ("broker_id", "topic", "message_count", "last_payload", "last_time", "retain", "qos") ` +
 		`SELECT g."broker_id", g."topic", g."n", substr(h."payload", 1, 1024), h."timestamp", COALESCE(h."retain", FALSE), COALESCE(h."qos", 0) ` +
 		`FROM (SELECT "broker_id", "topic", count(*) AS "n", max("id") AS "last_id" FROM "mqtt_signal_history" ` +
-		`WHERE "direction" = 'receive' AND "broker_id" > 0 AND "topic" IS NOT NULL AND "topic" <> '' GROUP BY "broker_id", "topic") g ` +
-		`JOIN "mqtt_signal_history" h ON h."id" = g."last_id" ` + where +
+		`WHERE ` + once + ` AND "direction" = 'receive' AND "broker_id" > 0 AND "topic" IS NOT NULL AND "topic" <> '' GROUP BY "broker_id", "topic") g ` +
+		`JOIN "mqtt_signal_history" h ON h."id" = g."last_id" WHERE ` + once +
 		` ON CONFLICT ("broker_id", "topic") DO NOTHING`
 }
 
@@ -93,7 +95,7 @@ func (a *Addon) RebuildTopicSummary(ctx context.Context) error {
 	if err := db.Exec(`DELETE FROM "` + summaryTable + `"`).Error; err != nil {
 		return models.Internal("rebuild the topic summary", err)
 	}
-	if err := db.Exec(backfillSQL(`WHERE TRUE`)).Error; err != nil {
+	if err := db.Exec(backfillSQL(`TRUE`)).Error; err != nil {
 		return models.Internal("rebuild the topic summary", err)
 	}
 	return nil

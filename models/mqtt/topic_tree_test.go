@@ -271,3 +271,43 @@ func TestTopicTree(t *testing.T) {
 		}
 	})
 }
+
+// TestTopicSummaryBackfillOnce, on each database: the migration fills
+// the summary from the history once (a database from before it: no
+// marker row), and a later start leaves it alone.
+func TestTopicSummaryBackfillOnce(t *testing.T) {
+	forEachDB(t, func(t *testing.T, r *modelstest.App) {
+		ctx := context.Background()
+		id := newBroker(t, r, "backfill")
+		if err := r.MQTT.InsertHistory(ctx, []mqtt.HistoryRow{
+			{BrokerID: id, Topic: "old/a", Payload: []byte("1"), Direction: "receive"},
+			{BrokerID: id, Topic: "old/a", Payload: []byte("2"), Direction: "receive"},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		// As before the summary existed: no rows, no marker.
+		db := r.DB()
+		if err := db.Exec(`DELETE FROM "mqtt_topic_summary"`).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Exec(`DELETE FROM "mqtt_topic_summary_backfill"`).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := readSummary(t, r, id); got["old/a"] != (summaryRow{2, "2", false, 0}) || len(got) != 1 {
+			t.Fatalf("after the first migration: %v", got)
+		}
+		// Later starts: the marker is there, the summary stays as it is.
+		if err := db.Exec(`DELETE FROM "mqtt_topic_summary"`).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := readSummary(t, r, id); len(got) != 0 {
+			t.Errorf("a second migration filled it again: %v", got)
+		}
+	})
+}
