@@ -78,14 +78,9 @@ func (a *Addon) brokerTopicTree(env *models.Env, ids []int64, args models.Args) 
 	where, qargs := `"broker_id" IN ?`, []any{ids}
 	if !root {
 		// The topics under "p/" are those from "p/" up to "p0" ('0'
-		// follows '/') in byte order: a range of the index, whatever the
-		// number of other topics. PostgreSQL's own collation is not byte
-		// order: its index and comparison are in "C" (summaryTables).
-		col := `"topic"`
-		if env.Dialect() == models.Postgres {
-			col = `"topic" COLLATE "C"`
-		}
-		where += ` AND ((` + col + ` >= ? AND ` + col + ` < ?) OR "topic" = ?)`
+		// follows '/') in byte order, the column's (summaryTables): a range
+		// of the primary key, whatever the number of other topics.
+		where += ` AND (("topic" >= ? AND "topic" < ?) OR "topic" = ?)`
 		qargs = append(qargs, under, prefix+"0", prefix)
 	}
 	if search != "" {
