@@ -114,7 +114,11 @@ type topicTotal struct {
 // the last row (in batch order) giving the last values; sorted by key,
 // so that concurrent writers lock the rows in the same order.
 func summarize(rows []HistoryRow) []topicTotal {
-	idx := make(map[[2]any]int)
+	type key struct {
+		broker int64
+		topic  string
+	}
+	idx := make(map[key]int)
 	var out []topicTotal
 	for i := range rows {
 		h := &rows[i]
@@ -122,7 +126,7 @@ func summarize(rows []HistoryRow) []topicTotal {
 			continue
 		}
 		text, ts := historyView(*h)
-		k := [2]any{h.BrokerID, h.Topic}
+		k := key{h.BrokerID, h.Topic}
 		j, ok := idx[k]
 		if !ok {
 			j = len(out)
