@@ -36,8 +36,9 @@ func main() {
 		rows    = flag.Int64("rows", 10_000_000, "rows generated in each table")
 		days    = flag.Int("days", 12, "days the rows are spread over; the purge keeps the newest one")
 		timeout = flag.Duration("timeout", 60*time.Minute, "whole run")
-		mode    = flag.String("mode", "server", "server: the server's schema and retention; sql: the bench's own tables")
+		mode    = flag.String("mode", "server", "server: the server's schema and retention; sql: the bench's own tables; tree: get_topic_tree over the topic summary")
 		convert = flag.Bool("convert", true, "server mode: also time the in-place conversion of a plain table of -rows rows")
+		topics  = flag.Int64("topics", 10_000, "tree mode: distinct topics of the rows (site<10>/line<10>/dev<topics/100>)")
 	)
 	flag.Parse()
 	if *rows < 1 || *days < 2 {
@@ -52,8 +53,10 @@ func main() {
 		err = runServer(ctx, *pg, *rows, *days, *convert)
 	case "sql":
 		err = run(ctx, *pg, *rows, *days)
+	case "tree":
+		err = runTree(ctx, *pg, *rows, *topics)
 	default:
-		fmt.Fprintln(os.Stderr, "historypurge: -mode is server or sql")
+		fmt.Fprintln(os.Stderr, "historypurge: -mode is server, sql or tree")
 		os.Exit(2)
 	}
 	if err != nil {

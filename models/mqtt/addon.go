@@ -76,7 +76,7 @@ func (a *Addon) Manifest() models.Manifest {
 		},
 		Models: []*models.Model{a.broker(), a.subscription(), a.signal(), historyModel(a.opts.HistoryPartition), a.service()},
 		Built:  a.built,
-		Tables: inflightTables,
+		Tables: func(d models.Dialect) []string { return append(inflightTables(d), summaryTables(d)...) },
 	}
 }
 

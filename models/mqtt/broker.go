@@ -96,13 +96,18 @@ func (a *Addon) broker() *models.Model {
 		// here. (Subscriptions and signals restrict the delete: the engine
 		// refuses it while they exist.)
 		BeforeUnlink: func(env *models.Env, ids []int64) error {
-			_, err := env.DeleteWhere(env.Registry().Model("mqtt.signal.history"), []any{[]any{"broker_id", "in", ids}})
-			return err
+			if _, err := env.DeleteWhere(env.Registry().Model("mqtt.signal.history"), []any{[]any{"broker_id", "in", ids}}); err != nil {
+				return err
+			}
+			return deleteSummaries(env, ids)
 		},
 		Methods: map[string]*models.Method{
 			"action_check_connection": {Kind: models.RecordLevel, OwnTransactions: true, Fn: a.brokerCheckConnection},
 			"check_connection":        {Kind: models.RecordLevel, OwnTransactions: true, Fn: a.brokerCheckConnection},
 			"action_publish":          {Kind: models.RecordLevel, OwnTransactions: true, Params: publishParams, Fn: a.brokerPublish},
+			"get_topic_tree": {Kind: models.RecordLevel, ReadOnly: true, Fn: a.brokerTopicTree, Params: []models.Param{
+				{Name: "prefix", Optional: true, Default: false}, {Name: "depth", Optional: true, Default: int64(1)},
+				{Name: "search", Optional: true, Default: false}, {Name: "limit", Optional: true, Default: int64(treeDefaultLimit)}}},
 		},
 	}
 }

@@ -167,7 +167,8 @@ func historyView(h HistoryRow) (text string, ts time.Time) {
 //
 // Rows with a PacketID go through the redelivery window in the same
 // transaction (inflight.go): a DUP row found there is not stored, and
-// InsertHistory marks it Duplicate.
+// InsertHistory marks it Duplicate. The received rows stored are added
+// to the topic summary in that transaction too.
 func (a *Addon) InsertHistory(ctx context.Context, rows []HistoryRow) error {
 	if len(rows) == 0 {
 		return nil
@@ -182,18 +183,18 @@ func (a *Addon) InsertHistory(ctx context.Context, rows []HistoryRow) error {
 		rows[i].text = PayloadText(rows[i].Payload) // kept for NotifyHistory
 		tracked = tracked || rows[i].PacketID != 0
 	}
-	if !tracked {
-		values := make([][]any, len(rows))
-		for i := range rows {
-			values[i] = historyValues(rows[i])
-		}
-		return a.history.Insert(ctx, values)
-	}
+	// One transaction for the rows, the redelivery window (inflight.go)
+	// and the topic summary (topic_summary.go).
 	return a.history.InsertWith(ctx, func(tx models.Tx) ([][]any, error) {
-		for i := range rows { // a failed attempt may have marked some
-			rows[i].Duplicate = false
+		if tracked {
+			for i := range rows { // a failed attempt may have marked some
+				rows[i].Duplicate = false
+			}
+			if err := a.dedupe(tx, rows, now); err != nil {
+				return nil, err
+			}
 		}
-		if err := a.dedupe(tx, rows, now); err != nil {
+		if err := upsertSummary(tx, summarize(rows)); err != nil {
 			return nil, err
 		}
 		values := make([][]any, 0, len(rows))

@@ -60,6 +60,9 @@ func (a *Addon) PurgeHistory(ctx context.Context) (int64, error) {
 			return err
 		}
 		total += n
+		if err := sweepSummaries(su, brokerIDs); err != nil {
+			return err
+		}
 		subIDs, err := all.Search(a.reg.Model("mqtt.subscription"), []any{}, 0, 0, "id")
 		if err != nil {
 			return err

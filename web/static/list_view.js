@@ -9,6 +9,7 @@ import { formatCell, selectionLabel } from './fields.js';
 import { bus } from './bus.js';
 import { freshness, noteFields, noteRecord } from './live.js';
 import { listTools } from './list_tools.js';
+import { pinnedFrom, pinnedDomain, pinnedMatch, pinnedParams, pinnedChips } from './pinned.js';
 
 const LIMIT = 80;
 const LIVE_MAX = LIMIT; // a live first page keeps its size: the oldest rows go
@@ -42,6 +43,7 @@ export function listView(ctx) {
     order: q.get('o') || '',
     offset: Math.max(0, Number(q.get('p') || 1) - 1) * LIMIT,
   };
+  let pins = pinnedFrom(q, fields); // eq.<field>=<value> (pinned.js)
   let total = 0;
   let seq = 0; // drops answers of superseded loads
   let pendingLive = 0;
@@ -55,11 +57,12 @@ export function listView(ctx) {
     if (state.groupBy) p.set('g', state.groupBy);
     if (state.order) p.set('o', state.order);
     if (state.offset) p.set('p', String(state.offset / LIMIT + 1));
+    pinnedParams(pins, p);
     const qs = p.toString();
     history.replaceState(history.state, '', `#/${ctx.actionName}${qs ? '?' + qs : ''}`);
   };
 
-  const domain = () => and([action.domain || [], searchDomain(state.search, searchFields), filterDomain(filters, state.active)]);
+  const domain = () => and([action.domain || [], pinnedDomain(pins), searchDomain(state.search, searchFields), filterDomain(filters, state.active)]);
 
   // --- Control panel
   const searchInput = h('input', {
@@ -113,6 +116,15 @@ export function listView(ctx) {
     ? h('a', { class: 'btn btn-primary', href: `#/${ctx.actionName}/new`, 'data-testid': 'list-create', text: 'New' })
     : null;
 
+  const pinBox = h('div', { class: 'cp-filters', role: 'group', 'aria-label': 'Pinned filters' });
+  const renderPins = () => pinBox.replaceChildren(...pinnedChips(pins, (pin) => {
+    pins = pins.filter((x) => x !== pin);
+    renderPins();
+    state.offset = 0;
+    load();
+  }));
+  renderPins();
+
   const liveBanner = h('button', { type: 'button', class: 'live-banner hidden', 'data-testid': 'live-banner',
     onclick: () => { state.offset = 0; load(); } });
   const errors = h('div', { class: 'errors' });
@@ -134,6 +146,7 @@ export function listView(ctx) {
         h('div', { class: 'cp-actions' }, tools.el, createBtn)),
       h('div', { class: 'cp-bottom' },
         h('div', { class: 'cp-search' }, searchInput),
+        pinBox,
         filterButtons.length ? h('div', { class: 'cp-filters', role: 'group', 'aria-label': 'Filters' }, filterButtons) : null,
         groupSelect,
         pager)),
@@ -302,7 +315,7 @@ export function listView(ctx) {
       }, () => {});
     }
     offs.push(bus.on(live.type, (p) => {
-      if (!p || (live.match && !live.match(p)) || !isFresh(p)) return;
+      if (!p || (live.match && !live.match(p)) || !pinnedMatch(pins, p) || !isFresh(p)) return;
       const plain = !state.search && state.active.size === 0 && !state.groupBy && !state.order && state.offset === 0;
       if (!plain) {
         pendingLive++;

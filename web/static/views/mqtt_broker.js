@@ -3,6 +3,7 @@ import { registerView } from '../registry.js';
 import { realtime, listener } from '../channels.js';
 import { relatedList } from '../panels/related_list.js';
 import { liveList } from '../panels/live_list.js';
+import { topicTree } from '../panels/topic_tree.js';
 import { qosWidget, v5Only, v3Only } from './mqtt_fields.js';
 import { publishDialog } from '../publish_dialog.js';
 import { purgeBrokerButton } from './history_purge.js';
@@ -101,6 +102,11 @@ registerView({
         live: { channel: realtime.channel, type: realtime.message },
         reloadOn: { channel: listener.channel, type: listener.state },
         liveDot: true,
+      },
+      // The tree of the topics it received (MQTT Explorer's view).
+      {
+        panel: topicTree, title: 'Topics', testid: 'topic-tree', method: 'get_topic_tree', history: 'received-history',
+        live: { channel: realtime.channel, type: realtime.message },
       },
     ],
   },

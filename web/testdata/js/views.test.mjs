@@ -55,7 +55,10 @@ test('the broker form warns before a save that clears its secrets', () => {
 test('panels are declared with their options', () => {
   const panels = (model) => reg.views[model].form.panels.map(({ panel, ...opts }) => ({ name: panel.name, ...opts }));
   const broker = panels('mqtt.broker');
-  assert.deepEqual(broker.map((p) => p.name), ['relatedList', 'liveList']);
+  assert.deepEqual(broker.map((p) => p.name), ['relatedList', 'liveList', 'topicTree']);
+  assert.equal(broker[2].method, 'get_topic_tree');
+  assert.equal(broker[2].history, 'received-history');
+  assert.deepEqual(broker[2].live, { channel: realtime.channel, type: realtime.message });
   assert.equal(broker[0].model, 'mqtt.subscription');
   assert.equal(broker[0].action, 'mqtt.subscription');
   assert.deepEqual(broker[1].live, { channel: realtime.channel, type: realtime.message });
