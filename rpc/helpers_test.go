@@ -64,7 +64,6 @@ func TestServer(t *testing.T) {
 		{"JSONResultEncoding", testJSONResultEncoding},
 		{"MountedRoutes", testMountedRoutes},
 		{"CrossOrigin", testCrossOrigin},
-		{"WebExportCSV", testWebExportCSV},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

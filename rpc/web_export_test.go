@@ -11,6 +11,7 @@ import (
 
 	kolo "github.com/kolo/xmlrpc"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/testkit"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
 
 // testWebExportCSV: POST /web/export/csv with the web client's data
@@ -19,6 +20,16 @@ import (
 // order, across several export chunks; ids export those records only;
 // a bad field or a missing session answers Odoo's JSON error before any
 // CSV byte.
+// TestWebExportCSV runs alone on a registry of its own, not among
+// TestServer's parallel subtests: its thousands of creates on their shared
+// SQLite database (seconds under -race) made their writes wait past the
+// busy timeout. (Top-level tests run one after another, so setting
+// testReg here does not race with TestServer's.)
+func TestWebExportCSV(t *testing.T) {
+	testReg = modelstest.New(t).Registry
+	testWebExportCSV(t)
+}
+
 func testWebExportCSV(t *testing.T) {
 	ts := newTestServer(t)
 	login := ts.jsonPost(t, "/web/session/authenticate", testdata(t, "odoorpc_authenticate.json"))

@@ -26,19 +26,9 @@ func TestClusterSharedGroup(t *testing.T) {
 	o := c.login(0)
 	broker := c.addBroker(o, "shared", "hot", map[string]any{"shared_group": "oim"})
 
-	// Every instance is in the group before the stream starts: warm-up
-	// messages until each has received one (a member joining late would
-	// only skew the split, not lose anything).
-	pub := testmqtt.Connect(t, c.mq.URL(), "e2e-shared-warmup", nil)
-	testkit.Eventually(t, 20*time.Second, "every instance receiving from the group", func() bool {
-		testmqtt.Publish(t, pub, "hot/warm", 1, false, "warm")
-		for _, p := range c.procs {
-			if c.receivedBy(t, p, broker) == 0 {
-				return false
-			}
-		}
-		return true
-	})
+	// Every instance is in the group before the stream starts (a member
+	// joining late would only skew the split, not lose anything).
+	c.warmGroup(t, broker, "e2e-shared-warmup")
 	testkit.Eventually(t, 10*time.Second, "the warm-up stored", func() bool {
 		return c.received("hot/warm") == c.receivedTotal(t, broker)
 	})
@@ -115,16 +105,7 @@ func TestClusterSharedGroupKill(t *testing.T) {
 	c := startCluster(t, 3)
 	o := c.login(0)
 	broker := c.addBroker(o, "shared-kill", "hot", map[string]any{"shared_group": "oim"})
-	pub := testmqtt.Connect(t, c.mq.URL(), "e2e-shared-kill-warmup", nil)
-	testkit.Eventually(t, 20*time.Second, "every instance receiving from the group", func() bool {
-		testmqtt.Publish(t, pub, "hot/warm", 1, false, "warm")
-		for _, p := range c.procs {
-			if c.receivedBy(t, p, broker) == 0 {
-				return false
-			}
-		}
-		return true
-	})
+	c.warmGroup(t, broker, "e2e-shared-kill-warmup")
 
 	s := publishStream(t, c.mq.URL(), "e2e-shared-kill-publisher", "hot/x", total, 50)
 	testkit.Eventually(t, 30*time.Second, "a third of the stream stored", func() bool { return c.received("hot/x") >= total/3 })
@@ -136,4 +117,20 @@ func TestClusterSharedGroupKill(t *testing.T) {
 	}
 	time.Sleep(500 * time.Millisecond)
 	c.checkStream("hot/x", total)
+}
+
+// warmGroup publishes warm-up messages on hot/warm (as client id) until
+// every instance has received one from the broker's shared group.
+func (c *clusterEnv) warmGroup(t *testing.T, broker int64, clientID string) {
+	t.Helper()
+	pub := testmqtt.Connect(t, c.mq.URL(), clientID, nil)
+	testkit.Eventually(t, 20*time.Second, "every instance receiving from the group", func() bool {
+		testmqtt.Publish(t, pub, "hot/warm", 1, false, "warm")
+		for _, p := range c.procs {
+			if c.receivedBy(t, p, broker) == 0 {
+				return false
+			}
+		}
+		return true
+	})
 }
