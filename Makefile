@@ -3,7 +3,7 @@
 # once; `make test` runs the whole suite (see README.md).
 BIN      := bin/odoo-iot-mqtt
 GO       ?= go
-FUZZTIME ?= 10s
+FUZZTIME ?= 5s
 RUN_ARGS ?=
 
 .PHONY: build run test vet fuzz bench clean
