@@ -11,13 +11,10 @@ import (
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
 )
 
-// pgDSN returns a fresh PostgreSQL database, or skips (fails under CI=true)
-// when none is configured.
+// pgDSN returns a fresh PostgreSQL database; modelstest skips without
+// one, and fails under CI=true.
 func pgDSN(t *testing.T) string {
 	t.Helper()
-	if !slices.Contains(modelstest.Kinds(t), "postgres") {
-		t.Skip("PostgreSQL not configured: set " + "ODOO_IOT_MQTT_TEST_PG")
-	}
 	return modelstest.DSN(t, "postgres")
 }
 

@@ -18,13 +18,10 @@ import (
 	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
-// pgDSN returns a fresh PostgreSQL database, or skips (fails under CI=true)
-// when none is configured.
+// pgDSN returns a fresh PostgreSQL database; modelstest skips without
+// one, and fails under CI=true.
 func pgDSN(t *testing.T) string {
 	t.Helper()
-	if !slices.Contains(modelstest.Kinds(t), "postgres") {
-		t.Skip("PostgreSQL not configured: set ODOO_IOT_MQTT_TEST_PG")
-	}
 	return modelstest.DSN(t, "postgres")
 }
 

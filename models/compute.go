@@ -95,10 +95,7 @@ func (e *Env) recompute(m *Model, ids []int64, names []string, depth int, constr
 		return nil
 	}
 	su := e.Sudo()
-	changed := make(map[string]bool, len(names))
-	for _, n := range names {
-		changed[n] = true
-	}
+	changed := namesSet(names)
 	// Fields are visited in declaration order and each recomputed field
 	// counts as changed, so a chain (related topic -> display_name) settles
 	// in one pass.

@@ -208,15 +208,9 @@ func median(repeat int, fn func() (int64, error), want int64) (time.Duration, er
 // seed inserts a broker and the rows of both topics, spread evenly over
 // the week before end, then analyzes the table.
 func seed(ctx context.Context, conn *pgx.Conn, end time.Time, rows, jsonRows int) error {
-	var broker int64
-	err := conn.QueryRow(ctx, `INSERT INTO mqtt_broker
-		(name, host, port, client_id, url_scheme, clean_session, keepalive, connect_timeout,
-		 connection_status, create_uid, create_date, write_uid, write_date)
-		VALUES ('Bench broker', '127.0.0.1', '1883', 'oim-bench', 'mqtt', true, 60, 30,
-		 'disconnected', 2, now() AT TIME ZONE 'UTC', 2, now() AT TIME ZONE 'UTC')
-		RETURNING id`).Scan(&broker)
+	broker, err := benchproc.InsertBroker(ctx, conn)
 	if err != nil {
-		return fmt.Errorf("seed broker: %w", err)
+		return err
 	}
 	insert := func(topic, payload string, n int) error {
 		if n == 0 {

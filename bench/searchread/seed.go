@@ -53,15 +53,9 @@ func seed(ctx context.Context, dbURL string, rows int) error {
 		return err
 	}
 	defer conn.Close(ctx)
-	var broker int64
-	err = conn.QueryRow(ctx, `INSERT INTO mqtt_broker
-		(name, host, port, client_id, url_scheme, clean_session, keepalive, connect_timeout,
-		 connection_status, create_uid, create_date, write_uid, write_date)
-		VALUES ('Bench broker', '127.0.0.1', '1883', 'oim-bench', 'mqtt', true, 60, 30,
-		 'disconnected', 2, now() AT TIME ZONE 'UTC', 2, now() AT TIME ZONE 'UTC')
-		RETURNING id`).Scan(&broker)
+	broker, err := benchproc.InsertBroker(ctx, conn)
 	if err != nil {
-		return fmt.Errorf("seed broker: %w", err)
+		return err
 	}
 	_, err = conn.Exec(ctx, `INSERT INTO mqtt_signal_history
 		(payload, topic, qos, retain, direction, "timestamp", broker_id, display_name,

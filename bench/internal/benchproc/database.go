@@ -53,3 +53,20 @@ func RecreateDatabase(ctx context.Context, pgURL, name string) (string, error) {
 	}
 	return u, nil
 }
+
+// InsertBroker inserts a broker record as the server's schema holds one
+// (owned by admin, id 2) for benches that seed the history in SQL, and
+// returns its id.
+func InsertBroker(ctx context.Context, conn *pgx.Conn) (int64, error) {
+	var broker int64
+	err := conn.QueryRow(ctx, `INSERT INTO mqtt_broker
+		(name, host, port, client_id, url_scheme, clean_session, keepalive, connect_timeout,
+		 connection_status, create_uid, create_date, write_uid, write_date)
+		VALUES ('Bench broker', '127.0.0.1', '1883', 'oim-bench', 'mqtt', true, 60, 30,
+		 'disconnected', 2, now() AT TIME ZONE 'UTC', 2, now() AT TIME ZONE 'UTC')
+		RETURNING id`).Scan(&broker)
+	if err != nil {
+		return 0, fmt.Errorf("seed broker: %w", err)
+	}
+	return broker, nil
+}
