@@ -207,7 +207,7 @@ func (r *Registry) Execute(ctx context.Context, c Call) (any, error) {
 			return nil, &Error{Kind: KindValue, Message: MessageOf(err), Err: ErrSignature}
 		}
 	case c.Named:
-		if !py.IsFalse(c.IDs) {
+		if py.Truthy(c.IDs) {
 			return nil, signatureErrorf("cannot call %s.%s with ids", c.Model, c.Method)
 		}
 	case meth.Kind == RecordLevel:
