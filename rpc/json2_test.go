@@ -429,3 +429,43 @@ func TestJSON2Doc(t *testing.T) {
 
 // testLogger logs to buf, for tests that read the logs.
 func testLogger(buf *testkit.Buffer) *slog.Logger { return slog.New(slog.NewTextHandler(buf, nil)) }
+
+// TestJSON2PythonClient drives a real handler with Python's standard
+// library only (testdata/python_json2.py): the same operations through
+// xmlrpc.client and through JSON-2 with urllib.request give the same data,
+// the same error message (with JSON-2's status), and a bad key is a 401.
+func TestJSON2PythonClient(t *testing.T) {
+	for _, kind := range modelstest.Kinds(t) {
+		t.Run(kind, func(t *testing.T) {
+			reg := modelstest.NewFor(t, kind).Registry
+			ts := httptest.NewServer(newHandler(reg, Options{DBName: testDB, Logger: modelstest.Logger(t)}, nil))
+			t.Cleanup(ts.Close)
+			raw := runPython(t, "python_json2.py", ts.URL, testDB, testLogin, testPW)
+			var got map[string]any
+			if err := json.Unmarshal(raw, &got); err != nil {
+				t.Fatalf("python_json2.py printed %q: %v", raw, err)
+			}
+			if created, _ := got["created"].([]any); len(created) != 2 {
+				t.Fatalf("created %v", got["created"])
+			}
+			for _, op := range []string{"search_read", "search", "search_count", "read", "name_search", "fields_get", "read_group", "write", "read after write", "unlink"} {
+				pair, _ := got[op].(map[string]any)
+				if pair == nil || pair["xml"] == nil || !reflect.DeepEqual(pair["xml"], pair["json2"]) {
+					t.Errorf("%s: XML-RPC gave %v\nJSON-2 gave  %v", op, pair["xml"], pair["json2"])
+				}
+			}
+			if rows, _ := got["search_read"].(map[string]any)["json2"].([]any); len(rows) != 2 {
+				t.Errorf("search_read found %v, want the 2 brokers", rows)
+			}
+			kw := got["unexpected keyword"].(map[string]any)
+			xf, jf := kw["xml"].(map[string]any), kw["json2"].(map[string]any)
+			const msg = "search() got an unexpected keyword argument 'limt'"
+			if xf["text"] != "TypeError: "+msg || jf["status"] != float64(422) || jf["message"] != msg {
+				t.Errorf("unexpected keyword: XML-RPC %v, JSON-2 %v", xf, jf)
+			}
+			if bad := got["bad key"].(map[string]any); bad["status"] != float64(401) || bad["name"] != "werkzeug.exceptions.Unauthorized" {
+				t.Errorf("bad key: %v", bad)
+			}
+		})
+	}
+}
