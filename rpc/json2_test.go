@@ -124,6 +124,15 @@ func TestJSON2(t *testing.T) {
 }
 
 func testJSON2(t *testing.T, e *json2Env) {
+	// The expiry holds on the other dialects too: an expired key is no
+	// password for execute_kw.
+	ctx := context.Background()
+	if err := e.reg.CheckCredentials(ctx, adminUID, e.keys["expired"]); models.KindOf(err) != models.KindAccessDenied {
+		t.Errorf("execute_kw with an expired key: %v, want AccessDenied", err)
+	}
+	if err := e.reg.CheckCredentials(ctx, adminUID, e.keys["admin"]); err != nil {
+		t.Errorf("execute_kw with a valid key: %v", err)
+	}
 	tests := []struct {
 		name    string
 		golden  string // testdata/json2/<golden>.json gives path, body, status, response
@@ -184,6 +193,10 @@ func testJSON2(t *testing.T, e *json2Env) {
 			body: `{"vals_list": [{"broker_id": 1, "subscription_id": 1, "payload": "on"}]}`, status: 200, want: `[1]`},
 		{name: "action_send_mqtt", path: "/json/2/mqtt.signal/action_send_mqtt", key: "admin",
 			body: `{"ids": [1]}`, status: 200, want: `true`},
+		{name: "device create", path: "/json/2/iot.device/create", key: "admin",
+			body: `{"vals_list": [{"broker_id": 1, "name": "Lamp", "identifier": "lamp"}]}`, status: 200, want: `[1]`},
+		{name: "device action", path: "/json/2/iot.device/action", key: "admin",
+			body: `{"ids": [1], "data": {"action": "on"}}`, status: 200},
 		{name: "mqtt.service status", path: "/json/2/mqtt.service/check_mqtt_status", key: "admin",
 			body: `{}`, status: 200},
 
