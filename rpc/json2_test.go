@@ -197,6 +197,10 @@ func testJSON2(t *testing.T, e *json2Env) {
 			body: `{"vals_list": [{"broker_id": 1, "name": "Lamp", "identifier": "lamp"}]}`, status: 200, want: `[1]`},
 		{name: "device action", path: "/json/2/iot.device/action", key: "admin",
 			body: `{"ids": [1], "data": {"action": "on"}}`, status: 200},
+		{name: "generate a key in the past", path: "/json/2/res.users.apikeys/generate", key: "admin",
+			body: `{"name": "Some service", "expiration_date": "2000-01-01"}`, status: 422, errName: "odoo.exceptions.UserError", errMsg: "expire in the future"},
+		{name: "generate a key", path: "/json/2/res.users.apikeys/generate", key: "admin",
+			body: `{"name": "Some service", "scope": null, "expiration_date": "2099-05-19"}`, status: 200},
 		{name: "mqtt.service status", path: "/json/2/mqtt.service/check_mqtt_status", key: "admin",
 			body: `{}`, status: 200},
 
