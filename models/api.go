@@ -250,3 +250,37 @@ func (r *Registry) Begin(ctx context.Context, uid int64) (env *Env, end func(com
 	}
 	return env, end, nil
 }
+
+// MethodInfo describes a public method of a model for the API
+// documentation (/doc): its name, whether it takes records, and its
+// parameters in order.
+type MethodInfo struct {
+	Name        string
+	RecordLevel bool
+	Params      []Param
+	Rest        bool // takes any further keyword (**kwargs)
+}
+
+// PublicMethods lists what a client may call on m: its own methods and
+// the generic ORM ones (its own win on a shared name), sorted by name.
+func (r *Registry) PublicMethods(m *Model) []MethodInfo {
+	seen := map[string]*Method{}
+	for name, meth := range genericMethods {
+		seen[name] = meth
+	}
+	for name, meth := range m.Methods {
+		if !strings.HasPrefix(name, "_") {
+			seen[name] = meth
+		}
+	}
+	out := make([]MethodInfo, 0, len(seen))
+	for name, meth := range seen {
+		out = append(out, MethodInfo{Name: name, RecordLevel: meth.Kind == RecordLevel, Params: meth.Params, Rest: meth.Rest})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Allowed reports whether the env's user may perform op (OpRead, OpWrite,
+// OpCreate, OpUnlink) on m at all.
+func (e *Env) Allowed(m *Model, op byte) bool { return e.allowed(m, op) }

@@ -23,7 +23,7 @@ func (a Args) Has(name string) bool { _, ok := a[name]; return ok }
 func bind(method string, m *Method, args []any, kwargs map[string]any) (Args, error) {
 	out := make(Args, len(m.Params)+len(kwargs))
 	if len(args) > len(m.Params) {
-		return nil, TypeErrorf("%s() takes %d positional arguments but %d were given", method, len(m.Params), len(args))
+		return nil, signatureErrorf("%s() takes %d positional arguments but %d were given", method, len(m.Params), len(args))
 	}
 	for i, v := range args {
 		out[m.Params[i].Name] = v
@@ -31,16 +31,16 @@ func bind(method string, m *Method, args []any, kwargs map[string]any) (Args, er
 	for k, v := range kwargs {
 		known := false
 		for _, p := range m.Params {
-			if p.Name == k {
-				known = true
+			if p.Name == k || (p.Alias != "" && p.Alias == k) {
+				known, k = true, p.Name
 				break
 			}
 		}
 		if !known && !m.Rest {
-			return nil, TypeErrorf("%s() got an unexpected keyword argument '%s'", method, k)
+			return nil, signatureErrorf("%s() got an unexpected keyword argument '%s'", method, k)
 		}
 		if _, dup := out[k]; dup {
-			return nil, TypeErrorf("%s() got multiple values for argument '%s'", method, k)
+			return nil, signatureErrorf("%s() got multiple values for argument '%s'", method, k)
 		}
 		out[k] = v
 	}
@@ -56,7 +56,7 @@ func bind(method string, m *Method, args []any, kwargs map[string]any) (Args, er
 		missing = append(missing, "'"+p.Name+"'")
 	}
 	if len(missing) > 0 {
-		return nil, TypeErrorf("%s() missing %d required positional argument(s): %s", method, len(missing), strings.Join(missing, ", "))
+		return nil, signatureErrorf("%s() missing %d required positional argument(s): %s", method, len(missing), strings.Join(missing, ", "))
 	}
 	return out, nil
 }

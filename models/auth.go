@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/py"
 )
 
 // DefaultHashCost is the bcrypt cost of stored passwords: it trades login
@@ -159,8 +161,8 @@ func (r *Registry) verify(ctx context.Context, u *userCreds, secret string, inte
 		return false
 	}
 	var hashes []string
-	err := r.db.WithContext(ctx).Raw(`SELECT "key" FROM "res_users_apikeys" WHERE "user_id" = ? AND "index" = ? AND ("scope" IS NULL OR "scope" = '' OR "scope" = 'rpc')`,
-		u.ID, secret[:apiKeyIndexLen]).Scan(&hashes).Error
+	err := r.db.WithContext(ctx).Raw(`SELECT "key" FROM "res_users_apikeys" WHERE "user_id" = ? AND "index" = ? AND `+apiKeyUsable,
+		u.ID, secret[:apiKeyIndexLen], r.dialect.dbDatetime(time.Now())).Scan(&hashes).Error
 	if err != nil {
 		r.log.Error("Unable to look up API keys", slog.Int64("uid", u.ID), slog.Any("error", err))
 		return false
@@ -224,10 +226,13 @@ func (r *Registry) sessionToken(u *userCreds) string {
 }
 
 // GenerateAPIKey creates an API key for the env's user and returns it; the
-// key is shown once and stored only hashed.
-func GenerateAPIKey(env *Env, name, scope string) (string, error) {
+// key is shown once and stored only hashed. A zero expires never expires.
+func GenerateAPIKey(env *Env, name, scope string, expires time.Time) (string, error) {
 	if name == "" {
 		return "", UserErrorf("The API key needs a description.")
+	}
+	if !expires.IsZero() && !expires.After(time.Now()) {
+		return "", UserErrorf("The API key must expire in the future.")
 	}
 	key, err := newAPIKey()
 	if err != nil {
@@ -238,8 +243,65 @@ func GenerateAPIKey(env *Env, name, scope string) (string, error) {
 	if scope != "" {
 		vals["scope"] = scope
 	}
+	if !expires.IsZero() {
+		vals["expiration_date"] = expires.UTC().Format(DatetimeFormat)
+	}
 	if _, err := env.Sudo().insert(m, vals); err != nil {
 		return "", err
 	}
 	return key, nil
+}
+
+// apiKeyUsable is the condition on a res_users_apikeys row (one parameter:
+// now) of Odoo 19's _check_credentials(scope='rpc'): a key of scope rpc or
+// of no scope, not expired.
+const apiKeyUsable = `("scope" IS NULL OR "scope" = '' OR "scope" = 'rpc') AND ("expiration_date" IS NULL OR "expiration_date" >= ?)`
+
+// expirationArg reads generate's expiration_date: False/None for none, or
+// a date or datetime string (Odoo 19 takes ISO 8601, "2026-05-19"); a date
+// alone expires at the end of that day, UTC.
+func expirationArg(v any) (time.Time, error) {
+	if py.IsFalse(v) {
+		return time.Time{}, nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return time.Time{}, ValueErrorf("expiration_date must be a date string, not %s", py.Repr(v))
+	}
+	s = strings.TrimSpace(s)
+	if d, err := time.Parse(DateFormat, s); err == nil {
+		return d.Add(24*time.Hour - time.Second), nil
+	}
+	t, err := parseDatetime(strings.Replace(strings.TrimSuffix(s, "Z"), "T", " ", 1))
+	if err != nil {
+		return time.Time{}, ValueErrorf("expiration_date %s is not a date (YYYY-MM-DD) or a datetime (YYYY-MM-DD HH:MM:SS)", py.Repr(v))
+	}
+	return t, nil
+}
+
+// AuthenticateAPIKey returns the user whose API key key is (Odoo 19's
+// _auth_method_bearer: scope rpc or none, not expired, an active user
+// other than the superuser), and ErrAccessDenied otherwise. The key alone
+// names its user: its first characters are the stored index.
+func (r *Registry) AuthenticateAPIKey(ctx context.Context, key string) (int64, error) {
+	if len(key) < apiKeyIndexLen {
+		return 0, ErrAccessDenied
+	}
+	var rows []struct {
+		UserID int64  `gorm:"column:user_id"`
+		Key    string `gorm:"column:key"`
+	}
+	err := r.db.WithContext(ctx).Raw(`SELECT k."user_id", k."key" FROM "res_users_apikeys" k JOIN "res_users" u ON u."id" = k."user_id"
+		WHERE u."active" AND u."id" <> ? AND k."index" = ? AND `+apiKeyUsable,
+		Superuser, key[:apiKeyIndexLen], r.dialect.dbDatetime(time.Now())).Scan(&rows).Error
+	if err != nil {
+		return 0, Internal("look up api key", err)
+	}
+	want := hashAPIKey(key)
+	for _, row := range rows {
+		if subtle.ConstantTimeCompare([]byte(row.Key), []byte(want)) == 1 {
+			return row.UserID, nil
+		}
+	}
+	return 0, ErrAccessDenied
 }

@@ -119,3 +119,19 @@ func Internal(op string, err error) error {
 	}
 	return &Error{Kind: KindInternal, Message: "models: " + op, Err: err}
 }
+
+// ErrUnknownName marks the error of a call naming a model or a method
+// that does not exist, and ErrSignature the TypeError of a call whose
+// arguments do not fit the method's parameters. The other dialects see
+// only their kind (a UserError, an AttributeError, a TypeError); JSON-2
+// answers them 404 and 422, as Odoo 19's controller does when the lookup
+// or inspect.signature(...).bind fails.
+var (
+	ErrUnknownName = errors.New("unknown model or method")
+	ErrSignature   = errors.New("arguments do not fit the method")
+)
+
+// signatureErrorf is a TypeError marked ErrSignature.
+func signatureErrorf(format string, args ...any) error {
+	return &Error{Kind: KindType, Message: fmt.Sprintf(format, args...), Err: ErrSignature}
+}

@@ -33,7 +33,9 @@ func init() {
 	add("fields_get", ModelLevel, methodFieldsGet, opt("allfields", nil), opt("attributes", nil))
 	add("fields_get_keys", ModelLevel, methodFieldsGetKeys)
 	add("name_get", RecordLevel, methodNameGet)
-	add("name_search", ModelLevel, methodNameSearch, opt("name", ""), opt("args", nil), opt("operator", "ilike"), opt("limit", int64(100)))
+	domainAlias := opt("args", nil)
+	domainAlias.Alias = "domain"
+	add("name_search", ModelLevel, methodNameSearch, opt("name", ""), domainAlias, opt("operator", "ilike"), opt("limit", int64(100)))
 	add("name_create", ModelLevel, methodNameCreate, req("name"))
 	add("default_get", ModelLevel, methodDefaultGet, req("fields_list"))
 	add("check_access_rights", ModelLevel, methodCheckAccessRights, req("operation"), opt("raise_exception", true))

@@ -21,6 +21,10 @@ type Param struct {
 	Name     string
 	Optional bool
 	Default  any
+	// Alias is the parameter's name in later Odoo versions, taken as a
+	// keyword too (name_search's args is domain since Odoo 17, the name
+	// JSON-2 clients send).
+	Alias string
 }
 
 // Method is one public method of a model.

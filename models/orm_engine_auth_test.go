@@ -46,14 +46,14 @@ func TestEngineAuthSessions(t *testing.T) {
 		// API keys: rpc logins only, never interactive, stored hashed.
 		var key, other string
 		as(AdminUID, func(env *Env) error {
-			if _, err := GenerateAPIKey(env, "", ""); KindOf(err) != KindUser {
+			if _, err := GenerateAPIKey(env, "", "", time.Time{}); KindOf(err) != KindUser {
 				t.Errorf("an API key without a description: %v", err)
 			}
 			var err error
-			if key, err = GenerateAPIKey(env, "ci", ""); err != nil {
+			if key, err = GenerateAPIKey(env, "ci", "", time.Time{}); err != nil {
 				return err
 			}
-			other, err = GenerateAPIKey(env, "elsewhere", "other")
+			other, err = GenerateAPIKey(env, "elsewhere", "other", time.Time{})
 			return err
 		})
 		if len(key) != 40 {

@@ -1,6 +1,8 @@
 package models
 
 import (
+	"time"
+
 	"reflect"
 	"testing"
 )
@@ -74,7 +76,7 @@ func TestEngineRecordRulesEverywhere(t *testing.T) {
 		// res.users.api_key_ids: the keys of users as each sees them.
 		keys := map[int64][]int64{}
 		for _, env := range []*Env{tester, other, admin} {
-			if _, err := GenerateAPIKey(env, "key of "+itoa(env.UID), ""); err != nil {
+			if _, err := GenerateAPIKey(env, "key of "+itoa(env.UID), "", time.Time{}); err != nil {
 				t.Fatal(err)
 			}
 			ids, _ := su.Search(r.Model("res.users.apikeys"), []any{L("user_id", "=", env.UID)}, 0, 0, "")

@@ -144,25 +144,44 @@ type Call struct {
 	Method string
 	Args   []any
 	Kwargs map[string]any
+
+	// Named is a JSON-2 call (/json/2/<model>/<method>): no positional
+	// arguments, the records in IDs (a list of ids, or nil), every
+	// argument a keyword. IDs on a model-level method is a signature error,
+	// as in Odoo 19 ("cannot call m.f with ids").
+	Named bool
+	IDs   any
+}
+
+// LookupMethod returns the model and the public method a call names: its
+// own method, else the generic ORM one. A private name is Odoo's
+// AccessError; an unknown model or method is marked ErrUnknownName (a
+// UserError and an AttributeError, in Odoo 16's words).
+func (r *Registry) LookupMethod(model, method string) (*Model, *Method, error) {
+	if strings.HasPrefix(method, "_") || method == "init" {
+		return nil, nil, AccessErrorf("Private methods (such as %s) cannot be called remotely.", method)
+	}
+	m := r.models[model]
+	if m == nil {
+		return nil, nil, &Error{Kind: KindUser, Message: fmt.Sprintf("Object %s doesn't exist", model), Err: ErrUnknownName}
+	}
+	meth := m.Methods[method]
+	if meth == nil {
+		meth = genericMethods[method]
+	}
+	if meth == nil {
+		return nil, nil, &Error{Kind: KindAttribute, Message: fmt.Sprintf("The method '%s' does not exist on the model '%s'", method, model), Err: ErrUnknownName}
+	}
+	return m, meth, nil
 }
 
 // Execute runs a call the way Odoo's service.model.execute_kw does:
 // private names refused, model and method looked up, arguments bound, the
 // method run in one transaction that commits on success.
 func (r *Registry) Execute(ctx context.Context, c Call) (any, error) {
-	if strings.HasPrefix(c.Method, "_") || c.Method == "init" {
-		return nil, AccessErrorf("Private methods (such as %s) cannot be called remotely.", c.Method)
-	}
-	m := r.models[c.Model]
-	if m == nil {
-		return nil, UserErrorf("Object %s doesn't exist", c.Model)
-	}
-	meth := m.Methods[c.Method]
-	if meth == nil {
-		meth = genericMethods[c.Method]
-	}
-	if meth == nil {
-		return nil, AttributeErrorf("The method '%s' does not exist on the model '%s'", c.Method, c.Model)
+	m, meth, err := r.LookupMethod(c.Model, c.Method)
+	if err != nil {
+		return nil, err
 	}
 	kwargs := c.Kwargs
 	odooCtx := map[string]any{}
@@ -182,11 +201,19 @@ func (r *Registry) Execute(ctx context.Context, c Call) (any, error) {
 	}
 	args := c.Args
 	var ids []int64
-	if meth.Kind == RecordLevel {
-		if len(args) == 0 {
-			return nil, TypeErrorf("%s() missing 1 required positional argument: 'ids'", c.Method)
+	switch {
+	case c.Named && meth.Kind == RecordLevel:
+		if ids, err = idsArg(c.IDs); err != nil {
+			return nil, &Error{Kind: KindValue, Message: MessageOf(err), Err: ErrSignature}
 		}
-		var err error
+	case c.Named:
+		if py.Truthy(c.IDs) {
+			return nil, signatureErrorf("cannot call %s.%s with ids", c.Model, c.Method)
+		}
+	case meth.Kind == RecordLevel:
+		if len(args) == 0 {
+			return nil, signatureErrorf("%s() missing 1 required positional argument: 'ids'", c.Method)
+		}
 		if ids, err = idsArg(args[0]); err != nil {
 			return nil, err
 		}

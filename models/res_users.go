@@ -102,6 +102,9 @@ func resUsersAPIKeys() *Model {
 			{Name: "scope", Type: Char, Readonly: true},
 			{Name: "index", Type: Char, Size: apiKeyIndexLen, Readonly: true, Index: true, Secret: true},
 			{Name: "key", Type: Char, Readonly: true, Secret: true},
+			// Odoo 19: a key past its expiration date is refused (401 on
+			// JSON-2, AccessDenied elsewhere); empty means it never expires.
+			{Name: "expiration_date", Type: Datetime, String: "Expiration Date", Readonly: true},
 		},
 		// Keys are made by generate (which shows the key once); users may
 		// list and revoke their own.
@@ -111,11 +114,16 @@ func resUsersAPIKeys() *Model {
 			return []any{[]any{"user_id", "=", env.UID}}
 		},
 		Methods: map[string]*Method{
-			"generate": {Kind: ModelLevel, Params: []Param{{Name: "name"}, {Name: "scope", Optional: true}}, Fn: func(env *Env, _ []int64, a Args) (any, error) {
-				name, _ := a.Get("name").(string)
-				scope, _ := a.Get("scope").(string)
-				return GenerateAPIKey(env, name, scope)
-			}},
+			"generate": {Kind: ModelLevel, Params: []Param{{Name: "name"}, {Name: "scope", Optional: true}, {Name: "expiration_date", Optional: true}},
+				Fn: func(env *Env, _ []int64, a Args) (any, error) {
+					name, _ := a.Get("name").(string)
+					scope, _ := a.Get("scope").(string)
+					exp, err := expirationArg(a.Get("expiration_date"))
+					if err != nil {
+						return nil, err
+					}
+					return GenerateAPIKey(env, name, scope, exp)
+				}},
 		},
 	}
 }

@@ -105,7 +105,7 @@ var jsonRoutes = []jsonRoute{
 // mounts the handler next to others on one router: every path matching
 // one of these must reach the handler unchanged.
 func Routes() []string {
-	out := []string{xmlrpcPath, xmlrpcLegacyPath, exportPath}
+	out := []string{xmlrpcPath, xmlrpcLegacyPath, exportPath, json2Path, json2Root, json2Subtree, docPath, docModelPath}
 	for _, rt := range jsonRoutes {
 		out = append(out, rt.path)
 	}
@@ -141,6 +141,13 @@ func newHandler(reg *models.Registry, opts Options, extra map[string]serviceFunc
 	for _, rt := range jsonRoutes {
 		r.Post(rt.path, s.serveJSON(rt))
 	}
+	// Odoo 19 answers every method on /json/2/<model>/<method> (a 404
+	// hint for all but POST) and a hint on the rest of /json/2.
+	r.HandleFunc(json2Path, s.serveJSON2)
+	r.HandleFunc(json2Root, s.serveJSON2NotFound)
+	r.HandleFunc(json2Subtree, s.serveJSON2NotFound)
+	r.Get(docPath, s.serveDoc)
+	r.Get(docModelPath, s.serveDocModel)
 	return r
 }
 
@@ -197,6 +204,8 @@ func (s *server) recoverer(next http.Handler) http.Handler {
 			err := fmt.Errorf("panic: %v\n%s", v, debug.Stack())
 			we := internalError(r.Context(), s.log, err)
 			switch {
+			case strings.HasPrefix(r.URL.Path, json2Root+"/"):
+				s.writeJSON2Error(w, we.Failure)
 			case strings.HasPrefix(r.URL.Path, "/xmlrpc/2/"):
 				code, text := we.fault()
 				writeXML(w, xmlrpc.EncodeFault(code, text))

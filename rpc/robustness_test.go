@@ -143,6 +143,14 @@ func testMountedRoutes(t *testing.T) {
 	if resp.StatusCode != 200 || !bytes.Contains(body, []byte(`"server_serie":"16.0"`)) {
 		t.Errorf("jsonrpc through the outer router: %d %s", resp.StatusCode, body)
 	}
+	resp, body = testkit.Post(t, srv.URL+"/json/2/mqtt.broker/search", "application/json", []byte(`{"domain": []}`))
+	if resp.StatusCode != 401 || !bytes.Contains(body, []byte(`"werkzeug.exceptions.Unauthorized"`)) {
+		t.Errorf("JSON-2 through the outer router: %d %s", resp.StatusCode, body)
+	}
+	resp, body = testkit.Post(t, srv.URL+"/json/2/mqtt.broker", "application/json", []byte(`{}`))
+	if resp.StatusCode != 404 || !bytes.Contains(body, []byte("Did you mean POST /json/2/")) {
+		t.Errorf("/json/2 hint through the outer router: %d %s", resp.StatusCode, body)
+	}
 	get, err := http.Get(srv.URL + "/web")
 	if err != nil {
 		t.Fatal(err)

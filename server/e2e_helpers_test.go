@@ -202,6 +202,25 @@ func postJSON(t *testing.T, c *http.Client, url string, params any) map[string]a
 	return out
 }
 
+// json2 posts a JSON-2 call (POST /json/2/<model>/<method>) with an API
+// key and returns the HTTP status and the decoded answer.
+func json2(t *testing.T, url, key, model, method string, body map[string]any) (int, any) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, err := http.NewRequest(http.MethodPost, url+"/json/2/"+model+"/"+method, bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "bearer "+key)
+	resp, out := testkit.Do(t, http.DefaultClient, req)
+	var v any
+	if err := json.Unmarshal(out, &v); err != nil {
+		t.Fatalf("POST /json/2/%s/%s: status %d, undecodable body %q", model, method, resp.StatusCode, out)
+	}
+	return resp.StatusCode, v
+}
+
 // kill sends SIGKILL, as a crash would, and waits for the process to go.
 func (p *serverProc) kill(t *testing.T) {
 	t.Helper()

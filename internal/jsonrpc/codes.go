@@ -54,6 +54,11 @@ const (
 	NameBadRequest      = "werkzeug.exceptions.BadRequest"
 	NameTooLarge        = "werkzeug.exceptions.RequestEntityTooLarge"
 	NameForbidden       = "werkzeug.exceptions.Forbidden"
+	NameNotFound        = "werkzeug.exceptions.NotFound"
+	NameUnprocessable   = "werkzeug.exceptions.UnprocessableEntity"
+	NameUnauthorized    = "werkzeug.exceptions.Unauthorized"
+	NameMethodNotAllow  = "werkzeug.exceptions.MethodNotAllowed"
+	NameTooManyRequests = "werkzeug.exceptions.TooManyRequests"
 )
 
 // Fixed user-facing messages.

@@ -22,30 +22,40 @@ type Failure struct {
 	Message string // the human message: faultString for codes 2-4, data.message
 	Debug   string // what we send where Odoo sends a traceback
 	Expired bool   // a web session is missing or stale: JSON code 100
+
+	// Status is the HTTP status JSON-2 answers with (Odoo 19's
+	// exception http_status); HTTPName, when set, replaces Name there:
+	// the werkzeug exception Odoo 19's controller raises instead.
+	Status   int
+	HTTPName string
 }
 
 // NewFailure is a failure of the Python exception name with message,
 // debug text "<Class>: message" and fault code 1.
 func NewFailure(name, message string) Failure {
-	return Failure{Code: FaultApplicationError, Name: name, Message: message, Debug: ShortName(name) + ": " + message}
+	return Failure{Code: FaultApplicationError, Name: name, Message: message, Debug: ShortName(name) + ": " + message,
+		Status: http.StatusInternalServerError}
 }
 
-// kindWire is the one table from a models kind to its fault code and
-// Python name (§1.7, §2.1).
+// kindWire is the one table from a models kind to its fault code, Python
+// name (§1.7, §2.1) and JSON-2 HTTP status (Odoo 19's http_status of
+// odoo.exceptions: UserError 422, AccessDenied and AccessError 403,
+// MissingError 404; any other exception is a 500).
 var kindWire = [...]struct {
-	code int
-	name string
+	code   int
+	name   string
+	status int
 }{
-	models.KindInternal:     {FaultApplicationError, NameException},
-	models.KindAccessDenied: {FaultAccessDenied, NameAccessDenied},
-	models.KindAccess:       {FaultAccessError, NameAccessError},
-	models.KindUser:         {FaultWarning, NameUserError},
-	models.KindValidation:   {FaultWarning, NameValidationError},
-	models.KindMissing:      {FaultWarning, NameMissingError},
-	models.KindValue:        {FaultApplicationError, NameValueError},
-	models.KindType:         {FaultApplicationError, NameTypeError},
-	models.KindAttribute:    {FaultApplicationError, NameAttributeError},
-	models.KindKey:          {FaultApplicationError, NameKeyError},
+	models.KindInternal:     {FaultApplicationError, NameException, http.StatusInternalServerError},
+	models.KindAccessDenied: {FaultAccessDenied, NameAccessDenied, http.StatusForbidden},
+	models.KindAccess:       {FaultAccessError, NameAccessError, http.StatusForbidden},
+	models.KindUser:         {FaultWarning, NameUserError, http.StatusUnprocessableEntity},
+	models.KindValidation:   {FaultWarning, NameValidationError, http.StatusUnprocessableEntity},
+	models.KindMissing:      {FaultWarning, NameMissingError, http.StatusNotFound},
+	models.KindValue:        {FaultApplicationError, NameValueError, http.StatusInternalServerError},
+	models.KindType:         {FaultApplicationError, NameTypeError, http.StatusInternalServerError},
+	models.KindAttribute:    {FaultApplicationError, NameAttributeError, http.StatusInternalServerError},
+	models.KindKey:          {FaultApplicationError, NameKeyError, http.StatusInternalServerError},
 }
 
 // Describe decides what a client sees for err. Errors of kind internal
@@ -55,11 +65,14 @@ func Describe(ctx context.Context, log *slog.Logger, err error) Failure {
 	if errors.Is(err, models.ErrSessionExpired) {
 		f := NewFailure(NameSessionExpired, TextSessionExpired)
 		f.Expired = true
+		f.Status = http.StatusForbidden // Odoo 19's SessionExpiredException.http_status
 		return f
 	}
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return NewFailure(NameTooLarge, tooLargeText(tooLarge.Limit))
+		f := NewFailure(NameTooLarge, tooLargeText(tooLarge.Limit))
+		f.Status, f.HTTPName = http.StatusRequestEntityTooLarge, NameTooLarge
+		return f
 	}
 	kind := models.KindOf(err)
 	if kind == models.KindInternal || int(kind) >= len(kindWire) {
@@ -67,7 +80,13 @@ func Describe(ctx context.Context, log *slog.Logger, err error) Failure {
 	}
 	w := kindWire[kind]
 	f := NewFailure(w.name, models.MessageOf(err))
-	f.Code = w.code
+	f.Code, f.Status = w.code, w.status
+	switch {
+	case errors.Is(err, models.ErrUnknownName):
+		f.Status, f.HTTPName = http.StatusNotFound, NameNotFound
+	case errors.Is(err, models.ErrSignature):
+		f.Status, f.HTTPName = http.StatusUnprocessableEntity, NameUnprocessable
+	}
 	return f
 }
 
@@ -93,7 +112,39 @@ func Internal(ctx context.Context, log *slog.Logger, err error) Failure {
 	}
 	log.ErrorContext(ctx, "RPC call failed", attrs...)
 	msg := "internal server error (request " + id + ")"
-	return Failure{Code: FaultApplicationError, Name: NameException, Message: msg, Debug: "InternalError: " + msg}
+	return Failure{Code: FaultApplicationError, Name: NameException, Message: msg, Debug: "InternalError: " + msg,
+		Status: http.StatusInternalServerError}
+}
+
+// HTTPFailure is a werkzeug HTTPException of status as Odoo 19's JSON-2
+// dispatcher serializes it: the werkzeug name, arguments (message, status).
+func HTTPFailure(status int, name, message string) Failure {
+	f := NewFailure(name, message)
+	f.Status, f.HTTPName = status, name
+	return f
+}
+
+// JSON2 returns the body of a JSON-2 error (odoo.http.serialize_exception):
+// name, message, arguments, context, debug. A werkzeug exception's
+// arguments are its description and status, as Odoo 19 sends them.
+func (f Failure) JSON2() ErrorData {
+	name := f.Name
+	if f.HTTPName != "" {
+		name = f.HTTPName
+	}
+	d := newData(name, f.Message, ShortName(name)+": "+f.Message)
+	if f.HTTPName != "" {
+		d.Arguments = []any{f.Message, f.HTTPStatus()}
+	}
+	return d
+}
+
+// HTTPStatus is the JSON-2 status of f (500 when none was set).
+func (f Failure) HTTPStatus() int {
+	if f.Status == 0 {
+		return http.StatusInternalServerError
+	}
+	return f.Status
 }
 
 // JSON returns the JSON-RPC error object for f.

@@ -293,10 +293,10 @@ func testAccess(t *testing.T, r *modelstest.App) {
 		t.Errorf("ir.model is read-only: %v", err)
 	}
 	// API keys: each user sees only their own.
-	if _, err := models.GenerateAPIKey(asUser, "script", ""); err != nil {
+	if _, err := models.GenerateAPIKey(asUser, "script", "", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := models.GenerateAPIKey(asManager, "other", ""); err != nil {
+	if _, err := models.GenerateAPIKey(asManager, "other", "", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	mine, err := tsearch(asUser, "res.users.apikeys", nil, 0, 0, "")
@@ -466,7 +466,7 @@ func testAuth(t *testing.T, r *modelstest.App) {
 	var key string
 	err := r.Transaction(ctx, models.AdminUID, nil, func(env *models.Env) error {
 		var err error
-		key, err = models.GenerateAPIKey(env, "ci", "")
+		key, err = models.GenerateAPIKey(env, "ci", "", time.Time{})
 		return err
 	})
 	if err != nil || len(key) != 40 {

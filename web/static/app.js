@@ -8,6 +8,7 @@ import { menu, actions, views, home, actionForModel } from './views/index.js';
 import { listView } from './list_view.js';
 import { formView } from './form_view.js';
 import { fieldsOf } from './small_list.js';
+import { apiKeysPage } from './apikeys.js';
 
 const root = document.getElementById('app');
 const main = h('main', { class: 'content', id: 'content', 'data-testid': 'content' });
@@ -15,6 +16,7 @@ let current = null; // the view on screen: {el, destroy, isDirty}
 let info = null;
 const rightsCache = new Map();
 const DEFAULT_ACTION = home; // the first menu entry's action
+const API_KEYS = 'my-api-keys'; // the user menu's page, not a model's action
 
 async function start() {
   try {
@@ -52,6 +54,8 @@ function header() {
   const userMenu = h('div', { class: 'user' },
     busDot,
     h('span', { class: 'user-name', 'data-testid': 'user-name', text: info.name || info.username || '' }),
+    h('a', { class: 'btn btn-sm btn-ghost', href: `#/${API_KEYS}`, 'data-testid': 'my-api-keys', text: 'My API keys' }),
+    h('a', { class: 'btn btn-sm btn-ghost', href: '/doc', 'data-testid': 'api-doc', text: 'API' }),
     h('button', { type: 'button', class: 'btn btn-sm btn-ghost', 'data-testid': 'logout', name: 'logout', text: 'Log out', onclick: logout }));
   return h('header', { class: 'topbar' },
     toggle,
@@ -133,6 +137,12 @@ async function route() {
   closeMenus();
   if (current && current.destroy) current.destroy();
   current = null;
+  if (r.action === API_KEYS) {
+    document.title = `My API keys · ${root.dataset.title || 'Odoo IoT MQTT'}`;
+    current = apiKeysPage();
+    replace(main, current.el);
+    return;
+  }
   const action = actions[r.action];
   if (!action) {
     replace(main, notFound(`There is no page "${r.action}".`));

@@ -7,11 +7,12 @@ onSessionExpired(() => {}); // we are on the login page already
 
 const root = document.getElementById('login');
 
-// redirectTarget is where to go after login: a same-origin /web path only,
+// redirectTarget is where to go after login: a same-origin /web path or the
+// API documentation (/doc) only,
 // so the parameter cannot send the user elsewhere.
 function redirectTarget() {
   const r = new URLSearchParams(location.search).get('redirect') || '';
-  return /^\/web(#.*)?$/.test(r) ? r : '/web';
+  return /^\/web(#.*)?$/.test(r) || r === '/doc' ? r : '/web';
 }
 
 async function main() {
