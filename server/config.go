@@ -201,7 +201,7 @@ var configOptions = []configOption{
 	{name: "shutdown-timeout", arg: "DURATION", usage: "how long to wait for in-flight requests on stop",
 		set: func(c *Config, v string) (err error) { c.ShutdownTimeout, err = parseConfigDuration(v); return err },
 		get: func(c Config) string { return c.ShutdownTimeout.String() }},
-	{name: "embedded-broker", arg: "ADDR", usage: "run an MQTT broker in-process on host:port, for development and demos (a free port on the same host when taken); empty runs none",
+	{name: "embedded-broker", arg: "ADDR", usage: "run an MQTT broker in-process on host:port, for development and demos (when taken, a fallback port of the same host, pinned in the database for the next starts); empty runs none",
 		set: func(c *Config, v string) error { c.EmbeddedBroker = v; return nil },
 		get: func(c Config) string { return c.EmbeddedBroker }},
 	{name: "demo", usage: "fill an empty database with a demo broker (on the embedded broker), subscriptions and signals, and run simulated devices; needs --embedded-broker",
