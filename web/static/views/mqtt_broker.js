@@ -111,6 +111,8 @@ registerView({
       {
         panel: topicTree, title: 'Topics', testid: 'topic-tree', method: 'get_topic_tree', history: 'received-history',
         live: { channel: realtime.channel, type: realtime.message },
+        // A node's Publish opens the broker's Publish dialog on its topic.
+        publish: (ctx) => publishDialog({ ...ctx, button: { method: 'action_publish' } }),
       },
     ],
   },
