@@ -88,6 +88,8 @@ func TestBrowserAdmin(t *testing.T) {
 		fill(`input[name=name]`, "Test Mosquitto"),
 		fill(`input[name=host]`, testmqtt.Host),
 		fill(`input[name=port]`, strconv.Itoa(e.mq.Port())),
+		// Device discovery is opt-in: the lamp of step 7 needs it.
+		click(`input[name=device_discovery]`),
 		click(`[data-testid=form-save]`))
 	broker := savedID(t, b, "mqtt.broker")
 	b.run(t, "check the connection",
