@@ -43,7 +43,7 @@ func TestActionEndToEnd(t *testing.T) {
 		}
 		return res
 	}
-	broker := admin("mqtt.broker", "create", map[string]any{"name": "plant", "host": testmqtt.Host, "port": strconv.Itoa(mq.Port()), "connect_timeout": int64(3)}).(int64)
+	broker := admin("mqtt.broker", "create", map[string]any{"device_discovery": true, "name": "plant", "host": testmqtt.Host, "port": strconv.Itoa(mq.Port()), "connect_timeout": int64(3)}).(int64)
 	if err := svc.StartService(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -100,12 +100,15 @@ func (h *harness) try(model, method string, args ...any) (any, error) {
 }
 
 // broker creates a broker record for the test Mosquitto on port, with
-// quick reconnection; vals override the defaults.
+// quick reconnection and device discovery on (off by default, the device
+// tests need it; the others see the device filters as a broker with it
+// on does); vals override the defaults.
 func (h *harness) broker(port int, vals map[string]any) int64 {
 	h.t.Helper()
 	v := map[string]any{
 		"name": fmt.Sprintf("broker %d", port), "host": "127.0.0.1", "port": fmt.Sprint(port), "connect_timeout": int64(3),
 		"reconnect_initial": 0.2, "reconnect_factor": 1.5, "reconnect_max": 1.0, "reconnect_jitter": 0.0,
+		"device_discovery": true,
 	}
 	for k, x := range vals {
 		v[k] = x

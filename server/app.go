@@ -81,7 +81,8 @@ func start(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err error
 	}
 	undo = append(undo, a.closeEmbedded)
 	lopts := listener.Options{Logger: log, Metrics: a.metrics,
-		QueueBytes: int(a.cfg.IngestQueueBytes), DeviceQueueBytes: int(a.cfg.DeviceQueueBytes), Rules: a.ruleEngine()}
+		QueueBytes: int(a.cfg.IngestQueueBytes), DeviceQueueBytes: int(a.cfg.DeviceQueueBytes), Rules: a.ruleEngine(),
+		PurgeInterval: a.cfg.HistoryPurgeInterval}
 	if a.reg.Dialect() == models.Postgres {
 		// On PostgreSQL every instance takes part in the cluster (issue
 		// 12): alone, it simply owns every broker.

@@ -20,7 +20,7 @@ func (a *app) startEmbedded(ctx context.Context) error {
 	if a.cfg.EmbeddedBroker == "" {
 		return nil
 	}
-	b, err := startEmbeddedBroker(a.cfg.EmbeddedBroker, a.log)
+	b, err := a.startPinnedBroker(ctx)
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,7 @@ import (
 func TestBrowserDeviceCharts(t *testing.T) {
 	e := startAdmin(t, 1280, 1000)
 	b, o := e.b, e.o
-	broker := o.create("mqtt.broker", map[string]any{"name": "Plant", "host": testmqtt.Host, "port": strconv.Itoa(e.mq.Port())})
+	broker := o.create("mqtt.broker", map[string]any{"device_discovery": true, "name": "Plant", "host": testmqtt.Host, "port": strconv.Itoa(e.mq.Port())})
 	sub := o.create("mqtt.subscription", map[string]any{"broker_id": broker, "topic": "device/#", "qos": 1})
 	o.call("mqtt.subscription", "subscribe_mqtt", []any{[]any{sub}}, nil)
 	o.call("mqtt.service", "start_mqtt_service", nil, nil)

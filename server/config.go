@@ -43,10 +43,13 @@ type Config struct {
 	// --history-partition: the span of one partition of the message
 	// history on PostgreSQL, day or month (mqtt.Options.HistoryPartition).
 	HistoryPartition string
-	CORSOrigins      []string // --cors-origins: foreign browser origins trusted by /web, /websocket and /hw_drivers
-	IoTPublicUser    string   // --iot-public-user: login /hw_drivers acts as for sessionless calls from a CORS origin
-	SecretKey        string   // --secret-key: secret; base64 key(s) encrypting stored secrets, instead of a key file
-	SecretKeyFile    string   // --secret-key-file: the key file; "" = KeyFile's default
+	// --history-purge-interval: how often each broker's history retention
+	// runs (listener.Options.PurgeInterval).
+	HistoryPurgeInterval time.Duration
+	CORSOrigins          []string // --cors-origins: foreign browser origins trusted by /web, /websocket and /hw_drivers
+	IoTPublicUser        string   // --iot-public-user: login /hw_drivers acts as for sessionless calls from a CORS origin
+	SecretKey            string   // --secret-key: secret; base64 key(s) encrypting stored secrets, instead of a key file
+	SecretKeyFile        string   // --secret-key-file: the key file; "" = KeyFile's default
 
 	// Brakes on guessing and on clients that hold the server's resources
 	// (see README.md, Configuration, for where the defaults come from).
@@ -78,15 +81,16 @@ func DefaultConfig() Config {
 		LoginRateLimit:  10,
 		ShutdownTimeout: 30 * time.Second,
 
-		IngestQueueBytes:   32 << 20,
-		DeviceQueueBytes:   16 << 20,
-		HistoryPartition:   "day",
-		LoginUserRateLimit: 20,
-		HTTPHeaderTimeout:  10 * time.Second,
-		HTTPBodyTimeout:    60 * time.Second,
-		HTTPIdleTimeout:    30 * time.Second,
-		MaxRequestsPerAddr: 64,
-		MaxStreamsPerAddr:  128,
+		IngestQueueBytes:     32 << 20,
+		DeviceQueueBytes:     16 << 20,
+		HistoryPartition:     "day",
+		HistoryPurgeInterval: 10 * time.Minute,
+		LoginUserRateLimit:   20,
+		HTTPHeaderTimeout:    10 * time.Second,
+		HTTPBodyTimeout:      60 * time.Second,
+		HTTPIdleTimeout:      30 * time.Second,
+		MaxRequestsPerAddr:   64,
+		MaxStreamsPerAddr:    128,
 	}
 }
 
@@ -102,6 +106,12 @@ const (
 	// configMinQueueBytes is the smallest listener queue bound: room for
 	// one message of the default largest payload.
 	configMinQueueBytes = 1 << 20
+	// configMinPurgeInterval and configMaxPurgeInterval bound
+	// --history-purge-interval: a purge scans every broker's history, so
+	// more often than a minute only loads the database, and a week apart
+	// lets a busy broker's history grow far past its retention.
+	configMinPurgeInterval = time.Minute
+	configMaxPurgeInterval = 7 * 24 * time.Hour
 )
 
 // configOption describes one setting. Its flag is --name, its environment
@@ -191,7 +201,7 @@ var configOptions = []configOption{
 	{name: "shutdown-timeout", arg: "DURATION", usage: "how long to wait for in-flight requests on stop",
 		set: func(c *Config, v string) (err error) { c.ShutdownTimeout, err = parseConfigDuration(v); return err },
 		get: func(c Config) string { return c.ShutdownTimeout.String() }},
-	{name: "embedded-broker", arg: "ADDR", usage: "run an MQTT broker in-process on host:port, for development and demos (a free port on the same host when taken); empty runs none",
+	{name: "embedded-broker", arg: "ADDR", usage: "run an MQTT broker in-process on host:port, for development and demos (when taken, a fallback port of the same host, pinned in the database for the next starts); empty runs none",
 		set: func(c *Config, v string) error { c.EmbeddedBroker = v; return nil },
 		get: func(c Config) string { return c.EmbeddedBroker }},
 	{name: "demo", usage: "fill an empty database with a demo broker (on the embedded broker), subscriptions and signals, and run simulated devices; needs --embedded-broker",
@@ -206,6 +216,12 @@ var configOptions = []configOption{
 	{name: "history-partition", arg: "GRAIN", usage: "PostgreSQL: the message history is partitioned by time, one partition a day or a month; retention drops whole partitions. day suits thousands of messages a second, month a small deployment (a dozen partitions a year); a change applies to partitions made after it",
 		set: func(c *Config, v string) error { c.HistoryPartition = strings.TrimSpace(v); return nil },
 		get: func(c Config) string { return c.HistoryPartition }},
+	{name: "history-purge-interval", arg: "DURATION", usage: "how often the listener applies each broker's history retention (Keep history days/rows) and, on PostgreSQL, makes the next history partitions; between 1m and 168h",
+		set: func(c *Config, v string) (err error) {
+			c.HistoryPurgeInterval, err = parseConfigDuration(v)
+			return err
+		},
+		get: func(c Config) string { return c.HistoryPurgeInterval.String() }},
 	{name: "cors-origins", arg: "LIST", usage: "comma-separated browser origins (https://erp.example.com) allowed to call /hw_drivers/* across sites (CORS) and to use the /web routes and /websocket from their pages; empty allows only this server's own pages",
 		set: func(c *Config, v string) (err error) { c.CORSOrigins, err = parseConfigOrigins(v); return err },
 		get: func(c Config) string { return strings.Join(c.CORSOrigins, ",") }},

@@ -55,15 +55,16 @@ func TestConfigDefaults(t *testing.T) {
 		LoginRateLimit:  10,
 		ShutdownTimeout: 30 * time.Second,
 
-		IngestQueueBytes:   32 << 20,
-		DeviceQueueBytes:   16 << 20,
-		HistoryPartition:   "day",
-		LoginUserRateLimit: 20,
-		HTTPHeaderTimeout:  10 * time.Second,
-		HTTPBodyTimeout:    time.Minute,
-		HTTPIdleTimeout:    30 * time.Second,
-		MaxRequestsPerAddr: 64,
-		MaxStreamsPerAddr:  128,
+		IngestQueueBytes:     32 << 20,
+		DeviceQueueBytes:     16 << 20,
+		HistoryPartition:     "day",
+		HistoryPurgeInterval: 10 * time.Minute,
+		LoginUserRateLimit:   20,
+		HTTPHeaderTimeout:    10 * time.Second,
+		HTTPBodyTimeout:      time.Minute,
+		HTTPIdleTimeout:      30 * time.Second,
+		MaxRequestsPerAddr:   64,
+		MaxStreamsPerAddr:    128,
 	}
 	if !reflect.DeepEqual(def, want) {
 		t.Errorf("DefaultConfig() = %+v, want %+v", def, want)
@@ -92,15 +93,16 @@ func TestConfigPrecedence(t *testing.T) {
 		LoginRateLimit:  5,
 		ShutdownTimeout: time.Minute,
 
-		IngestQueueBytes:   32 << 20,
-		DeviceQueueBytes:   16 << 20,
-		HistoryPartition:   "day",
-		LoginUserRateLimit: 20,
-		HTTPHeaderTimeout:  10 * time.Second,
-		HTTPBodyTimeout:    time.Minute,
-		HTTPIdleTimeout:    30 * time.Second,
-		MaxRequestsPerAddr: 64,
-		MaxStreamsPerAddr:  128,
+		IngestQueueBytes:     32 << 20,
+		DeviceQueueBytes:     16 << 20,
+		HistoryPartition:     "day",
+		HistoryPurgeInterval: 30 * time.Minute,
+		LoginUserRateLimit:   20,
+		HTTPHeaderTimeout:    10 * time.Second,
+		HTTPBodyTimeout:      time.Minute,
+		HTTPIdleTimeout:      30 * time.Second,
+		MaxRequestsPerAddr:   64,
+		MaxStreamsPerAddr:    128,
 	}
 	with := func(f func(*Config)) Config {
 		c := fromFile
@@ -175,6 +177,11 @@ func TestConfigPrecedence(t *testing.T) {
 			}),
 		},
 		{
+			name: "purge interval flag over the file's",
+			args: []string{"-c", configTestFull, "--history-purge-interval=2h"},
+			want: with(func(c *Config) { c.HistoryPurgeInterval = 2 * time.Hour }),
+		},
+		{
 			name: "boolean flag with explicit value, single dash",
 			args: []string{"-list-db=false"},
 			want: func() Config { c := DefaultConfig(); c.ListDB = false; return c }(),
@@ -224,15 +231,16 @@ func TestConfigPrecedence(t *testing.T) {
 				LoginRateLimit:  1,
 				ShutdownTimeout: time.Millisecond,
 
-				IngestQueueBytes:   2 << 20,
-				DeviceQueueBytes:   1 << 20,
-				HistoryPartition:   "day",
-				LoginUserRateLimit: 20,
-				HTTPHeaderTimeout:  10 * time.Second,
-				HTTPBodyTimeout:    time.Minute,
-				HTTPIdleTimeout:    30 * time.Second,
-				MaxRequestsPerAddr: 64,
-				MaxStreamsPerAddr:  128,
+				IngestQueueBytes:     2 << 20,
+				DeviceQueueBytes:     1 << 20,
+				HistoryPartition:     "day",
+				HistoryPurgeInterval: 10 * time.Minute,
+				LoginUserRateLimit:   20,
+				HTTPHeaderTimeout:    10 * time.Second,
+				HTTPBodyTimeout:      time.Minute,
+				HTTPIdleTimeout:      30 * time.Second,
+				MaxRequestsPerAddr:   64,
+				MaxStreamsPerAddr:    128,
 			},
 		},
 	}
@@ -563,6 +571,10 @@ func TestConfigValidate(t *testing.T) {
 		{"ingest queue minimum", func(c *Config) { c.IngestQueueBytes = 1 << 20 }, "", ""},
 		{"ingest queue too small", func(c *Config) { c.IngestQueueBytes = 1<<20 - 1 }, "ingest-queue-bytes", "must be between 1048576 and 2147483647, got 1048575"},
 		{"history partition by week", func(c *Config) { c.HistoryPartition = "week" }, "history-partition", `want day or month, got "week"`},
+		{"purge interval minimum", func(c *Config) { c.HistoryPurgeInterval = time.Minute }, "", ""},
+		{"purge interval maximum", func(c *Config) { c.HistoryPurgeInterval = 168 * time.Hour }, "", ""},
+		{"purge interval too short", func(c *Config) { c.HistoryPurgeInterval = 59 * time.Second }, "history-purge-interval", "must be between 1m0s and 168h0m0s, got 59s"},
+		{"purge interval too long", func(c *Config) { c.HistoryPurgeInterval = 169 * time.Hour }, "history-purge-interval", "must be between 1m0s and 168h0m0s, got 169h0m0s"},
 		{"device queue too large", func(c *Config) { c.DeviceQueueBytes = 1 << 31 }, "device-queue-bytes", "must be between 1048576 and 2147483647, got 2147483648"},
 	}
 	for _, tt := range tests {
@@ -604,7 +616,7 @@ func TestConfigValidate(t *testing.T) {
 			settings = append(settings, strings.TrimPrefix(name, "--"))
 		}
 		want := []string{"http-addr", "db", "db-name", "log-level", "log-format", "max-request-bytes", "session-max-age", "login-rate-limit", "login-user-rate-limit",
-			"http-header-timeout", "http-body-timeout", "http-idle-timeout", "shutdown-timeout", "history-partition", "ingest-queue-bytes", "device-queue-bytes"}
+			"http-header-timeout", "http-body-timeout", "http-idle-timeout", "shutdown-timeout", "history-partition", "history-purge-interval", "ingest-queue-bytes", "device-queue-bytes"}
 		if !slices.Equal(settings, want) {
 			t.Errorf("settings named = %q, want %q", settings, want)
 		}
@@ -625,6 +637,7 @@ func TestConfigRedacted(t *testing.T) {
 		"device-queue-bytes=16777216",
 		"embedded-broker=",
 		"history-partition=day",
+		"history-purge-interval=10m0s",
 		"http-addr=:8069",
 		"http-body-timeout=1m0s",
 		"http-header-timeout=10s",

@@ -123,6 +123,9 @@ func (c Config) problems() []configProblem {
 	if _, err := models.ParseGrain(c.HistoryPartition); err != nil || c.HistoryPartition == "" {
 		add("history-partition", "want day or month, got %q", c.HistoryPartition)
 	}
+	if c.HistoryPurgeInterval < configMinPurgeInterval || c.HistoryPurgeInterval > configMaxPurgeInterval {
+		add("history-purge-interval", "must be between %s and %s, got %s", configMinPurgeInterval, configMaxPurgeInterval, c.HistoryPurgeInterval)
+	}
 	for _, q := range []struct {
 		setting string
 		n       int64

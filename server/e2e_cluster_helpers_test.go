@@ -187,7 +187,7 @@ func (c *clusterEnv) checkStream(prefix string, total int) {
 func (c *clusterEnv) addBroker(o *odoo, name, prefix string, extra map[string]any) int64 {
 	c.t.Helper()
 	vals := map[string]any{"name": name, "host": testmqtt.Host, "port": strconv.Itoa(c.mq.Port()),
-		"clean_session": false, "client_id": "oim-" + name}
+		"clean_session": false, "client_id": "oim-" + name, "device_discovery": true}
 	for k, v := range extra {
 		vals[k] = v
 	}

@@ -120,7 +120,7 @@ func startCommandE2E(t *testing.T, py, kind, protocol, devProtocol string) *comm
 	srv := startServer(t, "--db", modelstest.DSN(t, kind), "--db-name", "e2e", "--admin-password", "pw")
 	o := login(t, srv, "e2e", "pw")
 	e := &commandE2E{t: t, srv: srv, o: o, x: newXMLRPC(t, srv, o)}
-	o.create("mqtt.broker", map[string]any{"name": "Mosquitto", "host": testmqtt.Host, "port": strconv.Itoa(mq.Port()), "protocol": protocol})
+	o.create("mqtt.broker", map[string]any{"device_discovery": true, "name": "Mosquitto", "host": testmqtt.Host, "port": strconv.Itoa(mq.Port()), "protocol": protocol})
 	if res := o.call("mqtt.service", "start_mqtt_service", nil, nil); res != true {
 		t.Fatalf("start_mqtt_service = %v", res)
 	}

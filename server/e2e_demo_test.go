@@ -22,8 +22,9 @@ import (
 // records appear, the simulated devices' messages reach the history, the
 // service reports connected, the lamp obeys a signal sent over RPC and
 // answers a get_state command, and
-// /metrics answers. A restart moves the demo broker to the new port
-// without duplicating anything.
+// /metrics answers. The free port is pinned: a restart falls back to
+// the same one, without duplicating anything; with it taken too, a new
+// one is chosen, said in the log, pinned, and the demo brokers follow.
 func TestDemoStart(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -46,8 +47,13 @@ func TestDemoStart(t *testing.T) {
 
 	o := login(t, srv, "odoo", "pw")
 	brokers := o.searchRead("mqtt.broker", nil, "name", "host", "port")
-	if len(brokers) != 1 || brokers[0]["name"] != demo.BrokerName || net.JoinHostPort(brokers[0]["host"].(string), brokers[0]["port"].(string)) != addr {
-		t.Fatalf("brokers = %v, want the demo broker on %s", brokers, addr)
+	if len(brokers) != 2 || brokers[0]["name"] != demo.BrokerName || brokers[1]["name"] != demo.ESP32BrokerName ||
+		net.JoinHostPort(brokers[0]["host"].(string), brokers[0]["port"].(string)) != addr || brokers[1]["port"] != brokers[0]["port"] {
+		t.Fatalf("brokers = %v, want the demo brokers on %s", brokers, addr)
+	}
+	// The fallback port is pinned where the server keeps its settings.
+	if p := o.searchRead("ir.config_parameter", []any{[]any{"key", "=", embeddedBrokerPortKey}}, "value"); len(p) != 1 || p[0]["value"] != portOf(t, addr) {
+		t.Fatalf("pinned port parameter = %v, want %s", p, portOf(t, addr))
 	}
 
 	receive := []any{[]any{"direction", "=", "receive"}}
@@ -121,14 +127,19 @@ func TestDemoStart(t *testing.T) {
 		t.Fatalf("exit code after SIGTERM = %d", code)
 	}
 
-	// A later start: the demo broker follows the embedded broker's new
-	// address; nothing is created twice.
+	// A later start falls back to the same, pinned, port: devices
+	// pointed at it still reach the broker; nothing is created twice.
 	srv = startServer(t, args...)
-	addr2 := srv.logValue(t, "Embedded MQTT broker listening", "addr")
+	if addr2 := srv.logValue(t, "Embedded MQTT broker listening", "addr"); addr2 != addr {
+		t.Fatalf("restarted on %s, want the pinned %s", addr2, addr)
+	}
+	if w := srv.logRecords("Embedded MQTT broker: address in use, listening on the pinned fallback port of earlier starts"); len(w) != 1 || w[0]["addr"] != addr {
+		t.Errorf("pinned-port warning = %v", w)
+	}
 	o = login(t, srv, "odoo", "pw")
 	brokers = o.searchRead("mqtt.broker", nil, "host", "port")
-	if len(brokers) != 1 || brokers[0]["port"] != portOf(t, addr2) {
-		t.Fatalf("brokers after restart = %v, want one on %s", brokers, addr2)
+	if len(brokers) != 2 || brokers[0]["port"] != portOf(t, addr) {
+		t.Fatalf("brokers after restart = %v, want two on %s", brokers, addr)
 	}
 	if n := o.count("mqtt.subscription", []any{}); n != len(demo.Subscriptions) {
 		t.Fatalf("%d subscriptions after restart, want %d", n, len(demo.Subscriptions))
@@ -140,6 +151,39 @@ func TestDemoStart(t *testing.T) {
 	if code := srv.stop(t); code != 0 {
 		t.Fatalf("exit code after SIGTERM = %d", code)
 	}
+
+	// The pinned port taken too: a new free port, said in the log, pinned
+	// from then on, and the demo brokers follow it.
+	pinnedBusy, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pinnedBusy.Close()
+	srv = startServer(t, args...)
+	addr3 := srv.logValue(t, "Embedded MQTT broker listening", "addr")
+	w := srv.logRecords("Embedded MQTT broker: address in use and the pinned fallback port too, listening on a new free port (pinned from now on); devices pointed at the old port must be moved")
+	if addr3 == addr || len(w) != 1 || w[0]["pinned_port"] != float64(mustAtoi(t, portOf(t, addr))) {
+		t.Fatalf("on %s with the pinned %s taken; warning %v", addr3, addr, w)
+	}
+	o = login(t, srv, "odoo", "pw")
+	if p := o.searchRead("ir.config_parameter", []any{[]any{"key", "=", embeddedBrokerPortKey}}, "value"); len(p) != 1 || p[0]["value"] != portOf(t, addr3) {
+		t.Errorf("pinned port parameter = %v, want %s", p, portOf(t, addr3))
+	}
+	if brokers = o.searchRead("mqtt.broker", nil, "port"); len(brokers) != 2 || brokers[0]["port"] != portOf(t, addr3) {
+		t.Errorf("brokers = %v, want on %s", brokers, addr3)
+	}
+	if code := srv.stop(t); code != 0 {
+		t.Fatalf("exit code after SIGTERM = %d", code)
+	}
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // lampState is the state of a lamp event payload, or "".

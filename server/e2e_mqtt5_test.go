@@ -45,7 +45,7 @@ func TestE2EMQTT5(t *testing.T) {
 			x := dialV5RPC(t, srv, "e2e5", "pw")
 			brokers := map[string]int64{}
 			for _, p := range v5Protocols {
-				brokers[p.proto] = x.create("mqtt.broker", map[string]any{"name": p.proto, "host": testmqtt.Host,
+				brokers[p.proto] = x.create("mqtt.broker", map[string]any{"device_discovery": true, "name": p.proto, "host": testmqtt.Host,
 					"port": strconv.Itoa(mq.Port()), "protocol": p.proto})
 			}
 			if res := x.call("mqtt.service", "start_mqtt_service", nil, nil); res != true {
@@ -279,7 +279,7 @@ func TestE2EMQTT5ReasonCodes(t *testing.T) {
 		t.Run(c.proto, func(t *testing.T) {
 			for _, pw := range []string{"s3cret", "nope"} {
 				x := x.on(t)
-				id := x.create("mqtt.broker", map[string]any{"name": c.proto + " " + pw, "host": testmqtt.Host, "port": strconv.Itoa(mq.Port()),
+				id := x.create("mqtt.broker", map[string]any{"device_discovery": true, "name": c.proto + " " + pw, "host": testmqtt.Host, "port": strconv.Itoa(mq.Port()),
 					"protocol": c.proto, "username": "plant", "password": pw, "connect_timeout": 5})
 				_, err := x.try("mqtt.broker", "check_connection", []any{[]any{id}}, nil)
 				rec := x.searchRead("mqtt.broker", []any{[]any{"id", "=", id}}, "connection_status", "connection_message")[0]

@@ -32,7 +32,7 @@ func TestPythonPahoDevice(t *testing.T) {
 			args := []string{"--db", modelstest.DSN(t, kind), "--db-name", "e2e", "--admin-password", "pw"}
 			srv := startServer(t, args...)
 			o := login(t, srv, "e2e", "pw")
-			broker := o.create("mqtt.broker", map[string]any{"name": "Mosquitto", "host": testmqtt.Host, "port": strconv.Itoa(mq.Port())})
+			broker := o.create("mqtt.broker", map[string]any{"device_discovery": true, "name": "Mosquitto", "host": testmqtt.Host, "port": strconv.Itoa(mq.Port())})
 			var subs []any
 			for _, topic := range []string{"device/+/info", "device/+/telemetry/#", "device/py-1/action/set"} {
 				subs = append(subs, o.create("mqtt.subscription", map[string]any{"broker_id": broker, "topic": topic, "qos": 1}))

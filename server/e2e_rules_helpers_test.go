@@ -49,7 +49,7 @@ func startRuleE2E(t *testing.T) *ruleE2E {
 	srv := startServer(t, "--db", modelstest.DSN(t, modelstest.Kinds(t)[0]), "--db-name", "e2e", "--admin-password", "pw")
 	o := login(t, srv, "e2e", "pw")
 	e := &ruleE2E{t: t, py: py, mq: mq, srv: srv, o: o, x: newXMLRPC(t, srv, o), seen: map[string][]string{}}
-	e.broker = o.create("mqtt.broker", map[string]any{"name": "Mosquitto", "host": testmqtt.Host, "port": strconv.Itoa(mq.Port())})
+	e.broker = o.create("mqtt.broker", map[string]any{"device_discovery": true, "name": "Mosquitto", "host": testmqtt.Host, "port": strconv.Itoa(mq.Port())})
 	for _, topic := range ruleTopics {
 		sub := o.create("mqtt.subscription", map[string]any{"broker_id": e.broker, "topic": topic, "qos": 1})
 		o.call("mqtt.subscription", "subscribe_mqtt", []any{[]any{sub}}, nil)

@@ -23,30 +23,51 @@ type embeddedBroker struct {
 	srv  *mochi.Server
 	host string // where devices connect: the listen host, or 127.0.0.1 when it listens on all addresses
 	port int
+	// fallback: addr's port was taken and the broker listens on another,
+	// which the server pins for the next starts (embedded_broker_pin.go).
+	fallback bool
 }
 
 // addr is host:port for devices and clients.
 func (b *embeddedBroker) addr() string { return net.JoinHostPort(b.host, strconv.Itoa(b.port)) }
 
-// startEmbeddedBroker listens on addr, or on a free port of the same host
-// when addr's port is taken (a system Mosquitto on 1883, say), and serves
-// MQTT there with every client allowed. It logs the address devices should
-// use.
-func startEmbeddedBroker(addr string, log *slog.Logger) (*embeddedBroker, error) {
+// startEmbeddedBroker listens on addr, or, when addr's port is taken (a
+// system Mosquitto on 1883, say), on a fallback port of the same host:
+// pinned, the one an earlier start fell back to, when it is free, else a
+// free one (b.fallback says which port to pin for the next starts). It
+// serves MQTT there with every client allowed and logs the address
+// devices should use.
+func startEmbeddedBroker(addr string, pinned int, log *slog.Logger) (*embeddedBroker, error) {
 	ln, err := net.Listen("tcp", addr)
+	fallback := false
 	if errors.Is(err, syscall.EADDRINUSE) {
+		fallback = true
 		host, _, _ := net.SplitHostPort(addr)
-		ln, err = net.Listen("tcp", net.JoinHostPort(host, "0"))
-		if err == nil {
-			log.Warn("Embedded MQTT broker: address in use, listening on a free port instead; point devices at the new address",
-				slog.String("wanted", addr), slog.String("addr", ln.Addr().String()))
+		if pinned > 0 {
+			ln, err = net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(pinned)))
+			if err == nil {
+				log.Warn("Embedded MQTT broker: address in use, listening on the pinned fallback port of earlier starts",
+					slog.String("wanted", addr), slog.String("addr", ln.Addr().String()))
+			} else {
+				// Said loudly: devices pointed at the pinned port no longer
+				// reach the broker until they are moved.
+				log.Warn("Embedded MQTT broker: address in use and the pinned fallback port too, listening on a new free port (pinned from now on); devices pointed at the old port must be moved",
+					slog.String("wanted", addr), slog.Int("pinned_port", pinned), slog.Any("error", err))
+			}
+		}
+		if pinned <= 0 || err != nil {
+			ln, err = net.Listen("tcp", net.JoinHostPort(host, "0"))
+			if err == nil && pinned <= 0 {
+				log.Warn("Embedded MQTT broker: address in use, listening on a free port instead; point devices at the new address",
+					slog.String("wanted", addr), slog.String("addr", ln.Addr().String()))
+			}
 		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("embedded broker: listen on %s: %w", addr, err)
 	}
 	tcp := ln.Addr().(*net.TCPAddr)
-	b := &embeddedBroker{host: tcp.IP.String(), port: tcp.Port}
+	b := &embeddedBroker{host: tcp.IP.String(), port: tcp.Port, fallback: fallback}
 	if tcp.IP.IsUnspecified() {
 		b.host = "127.0.0.1"
 	}

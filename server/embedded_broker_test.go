@@ -19,8 +19,15 @@ import (
 
 func testEmbeddedBroker(t *testing.T, addr string) (*embeddedBroker, *testkit.Buffer) {
 	t.Helper()
+	return testPinnedBroker(t, addr, 0)
+}
+
+// testPinnedBroker starts the embedded broker on addr with a pinned
+// fallback port, its logs in JSON.
+func testPinnedBroker(t *testing.T, addr string, pinned int) (*embeddedBroker, *testkit.Buffer) {
+	t.Helper()
 	logs := &testkit.Buffer{}
-	b, err := startEmbeddedBroker(addr, slog.New(slog.NewJSONHandler(logs, nil)))
+	b, err := startEmbeddedBroker(addr, pinned, slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,6 +66,63 @@ func TestEmbeddedBrokerPortTaken(t *testing.T) {
 	b2, _ := testEmbeddedBroker(t, ":0")
 	if b2.host != "127.0.0.1" {
 		t.Errorf("host for :0 = %q", b2.host)
+	}
+}
+
+// warnings returns the WARN records of a JSON log.
+func warnings(logs *testkit.Buffer) []map[string]any {
+	var out []map[string]any
+	for _, line := range strings.Split(logs.String(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["level"] == "WARN" {
+			out = append(out, rec)
+		}
+	}
+	return out
+}
+
+// TestEmbeddedBrokerPinnedPort: with the wanted port taken, the broker
+// listens on the pinned fallback port when it is free (and says so), on
+// a new free port when it is taken too (said as such, with the pinned
+// port); with the wanted port free it listens there.
+func TestEmbeddedBrokerPinnedPort(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	busyPort := busy.Addr().(*net.TCPAddr).Port
+	for _, tc := range []struct {
+		name         string
+		wanted       func() string
+		pinned       func() int
+		wantFallback bool
+		samePort     bool   // listens on the pinned port
+		warn         string // the warning's start, "" for none
+	}{
+		{"pinned port free", func() string { return busy.Addr().String() }, func() int { return testmqtt.FreePort(t) }, true, true,
+			"Embedded MQTT broker: address in use, listening on the pinned fallback port"},
+		{"pinned port taken too", func() string { return busy.Addr().String() }, func() int { return busyPort }, true, false,
+			"Embedded MQTT broker: address in use and the pinned fallback port too"},
+		{"wanted port free", func() string { return fmt.Sprintf("127.0.0.1:%d", testmqtt.FreePort(t)) }, func() int { return testmqtt.FreePort(t) }, false, false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wanted, pinned := tc.wanted(), tc.pinned()
+			b, logs := testPinnedBroker(t, wanted, pinned)
+			if b.fallback != tc.wantFallback || (b.port == pinned) != tc.samePort || (!tc.wantFallback && b.addr() != wanted) {
+				t.Errorf("on %s (fallback %v), wanted %s, pinned %d", b.addr(), b.fallback, wanted, pinned)
+			}
+			w := warnings(logs)
+			switch {
+			case tc.warn == "" && len(w) != 0:
+				t.Errorf("warnings %v", w)
+			case tc.warn != "" && (len(w) != 1 || !strings.HasPrefix(fmt.Sprint(w[0]["msg"]), tc.warn) || w[0]["wanted"] != wanted):
+				t.Errorf("warnings %v, want one starting %q", w, tc.warn)
+			case !tc.samePort && tc.wantFallback && w[0]["pinned_port"] != float64(pinned):
+				t.Errorf("warning %v does not name the pinned port %d", w[0], pinned)
+			}
+			testmqtt.Connect(t, "tcp://"+b.addr(), "pinned-client", nil)
+		})
 	}
 }
 

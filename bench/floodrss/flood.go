@@ -56,7 +56,9 @@ func flood(ctx context.Context, o options, broker *benchmqtt.Mosquitto, s server
 		return r, srv.Check(err)
 	}
 	defer c.Close()
-	if _, err := c.Listen(ctx, broker.Addr, clientID, "flood/#", 0); err != nil {
+	// Device discovery is opt-in (off for new brokers): the device flood
+	// needs it on, as it was by default when the bench was written.
+	if _, err := c.ListenWith(ctx, broker.Addr, clientID, "flood/#", 0, map[string]any{"device_discovery": o.device}); err != nil {
 		return r, srv.Check(err)
 	}
 	time.Sleep(idleFor)

@@ -3,6 +3,7 @@ package iotdevice
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/iot"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
@@ -47,14 +48,17 @@ const deviceTopicHelp = "{id} stands for the device identifier, {sensor} for a s
 // brokerExtension adds device discovery to mqtt.broker: the fields (group
 // "Devices" of the form: where its devices publish, with seed 004's
 // topics as defaults), their check, and forgetting a changed broker's
-// cached settings. Brokers that existed before these fields have
-// discovery off (NULL) until someone turns it on: an upgrade does not
-// add subscriptions by itself.
+// cached settings. Discovery is opt-in: a new broker has it off (it
+// would otherwise subscribe device filters nobody asked for), the demo
+// broker turns it on, and brokers that existed keep the value they have
+// (those made before the field existed are NULL: off).
 func (a *Addon) brokerExtension() *models.Extension {
 	def := iot.DefaultPatterns()
-	fields := []*models.Field{{Name: "device_discovery", Type: models.Boolean, String: "Discover devices", Default: models.Constant(true),
-		Help: "The listener also subscribes the device topics below and keeps the Devices list up to date. " +
-			"Device messages go to the message history only when a subscription of the broker matches them."}}
+	fields := []*models.Field{{Name: "device_discovery", Type: models.Boolean, String: "Discover devices", Default: models.Constant(false),
+		Help: discoveryHelp(def)},
+		{Name: "device_discovery_filters", Type: models.Char, String: "Discovery subscribes", NotStored: true, Compute: discoveryFilters,
+			Help: "The filters device discovery subscribes on this broker with the device topics below (none while it is off). " +
+				"A filter one of the broker's subscriptions already covers is not subscribed twice."}}
 	for _, t := range deviceTopicFields {
 		help := deviceTopicHelp
 		if t.pattern == "request" || t.pattern == "response" {
@@ -110,7 +114,32 @@ func devicePatterns(r *models.Record) iot.Patterns {
 
 // deviceTopics is the discovery settings of a loaded broker record.
 func deviceTopics(r *models.Record) DeviceTopics {
-	return DeviceTopics{Discovery: r.Bool("device_discovery"), Patterns: devicePatterns(r)}
+	return DeviceTopics{Discovery: DiscoveryOn(r), Patterns: devicePatterns(r)}
+}
+
+// DiscoveryOn is the one switch of device discovery on a loaded broker
+// record (field device_discovery, opt-in): every convention that
+// subscribes device topics by itself asks it, so one field says whether
+// a broker gets subscriptions nobody created.
+func DiscoveryOn(r *models.Record) bool { return r.Bool("device_discovery") }
+
+// discoveryHelp is device_discovery's help: what turning it on
+// subscribes, with the default device topics.
+func discoveryHelp(def iot.Patterns) string {
+	return "Off by default. On: the listener also subscribes the device topics below (with the default topics: " +
+		strings.Join(def.Filters(), ", ") + ") and keeps the Devices list up to date. " +
+		"Device messages go to the message history only when a subscription of the broker matches them."
+}
+
+// discoveryFilters computes device_discovery_filters: the filters
+// discovery subscribes with the record's device topics, or "" while it is
+// off. (Those a subscription of the broker covers are skipped by the
+// listener; this lists them all.)
+func discoveryFilters(_ *models.Env, r *models.Record) (any, error) {
+	if !DiscoveryOn(r) {
+		return "", nil
+	}
+	return strings.Join(devicePatterns(r).Filters(), ", "), nil
 }
 
 // checkBrokerDevices validates the device topics, naming the field.

@@ -28,7 +28,7 @@ type deviceFixture struct {
 func newDeviceFixture(t *testing.T, r *app, brokerVals map[string]any) *deviceFixture {
 	f := &deviceFixture{t: t, r: r, notes: r.notes, at: time.Date(2026, 3, 4, 5, 6, 7, 250_000_000, time.UTC)}
 	r.notes.Reset() // each fixture hears only of its own broker
-	vals := map[string]any{"name": "B", "host": "127.0.0.1"}
+	vals := map[string]any{"name": "B", "host": "127.0.0.1", "device_discovery": true}
 	for k, v := range brokerVals {
 		vals[k] = v
 	}
@@ -338,8 +338,31 @@ func TestBrokerDeviceTopics(t *testing.T) {
 		}
 		b := res.(int64)
 		topics, ok, err := r.Devices.BrokerTopics(ctx, b)
-		if err != nil || !ok || !topics.Discovery || topics.Patterns.Telemetry != "device/{id}/telemetry/{sensor}" {
+		// Discovery is opt-in: a new broker subscribes nothing by itself.
+		if err != nil || !ok || topics.Discovery || topics.Patterns.Telemetry != "device/{id}/telemetry/{sensor}" {
 			t.Fatalf("defaults: %+v, %v, %v", topics, ok, err)
+		}
+		// The form shows what turning it on subscribes.
+		filters := func() any {
+			t.Helper()
+			res, err := call("read", []any{b}, []any{"device_discovery_filters"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, _ := res.([]*models.Dict)[0].Get("device_discovery_filters")
+			return v
+		}
+		if got := filters(); got != "" && got != false {
+			t.Errorf("filters with discovery off = %v", got)
+		}
+		if _, err := call("write", []any{b}, map[string]any{"device_discovery": true}); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := filters(), "device/+/info, device/+/telemetry/+, device/+/event, device/+/availability, device/+/response/+"; got != want {
+			t.Errorf("filters = %v, want %s", got, want)
+		}
+		if topics, _, _ := r.Devices.BrokerTopics(ctx, b); !topics.Discovery {
+			t.Errorf("discovery still off after turning it on")
 		}
 		for _, tc := range []struct {
 			field, value, msg string

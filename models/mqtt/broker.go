@@ -87,6 +87,9 @@ func (a *Addon) broker() *models.Model {
 				Selection: models.Choices(StateConnecting, "Connecting", StateConnected, "Connected", StateReconnecting, "Reconnecting", StateStopped, "Stopped", StateError, "Error")},
 			{Name: "last_connected", Type: models.Datetime, Readonly: true, NoCopy: true},
 			{Name: "last_error", Type: models.Char, Readonly: true, NoCopy: true},
+			// The one status the pages show (brokerStatus).
+			{Name: "status", Type: models.Selection, String: "Status", NotStored: true, Compute: brokerStatus, Selection: brokerStatusChoices,
+				Help: "The listener's live state while it runs this broker; when it does not, Stopped with the outcome of the last Connect check, if any."},
 		},
 		Access:      map[string]string{GroupUser: "r", GroupManager: "rwcu"},
 		Constraints: []models.Constraint{checkBroker},
@@ -110,6 +113,29 @@ func (a *Addon) broker() *models.Model {
 				{Name: "search", Optional: true, Default: false}, {Name: "limit", Optional: true, Default: int64(treeDefaultLimit)}}},
 		},
 	}
+}
+
+// brokerStatusChoices are mqtt.broker.status's values: the listener's
+// live states, then those of a broker it does not run.
+var brokerStatusChoices = models.Choices(StateConnecting, "Connecting", StateConnected, "Connected", StateReconnecting, "Reconnecting", StateError, "Error",
+	"stopped_ok", "Stopped (last check passed)", "stopped_fail", "Stopped (last check failed)", StateStopped, "Stopped")
+
+// brokerStatus computes mqtt.broker.status. Two fields said two things:
+// connection_status is the outcome of the last Connect check (Unknown
+// until one runs) and listener_state the daemon's live state, so a list
+// showed "Unknown" beside "Connected". The daemon's state wins while it
+// runs the broker; a stopped one shows the last check, when there was one.
+func brokerStatus(_ *models.Env, r *models.Record) (any, error) {
+	if st := r.Str("listener_state"); st != "" && st != StateStopped {
+		return st, nil
+	}
+	switch r.Str("connection_status") {
+	case "success":
+		return "stopped_ok", nil
+	case "fail":
+		return "stopped_fail", nil
+	}
+	return StateStopped, nil
 }
 
 // protocolChoices are mqtt.broker.protocol's values, also those of the

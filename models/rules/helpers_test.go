@@ -52,7 +52,7 @@ func newAppTB(t testing.TB, kind string, opts rules.Options) *app {
 	a.App = modelstest.NewFor(t, kind, modelstest.Options{Notifier: a.notes, Rules: opts,
 		Control: func() mqtt.BrokerControl { return a.ctl }})
 	a.notes.Reg = a.Registry
-	a.broker = a.exec("mqtt.broker", "create", []any{map[string]any{"name": "B", "host": "127.0.0.1"}}, nil).(int64)
+	a.broker = a.exec("mqtt.broker", "create", []any{map[string]any{"device_discovery": true, "name": "B", "host": "127.0.0.1"}}, nil).(int64)
 	return a
 }
 

@@ -3,8 +3,10 @@ package demo
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,6 +89,21 @@ func TestDemoDevicesDiscovered(t *testing.T) {
 		}
 	}
 	found := eventually("the demo devices online with readings", online(ThermoID, ClimateID, LampID))
+	// The ESP32 (seed 002 topics, one JSON record with every reading) is
+	// on the demo's ESP32 broker, with its sensors.
+	esp32Broker := call("mqtt.broker", "search", []any{[]any{[]any{"name", "=", ESP32BrokerName}}}, nil).([]int64)
+	if len(esp32Broker) != 1 {
+		t.Fatalf("ESP32 brokers = %v", esp32Broker)
+	}
+	esp := eventually("the ESP32 with its sensors", func(d map[string]map[string]any) bool {
+		v, _ := d[ESP32ID]["last_values"].(string)
+		return strings.Contains(v, `"temperature"`) && strings.Contains(v, `"humidity"`)
+	})
+	if rows := call("iot.device", "search_read", []any{[]any{[]any{"identifier", "=", ESP32ID}}, []any{"broker_id"}}, nil).([]*models.Dict); len(rows) != 1 {
+		t.Fatalf("ESP32 devices = %d", len(rows))
+	} else if b, _ := rows[0].Get("broker_id"); fmt.Sprint(b) != fmt.Sprint([]any{esp32Broker[0], ESP32BrokerName}) {
+		t.Errorf("ESP32 on broker %v, want %d; device %v", b, esp32Broker[0], esp[ESP32ID])
+	}
 	if found[LampID]["driver"] != "smart_object" {
 		t.Errorf("lamp driver = %v", found[LampID]["driver"])
 	}

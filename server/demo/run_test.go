@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -157,7 +158,8 @@ func TestSeed(t *testing.T) {
 				return out
 			}
 			brokers := read("mqtt.broker", []any{}, "name", "host", "port")
-			if len(brokers) != 1 || brokers[0]["name"] != BrokerName || brokers[0]["port"] != "1883" {
+			if len(brokers) != 2 || brokers[0]["name"] != BrokerName || brokers[0]["port"] != "1883" ||
+				brokers[1]["name"] != ESP32BrokerName || brokers[1]["port"] != "1883" {
 				t.Fatalf("brokers = %v", brokers)
 			}
 			subs := read("mqtt.subscription", []any{}, "topic", "enabled", "subscription_status")
@@ -189,7 +191,7 @@ func TestSeed(t *testing.T) {
 				t.Fatalf("second Seed = %v, %v", created, err)
 			}
 			brokers = read("mqtt.broker", []any{}, "name", "host", "port")
-			if len(brokers) != 1 || brokers[0]["port"] != "40123" {
+			if len(brokers) != 2 || brokers[0]["port"] != "40123" || brokers[1]["port"] != "40123" {
 				t.Fatalf("brokers after move = %v", brokers)
 			}
 			if b := read("mqtt.broker", []any{}, "device_discovery", "device_telemetry_topic"); b[0]["device_discovery"] != true || b[0]["device_telemetry_topic"] != "device/{id}/telemetry/{sensor}" {
@@ -197,6 +199,36 @@ func TestSeed(t *testing.T) {
 			}
 			if n := len(read("mqtt.subscription", []any{})); n != len(Subscriptions) {
 				t.Fatalf("%d subscriptions after the second Seed", n)
+			}
+
+			// A demo database from before the ESP32 broker: the ESP32
+			// subscription on the demo broker. The next start makes the
+			// ESP32 broker and moves the subscription to it.
+			esp := read("mqtt.broker", []any{[]any{"name", "=", ESP32BrokerName}}, "id")
+			espSubs := read("mqtt.subscription", []any{[]any{"topic", "=", ESP32Filter}}, "id")
+			if len(esp) != 1 || len(espSubs) != 1 {
+				t.Fatalf("ESP32 broker %v, subscriptions %v", esp, espSubs)
+			}
+			for _, c := range []struct {
+				model string
+				id    any
+			}{{"mqtt.subscription", espSubs[0]["id"]}, {"mqtt.broker", esp[0]["id"]}} {
+				if _, err := s.call(c.model, "unlink", []any{[]any{int64(c.id.(float64))}}, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := s.call("mqtt.subscription", "create", []any{map[string]any{"broker_id": int64(brokers[0]["id"].(float64)), "topic": ESP32Filter}}, nil); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Seed(ctx, reg.Registry, "127.0.0.1", 40123); err != nil {
+				t.Fatal(err)
+			}
+			espSubs = read("mqtt.subscription", []any{[]any{"topic", "=", ESP32Filter}}, "broker_id")
+			if len(espSubs) != 1 || fmt.Sprint(espSubs[0]["broker_id"].([]any)[1]) != ESP32BrokerName {
+				t.Errorf("ESP32 subscriptions after the upgrade = %v, want one on %s", espSubs, ESP32BrokerName)
+			}
+			if n := len(read("mqtt.subscription", []any{})); n != len(Subscriptions) {
+				t.Fatalf("%d subscriptions after the upgrade", n)
 			}
 
 			// A database with the operator's own brokers only is left alone.

@@ -7,10 +7,12 @@
 // events on state changes, and actions on device/<id>/action/# that they
 // obey. Two rules (issue 11) switch lamp-1 on when thermo-1 goes above
 // 28 °C and off below 26 (seed_rules.go). The demo broker discovers the
-// devices as iot.device records (seed 004's
-// topics are its device topics); the ESP32 publishes seed 002's
-// /homecontrol/device/data/<id>, which a broker with those device topics
-// would discover.
+// devices as iot.device records (seed 004's topics are its device
+// topics). The ESP32 publishes seed 002's /homecontrol/device/data/<id>,
+// which those topics do not match: a broker has one set of device topics,
+// so a second record on the same embedded broker, ESP32BrokerName, has
+// seed 002's and discovers it (it used to be on no broker's, and never
+// showed on Devices).
 //
 // Seed goes through the model layer's RPC methods (create, write,
 // subscribe_mqtt) as the superuser, so the records are exactly what a client
@@ -29,6 +31,14 @@ import (
 // BrokerName is the fixed name by which later starts find the demo broker.
 const BrokerName = "Demo broker (embedded)"
 
+// ESP32BrokerName is the demo's second broker record, on the same
+// embedded broker, with seed 002's device topics: the ESP32's.
+const ESP32BrokerName = "Demo broker, ESP32 topics (embedded)"
+
+// ESP32Filter is the subscription of Subscriptions that belongs to the
+// ESP32 broker (its history rows then link the broker its device is on).
+const ESP32Filter = "/homecontrol/device/data/#"
+
 // Subscriptions are the topic filters of the demo broker, with their QoS.
 var Subscriptions = []struct {
 	Topic string
@@ -39,7 +49,7 @@ var Subscriptions = []struct {
 	{"device/+/event", 1},
 	{"device/+/availability", 1},
 	{"device/+/response/+", 1}, // the lamp's answers to commands
-	{"/homecontrol/device/data/#", 0},
+	{ESP32Filter, 0},
 	{LampToggleTopic, 1},
 	{LampSwitchTopic, 1},
 }
@@ -77,6 +87,9 @@ func Seed(ctx context.Context, reg *models.Registry, host string, port int) (cre
 	}
 	if len(ids) > 0 {
 		if err := s.moveBroker(ids[0], host, port); err != nil {
+			return false, err
+		}
+		if err := s.esp32Broker(ids[0], host, port); err != nil {
 			return false, err
 		}
 		return false, s.seedRules(ids[0])
@@ -160,30 +173,28 @@ func deviceDefaults() map[string]any {
 // create makes the broker with its subscriptions in one transaction (one
 // create with x2many commands), subscribes them, then adds the signals.
 func (s seeder) create(host string, port int) error {
-	subs := make([]any, len(Subscriptions))
-	for i, sub := range Subscriptions {
-		subs[i] = []any{int64(0), int64(0), map[string]any{"topic": sub.Topic, "qos": sub.QoS}}
+	var subs []any
+	for _, sub := range Subscriptions {
+		if sub.Topic != ESP32Filter {
+			subs = append(subs, []any{int64(0), int64(0), map[string]any{"topic": sub.Topic, "qos": sub.QoS}})
+		}
 	}
-	res, err := s.call("mqtt.broker", "create", []any{map[string]any{
+	bvals := map[string]any{
 		// MQTT 5, which the embedded broker speaks: commands to the lamp
 		// carry Response Topic and Correlation Data, and history rows the
 		// devices' properties.
 		"name": BrokerName, "url_scheme": "mqtt://", "host": host, "port": strconv.Itoa(port), "protocol": "MQTTv5",
 		"note":             "Created by --demo: the simulated devices publish to the embedded broker. Delete it to stop the demo data.",
 		"subscription_ids": subs,
-	}}, nil)
+	}
+	for k, v := range deviceDefaults() { // discovery is opt-in: the demo opts in
+		bvals[k] = v
+	}
+	brokerID, err := s.createBroker(bvals)
 	if err != nil {
 		return err
 	}
-	brokerID, ok := res.(int64)
-	if !ok {
-		return fmt.Errorf("demo: mqtt.broker.create returned %T", res)
-	}
-	subIDs, err := s.ids("mqtt.subscription", []any{[]any{"broker_id", "=", brokerID}}, nil)
-	if err != nil {
-		return err
-	}
-	if _, err := s.call("mqtt.subscription", "subscribe_mqtt", []any{toAny(subIDs)}, nil); err != nil {
+	if err := s.esp32Broker(brokerID, host, port); err != nil {
 		return err
 	}
 	vals := make([]any, 0, len(signals))
@@ -201,6 +212,85 @@ func (s seeder) create(host string, port int) error {
 		return err
 	}
 	return s.seedRules(brokerID)
+}
+
+// createBroker creates a broker with its subscriptions (x2many commands
+// in vals) and subscribes them.
+func (s seeder) createBroker(vals map[string]any) (int64, error) {
+	res, err := s.call("mqtt.broker", "create", []any{vals}, nil)
+	if err != nil {
+		return 0, err
+	}
+	brokerID, ok := res.(int64)
+	if !ok {
+		return 0, fmt.Errorf("demo: mqtt.broker.create returned %T", res)
+	}
+	subIDs, err := s.ids("mqtt.subscription", []any{[]any{"broker_id", "=", brokerID}}, nil)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := s.call("mqtt.subscription", "subscribe_mqtt", []any{toAny(subIDs)}, nil); err != nil {
+		return 0, err
+	}
+	return brokerID, nil
+}
+
+// esp32Broker makes sure the ESP32 broker exists on host:port: moved
+// there on a later start, else created with seed 002's device topics and
+// the ESP32 subscription. A demo database from before it had that
+// subscription on the demo broker (mainID): it moves over, or every ESP32
+// message would be stored twice.
+func (s seeder) esp32Broker(mainID int64, host string, port int) error {
+	inactive := map[string]any{"context": map[string]any{"active_test": false}}
+	ids, err := s.ids("mqtt.broker", []any{[]any{"name", "=", ESP32BrokerName}}, inactive)
+	if err != nil {
+		return err
+	}
+	if len(ids) > 0 {
+		return s.moveTo(ids[0], host, port)
+	}
+	old, err := s.ids("mqtt.subscription", []any{[]any{"broker_id", "=", mainID}, []any{"topic", "=", ESP32Filter}}, inactive)
+	if err != nil {
+		return err
+	}
+	if len(old) > 0 {
+		if _, err := s.call("mqtt.subscription", "unlink", []any{toAny(old)}, nil); err != nil {
+			return err
+		}
+	}
+	var qos int64
+	for _, sub := range Subscriptions {
+		if sub.Topic == ESP32Filter {
+			qos = sub.QoS
+		}
+	}
+	_, err = s.createBroker(map[string]any{
+		"name": ESP32BrokerName, "url_scheme": "mqtt://", "host": host, "port": strconv.Itoa(port), "protocol": "MQTTv5",
+		"note": "Created by --demo: the simulated ESP32 publishes seed 002's /homecontrol/device/data/<id>, which the demo broker's " +
+			"device topics (seed 004's) do not match; this record has seed 002's.",
+		"device_discovery": true, "device_telemetry_topic": "/homecontrol/device/data/{id}", "device_config_topic": "/homecontrol/device/config",
+		"device_info_topic": "", "device_event_topic": "", "device_action_topic": "", "device_availability_topic": "",
+		"device_request_topic": "", "device_response_topic": "",
+		"subscription_ids": []any{[]any{int64(0), int64(0), map[string]any{"topic": ESP32Filter, "qos": qos}}},
+	})
+	return err
+}
+
+// moveTo points broker id at host:port when it is elsewhere.
+func (s seeder) moveTo(id int64, host string, port int) error {
+	res, err := s.call("mqtt.broker", "read", []any{[]any{id}, []any{"host", "port"}}, nil)
+	if err != nil {
+		return err
+	}
+	if recs, ok := res.([]*models.Dict); ok && len(recs) == 1 {
+		h, _ := recs[0].Get("host")
+		p, _ := recs[0].Get("port")
+		if h == host && p == strconv.Itoa(port) {
+			return nil
+		}
+	}
+	_, err = s.call("mqtt.broker", "write", []any{[]any{id}, map[string]any{"host": host, "port": strconv.Itoa(port)}}, nil)
+	return err
 }
 
 func toAny(ids []int64) []any {

@@ -117,15 +117,27 @@ export function parseHash(hash) {
 
 let lastHash = '';
 let routing = 0;
+// discardPrompt is the open "Discard them?" dialog. One at a time:
+// navigating again while it is open (a second menu click, Back) opened a
+// second one over it; now the open one answers for the latest address.
+let discardPrompt = null;
 
 async function route() {
-  const hash = location.hash;
-  if (current && current.isDirty && current.isDirty() && hash !== lastHash) {
-    if (!(await confirmDialog('Your changes are not saved. Discard them?', { ok: 'Discard' }))) {
+  if (discardPrompt && location.hash !== lastHash) return;
+  if (current && current.isDirty && current.isDirty() && location.hash !== lastHash) {
+    discardPrompt = confirmDialog('Your changes are not saved. Discard them?', { ok: 'Discard' });
+    let discard = false;
+    try {
+      discard = await discardPrompt;
+    } finally {
+      discardPrompt = null;
+    }
+    if (!discard) {
       history.replaceState(history.state, '', lastHash || '#/');
       return;
     }
   }
+  const hash = location.hash; // the latest navigation, if several came while the dialog was open
   lastHash = hash;
   const mine = ++routing;
   const r = parseHash(hash);

@@ -8,7 +8,7 @@ const tones = {
   success: 'success', connected: 'success', subscribed: 'success', start: 'success', online: 'success', true: 'success',
   fail: 'danger', error: 'danger', disconnected: 'danger',
   connecting: 'warning', reconnecting: 'warning', subscribing: 'warning',
-  stop: 'muted', stopped: 'muted', unknown: 'muted', unsubscribed: 'muted', offline: 'muted', false: 'muted',
+  stop: 'muted', stopped: 'muted', stopped_ok: 'muted', stopped_fail: 'danger', unknown: 'muted', unsubscribed: 'muted', offline: 'muted', false: 'muted',
   send: 'info', receive: 'primary',
   pending: 'warning', sent: 'info', succeeded: 'success', failed: 'danger', timed_out: 'danger', done: 'success',
 };

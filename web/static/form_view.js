@@ -272,6 +272,10 @@ export function formView(ctx) {
       h('div', { class: 'form-input' }, link || ed.el,
         !ro && isSecret(name, f) && id ? h('small', { class: 'muted', text: 'Stored; never shown. Type to replace it.' }) : null,
         hint ? h('small', { class: 'muted field-hint', 'data-testid': `field-hint-${name}`, text: hint }) : null,
+        // form.helpInline: fields whose help matters before anyone hovers
+        // the label (what a switch subscribes), shown under the field.
+        (form.helpInline || []).includes(name) && f.help
+          ? h('small', { class: 'muted field-help', 'data-testid': `field-help-${name}`, text: f.help }) : null,
         h('div', { class: 'field-error', 'data-testid': `field-error-${name}` })));
   }
 

@@ -46,7 +46,7 @@ export function listView(ctx) {
   let pins = pinnedFrom(q, fields); // eq.<field>=<value> (pinned.js)
   let total = 0;
   let seq = 0; // drops answers of superseded loads
-  let pendingLive = 0;
+  let liveSince = 0; // the newest id of the action when the list loaded
   let isFresh = () => false; // set by each load: notes before it are in it
   const offs = [];
 
@@ -214,7 +214,6 @@ export function listView(ctx) {
     const mine = ++seq;
     saveState();
     renderHead();
-    pendingLive = 0;
     liveBanner.classList.add('hidden');
     errors.replaceChildren();
     el.classList.add('loading');
@@ -295,9 +294,36 @@ export function listView(ctx) {
   }
 
   // liveKeys reads what freshness compares (the list's columns may not
-  // include payload or direction): the newest rows of the action.
-  function liveKeys() {
-    return orm.searchRead(action.model, action.domain || [], noteFields, { limit: 50 });
+  // include payload or direction): the newest rows of the action. It
+  // also notes the newest id, from which the banner counts.
+  async function liveKeys() {
+    const [rows, newest] = await Promise.all([
+      orm.searchRead(action.model, action.domain || [], noteFields, { limit: 50 }),
+      orm.searchRead(action.model, action.domain || [], ['id'], { limit: 1, order: 'id desc' }),
+    ]);
+    liveSince = newest.length ? newest[0].id : 0;
+    return rows;
+  }
+
+  // recountLive shows in the banner how many rows matching the list's
+  // current domain (search, filters, pins) arrived since it loaded. The
+  // server counts them: a note says nothing of many fields a search may
+  // name, and counting every note showed messages the search excludes.
+  // One count at a time, at most one more queued.
+  let counting = null;
+  let recount = false;
+  function recountLive() {
+    if (counting) { recount = true; return; }
+    const mine = seq;
+    counting = orm.searchCount(action.model, and([domain(), [['id', '>', liveSince]]])).then((n) => {
+      if (mine !== seq) return;
+      liveBanner.dataset.count = String(n);
+      liveBanner.textContent = `${n} new message${n === 1 ? '' : 's'} — refresh`;
+      liveBanner.classList.toggle('hidden', n === 0);
+    }, () => {}).finally(() => {
+      counting = null;
+      if (recount) { recount = false; recountLive(); }
+    });
   }
 
   // --- Live rows (action.live): the bus notes the action declares are
@@ -318,9 +344,7 @@ export function listView(ctx) {
       if (!p || (live.match && !live.match(p)) || !pinnedMatch(pins, p) || !isFresh(p)) return;
       const plain = !state.search && state.active.size === 0 && !state.groupBy && !state.order && state.offset === 0;
       if (!plain) {
-        pendingLive++;
-        liveBanner.textContent = `${pendingLive} new message${pendingLive === 1 ? '' : 's'} — refresh`;
-        liveBanner.classList.remove('hidden');
+        recountLive();
         return;
       }
       const rec = noteRecord(p, fields, (model, id) => nameCache.get(`${model}:${id}`));

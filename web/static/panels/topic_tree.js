@@ -31,9 +31,11 @@ export function historyHref(action, brokerID, topic) {
 /**
  * topicTree is the form panel of a broker: opts {title, testid, method
  * (the tree's: prefix, depth, search), history (the action a topic
- * opens), live {channel, type}}.
+ * opens), live {channel, type}, publish ({model, id, record, topic})
+ * (optional: each node gets a Publish button opening it with its path)}.
  */
-export function topicTree({ model, id, opts }) {
+export function topicTree({ model, id, record: initial, opts }) {
+  let record = initial || {};
   addStyle();
   const testid = opts.testid || 'topic-tree';
   const nodes = new Map(); // path -> node state, for the live updates
@@ -70,8 +72,14 @@ export function topicTree({ model, id, opts }) {
     st.retain = h('span', { class: 'badge badge-warning tt-retain hidden', 'data-testid': `${testid}-retain`, text: 'retained' });
     st.payload = h('span', { class: 'mono tt-payload', 'data-testid': `${testid}-payload` });
     st.time = h('span', { class: 'muted small tt-time', 'data-testid': `${testid}-time` });
+    // Publish to this topic (or level) without typing it.
+    const publish = opts.publish ? h('button', {
+      type: 'button', class: 'btn btn-sm tt-publish', 'data-testid': `${testid}-publish`, text: 'Publish',
+      title: `Publish to ${n.path}`, 'aria-label': `Publish to ${n.path}`,
+      onclick: () => opts.publish({ model, id, record, topic: n.path }),
+    }) : null;
     st.li = h('li', { class: 'tt-node', role: 'treeitem', 'aria-expanded': n.has_children ? 'false' : false, 'data-testid': `${testid}-node`, 'data-path': n.path },
-      h('div', { class: 'tt-row' }, toggle, name, st.count, st.retain, st.payload, st.time));
+      h('div', { class: 'tt-row' }, toggle, name, st.count, st.retain, st.payload, st.time, publish));
     st.toggle = toggle;
     paint(st);
     nodes.set(n.path, st);
@@ -189,6 +197,7 @@ export function topicTree({ model, id, opts }) {
   if (id) loadRoot();
   return {
     el,
+    update: (r) => { record = r || record; },
     destroy: () => {
       clearTimeout(pending);
       off();

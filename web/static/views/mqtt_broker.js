@@ -9,6 +9,9 @@ import { publishDialog } from '../publish_dialog.js';
 import { purgeBrokerButton } from './history_purge.js';
 
 const notSuccess = (r) => r.connection_status !== 'success';
+// status is the one status shown (mqtt.broker.status: the listener's live
+// state, else the last Connect check); the two fields it derives from
+// stay searchable for the filters and group-bys.
 // The fields that decide where the broker's secrets go: the server clears
 // the secrets when one changes and they are not typed again.
 const target = ['url_scheme', 'host', 'port', 'tls_server_name', 'ca_cert', 'tls_insecure', 'ws_path'];
@@ -18,23 +21,23 @@ const historyAction = (r) => (r.direction === 'send' ? 'send-history' : 'receive
 registerView({
   model: 'mqtt.broker',
   actions: {
-    'mqtt.broker': { title: 'Brokers', menu: ['MQTT Brokers', 'Configuration'] },
+    // The list's status follows the listener live.
+    'mqtt.broker': { title: 'Brokers', menu: ['MQTT Brokers', 'Configuration'], refreshOn: { channel: listener.channel, type: listener.state } },
   },
   create: true, delete: true, edit: true,
   deleteNote: 'Their message history and devices are deleted with them; their subscriptions and signals must be deleted first.',
   list: {
-    columns: ['name', 'username', 'client_id', 'host', 'port', 'keepalive', 'connection_status', 'listener_state'],
+    columns: ['name', 'username', 'client_id', 'host', 'port', 'keepalive', 'status'],
     search: ['name', 'host', 'client_id', 'username'],
     filters: [
       { name: 'listening', label: 'Listening', domain: [['listener_state', '=', 'connected']], group: 'state' },
       { name: 'failing', label: 'Failing', domain: ['|', ['connection_status', '=', 'fail'], ['listener_state', '=', 'error']], group: 'state' },
     ],
     groupBy: ['connection_status', 'listener_state', 'host', 'url_scheme'],
-    widgets: { connection_status: 'badge', listener_state: 'badge' },
+    widgets: { status: 'badge' },
   },
   form: {
     title: 'name',
-    statusbar: 'connection_status',
     // Subscriptions and signals keep a broker from being deleted (their
     // broker_id is ondelete restrict, as in the addon): Delete names and
     // counts them and deletes them first. Its history and devices go
@@ -54,10 +57,10 @@ registerView({
     groups: [
       { title: 'Broker', fields: ['name', 'url_scheme', 'host', 'port', 'clean_session', 'active'] },
       { title: 'Client', fields: ['client_id', 'shared_group', 'username', 'password', 'keepalive', 'protocol', 'session_expiry_interval', 'receive_maximum'] },
-      { title: 'Status', fields: ['connect_timeout', 'connection_status', 'connection_message', 'listener_state', 'last_connected', 'last_error'] },
+      { title: 'Status', fields: ['status', 'connection_message', 'last_connected', 'last_error', 'connect_timeout'] },
       {
         title: 'Devices',
-        fields: ['device_discovery', 'device_info_topic', 'device_telemetry_topic', 'device_event_topic',
+        fields: ['device_discovery', 'device_discovery_filters', 'device_info_topic', 'device_telemetry_topic', 'device_event_topic',
           'device_action_topic', 'device_config_topic', 'device_availability_topic', 'device_request_topic', 'device_response_topic'],
       },
       { title: 'TLS', collapsed: true, fields: ['ca_cert', 'client_cert', 'client_key', 'tls_server_name', 'tls_insecure'] },
@@ -76,7 +79,8 @@ registerView({
       when: (v, saved = {}) => Boolean(saved.id) && target.some((f) => (v[f] || false) !== (saved[f] || false))
         && secrets.some((f) => v[f] === undefined || v[f] === false),
     }],
-    widgets: { will_qos: qosWidget },
+    widgets: { will_qos: qosWidget, status: 'badge' },
+    helpInline: ['device_discovery'],
     readonly: { ...v5Only(['session_expiry_interval', 'receive_maximum'], (r) => r.protocol), ...v3Only(['store_type', 'store_dir'], (r) => r.protocol) },
     invisible: {
       store_dir: (r) => r.store_type !== 'file',
@@ -107,6 +111,8 @@ registerView({
       {
         panel: topicTree, title: 'Topics', testid: 'topic-tree', method: 'get_topic_tree', history: 'received-history',
         live: { channel: realtime.channel, type: realtime.message },
+        // A node's Publish opens the broker's Publish dialog on its topic.
+        publish: (ctx) => publishDialog({ ...ctx, button: { method: 'action_publish' } }),
       },
     ],
   },
