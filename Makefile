@@ -5,8 +5,9 @@ BIN      := bin/odoo-iot-mqtt
 GO       ?= go
 FUZZTIME ?= 5s
 RUN_ARGS ?=
+FUZZ     := fuzz-xmlrpc fuzz-domain fuzz-topic fuzz-rules
 
-.PHONY: build run test vet fuzz bench clean
+.PHONY: build run test vet volume fuzz $(FUZZ) bench clean
 
 build:
 	$(GO) build -o $(BIN) ./server
@@ -21,15 +22,30 @@ vet:
 # The suite: vet and format, every test under the race detector, the
 # volume tests (built without -race: orm_engine_volume_test.go), then each
 # fuzz target briefly on top of its committed seeds.
-test: vet
-	$(GO) test -race -count=1 -timeout=20m ./...
-	$(GO) test -count=1 -run='^TestEngineManyIDs$$' ./models
-	$(MAKE) fuzz
+#
+# SLOW lists the packages whose tests take minutes, first: go test starts
+# packages in the order given, so the longest ones start at once and the
+# short ones fill the other core beside them instead of leaving the
+# longest running alone at the end. The volume test and the fuzz targets
+# are independent builds: they run side by side (-j).
+SLOW := ./server/ ./listener/ ./models/rules/ ./models/mqtt/ ./models/ ./models/iotdevice/
 
-fuzz:
+test: vet
+	$(GO) test -race -count=1 -timeout=20m $(SLOW) ./...
+	$(MAKE) -j2 --output-sync=target volume fuzz
+
+volume:
+	$(GO) test -count=1 -run='^TestEngineManyIDs$$' ./models
+
+fuzz: $(FUZZ)
+
+fuzz-xmlrpc:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeCall$$' -fuzztime=$(FUZZTIME) ./rpc/xmlrpc
+fuzz-domain:
 	$(GO) test -run='^$$' -fuzz='^FuzzParseDomain$$' -fuzztime=$(FUZZTIME) ./models
+fuzz-topic:
 	$(GO) test -run='^$$' -fuzz='^FuzzMatch$$' -fuzztime=$(FUZZTIME) ./internal/topic
+fuzz-rules:
 	$(GO) test -run='^$$' -fuzz='^FuzzValidJSON$$' -fuzztime=$(FUZZTIME) ./models/rules
 
 bench:
