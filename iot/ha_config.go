@@ -234,7 +234,7 @@ func ParseHAConfig(t string, payload []byte) (HAEntity, HADevice, error) {
 	if dev.Identifier == "" {
 		return HAEntity{}, HADevice{}, haErr("no device identifier")
 	}
-	e.Sensor = sensorName(e, dev.Name)
+	e.Sensor = SensorName(e, dev.Name)
 	return e, dev, nil
 }
 
@@ -401,10 +401,11 @@ func firstNonEmpty(ss ...string) string {
 	return ""
 }
 
-// sensorName is the entity's key in last_values: its name without the
+// SensorName is the entity's key in last_values: its name without the
 // device's name in front ("Kitchen Temperature" of device "Kitchen" is
-// "Temperature"), else its object id.
-func sensorName(e HAEntity, device string) string {
+// "Temperature"), else its object id. A config whose device block has
+// no name is named again with the device's name once known.
+func SensorName(e HAEntity, device string) string {
 	n := strings.TrimSpace(e.Name)
 	if device != "" {
 		if r, ok := strings.CutPrefix(n, device); ok && strings.TrimSpace(r) != "" {

@@ -145,7 +145,10 @@ func (e HAEntity) State(payload []byte) (any, bool) {
 		if f, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
 			return f, true
 		}
-		return s, s != ""
+		if s == "" {
+			return nil, false
+		}
+		return s, true
 	}
 	switch v.(type) {
 	case float64, bool:

@@ -91,14 +91,22 @@ func (b *deviceBatch) applyHA(bm *batchMessage) (values bool) {
 	bm.data = map[string]any{"topic": m.Topic}
 	switch {
 	case h.config != nil:
-		bm.data["kind"], bm.data["value"], bm.data["entity"] = "ha_config", h.config.Sensor, h.config.Key
-		st.ha[h.config.Key] = *h.config
-		b.haEntitiesChanged(p)
 		d := h.dev
 		if name := safeText(d.Name); name != "" && (st.name == st.identifier || st.name == "") {
 			st.name = name
 			p.set("name", name)
 		}
+		e := *h.config
+		if d.Name == "" && st.name != st.identifier {
+			e.Sensor = iot.SensorName(e, st.name)
+		}
+		bm.data["kind"], bm.data["value"], bm.data["entity"] = "ha_config", e.Sensor, e.Key
+		if old, had := st.ha[e.Key]; had && old.Sensor != e.Sensor {
+			delete(st.values, old.Sensor)
+			values = true
+		}
+		st.ha[e.Key] = e
+		b.haEntitiesChanged(p)
 		for field, v := range map[string]string{"manufacturer": d.Manufacturer, "device_model": d.Model, "software_version": d.Version} {
 			if v != "" {
 				p.set(field, safeText(v))
