@@ -15,6 +15,7 @@ import (
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/iotdevice"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/modelstest"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
 
 // haFixture is one file of testdata/ha: a device's discovery configs as
@@ -294,6 +295,39 @@ func TestHADiscoveryFollowsDeviceDiscovery(t *testing.T) {
 		}
 		if topics, _ := r.Devices.HATopics(context.Background(), f.broker); len(topics) != 0 {
 			t.Errorf("HATopics with discovery off: %v", topics)
+		}
+	})
+}
+
+// TestHADiscoverySensorSeries: a discovered sensor's chart is the series
+// of its state topic, read by its value template (Tasmota's SENSOR
+// carries several sensors).
+func TestHADiscoverySensorSeries(t *testing.T) {
+	forEachDB(t, func(t *testing.T, r *app) {
+		hf := readHAFixture(t, "tasmota.json")
+		f := newDeviceFixture(t, r, nil)
+		f.ingest(hf.configMessages(f)...)
+		f.ingest(hf.stateMessages(f)...)
+		ctx := context.Background()
+		base := time.Date(2026, 5, 6, 10, 0, 0, 0, time.UTC)
+		var rows []mqtt.HistoryRow
+		for i, p := range []string{`{"BME280":{"Temperature":20},"ENERGY":{"Power":30}}`, `{"BME280":{"Temperature":22},"ENERGY":{"Power":50}}`} {
+			rows = append(rows, mqtt.HistoryRow{BrokerID: f.broker, Topic: "tele/tasmota_5C3D1A/SENSOR", Payload: []byte(p), Direction: "receive", Timestamp: base.Add(secondsN(10 * (i + 1)))})
+		}
+		if err := r.MQTT.InsertHistory(ctx, rows); err != nil {
+			t.Fatal(err)
+		}
+		kw := map[string]any{"start": "2026-05-06 10:00:00", "end": "2026-05-06 11:00:00", "interval_seconds": int64(3600)}
+		got := f.exec(models.AdminUID, "iot.device", "get_sensor_series", []any{[]any{f.device("5C3D1A")["id"]}}, kw).([]any)
+		avg := map[string]any{}
+		for _, sv := range got[0].(map[string]any)["sensors"].([]any) {
+			s := sv.(map[string]any)
+			if pts := s["series"].(map[string]any)["points"].([]any); len(pts) == 1 {
+				avg[s["sensor"].(string)] = pts[0].(map[string]any)["avg"]
+			}
+		}
+		if avg["BME280 Temperature"] != 21.0 || avg["ENERGY Power"] != 40.0 {
+			t.Errorf("averages %v, want BME280 Temperature 21, ENERGY Power 40", avg)
 		}
 	})
 }
