@@ -3,8 +3,11 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,6 +111,17 @@ func TestPythonHADiscovery(t *testing.T) {
 				rec, _ = read()
 				return rec != nil && rec["connected"] == false
 			})
+
+			// Both configs counted as stored in /metrics.
+			resp, err := http.Get(srv.url() + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if want := `odoo_iot_mqtt_ha_discovery_configs_total{outcome="stored"} 2`; !strings.Contains(string(body), want) {
+				t.Errorf("/metrics lacks %s", want)
+			}
 
 			dev.send("QUIT")
 			if err := dev.wait(30 * time.Second); err != nil {
