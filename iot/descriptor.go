@@ -17,6 +17,9 @@ type Device struct {
 	Resources    []string       // sensors and actuators it reports on
 	Actions      []string       // actions it obeys; empty: unknown
 	Info         map[string]any // the descriptor as received; nil without one
+	// HA are the entities Home Assistant's MQTT discovery announced for
+	// the device (ha_config.go); nil for other devices.
+	HA []HAEntity
 
 	// Patterns are the device's broker's topics, to address it.
 	Patterns Patterns

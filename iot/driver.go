@@ -81,8 +81,9 @@ func NewRegistry(drivers ...Driver) *Registry {
 	return r
 }
 
-// DefaultRegistry has the smart-object driver, then the generic one.
-func DefaultRegistry() *Registry { return NewRegistry(SmartObject{}, Generic{}) }
+// DefaultRegistry has the Home Assistant discovery driver (devices with
+// discovered entities), the smart-object driver, then the generic one.
+func DefaultRegistry() *Registry { return NewRegistry(HomeAssistant{}, SmartObject{}, Generic{}) }
 
 // Driver returns the first driver that supports d.
 func (r *Registry) Driver(d Device) Driver {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mqttmodel "github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
@@ -47,6 +48,12 @@ type daemon struct {
 
 	mu   sync.Mutex
 	sess *session // the live connection; nil while not connected
+
+	// ctx is run's context (set before it starts), for the work done on
+	// its behalf elsewhere; haTopics the broker's discovered Home
+	// Assistant topics (devices.go).
+	ctx      context.Context
+	haTopics atomic.Pointer[map[string]bool]
 }
 
 func newDaemon(s *Service, cfg brokerSetup, e *entry, cancel context.CancelCauseFunc) *daemon {

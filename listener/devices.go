@@ -40,13 +40,55 @@ const deviceQoS = 1
 // logged once per interval.
 const maxDevicePayload = 4 << 10
 
-// isDevice reports whether a topic is one of the broker's device topics.
+// isDevice reports whether a topic is one of the broker's device topics,
+// Home Assistant discovery's included.
 func (d *daemon) isDevice(topic string) bool {
 	if !d.cfg.Devices.Discovery {
 		return false
 	}
-	_, ok := d.cfg.Devices.Patterns.Match(topic)
-	return ok
+	if d.cfg.Devices.IsDevice(topic) {
+		return true
+	}
+	ha := d.haTopics.Load()
+	return ha != nil && (*ha)[topic]
+}
+
+// Home Assistant discovery: the discovered entities' state and
+// availability topics are device filters too. The daemon reads them when
+// it connects, and again when ingestion says they changed
+// (iotdevice.Addon.OnHATopics), subscribing the new ones.
+
+// loadHATopics reads the broker's discovered topics.
+func (d *daemon) loadHATopics(ctx context.Context) {
+	if !d.cfg.Devices.HADiscovery() {
+		return
+	}
+	topics, err := d.s.iot.HATopics(ctx, d.cfg.ID)
+	if err != nil {
+		d.log.Warn("Unable to load the Home Assistant discovery topics", slog.Any("error", err))
+		return
+	}
+	set := make(map[string]bool, len(topics))
+	for _, t := range topics {
+		set[t] = true
+	}
+	d.haTopics.Store(&set)
+}
+
+// haTopicsChanged is the iot addon's OnHATopics hook: the broker's
+// daemon, when it runs here, subscribes its new topics (on a helper
+// goroutine: the hook must not block ingestion).
+func (s *Service) haTopicsChanged(brokerID int64) {
+	d := s.daemons.running(brokerID)
+	if d == nil || d.ctx == nil {
+		return
+	}
+	s.goHelper(func() {
+		d.loadHATopics(d.ctx)
+		if sess := d.current(); sess != nil {
+			d.syncDevices(d.ctx, sess, d.routes.load().subs)
+		}
+	})
 }
 
 // wantedDeviceFilters are the device filters no user subscription
@@ -56,7 +98,13 @@ func (d *daemon) wantedDeviceFilters(subs []mqttmodel.SubscriptionConfig) []stri
 		return nil
 	}
 	var out []string
-	for _, f := range d.cfg.Devices.Patterns.Filters() {
+	all := d.cfg.Devices.Filters()
+	if ha := d.haTopics.Load(); ha != nil {
+		for t := range *ha {
+			all = append(all, t)
+		}
+	}
+	for _, f := range all {
 		covered := false
 		for _, s := range subs {
 			covered = covered || topic.Covers(s.Topic, f)

@@ -69,8 +69,10 @@ func TestDeviceDiscovery(t *testing.T) {
 			h.call("mqtt.service", "start_mqtt_service")
 			h.waitConnected(b, start)
 
-			// Only the device filters no subscription covers.
-			if got := h.deviceFilters(b); fmt.Sprint(got) != "[device/+/availability device/+/event device/+/response/+]" {
+			// Only the device filters no subscription covers, and Home
+			// Assistant discovery's configs.
+			const ha = " homeassistant/+/+/+/config homeassistant/+/+/config"
+			if got := h.deviceFilters(b); fmt.Sprint(got) != "[device/+/availability device/+/event device/+/response/+"+ha+"]" {
 				t.Errorf("device filters subscribed: %v", got)
 			}
 
@@ -115,7 +117,7 @@ func TestDeviceDiscovery(t *testing.T) {
 			// Without the user's device/+/info, discovery still gets
 			// descriptors.
 			h.call("mqtt.subscription", "unsubscribe", []any{info})
-			if got := h.deviceFilters(b); fmt.Sprint(got) != "[device/+/availability device/+/event device/+/info device/+/response/+]" {
+			if got := h.deviceFilters(b); fmt.Sprint(got) != "[device/+/availability device/+/event device/+/info device/+/response/+"+ha+"]" {
 				t.Errorf("device filters after the info subscription went: %v", got)
 			}
 			other := testmqtt.Connect(t, mq.URL(), "dev-thermo-9", nil)
@@ -129,9 +131,9 @@ func TestDeviceDiscovery(t *testing.T) {
 			}
 
 			// A subscription covering every device topic replaces the
-			// device filters.
+			// device filters (not the discovery configs').
 			all := h.subscription(b, "device/#", 1)
-			if got := h.deviceFilters(b); len(got) != 0 {
+			if got := h.deviceFilters(b); fmt.Sprint(got) != "["+ha[1:]+"]" {
 				t.Errorf("device filters beside device/#: %v", got)
 			}
 			testmqtt.Publish(t, other, "device/thermo-9/availability", 1, false, "offline")

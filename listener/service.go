@@ -166,6 +166,9 @@ func New(store *mqttmodel.Addon, iot *iotdevice.Addon, opts Options) *Service {
 	if s.deviceIngest == nil {
 		s.deviceIngest = iot.IngestDeviceMessages
 	}
+	if iot != nil {
+		iot.OnHATopics(s.haTopicsChanged)
+	}
 	s.m = newMetrics(opts.Metrics, func() float64 { return float64(len(s.queue)) }, func() float64 { return float64(s.gate.size()) },
 		s.devices.size, s.rules.size, s.log)
 	s.base, s.baseCancel = context.WithCancelCause(context.Background())
@@ -380,6 +383,7 @@ func (s *Service) startDaemon(cfg brokerSetup) {
 	e := s.daemons.entry(cfg.ID, cfg.Name)
 	ctx, cancel := context.WithCancelCause(s.base)
 	d := newDaemon(s, cfg, e, cancel)
+	d.ctx = ctx
 	s.daemons.setDaemon(e, d, nil)
 	s.wg.Go(func() { d.run(ctx) })
 }

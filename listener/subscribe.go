@@ -143,6 +143,7 @@ func (d *daemon) subscribeAll(ctx context.Context, sess *session) {
 	d.routes.setSubscriptions(subs)
 	// A Subscribe or Unsubscribe meanwhile syncs the device filters after
 	// this has recorded them.
+	d.loadHATopics(ctx)
 	sess.devices.sync.Lock()
 	defer sess.devices.sync.Unlock()
 	devices := d.wantedDeviceFilters(subs)

@@ -142,6 +142,7 @@ func (a *app) openStore(ctx context.Context) error {
 	}
 	a.mqttAddon = mqtt.New(mqtt.Options{Control: a.brokerControl, HistoryPartition: models.Grain(a.cfg.HistoryPartition)})
 	a.iotAddon = iotdevice.New(a.mqttAddon, iotdevice.Options{})
+	registerHAMetrics(a.metrics, a.iotAddon)
 	a.rules = rules.New(a.mqttAddon, a.iotAddon, rules.Options{})
 	a.reg, err = models.New(models.Options{DB: db, Dialect: dialect, Logger: a.log, Notifier: a.bus, Cipher: keys},
 		a.mqttAddon, a.iotAddon, a.rules)

@@ -83,3 +83,58 @@ func TestBrowserDeviceCharts(t *testing.T) {
 		until(`!`+hpanel+`.dataset.loading && `+hist+`.dataset.count === "6"`))
 	noPageErrors(t, b)
 }
+
+// TestBrowserHistoryGroupChart: Received History grouped by topic has a
+// Chart per topic group: a JSON topic charted by the path guessed from
+// its newest payload, with its numeric paths suggested; another path
+// picked; a text topic says it has no numbers; the ranges reload it.
+func TestBrowserHistoryGroupChart(t *testing.T) {
+	e := startAdmin(t, 1280, 1000)
+	b, o := e.b, e.o
+	broker := o.create("mqtt.broker", map[string]any{"name": "Plant", "host": testmqtt.Host, "port": strconv.Itoa(e.mq.Port())})
+	sub := o.create("mqtt.subscription", map[string]any{"broker_id": broker, "topic": "plant/#", "qos": 1})
+	o.call("mqtt.subscription", "subscribe_mqtt", []any{[]any{sub}}, nil)
+	o.call("mqtt.service", "start_mqtt_service", nil, nil)
+	testkit.Eventually(t, 15*time.Second, "the subscription to be subscribed", func() bool {
+		return o.count("mqtt.subscription", []any{[]any{"subscribed", "=", true}}) == 1
+	})
+	c := testmqtt.Connect(t, e.mq.URL(), "group-chart", nil)
+	for i, v := range []string{"20.5", "21", "22.5", "23"} {
+		testmqtt.Publish(t, c, "plant/line-1/meter", 1, false, fmt.Sprintf(`{"temperature": %s, "energy": {"power": %d}, "state": "run"}`, v, 100+i))
+	}
+	testmqtt.Publish(t, c, "plant/line-1/status", 1, false, "running")
+	testkit.Eventually(t, 15*time.Second, "the 5 messages stored", func() bool {
+		return o.count("mqtt.signal.history", []any{[]any{"topic", "like", "plant/line-1/%"}}) == 5
+	})
+	e.logIn(t, "")
+	group := func(topic string) string {
+		return fmt.Sprintf(`[...document.querySelectorAll("[data-testid=group-row]")].find((r) => r.querySelector("[data-testid=group-label]").textContent === %q)`, topic)
+	}
+	chart := `document.querySelector("[data-testid=group-panel-row] [data-testid=history-chart]")`
+	panel := `document.querySelector("[data-testid=group-panel-row] [data-testid=history-chart-panel]")`
+	loaded := func(count int) chromedp.Action {
+		return until(fmt.Sprintf(`%s && !%s.dataset.loading && %s.dataset.count === "%d"`, panel, panel, chart, count))
+	}
+	b.run(t, "Received History grouped by topic", chromedp.Navigate(e.srv.url()+"/web#/received-history?g=topic"), listLoaded("received-history"),
+		until(group("plant/line-1/meter")+` && `+group("plant/line-1/status")+`.querySelector("[data-testid=group-panel]") !== null`))
+	b.run(t, "the meter's chart", chromedp.Evaluate(group("plant/line-1/meter")+`.querySelector("[data-testid=group-panel]").click()`, nil),
+		loaded(4),
+		until(`document.querySelector("[data-testid=group-panel-row] [data-testid=history-chart-path]").value === "temperature"`),
+		until(chart+`.querySelector("[data-testid=chart-ymax]").textContent.startsWith("23")`),
+		until(`[...document.querySelectorAll("[data-testid=group-panel-row] [data-testid=history-chart-paths] option")].map((o) => o.value).join() === "temperature,energy.power"`),
+		// The group did not expand: the button is the chart's, not the row's.
+		until(group("plant/line-1/meter")+`.getAttribute("aria-expanded") === "false"`))
+	b.screenshot(t, "browser-charts-05-history-group-chart")
+	b.run(t, "another path", fill(`[data-testid=group-panel-row] [data-testid=history-chart-path]`, "energy.power"), loaded(4),
+		until(chart+`.querySelector("[data-testid=chart-ymax]").textContent.startsWith("103")`))
+	for _, rng := range []int{900, 86400, 604800, 3600} {
+		b.run(t, fmt.Sprintf("range %d", rng), click(fmt.Sprintf(`[data-testid=group-panel-row] button[data-range="%d"]`, rng)), loaded(4),
+			until(fmt.Sprintf(`document.querySelector('[data-testid=group-panel-row] button[data-range="%d"]').getAttribute("aria-pressed") === "true"`, rng)))
+	}
+	b.screenshot(t, "browser-charts-06-history-group-chart-power")
+	b.run(t, "closed again", chromedp.Evaluate(group("plant/line-1/meter")+`.querySelector("[data-testid=group-panel]").click()`, nil),
+		until(`document.querySelector("[data-testid=group-panel-row]") === null`))
+	b.run(t, "a text topic has no numbers", chromedp.Evaluate(group("plant/line-1/status")+`.querySelector("[data-testid=group-panel]").click()`, nil),
+		loaded(0), until(`document.querySelector("[data-testid=group-panel-row] [data-testid=history-chart-status]").textContent.includes("1 without a number")`))
+	noPageErrors(t, b)
+}

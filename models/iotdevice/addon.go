@@ -10,6 +10,7 @@ package iotdevice
 
 import (
 	"log/slog"
+	"sync"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/iot"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
@@ -43,6 +44,11 @@ type Addon struct {
 	waiters commandWaiters    // calls waiting for their command
 	wake    chan struct{}     // wakes RunCommands
 	onState []DeviceStateFunc // told of devices going online or offline
+	// onHATopics are told of a broker's changed HATopics; haCount counts
+	// the discovery configs (ha_index.go).
+	hooksMu    sync.Mutex
+	onHATopics []func(brokerID int64)
+	haCount    haCounters
 }
 
 // DeviceStateFunc is told that a device went online or offline (a new

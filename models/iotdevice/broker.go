@@ -19,6 +19,38 @@ type DeviceTopics struct {
 	Patterns  iot.Patterns
 }
 
+// HADiscovery reports whether the broker's listener reads Home
+// Assistant's MQTT discovery (ha_index.go): the same switch as the
+// broker's device discovery. The one place that says so.
+func (t DeviceTopics) HADiscovery() bool { return t.Discovery }
+
+// Filters are the subscriptions of device discovery: the device topics'
+// filters and, with HADiscovery, the discovery configs' (the discovered
+// entities' topics come from Addon.HATopics).
+func (t DeviceTopics) Filters() []string {
+	if !t.Discovery {
+		return nil
+	}
+	out := t.Patterns.Filters()
+	if t.HADiscovery() {
+		out = append(out, iot.HAConfigFilters()...)
+	}
+	return out
+}
+
+// IsDevice reports whether a topic is a device topic or a discovery
+// config topic (not whether it is a discovered entity's: see HATopics).
+func (t DeviceTopics) IsDevice(topic string) bool {
+	if !t.Discovery {
+		return false
+	}
+	if _, ok := t.Patterns.Match(topic); ok {
+		return true
+	}
+	_, _, _, _, ok := iot.ParseHATopic(topic)
+	return ok && t.HADiscovery()
+}
+
 // deviceTopicFields maps each pattern of iot.Patterns to its broker field.
 var deviceTopicFields = []struct {
 	field, pattern, label string

@@ -2,6 +2,7 @@ package iotdevice
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"time"
 
@@ -23,6 +24,7 @@ type cache struct {
 type brokerDevices struct {
 	topics  DeviceTopics
 	devices map[string]*deviceState // by identifier
+	ha      *haIndex                // nil until loaded (ha_index.go)
 }
 
 // deviceState is what ingestion knows of one device record. Stored
@@ -37,8 +39,9 @@ type deviceState struct {
 	lastSeen   time.Time
 	topicBase  string
 	driver     string
-	values     map[string]any // last_values
-	device     iot.Device     // descriptor from the stored info
+	values     map[string]any          // last_values
+	device     iot.Device              // descriptor from the stored info
+	ha         map[string]iot.HAEntity // ha_config, by discovery key
 }
 
 // clone returns a copy the batch may change.
@@ -48,6 +51,7 @@ func (s *deviceState) clone() *deviceState {
 	for k, v := range s.values {
 		c.values[k] = v
 	}
+	c.ha = maps.Clone(s.ha)
 	return &c
 }
 
@@ -129,6 +133,7 @@ func (c *cache) forget(brokerIDs, deviceIDs []int64) {
 		drop[id] = true
 	}
 	for _, b := range c.brokers {
+		b.ha = nil // a device edited or deleted by hand: its entities are read again
 		for ident, s := range b.devices {
 			if drop[s.id] {
 				delete(b.devices, ident)

@@ -45,6 +45,8 @@ func (a *Addon) device() *models.Model {
 			{Name: "software_version", Type: models.Char},
 			{Name: "actions", Type: models.Char, Help: "The actions the device obeys, comma separated (from its descriptor)."},
 			{Name: "info", Type: models.Text, Readonly: true, Help: "The device's descriptor as it published it."},
+			{Name: "ha_config", Type: models.Text, Readonly: true, String: "Home Assistant entities",
+				Help: "JSON: the entities Home Assistant's MQTT discovery announced for the device, by discovery topic (homeassistant/<component>/[<node>/]<object>)."},
 			{Name: "active", Type: models.Boolean, Default: models.Constant(true)},
 		},
 		// The identifier is unique per broker, in the database too:

@@ -56,7 +56,18 @@ func (a *Addon) IngestDeviceMessages(ctx context.Context, brokerID int64, msgs [
 		return err
 	}
 	b := &deviceBatch{broker: brokerID, patterns: topics.Patterns, drivers: a.drivers, byID: map[string]*pendingDevice{}}
+	var haGen uint64
+	if topics.HADiscovery() {
+		x, gen, err := a.haIndexOf(ctx, brokerID)
+		if err != nil {
+			return err
+		}
+		b.ha, haGen = x.clone(), gen
+	}
 	for _, m := range msgs {
+		if b.ha != nil && b.classifyHA(a.log, &a.haCount, m) {
+			continue
+		}
 		b.classify(a.log, m)
 	}
 	if len(b.order) == 0 && len(b.responses) == 0 {
@@ -90,6 +101,12 @@ func (a *Addon) IngestDeviceMessages(ctx context.Context, brokerID int64, msgs [
 		states[i] = p.st
 	}
 	a.cache.storeDevices(brokerID, gen, states)
+	if b.ha != nil {
+		a.cache.storeHA(brokerID, haGen, b.ha)
+		if b.ha.changed {
+			a.tellHATopics(brokerID)
+		}
+	}
 	return nil
 }
 
@@ -104,12 +121,16 @@ type deviceBatch struct {
 	// responses are the messages on the response topic, in arrival
 	// order: command answers, not device data.
 	responses []commandResponse
+	// ha is the broker's Home Assistant discovery index as this batch
+	// changes it; nil while that discovery is off.
+	ha *haIndex
 }
 
 type batchMessage struct {
 	dev  *pendingDevice
 	msg  iot.Message
 	data map[string]any // the driver's data dict
+	ha   *haMsg         // a Home Assistant discovery message (ha_ingest.go)
 }
 
 // pendingDevice is one device's state through the batch.
@@ -139,13 +160,19 @@ func (b *deviceBatch) classify(log *slog.Logger, m DeviceMessage) {
 		b.responses = append(b.responses, commandResponse{match: match, corr: m.CorrelationData, payload: m.Payload, at: m.Time})
 		return
 	}
-	p := b.byID[match.DeviceID]
+	p := b.pending(match.DeviceID, match.Base)
+	b.msgs = append(b.msgs, batchMessage{dev: p, msg: iot.Message{Match: match, Topic: m.Topic, Payload: m.Payload, Retained: m.Retained, Time: m.Time}})
+}
+
+// pending is the batch's device ident, queued on its first message.
+func (b *deviceBatch) pending(ident, base string) *pendingDevice {
+	p := b.byID[ident]
 	if p == nil {
-		p = &pendingDevice{identifier: match.DeviceID, base: safeText(match.Base), vals: map[string]any{}}
-		b.byID[match.DeviceID] = p
+		p = &pendingDevice{identifier: ident, base: safeText(base), vals: map[string]any{}}
+		b.byID[ident] = p
 		b.order = append(b.order, p)
 	}
-	b.msgs = append(b.msgs, batchMessage{dev: p, msg: iot.Message{Match: match, Topic: m.Topic, Payload: m.Payload, Retained: m.Retained, Time: m.Time}})
+	return p
 }
 
 // validIdentifier: one topic level of valid text, as checkDevice wants.
@@ -154,7 +181,7 @@ func validIdentifier(id string) bool {
 }
 
 // deviceStateFields are the columns a deviceState is loaded from.
-var deviceStateFields = []string{"identifier", "name", "type", "connected", "last_seen", "topic_base", "driver", "last_values", "info", "actions"}
+var deviceStateFields = []string{"identifier", "name", "type", "connected", "last_seen", "topic_base", "driver", "last_values", "info", "actions", "ha_config"}
 
 // load gives each device of the batch its state: cached, else from its
 // record, else a new one.
@@ -211,6 +238,7 @@ func stateFromRecord(rec *models.Record, patterns iot.Patterns) *deviceState {
 		}
 	}
 	s.device = deviceOf(rec, patterns)
+	s.ha = parseEntities(rec.Str("ha_config"))
 	return s
 }
 
@@ -229,6 +257,9 @@ func deviceOf(rec *models.Record, patterns iot.Patterns) iot.Device {
 	}
 	if a := rec.Str("actions"); a != "" {
 		d.Actions = splitActions(a)
+	}
+	if ha := rec.Str("ha_config"); ha != "" {
+		d.HA = entityList(parseEntities(ha))
 	}
 	return d
 }
@@ -255,6 +286,14 @@ func (b *deviceBatch) apply() {
 	for i := range b.msgs {
 		bm := &b.msgs[i]
 		p, st, m := bm.dev, bm.dev.st, bm.msg
+		if bm.ha != nil {
+			values[p] = b.applyHA(bm) || values[p]
+			if !m.Retained && m.Time.After(st.lastSeen) {
+				st.lastSeen = m.Time
+				p.set("last_seen", m.Time)
+			}
+			continue
+		}
 		u := b.drivers.Handle(st.device, m)
 		bm.data = u.Data
 		if u.Info != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/internal/jsonpath"
+	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/iot"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models"
 	"github.com/odoo-iot-mqtt/odoo-iot-mqtt/models/mqtt"
 )
@@ -31,7 +32,7 @@ func (a *Addon) deviceSensorSeries(env *models.Env, ids []int64, args models.Arg
 	if err != nil {
 		return nil, err
 	}
-	recs, err := env.Load(a.reg.Model("iot.device"), ids, "identifier", "broker_id", "last_values")
+	recs, err := env.Load(a.reg.Model("iot.device"), ids, "identifier", "broker_id", "last_values", "ha_config")
 	if err != nil {
 		return nil, err
 	}
@@ -56,25 +57,37 @@ func sensorSeries(env *models.Env, rec, broker *models.Record, base mqtt.SeriesR
 	patterns := devicePatterns(broker)
 	var last map[string]any
 	_ = json.Unmarshal([]byte(rec.Str("last_values")), &last) // none yet: no sensors
+	ha := map[string]iot.HAEntity{}                           // by sensor
+	for _, e := range parseEntities(rec.Str("ha_config")) {
+		ha[e.Sensor] = e
+	}
 	out := []any{}
 	for _, name := range slices.Sorted(maps.Keys(last)) {
 		entry, _ := last[name].(map[string]any)
 		if !isNumber(entry["value"]) {
 			continue
 		}
-		topic, perSensor, err := patterns.TelemetryTopic(rec.Str("identifier"), name)
-		if err != nil {
-			return out, nil // shared or no telemetry topic: no series
-		}
 		req := base
-		req.Domain = []any{[]any{"broker_id", "=", rec.Int("broker_id")}, []any{"topic", "=", topic}, []any{"direction", "=", "receive"}}
 		value := &jsonpath.Path{Raw: "value", Steps: []jsonpath.Step{{Key: "value", IsKey: true}}}
-		if perSensor {
+		topic, perSensor, err := patterns.TelemetryTopic(rec.Str("identifier"), name)
+		e, isHA := ha[name]
+		switch {
+		case isHA:
+			// A discovered entity: its state topic, read by its template.
+			path, perr := jsonpath.Parse(e.ValuePath)
+			if perr != nil || e.StateTopic == "" {
+				continue
+			}
+			topic, req.Paths = e.StateTopic, []*jsonpath.Path{path}
+		case err != nil:
+			continue // shared or no telemetry topic: no series
+		case perSensor:
 			req.Paths = []*jsonpath.Path{nil, value}
-		} else {
+		default:
 			key := jsonpath.Step{Key: name, IsKey: true}
 			req.Paths = []*jsonpath.Path{{Raw: name, Steps: []jsonpath.Step{key}}, {Raw: name + ".value", Steps: []jsonpath.Step{key, value.Steps[0]}}}
 		}
+		req.Domain = []any{[]any{"broker_id", "=", rec.Int("broker_id")}, []any{"topic", "=", topic}, []any{"direction", "=", "receive"}}
 		s, err := mqtt.ComputeSeries(env, req)
 		if err != nil {
 			return nil, err

@@ -49,7 +49,7 @@ func (a *Addon) topicListened(env *models.Env, r *models.Record) (any, error) {
 		if !ok || !dt.Discovery {
 			continue
 		}
-		for _, f := range dt.Patterns.Filters() {
+		for _, f := range dt.Filters() {
 			if topic.Covers(f, filter) {
 				return true, nil
 			}

@@ -258,10 +258,32 @@ export function listView(ctx) {
       const value = g[state.groupBy] ?? g[gname];
       const label = groupLabel(value, fields[gname]);
       const caret = h('span', { class: 'caret', 'aria-hidden': 'true', text: '▸' });
+      // A group panel the view declares for this group-by (a chart of
+      // the topic, say) opens in a row of its own under the group's.
+      const gp = (list.groupPanels || {})[state.groupBy];
+      let panelRow = null;
+      const panelBtn = gp ? h('button', {
+        type: 'button', class: 'btn btn-sm group-panel-btn', 'data-testid': 'group-panel', 'aria-expanded': 'false', text: gp.label,
+        onclick: (e) => {
+          e.stopPropagation();
+          if (panelRow) {
+            panelRow.remove();
+            panelRow = null;
+          } else {
+            const p = gp.open({ model: action.model, domain: g.__domain || domain(), value });
+            panelRow = h('tr', { class: 'group-panel-row', 'data-testid': 'group-panel-row' },
+              h('td', { colspan: String(columns.length + tools.extraCols) }, p.el));
+            head.after(panelRow);
+          }
+          panelBtn.setAttribute('aria-expanded', String(Boolean(panelRow)));
+        },
+        onkeydown: (e) => e.stopPropagation(), // Enter is the button's, not the group's
+      }) : null;
       const head = h('tr', { class: 'group-row', 'data-testid': 'group-row', 'aria-expanded': 'false', tabindex: '0' },
         h('td', { colspan: String(columns.length + tools.extraCols) },
           caret, ' ', h('span', { class: 'group-label', 'data-testid': 'group-label', text: label }),
-          ' ', h('span', { class: 'group-count', 'data-testid': 'group-count', text: `(${n})` })));
+          ' ', h('span', { class: 'group-count', 'data-testid': 'group-count', text: `(${n})` }),
+          panelBtn ? ' ' : null, panelBtn));
       let children = [];
       const toggle = async () => {
         const open = head.getAttribute('aria-expanded') === 'true';
@@ -278,7 +300,7 @@ export function listView(ctx) {
           if (res.length > res.records.length) {
             children.push(h('tr', { class: 'group-more' }, h('td', { colspan: String(columns.length + tools.extraCols), text: `${res.records.length} of ${res.length} shown` })));
           }
-          head.after(...children);
+          (panelRow || head).after(...children);
         } catch (e) {
           errors.append(errorBox(e));
         }

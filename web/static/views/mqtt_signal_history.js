@@ -5,7 +5,7 @@ import { realtime } from '../channels.js';
 import { qosWidget } from './mqtt_fields.js';
 import { payloadPanel, payloadCell } from '../payload_view.js';
 import { historyListPurge } from './history_purge.js';
-import { historyChart } from '../panels/history_chart.js';
+import { historyChart, topicGroupChart } from '../panels/history_chart.js';
 
 // The MQTT 5 properties a message carried (none on 3.1/3.1.1): a row
 // shows those it has, the group only when it has any.
@@ -43,6 +43,8 @@ registerView({
       { name: 'qos', label: 'QoS > 0', domain: [['qos', '>', 0]] },
     ],
     groupBy: ['topic', 'broker_id', 'signal_id', 'qos', 'timestamp:day'],
+    // Grouped by topic, each group has a Chart of its numbers (or a JSON path's).
+    groupPanels: { topic: topicGroupChart },
     widgets: { direction: 'badge', payload: payloadCell },
     // Managers (who may unlink history) get the checkboxes and Purge.
     bulkDelete: true,
