@@ -159,7 +159,8 @@ func DiscoveryOn(r *models.Record) bool { return r.Bool("device_discovery") }
 // subscribes, with the default device topics.
 func discoveryHelp(def iot.Patterns) string {
 	return "Off by default. On: the listener also subscribes the device topics below (with the default topics: " +
-		strings.Join(def.Filters(), ", ") + ") and keeps the Devices list up to date. " +
+		strings.Join(DeviceTopics{Discovery: true, Patterns: def}.Filters(), ", ") + ") and keeps the Devices list up to date, " +
+		"Home Assistant discovery configs included. " +
 		"Device messages go to the message history only when a subscription of the broker matches them."
 }
 
@@ -168,10 +169,7 @@ func discoveryHelp(def iot.Patterns) string {
 // off. (Those a subscription of the broker covers are skipped by the
 // listener; this lists them all.)
 func discoveryFilters(_ *models.Env, r *models.Record) (any, error) {
-	if !DiscoveryOn(r) {
-		return "", nil
-	}
-	return strings.Join(devicePatterns(r).Filters(), ", "), nil
+	return strings.Join(deviceTopics(r).Filters(), ", "), nil
 }
 
 // checkBrokerDevices validates the device topics, naming the field.

@@ -358,7 +358,7 @@ func TestBrokerDeviceTopics(t *testing.T) {
 		if _, err := call("write", []any{b}, map[string]any{"device_discovery": true}); err != nil {
 			t.Fatal(err)
 		}
-		if got, want := filters(), "device/+/info, device/+/telemetry/+, device/+/event, device/+/availability, device/+/response/+"; got != want {
+		if got, want := filters(), "device/+/info, device/+/telemetry/+, device/+/event, device/+/availability, device/+/response/+, homeassistant/+/+/config, homeassistant/+/+/+/config"; got != want {
 			t.Errorf("filters = %v, want %s", got, want)
 		}
 		if topics, _, _ := r.Devices.BrokerTopics(ctx, b); !topics.Discovery {
